@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* sluice: kernel-bypass packet I/O with the guardrails put back. */
+#ifndef SLUICE_H
+#define SLUICE_H
+
+#include <sluice/core.h>
+#include <sluice/pkt.h>
+#include <sluice/mem.h>
+#include <sluice/ring.h>
+#include <sluice/net.h>
+#include <sluice/port.h>
+
+#endif

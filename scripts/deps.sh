@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install the Debian packages sluice needs, only those missing.
+#   scripts/deps.sh          what `make test` needs
+#   scripts/deps.sh bench    also what `make bench` compares against (DPDK)
+# Without root it prints the exact apt-get line and fails.
+set -euo pipefail
+
+pkgs=(
+	build-essential meson ninja-build pkg-config python3
+	clang libclang-rt-14-dev clang-format
+	libcmocka-dev libpcap-dev libxdp-dev libbpf-dev libmnl-dev libcap-dev
+	libjson-c-dev
+	tshark iproute2
+)
+if [ "${1:-}" = bench ]; then
+	# DPDK only for side-by-side numbers: never a dependency of libsluice
+	pkgs+=(libdpdk-dev dpdk)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+line="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing Debian packages; as root, run:" >&2
+	echo "  apt-get update && $line" >&2
+	exit 1
+fi
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture: answer no, quietly
+echo "wireshark-common wireshark-common/install-setuid boolean false" |
+	debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The driver interface: the only port header drivers include.
+ *
+ * A driver fills in a struct sl_driver and is listed in the table in
+ * port/drivers.c. sl_port_open parses the spec, allocates the struct
+ * sl_port with priv_size bytes of driver state, sets n_queues to 1 and calls
+ * open(); the driver sets n_queues, fills info (mode, name, addresses,
+ * refusals) and returns 0, or returns -errno after sl_fail() with a message
+ * that names the spec part at fault. close() releases everything, including
+ * packets the driver still holds.
+ *
+ * Bursts follow the public contract (port.h): counts, never errors; drivers
+ * count into port->qstats[queue] and stamp received packets' port, queue
+ * and (when they have it) rx_ts. The port layer adds decorators (capture,
+ * fault) around the driver's bursts; drivers do not see them.
+ */
+#ifndef SL_PORT_DRIVER_H
+#define SL_PORT_DRIVER_H
+
+#include <pthread.h>
+
+#include <sluice/mem.h>
+#include <sluice/port.h>
+
+#include "core/log.h"
+#include "port/spec.h"
+
+struct sl_port;
+
+struct sl_driver {
+	const char *name; /* the spec prefix */
+	const char *const *keys; /* option keys it takes, NULL-terminated */
+	size_t priv_size;
+	int (*open)(struct sl_port *port, const struct sl_spec *spec);
+	void (*close)(struct sl_port *port);
+	uint16_t (*rx_burst)(struct sl_port *port, uint16_t queue,
+			     struct sl_pkt **pkts, uint16_t n);
+	uint16_t (*tx_burst)(struct sl_port *port, uint16_t queue,
+			     struct sl_pkt **pkts, uint16_t n);
+	/* optional: like sl_port_xstats, for the driver's own counters */
+	int (*xstats)(struct sl_port *port, struct sl_xstat *out, unsigned n);
+};
+
+struct sl_deco; /* decorators: port/deco.c */
+
+struct sl_port {
+	const struct sl_driver *drv;
+	void *priv; /* priv_size bytes, zeroed, cache-line aligned */
+	struct sl_pool *pool; /* receive buffers */
+	bool own_pool;
+	uint16_t n_queues;
+	uint16_t port_id;
+	const struct sl_port_opts *opts; /* valid during open() only */
+	struct sl_queue_stats *qstats; /* SL_PORT_MAX_QUEUES, cache aligned */
+	struct sl_port_info info; /* drivers fill mode, name, ... in open() */
+	struct sl_deco *deco; /* NULL when no decorator */
+	pthread_mutex_t lock; /* control path */
+};
+
+/* Record a faster path that was refused, for sl_port_info. */
+void sl_port_refuse(struct sl_port *port, const char *path, const char *fmt,
+		    ...) SL_PRINTF(3, 4);
+/* Mark the port EOF or ERROR with a message (the data path goes on
+ * returning 0). */
+void sl_port_set_state(struct sl_port *port, enum sl_port_state state,
+		       const char *fmt, ...) SL_PRINTF(3, 4);
+
+/* Helper for xstats callbacks: store (name, value) at out[i] if i < n. */
+static inline void sl_xstat_put(struct sl_xstat *out, unsigned n, unsigned i,
+				const char *name, uint64_t value)
+{
+	if (i < n) {
+		sl_strlcpy(out[i].name, name, sizeof(out[i].name));
+		out[i].value = value;
+	}
+}
+
+extern const struct sl_driver sl_driver_udp;
+extern const struct sl_driver sl_driver_pair;
+extern const struct sl_driver sl_driver_pcap;
+
+/* The driver registered under name, or NULL. */
+const struct sl_driver *sl_driver_find(const char *name);
+
+#endif

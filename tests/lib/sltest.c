@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+/* Shared unit-test helpers; see sltest.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sltest.h"
+
+struct sl_pool *sl_test_pool(unsigned n)
+{
+	struct sl_pool_opts o = { .sz = sizeof(o),
+				  .n_bufs = n,
+				  .flags = SL_POOL_F_DEBUG,
+				  .name = "test" };
+	struct sl_pool *p = sl_pool_create(&o);
+
+	if (!p)
+		fail_msg("sl_pool_create: %s", sl_last_error());
+	return p;
+}
+
+void sl_test_pool_full(struct sl_pool *p)
+{
+	struct sl_pool_stats st;
+
+	sl_pool_get_stats(p, &st);
+	assert_int_equal(st.double_free, 0);
+	assert_int_equal(st.foreign_free, 0);
+	assert_int_equal(sl_pool_avail(p), sl_pool_capacity(p));
+}
+
+const char *sl_test_name(const char *what, char *buf, size_t len)
+{
+	static unsigned seq;
+
+	snprintf(buf, len, "sl-%s-%d-%u", what, (int)getpid(), seq++);
+	return buf;
+}
+
+static char tmpdir[64];
+
+static void tmpdir_remove(void)
+{
+	char cmd[128];
+
+	if (tmpdir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", tmpdir);
+	}
+}
+
+const char *sl_test_tmpfile(const char *name, char *buf, size_t len)
+{
+	if (!tmpdir[0]) {
+		strcpy(tmpdir, "/tmp/sl-test-XXXXXX");
+		if (!mkdtemp(tmpdir))
+			fail_msg("mkdtemp failed");
+		atexit(tmpdir_remove);
+	}
+	snprintf(buf, len, "%s/%s", tmpdir, name);
+	return buf;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the unit tests: cmocka includes, a skip with a reason
+ * that shows in the TAP output, and checks every scenario ends with.
+ */
+#ifndef SLTEST_H
+#define SLTEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include <sluice/sluice.h>
+
+/* Skip the current test, printing why (the TAP line only says SKIP). */
+#define sl_test_skip(...)                              \
+	do {                                           \
+		printf("# skip reason: " __VA_ARGS__); \
+		printf("\n");                          \
+		skip();                                \
+	} while (0)
+
+/* A pool for tests: n buffers, debug mode (double frees caught). */
+struct sl_pool *sl_test_pool(unsigned n);
+
+/* Assert that every buffer of the pool is back and nothing was freed twice. */
+void sl_test_pool_full(struct sl_pool *p);
+
+/* A unique name with the prefix "sl-" (for pairs, files, namespaces). */
+const char *sl_test_name(const char *what, char *buf, size_t len);
+
+/* A path in a fresh temporary directory removed at exit. */
+const char *sl_test_tmpfile(const char *name, char *buf, size_t len);
+
+#endif
