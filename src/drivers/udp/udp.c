@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The udp driver: "udp:ADDR:PORT[,peer=ADDR:PORT]", the kernel-guarded path.
+ * One kernel UDP socket moves datagrams; the driver presents them as
+ * Ethernet frames so an application runs unchanged on every driver.
+ *
+ * Receive: recvmmsg() takes a batch of datagrams straight into pool
+ * buffers, each placed so that its headers fit in front of it (in the
+ * headroom when there is room, else inside the buffer), then Ethernet, IPv4
+ * or IPv6, and UDP headers are written there: source = the sender, dest =
+ * the address the datagram was sent to (IP_PKTINFO / IPV6_PKTINFO, so it is
+ * right even when bound to a wildcard address), TTL 64, DF. The UDP
+ * checksum is left 0 over IPv4 (SL_PKT_F_L4_CSUM_NONE: the kernel already
+ * checked it) and computed over IPv6, where it is mandatory: every frame is
+ * valid either way. The MACs are made up, locally administered: dst
+ * 02:00:00:00:00:00 (this port, also info.mac), src 02:00:00:00:00:01 (the
+ * kernel "next hop").
+ *
+ * Send: each frame is parsed back with sl_frame_parse; a UDP frame of the
+ * socket's family is sent to its IP destination and UDP destination port,
+ * with the payload taken from the buffer through an iovec (no copy). The
+ * kernel chooses the source address and the source port is the socket's:
+ * the frame's source fields are not used. Anything else is taken, counted
+ * in tx_dropped and freed. A full socket buffer (EAGAIN, ENOBUFS) is
+ * back-pressure: the burst returns how many it took and the caller keeps
+ * the rest. A send that fails for good (ECONNREFUSED from a vanished peer,
+ * EHOSTUNREACH, EMSGSIZE...) takes the packet, counts it in tx_errors and
+ * goes on with the rest of the burst.
+ *
+ * One queue. The rx and tx scratch arrays are separate, so a queue's rx and
+ * tx may run on two threads.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/cursor.h"
+#include "port/driver.h"
+
+#define UDP_BATCH 256 /* datagrams per recvmmsg / sendmmsg call */
+#define UDP_BUF_MIN (256 * 1024) /* socket buffers asked for, at least */
+
+static const uint8_t mac_port[SL_ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x00 };
+static const uint8_t mac_kernel[SL_ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+
+/* room for IP_PKTINFO or IPV6_PKTINFO, and SO_RXQ_OVFL */
+#define UDP_CMSG_LEN \
+	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
+
+struct udp_rx {
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage names[UDP_BATCH];
+	union {
+		struct cmsghdr align;
+		uint8_t buf[UDP_CMSG_LEN];
+	} cmsg[UDP_BATCH];
+	struct sl_pkt *drop[UDP_BATCH];
+} SL_CACHE_ALIGNED;
+
+struct udp_tx {
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage names[UDP_BATCH];
+	uint16_t idx[UDP_BATCH]; /* message -> position in the burst */
+	struct sl_pkt *done[UDP_BATCH];
+} SL_CACHE_ALIGNED;
+
+struct udp_priv {
+	int fd;
+	int family;
+	bool connected;
+	size_t hdr_len; /* Ethernet + IP + UDP put in front on receive */
+	struct sl_addr local; /* with the port really bound */
+	struct sl_addr peer;
+	uint16_t ip_id;
+	uint32_t kernel_drops; /* SO_RXQ_OVFL: dropped by the kernel */
+	uint64_t rx_truncated;
+	struct udp_rx rx;
+	struct udp_tx tx;
+};
+
+/* ---- open / close ----------------------------------------------------- */
+
+static socklen_t to_sockaddr(const struct sl_addr *a,
+			     struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		s6->sin6_addr = a->v6;
+		return sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(a->port);
+		s4->sin_addr = a->v4;
+		return sizeof(*s4);
+	}
+}
+
+static void from_sockaddr(const struct sockaddr_storage *ss, struct sl_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = ss->ss_family;
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		a->port = ntohs(s6->sin6_port);
+		a->v6 = s6->sin6_addr;
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		a->port = ntohs(s4->sin_port);
+		a->v4 = s4->sin_addr;
+	}
+}
+
+/*
+ * Raise a socket buffer to want bytes: SO_*BUFFORCE passes net.core.*mem_max
+ * but needs CAP_NET_ADMIN; without it the plain option is capped at the
+ * sysctl, which is still better than the default.
+ */
+static void raise_buf(int fd, int force_opt, int opt, int want)
+{
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &want, sizeof(want)) == 0)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, opt, &want, sizeof(want));
+}
+
+static int setopt_int(int fd, int level, int opt, int v)
+{
+	return setsockopt(fd, level, opt, &v, sizeof(v));
+}
+
+static int udp_open(struct sl_port *port, const struct sl_spec *spec)
+{
+	struct udp_priv *u = port->priv;
+	const char *peer = sl_spec_get(spec, "peer");
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char a[64], b[64];
+	int want, err;
+
+	u->fd = -1;
+	if (sl_addr_parse(spec->target, false, &u->local))
+		return sl_spec_fail(spec, EINVAL, "%s", sl_last_error());
+	u->family = u->local.family;
+	if (peer) {
+		if (sl_addr_parse(peer, false, &u->peer))
+			return sl_spec_fail(spec, EINVAL, "bad peer: %s",
+					    sl_last_error());
+		if (u->peer.family != u->family)
+			return sl_spec_fail(
+				spec, EINVAL,
+				"bad peer '%s': an IPv%c peer for an IPv%c "
+				"address",
+				peer, u->peer.family == AF_INET6 ? '6' : '4',
+				u->family == AF_INET6 ? '6' : '4');
+		if (u->peer.port == 0)
+			return sl_spec_fail(spec, EINVAL,
+					    "bad peer '%s': port 0", peer);
+	}
+
+	u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0)
+		return sl_spec_fail(spec, errno, "cannot make a UDP socket: %s",
+				    strerror(errno));
+	if (u->family == AF_INET6) {
+		/* an IPv6 port is IPv6 only: IPv4-mapped senders would make
+		 * frames of the other family appear */
+		if (setopt_int(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) ||
+		    setopt_int(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1))
+			goto fail_opt;
+	} else if (setopt_int(u->fd, IPPROTO_IP, IP_PKTINFO, 1)) {
+		goto fail_opt;
+	}
+	/* best effort: the count of datagrams the kernel dropped */
+	(void)setopt_int(u->fd, SOL_SOCKET, SO_RXQ_OVFL, 1);
+	want = (int)SL_MAX((size_t)UDP_BUF_MIN,
+			   (size_t)port->opts->ring_size * SL_PKT_BUF_SIZE);
+	raise_buf(u->fd, SO_RCVBUFFORCE, SO_RCVBUF, want);
+	raise_buf(u->fd, SO_SNDBUFFORCE, SO_SNDBUF, want);
+
+	sl = to_sockaddr(&u->local, &ss);
+	if (bind(u->fd, (struct sockaddr *)&ss, sl)) {
+		err = errno;
+		sl_spec_fail(spec, err, "cannot bind %s: %s%s",
+			     sl_addr_format(&u->local, a, sizeof(a)),
+			     strerror(err),
+			     err == EACCES ? " (ports below 1024 need "
+					     "CAP_NET_BIND_SERVICE)" :
+					     "");
+		goto fail;
+	}
+	sl = sizeof(ss);
+	if (getsockname(u->fd, (struct sockaddr *)&ss, &sl)) {
+		err = errno;
+		sl_spec_fail(spec, err, "getsockname: %s", strerror(err));
+		goto fail;
+	}
+	from_sockaddr(&ss, &u->local);
+	if (peer) {
+		sl = to_sockaddr(&u->peer, &ss);
+		if (connect(u->fd, (struct sockaddr *)&ss, sl)) {
+			err = errno;
+			sl_spec_fail(spec, err, "cannot connect to peer %s: %s",
+				     sl_addr_format(&u->peer, b, sizeof(b)),
+				     strerror(err));
+			goto fail;
+		}
+		u->connected = true;
+	}
+	{
+		struct sl_udp_params hp = { .src = u->local };
+
+		u->hdr_len = sl_udp_hdr_len(&hp);
+	}
+	port->n_queues = 1;
+	sl_strlcpy(port->info.mode, "socket", sizeof(port->info.mode));
+	sl_addr_format(&u->local, port->info.name, sizeof(port->info.name));
+	port->info.addr = u->local;
+	if (u->connected)
+		port->info.peer = u->peer;
+	memcpy(port->info.mac, mac_port, SL_ETH_ALEN);
+	return 0;
+
+fail_opt:
+	err = errno;
+	sl_spec_fail(spec, err, "socket option: %s", strerror(err));
+fail:
+	close(u->fd);
+	u->fd = -1;
+	return -err;
+}
+
+static void udp_close(struct sl_port *port)
+{
+	struct udp_priv *u = port->priv;
+
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+}
+
+/* ---- receive ---------------------------------------------------------- */
+
+/* Where a datagram was sent to, from its control messages; the bound
+ * address when they are missing. Also picks up the kernel drop count. */
+static void rx_cmsgs(struct udp_priv *u, struct msghdr *mh, struct sl_addr *to)
+{
+	struct cmsghdr *cm;
+
+	*to = u->local;
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			to->v4 = pi.ipi_addr;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+			   cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			to->v6 = pi.ipi6_addr;
+		} else if (cm->cmsg_level == SOL_SOCKET &&
+			   cm->cmsg_type == SO_RXQ_OVFL) {
+			memcpy(&u->kernel_drops, CMSG_DATA(cm),
+			       sizeof(u->kernel_drops));
+		}
+	}
+}
+
+/* Offset from the buffer start (after the metadata) where the frame of a
+ * received datagram begins: headers in the headroom when they fit. */
+static inline size_t rx_frame_start(const struct udp_priv *u,
+				    const struct sl_pkt *p)
+{
+	return p->headroom0 >= u->hdr_len ? p->headroom0 - u->hdr_len : 0;
+}
+
+static uint16_t udp_rx(struct sl_port *port, uint16_t queue,
+		       struct sl_pkt **pkts, uint16_t n)
+{
+	struct udp_priv *u = port->priv;
+	struct sl_queue_stats *st = &port->qstats[queue];
+	struct udp_rx *rx = &u->rx;
+	unsigned want = SL_MIN((unsigned)n, (unsigned)UDP_BATCH);
+	unsigned i, got = 0, n_drop = 0;
+	uint64_t now = 0, bytes = 0;
+	int r;
+
+	if (sl_unlikely(want == 0))
+		return 0;
+	/* all-or-none allocation: ask for less until it works */
+	while (sl_pkt_alloc_bulk(port->pool, pkts, want) != 0) {
+		st->rx_nombuf++;
+		want /= 2;
+		if (want == 0)
+			return 0;
+	}
+	for (i = 0; i < want; i++) {
+		struct sl_pkt *p = pkts[i];
+		size_t start = rx_frame_start(u, p) + u->hdr_len;
+		struct msghdr *mh = &rx->msgs[i].msg_hdr;
+
+		rx->iov[i].iov_base = sl_pkt_buf(p) + start;
+		rx->iov[i].iov_len = p->room - start;
+		mh->msg_name = &rx->names[i];
+		mh->msg_namelen = sizeof(rx->names[i]);
+		mh->msg_iov = &rx->iov[i];
+		mh->msg_iovlen = 1;
+		mh->msg_control = rx->cmsg[i].buf;
+		mh->msg_controllen = sizeof(rx->cmsg[i].buf);
+		mh->msg_flags = 0;
+	}
+	r = recvmmsg(u->fd, rx->msgs, want, MSG_DONTWAIT, NULL);
+	if (r < 0) {
+		/* ECONNREFUSED: a connected peer's ICMP error, reported once */
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			st->rx_errors++;
+		r = 0;
+	}
+	if (r > 0)
+		now = sl_time_ns();
+	for (i = 0; i < (unsigned)r; i++) {
+		struct sl_pkt *p = pkts[i];
+		struct msghdr *mh = &rx->msgs[i].msg_hdr;
+		size_t len = rx->msgs[i].msg_len;
+		struct sl_udp_params hp;
+		uint8_t *frame;
+		int flen;
+
+		if (sl_unlikely(mh->msg_flags & MSG_TRUNC)) {
+			u->rx_truncated++;
+			st->rx_dropped++;
+			rx->drop[n_drop++] = p;
+			continue;
+		}
+		memset(&hp, 0, sizeof(hp));
+		memcpy(hp.dst_mac, mac_port, SL_ETH_ALEN);
+		memcpy(hp.src_mac, mac_kernel, SL_ETH_ALEN);
+		from_sockaddr(&rx->names[i], &hp.src);
+		rx_cmsgs(u, mh, &hp.dst);
+		hp.ip_id = u->ip_id++;
+		if (u->family == AF_INET)
+			hp.flags = SL_BUILD_NO_L4_CSUM;
+		frame = sl_pkt_buf(p) + rx_frame_start(u, p);
+		flen = sl_udp_build(frame,
+				    p->room - (size_t)(frame - sl_pkt_buf(p)),
+				    &hp, NULL, len);
+		if (sl_unlikely(flen < 0 || hp.src.family != u->family)) {
+			st->rx_invalid++;
+			rx->drop[n_drop++] = p;
+			continue;
+		}
+		p->data = frame;
+		p->len = (uint32_t)flen;
+		p->port = port->port_id;
+		p->queue = queue;
+		p->rx_ts = now;
+		p->flags = SL_PKT_F_RX_TS |
+			   (u->family == AF_INET ? SL_PKT_F_L4_CSUM_NONE : 0);
+		bytes += (uint32_t)flen;
+		pkts[got++] = p;
+	}
+	/* buffers not filled, and the dropped ones, go back */
+	for (i = (unsigned)r; i < want; i++)
+		rx->drop[n_drop++] = pkts[i];
+	if (n_drop)
+		sl_pkt_free_bulk(rx->drop, n_drop);
+	st->rx_packets += got;
+	st->rx_bytes += bytes;
+	return (uint16_t)got;
+}
+
+/* ---- send ------------------------------------------------------------- */
+
+/* Set up message m for frame p, or return false if it is not a UDP frame
+ * of the socket's family. */
+static bool tx_prepare(struct udp_priv *u, struct udp_tx *tx, unsigned m,
+		       struct sl_pkt *p)
+{
+	struct sl_frame f;
+	struct msghdr *mh = &tx->msgs[m].msg_hdr;
+	const uint8_t *b = p->data;
+	uint16_t dport;
+
+	if (sl_frame_parse(b, p->len, &f) != 0 ||
+	    f.l4_proto != SL_IPPROTO_UDP || (f.flags & SL_FRAME_IP_FRAG) ||
+	    f.l3 != (u->family == AF_INET6 ? SL_L3_IPV6 : SL_L3_IPV4))
+		return false;
+	memcpy(&dport, b + f.l4_off + 2, 2);
+	memset(&tx->names[m], 0, sizeof(tx->names[m]));
+	if (u->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&tx->names[m];
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = dport;
+		memcpy(&s6->sin6_addr, b + f.l3_off + 24, 16);
+		mh->msg_namelen = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&tx->names[m];
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = dport;
+		memcpy(&s4->sin_addr, b + f.l3_off + 16, 4);
+		mh->msg_namelen = sizeof(*s4);
+	}
+	tx->iov[m].iov_base = (void *)(b + f.payload_off);
+	tx->iov[m].iov_len = f.payload_len;
+	mh->msg_name = &tx->names[m];
+	mh->msg_iov = &tx->iov[m];
+	mh->msg_iovlen = 1;
+	mh->msg_control = NULL;
+	mh->msg_controllen = 0;
+	mh->msg_flags = 0;
+	return true;
+}
+
+/*
+ * Send messages [0, cnt) prepared for pkts[idx[]]. Sent and failed packets
+ * go to done[]; returns how many messages were dealt with (cnt unless the
+ * socket pushed back: then the rest are the caller's again).
+ */
+static unsigned tx_flush(struct udp_priv *u, struct sl_queue_stats *st,
+			 struct sl_pkt **pkts, unsigned cnt, unsigned *n_done)
+{
+	struct udp_tx *tx = &u->tx;
+	unsigned m = 0, j;
+
+	while (m < cnt) {
+		int r = sendmmsg(u->fd, tx->msgs + m, cnt - m, MSG_DONTWAIT);
+
+		if (r > 0) {
+			for (j = m; j < m + (unsigned)r; j++) {
+				struct sl_pkt *p = pkts[tx->idx[j]];
+
+				st->tx_packets++;
+				st->tx_bytes += p->len;
+				tx->done[(*n_done)++] = p;
+			}
+			m += (unsigned)r;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == ENOBUFS) {
+			st->tx_full++;
+			break;
+		}
+		/* this one failed for good: take it and go on */
+		st->tx_errors++;
+		tx->done[(*n_done)++] = pkts[tx->idx[m]];
+		m++;
+	}
+	return m;
+}
+
+static uint16_t udp_tx(struct sl_port *port, uint16_t queue,
+		       struct sl_pkt **pkts, uint16_t n)
+{
+	struct udp_priv *u = port->priv;
+	struct sl_queue_stats *st = &port->qstats[queue];
+	struct udp_tx *tx = &u->tx;
+	unsigned i = 0, cnt = 0, n_done = 0, dealt;
+
+	/*
+	 * Frames go in order, so that "taken" is always a prefix of the
+	 * burst: sendable frames gather into a batch, which is sent before
+	 * an unsendable frame is dropped, and whenever the batch (or the
+	 * list of packets to free) is full.
+	 */
+	while (i < n) {
+		struct sl_pkt *p = pkts[i];
+
+		if (tx_prepare(u, tx, cnt, p)) {
+			tx->idx[cnt++] = (uint16_t)i++;
+			if (cnt < UDP_BATCH && n_done + cnt < UDP_BATCH)
+				continue;
+		} else if (cnt == 0) {
+			st->tx_dropped++;
+			tx->done[n_done++] = p;
+			i++;
+			if (n_done < UDP_BATCH)
+				continue;
+		}
+		if (cnt) {
+			dealt = tx_flush(u, st, pkts, cnt, &n_done);
+			if (dealt < cnt) {
+				i = tx->idx[dealt];
+				goto out;
+			}
+			cnt = 0;
+		}
+		if (n_done) {
+			sl_pkt_free_bulk(tx->done, n_done);
+			n_done = 0;
+		}
+	}
+	if (cnt) {
+		dealt = tx_flush(u, st, pkts, cnt, &n_done);
+		if (dealt < cnt)
+			i = tx->idx[dealt];
+	}
+out:
+	if (n_done)
+		sl_pkt_free_bulk(tx->done, n_done);
+	return (uint16_t)i;
+}
+
+/* ---- counters --------------------------------------------------------- */
+
+static int udp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
+{
+	struct udp_priv *u = port->priv;
+
+	sl_xstat_put(out, n, 0, "udp_kernel_drops", u->kernel_drops);
+	sl_xstat_put(out, n, 1, "udp_rx_truncated", u->rx_truncated);
+	return 2;
+}
+
+static const char *const udp_keys[] = { "peer", NULL };
+
+const struct sl_driver sl_driver_udp = {
+	.name = "udp",
+	.keys = udp_keys,
+	.priv_size = sizeof(struct udp_priv),
+	.open = udp_open,
+	.close = udp_close,
+	.rx_burst = udp_rx,
+	.tx_burst = udp_tx,
+	.xstats = udp_xstats,
+};

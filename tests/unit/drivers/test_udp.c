@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the udp driver, unprivileged, on loopback only: frames
+ * between two udp ports and between a udp port and a plain kernel socket
+ * (IPv4 and IPv6), a flood into a small receiver, a peer that vanishes and
+ * comes back, frames that cannot be sent, oversized datagrams, an empty
+ * pool, and bad specs. Every scenario ends with the pool full again.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sltest.h"
+
+#define WAIT_MS 2000
+
+static struct sl_port *open_port(const char *spec, struct sl_pool *pool)
+{
+	struct sl_port_opts o = { .sz = sizeof(o), .pool = pool };
+	struct sl_port *port = sl_port_open(spec, &o);
+
+	if (!port)
+		fail_msg("sl_port_open(%s): %s", spec, sl_last_error());
+	return port;
+}
+
+static struct sl_addr port_addr(struct sl_port *port)
+{
+	struct sl_port_info info = { .sz = sizeof(info) };
+
+	assert_int_equal(sl_port_info(port, &info), 0);
+	return info.addr;
+}
+
+static struct sl_queue_stats port_stats(struct sl_port *port)
+{
+	struct sl_port_stats st = { .sz = sizeof(st) };
+
+	assert_int_equal(sl_port_stats(port, &st), 0);
+	return st.total;
+}
+
+static uint64_t xstat(struct sl_port *port, const char *name)
+{
+	struct sl_xstat xs[32];
+	int n = sl_port_xstats(port, xs, 32);
+
+	assert_true(n > 0);
+	for (int i = 0; i < n && i < 32; i++)
+		if (strcmp(xs[i].name, name) == 0)
+			return xs[i].value;
+	fail_msg("no xstat %s", name);
+	return 0;
+}
+
+/* A UDP frame from src to dst in a fresh packet of pool. */
+static struct sl_pkt *udp_frame(struct sl_pool *pool, const struct sl_addr *src,
+				const struct sl_addr *dst, const void *payload,
+				size_t len)
+{
+	struct sl_udp_params p = { .src = *src, .dst = *dst };
+	struct sl_pkt *pkt = sl_pkt_alloc(pool);
+	int n;
+
+	assert_non_null(pkt);
+	n = sl_udp_build(pkt->data, sl_pkt_tailroom(pkt), &p, payload, len);
+	assert_true(n > 0);
+	pkt->len = (uint32_t)n;
+	return pkt;
+}
+
+static void fill(uint8_t *b, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(i * 31 + seed);
+}
+
+/* Receive until want frames arrived or WAIT_MS passed; returns how many. */
+static unsigned rx_wait(struct sl_port *port, struct sl_pkt **pkts,
+			unsigned want)
+{
+	unsigned got = 0;
+
+	for (int t = 0; t < WAIT_MS && got < want; t++) {
+		got += sl_rx_burst(port, 0, pkts + got,
+				   (uint16_t)(want - got < 64 ? want - got :
+								64));
+		if (got < want)
+			usleep(1000);
+	}
+	return got;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	usleep(ms * 1000);
+}
+
+/* A plain kernel UDP socket bound to addr (port 0: any); *bound gets the
+ * address. -1 when the family is not available here. */
+static int ksock(const char *addr, struct sl_addr *bound)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct sl_addr a;
+	int fd;
+
+	assert_int_equal(sl_addr_parse(addr, false, &a), 0);
+	fd = socket(a.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&ss, 0, sizeof(ss));
+	if (a.family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = a.v6;
+		s6->sin6_port = htons(a.port);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_addr = a.v4;
+		s4->sin_port = htons(a.port);
+		sl = sizeof(*s4);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl)) {
+		close(fd);
+		return -1;
+	}
+	sl = sizeof(ss);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+	*bound = a;
+	if (a.family == AF_INET6)
+		bound->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	else
+		bound->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+static socklen_t to_ss(const struct sl_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = a->v6;
+		s6->sin6_port = htons(a->port);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+	s4->sin_family = AF_INET;
+	s4->sin_addr = a->v4;
+	s4->sin_port = htons(a->port);
+	return sizeof(*s4);
+}
+
+static void ksend(int fd, const struct sl_addr *to, const void *b, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_ss(to, &ss);
+
+	assert_int_equal(sendto(fd, b, n, 0, (struct sockaddr *)&ss, sl),
+			 (ssize_t)n);
+}
+
+static ssize_t krecv(int fd, void *b, size_t n, struct sl_addr *from)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	ssize_t r;
+
+	if (poll(&pfd, 1, WAIT_MS) != 1)
+		return -1;
+	r = recvfrom(fd, b, n, MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
+	if (r >= 0 && from) {
+		memset(from, 0, sizeof(*from));
+		from->family = ss.ss_family;
+		if (ss.ss_family == AF_INET6) {
+			from->v6 = ((struct sockaddr_in6 *)&ss)->sin6_addr;
+			from->port =
+				ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		} else {
+			from->v4 = ((struct sockaddr_in *)&ss)->sin_addr;
+			from->port =
+				ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		}
+	}
+	return r;
+}
+
+/* A received frame carries payload from src to dst, with valid headers. */
+static void check_rx_frame(const struct sl_pkt *pkt, const struct sl_addr *src,
+			   const struct sl_addr *dst, const void *payload,
+			   size_t len)
+{
+	struct sl_frame f;
+	uint16_t port;
+
+	assert_int_equal(sl_frame_parse(pkt->data, pkt->len, &f), 0);
+	assert_int_equal(f.l4_proto, SL_IPPROTO_UDP);
+	assert_int_equal(f.payload_len, len);
+	assert_memory_equal(pkt->data + f.payload_off, payload, len);
+	assert_int_equal(sl_frame_verify_csum(pkt->data, &f), 0);
+	assert_true(pkt->flags & SL_PKT_F_RX_TS);
+	assert_true(pkt->rx_ts > 0);
+	if (src->family == AF_INET6) {
+		assert_int_equal(f.l3, SL_L3_IPV6);
+		assert_memory_equal(pkt->data + f.l3_off + 8, &src->v6, 16);
+		assert_memory_equal(pkt->data + f.l3_off + 24, &dst->v6, 16);
+		/* IPv6: the checksum is there and right */
+		assert_false(pkt->flags & SL_PKT_F_L4_CSUM_NONE);
+		assert_true(pkt->data[f.l4_off + 6] | pkt->data[f.l4_off + 7]);
+	} else {
+		assert_int_equal(f.l3, SL_L3_IPV4);
+		assert_memory_equal(pkt->data + f.l3_off + 12, &src->v4, 4);
+		assert_memory_equal(pkt->data + f.l3_off + 16, &dst->v4, 4);
+		assert_true(pkt->flags & SL_PKT_F_L4_CSUM_NONE);
+	}
+	memcpy(&port, pkt->data + f.l4_off, 2);
+	assert_int_equal(ntohs(port), src->port);
+	memcpy(&port, pkt->data + f.l4_off + 2, 2);
+	assert_int_equal(ntohs(port), dst->port);
+}
+
+/* ---- two udp ports, and a udp port with a kernel socket ---------------- */
+
+static void two_ports(const char *spec, const char *kaddr)
+{
+	struct sl_pool *pool = sl_test_pool(512);
+	struct sl_port *a = open_port(spec, pool), *b = open_port(spec, pool);
+	struct sl_addr aa = port_addr(a), ba = port_addr(b), ka, from;
+	struct sl_pkt *pkts[64];
+	uint8_t payload[32][1200], kbuf[2048];
+	struct sl_queue_stats st;
+	unsigned i, got;
+	int kfd;
+
+	assert_int_not_equal(aa.port, 0);
+	assert_int_not_equal(ba.port, aa.port);
+	/* a -> b, 32 frames of different sizes, in order */
+	for (i = 0; i < 32; i++) {
+		fill(payload[i], sizeof(payload[i]), i);
+		pkts[i] = udp_frame(pool, &aa, &ba, payload[i], 1 + i * 37);
+	}
+	assert_int_equal(sl_tx_burst(a, 0, pkts, 32), 32);
+	got = rx_wait(b, pkts, 32);
+	assert_int_equal(got, 32);
+	for (i = 0; i < 32; i++) {
+		check_rx_frame(pkts[i], &aa, &ba, payload[i], 1 + i * 37);
+		assert_int_equal(pkts[i]->port, 0);
+		assert_int_equal(pkts[i]->queue, 0);
+	}
+	/* b -> a: send the received frames back with addresses swapped */
+	sl_pkt_free_bulk(pkts, 32);
+	for (i = 0; i < 8; i++)
+		pkts[i] = udp_frame(pool, &ba, &aa, payload[i], 100);
+	assert_int_equal(sl_tx_burst(b, 0, pkts, 8), 8);
+	assert_int_equal(rx_wait(a, pkts, 8), 8);
+	for (i = 0; i < 8; i++)
+		check_rx_frame(pkts[i], &ba, &aa, payload[i], 100);
+	sl_pkt_free_bulk(pkts, 8);
+	st = port_stats(a);
+	assert_int_equal(st.tx_packets, 32);
+	assert_int_equal(st.rx_packets, 8);
+	assert_int_equal(st.rx_errors + st.rx_dropped + st.tx_dropped, 0);
+
+	/* kernel socket -> a: the sender's address shows in the frame */
+	kfd = ksock(kaddr, &ka);
+	assert_true(kfd >= 0);
+	ksend(kfd, &aa, payload[3], 555);
+	assert_int_equal(rx_wait(a, pkts, 1), 1);
+	check_rx_frame(pkts[0], &ka, &aa, payload[3], 555);
+	sl_pkt_free(pkts[0]);
+	/* a -> kernel socket: payload and source port as sent */
+	pkts[0] = udp_frame(pool, &aa, &ka, payload[4], 1000);
+	assert_int_equal(sl_tx_burst(a, 0, pkts, 1), 1);
+	assert_int_equal(krecv(kfd, kbuf, sizeof(kbuf), &from), 1000);
+	assert_memory_equal(kbuf, payload[4], 1000);
+	assert_true(sl_addr_equal(&from, &aa));
+	close(kfd);
+
+	assert_int_equal(sl_port_close(a), 0);
+	assert_int_equal(sl_port_close(b), 0);
+	sl_test_pool_full(pool);
+	sl_pool_destroy(pool);
+}
+
+static void test_ipv4(void **state)
+{
+	(void)state;
+	two_ports("udp:127.0.0.1:0", "127.0.0.1:0");
+}
+
+static bool have_ipv6(void)
+{
+	struct sl_addr a;
+	int fd = ksock("[::1]:0", &a);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static void test_ipv6(void **state)
+{
+	(void)state;
+	if (!have_ipv6()) {
+		sl_test_skip("no IPv6 loopback (::1) on this host");
+		return;
+	}
+	two_ports("udp:[::1]:0", "[::1]:0");
+}
+
+/* Bound to the wildcard: the frame's destination is the address the
+ * datagram was sent to (IP_PKTINFO), not 0.0.0.0. */
+static void test_wildcard_pktinfo(void **state)
+{
+	struct sl_pool *pool = sl_test_pool(64);
+	struct sl_port *p = open_port("udp:0.0.0.0:0", pool);
+	struct sl_addr pa = port_addr(p), to, ka;
+	struct sl_pkt *pkt;
+	int kfd = ksock("127.0.0.1:0", &ka);
+
+	(void)state;
+	assert_true(kfd >= 0);
+	assert_int_equal(sl_addr_parse("127.0.0.1:0", false, &to), 0);
+	to.port = pa.port;
+	ksend(kfd, &to, "where to?", 9);
+	assert_int_equal(rx_wait(p, &pkt, 1), 1);
+	check_rx_frame(pkt, &ka, &to, "where to?", 9);
+	sl_pkt_free(pkt);
+	close(kfd);
+	sl_port_close(p);
+	sl_test_pool_full(pool);
+	sl_pool_destroy(pool);
+}
+
+static void test_info(void **state)
+{
+	struct sl_pool *pool = sl_test_pool(64);
+	struct sl_port_info info = { .sz = sizeof(info) };
+	struct sl_addr ka;
+	int kfd = ksock("127.0.0.1:0", &ka);
+	char spec[128], want[64];
+	struct sl_port *p;
+
+	(void)state;
+	assert_true(kfd >= 0);
+	snprintf(spec, sizeof(spec), "udp:127.0.0.1:0,peer=127.0.0.1:%u",
+		 ka.port);
+	p = open_port(spec, pool);
+	assert_int_equal(sl_port_info(p, &info), 0);
+	assert_string_equal(info.driver, "udp");
+	assert_string_equal(info.mode, "socket");
+	assert_int_equal(info.n_queues, 1);
+	assert_int_equal(info.addr.family, AF_INET);
+	assert_int_not_equal(info.addr.port, 0);
+	snprintf(want, sizeof(want), "127.0.0.1:%u", info.addr.port);
+	assert_string_equal(info.name, want);
+	assert_true(sl_addr_equal(&info.peer, &ka));
+	sl_port_close(p);
+	close(kfd);
+	sl_test_pool_full(pool);
+	sl_pool_destroy(pool);
+}
+
+/* ---- flood, oversized datagrams, empty pool ---------------------------- */
+
+static void test_flood(void **state)
+{
+	struct sl_pool *pool = sl_test_pool(1024);
+	struct sl_port_opts ro = { .sz = sizeof(ro),
+				   .pool = pool,
+				   .ring_size = 1 /* smallest buffers */ };
+	struct sl_port *tx = open_port("udp:127.0.0.1:0", pool);
+	struct sl_port *rx = sl_port_open("udp:127.0.0.1:0", &ro);
+	struct sl_addr ta = port_addr(tx), ra;
+	struct sl_queue_stats ts, rs;
+	uint8_t payload[1400];
+	uint64_t taken = 0, received = 0, short_bursts = 0, drops;
+	struct sl_pkt *pkts[64];
+	unsigned i, got;
+
+	(void)state;
+	assert_non_null(rx);
+	ra = port_addr(rx);
+	fill(payload, sizeof(payload), 1);
+	/* 10000 frames as fast as they go, nobody receiving */
+	while (taken < 10000) {
+		unsigned n = 10000 - taken < 64 ? (unsigned)(10000 - taken) :
+						  64,
+			 t;
+
+		for (i = 0; i < n; i++)
+			pkts[i] = udp_frame(pool, &ta, &ra, payload,
+					    sizeof(payload));
+		t = sl_tx_burst(tx, 0, pkts, (uint16_t)n);
+		if (t < n) {
+			short_bursts++;
+			sl_pkt_free_bulk(pkts + t, n - t);
+		}
+		taken += t;
+	}
+	/* drain (loopback delivers at send time: what is queued is all
+	 * there), then a marker so the kernel's drop count is reported */
+	while ((got = sl_rx_burst(rx, 0, pkts, 64)) > 0) {
+		received += got;
+		sl_pkt_free_bulk(pkts, got);
+	}
+	pkts[0] = udp_frame(pool, &ta, &ra, "marker", 6);
+	assert_int_equal(sl_tx_burst(tx, 0, pkts, 1), 1);
+	got = rx_wait(rx, pkts, 1);
+	assert_int_equal(got, 1);
+	sl_pkt_free(pkts[0]);
+	received++;
+
+	ts = port_stats(tx);
+	rs = port_stats(rx);
+	drops = xstat(rx, "udp_kernel_drops");
+	print_message("# flood: taken %llu sent %llu full %llu received %llu "
+		      "kernel drops %llu\n",
+		      (unsigned long long)taken,
+		      (unsigned long long)ts.tx_packets,
+		      (unsigned long long)ts.tx_full,
+		      (unsigned long long)received, (unsigned long long)drops);
+	/* everything taken is accounted for */
+	assert_int_equal(taken + 1,
+			 ts.tx_packets + ts.tx_dropped + ts.tx_errors);
+	assert_int_equal(ts.tx_full, short_bursts);
+	assert_int_equal(rs.rx_packets, received);
+	/* the receiver could not keep up: the sender was pushed back or
+	 * the kernel dropped, and counted it */
+	assert_true(short_bursts > 0 || drops > 0);
+	assert_int_equal(received + drops, ts.tx_packets);
+	sl_port_close(tx);
+	sl_port_close(rx);
+	sl_test_pool_full(pool);
+	sl_pool_destroy(pool);
+}
+
+static void test_oversized(void **state)
+{
+	struct sl_pool *pool = sl_test_pool(64);
+	struct sl_port *p = open_port("udp:127.0.0.1:0", pool);
+	struct sl_addr pa = port_addr(p), ka;
+	static uint8_t big[8000];
+	struct sl_pkt *pkt;
+	struct sl_queue_stats st;
+	int kfd = ksock("127.0.0.1:0", &ka);
+
+	(void)state;
+	assert_true(kfd >= 0);
+	fill(big, sizeof(big), 2);
+	ksend(kfd, &pa, big, sizeof(big)); /* larger than a pool buffer */
+	ksend(kfd, &pa, big, 100);
+	assert_int_equal(rx_wait(p, &pkt, 1), 1);
+	check_rx_frame(pkt, &ka, &pa, big, 100);
+	sl_pkt_free(pkt);
+	st = port_stats(p);
+	assert_int_equal(st.rx_dropped, 1);
+	assert_int_equal(st.rx_packets, 1);
+	assert_int_equal(xstat(p, "udp_rx_truncated"), 1);
+	close(kfd);
+	sl_port_close(p);
+	sl_test_pool_full(pool);
+	sl_pool_destroy(pool);
+}
+
+static void test_nombuf(void **state)
+{
+	struct sl_pool *pool = sl_test_pool(8);
+	struct sl_port *p = open_port("udp:127.0.0.1:0", pool);
+	struct sl_addr pa = port_addr(p), ka;
+	struct sl_pkt *all[8], *pkts[8];
+	int kfd = ksock("127.0.0.1:0", &ka);
+
+	(void)state;
+	assert_true(kfd >= 0);
+	assert_int_equal(sl_pkt_alloc_bulk(pool, all, 8), 0);
+	ksend(kfd, &pa, "one", 3);
+	ksend(kfd, &pa, "two", 3);
+	sleep_ms(20);
+	assert_int_equal(sl_rx_burst(p, 0, pkts, 8), 0);
+	assert_true(port_stats(p).rx_nombuf > 0);
+	sl_pkt_free_bulk(all, 8);
+	assert_int_equal(rx_wait(p, pkts, 2), 2);
+	check_rx_frame(pkts[0], &ka, &pa, "one", 3);
+	check_rx_frame(pkts[1], &ka, &pa, "two", 3);
+	sl_pkt_free_bulk(pkts, 2);
+	close(kfd);
+	sl_port_close(p);
+	sl_test_pool_full(pool);
+	sl_pool_destroy(pool);
+}
+
+/* ---- what cannot be sent ----------------------------------------------- */
+
+static void test_not_sendable(void **state)
+{
+	struct sl_pool *pool = sl_test_pool(64);
+	struct sl_port *p = open_port("udp:127.0.0.1:0", pool);
+	struct sl_addr pa = port_addr(p), ka, v6a, v6b;
+	struct sl_udp_params up;
+	struct sl_pkt *pkts[8];
+	struct sl_queue_stats st;
+	uint8_t buf[64];
+	int kfd = ksock("127.0.0.1:0", &ka), n;
+
+	(void)state;
+	assert_true(kfd >= 0);
+	/* udp, arp, icmp echo, udp over IPv6, garbage, udp */
+	pkts[0] = udp_frame(pool, &pa, &ka, "first", 5);
+	pkts[1] = sl_pkt_alloc(pool);
+	n = sl_arp_build(pkts[1]->data, 64, SL_ARP_REQUEST, buf, pa.v4, NULL,
+			 ka.v4);
+	pkts[1]->len = (uint32_t)n;
+	pkts[2] = sl_pkt_alloc(pool);
+	memset(&up, 0, sizeof(up));
+	up.src = pa;
+	up.dst = ka;
+	n = sl_icmp_echo_build(pkts[2]->data, 256, &up, false, 1, 1, "ping", 4);
+	pkts[2]->len = (uint32_t)n;
+	assert_int_equal(sl_addr_parse("[::1]:5", false, &v6a), 0);
+	assert_int_equal(sl_addr_parse("[::1]:6", false, &v6b), 0);
+	pkts[3] = udp_frame(pool, &v6a, &v6b, "v6", 2);
+	pkts[4] = sl_pkt_alloc(pool);
+	memset(pkts[4]->data, 0x45, 30);
+	pkts[4]->len = 30;
+	pkts[5] = udp_frame(pool, &pa, &ka, "last", 4);
+	assert_int_equal(sl_tx_burst(p, 0, pkts, 6), 6);
+	st = port_stats(p);
+	assert_int_equal(st.tx_packets, 2);
+	assert_int_equal(st.tx_dropped, 4);
+	assert_int_equal(st.tx_errors, 0);
+	/* the sendable ones arrive, in order */
+	assert_int_equal(krecv(kfd, buf, sizeof(buf), NULL), 5);
+	assert_memory_equal(buf, "first", 5);
+	assert_int_equal(krecv(kfd, buf, sizeof(buf), NULL), 4);
+	assert_memory_equal(buf, "last", 4);
+	close(kfd);
+	sl_port_close(p);
+	sl_test_pool_full(pool);
+	sl_pool_destroy(pool);
+}
+
+/* ---- a peer that vanishes, then comes back ----------------------------- */
+
+static void test_peer_vanishes(void **state)
+{
+	struct sl_pool *pool = sl_test_pool(128);
+	struct sl_addr ka, ka2, pa;
+	struct sl_pkt *pkts[4];
+	struct sl_queue_stats st;
+	char spec[128], buf[64];
+	struct sl_port *p;
+	int kfd = ksock("127.0.0.1:0", &ka), tries;
+	uint64_t taken = 0;
+
+	(void)state;
+	assert_true(kfd >= 0);
+	snprintf(spec, sizeof(spec), "udp:127.0.0.1:0,peer=127.0.0.1:%u",
+		 ka.port);
+	p = open_port(spec, pool);
+	pa = port_addr(p);
+	pkts[0] = udp_frame(pool, &pa, &ka, "hello", 5);
+	taken += sl_tx_burst(p, 0, pkts, 1);
+	assert_int_equal(krecv(kfd, buf, sizeof(buf), NULL), 5);
+	close(kfd);
+
+	/* the ICMP port unreachable comes back: receive reports it */
+	for (tries = 0; tries < 100 && port_stats(p).rx_errors == 0; tries++) {
+		pkts[0] = udp_frame(pool, &pa, &ka, "anyone?", 7);
+		assert_int_equal(sl_tx_burst(p, 0, pkts, 1), 1);
+		taken++;
+		sleep_ms(2);
+		assert_int_equal(sl_rx_burst(p, 0, pkts, 4), 0);
+	}
+	assert_true(port_stats(p).rx_errors > 0);
+	/* ... and so does send: taken, counted, freed */
+	for (tries = 0; tries < 100 && port_stats(p).tx_errors == 0; tries++) {
+		pkts[0] = udp_frame(pool, &pa, &ka, "anyone?", 7);
+		assert_int_equal(sl_tx_burst(p, 0, pkts, 1), 1);
+		taken++;
+		sleep_ms(2);
+	}
+	st = port_stats(p);
+	assert_true(st.tx_errors > 0);
+	assert_int_equal(taken, st.tx_packets + st.tx_errors + st.tx_dropped);
+	sl_test_pool_full(pool);
+
+	/* a new peer on the same port: the port works both ways again */
+	snprintf(buf, sizeof(buf), "127.0.0.1:%u", ka.port);
+	kfd = ksock(buf, &ka2);
+	assert_true(kfd >= 0);
+	sleep_ms(5);
+	(void)sl_rx_burst(p, 0, pkts, 4); /* clear a late error */
+	pkts[0] = udp_frame(pool, &pa, &ka, "back", 4);
+	assert_int_equal(sl_tx_burst(p, 0, pkts, 1), 1);
+	assert_int_equal(krecv(kfd, buf, sizeof(buf), NULL), 4);
+	assert_memory_equal(buf, "back", 4);
+	ksend(kfd, &pa, "reply", 5);
+	assert_int_equal(rx_wait(p, pkts, 1), 1);
+	check_rx_frame(pkts[0], &ka2, &pa, "reply", 5);
+	sl_pkt_free(pkts[0]);
+	close(kfd);
+	sl_port_close(p);
+	sl_test_pool_full(pool);
+	sl_pool_destroy(pool);
+}
+
+/* ---- bad specs ---------------------------------------------------------- */
+
+static void check_bad_spec(const char *spec, const char *msg)
+{
+	struct sl_port *p = sl_port_open(spec, NULL);
+
+	if (p) {
+		sl_port_close(p);
+		fail_msg("'%s' opened", spec);
+	}
+	assert_true(errno != 0);
+	if (!strstr(sl_last_error(), msg))
+		fail_msg("'%s': \"%s\" lacks \"%s\"", spec, sl_last_error(),
+			 msg);
+}
+
+static void test_bad_specs(void **state)
+{
+	(void)state;
+	check_bad_spec("udp:1.2.3:80", "udp:1.2.3:80: bad address '1.2.3'");
+	check_bad_spec("udp:127.0.0.1", "missing port in '127.0.0.1'");
+	check_bad_spec("udp:127.0.0.1:99999", "bad port '99999'");
+	check_bad_spec("udp:::1:80", "IPv6 address needs brackets");
+	check_bad_spec("udp:127.0.0.1:0,peer=1.2.3:80",
+		       "bad peer: bad address '1.2.3'");
+	check_bad_spec("udp:127.0.0.1:0,peer=127.0.0.1",
+		       "bad peer: missing port");
+	check_bad_spec("udp:127.0.0.1:0,peer=[::1]:80", "bad peer '[::1]:80'");
+	check_bad_spec("udp:127.0.0.1:0,peer=127.0.0.1:0", "port 0");
+	/* an address that is not ours */
+	check_bad_spec("udp:192.0.2.1:9", "cannot bind 192.0.2.1:9");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ipv4),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_wildcard_pktinfo),
+		cmocka_unit_test(test_info),
+		cmocka_unit_test(test_flood),
+		cmocka_unit_test(test_oversized),
+		cmocka_unit_test(test_nombuf),
+		cmocka_unit_test(test_not_sendable),
+		cmocka_unit_test(test_peer_vanishes),
+		cmocka_unit_test(test_bad_specs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
