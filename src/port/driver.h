@@ -80,6 +80,10 @@ extern const struct sl_driver sl_driver_udp;
 extern const struct sl_driver sl_driver_pair;
 extern const struct sl_driver sl_driver_pcap;
 
+/* Every driver, in the order "unknown driver" messages list them; NULL at
+ * the end. */
+extern const struct sl_driver *const sl_drivers[];
+
 /* The driver registered under name, or NULL. */
 const struct sl_driver *sl_driver_find(const char *name);
 

@@ -9,7 +9,8 @@
  * Commas separate options; an item without '=' that follows fault=... (such
  * as "dup:0.1") continues that option's list, so
  * "pair:a/0,fault=drop:0.1,dup:0.2,seed=7" gives fault="drop:0.1,dup:0.2"
- * and seed="7".
+ * and seed="7". (A flag the driver takes, such as pcap's "write", is still
+ * a flag there: "pcap:f,fault=drop:0.1,write" is in write mode.)
  */
 #ifndef SL_PORT_SPEC_H
 #define SL_PORT_SPEC_H
@@ -47,5 +48,19 @@ int sl_spec_u32(const struct sl_spec *spec, const char *key, uint32_t def,
 		uint32_t min, uint32_t max, uint32_t *out);
 int sl_spec_prob(const struct sl_spec *spec, const char *val, const char *what,
 		 double *out); /* "0.05" -> 0.05, must be in [0, 1] */
+
+/*
+ * Report an error about this spec: records "<spec text>: <message>" (like
+ * sl_fail) and returns -err, so a driver writes
+ *   return sl_spec_fail(spec, EINVAL, "bad address '%s'", a);
+ */
+int sl_spec_fail(const struct sl_spec *spec, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The strict number readers behind the getters, without a message: 0 or
+ * -EINVAL. Decimal digits only (no sign, no spaces), no overflow. */
+int sl_spec_parse_u64(const char *s, uint64_t *out);
+/* A probability: a decimal number in [0, 1] ("0", "1", "0.25", "1e-3"). */
+int sl_spec_parse_prob(const char *s, double *out);
 
 #endif

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ports: one burst API over every path.
+ *
+ * A port is opened from a spec string, the same on the command line and in
+ * code:
+ *
+ *   udp:ADDR:PORT[,peer=ADDR:PORT]   kernel UDP socket (IPv6: [ADDR]:PORT)
+ *   pair:NAME/0, pair:NAME/1         the two ends of an in-process link
+ *   pcap:FILE[,write]                replay a pcap/pcapng file, or record
+ *
+ * followed by options any port takes:
+ *
+ *   queues=N                          queues (drivers that have several)
+ *   capture=FILE.pcap                 pcap (ns timestamps) of what the
+ *                                     application received (after faults)
+ *                                     and sent (before faults), in order
+ *   fault=drop:P,dup:P,reorder:P,corrupt:P[,dir:rx|tx|both],seed=N
+ *                                     deterministic faults on what passes
+ *                                     (both directions unless dir: says;
+ *                                     seed 1 by default); counted in the
+ *                                     xstats fault_dropped, ...
+ *
+ * Ports carry Ethernet frames on every driver. The control calls (open,
+ * close, stats, info) are thread-safe; a queue's rx and tx bursts must be
+ * called by one thread at a time (different queues may run on different
+ * threads).
+ */
+#ifndef SLUICE_PORT_H
+#define SLUICE_PORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sluice/core.h>
+#include <sluice/net.h>
+#include <sluice/pkt.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sl_port;
+struct sl_pool;
+
+#define SL_PORT_MAX_QUEUES 64
+#define SL_PORT_MAX_REFUSED 8
+
+struct sl_port_opts {
+	size_t sz; /* sizeof(struct sl_port_opts) */
+	struct sl_pool *pool; /* receive buffers; NULL: the port makes one */
+	uint32_t n_bufs; /* size of the port's own pool (default 4096) */
+	uint32_t ring_size; /* driver ring sizes where they apply (def. 1024) */
+	uint16_t port_id; /* stamped in sl_pkt.port on receive */
+	unsigned flags;
+};
+
+/*
+ * Open a port. opts may be NULL. Returns NULL with errno set on failure;
+ * sl_last_error() names the part of the spec at fault, e.g.
+ * "udp:1.2.3:80: bad address '1.2.3'". Control path, thread-safe.
+ */
+SL_API struct sl_port *sl_port_open(const char *spec,
+				    const struct sl_port_opts *opts);
+
+/* Close the port, freeing every packet it still holds (decorators' and
+ * driver's). A pool the port made itself is destroyed with it: packets from
+ * it that the application still holds become invalid, so pass opts->pool
+ * when packets outlive the port. 0 or -errno. Control path. */
+SL_API int sl_port_close(struct sl_port *port);
+
+/*
+ * Receive up to n frames from a queue into pkts; returns how many. The
+ * packets belong to the caller. Never blocks, never fails: errors and drops
+ * go to the queue's counters. Fast path.
+ */
+SL_API uint16_t sl_rx_burst(struct sl_port *port, uint16_t queue,
+			    struct sl_pkt **pkts, uint16_t n);
+
+/*
+ * Send up to n frames from pkts; returns how many it took (the first ones).
+ * The port owns the packets it took, sent or dropped (and counted); the
+ * caller keeps the rest, so a return below n is back-pressure. Fast path.
+ */
+SL_API uint16_t sl_tx_burst(struct sl_port *port, uint16_t queue,
+			    struct sl_pkt **pkts, uint16_t n);
+
+struct sl_queue_stats {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t rx_dropped; /* received then dropped (not UDP, filter, fault) */
+	uint64_t rx_errors; /* socket/driver errors while receiving */
+	uint64_t rx_nombuf; /* receive stalled for lack of pool buffers */
+	uint64_t rx_invalid; /* bad descriptors or frames, dropped */
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t tx_dropped; /* taken but not sent: not sendable, fault */
+	uint64_t tx_errors; /* taken, the send failed (peer gone, ...) */
+	uint64_t tx_full; /* bursts cut short by back-pressure */
+};
+
+struct sl_port_stats {
+	size_t sz; /* sizeof(struct sl_port_stats), set by the caller */
+	uint16_t n_queues;
+	struct sl_queue_stats total; /* sum over the queues */
+	struct sl_queue_stats q[SL_PORT_MAX_QUEUES];
+};
+
+/* Counters now. 0 or -errno. Thread-safe (values read without stopping the
+ * data path, each one consistent). */
+SL_API int sl_port_stats(struct sl_port *port, struct sl_port_stats *out);
+
+/* Driver and decorator counters by name ("fault_dropped", "pcap_eof", ...). */
+struct sl_xstat {
+	char name[48];
+	uint64_t value;
+};
+
+/* Fill up to n; returns how many there are in all (call with n = 0 to
+ * size), or -errno. */
+SL_API int sl_port_xstats(struct sl_port *port, struct sl_xstat *out,
+			  unsigned n);
+
+enum sl_port_state {
+	SL_PORT_UP = 0,
+	SL_PORT_EOF, /* a finite source is exhausted (pcap replay) */
+	SL_PORT_ERROR, /* a fatal error; info.error says which */
+};
+
+/* A faster path the port did not get, and why. */
+struct sl_port_refusal {
+	char path[24]; /* "xdp-zc", "xdp-copy", ... */
+	char why[232];
+};
+
+struct sl_port_info {
+	size_t sz; /* sizeof(struct sl_port_info), set by the caller */
+	char driver[16]; /* "udp", "pair", "pcap", ... */
+	char mode[32]; /* what the driver really got: "socket", "read", ... */
+	char name[256]; /* interface, file, pair end, or local address */
+	char spec[512]; /* the spec the port was opened with */
+	char decorators[64]; /* "capture,fault" or "" */
+	uint16_t n_queues;
+	uint16_t port_id;
+	int state; /* enum sl_port_state */
+	char error[256]; /* fatal error or why EOF came early; "" if none */
+	uint8_t mac[SL_ETH_ALEN]; /* local MAC where there is one */
+	struct sl_addr addr; /* local address (udp) */
+	struct sl_addr peer; /* peer address (udp, peer=) */
+	unsigned n_refused;
+	struct sl_port_refusal refused[SL_PORT_MAX_REFUSED];
+};
+
+/* What the port really is. 0 or -errno. Thread-safe. */
+SL_API int sl_port_info(struct sl_port *port, struct sl_port_info *out);
+
+/* The pool receive buffers come from. */
+SL_API struct sl_pool *sl_port_pool(struct sl_port *port);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

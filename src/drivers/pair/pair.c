@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The pair driver: "pair:NAME/0" and "pair:NAME/1" are the two ends of an
+ * in-process link, for tests and pipelines between threads.
+ *
+ * Each direction has one bounded single-producer/single-consumer ring of
+ * packet pointers per queue: nothing is copied, a packet keeps its pool and
+ * goes back there when it is freed. A full ring is back-pressure (tx takes
+ * fewer), never a loss. A process-wide registry, under a mutex, finds pairs
+ * by name: the first end opened creates the pair, the other attaches, and
+ * the pair goes away when both are closed.
+ *
+ * When one end is closed the other's tx takes what it is given, frees it and
+ * counts tx_errors (a peer that is gone is an error, not back-pressure that
+ * would stall the sender forever). Packets in flight towards an end are
+ * freed when it closes. Packets in flight from an end that closes stay
+ * deliverable; if they come from the closing port's own pool, the pair
+ * keeps that pool alive (the port hands it over) until the pair goes away.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "port/driver.h"
+
+/*
+ * The ring. The producer owns head and caches tail; the consumer owns tail
+ * and caches head; each side does an acquire load of the other's index only
+ * when its cached copy says the ring is full (or empty). The release store
+ * of head publishes the slots written before it (pairs with the consumer's
+ * acquire load of head); the release store of tail hands the slots read
+ * back to the producer (pairs with the producer's acquire load of tail).
+ * Indexes run freely and wrap at 2^32; size is a power of two.
+ */
+struct spsc {
+	struct {
+		_Atomic uint32_t head;
+		uint32_t tail_cache;
+		uint32_t mask;
+	} prod SL_CACHE_ALIGNED;
+	struct {
+		_Atomic uint32_t tail;
+		uint32_t head_cache;
+		uint32_t mask;
+	} cons SL_CACHE_ALIGNED;
+	struct sl_pkt *slots[] SL_CACHE_ALIGNED;
+};
+
+static struct spsc *spsc_new(uint32_t size)
+{
+	size_t len = sizeof(struct spsc) + size * sizeof(struct sl_pkt *);
+	struct spsc *r;
+
+	len = (len + SL_CACHE_LINE - 1) & ~(size_t)(SL_CACHE_LINE - 1);
+	r = aligned_alloc(SL_CACHE_LINE, len);
+	if (!r)
+		return NULL;
+	memset(r, 0, len);
+	r->prod.mask = r->cons.mask = size - 1;
+	return r;
+}
+
+/* How many of n slots the producer may fill now. */
+static inline uint32_t spsc_room(struct spsc *r, uint32_t n)
+{
+	uint32_t head =
+		atomic_load_explicit(&r->prod.head, memory_order_relaxed);
+	uint32_t size = r->prod.mask + 1;
+	uint32_t free_ = size - (head - r->prod.tail_cache);
+
+	if (free_ < n) {
+		r->prod.tail_cache = atomic_load_explicit(&r->cons.tail,
+							  memory_order_acquire);
+		free_ = size - (head - r->prod.tail_cache);
+		if (n > free_)
+			n = free_;
+	}
+	return n;
+}
+
+/* Publish n packets; n must not exceed what spsc_room returned. */
+static inline void spsc_commit(struct spsc *r, struct sl_pkt *const *pkts,
+			       uint32_t n)
+{
+	uint32_t head =
+		atomic_load_explicit(&r->prod.head, memory_order_relaxed);
+	uint32_t idx, first;
+
+	idx = head & r->prod.mask;
+	first = SL_MIN(n, r->prod.mask + 1 - idx);
+	/* at most two contiguous pieces: memcpy vectorises them */
+	memcpy(&r->slots[idx], pkts, first * sizeof(*pkts));
+	memcpy(&r->slots[0], pkts + first, (n - first) * sizeof(*pkts));
+	atomic_store_explicit(&r->prod.head, head + n, memory_order_release);
+}
+
+static inline uint32_t spsc_pop(struct spsc *r, struct sl_pkt **pkts,
+				uint32_t n)
+{
+	uint32_t tail =
+		atomic_load_explicit(&r->cons.tail, memory_order_relaxed);
+	uint32_t avail = r->cons.head_cache - tail;
+	uint32_t idx, first;
+
+	if (avail < n) {
+		r->cons.head_cache = atomic_load_explicit(&r->prod.head,
+							  memory_order_acquire);
+		avail = r->cons.head_cache - tail;
+		if (n > avail)
+			n = avail;
+	}
+	idx = tail & r->cons.mask;
+	first = SL_MIN(n, r->cons.mask + 1 - idx);
+	memcpy(pkts, &r->slots[idx], first * sizeof(*pkts));
+	memcpy(pkts + first, &r->slots[0], (n - first) * sizeof(*pkts));
+	atomic_store_explicit(&r->cons.tail, tail + n, memory_order_release);
+	return n;
+}
+
+/* Free everything in the ring; the caller is its only user (or its
+ * consumer, with the producer possibly still running). */
+static void spsc_drain(struct spsc *r)
+{
+	struct sl_pkt *pkts[64];
+	uint32_t n;
+
+	while ((n = spsc_pop(r, pkts, SL_ARRAY_SIZE(pkts))) > 0)
+		sl_pkt_free_bulk(pkts, n);
+}
+
+/* ---- the registry ------------------------------------------------------- */
+
+struct pair {
+	struct pair *next;
+	char name[256];
+	uint16_t n_queues;
+	uint32_t ring_size;
+	_Atomic bool open[2]; /* read by the other end's tx */
+	struct sl_pool **orphans; /* pools handed over by closed ends */
+	unsigned n_orphans;
+	struct spsc *ring[2][SL_PORT_MAX_QUEUES]; /* [from end][queue] */
+};
+
+struct pair_end {
+	struct pair *pair;
+	unsigned end;
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pair *registry;
+
+static void pair_destroy(struct pair *p)
+{
+	unsigned e, q;
+
+	for (e = 0; e < 2; e++)
+		for (q = 0; q < p->n_queues; q++)
+			if (p->ring[e][q]) {
+				spsc_drain(p->ring[e][q]);
+				free(p->ring[e][q]);
+			}
+	for (e = 0; e < p->n_orphans; e++)
+		sl_pool_destroy(p->orphans[e]);
+	free(p->orphans);
+	free(p);
+}
+
+static uint32_t pow2_at_least(uint32_t v)
+{
+	uint32_t s = 2;
+
+	while (s < v && s < (1u << 30))
+		s <<= 1;
+	return s;
+}
+
+static int pair_open(struct sl_port *port, const struct sl_spec *spec)
+{
+	struct pair_end *pe = port->priv;
+	const char *slash = strrchr(spec->target, '/');
+	char name[sizeof(spec->target)];
+	uint32_t nq;
+	struct pair *p;
+	unsigned end, e, q;
+	int err = 0;
+
+	if (!slash)
+		return sl_spec_fail(spec, EINVAL,
+				    "expected pair:NAME/0 or pair:NAME/1");
+	if (slash == spec->target)
+		return sl_spec_fail(spec, EINVAL, "empty pair name before '/'");
+	if (strcmp(slash + 1, "0") != 0 && strcmp(slash + 1, "1") != 0)
+		return sl_spec_fail(spec, EINVAL,
+				    "bad end '%s' (expected pair:NAME/0 or "
+				    "pair:NAME/1)",
+				    slash + 1);
+	end = slash[1] == '1';
+	memcpy(name, spec->target, (size_t)(slash - spec->target));
+	name[slash - spec->target] = '\0';
+	err = sl_spec_u32(spec, "queues", 1, 1, SL_PORT_MAX_QUEUES, &nq);
+	if (err)
+		return err;
+
+	pthread_mutex_lock(&registry_lock);
+	for (p = registry; p; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			break;
+	if (p) {
+		if (atomic_load(&p->open[end])) {
+			err = sl_spec_fail(
+				spec, EBUSY,
+				"end %u of pair '%s' is already open", end,
+				name);
+			goto out;
+		}
+		if (sl_spec_has(spec, "queues") && nq != p->n_queues) {
+			err = sl_spec_fail(spec, EINVAL,
+					   "pair '%s' has %u queue(s) (set by "
+					   "end %u), not %u",
+					   name, p->n_queues, !end, nq);
+			goto out;
+		}
+		/* whatever a closed end left in its inbound rings (a racing
+		 * sender) is stale: start empty */
+		for (q = 0; q < p->n_queues; q++)
+			spsc_drain(p->ring[!end][q]);
+	} else {
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			err = sl_spec_fail(spec, ENOMEM, "out of memory");
+			goto out;
+		}
+		sl_strlcpy(p->name, name, sizeof(p->name));
+		p->n_queues = (uint16_t)nq;
+		p->ring_size = pow2_at_least(port->opts->ring_size);
+		for (e = 0; e < 2; e++)
+			for (q = 0; q < nq; q++)
+				if (!(p->ring[e][q] = spsc_new(p->ring_size)))
+					err = -ENOMEM;
+		if (err) {
+			pair_destroy(p);
+			err = sl_spec_fail(spec, ENOMEM, "out of memory");
+			goto out;
+		}
+		p->next = registry;
+		registry = p;
+	}
+	atomic_store(&p->open[end], true);
+	pe->pair = p;
+	pe->end = end;
+	port->n_queues = p->n_queues;
+	sl_strlcpy(port->info.mode, "ring", sizeof(port->info.mode));
+	sl_strlcpy(port->info.name, spec->target, sizeof(port->info.name));
+out:
+	pthread_mutex_unlock(&registry_lock);
+	return err;
+}
+
+static void pair_close(struct sl_port *port)
+{
+	struct pair_end *pe = port->priv;
+	struct pair *p = pe->pair, **pp;
+	unsigned q, end = pe->end;
+
+	pthread_mutex_lock(&registry_lock);
+	atomic_store(&p->open[end], false);
+	/* this end was the consumer of these rings: nobody else reads them */
+	for (q = 0; q < p->n_queues; q++)
+		spsc_drain(p->ring[!end][q]);
+	if (atomic_load(&p->open[!end])) {
+		/* packets from this port's own pool may still be in flight
+		 * towards the peer: keep the pool alive as long as the pair */
+		if (port->own_pool) {
+			struct sl_pool **o = realloc(
+				p->orphans, (p->n_orphans + 1) * sizeof(*o));
+
+			if (o) {
+				p->orphans = o;
+				p->orphans[p->n_orphans++] = port->pool;
+				port->own_pool = false;
+			} else {
+				/* cannot keep it: take our packets back
+				 * (the peer might be reading: a small risk
+				 * only on an allocation failure) */
+				for (q = 0; q < p->n_queues; q++)
+					spsc_drain(p->ring[end][q]);
+			}
+		}
+	} else {
+		for (pp = &registry; *pp; pp = &(*pp)->next)
+			if (*pp == p) {
+				*pp = p->next;
+				break;
+			}
+		pair_destroy(p);
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static uint16_t pair_rx(struct sl_port *port, uint16_t queue,
+			struct sl_pkt **pkts, uint16_t n)
+{
+	struct pair_end *pe = port->priv;
+	struct sl_queue_stats *st = &port->qstats[queue];
+	uint16_t got, i;
+	uint64_t now, bytes = 0;
+
+	got = (uint16_t)spsc_pop(pe->pair->ring[!pe->end][queue], pkts, n);
+	if (!got)
+		return 0;
+	now = sl_time_ns();
+	for (i = 0; i < got; i++) {
+		struct sl_pkt *p = pkts[i];
+
+		p->port = port->port_id;
+		p->queue = queue;
+		p->rx_ts = now;
+		p->flags |= SL_PKT_F_RX_TS;
+		bytes += p->len;
+	}
+	st->rx_packets += got;
+	st->rx_bytes += bytes;
+	return got;
+}
+
+static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
+			struct sl_pkt **pkts, uint16_t n)
+{
+	struct pair_end *pe = port->priv;
+	struct sl_queue_stats *st = &port->qstats[queue];
+	struct spsc *ring;
+	uint16_t sent, i;
+	uint64_t bytes = 0;
+
+	if (sl_unlikely(!atomic_load_explicit(&pe->pair->open[!pe->end],
+					      memory_order_acquire))) {
+		st->tx_errors += n;
+		sl_pkt_free_bulk(pkts, n);
+		return n;
+	}
+	ring = pe->pair->ring[pe->end][queue];
+	sent = (uint16_t)spsc_room(ring, n);
+	/* count before publishing: once in the ring, the peer may free them */
+	for (i = 0; i < sent; i++)
+		bytes += pkts[i]->len;
+	spsc_commit(ring, pkts, sent);
+	if (sent < n)
+		st->tx_full++;
+	st->tx_packets += sent;
+	st->tx_bytes += bytes;
+	return sent;
+}
+
+static const char *const pair_keys[] = { NULL };
+
+const struct sl_driver sl_driver_pair = {
+	.name = "pair",
+	.keys = pair_keys,
+	.priv_size = sizeof(struct pair_end),
+	.open = pair_open,
+	.close = pair_close,
+	.rx_burst = pair_rx,
+	.tx_burst = pair_tx,
+};

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The driver table: every path a spec can name. A new driver adds its
+ * struct sl_driver here and its folder to src/drivers/meson.build. The
+ * order is the order "unknown driver" messages list them in.
+ */
+#include <string.h>
+
+#include "port/driver.h"
+
+const struct sl_driver *const sl_drivers[] = {
+	&sl_driver_udp,
+	&sl_driver_pair,
+	&sl_driver_pcap,
+	NULL,
+};
+
+const struct sl_driver *sl_driver_find(const char *name)
+{
+	const struct sl_driver *const *d;
+
+	for (d = sl_drivers; *d; d++)
+		if (strcmp((*d)->name, name) == 0)
+			return *d;
+	return NULL;
+}

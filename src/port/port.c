@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The port API: open a port from a spec string, run its bursts, report what
+ * it is and what it counted, close it.
+ *
+ * sl_port_open parses the spec, finds the driver, allocates the port, its
+ * driver state and its per-queue counters (cache-line aligned), takes the
+ * caller's pool or makes one, lets the driver open, then wraps the driver's
+ * bursts in the decorators the spec asks for. Any failure undoes all of it
+ * and leaves the message from the step that failed in sl_last_error().
+ *
+ * The bursts are thin: without decorators they call the driver directly, so
+ * a port costs one indirect call over the driver itself. Queue numbers are
+ * checked in debug builds only (the fast path trusts its caller).
+ *
+ * Lifetimes: a port's own pool is destroyed at close, after the driver has
+ * given back every packet it held. Packets of that pool still held by the
+ * application, or by another port, become invalid then; pass a shared
+ * opts->pool when packets outlive the port they came from.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "port/deco.h"
+#include "port/driver.h"
+#include "port/spec.h"
+
+#define DEFAULT_N_BUFS 4096
+#define DEFAULT_RING_SIZE 1024
+
+static void *zalloc_aligned(size_t len)
+{
+	void *p;
+
+	len = (len + SL_CACHE_LINE - 1) & ~(size_t)(SL_CACHE_LINE - 1);
+	if (!len)
+		len = SL_CACHE_LINE;
+	p = aligned_alloc(SL_CACHE_LINE, len);
+	if (p)
+		memset(p, 0, len);
+	return p;
+}
+
+static void port_free(struct sl_port *port)
+{
+	if (port->own_pool && port->pool)
+		sl_pool_destroy(port->pool);
+	free(port->priv);
+	free(port->qstats);
+	pthread_mutex_destroy(&port->lock);
+	free(port);
+}
+
+struct sl_port *sl_port_open(const char *spec_str,
+			     const struct sl_port_opts *opts)
+{
+	struct sl_port_opts o = { .sz = sizeof(o) };
+	const struct sl_driver *drv;
+	struct sl_port *port;
+	struct sl_spec *spec;
+	uint32_t want_queues;
+	int err;
+
+	if (opts) {
+		if (opts->sz == 0) {
+			sl_fail(EINVAL,
+				"sl_port_open: opts->sz is 0 (set it to "
+				"sizeof(struct sl_port_opts))");
+			return NULL;
+		}
+		memcpy(&o, opts, SL_MIN(opts->sz, sizeof(o)));
+	}
+	if (!o.n_bufs)
+		o.n_bufs = DEFAULT_N_BUFS;
+	if (!o.ring_size)
+		o.ring_size = DEFAULT_RING_SIZE;
+
+	/* a spec is ~5 KiB: keep it off the caller's stack */
+	spec = malloc(sizeof(*spec));
+	if (!spec) {
+		sl_fail(ENOMEM, "sl_port_open: out of memory");
+		return NULL;
+	}
+	err = sl_spec_parse(spec_str, spec);
+	if (err)
+		goto fail_spec;
+	err = sl_spec_u32(spec, "queues", 1, 1, SL_PORT_MAX_QUEUES,
+			  &want_queues);
+	if (err)
+		goto fail_spec;
+	drv = sl_driver_find(spec->driver);
+
+	port = zalloc_aligned(sizeof(*port));
+	if (!port) {
+		err = sl_spec_fail(spec, ENOMEM, "out of memory");
+		goto fail_spec;
+	}
+	pthread_mutex_init(&port->lock, NULL);
+	port->drv = drv;
+	port->priv = zalloc_aligned(drv->priv_size);
+	port->qstats = zalloc_aligned(SL_PORT_MAX_QUEUES *
+				      sizeof(struct sl_queue_stats));
+	if (!port->priv || !port->qstats) {
+		err = sl_spec_fail(spec, ENOMEM, "out of memory");
+		goto fail_port;
+	}
+	if (o.pool) {
+		port->pool = o.pool;
+	} else {
+		struct sl_pool_opts po = { .sz = sizeof(po),
+					   .n_bufs = o.n_bufs,
+					   .name = spec->driver };
+
+		port->pool = sl_pool_create(&po);
+		if (!port->pool) {
+			err = sl_spec_fail(spec, errno ? errno : ENOMEM,
+					   "cannot make the port's pool of %u "
+					   "buffers: %s",
+					   o.n_bufs, sl_last_error());
+			goto fail_port;
+		}
+		port->own_pool = true;
+	}
+	port->n_queues = 1;
+	port->port_id = o.port_id;
+	port->opts = &o;
+	sl_strlcpy(port->info.spec, spec->text, sizeof(port->info.spec));
+	sl_strlcpy(port->info.driver, drv->name, sizeof(port->info.driver));
+	port->info.port_id = o.port_id;
+	port->info.state = SL_PORT_UP;
+
+	err = drv->open(port, spec);
+	port->opts = NULL;
+	if (err)
+		goto fail_port;
+	if (port->n_queues < 1 || port->n_queues > SL_PORT_MAX_QUEUES ||
+	    (sl_spec_has(spec, "queues") && port->n_queues != want_queues)) {
+		unsigned got = port->n_queues;
+
+		drv->close(port);
+		err = sl_spec_fail(spec, EINVAL,
+				   "driver %s opened %u queue(s), not the %u "
+				   "asked for",
+				   drv->name, got, want_queues);
+		goto fail_port;
+	}
+	port->info.n_queues = port->n_queues;
+
+	err = sl_deco_open(port, spec);
+	if (err) {
+		drv->close(port);
+		goto fail_port;
+	}
+	free(spec);
+	return port;
+
+fail_port:
+	port_free(port);
+fail_spec:
+	free(spec);
+	errno = -err;
+	return NULL;
+}
+
+int sl_port_close(struct sl_port *port)
+{
+	if (!port)
+		return sl_fail(EINVAL, "sl_port_close: no port");
+	/* decorators hold packets and a capture file: they go first, while
+	 * the driver and the pool are still there */
+	sl_deco_close(port);
+	port->drv->close(port);
+	port_free(port);
+	return 0;
+}
+
+uint16_t sl_rx_burst(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
+		     uint16_t n)
+{
+#ifndef NDEBUG
+	if (sl_unlikely(queue >= port->n_queues))
+		return 0;
+#endif
+	if (sl_likely(!port->deco))
+		return port->drv->rx_burst(port, queue, pkts, n);
+	return sl_deco_rx(port, queue, pkts, n);
+}
+
+uint16_t sl_tx_burst(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
+		     uint16_t n)
+{
+#ifndef NDEBUG
+	if (sl_unlikely(queue >= port->n_queues))
+		return 0;
+#endif
+	if (sl_likely(!port->deco))
+		return port->drv->tx_burst(port, queue, pkts, n);
+	return sl_deco_tx(port, queue, pkts, n);
+}
+
+/* Counters are written by the queue's thread without atomics; reading each
+ * 64-bit word with a relaxed atomic load gives consistent values without
+ * stopping it. */
+static void read_qstats(const struct sl_queue_stats *src,
+			struct sl_queue_stats *dst)
+{
+	const uint64_t *s = (const uint64_t *)src;
+	uint64_t *d = (uint64_t *)dst;
+	size_t i;
+
+	for (i = 0; i < sizeof(*src) / sizeof(uint64_t); i++)
+		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+_Static_assert(sizeof(struct sl_queue_stats) % sizeof(uint64_t) == 0,
+	       "queue stats are 64-bit counters only");
+
+int sl_port_stats(struct sl_port *port, struct sl_port_stats *out)
+{
+	struct sl_port_stats st;
+	uint64_t *tot = (uint64_t *)&st.total;
+	size_t sz, i;
+	unsigned q;
+
+	if (!port || !out || out->sz == 0)
+		return sl_fail(EINVAL, "sl_port_stats: %s",
+			       !port ? "no port" :
+			       !out  ? "no output" :
+				       "out->sz is 0 (set it to sizeof(struct "
+				       "sl_port_stats))");
+	memset(&st, 0, sizeof(st));
+	st.n_queues = port->n_queues;
+	for (q = 0; q < port->n_queues; q++) {
+		const uint64_t *v = (const uint64_t *)&st.q[q];
+
+		read_qstats(&port->qstats[q], &st.q[q]);
+		for (i = 0; i < sizeof(st.total) / sizeof(uint64_t); i++)
+			tot[i] += v[i];
+	}
+	sz = SL_MIN(out->sz, sizeof(st));
+	st.sz = out->sz;
+	memcpy(out, &st, sz);
+	return 0;
+}
+
+int sl_port_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
+{
+	unsigned i;
+	int r;
+
+	if (!port || (n && !out))
+		return sl_fail(EINVAL, "sl_port_xstats: %s",
+			       !port ? "no port" : "no output");
+	i = sl_deco_xstats(port, out, n);
+	if (!port->drv->xstats)
+		return (int)i;
+	r = port->drv->xstats(port, i < n ? out + i : NULL, i < n ? n - i : 0);
+	if (r < 0)
+		return r;
+	return (int)i + r;
+}
+
+int sl_port_info(struct sl_port *port, struct sl_port_info *out)
+{
+	size_t sz;
+
+	if (!port || !out || out->sz == 0)
+		return sl_fail(EINVAL, "sl_port_info: %s",
+			       !port ? "no port" :
+			       !out  ? "no output" :
+				       "out->sz is 0 (set it to sizeof(struct "
+				       "sl_port_info))");
+	sz = SL_MIN(out->sz, sizeof(port->info));
+	pthread_mutex_lock(&port->lock);
+	port->info.sz = out->sz;
+	memcpy(out, &port->info, sz);
+	pthread_mutex_unlock(&port->lock);
+	return 0;
+}
+
+struct sl_pool *sl_port_pool(struct sl_port *port)
+{
+	return port ? port->pool : NULL;
+}
+
+void sl_port_refuse(struct sl_port *port, const char *path, const char *fmt,
+		    ...)
+{
+	struct sl_port_refusal *r;
+	va_list ap;
+
+	pthread_mutex_lock(&port->lock);
+	if (port->info.n_refused < SL_PORT_MAX_REFUSED) {
+		r = &port->info.refused[port->info.n_refused++];
+		sl_strlcpy(r->path, path, sizeof(r->path));
+		va_start(ap, fmt);
+		vsnprintf(r->why, sizeof(r->why), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&port->lock);
+}
+
+void sl_port_set_state(struct sl_port *port, enum sl_port_state state,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&port->lock);
+	port->info.state = state;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(port->info.error, sizeof(port->info.error), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&port->lock);
+}

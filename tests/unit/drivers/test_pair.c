@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The pair driver: frames both ways, several queues, back-pressure at a full
+ * ring, a closed end, an end opened twice, bad specs, own pools outliving
+ * their port while their packets are in flight; every scenario ends with
+ * the pool full.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sltest.h"
+
+#include "core/log.h"
+
+static struct sl_pool *pool;
+
+static int setup(void **state)
+{
+	(void)state;
+	pool = sl_test_pool(4096);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sl_pool_destroy(pool);
+	return 0;
+}
+
+static struct sl_port *open_end(const char *name, int end, const char *opts,
+				uint32_t ring_size, uint16_t port_id)
+{
+	struct sl_port_opts o = { .sz = sizeof(o),
+				  .pool = pool,
+				  .ring_size = ring_size,
+				  .port_id = port_id };
+	char spec[256];
+	struct sl_port *p;
+
+	snprintf(spec, sizeof(spec), "pair:%s/%d%s", name, end, opts);
+	p = sl_port_open(spec, &o);
+	if (!p)
+		fail_msg("%s: %s", spec, sl_last_error());
+	return p;
+}
+
+/* n frames of len bytes, frame i filled with (seed + i) */
+static void make_frames(struct sl_pkt **pkts, unsigned n, uint32_t len,
+			unsigned seed)
+{
+	unsigned i;
+
+	assert_int_equal(sl_pkt_alloc_bulk(pool, pkts, n), 0);
+	for (i = 0; i < n; i++) {
+		memset(sl_pkt_append(pkts[i], len), (int)(seed + i) & 0xff,
+		       len);
+	}
+}
+
+static void check_frames(struct sl_pkt **pkts, unsigned n, uint32_t len,
+			 unsigned seed)
+{
+	unsigned i, j;
+
+	for (i = 0; i < n; i++) {
+		assert_int_equal(pkts[i]->len, len);
+		for (j = 0; j < len; j++)
+			assert_int_equal(pkts[i]->data[j],
+					 (uint8_t)((seed + i) & 0xff));
+	}
+}
+
+static void test_both_directions(void **state)
+{
+	struct sl_pkt *tx[16], *rx[32];
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_port_info info = { .sz = sizeof(info) };
+	struct sl_port *a, *b;
+	char name[64];
+	uint64_t t0;
+
+	(void)state;
+	sl_test_name("pair", name, sizeof(name));
+	a = open_end(name, 0, "", 0, 7);
+	b = open_end(name, 1, "", 0, 9);
+	assert_int_equal(sl_port_info(a, &info), 0);
+	assert_string_equal(info.driver, "pair");
+	assert_string_equal(info.mode, "ring");
+	assert_int_equal(info.n_queues, 1);
+	assert_int_equal(info.port_id, 7);
+	assert_int_equal(info.state, SL_PORT_UP);
+	assert_string_equal(info.decorators, "");
+	assert_ptr_equal(sl_port_pool(a), pool);
+
+	/* nothing there yet */
+	assert_int_equal(sl_rx_burst(b, 0, rx, 32), 0);
+
+	t0 = sl_time_ns();
+	make_frames(tx, 16, 100, 1);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 16), 16);
+	assert_int_equal(sl_rx_burst(a, 0, rx, 32), 0); /* not a loopback */
+	assert_int_equal(sl_rx_burst(b, 0, rx, 32), 16);
+	check_frames(rx, 16, 100, 1);
+	assert_int_equal(rx[0]->port, 9);
+	assert_int_equal(rx[0]->queue, 0);
+	assert_true(rx[0]->flags & SL_PKT_F_RX_TS);
+	assert_true(rx[0]->rx_ts >= t0);
+
+	/* and back: b forwards what it got */
+	assert_int_equal(sl_tx_burst(b, 0, rx, 16), 16);
+	assert_int_equal(sl_rx_burst(a, 0, rx, 32), 16);
+	check_frames(rx, 16, 100, 1);
+	assert_int_equal(rx[3]->port, 7);
+	sl_pkt_free_bulk(rx, 16);
+
+	assert_int_equal(sl_port_stats(a, &st), 0);
+	assert_int_equal(st.n_queues, 1);
+	assert_int_equal(st.total.tx_packets, 16);
+	assert_int_equal(st.total.tx_bytes, 1600);
+	assert_int_equal(st.total.rx_packets, 16);
+	assert_int_equal(st.total.rx_bytes, 1600);
+	assert_int_equal(st.q[0].tx_packets, 16);
+	assert_int_equal(st.total.tx_full, 0);
+	assert_int_equal(sl_port_xstats(a, NULL, 0), 0);
+
+	assert_int_equal(sl_port_close(a), 0);
+	assert_int_equal(sl_port_close(b), 0);
+	sl_test_pool_full(pool);
+}
+
+static void test_queues(void **state)
+{
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_pkt *tx[8], *rx[16];
+	struct sl_port *a, *b;
+	char name[64];
+	uint16_t q;
+
+	(void)state;
+	sl_test_name("pairq", name, sizeof(name));
+	a = open_end(name, 0, ",queues=4", 0, 0);
+	b = open_end(name, 1, "", 0, 1); /* takes the pair's 4 queues */
+	for (q = 0; q < 4; q++) {
+		make_frames(tx, 8, 64 + q, q * 10);
+		assert_int_equal(sl_tx_burst(a, q, tx, 8), 8);
+	}
+	for (q = 0; q < 4; q++) {
+		assert_int_equal(sl_rx_burst(b, q, rx, 16), 8);
+		check_frames(rx, 8, 64 + q, q * 10);
+		assert_int_equal(rx[5]->queue, q);
+		sl_pkt_free_bulk(rx, 8);
+		assert_int_equal(sl_rx_burst(b, q, rx, 16), 0);
+	}
+	assert_int_equal(sl_port_stats(b, &st), 0);
+	assert_int_equal(st.n_queues, 4);
+	assert_int_equal(st.total.rx_packets, 32);
+	assert_int_equal(st.q[2].rx_packets, 8);
+	assert_int_equal(st.q[2].rx_bytes, 8 * 66);
+	sl_port_close(a);
+	sl_port_close(b);
+	sl_test_pool_full(pool);
+
+	/* the second end cannot ask for another number */
+	sl_test_name("pairq", name, sizeof(name));
+	a = open_end(name, 0, ",queues=2", 0, 0);
+	{
+		struct sl_port_opts o = { .sz = sizeof(o), .pool = pool };
+		char spec[128], msg[256];
+
+		snprintf(spec, sizeof(spec), "pair:%s/1,queues=3", name);
+		assert_null(sl_port_open(spec, &o));
+		assert_int_equal(errno, EINVAL);
+		snprintf(msg, sizeof(msg),
+			 "%s: pair '%s' has 2 queue(s) (set by end 0), not 3",
+			 spec, name);
+		assert_string_equal(sl_last_error(), msg);
+	}
+	sl_port_close(a);
+	sl_test_pool_full(pool);
+}
+
+static void test_backpressure(void **state)
+{
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_pkt *tx[40], *rx[40];
+	struct sl_port *a, *b;
+	char name[64];
+
+	(void)state;
+	sl_test_name("pairbp", name, sizeof(name));
+	a = open_end(name, 0, "", 10, 0); /* rounded up to 16 */
+	b = open_end(name, 1, "", 10, 0);
+	make_frames(tx, 40, 60, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 40), 16);
+	/* the caller keeps the rest: nothing lost, nothing taken */
+	assert_int_equal(sl_tx_burst(a, 0, tx + 16, 24), 0);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 10), 10);
+	check_frames(rx, 10, 60, 0);
+	sl_pkt_free_bulk(rx, 10);
+	assert_int_equal(sl_tx_burst(a, 0, tx + 16, 24), 10);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 40), 16);
+	check_frames(rx, 16, 60, 10);
+	sl_pkt_free_bulk(rx, 16);
+	assert_int_equal(sl_tx_burst(a, 0, tx + 26, 14), 14);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 40), 14);
+	check_frames(rx, 14, 60, 26);
+	sl_pkt_free_bulk(rx, 14);
+
+	assert_int_equal(sl_port_stats(a, &st), 0);
+	assert_int_equal(st.total.tx_packets, 40);
+	assert_int_equal(st.total.tx_full, 3); /* 3 bursts cut short */
+	assert_int_equal(st.total.tx_dropped + st.total.tx_errors, 0);
+	sl_port_close(a);
+	sl_port_close(b);
+	sl_test_pool_full(pool);
+}
+
+static void test_end_closed(void **state)
+{
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_pkt *tx[8], *rx[8];
+	struct sl_port *a, *b;
+	char name[64];
+
+	(void)state;
+	sl_test_name("pairc", name, sizeof(name));
+	a = open_end(name, 0, "", 0, 0);
+	b = open_end(name, 1, "", 0, 0);
+	/* in flight towards b when it closes: freed */
+	make_frames(tx, 8, 60, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 8), 8);
+	sl_port_close(b);
+	sl_test_pool_full(pool);
+
+	/* b gone: a's sends are taken, freed and counted as errors */
+	make_frames(tx, 8, 60, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 8), 8);
+	sl_test_pool_full(pool);
+	assert_int_equal(sl_port_stats(a, &st), 0);
+	assert_int_equal(st.total.tx_errors, 8);
+	assert_int_equal(st.total.tx_packets, 8);
+
+	/* b comes back: the link works again, with nothing stale */
+	b = open_end(name, 1, "", 0, 0);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 8), 0);
+	make_frames(tx, 4, 60, 3);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 4), 4);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 8), 4);
+	check_frames(rx, 4, 60, 3);
+	sl_pkt_free_bulk(rx, 4);
+
+	/* in flight towards a from b, a closes, then b: all freed */
+	make_frames(tx, 5, 60, 0);
+	assert_int_equal(sl_tx_burst(b, 0, tx, 5), 5);
+	sl_port_close(a);
+	sl_port_close(b);
+	sl_test_pool_full(pool);
+
+	/* and the name is free again: both ends can be opened */
+	a = open_end(name, 0, "", 0, 0);
+	b = open_end(name, 1, "", 0, 0);
+	sl_port_close(b);
+	sl_port_close(a);
+	sl_test_pool_full(pool);
+}
+
+static void test_already_open_and_bad_specs(void **state)
+{
+	struct sl_port_opts o = { .sz = sizeof(o), .pool = pool };
+	struct sl_port *a;
+	char name[64], spec[128], msg[256];
+
+	(void)state;
+	sl_test_name("pairdup", name, sizeof(name));
+	a = open_end(name, 0, "", 0, 0);
+	snprintf(spec, sizeof(spec), "pair:%s/0", name);
+	assert_null(sl_port_open(spec, &o));
+	assert_int_equal(errno, EBUSY);
+	snprintf(msg, sizeof(msg), "%s: end 0 of pair '%s' is already open",
+		 spec, name);
+	assert_string_equal(sl_last_error(), msg);
+	sl_port_close(a);
+
+	assert_null(sl_port_open("pair:x", &o));
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(sl_last_error(),
+			    "pair:x: expected pair:NAME/0 or pair:NAME/1");
+	assert_null(sl_port_open("pair:x/2", &o));
+	assert_string_equal(sl_last_error(),
+			    "pair:x/2: bad end '2' (expected pair:NAME/0 or "
+			    "pair:NAME/1)");
+	assert_null(sl_port_open("pair:x/", &o));
+	assert_string_equal(sl_last_error(),
+			    "pair:x/: bad end '' (expected pair:NAME/0 or "
+			    "pair:NAME/1)");
+	assert_null(sl_port_open("pair:/0", &o));
+	assert_string_equal(sl_last_error(),
+			    "pair:/0: empty pair name before '/'");
+	assert_null(sl_port_open("pair:x/00", &o));
+	assert_null(sl_port_open("pair:x/0,write", &o));
+	assert_string_equal(
+		sl_last_error(),
+		"pair:x/0,write: option 'write' not taken by driver "
+		"pair");
+	/* a failed open leaves nothing behind: the name is still free */
+	a = sl_port_open("pair:x/0", &o);
+	assert_non_null(a);
+	sl_port_close(a);
+	sl_test_pool_full(pool);
+
+	/* opts must say their size */
+	{
+		struct sl_port_opts z = { .pool = pool };
+
+		assert_null(sl_port_open("pair:x/0", &z));
+		assert_int_equal(errno, EINVAL);
+	}
+}
+
+/* Ports with their own pools: packets in flight from an end that closes
+ * stay valid until the other end has read them. */
+static void test_own_pools(void **state)
+{
+	struct sl_pkt *tx[5], *rx[8];
+	struct sl_port *a, *b;
+	char name[64], spec[128];
+	unsigned i;
+
+	(void)state;
+	sl_test_name("pairown", name, sizeof(name));
+	snprintf(spec, sizeof(spec), "pair:%s/0", name);
+	a = sl_port_open(spec, NULL);
+	assert_non_null(a);
+	snprintf(spec, sizeof(spec), "pair:%s/1", name);
+	b = sl_port_open(spec, NULL);
+	assert_non_null(b);
+	assert_int_equal(sl_pool_capacity(sl_port_pool(a)), 4096);
+
+	assert_int_equal(sl_pkt_alloc_bulk(sl_port_pool(a), tx, 5), 0);
+	for (i = 0; i < 5; i++)
+		memset(sl_pkt_append(tx[i], 80), 0x40 + (int)i, 80);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 5), 5);
+	sl_port_close(a);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 8), 5);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(rx[i]->len, 80);
+		assert_int_equal(rx[i]->data[79], 0x40 + i);
+	}
+	sl_pkt_free_bulk(rx, 5);
+	sl_port_close(b);
+
+	/* the same, closing the receiving end last with packets unread */
+	snprintf(spec, sizeof(spec), "pair:%s/0", name);
+	a = sl_port_open(spec, NULL);
+	snprintf(spec, sizeof(spec), "pair:%s/1", name);
+	b = sl_port_open(spec, NULL);
+	assert_int_equal(sl_pkt_alloc_bulk(sl_port_pool(a), tx, 5), 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 5), 5);
+	sl_port_close(a);
+	sl_port_close(b);
+}
+
+/* Two threads, one per end: the ring under real concurrency. */
+struct flow {
+	struct sl_port *port;
+	unsigned n;
+	unsigned bad;
+};
+
+static void *sender(void *arg)
+{
+	struct flow *f = arg;
+	struct sl_pkt *pkts[32];
+	unsigned sent = 0;
+
+	while (sent < f->n) {
+		unsigned want = SL_MIN(32u, f->n - sent), i, k = 0;
+
+		if (sl_pkt_alloc_bulk(pool, pkts, want) != 0)
+			continue;
+		for (i = 0; i < want; i++) {
+			uint32_t seq = sent + i;
+
+			memcpy(sl_pkt_append(pkts[i], 64), &seq, sizeof(seq));
+		}
+		while (k < want)
+			k += sl_tx_burst(f->port, 0, pkts + k,
+					 (uint16_t)(want - k));
+		sent += want;
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct sl_pkt *rx[64];
+	struct flow f;
+	struct sl_port *a, *b;
+	pthread_t t;
+	char name[64];
+	unsigned got = 0, i;
+
+	(void)state;
+	sl_test_name("pairmt", name, sizeof(name));
+	a = open_end(name, 0, "", 64, 0);
+	b = open_end(name, 1, "", 64, 0);
+	f = (struct flow){ .port = a, .n = 200000 };
+	assert_int_equal(pthread_create(&t, NULL, sender, &f), 0);
+	while (got < f.n) {
+		uint16_t n = sl_rx_burst(b, 0, rx, 64);
+
+		for (i = 0; i < n; i++) {
+			uint32_t seq;
+
+			memcpy(&seq, rx[i]->data, sizeof(seq));
+			if (seq != got + i)
+				f.bad++;
+		}
+		sl_pkt_free_bulk(rx, n);
+		got += n;
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(f.bad, 0);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 64), 0);
+	sl_port_close(a);
+	sl_port_close(b);
+	sl_pool_cache_flush(pool);
+	sl_test_pool_full(pool);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_both_directions),
+		cmocka_unit_test(test_queues),
+		cmocka_unit_test(test_backpressure),
+		cmocka_unit_test(test_end_closed),
+		cmocka_unit_test(test_already_open_and_bad_specs),
+		cmocka_unit_test(test_own_pools),
+		cmocka_unit_test(test_threads),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
