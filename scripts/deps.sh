@@ -10,7 +10,7 @@ pkgs=(
 	clang libclang-rt-14-dev clang-format
 	libcmocka-dev libpcap-dev libxdp-dev libbpf-dev libmnl-dev libcap-dev
 	libjson-c-dev
-	tshark iproute2
+	tshark iproute2 ethtool
 )
 if [ "${1:-}" = bench ]; then
 	# DPDK only for side-by-side numbers: never a dependency of libsluice

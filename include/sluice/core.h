@@ -68,7 +68,7 @@ SL_API uint64_t sl_time_ns(void);
  * thread's life and reused after it exits; SL_MAX_THREADS when all are taken.
  * Per-thread caches (pools) are indexed by it. Fast path.
  */
-extern __thread unsigned sl_tls_thread_index_
+SL_API extern __thread unsigned sl_tls_thread_index_
 	__attribute__((tls_model("initial-exec")));
 SL_API unsigned sl_thread_index_slow(void);
 

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * In-kernel traffic generator (internal API): sends copies of one template
+ * frame out of an interface at up to several Mpps using BPF_PROG_RUN in
+ * XDP live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES, Linux 5.18), the
+ * technique of xdp-tools' xdp-trafficgen. The kernel builds each frame in
+ * its own page pool and the XDP program bpf/live.bpf.c redirects it to the
+ * interface, so no user-space copy and no socket is involved. It is what the
+ * AF_XDP receive benchmark uses as its sender: it must outrun every
+ * receiver under test.
+ *
+ * Nothing is attached to any interface: the program only exists while
+ * sl_live_run() runs, so a crashed generator leaves nothing behind. For a
+ * veth target, the peer must have NAPI running (an XDP program attached to
+ * it, GRO on, or threaded NAPI), otherwise the kernel drops every frame.
+ */
+#ifndef SL_DRIVERS_XDP_LIVE_H
+#define SL_DRIVERS_XDP_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest template accepted here; the kernel's own limit is lower (3408
+ * bytes with 4 KiB pages: the page also holds the frame's headroom and
+ * metadata) and a frame between the two fails with -EINVAL from the run. */
+#define SL_LIVE_MAX_FRAME 4096
+/* Most flows (distinct UDP source ports) one run spreads over. */
+#define SL_LIVE_MAX_FLOWS 65536
+/* Frames the kernel runs the program on per batch before it flushes the
+ * redirects; its maximum is 256. */
+#define SL_LIVE_DEFAULT_BATCH 64
+#define SL_LIVE_MAX_BATCH 256
+
+struct sl_live_opts {
+	size_t sz; /* sizeof(struct sl_live_opts): lets the struct grow */
+	int ifindex; /* interface to send on (current network namespace) */
+	const void *frame; /* template: Ethernet frame, copied; not kept */
+	size_t frame_len; /* 14..SL_LIVE_MAX_FRAME bytes */
+	/* UDP source ports base..base+flows-1, base the template's port;
+	 * 0 or 1: leave the port alone. Needs an IPv4/IPv6 UDP template. */
+	uint32_t flows;
+	uint64_t count; /* frames to send; 0: no limit (duration_s decides) */
+	double duration_s; /* stop after this long; 0: no limit (count) */
+	uint64_t rate_pps; /* 0: as fast as possible; else evenly spaced */
+	int cpu; /* CPU to run on (the calling thread is pinned); -1: any */
+	/* Frames per kernel batch (and page-pool size), 1..256; 0: default
+	 * SL_LIVE_DEFAULT_BATCH. A tuning knob for benchmarks. */
+	uint32_t batch_size;
+};
+
+struct sl_live_result {
+	uint64_t frames; /* frames the program redirected to the interface */
+	double seconds; /* wall time from the first to the last frame */
+	double mpps; /* frames / seconds / 1e6 */
+	int interrupted; /* a signal stopped the run early */
+};
+
+/*
+ * Send frames as o describes, in the calling thread, and return when the
+ * count or duration is reached (whichever comes first) or a signal
+ * interrupts the run (then res->interrupted is set and 0 is returned; the
+ * frames sent so far are in res).
+ *
+ * When the template is IPv4/IPv6 UDP, each frame carries a sequence number
+ * (0, 1, 2, ... big endian) in the first 8 bytes of its UDP payload (when
+ * the payload has 8 bytes), its source port is spread over o->flows ports,
+ * and its UDP checksum is kept valid (the template's is recomputed first;
+ * an IPv4 template with checksum 0 keeps "no checksum"). Other frames go
+ * out unchanged.
+ *
+ * Frames offered are not frames delivered: a redirect the target cannot
+ * take (ring full, peer without NAPI) is dropped by the kernel and only
+ * shows in the target's counters (ethtool -S).
+ *
+ * Returns 0, or -errno with a message in sl_last_error(): -EINVAL (bad
+ * options, or a frame the kernel refuses), -ENODEV (no such interface),
+ * -EPERM (needs CAP_BPF and CAP_NET_ADMIN), -EOPNOTSUPP (kernel lacks live
+ * frames). The calling thread's CPU affinity is restored before return.
+ * Control path: allocates, loads a BPF program; thread-safe (each call has
+ * its own program).
+ */
+int sl_live_run(const struct sl_live_opts *o, struct sl_live_result *res);
+
+/*
+ * A receiver for tests and measurements: an XDP program that counts and
+ * drops every frame, attached to ifindex in generic (skb) mode, or native
+ * mode when native is set. It refuses to replace a program already
+ * attached. Only for interfaces the caller created: it drops everything.
+ * Returns 0 and *out, or -errno with a message (-EPERM without
+ * privileges, -EEXIST when a program is already attached). Control path.
+ */
+struct sl_live_sink;
+int sl_live_sink_attach(int ifindex, bool native, struct sl_live_sink **out);
+/* Frames dropped so far, all CPUs. Thread-safe. */
+uint64_t sl_live_sink_count(const struct sl_live_sink *s);
+/* Detach and free; s may be NULL. */
+void sl_live_sink_detach(struct sl_live_sink *s);
+
+#endif

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The integration test bed: two network namespaces joined by a veth pair,
+ * with IPv4 and IPv6 addresses and neighbour entries pinned both ways (so a
+ * program that diverts traffic cannot break address resolution). Side A is
+ * the peer, side B the host under test by convention.
+ *
+ * A bed is named sl-PID-N; its namespaces and veth ends are NAME-a and
+ * NAME-b (each end lives in its own namespace, created there directly, so
+ * nothing ever appears in the caller's namespace). Beds are registered
+ * when created and removed at exit, on SIGINT/SIGTERM/SIGABRT/SIGHUP, and by
+ * the next sl_testbed_up() of any process when their owner died (SIGKILL),
+ * so a failing or killed test leaves nothing behind.
+ *
+ * Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) and the `ip` command. Not
+ * thread-safe except sl_testbed_enter(), which only moves the calling thread.
+ */
+#ifndef SLTEST_TESTBED_H
+#define SLTEST_TESTBED_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+
+enum sl_testbed_side {
+	SL_TESTBED_HOME = -1, /* the namespace the first bed was created from */
+	SL_TESTBED_A = 0,
+	SL_TESTBED_B = 1,
+};
+
+struct sl_testbed_opts {
+	size_t sz; /* sizeof(struct sl_testbed_opts) */
+	unsigned queues; /* RX and TX queues per veth end; 0 means 1 */
+	unsigned subnet; /* X of 10.77.X.0/24 and fd77:X::/64, 1..254; 0: derived */
+};
+
+struct sl_testbed_end {
+	char ns[32]; /* namespace name, also in /var/run/netns */
+	char ifname[16]; /* veth end, inside ns */
+	int ifindex; /* inside ns */
+	unsigned char mac[6];
+	char mac_str[18];
+	char ip4_str[16];
+	struct in_addr ip4;
+	char ip6_str[48];
+	struct in6_addr ip6;
+};
+
+struct sl_testbed {
+	char name[16];
+	unsigned subnet;
+	unsigned queues;
+	int up;
+	struct sl_testbed_end end[2]; /* [SL_TESTBED_A], [SL_TESTBED_B] */
+};
+
+/* Create a bed. Returns 0, or -errno with a message for sl_last_error():
+ * -EPERM when not root, -EOPNOTSUPP when the kernel or host lacks network
+ * namespaces, veth or the ip command (tests skip on those two), anything
+ * else is a failure. On failure nothing is left behind. */
+int sl_testbed_up(struct sl_testbed *tb, const struct sl_testbed_opts *opts);
+
+/* Remove the bed (both namespaces, hence the veth pair). Safe to call twice
+ * or on a bed that never came up. */
+void sl_testbed_down(struct sl_testbed *tb);
+
+/* Move the calling thread into side A, B or back home. Other threads keep
+ * their namespace, so side A can run in one thread and B in another.
+ * Returns 0 or -errno. */
+int sl_testbed_enter(const struct sl_testbed *tb, int side);
+
+/* Run a shell command in side A or B (ip netns exec ... sh -c CMD), or at
+ * home. Returns its exit status (0..255, 128+signal), or -errno. */
+int sl_testbed_run(const struct sl_testbed *tb, int side, const char *cmd);
+
+/* The same, with stdout and stderr captured into out (always terminated). */
+int sl_testbed_capture(const struct sl_testbed *tb, int side, const char *cmd,
+		       char *out, size_t len);
+
+/* Whether a namespace of this name exists in /var/run/netns. */
+int sl_testbed_ns_exists(const char *ns);
+
+/* Remove the beds whose owning process is gone (a test killed by SIGKILL
+ * cannot clean up after itself). Returns how many namespaces it removed. */
+int sl_testbed_reap(void);
+
+#endif
