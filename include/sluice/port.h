@@ -8,6 +8,8 @@
  *   udp:ADDR:PORT[,peer=ADDR:PORT]   kernel UDP socket (IPv6: [ADDR]:PORT)
  *   pair:NAME/0, pair:NAME/1         the two ends of an in-process link
  *   pcap:FILE[,write]                replay a pcap/pcapng file, or record
+ *   packet:IFACE[,match=all|udp:PORT[-PORT][+...]][,fanout=N][,qdisc_bypass]
+ *                                    AF_PACKET, TPACKET_V3 (CAP_NET_RAW)
  *
  * followed by options any port takes:
  *

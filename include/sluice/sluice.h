@@ -9,5 +9,6 @@
 #include <sluice/ring.h>
 #include <sluice/net.h>
 #include <sluice/port.h>
+#include <sluice/udp.h>
 
 #endif

@@ -79,6 +79,10 @@ static inline void sl_xstat_put(struct sl_xstat *out, unsigned n, unsigned i,
 extern const struct sl_driver sl_driver_udp;
 extern const struct sl_driver sl_driver_pair;
 extern const struct sl_driver sl_driver_pcap;
+extern const struct sl_driver sl_driver_packet;
+#ifdef SL_HAVE_XDP /* set by the build when libxdp and libbpf are there */
+extern const struct sl_driver sl_driver_xdp;
+#endif
 
 /* Every driver, in the order "unknown driver" messages list them; NULL at
  * the end. */

@@ -9,9 +9,13 @@
 #include "port/driver.h"
 
 const struct sl_driver *const sl_drivers[] = {
-	&sl_driver_udp,
-	&sl_driver_pair,
-	&sl_driver_pcap,
+	&sl_driver_udp, /* kernel UDP socket */
+	&sl_driver_pair, /* in-process link */
+	&sl_driver_pcap, /* pcap file */
+	&sl_driver_packet, /* AF_PACKET */
+#ifdef SL_HAVE_XDP /* the build sets it when libxdp is there */
+	&sl_driver_xdp, /* AF_XDP */
+#endif
 	NULL,
 };
 

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checked reads of the AF_XDP rings the kernel produces (RX and completion).
+ *
+ * The kernel writes descriptors into memory the process can also write, and
+ * a descriptor is an offset into the UMEM that the driver turns into a
+ * pointer and then writes through (the struct sl_pkt at the start of the
+ * chunk). So nothing read from those rings is followed before it is
+ * checked: the address must lie inside the UMEM, the frame must end inside
+ * its chunk and must not overlap the packet metadata, and the chunk must be
+ * one this very socket handed to the kernel (through its fill ring for RX,
+ * through its TX ring for completions). The last check is what keeps a
+ * descriptor repeated by mistake from handing one buffer out twice.
+ *
+ * Ownership is a byte per chunk (struct sl_xsk_geom.owner): 0 while the
+ * buffer is in the pool or with the application, the socket's slot while it
+ * sits in that socket's fill ring, slot | SL_XSK_OWN_TX while it is in its TX
+ * ring. Each byte is written only by the thread that owns the buffer at the
+ * time, so no atomics are needed. Fast path, no allocation, no logging.
+ */
+#ifndef SL_DRIVERS_XDP_XSK_DESC_H
+#define SL_DRIVERS_XDP_XSK_DESC_H
+
+#include <stdint.h>
+
+#include <xdp/xsk.h>
+
+#include <sluice/pkt.h>
+
+#define SL_XSK_OWN_NONE 0
+#define SL_XSK_OWN_TX 0x80 /* | slot: in that socket's TX ring */
+#define SL_XSK_MAX_SLOTS 127 /* sockets per UMEM: slots 1..127 */
+
+/* Ethernet header: anything shorter is not a frame */
+#define SL_XSK_MIN_FRAME 14
+
+struct sl_xsk_geom {
+	uint8_t *base; /* UMEM start: the pool's buffer 0 */
+	uint64_t len; /* n_chunks << shift */
+	uint32_t chunk; /* chunk (= pool buffer) size, a power of two */
+	uint32_t shift; /* log2(chunk) */
+	uint8_t *owner; /* one tag per chunk, see above */
+};
+
+/* Why a descriptor was refused (0: it is fine). */
+enum sl_xsk_bad {
+	SL_XSK_OK = 0,
+	SL_XSK_BAD_ADDR, /* outside the UMEM */
+	SL_XSK_BAD_OWNER, /* a chunk this socket did not give the kernel */
+	SL_XSK_BAD_OFFSET, /* frame starts inside the packet metadata */
+	SL_XSK_BAD_LEN, /* frame too short or runs past its chunk */
+};
+
+/* Check an RX descriptor for socket `slot` (1..127). Returns an enum
+ * sl_xsk_bad. When the address and the owner are right but the frame is
+ * not (SL_XSK_BAD_OFFSET, SL_XSK_BAD_LEN), the chunk is still ours: the
+ * caller recycles it. */
+static inline enum sl_xsk_bad sl_xsk_check_rx(const struct sl_xsk_geom *g,
+					      uint64_t addr, uint32_t len,
+					      uint8_t slot)
+{
+	uint64_t off;
+
+	if (addr >= g->len)
+		return SL_XSK_BAD_ADDR;
+	if (g->owner[addr >> g->shift] != slot)
+		return SL_XSK_BAD_OWNER;
+	off = addr & (g->chunk - 1);
+	if (off < SL_PKT_META)
+		return SL_XSK_BAD_OFFSET;
+	if (len < SL_XSK_MIN_FRAME || len > g->chunk - off)
+		return SL_XSK_BAD_LEN;
+	return SL_XSK_OK;
+}
+
+/* Check a completion: the address of a frame this socket sent. */
+static inline enum sl_xsk_bad sl_xsk_check_comp(const struct sl_xsk_geom *g,
+						uint64_t addr, uint8_t slot)
+{
+	if (addr >= g->len)
+		return SL_XSK_BAD_ADDR;
+	if (g->owner[addr >> g->shift] != (slot | SL_XSK_OWN_TX))
+		return SL_XSK_BAD_OWNER;
+	return SL_XSK_OK;
+}
+
+/* The packet (buffer start) of the chunk holding addr; addr checked. */
+static inline struct sl_pkt *sl_xsk_pkt(const struct sl_xsk_geom *g,
+					uint64_t addr)
+{
+	return (struct sl_pkt *)(g->base + (addr & ~(uint64_t)(g->chunk - 1)));
+}
+
+/* The UMEM address of a buffer's chunk start (what the fill ring takes). */
+static inline uint64_t sl_xsk_chunk_addr(const struct sl_xsk_geom *g,
+					 const struct sl_pkt *pkt)
+{
+	return (uint64_t)((const uint8_t *)pkt - g->base);
+}
+
+/* Counts one burst of ring reads adds to. */
+struct sl_xsk_take_counts {
+	uint64_t bytes; /* RX: bytes of the frames handed over */
+	uint64_t invalid; /* descriptors refused */
+	uint64_t recycled; /* refused, but the chunk was ours: see recycle */
+};
+
+/*
+ * Read up to n RX descriptors of socket `slot` and release them. Each good
+ * one becomes a packet at pkts[i], with no copy: the struct sl_pkt at the
+ * start of its chunk gets data = base + addr, len, flags 0, port and queue.
+ * A bad descriptor is counted and dropped; if its chunk was still ours the
+ * packet is put in recycle[] (room for n) for the caller to give back.
+ * Returns how many packets are in pkts; *n_recycle says how many in recycle.
+ */
+unsigned sl_xsk_rx_take(struct xsk_ring_cons *rx, const struct sl_xsk_geom *g,
+			uint8_t slot, uint16_t port, uint16_t queue,
+			struct sl_pkt **pkts, unsigned n,
+			struct sl_pkt **recycle, unsigned *n_recycle,
+			struct sl_xsk_take_counts *c);
+
+/*
+ * Read up to n completions of socket `slot` and release them: each good
+ * one's packet goes to pkts (to be freed by the caller). Bad ones are
+ * counted in c->invalid and skipped. Returns how many are in pkts.
+ */
+unsigned sl_xsk_comp_take(struct xsk_ring_cons *comp,
+			  const struct sl_xsk_geom *g, uint8_t slot,
+			  struct sl_pkt **pkts, unsigned n,
+			  struct sl_xsk_take_counts *c);
+
+#endif
