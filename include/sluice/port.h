@@ -10,6 +10,8 @@
  *   pcap:FILE[,write]                replay a pcap/pcapng file, or record
  *   packet:IFACE[,match=all|udp:PORT[-PORT][+...]][,fanout=N][,qdisc_bypass]
  *                                    AF_PACKET, TPACKET_V3 (CAP_NET_RAW)
+ *   xdp:IFACE,match=RULES[,queue=N][,queues=N|A-B][,mode=auto|copy|zc]
+ *       [,replace][,busy_poll]       AF_XDP (CAP_NET_ADMIN, CAP_BPF)
  *
  * followed by options any port takes:
  *

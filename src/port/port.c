@@ -88,10 +88,15 @@ struct sl_port *sl_port_open(const char *spec_str,
 	err = sl_spec_parse(spec_str, spec);
 	if (err)
 		goto fail_spec;
-	err = sl_spec_u32(spec, "queues", 1, 1, SL_PORT_MAX_QUEUES,
-			  &want_queues);
-	if (err)
-		goto fail_spec;
+	want_queues = 1;
+	if (sl_spec_has(spec, "queues")) {
+		uint64_t first, count;
+
+		/* the form was checked by the parser */
+		sl_spec_parse_queues(sl_spec_get(spec, "queues"), &first,
+				     &count);
+		want_queues = (uint32_t)count;
+	}
 	drv = sl_driver_find(spec->driver);
 
 	port = zalloc_aligned(sizeof(*port));

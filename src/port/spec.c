@@ -95,17 +95,41 @@ int sl_spec_parse_prob(const char *s, double *out)
 	return 0;
 }
 
+int sl_spec_parse_queues(const char *s, uint64_t *first, uint64_t *count)
+{
+	const char *dash = strchr(s, '-');
+	char lo[24];
+	uint64_t a, b;
+
+	if (!dash) {
+		if (sl_spec_parse_u64(s, &a) || a < 1 || a > SL_PORT_MAX_QUEUES)
+			return -EINVAL;
+		*first = 0;
+		*count = a;
+		return 0;
+	}
+	if ((size_t)(dash - s) >= sizeof(lo))
+		return -EINVAL;
+	memcpy(lo, s, (size_t)(dash - s));
+	lo[dash - s] = '\0';
+	if (sl_spec_parse_u64(lo, &a) || sl_spec_parse_u64(dash + 1, &b) ||
+	    b < a || b - a >= SL_PORT_MAX_QUEUES)
+		return -EINVAL;
+	*first = a;
+	*count = b - a + 1;
+	return 0;
+}
+
 /* The form of the common options; drivers check their own. */
 static int check_common(const struct sl_spec *spec, const struct sl_spec_opt *o)
 {
-	uint64_t v;
+	uint64_t v, first;
 
 	if (strcmp(o->key, "queues") == 0) {
-		if (sl_spec_parse_u64(o->val, &v) || v < 1 ||
-		    v > SL_PORT_MAX_QUEUES)
+		if (sl_spec_parse_queues(o->val, &first, &v))
 			return sl_spec_fail(
 				spec, EINVAL,
-				"bad queues '%s': expected a number from 1 to %u",
+				"bad queues '%s': expected a number from 1 to %u, or a range A-B",
 				o->val, SL_PORT_MAX_QUEUES);
 	} else if (strcmp(o->key, "seed") == 0) {
 		if (sl_spec_parse_u64(o->val, &v))

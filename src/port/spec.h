@@ -60,6 +60,9 @@ int sl_spec_fail(const struct sl_spec *spec, int err, const char *fmt, ...)
 /* The strict number readers behind the getters, without a message: 0 or
  * -EINVAL. Decimal digits only (no sign, no spaces), no overflow. */
 int sl_spec_parse_u64(const char *s, uint64_t *out);
+/* "N" (N queues from 0) or "A-B" (queues A to B): 0 with the first queue
+ * and the count (1..SL_PORT_MAX_QUEUES), or -EINVAL. */
+int sl_spec_parse_queues(const char *s, uint64_t *first, uint64_t *count);
 /* A probability: a decimal number in [0, 1] ("0", "1", "0.25", "1e-3"). */
 int sl_spec_parse_prob(const char *s, double *out);
 

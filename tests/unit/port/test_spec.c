@@ -145,13 +145,20 @@ static void test_bad_specs(void **state)
 		  "pair:a/0,queues=: option 'queues=' has no value after '='");
 	parse_bad("pair:a/0,queues=0",
 		  "pair:a/0,queues=0: bad queues '0': expected a number from 1 "
-		  "to 64");
+		  "to 64, or a range A-B");
 	parse_bad("pair:a/0,queues=65",
 		  "pair:a/0,queues=65: bad queues '65': expected a number from "
-		  "1 to 64");
+		  "1 to 64, or a range A-B");
 	parse_bad("pair:a/0,queues=+2",
 		  "pair:a/0,queues=+2: bad queues '+2': expected a number from "
-		  "1 to 64");
+		  "1 to 64, or a range A-B");
+	parse_bad(
+		"pair:a/0,queues=5-2",
+		"pair:a/0,queues=5-2: bad queues '5-2': expected a number from "
+		"1 to 64, or a range A-B");
+	parse_bad("pair:a/0,queues=0-64",
+		  "pair:a/0,queues=0-64: bad queues '0-64': expected a number "
+		  "from 1 to 64, or a range A-B");
 	parse_bad(
 		"pair:a/0,seed=-1",
 		"pair:a/0,seed=-1: bad seed '-1': expected a number from 0 to "
