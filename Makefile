@@ -1,6 +1,8 @@
 # The two commands of the README. Meson and ninja do the work underneath.
 #   make test    install what is missing, build, run every test
 #   make bench   install what is missing, build, run the benchmarks
+#                (core rows next to DPDK, then receive rates on a veth
+#                test bed, which needs root)
 .PHONY: test bench build clean
 
 test:
@@ -10,6 +12,8 @@ test:
 bench:
 	@scripts/deps.sh bench
 	@scripts/bench.sh
+	@echo
+	@scripts/bench_rx.sh
 
 build:
 	@scripts/deps.sh

@@ -14,7 +14,7 @@ pkgs=(
 )
 if [ "${1:-}" = bench ]; then
 	# DPDK only for side-by-side numbers: never a dependency of libsluice
-	pkgs+=(libdpdk-dev dpdk)
+	pkgs+=(libdpdk-dev dpdk dpdk-dev)
 fi
 
 missing=()

@@ -148,6 +148,7 @@ static inline int sl_pool_get_bulk(struct sl_pool *p, struct sl_pkt **pkts,
 {
 	unsigned t = sl_thread_index();
 	struct sl_pool_cache *c;
+	struct sl_pkt **src;
 	unsigned i, len;
 
 	if (sl_unlikely(t >= SL_MAX_THREADS || n > p->cache_size ||
@@ -157,9 +158,12 @@ static inline int sl_pool_get_bulk(struct sl_pool *p, struct sl_pkt **pkts,
 	if (sl_unlikely(c->len < n) && sl_pool_cache_refill(p, c, n) < 0)
 		return -ENOBUFS;
 	len = c->len;
-	/* last in, first out: the most recently freed buffers are cache-hot */
+	/* last in, first out: the most recently freed buffers are cache-hot.
+	 * A pointer walk (not objs[len - 1 - i] with a 32-bit index) lets the
+	 * compiler vectorise the copy. */
+	src = &c->objs[len];
 	for (i = 0; i < n; i++)
-		pkts[i] = c->objs[len - 1 - i];
+		pkts[i] = *--src;
 	c->len = len - n;
 	return 0;
 }
