@@ -50,7 +50,7 @@ step "fuzz smoke (${FUZZ_SECONDS}s per target)"
 if CC=clang setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dtests=disabled && ninja -C build-fuzz; then
 	for f in build-fuzz/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+		[ -f "$f" ] && [ -x "$f" ] || continue
 		name=$(basename "$f")
 		corpus=fuzz/corpus/${name#fuzz_}
 		work=$(mktemp -d /tmp/sl-fuzz.XXXXXX)

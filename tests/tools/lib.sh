@@ -1,0 +1,91 @@
+# Shared by the end-to-end scripts of the sluice command: TAP output,
+# background processes that are always stopped, JSON field checks.
+# Sourced; expects SLUICE (the binary) to be set.
+
+T_N=0
+T_FAIL=0
+T_PIDS=
+T_DIR=$(mktemp -d /tmp/sl-tools-t.XXXXXX)
+
+t_ok() { T_N=$((T_N + 1)); echo "ok $T_N - $1"; }
+t_fail() {
+	T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1))
+	echo "not ok $T_N - $1"
+	[ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/# /'
+	return 0
+}
+t_skip() { T_N=$((T_N + 1)); echo "ok $T_N - $1 # SKIP $2"; }
+# t_check NAME CMD...: ok when CMD succeeds; its output goes in the log
+t_check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then t_ok "$name"; else t_fail "$name" "$out"; fi
+}
+
+t_cleanup() {
+	local p
+	for p in $T_PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $T_PIDS; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$T_DIR"
+}
+trap t_cleanup EXIT
+trap 'exit 1' INT TERM
+
+# t_bg OUTFILE CMD...: start CMD in the background, output to OUTFILE;
+# sets T_LAST to its pid
+t_bg() {
+	local out=$1
+	shift
+	"$@" >"$out" 2>"$out.err" &
+	T_LAST=$!
+	T_PIDS="$T_PIDS $T_LAST"
+}
+
+# t_wait PID [SECONDS]: wait for PID to exit (default 20 s), killing it
+# past that; returns its exit status
+t_wait() {
+	local pid=$1 max=${2:-20} i=0 rc
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt $((max * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -0 "$pid" 2>/dev/null && kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	return $rc
+}
+
+# t_udp_ready PORT [NETNS]: wait until a UDP socket is bound to PORT
+t_udp_ready() {
+	local port=$1 ns=${2:-} i
+	for i in $(seq 50); do
+		if [ -n "$ns" ]; then
+			ip netns exec "$ns" ss -Hlun "sport = :$port" | grep -q . && return 0
+		else
+			ss -Hlun "sport = :$port" | grep -q . && return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# t_json FILE PYTHON-EXPR: evaluate EXPR with j = the parsed JSON of FILE;
+# succeeds when it is true, prints the JSON otherwise
+t_json() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+try:
+    j = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("not JSON:", e); print(open(sys.argv[1]).read()); sys.exit(1)
+ok = eval(sys.argv[2])
+if not ok:
+    print("false:", sys.argv[2]); print(json.dumps(j, indent=1)[:3000])
+sys.exit(0 if ok else 1)
+PY
+}
+
+t_done() {
+	echo "1..$T_N"
+	[ "$T_FAIL" -eq 0 ]
+}

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sluice echo: answer every UDP frame to its sender by turning it around in
+ * place (MACs, IP addresses, UDP ports; payload kept), the other end of
+ * `sluice ping`. The loop is the one of fwd (sl_relay_run).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sluice.h"
+
+static const char echo_help[] =
+	"usage: sluice echo PORT [options]\n"
+	"\n"
+	"Send every UDP frame received back to its sender (MACs, IPs and "
+	"ports\n"
+	"swapped, payload unchanged). Other frames are dropped and counted.\n"
+	"\n"
+	"  --count N        stop after N frames\n"
+	"  --duration S     stop after S seconds\n"
+	"  --busy           never sleep between empty polls (lower latency)\n"
+	"  --json           print the result as JSON on stdout\n"
+	"\n"
+	"examples:\n"
+	"  sluice echo udp:127.0.0.1:7000 --busy\n"
+	"  sluice echo xdp:veth1,match=udp:7000\n";
+
+int sl_cmd_echo(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "count", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "busy", no_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct sl_relay r = {
+		.what = "echo", .n = 1, .turn = true, .swap_ip = true
+	};
+	int c, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hjc:d:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			r.count = sl_opt_u64("--count", optarg, 1, UINT64_MAX);
+			break;
+		case 'd':
+			r.duration_s = sl_opt_seconds("--duration", optarg);
+			break;
+		case 'b':
+			r.busy = true;
+			break;
+		case 'j':
+			r.json = true;
+			break;
+		case 'h':
+			fputs(echo_help, stdout);
+			return 0;
+		default:
+			sl_opt_bad(c, optopt, argv);
+		}
+	}
+	if (optind >= argc)
+		sl_usage_fail(
+			"missing PORT (a spec such as udp:127.0.0.1:7000)");
+	if (argc - optind > 1)
+		sl_usage_fail("unexpected argument '%s'", argv[optind + 1]);
+	r.in[0] = r.out[0] = sl_open_port(argv[optind], NULL);
+	rc = sl_relay_run(&r);
+	sl_port_close(r.in[0]);
+	return rc;
+}

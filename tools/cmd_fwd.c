@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sluice fwd: forward frames from one port to another (both directions),
+ * or back out of the same port with the MAC addresses swapped (l2fwd), and
+ * with --swap-ip the IP addresses and UDP ports too. The loop here
+ * (sl_relay_run) also serves `sluice echo`, which is a turn-around with
+ * addresses swapped.
+ *
+ * It stops after --count frames, --duration, on SIGINT/SIGTERM, or when
+ * every receiving port is a finite source that has run dry (pcap replay).
+ *
+ * Ownership: every frame received is either taken by sl_tx_burst or freed
+ * here and counted in "dropped" (back-pressure) or "not_turned" (a frame
+ * --swap-ip cannot turn around: not UDP), so nothing leaks.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "poll.h"
+#include "sluice.h"
+
+#define RELAY_BURST 64
+
+static const char fwd_help[] =
+	"usage: sluice fwd PORT [PORT2] [options]\n"
+	"\n"
+	"Forward frames from PORT to PORT2 and from PORT2 to PORT; with PORT\n"
+	"alone, send each frame back out of PORT with its MAC addresses\n"
+	"swapped (l2fwd).\n"
+	"\n"
+	"  --swap-ip        also swap IP addresses and UDP ports (checksums "
+	"stay\n"
+	"                   valid); non-UDP frames are then dropped, counted\n"
+	"  --count N        stop after N frames received\n"
+	"  --duration S     stop after S seconds\n"
+	"  --busy           never sleep between empty polls\n"
+	"  --json           print the result as JSON on stdout\n"
+	"\n"
+	"On a udp: port a frame goes where its IP header says, so l2fwd there\n"
+	"needs --swap-ip (it is then the same as `sluice echo`).\n"
+	"\n"
+	"examples:\n"
+	"  sluice fwd xdp:veth1 --duration 30\n"
+	"  sluice fwd packet:veth1 packet:veth2\n"
+	"  sluice fwd udp:127.0.0.1:9000 --swap-ip\n";
+
+struct relay_counts {
+	uint64_t rx, tx, bytes, dropped, not_turned;
+};
+
+static bool all_eof(const struct sl_relay *r)
+{
+	unsigned d;
+
+	for (d = 0; d < r->n; d++) {
+		struct sl_port_info i = { .sz = sizeof(i) };
+
+		if (sl_port_info(r->in[d], &i) || i.state == SL_PORT_UP) {
+			/* a write-only pcap port never receives: not a source */
+			if (!strcmp(i.driver, "pcap") &&
+			    strstr(i.mode, "write"))
+				continue;
+			return false;
+		}
+	}
+	return true;
+}
+
+int sl_relay_run(const struct sl_relay *r)
+{
+	struct relay_counts k[2];
+	struct sl_pkt *pkts[RELAY_BURST];
+	struct sl_idle idle = { .busy = r->busy };
+	unsigned nq[2], oq[2], d, q;
+	uint64_t t0, now, end = 0, rx = 0, bytes = 0, drops = 0;
+	struct sl_status st;
+
+	memset(k, 0, sizeof(k));
+	for (d = 0; d < r->n; d++) {
+		struct sl_port_info i = { .sz = sizeof(i) };
+
+		nq[d] = sl_port_info(r->in[d], &i) == 0 && i.n_queues ?
+				i.n_queues :
+				1;
+		oq[d] = sl_port_info(r->out[d], &i) == 0 && i.n_queues ?
+				i.n_queues :
+				1;
+	}
+	sl_status_init(&st, r->json);
+	t0 = now = sl_time_ns();
+	if (r->duration_s > 0)
+		end = t0 + (uint64_t)(r->duration_s * 1e9);
+	while (!sl_stop) {
+		unsigned got = 0;
+
+		for (d = 0; d < r->n; d++) {
+			for (q = 0; q < nq[d]; q++) {
+				uint16_t n, i, m = 0, t;
+
+				n = sl_rx_burst(r->in[d], (uint16_t)q, pkts,
+						RELAY_BURST);
+				if (!n)
+					continue;
+				got += n;
+				k[d].rx += n;
+				for (i = 0; i < n; i++) {
+					struct sl_pkt *p = pkts[i];
+
+					k[d].bytes += p->len;
+					if (r->turn &&
+					    sl_frame_turn(p->data, p->len,
+							  r->swap_ip)) {
+						k[d].not_turned++;
+						sl_pkt_free(p);
+						continue;
+					}
+					pkts[m++] = p;
+				}
+				t = sl_tx_burst(r->out[d],
+						(uint16_t)(q % oq[d]), pkts, m);
+				k[d].tx += t;
+				if (t < m) {
+					k[d].dropped += m - t;
+					sl_pkt_free_bulk(pkts + t, m - t);
+				}
+			}
+		}
+		sl_idle_poll(&idle, got);
+		now = sl_time_ns();
+		rx = k[0].rx + k[1].rx;
+		bytes = k[0].bytes + k[1].bytes;
+		drops = k[0].dropped + k[1].dropped + k[0].not_turned +
+			k[1].not_turned;
+		sl_status_tick(&st, now, r->what, rx, bytes, drops);
+		if (r->count && rx >= r->count)
+			break;
+		/* a finite source (pcap replay) that ran dry ends the run */
+		if (!got && all_eof(r))
+			break;
+		if (end && now >= end)
+			break;
+	}
+	now = sl_time_ns();
+	sl_status_end(&st);
+	if (r->json) {
+		struct json_object *o = json_object_new_object(), *a;
+		double secs = sl_secs(now - t0);
+
+		json_object_object_add(o, "rx_packets",
+				       json_object_new_uint64(rx));
+		json_object_object_add(o, "rx_bytes",
+				       json_object_new_uint64(bytes));
+		json_object_object_add(
+			o, "tx_packets",
+			json_object_new_uint64(k[0].tx + k[1].tx));
+		json_object_object_add(
+			o, "dropped",
+			json_object_new_uint64(k[0].dropped + k[1].dropped));
+		json_object_object_add(o, "not_turned",
+				       json_object_new_uint64(k[0].not_turned +
+							      k[1].not_turned));
+		json_object_object_add(o, "elapsed_s",
+				       json_object_new_double(secs));
+		json_object_object_add(
+			o, "pps",
+			json_object_new_double(secs > 0 ? rx / secs : 0));
+		json_object_object_add(o, "interrupted",
+				       json_object_new_boolean(sl_stop));
+		a = json_object_new_array();
+		json_object_array_add(a, sl_json_port(r->in[0]));
+		if (r->n > 1)
+			json_object_array_add(a, sl_json_port(r->in[1]));
+		json_object_object_add(o, "ports", a);
+		sl_json_print(o);
+	} else {
+		printf("%s: received %" PRIu64 " frames (%" PRIu64
+		       " bytes), sent %" PRIu64 ", dropped %" PRIu64
+		       " (back-pressure) + %" PRIu64 " (not UDP) in %.3f s\n",
+		       r->what, rx, bytes, k[0].tx + k[1].tx,
+		       k[0].dropped + k[1].dropped,
+		       k[0].not_turned + k[1].not_turned, sl_secs(now - t0));
+	}
+	return 0;
+}
+
+int sl_cmd_fwd(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "swap-ip", no_argument, NULL, 'I' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "busy", no_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct sl_relay r = { .what = "fwd" };
+	struct sl_port *a, *b = NULL;
+	int c, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hjc:d:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'I':
+			r.swap_ip = true;
+			break;
+		case 'c':
+			r.count = sl_opt_u64("--count", optarg, 1, UINT64_MAX);
+			break;
+		case 'd':
+			r.duration_s = sl_opt_seconds("--duration", optarg);
+			break;
+		case 'b':
+			r.busy = true;
+			break;
+		case 'j':
+			r.json = true;
+			break;
+		case 'h':
+			fputs(fwd_help, stdout);
+			return 0;
+		default:
+			sl_opt_bad(c, optopt, argv);
+		}
+	}
+	if (optind >= argc)
+		sl_usage_fail("missing PORT");
+	if (argc - optind > 2)
+		sl_usage_fail("unexpected argument '%s'", argv[optind + 2]);
+	a = sl_open_port(argv[optind], "PORT");
+	if (argc - optind == 2) {
+		b = sl_open_port(argv[optind + 1], "PORT2");
+		r.n = 2;
+		r.in[0] = a, r.out[0] = b;
+		r.in[1] = b, r.out[1] = a;
+		r.turn = r.swap_ip;
+	} else {
+		r.n = 1;
+		r.in[0] = r.out[0] = a;
+		r.turn = true;
+	}
+	rc = sl_relay_run(&r);
+	if (b)
+		sl_port_close(b);
+	sl_port_close(a);
+	return rc;
+}

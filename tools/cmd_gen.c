@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sluice gen: UDP frames out of a port at a given rate, each carrying the
+ * payload of sluice.h (sequence, magic, send time, run total), so that
+ * `sluice sink` can count loss, duplicates, reordering and one-way latency.
+ *
+ * Pacing is a token bucket checked once per burst: the bucket fills at
+ * --rate frames per second and holds 10 ms of frames (one burst at least),
+ * so a sender descheduled for a few ms on a busy host still keeps its
+ * average rate, while a longer stall is not made up by a flood. A wait longer than ~200 us sleeps
+ * (low rates), a shorter one spins (high rates): a sleep per frame would
+ * cap the rate at the timer's resolution.
+ *
+ * With --engine xdp-live the frames are made in the kernel (see
+ * src/drivers/xdp/live.h): then no port is opened, the kernel writes the
+ * sequence, and the send time is absent (the template says so in its flags).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drivers/xdp/live.h"
+#include "sluice.h"
+
+#define GEN_BURST 32
+#define GEN_SPIN_NS 200000 /* waits shorter than this spin */
+
+static inline void sl_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static const char gen_help[] =
+	"usage: sluice gen PORT --to ADDR:PORT [options]\n"
+	"\n"
+	"Send UDP frames whose payload carries a sequence number, a magic and\n"
+	"the send time, for `sluice sink` to measure loss and latency.\n"
+	"\n"
+	"  --to ADDR:PORT      destination address and UDP port (required)\n"
+	"  --from ADDR:PORT    source (default: the udp: port's own address, or\n"
+	"                      the one the kernel would pick for --to)\n"
+	"  --size B            frame bytes, Ethernet header included, no FCS\n"
+	"                      (default 64; at least 42, 62 over IPv6)\n"
+	"  --rate PPS|max      frames per second, k and M suffixes (default "
+	"max)\n"
+	"  --flows N           source ports sport .. sport+N-1 (sport + seq %% "
+	"N)\n"
+	"  --count N           frames to send (default 1000 unless --duration)\n"
+	"  --duration S        seconds to send\n"
+	"  --engine port|xdp-live\n"
+	"                      port (default): through PORT with sl_tx_burst;\n"
+	"                      xdp-live: in the kernel, PORT is xdp:IFACE or "
+	"IFACE\n"
+	"                      (root; no send timestamps then)\n"
+	"  --dst-mac MAC       next hop's MAC (default: the neighbour table, "
+	"else\n"
+	"                      broadcast; ignored by udp: ports)\n"
+	"  --src-mac MAC       source MAC (default: the port's or interface's)\n"
+	"  --json              print the result as JSON on stdout\n"
+	"\n"
+	"On a udp: port the kernel socket decides the source address and port;\n"
+	"the destination is taken from each frame's IP/UDP headers.\n"
+	"\n"
+	"examples:\n"
+	"  sluice gen udp:127.0.0.1:0 --to 127.0.0.1:9000 --rate 10k --count "
+	"50k\n"
+	"  sluice gen packet:veth0 --to 10.0.0.2:9000 --flows 8 --duration 10\n"
+	"  sluice gen xdp:veth0 --engine xdp-live --to 10.0.0.2:9000 --rate "
+	"max\n";
+
+struct gen_opts {
+	const char *spec;
+	struct sl_addr to, from;
+	bool have_from, have_dst_mac, have_src_mac, json;
+	uint8_t dst_mac[SL_ETH_ALEN], src_mac[SL_ETH_ALEN];
+	uint32_t size, flows;
+	uint64_t rate, count;
+	double duration;
+	bool live;
+};
+
+/* The source address the kernel would use towards dst (a connected UDP
+ * socket sends nothing). 0 or -1. */
+int sl_kernel_src(const struct sl_addr *dst, struct sl_addr *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, rc = -1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (dst->family == AF_INET) {
+		struct sockaddr_in *s4 = (void *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(dst->port ? dst->port : 9);
+		s4->sin_addr = dst->v4;
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (void *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(dst->port ? dst->port : 9);
+		s6->sin6_addr = dst->v6;
+		sl = sizeof(*s6);
+	}
+	fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (void *)&ss, sl) == 0 &&
+	    getsockname(fd, (void *)&ss, &sl) == 0) {
+		out->family = dst->family;
+		if (dst->family == AF_INET)
+			out->v4 = ((struct sockaddr_in *)&ss)->sin_addr;
+		else
+			out->v6 = ((struct sockaddr_in6 *)&ss)->sin6_addr;
+		rc = 0;
+	}
+	close(fd);
+	return rc;
+}
+
+/* IPv4 neighbour from /proc/net/arp (complete entries only). 0 or -1. */
+int sl_arp_lookup(const struct sl_addr *ip, uint8_t mac[SL_ETH_ALEN])
+{
+	char line[256], ipbuf[64], macbuf[32], a[INET_ADDRSTRLEN];
+	unsigned flags;
+	FILE *f;
+	int rc = -1;
+
+	if (ip->family != AF_INET)
+		return -1;
+	inet_ntop(AF_INET, &ip->v4, a, sizeof(a));
+	f = fopen("/proc/net/arp", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %*s %x %31s", ipbuf, &flags, macbuf) !=
+		    3)
+			continue;
+		if (strcmp(ipbuf, a) || !(flags & 0x2))
+			continue;
+		unsigned v[6];
+
+		if (sscanf(macbuf, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2],
+			   &v[3], &v[4], &v[5]) == 6) {
+			for (int i = 0; i < 6; i++)
+				mac[i] = (uint8_t)v[i];
+			rc = 0;
+		}
+		break;
+	}
+	fclose(f);
+	return rc;
+}
+
+static int if_mac(const char *ifname, uint8_t mac[SL_ETH_ALEN])
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	if (strlen(ifname) >= sizeof(ifr.ifr_name)) {
+		close(fd);
+		return -1;
+	}
+	memcpy(ifr.ifr_name, ifname, strlen(ifname));
+	rc = ioctl(fd, SIOCGIFHWADDR, &ifr);
+	close(fd);
+	if (rc)
+		return -1;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, SL_ETH_ALEN);
+	return 0;
+}
+
+/* Fill in the payload fields that do not change from frame to frame. */
+static void payload_init(uint8_t *pl, size_t len, bool ts, uint64_t total)
+{
+	uint32_t flags = 0;
+
+	memset(pl, 0, len);
+	if (len < SL_GEN_MIN_MAGIC)
+		return;
+	if (ts && len >= SL_GEN_MIN_TS)
+		flags |= SL_GEN_F_TS;
+	if (total && len >= SL_GEN_MIN_TOTAL) {
+		flags |= SL_GEN_F_TOTAL;
+		sl_put_be64(pl + SL_GEN_OFF_TOTAL, total);
+	}
+	sl_put_be32(pl + SL_GEN_OFF_MAGIC, SL_GEN_MAGIC | flags);
+}
+
+static void parse(int argc, char **argv, struct gen_opts *o)
+{
+	static const struct option lo[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "size", required_argument, NULL, 's' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "flows", required_argument, NULL, 'F' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "engine", required_argument, NULL, 'e' },
+		{ "dst-mac", required_argument, NULL, 'D' },
+		{ "src-mac", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool have_to = false, have_count = false;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->size = 64;
+	o->flows = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hjt:s:r:c:d:", lo, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			sl_opt_addr("--to", optarg, false, &o->to);
+			have_to = true;
+			break;
+		case 'f':
+			sl_opt_addr("--from", optarg, true, &o->from);
+			o->have_from = true;
+			break;
+		case 's':
+			o->size =
+				(uint32_t)sl_opt_u64("--size", optarg, 0, 9000);
+			break;
+		case 'r':
+			o->rate = strcmp(optarg, "max") == 0 ?
+					  0 :
+					  sl_opt_u64("--rate", optarg, 1,
+						     1000000000);
+			break;
+		case 'F':
+			o->flows = (uint32_t)sl_opt_u64("--flows", optarg, 1,
+							SL_LIVE_MAX_FLOWS);
+			break;
+		case 'c':
+			o->count = sl_opt_u64("--count", optarg, 1, UINT64_MAX);
+			have_count = true;
+			break;
+		case 'd':
+			o->duration = sl_opt_seconds("--duration", optarg);
+			break;
+		case 'e':
+			if (strcmp(optarg, "port") == 0)
+				o->live = false;
+			else if (strcmp(optarg, "xdp-live") == 0)
+				o->live = true;
+			else
+				sl_usage_fail("--engine %s: unknown engine "
+					      "(port or xdp-live)",
+					      optarg);
+			break;
+		case 'D':
+			sl_opt_mac("--dst-mac", optarg, o->dst_mac);
+			o->have_dst_mac = true;
+			break;
+		case 'S':
+			sl_opt_mac("--src-mac", optarg, o->src_mac);
+			o->have_src_mac = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			fputs(gen_help, stdout);
+			exit(0);
+		default:
+			sl_opt_bad(c, optopt, argv);
+		}
+	}
+	if (optind >= argc)
+		sl_usage_fail("missing PORT (a spec such as udp:127.0.0.1:0)");
+	o->spec = argv[optind++];
+	if (optind < argc)
+		sl_usage_fail("unexpected argument '%s'", argv[optind]);
+	if (!have_to)
+		sl_usage_fail("--to ADDR:PORT is required");
+	if (o->have_from && o->from.family != o->to.family)
+		sl_usage_fail("--from: not the address family of --to");
+	if (o->have_from && !o->from.port)
+		o->from.port = 10000;
+	if (have_count && o->duration > 0)
+		sl_usage_fail("--count and --duration: give one of them");
+	if (!have_count && o->duration <= 0)
+		o->count = 1000;
+	{
+		uint32_t min = o->to.family == AF_INET6 ? 62 : 42;
+
+		if (o->size < min)
+			sl_usage_fail("--size %u: too small: a UDP frame needs "
+				      "at least %u bytes",
+				      o->size, min);
+	}
+}
+
+static struct json_object *result_json(const struct gen_opts *o, uint64_t sent,
+				       uint64_t bytes, double secs,
+				       bool interrupted, bool ts)
+{
+	struct json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "engine",
+			       json_object_new_string(o->live ? "xdp-live" :
+								"port"));
+	json_object_object_add(r, "tx_packets", json_object_new_uint64(sent));
+	json_object_object_add(r, "tx_bytes", json_object_new_uint64(bytes));
+	json_object_object_add(r, "frame_size",
+			       json_object_new_uint64(o->size));
+	json_object_object_add(r, "flows", json_object_new_uint64(o->flows));
+	json_object_object_add(r, "elapsed_s", json_object_new_double(secs));
+	json_object_object_add(
+		r, "pps", json_object_new_double(secs > 0 ? sent / secs : 0));
+	json_object_object_add(
+		r, "bps",
+		json_object_new_double(secs > 0 ? bytes * 8.0 / secs : 0));
+	json_object_object_add(r, "timestamps", json_object_new_boolean(ts));
+	json_object_object_add(r, "interrupted",
+			       json_object_new_boolean(interrupted));
+	return r;
+}
+
+static void print_text(const struct gen_opts *o, uint64_t sent, uint64_t bytes,
+		       double secs)
+{
+	printf("gen: sent %" PRIu64 " frames, %" PRIu64 " bytes in %.3f s: "
+	       "%.0f pps, %.1f Mb/s%s\n",
+	       sent, bytes, secs, secs > 0 ? sent / secs : 0,
+	       secs > 0 ? bytes * 8.0 / secs / 1e6 : 0,
+	       o->live ? " (xdp-live: no send timestamps)" : "");
+}
+
+static int run_live(struct gen_opts *o, uint8_t *frame, size_t hlen,
+		    const struct sl_udp_params *hp0)
+{
+	struct sl_live_opts lo = { .sz = sizeof(lo) };
+	struct sl_live_result res;
+	struct sl_udp_params hp = *hp0;
+	const char *ifname = o->spec;
+	char name[IF_NAMESIZE + 1];
+	int len, rc;
+
+	if (strncmp(ifname, "xdp:", 4) == 0)
+		ifname += 4;
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(ifname, ","), ifname);
+	lo.ifindex = (int)if_nametoindex(name);
+	if (!lo.ifindex)
+		sl_die("--engine xdp-live: %s: no such interface", name);
+	if (!o->have_src_mac && if_mac(name, hp.src_mac))
+		sl_die("--engine xdp-live: %s: cannot read its MAC address",
+		       name);
+	payload_init(frame + hlen, o->size - hlen, false, o->count);
+	len = sl_udp_build(frame, o->size, &hp, frame + hlen, o->size - hlen);
+	if (len < 0)
+		sl_die("cannot build a frame: %s", strerror(-len));
+	lo.frame = frame;
+	lo.frame_len = (size_t)len;
+	lo.flows = o->flows;
+	lo.count = o->count;
+	lo.duration_s = o->duration;
+	lo.rate_pps = o->rate;
+	lo.cpu = -1;
+	rc = sl_live_run(&lo, &res);
+	if (rc)
+		sl_die("--engine xdp-live: %s", sl_last_error());
+	if (o->json)
+		sl_json_print(result_json(o, res.frames,
+					  res.frames * (uint64_t)len,
+					  res.seconds, res.interrupted, false));
+	else
+		print_text(o, res.frames, res.frames * (uint64_t)len,
+			   res.seconds);
+	return 0;
+}
+
+/* Wait until t (sl_time_ns clock): sleep most of a long wait, spin the
+ * rest. Returns early on a signal. */
+static void wait_until(uint64_t t)
+{
+	uint64_t now = sl_time_ns();
+
+	if (t > now + GEN_SPIN_NS) {
+		uint64_t d = t - now - GEN_SPIN_NS / 2;
+		struct timespec ts = { (time_t)(d / 1000000000ull),
+				       (long)(d % 1000000000ull) };
+
+		nanosleep(&ts, NULL);
+	}
+	while (!sl_stop && sl_time_ns() < t)
+		sl_cpu_relax();
+}
+
+int sl_cmd_gen(int argc, char **argv)
+{
+	struct sl_port_info info = { .sz = sizeof(info) };
+	struct sl_udp_params hp = { 0 };
+	struct sl_pkt *pkts[GEN_BURST];
+	struct sl_status st;
+	struct gen_opts o;
+	struct sl_port *port;
+	struct sl_pool *pool;
+	uint8_t tmpl[9216];
+	uint64_t seq = 0, bytes = 0, t0, now, end = 0, nombuf = 0;
+	double tokens = GEN_BURST, per_ns, depth;
+	uint64_t last;
+	size_t hlen, plen;
+	bool ts;
+	int len;
+
+	parse(argc, argv, &o);
+	hp.dst = o.to;
+	if (o.have_dst_mac)
+		memcpy(hp.dst_mac, o.dst_mac, SL_ETH_ALEN);
+	else if (sl_arp_lookup(&o.to, hp.dst_mac))
+		memset(hp.dst_mac, 0xff, SL_ETH_ALEN);
+	if (o.have_src_mac)
+		memcpy(hp.src_mac, o.src_mac, SL_ETH_ALEN);
+	hp.flags = o.to.family == AF_INET ? SL_BUILD_NO_L4_CSUM : 0;
+	if (o.have_from) {
+		hp.src = o.from;
+	} else {
+		if (sl_kernel_src(&o.to, &hp.src))
+			sl_die("--to: no route to it; give --from");
+		hp.src.port = 10000;
+	}
+	hlen = sl_udp_hdr_len(&hp);
+	plen = o.size - hlen;
+
+	if (o.live)
+		return run_live(&o, tmpl, hlen, &hp);
+
+	port = sl_open_port(o.spec, NULL);
+	pool = sl_port_pool(port);
+	if (sl_port_info(port, &info) == 0) {
+		if (!o.have_src_mac)
+			memcpy(hp.src_mac, info.mac, SL_ETH_ALEN);
+		if (!o.have_from && info.addr.family == o.to.family) {
+			hp.src = info.addr;
+			if (!hp.src.port)
+				hp.src.port = 10000;
+		}
+		if (!strcmp(info.driver, "udp") &&
+		    info.addr.family != o.to.family)
+			sl_usage_fail("--to: an IPv%c destination for an IPv%c "
+				      "port",
+				      o.to.family == AF_INET6 ? '6' : '4',
+				      info.addr.family == AF_INET6 ? '6' : '4');
+	}
+	ts = plen >= SL_GEN_MIN_TS;
+	payload_init(tmpl + hlen, plen, true, o.count);
+	len = sl_udp_build(tmpl, sizeof(tmpl), &hp, tmpl + hlen, plen);
+	if (len < 0)
+		sl_die("cannot build a frame: %s", strerror(-len));
+	if ((uint32_t)len + sl_pool_headroom(pool) + SL_PKT_META >
+	    pool->buf_size)
+		sl_usage_fail("--size %u: too large for the port's buffers",
+			      o.size);
+
+	sl_status_init(&st, o.json);
+	per_ns = o.rate ? (double)o.rate / 1e9 : 0;
+	depth = (double)o.rate / 100;
+	if (depth < GEN_BURST)
+		depth = GEN_BURST;
+	t0 = last = now = sl_time_ns();
+	if (o.duration > 0)
+		end = t0 + (uint64_t)(o.duration * 1e9);
+	while (!sl_stop) {
+		unsigned n = GEN_BURST, i, taken;
+
+		if (o.count && seq >= o.count)
+			break;
+		if (end && now >= end)
+			break;
+		if (o.count && o.count - seq < n)
+			n = (unsigned)(o.count - seq);
+		if (per_ns) {
+			tokens += (double)(now - last) * per_ns;
+			last = now;
+			if (tokens > depth)
+				tokens = depth;
+			if (tokens < 1) {
+				uint64_t due =
+					now +
+					(uint64_t)((1 - tokens) / per_ns) + 1;
+
+				if (end && due > end)
+					due = end;
+				wait_until(due);
+				now = sl_time_ns();
+				continue;
+			}
+			if (n > (unsigned)tokens)
+				n = (unsigned)tokens;
+		}
+		if (sl_pkt_alloc_bulk(pool, pkts, n)) {
+			nombuf++;
+			now = sl_time_ns();
+			continue;
+		}
+		now = sl_time_ns();
+		for (i = 0; i < n; i++) {
+			struct sl_pkt *p = pkts[i];
+			uint8_t *pl = p->data + hlen;
+			uint64_t s = seq + i;
+
+			memcpy(p->data, tmpl, (size_t)len);
+			p->len = (uint32_t)len;
+			if (plen >= 8)
+				sl_put_be64(pl + SL_GEN_OFF_SEQ, s);
+			if (ts)
+				sl_put_be64(pl + SL_GEN_OFF_TS, now);
+			if (o.flows > 1) {
+				struct sl_udp_hdr *u =
+					(void *)(p->data + hlen - 8);
+
+				u->sport = htons(
+					(uint16_t)(hp.src.port + s % o.flows));
+			}
+			if (o.to.family == AF_INET6) {
+				struct sl_udp_hdr *u =
+					(void *)(p->data + hlen - 8);
+				struct sl_ipv6_hdr *ip6 =
+					(void *)(p->data + hlen - 8 -
+						 sizeof(*ip6));
+
+				u->csum = 0;
+				u->csum = sl_ipv6_l4_csum(ip6, SL_IPPROTO_UDP,
+							  u, plen + 8);
+			}
+		}
+		taken = sl_tx_burst(port, 0, pkts, (uint16_t)n);
+		if (taken < n) {
+			/* back-pressure: the unsent tail gets its sequence
+			 * numbers again next time, so the stream has no gap */
+			sl_pkt_free_bulk(pkts + taken, n - taken);
+		}
+		seq += taken;
+		bytes += (uint64_t)taken * (uint64_t)len;
+		if (per_ns)
+			tokens -= taken;
+		now = sl_time_ns();
+		sl_status_tick(&st, now, "gen", seq, bytes, nombuf);
+	}
+	now = sl_time_ns();
+	sl_status_end(&st);
+	if (o.json) {
+		struct json_object *r = result_json(
+			&o, seq, bytes, sl_secs(now - t0), sl_stop, ts);
+
+		json_object_object_add(r, "nombuf",
+				       json_object_new_uint64(nombuf));
+		json_object_object_add(r, "port", sl_json_port(port));
+		sl_json_print(r);
+	} else {
+		print_text(&o, seq, bytes, sl_secs(now - t0));
+	}
+	sl_port_close(port);
+	return 0;
+}

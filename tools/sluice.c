@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The `sluice` command: dispatch to the subcommands (one file each,
+ * cmd_*.c) and what they share: option checks whose messages name the
+ * option at fault, the SIGINT/SIGTERM stop flag, the once-a-second status
+ * line on a terminal, JSON results through json-c, and turning frames
+ * around for fwd and echo.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hist.h"
+#include "sluice.h"
+
+const char *sl_cmd = "";
+volatile sig_atomic_t sl_stop;
+
+static void SL_PRINTF_T(2, 0)
+	vmsg(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "sluice: %s%s%s", sl_cmd, *sl_cmd ? ": " : "", kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void sl_usage_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+	if (*sl_cmd)
+		fprintf(stderr, "sluice: try 'sluice %s --help'\n", sl_cmd);
+	exit(2);
+}
+
+void sl_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void sl_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+uint64_t sl_opt_u64(const char *opt, const char *arg, uint64_t min,
+		    uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!*arg || *arg == '-')
+		sl_usage_fail("%s %s: not a number", opt, arg);
+	v = strtoull(arg, &end, 0);
+	if (*end == 'k' || *end == 'K')
+		v *= 1000, end++;
+	else if (*end == 'm' || *end == 'M')
+		v *= 1000000, end++;
+	if (errno || *end)
+		sl_usage_fail("%s %s: not a number", opt, arg);
+	if (v < min)
+		sl_usage_fail("%s %s: too small: at least %" PRIu64, opt, arg,
+			      min);
+	if (v > max)
+		sl_usage_fail("%s %s: too large: at most %" PRIu64, opt, arg,
+			      max);
+	return v;
+}
+
+double sl_opt_seconds(const char *opt, const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || (*end && strcmp(end, "s")) || !isfinite(v))
+		sl_usage_fail("%s %s: not a number of seconds", opt, arg);
+	if (v <= 0)
+		sl_usage_fail("%s %s: must be more than 0 seconds", opt, arg);
+	if (v > 1e7)
+		sl_usage_fail("%s %s: too long: at most 1e7 seconds", opt, arg);
+	return v;
+}
+
+void sl_opt_addr(const char *opt, const char *arg, bool port_optional,
+		 struct sl_addr *out)
+{
+	if (sl_addr_parse(arg, port_optional, out))
+		sl_usage_fail("%s %s: %s", opt, arg, sl_last_error());
+}
+
+void sl_opt_mac(const char *opt, const char *arg, uint8_t mac[SL_ETH_ALEN])
+{
+	unsigned v[SL_ETH_ALEN];
+	char tail;
+	int i;
+
+	if (sscanf(arg, "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &tail) != 6)
+		sl_usage_fail(
+			"%s %s: not a MAC address (like 02:00:00:00:00:01)",
+			opt, arg);
+	for (i = 0; i < SL_ETH_ALEN; i++) {
+		if (v[i] > 0xff)
+			sl_usage_fail("%s %s: not a MAC address", opt, arg);
+		mac[i] = (uint8_t)v[i];
+	}
+}
+
+void sl_opt_bad(int c, int optopt_val, char *const argv[])
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		sl_usage_fail("%s: needs a value", arg);
+	if (optopt_val && optopt_val != '?')
+		sl_usage_fail("unknown option '-%c'", optopt_val);
+	sl_usage_fail("unknown option '%s'", arg);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	sl_stop = 1;
+}
+
+void sl_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+struct sl_port *sl_open_port(const char *spec, const char *role)
+{
+	struct sl_port_opts o = { .sz = sizeof(o) };
+	struct sl_port *p = sl_port_open(spec, &o);
+
+	if (!p)
+		sl_die("%s%s%s", role ? role : "", role ? ": " : "",
+		       *sl_last_error() ? sl_last_error() : strerror(errno));
+	return p;
+}
+
+/* ---- status line ------------------------------------------------------ */
+
+void sl_status_init(struct sl_status *s, bool json)
+{
+	memset(s, 0, sizeof(*s));
+	s->on = !json && isatty(STDERR_FILENO) && !getenv("SLUICE_NO_STATUS");
+	s->t0 = s->last_t = sl_time_ns();
+}
+
+static void human(char *buf, size_t len, double v, const char *unit)
+{
+	if (v >= 1e9)
+		snprintf(buf, len, "%.2f G%s", v / 1e9, unit);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.2f M%s", v / 1e6, unit);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.2f k%s", v / 1e3, unit);
+	else
+		snprintf(buf, len, "%.0f %s", v, unit);
+}
+
+void sl_status_tick(struct sl_status *s, uint64_t now, const char *what,
+		    uint64_t pkts, uint64_t bytes, uint64_t drops)
+{
+	char pps[32], bps[32], line[160];
+	double dt;
+	int n;
+
+	if (!s->on || now - s->last_t < 1000000000ull)
+		return;
+	dt = sl_secs(now - s->last_t);
+	human(pps, sizeof(pps), (double)(pkts - s->last_pkts) / dt, "pps");
+	human(bps, sizeof(bps), (double)(bytes - s->last_bytes) * 8 / dt,
+	      "b/s");
+	n = snprintf(line, sizeof(line),
+		     "%s: %s  %s  drops %" PRIu64 "  total %" PRIu64 "  %.0f s",
+		     what, pps, bps, drops, pkts, sl_secs(now - s->t0));
+	/* pad over a longer previous line instead of clearing with ANSI */
+	fprintf(stderr, "\r%s%*s", line, s->width > n ? s->width - n : 0, "");
+	fflush(stderr);
+	s->width = n;
+	s->last_t = now;
+	s->last_pkts = pkts;
+	s->last_bytes = bytes;
+}
+
+void sl_status_end(struct sl_status *s)
+{
+	if (s->on && s->width) {
+		fprintf(stderr, "\r%*s\r", s->width, "");
+		fflush(stderr);
+	}
+	s->width = 0;
+}
+
+/* ---- results ---------------------------------------------------------- */
+
+static struct json_object *jq(const struct sl_queue_stats *q)
+{
+	struct json_object *o = json_object_new_object();
+
+#define ADD(f) json_object_object_add(o, #f, json_object_new_uint64(q->f))
+	ADD(rx_packets);
+	ADD(rx_bytes);
+	ADD(rx_dropped);
+	ADD(rx_errors);
+	ADD(rx_nombuf);
+	ADD(rx_invalid);
+	ADD(tx_packets);
+	ADD(tx_bytes);
+	ADD(tx_dropped);
+	ADD(tx_errors);
+	ADD(tx_full);
+#undef ADD
+	return o;
+}
+
+struct json_object *sl_json_port(struct sl_port *port)
+{
+	struct json_object *o = json_object_new_object(), *x;
+	struct sl_port_info info = { .sz = sizeof(info) };
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_xstat xs[64];
+	int n, i;
+
+	if (sl_port_info(port, &info) == 0) {
+		json_object_object_add(o, "spec",
+				       json_object_new_string(info.spec));
+		json_object_object_add(o, "driver",
+				       json_object_new_string(info.driver));
+		json_object_object_add(o, "mode",
+				       json_object_new_string(info.mode));
+		json_object_object_add(o, "name",
+				       json_object_new_string(info.name));
+		json_object_object_add(o, "queues",
+				       json_object_new_int(info.n_queues));
+	}
+	if (sl_port_stats(port, &st) == 0)
+		json_object_object_add(o, "stats", jq(&st.total));
+	n = sl_port_xstats(port, xs, SL_ARRAY_SIZE_T(xs));
+	x = json_object_new_object();
+	for (i = 0; i < n && i < (int)SL_ARRAY_SIZE_T(xs); i++)
+		json_object_object_add(x, xs[i].name,
+				       json_object_new_uint64(xs[i].value));
+	json_object_object_add(o, "xstats", x);
+	return o;
+}
+
+uint64_t sl_port_xstat(struct sl_port *port, const char *name)
+{
+	struct sl_xstat xs[64];
+	int n, i;
+
+	n = sl_port_xstats(port, xs, SL_ARRAY_SIZE_T(xs));
+	for (i = 0; i < n && i < (int)SL_ARRAY_SIZE_T(xs); i++)
+		if (strcmp(xs[i].name, name) == 0)
+			return xs[i].value;
+	return 0;
+}
+
+static const struct {
+	const char *key, *label;
+	double q;
+} pcts[] = {
+	{ "p50", "p50", 50 },	    { "p90", "p90", 90 },  { "p99", "p99", 99 },
+	{ "p99.9", "p99.9", 99.9 }, { "max", "max", 100 },
+};
+
+static double us(uint64_t ns)
+{
+	/* three significant digits are all the histogram holds; keep 3
+	 * decimals of a microsecond so small values are not rounded away */
+	return round((double)ns / 1e3 * 1000.0) / 1000.0;
+}
+
+struct json_object *sl_json_hist_us(const struct sl_hist *h)
+{
+	struct json_object *o = json_object_new_object();
+	unsigned i;
+
+	json_object_object_add(o, "samples", json_object_new_uint64(h->n));
+	if (!h->n)
+		return o;
+	json_object_object_add(o, "min", json_object_new_double(us(h->min)));
+	json_object_object_add(
+		o, "mean",
+		json_object_new_double(round(sl_hist_mean(h)) / 1e3));
+	for (i = 0; i < SL_ARRAY_SIZE_T(pcts); i++)
+		json_object_object_add(
+			o, pcts[i].key,
+			json_object_new_double(
+				us(sl_hist_percentile(h, pcts[i].q))));
+	return o;
+}
+
+void sl_print_hist_us(const char *label, const struct sl_hist *h)
+{
+	unsigned i;
+
+	printf("%s", label);
+	if (!h->n) {
+		printf(" no samples\n");
+		return;
+	}
+	printf(" min %.1f", us(h->min));
+	for (i = 0; i < SL_ARRAY_SIZE_T(pcts); i++)
+		printf("  %s %.1f", pcts[i].label,
+		       us(sl_hist_percentile(h, pcts[i].q)));
+	printf(" us (%" PRIu64 " samples)\n", h->n);
+}
+
+void sl_json_print(struct json_object *obj)
+{
+	puts(json_object_to_json_string_ext(
+		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(stdout);
+	json_object_put(obj);
+}
+
+/* ---- frames ----------------------------------------------------------- */
+
+static void swap_bytes(uint8_t *a, uint8_t *b, size_t n)
+{
+	uint8_t t;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		t = a[i];
+		a[i] = b[i];
+		b[i] = t;
+	}
+}
+
+int sl_frame_turn(uint8_t *frame, uint32_t len, bool ip)
+{
+	struct sl_frame f;
+
+	if (len < SL_ETH_HLEN)
+		return -1;
+	if (ip) {
+		if (sl_frame_parse(frame, len, &f) ||
+		    f.l4_proto != SL_IPPROTO_UDP ||
+		    (f.l3 != SL_L3_IPV4 && f.l3 != SL_L3_IPV6) ||
+		    (f.flags & SL_FRAME_IP_FRAG))
+			return -1;
+		if (f.l3 == SL_L3_IPV4) {
+			struct sl_ipv4_hdr *h = (void *)(frame + f.l3_off);
+
+			swap_bytes((uint8_t *)&h->src, (uint8_t *)&h->dst, 4);
+		} else {
+			struct sl_ipv6_hdr *h = (void *)(frame + f.l3_off);
+
+			swap_bytes(h->src, h->dst, 16);
+		}
+		swap_bytes(frame + f.l4_off, frame + f.l4_off + 2, 2);
+	}
+	swap_bytes(frame, frame + SL_ETH_ALEN, SL_ETH_ALEN);
+	return 0;
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+/* The library's messages: errors come back through sl_last_error() and
+ * are printed once by whoever failed, so only warnings (and, with
+ * SLUICE_DEBUG_LOG set, everything) are shown here. */
+static void on_log(enum sl_log_level level, const char *msg, void *ctx)
+{
+	(void)ctx;
+	if ((level == SL_LOG_ERROR || level > SL_LOG_WARN) &&
+	    !getenv("SLUICE_DEBUG_LOG"))
+		return;
+	fprintf(stderr, "sluice: %s%s%s: %s\n", sl_cmd, *sl_cmd ? ": " : "",
+		level == SL_LOG_WARN  ? "warning" :
+		level == SL_LOG_ERROR ? "error" :
+					"info",
+		msg);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *what;
+} cmds[] = {
+	{ "gen", sl_cmd_gen, "send UDP frames carrying sequence and time" },
+	{ "sink", sl_cmd_sink, "receive; count loss, reordering, latency" },
+	{ "fwd", sl_cmd_fwd, "forward frames to another port or back (l2fwd)" },
+	{ "echo", sl_cmd_echo, "answer every UDP frame to its sender" },
+	{ "ping", sl_cmd_ping, "UDP round trips against an echo" },
+	{ "capture", sl_cmd_capture, "write what a port receives to pcap" },
+};
+
+static void usage(FILE *f)
+{
+	unsigned i;
+
+	fprintf(f,
+		"usage: sluice COMMAND [OPTIONS]  (sluice COMMAND --help)\n\n"
+		"commands:\n");
+	for (i = 0; i < SL_ARRAY_SIZE_T(cmds); i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
+	fprintf(f, "  %-8s %s\n", "bench", "not yet: see make bench");
+	fprintf(f,
+		"\nPorts are spec strings: udp:ADDR:PORT[,peer=ADDR:PORT], "
+		"pair:NAME/0|1,\npcap:FILE[,write], packet:IFACE, xdp:IFACE, "
+		"each with ,capture=FILE.pcap\nand ,fault=drop:P,...,seed=N "
+		"options. See sluice(1).\n"
+		"\nexamples:\n"
+		"  sluice sink udp:127.0.0.1:9000 --duration 10 &\n"
+		"  sluice gen udp:127.0.0.1:0 --to 127.0.0.1:9000 --rate 100k "
+		"--count 500k\n");
+}
+
+int main(int argc, char **argv)
+{
+	unsigned i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("sluice %s\n", sl_version());
+		return 0;
+	}
+	sl_set_log(on_log, NULL);
+	/* results carry measurements, not exact binary fractions */
+	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
+	for (i = 0; i < SL_ARRAY_SIZE_T(cmds); i++) {
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			sl_cmd = cmds[i].name;
+			sl_signals();
+			return cmds[i].fn(argc - 1, argv + 1);
+		}
+	}
+	if (strcmp(argv[1], "bench") == 0) {
+		fprintf(stderr, "sluice: bench: not yet: see make bench\n");
+		return 1;
+	}
+	fprintf(stderr, "sluice: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

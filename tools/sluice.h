@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the subcommands of the `sluice` tool share: the gen payload layout,
+ * option parsing helpers that name the option at fault, the stop flag set by
+ * SIGINT/SIGTERM, the live status line, ports opened by spec, and JSON
+ * output. Errors of use exit 2, failures at run time exit 1, both with one
+ * line "sluice: CMD: what was wrong" on stderr.
+ */
+#ifndef SL_TOOLS_SLUICE_H
+#define SL_TOOLS_SLUICE_H
+
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sluice/sluice.h>
+
+#define SL_PRINTF_T(a, b) __attribute__((format(printf, a, b)))
+#define SL_ARRAY_SIZE_T(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * The payload of a gen frame (all fields big endian):
+ *
+ *   0  u64 sequence   0, 1, 2, ... over the whole run, all flows together
+ *   8  u32 magic      SL_GEN_MAGIC | SL_GEN_F_* flags in the low byte
+ *  12  u64 tx_ns      send time, sl_time_ns(), if SL_GEN_F_TS
+ *  20  u64 total      frames the run sends, if SL_GEN_F_TOTAL
+ *  28  ...            zeros up to --size
+ *
+ * The sequence comes first because the in-kernel generator (xdp-live,
+ * bpf/live.bpf.c) writes exactly the first 8 payload bytes of its template;
+ * everything after them is the template's, identical in every frame, so an
+ * xdp-live run carries the magic without SL_GEN_F_TS. A payload shorter than
+ * 12 bytes carries no magic: such frames count as foreign at the sink.
+ */
+#define SL_GEN_MAGIC 0x534c4700u /* "SLG" */
+#define SL_GEN_MAGIC_MASK 0xffffff00u
+#define SL_GEN_F_TS 0x01u
+#define SL_GEN_F_TOTAL 0x02u
+#define SL_GEN_OFF_SEQ 0
+#define SL_GEN_OFF_MAGIC 8
+#define SL_GEN_OFF_TS 12
+#define SL_GEN_OFF_TOTAL 20
+#define SL_GEN_MIN_MAGIC 12
+#define SL_GEN_MIN_TS 20
+#define SL_GEN_MIN_TOTAL 28
+
+static inline void sl_put_be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline uint64_t sl_get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline void sl_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t sl_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ---- the command line ------------------------------------------------- */
+
+/* The subcommand running, for messages ("gen"). */
+extern const char *sl_cmd;
+
+/* Print "sluice: CMD: ..." and exit 2 (usage) or 1 (runtime). */
+void sl_usage_fail(const char *fmt, ...) SL_PRINTF_T(1, 2)
+	__attribute__((noreturn));
+void sl_die(const char *fmt, ...) SL_PRINTF_T(1, 2) __attribute__((noreturn));
+/* A warning line on stderr ("sluice: CMD: warning: ..."). */
+void sl_warnx(const char *fmt, ...) SL_PRINTF_T(1, 2);
+
+/* Numbers of options, each checked and named in the message on error. */
+uint64_t sl_opt_u64(const char *opt, const char *arg, uint64_t min,
+		    uint64_t max);
+double sl_opt_seconds(const char *opt, const char *arg);
+void sl_opt_addr(const char *opt, const char *arg, bool port_optional,
+		 struct sl_addr *out);
+void sl_opt_mac(const char *opt, const char *arg, uint8_t mac[SL_ETH_ALEN]);
+
+/*
+ * getopt_long glue: the long options every subcommand knows are added by
+ * the subcommand itself; this reports an unknown option or a missing
+ * argument (getopt's return '?' or ':') the same way for all.
+ */
+void sl_opt_bad(int c, int optopt_val, char *const argv[]);
+
+/* ---- running ---------------------------------------------------------- */
+
+/* Set by SIGINT/SIGTERM (and SIGALRM-free timers): loops poll it. */
+extern volatile sig_atomic_t sl_stop;
+/* Install the handlers (no SA_RESTART: a blocking call returns EINTR). */
+void sl_signals(void);
+
+/* Open a port or exit 1 with the library's message. */
+struct sl_port *sl_open_port(const char *spec, const char *role);
+
+/* The live status line on stderr, shown only on a terminal and without
+ * --json: call sl_status_tick() often; it redraws at most once a second
+ * from the counters given (cumulative). sl_status_end() clears it. */
+struct sl_status {
+	bool on;
+	uint64_t t0, last_t;
+	uint64_t last_pkts, last_bytes;
+	int width;
+};
+void sl_status_init(struct sl_status *s, bool json);
+void sl_status_tick(struct sl_status *s, uint64_t now, const char *what,
+		    uint64_t pkts, uint64_t bytes, uint64_t drops);
+void sl_status_end(struct sl_status *s);
+
+/* ---- results ---------------------------------------------------------- */
+
+/* The port's info, stats and xstats as a JSON object. */
+struct json_object *sl_json_port(struct sl_port *port);
+/* One xstat by name, 0 when the port has none of that name. */
+uint64_t sl_port_xstat(struct sl_port *port, const char *name);
+/* Percentiles of a histogram in microseconds: {"p50":..,...,"max":..}. */
+struct sl_hist;
+struct json_object *sl_json_hist_us(const struct sl_hist *h);
+/* The same as one text line: "p50 12.3  p90 ...  max ... us". */
+void sl_print_hist_us(const char *label, const struct sl_hist *h);
+/* Print obj pretty to stdout, then free it. */
+void sl_json_print(struct json_object *obj);
+
+/* ---- frames ----------------------------------------------------------- */
+
+/* Turn a UDP frame around in place: MACs always; with ip, also IP
+ * addresses and UDP ports (checksums stay valid: a swap keeps the sum).
+ * Returns 0, or -1 (frame unchanged) when ip is set and it is not a
+ * well-formed UDP frame. Fast path. */
+int sl_frame_turn(uint8_t *frame, uint32_t len, bool ip);
+
+/* The source address the kernel would use towards dst (port left 0).
+ * 0 or -1 (no route). Control path. */
+int sl_kernel_src(const struct sl_addr *dst, struct sl_addr *out);
+/* A complete IPv4 neighbour entry for ip, from /proc/net/arp. 0 or -1. */
+int sl_arp_lookup(const struct sl_addr *ip, uint8_t mac[SL_ETH_ALEN]);
+
+/* Move frames from ports in[i] to out[i] (i < n, at most 2 directions),
+ * turning each around first (sl_frame_turn with ip = swap_ip) when turn is
+ * set; frames a turn refuses are dropped and counted. Runs until count
+ * frames were received, duration_s passed, or a signal; prints the result
+ * (JSON with json). Returns the exit status. Used by fwd and echo. */
+struct sl_relay {
+	const char *what; /* "fwd", "echo" */
+	unsigned n;
+	struct sl_port *in[2], *out[2];
+	bool turn, swap_ip, json, busy;
+	uint64_t count;
+	double duration_s;
+};
+int sl_relay_run(const struct sl_relay *r);
+
+/* Seconds as a double from a sl_time_ns() difference. */
+static inline double sl_secs(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+/* The subcommands. Each returns the process exit status. */
+int sl_cmd_gen(int argc, char **argv);
+int sl_cmd_sink(int argc, char **argv);
+int sl_cmd_fwd(int argc, char **argv);
+int sl_cmd_echo(int argc, char **argv);
+int sl_cmd_ping(int argc, char **argv);
+int sl_cmd_capture(int argc, char **argv);
+
+#endif
