@@ -9,7 +9,7 @@ pkgs=(
 	build-essential meson ninja-build pkg-config python3
 	clang libclang-rt-14-dev clang-format
 	libcmocka-dev libpcap-dev libxdp-dev libbpf-dev libmnl-dev libcap-dev
-	libjson-c-dev
+	libjson-c-dev libseccomp-dev
 	tshark iproute2 ethtool
 )
 if [ "${1:-}" = bench ]; then

@@ -10,5 +10,8 @@
 #include <sluice/net.h>
 #include <sluice/port.h>
 #include <sluice/udp.h>
+#include <sluice/probe.h>
+#include <sluice/auto.h>
+#include <sluice/privs.h>
 
 #endif

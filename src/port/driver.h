@@ -80,6 +80,7 @@ extern const struct sl_driver sl_driver_udp;
 extern const struct sl_driver sl_driver_pair;
 extern const struct sl_driver sl_driver_pcap;
 extern const struct sl_driver sl_driver_packet;
+extern const struct sl_driver sl_driver_auto;
 #ifdef SL_HAVE_XDP /* set by the build when libxdp and libbpf are there */
 extern const struct sl_driver sl_driver_xdp;
 #endif

@@ -16,6 +16,7 @@ const struct sl_driver *const sl_drivers[] = {
 #ifdef SL_HAVE_XDP /* the build sets it when libxdp is there */
 	&sl_driver_xdp, /* AF_XDP */
 #endif
+	&sl_driver_auto, /* the best path within the accepted risk */
 	NULL,
 };
 
