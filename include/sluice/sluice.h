@@ -10,6 +10,7 @@
 #include <sluice/net.h>
 #include <sluice/port.h>
 #include <sluice/udp.h>
+#include <sluice/rdma.h>
 #include <sluice/probe.h>
 #include <sluice/auto.h>
 #include <sluice/privs.h>
