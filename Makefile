@@ -1,8 +1,9 @@
 # The two commands of the README. Meson and ninja do the work underneath.
 #   make test    install what is missing, build, run every test
 #   make bench   install what is missing, build, run the benchmarks
-#                (core rows next to DPDK, then receive rates on a veth
-#                test bed, which needs root)
+#                (core rows next to DPDK, then `sluice bench`: the
+#                capability-versus-risk table of every receive path on a
+#                veth test bed as root, pair and loopback udp without)
 .PHONY: test bench build clean
 
 test:
@@ -13,7 +14,13 @@ bench:
 	@scripts/deps.sh bench
 	@scripts/bench.sh
 	@echo
-	@scripts/bench_rx.sh
+	@[ -f build-bench/build.ninja ] || meson setup build-bench \
+		--buildtype=release -Dtests=disabled >/dev/null
+	@ninja -C build-bench tools/sluice >build-bench.sluice.log 2>&1 || \
+		{ cat build-bench.sluice.log; exit 1; }
+	@env -u SLUICE_DEBUG build-bench/tools/sluice bench --peers \
+		--json build-bench/sluice-bench.json \
+		--svg build-bench/sluice-bench.svg
 
 build:
 	@scripts/deps.sh

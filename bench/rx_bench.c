@@ -33,7 +33,6 @@
  * its row and killed with us (PR_SET_PDEATHSIG) if we die first.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
@@ -45,12 +44,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +55,7 @@
 
 #include "core/log.h"
 #include "drivers/xdp/live.h"
+#include "rxcore.h"
 #include "testbed.h"
 
 #define SENDER_CPU 0
@@ -67,7 +64,6 @@
 #define SRC_PORT 9000
 #define DST_PORT 9999
 #define MAX_BURST 256
-#define TESTPMD_START_S 30.0 /* EAL start, PMD probe, XDP program load */
 
 enum row_kind {
 	K_SINK, /* sl_live_sink: XDP count-and-drop */
@@ -171,52 +167,14 @@ static int pin_self(int cpu)
 /* ---- the receiving veth's NAPI ---------------------------------------- */
 
 /*
- * Pin every NAPI kthread of B's veth ("napi/IFNAME-ID") to the receiver's
- * CPU. veth creates its NAPI (and, threaded, the kthread) when GRO or an
- * XDP program turns it on, so this runs again before each row. A kernel
- * that cuts kthread names at 15 characters shows "napi/sl-PID-N-b"
- * shortened: a prefix of the full name then matches, and only B's veth
- * has threaded NAPI on this bed. Returns how many it pinned.
+ * Pin every NAPI kthread of B's veth to the receiver's CPU (rxcore.c).
+ * veth creates its NAPI (and, threaded, the kthread) when GRO or an XDP
+ * program turns it on, so this runs again before each row. Returns how
+ * many it pinned.
  */
 static int pin_napi(int cpu)
 {
-	char want[64], path[64], comm[64];
-	struct dirent *de;
-	cpu_set_t set;
-	int n = 0;
-	DIR *d;
-
-	snprintf(want, sizeof(want), "napi/%s-", ifb);
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	d = opendir("/proc");
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		size_t len;
-		FILE *f;
-		pid_t pid = (pid_t)atoi(de->d_name);
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = '\0';
-		fclose(f);
-		len = strcspn(comm, "\n");
-		comm[len] = '\0';
-		/* the full name, or (cut at 15) a prefix of it */
-		if (strncmp(comm, want, strlen(want)) &&
-		    (len != 15 || strncmp(comm, want, len)))
-			continue;
-		if (sched_setaffinity(pid, sizeof(set), &set) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
+	return sl_bench_pin_napi(ifb, cpu, NULL, 0);
 }
 
 /* GRO on (veth's NAPI for the socket rows) and threaded NAPI on B. */
@@ -276,10 +234,7 @@ struct rx {
 	atomic_bool stop;
 	_Atomic uint64_t count;
 	/* K_TESTPMD */
-	pid_t pid;
-	int in_fd; /* testpmd's stdin */
-	int log_fd; /* its stdout and stderr */
-	char log_path[64];
+	struct sl_testpmd pmd;
 };
 
 static void idle_wait(void)
@@ -371,257 +326,6 @@ static int open_socket(struct rx *r)
 	return 0;
 }
 
-static const char *find_in_path(const char *name, char *buf, size_t len)
-{
-	const char *path = getenv("PATH");
-	char dirs[1024], *dir, *save;
-
-	snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/usr/bin:/sbin:/bin",
-		 path ? path : "");
-	for (dir = strtok_r(dirs, ":", &save); dir;
-	     dir = strtok_r(NULL, ":", &save)) {
-		snprintf(buf, len, "%s/%s", dir, name);
-		if (access(buf, X_OK) == 0)
-			return buf;
-	}
-	return NULL;
-}
-
-/* The whole testpmd log so far into buf (terminated); bytes read. */
-static size_t read_log(struct rx *r, char *buf, size_t len)
-{
-	ssize_t n = pread(r->log_fd, buf, len - 1, 0);
-
-	buf[n > 0 ? n : 0] = '\0';
-	return n > 0 ? (size_t)n : 0;
-}
-
-/* The last line of the log that says why testpmd failed, for the note. */
-static void testpmd_why(struct rx *r, char *out, size_t len)
-{
-	static char log[1 << 16];
-	const char *cause;
-
-	read_log(r, log, sizeof(log));
-	cause = strstr(log, "Cause: ");
-	if (!cause)
-		cause = strstr(log, "EAL: FATAL");
-	if (!cause) {
-		snprintf(out, len, "testpmd failed (log: %s)", r->log_path);
-		return;
-	}
-	snprintf(out, len, "testpmd: %.*s", (int)strcspn(cause, "\n"), cause);
-}
-
-static int testpmd_send(struct rx *r, const char *cmd)
-{
-	size_t len = strlen(cmd);
-
-	return write(r->in_fd, cmd, len) == (ssize_t)len ? 0 : -EIO;
-}
-
-/* Wait until the log holds `what` at least `times` times, or testpmd died,
- * or timeout_s passed. Returns 0 or -errno. */
-static int testpmd_wait(struct rx *r, const char *what, unsigned times,
-			double timeout_s)
-{
-	static char log[1 << 18];
-	double end = now_s() + timeout_s;
-
-	for (;;) {
-		unsigned n = 0;
-		const char *p = log;
-		int st;
-
-		read_log(r, log, sizeof(log));
-		while ((p = strstr(p, what))) {
-			n++;
-			p += strlen(what);
-		}
-		if (n >= times)
-			return 0;
-		if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
-			r->pid = 0;
-			return -ECHILD;
-		}
-		if (now_s() > end)
-			return -ETIMEDOUT;
-		sleep_s(0.005);
-	}
-}
-
-/* RX-packets of port 0 now: a "show port stats all" and its answer. */
-static uint64_t testpmd_count(struct rx *r)
-{
-	static char log[1 << 18];
-	const char *p, *last = NULL;
-	unsigned seen = 0;
-
-	/* answered when one more "RX-packets:" line is in the log */
-	read_log(r, log, sizeof(log));
-	for (p = log; (p = strstr(p, "RX-packets:")); p++)
-		seen++;
-	if (testpmd_send(r, "show port stats all\n") ||
-	    testpmd_wait(r, "RX-packets:", seen + 1, 2.0))
-		return 0;
-	read_log(r, log, sizeof(log));
-	for (p = log; (p = strstr(p, "RX-packets:")); p++)
-		last = p;
-	return last ? strtoull(last + strlen("RX-packets:"), NULL, 10) : 0;
-}
-
-static void testpmd_stop(struct rx *r)
-{
-	char cmd[256];
-	double end;
-	int st;
-
-	if (r->pid > 0) {
-		/* quit, not a signal: it detaches its XDP program on the way
-		 * out; SIGTERM does too, SIGKILL as a last resort */
-		testpmd_send(r, "stop\nquit\n");
-		for (int sig = 0; r->pid > 0 && sig < 3; sig++) {
-			if (sig)
-				kill(r->pid, sig == 1 ? SIGTERM : SIGKILL);
-			end = now_s() + (sig == 2 ? 5.0 : 3.0);
-			while (now_s() < end) {
-				if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
-					r->pid = 0;
-					break;
-				}
-				sleep_s(0.01);
-			}
-		}
-	}
-	if (r->in_fd >= 0)
-		close(r->in_fd);
-	if (r->log_fd >= 0)
-		close(r->log_fd);
-	r->in_fd = r->log_fd = -1;
-	if (r->log_path[0])
-		unlink(r->log_path);
-	/* what a killed testpmd may leave on our veth (ours: the bed's) */
-	snprintf(cmd, sizeof(cmd),
-		 "ip link set dev %s xdp off 2>/dev/null; "
-		 "ip link set dev %s promisc off",
-		 ifb, ifb);
-	sl_testbed_run(&tb, SL_TESTBED_B, cmd);
-}
-
-static int testpmd_start(struct rx *r)
-{
-	char bin[256], stdbuf[256], ip[256], vdev[128], prefix[32], lcores[16];
-	char cmd[64], out[512];
-	int in[2];
-	pid_t pid;
-	int err;
-
-	if (!find_in_path("dpdk-testpmd", bin, sizeof(bin))) {
-		snprintf(r->row->note, sizeof(r->row->note),
-			 "not installed (Debian package dpdk-dev)");
-		return -ENOENT;
-	}
-	if (!find_in_path("stdbuf", stdbuf, sizeof(stdbuf)) ||
-	    !find_in_path("ip", ip, sizeof(ip))) {
-		snprintf(r->row->note, sizeof(r->row->note),
-			 "needs stdbuf (coreutils) and ip (iproute2)");
-		return -ENOENT;
-	}
-	snprintf(vdev, sizeof(vdev), "%s,iface=%s%s", r->row->drv, ifb,
-		 r->row->opts);
-	snprintf(prefix, sizeof(prefix), "sl-rxb-%d", (int)getpid());
-	/* the main lcore only reads commands (on the sender's CPU, where it
-	 * sleeps); the one forwarding lcore polls on the receiver's CPU */
-	snprintf(lcores, sizeof(lcores), "%d,%d", SENDER_CPU, RX_CPU);
-	snprintf(r->log_path, sizeof(r->log_path), "/tmp/sl-rxb-testpmd.%d.log",
-		 (int)getpid());
-	r->log_fd =
-		open(r->log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (r->log_fd < 0)
-		return -errno;
-	if (pipe2(in, O_CLOEXEC))
-		return -errno;
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		err = -errno;
-		close(in[0]);
-		close(in[1]);
-		return err;
-	}
-	if (pid == 0) {
-		char mcore[8];
-		char *argv[] = {
-			ip,
-			"netns",
-			"exec",
-			tb.end[SL_TESTBED_B].ns,
-			/* its statistics are printf()s: line-buffered, so
-			 * they reach the log when asked for */
-			stdbuf,
-			"-oL",
-			bin,
-			"-l",
-			lcores,
-			"--main-lcore",
-			mcore,
-			"--no-pci",
-			"--no-huge",
-			"-m",
-			"512",
-			"--no-shconf",
-			"--file-prefix",
-			prefix,
-			"--no-telemetry",
-			"--vdev",
-			vdev,
-			"--",
-			"--forward-mode=rxonly",
-			"--nb-cores=1",
-			"--total-num-mbufs=16384",
-			"-i",
-			NULL,
-		};
-
-		snprintf(mcore, sizeof(mcore), "%d", SENDER_CPU);
-		/* dies with us, even if we are killed (ip and stdbuf exec,
-		 * so this is testpmd's own process) */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() == 1)
-			_exit(127);
-		dup2(in[0], 0);
-		dup2(r->log_fd, 1);
-		dup2(r->log_fd, 2);
-		execv(ip, argv);
-		_exit(127);
-	}
-	close(in[0]);
-	r->in_fd = in[1];
-	r->pid = pid;
-	err = testpmd_wait(r, "testpmd> ", 1, TESTPMD_START_S);
-	if (!err)
-		err = testpmd_send(r, "start\n");
-	if (!err)
-		err = testpmd_wait(r, "testpmd> ", 2, 10.0);
-	if (err) {
-		testpmd_why(r, r->row->note, sizeof(r->row->note));
-		return err;
-	}
-	/* which XDP mode its PMD got (libxdp picks native when it can) */
-	snprintf(cmd, sizeof(cmd), "ip link show dev %s", ifb);
-	if (sl_testbed_capture(&tb, SL_TESTBED_B, cmd, out, sizeof(out)))
-		out[0] = '\0';
-	if (strstr(r->row->key, "af_xdp"))
-		snprintf(r->row->mode, sizeof(r->row->mode), "%s",
-			 strstr(out, "xdpgeneric") ? "copy-generic" :
-			 strstr(out, "xdp")	   ? "copy-native" :
-						     "?");
-	else
-		snprintf(r->row->mode, sizeof(r->row->mode), "mmap ring");
-	return 0;
-}
-
 static int rx_start(struct rx *r)
 {
 	struct row *row = r->row;
@@ -687,7 +391,12 @@ static int rx_start(struct rx *r)
 		r->have_thread = !err;
 		return -err;
 	case K_TESTPMD:
-		return testpmd_start(r);
+		err = sl_testpmd_start(&r->pmd, &tb, SL_TESTBED_B, ifb,
+				       row->drv, row->opts, SENDER_CPU, RX_CPU,
+				       row->note, sizeof(row->note));
+		if (!err)
+			sl_testpmd_mode(&r->pmd, row->mode, sizeof(row->mode));
+		return err;
 	}
 	return -EINVAL;
 }
@@ -701,7 +410,7 @@ static uint64_t rx_count(struct rx *r)
 	case K_RECVMMSG:
 		return atomic_load_explicit(&r->count, memory_order_relaxed);
 	case K_TESTPMD:
-		return testpmd_count(r);
+		return sl_testpmd_stat(&r->pmd, "RX-packets:");
 	}
 	return 0;
 }
@@ -721,14 +430,16 @@ static void rx_stop(struct rx *r)
 	sl_live_sink_detach(r->sink);
 	r->sink = NULL;
 	if (r->row->kind == K_TESTPMD)
-		testpmd_stop(r);
+		sl_testpmd_stop(&r->pmd);
 }
 
 /* ---- one row ------------------------------------------------------------ */
 
 static void run_row(struct row *row)
 {
-	struct rx r = { .row = row, .fd = -1, .in_fd = -1, .log_fd = -1 };
+	struct rx r = { .row = row,
+			.fd = -1,
+			.pmd = { .in_fd = -1, .log_fd = -1 } };
 	struct sender s = { .seconds = cfg.warmup + cfg.duration + 0.3 };
 	uint64_t c0, c1;
 	double t0, t1, mpps;

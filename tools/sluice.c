@@ -415,6 +415,9 @@ static const struct {
 	{ "echo", sl_cmd_echo, "answer every UDP frame to its sender" },
 	{ "ping", sl_cmd_ping, "UDP round trips against an echo" },
 	{ "capture", sl_cmd_capture, "write what a port receives to pcap" },
+	{ "bench", sl_cmd_bench, "capability versus risk of every path here" },
+	{ "doctor", sl_cmd_doctor,
+	  "what this host can do for bypass, per path" },
 };
 
 static void usage(FILE *f)
@@ -426,7 +429,6 @@ static void usage(FILE *f)
 		"commands:\n");
 	for (i = 0; i < SL_ARRAY_SIZE_T(cmds); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
-	fprintf(f, "  %-8s %s\n", "bench", "not yet: see make bench");
 	fprintf(f,
 		"\nPorts are spec strings: udp:ADDR:PORT[,peer=ADDR:PORT], "
 		"pair:NAME/0|1,\npcap:FILE[,write], packet:IFACE, xdp:IFACE, "
@@ -464,10 +466,6 @@ int main(int argc, char **argv)
 			sl_signals();
 			return cmds[i].fn(argc - 1, argv + 1);
 		}
-	}
-	if (strcmp(argv[1], "bench") == 0) {
-		fprintf(stderr, "sluice: bench: not yet: see make bench\n");
-		return 1;
 	}
 	fprintf(stderr, "sluice: unknown command '%s'\n", argv[1]);
 	usage(stderr);

@@ -185,5 +185,7 @@ int sl_cmd_fwd(int argc, char **argv);
 int sl_cmd_echo(int argc, char **argv);
 int sl_cmd_ping(int argc, char **argv);
 int sl_cmd_capture(int argc, char **argv);
+int sl_cmd_doctor(int argc, char **argv);
+int sl_cmd_bench(int argc, char **argv);
 
 #endif

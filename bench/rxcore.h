@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the receive benchmarks on the veth test bed share (bench/rx_bench.c
+ * and `sluice bench`, tools/cmd_bench.c): pinning the receiving veth's NAPI
+ * kthreads to the receiver's CPU, and driving DPDK's dpdk-testpmd as a peer
+ * (started in a namespace of the bed with an AF_XDP or AF_PACKET vdev,
+ * commanded through its interactive prompt, its counters read from its
+ * output, stopped so that it leaves nothing on the veth).
+ *
+ * Control path only; not thread-safe (one benchmark thread drives these).
+ * testpmd is killed with the benchmark (PR_SET_PDEATHSIG) if that dies
+ * first.
+ */
+#ifndef SL_BENCH_RXCORE_H
+#define SL_BENCH_RXCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "testbed.h"
+
+/*
+ * Pin every NAPI kthread of interface ifname ("napi/IFNAME-ID", or a
+ * prefix of it when the kernel cut the name at 15 characters) to cpu.
+ * veth creates them when GRO or an XDP program turns its NAPI on, so call
+ * it again after such a change. The pids pinned go to pids (up to max;
+ * pids may be NULL). Returns how many it pinned.
+ */
+int sl_bench_pin_napi(const char *ifname, int cpu, int *pids, unsigned max);
+
+/* CPU time a task (thread) has run, in ns, from /proc/PID/schedstat;
+ * 0 when unknown. */
+uint64_t sl_bench_task_cpu_ns(int pid);
+
+/* The first executable called name in PATH and the usual sbin/bin
+ * directories, into buf; NULL when there is none. */
+const char *sl_bench_which(const char *name, char *buf, size_t len);
+
+struct sl_testpmd {
+	pid_t pid; /* 0 when not running */
+	int in_fd; /* its stdin (commands) */
+	int log_fd; /* its stdout and stderr */
+	char log_path[64];
+	const struct sl_testbed *tb;
+	int side; /* the bed's side it runs in */
+	char ifname[16]; /* the interface its vdev uses */
+	int af_xdp; /* its vdev is an AF_XDP one */
+};
+
+/*
+ * Start dpdk-testpmd in the bed's side with one vdev on ifname,
+ * "DRV,iface=IFNAME" followed by vdev_args (e.g. ",start_queue=0"), in
+ * rxonly forwarding mode, the main lcore on main_cpu and the forwarding
+ * lcore on fwd_cpu, and wait (up to 30 s) until it forwards. Returns 0, or
+ * -errno with why (a line for a table: "not installed (Debian package
+ * dpdk)", testpmd's own "Cause: ..."). Call sl_testpmd_stop() either way.
+ */
+int sl_testpmd_start(struct sl_testpmd *t, const struct sl_testbed *tb,
+		     int side, const char *ifname, const char *drv,
+		     const char *vdev_args, int main_cpu, int fwd_cpu,
+		     char *why, size_t why_len);
+
+/* Send command lines ("stop\nset fwd macswap\nstart\n") and wait until
+ * testpmd printed its prompt once per line (up to timeout_s). 0 or
+ * -errno. */
+int sl_testpmd_cmd(struct sl_testpmd *t, const char *cmds, double timeout_s);
+
+/* A counter of port 0 now ("RX-packets:", "TX-packets:"), from "show port
+ * stats all"; 0 when it did not answer. */
+uint64_t sl_testpmd_stat(struct sl_testpmd *t, const char *what);
+
+/* "copy-native"/"copy-generic" for an AF_XDP vdev (what its XDP program
+ * attached as; "?" when none shows), "mmap ring" for others, into buf. */
+void sl_testpmd_mode(struct sl_testpmd *t, char *buf, size_t len);
+
+/* Quit (or kill) testpmd, remove its log, and clear what a killed testpmd
+ * may leave on the interface (an XDP program, promiscuous mode). Safe on a
+ * testpmd that never started. */
+void sl_testpmd_stop(struct sl_testpmd *t);
+
+#endif

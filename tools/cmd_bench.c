@@ -1,0 +1,1943 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sluice bench: the capability-versus-risk report (issue 4). One run
+ * measures, for every receive path this host has, what it can do (receive
+ * and forwarding rate at 64-byte frames, round-trip percentiles at a low
+ * rate, CPU time per received packet) next to what it costs (privileges,
+ * what the kernel no longer sees, how broad the support is: DESIGN.md's
+ * table), and prints one table, with --json and --svg renderings of it.
+ *
+ * As root it builds the veth test bed (tests/lib/testbed.h) the way
+ * bench/rx_bench.c does: namespace A sends with the in-kernel live-frames
+ * generator on CPU 0, namespace B runs the path under test on CPU 1 with
+ * the veth's NAPI threaded and pinned there too, so that a row pays for all
+ * of its receive work on its own CPU. Per path, with one port kept open:
+ *   rx   B counts and frees what it receives;
+ *   fwd  B turns every frame around (sl_udp_swap) and sends it back on the
+ *        same port; an XDP count-and-drop program on A's veth counts what
+ *        returns. Live frames carry full UDP checksums, so swapped frames
+ *        stay valid;
+ *   rtt  a UDP socket in A (pinned to CPU 0) pings, B echoes with a
+ *        spinning loop on CPU 1, B's NAPI kthread moved to CPU 0 (the
+ *        usual latency set-up: the application's core to itself; see
+ *        run_rtt); round trips go into a log-linear histogram
+ *        (tools/hist.c). The pinger sends without a UDP checksum
+ *        (SO_NO_CHECK): a kernel-sent datagram on veth otherwise carries a
+ *        partial checksum, which a frame bounced back by packet or xdp
+ *        keeps, and A's kernel would drop it;
+ *   cpu  the receiver thread's CPU time (CLOCK_THREAD_CPUTIME_ID) plus that
+ *        of B's NAPI kthread (/proc/PID/schedstat) over the rx window,
+ *        divided by the frames received.
+ * Paths: the udp port (kernel socket), packet, xdp in the faster copy mode
+ * of a probe (native or generic XDP), xdp zero-copy (refused on veth: the
+ * row says why), each also busy-polling (the xdp port's busy_poll option;
+ * SO_BUSY_POLL set here on the udp and packet ports' sockets, which those
+ * drivers have no option for), the XDP-drop ceiling, and with --peers
+ * dpdk-testpmd's AF_XDP and AF_PACKET PMDs (rxonly, then 5tswap for fwd and
+ * rtt; NAPI pinning and testpmd control are bench/rxcore.c, shared with
+ * bench/rx_bench.c).
+ *
+ * Without root (or without a test bed) it measures what it can in one
+ * process: a `pair` link and the udp port on loopback, fed by a port
+ * sender thread, and says what it skipped and why.
+ *
+ * Benchmarks report, they never judge: the issue's speed goals are printed
+ * as met or not met and the exit status does not depend on them. The
+ * machine is shared, so each figure is the best of --reps rounds (rounds go
+ * over all rows so a busy spell does not hit one row only), after a
+ * warm-up, and a row that took nearly all that was offered says it
+ * measured the sender.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drivers/xdp/live.h"
+#include "hist.h"
+#include "rxcore.h"
+#include "sluice.h"
+#include "testbed.h"
+
+#define SENDER_CPU 0
+#define RX_CPU 1
+#define FRAME_LEN 60 /* without FCS: 64 bytes on a wire */
+#define SRC_PORT 9000
+#define DST_PORT 9999
+#define BURST 256
+#define RX_IDLE_NS 100000 /* rx_bench's best idle sleep on this bed */
+#define PING_TIMEOUT_NS 10000000ull
+#define PING_GIVE_UP 50 /* lost in a row: the path does not answer */
+#define BUSY_POLL_US 50
+
+#define AF_XDP_FAMILY 44 /* AF_XDP, without the libxdp headers */
+#ifndef SO_BUSY_POLL
+#define SO_BUSY_POLL 46
+#endif
+
+static const char bench_help[] =
+	"usage: sluice bench [--quick] [--json FILE] [--svg FILE] [--peers]\n"
+	"                    [--duration S] [--reps N] [--pings N] "
+	"[--only PATH,...]\n"
+	"\n"
+	"What kernel bypass buys on this host and what it costs: for each "
+	"receive\n"
+	"path (kernel UDP socket, packet, xdp copy, xdp zero-copy, each also "
+	"with\n"
+	"busy polling) the receive and forwarding rate at 64-byte frames, the "
+	"round\n"
+	"trip p50/p99/p99.9 at a low rate and the CPU time per packet, next to "
+	"the\n"
+	"privileges each needs and what the kernel no longer sees. As root on "
+	"a\n"
+	"veth test bed (two namespaces); without root, pair and udp on "
+	"loopback.\n"
+	"\n"
+	"  --quick          short rounds, under 30 s in all\n"
+	"  --json FILE      write host facts and every figure as JSON\n"
+	"  --svg FILE       write a chart (throughput and latency per path)\n"
+	"  --peers          add dpdk-testpmd rows (AF_XDP and AF_PACKET PMDs)\n"
+	"  --duration S     measuring window per rate (default 1, quick 0.4)\n"
+	"  --reps N         rounds, best figure per row (default 2, quick 1)\n"
+	"  --pings N        round trips per row (default 5000, quick 1000)\n"
+	"  --only LIST      paths to run (udp,packet,xdp-copy,...,xdp-drop)\n"
+	"\n"
+	"examples:\n"
+	"  sudo sluice bench\n"
+	"  sudo sluice bench --quick --json bench.json --svg bench.svg\n"
+	"  sudo sluice bench --peers\n";
+
+/* ---- the rows ----------------------------------------------------------- */
+
+struct risk {
+	const char *privileges;
+	const char *kernel_loses; /* what the kernel no longer sees or filters */
+	const char *support;
+};
+
+static const struct risk risk_udp = { "none", "nothing (full stack)",
+				      "every host" };
+static const struct risk risk_packet = {
+	"CAP_NET_RAW", "TX qdisc if bypassed (RX still goes up the stack)",
+	"every Linux"
+};
+static const struct risk risk_xdp = {
+	"CAP_NET_ADMIN + CAP_BPF", "filtering/tracking of the diverted flows",
+	"most drivers, veth"
+};
+static const struct risk risk_zc = { "CAP_NET_ADMIN + CAP_BPF, ZC driver",
+				     "same as xdp; memory pinned to the NIC",
+				     "a short list of NICs" };
+static const struct risk risk_drop = { "CAP_NET_ADMIN + CAP_BPF",
+				       "everything: dropped before the stack",
+				       "most drivers, veth" };
+static const struct risk risk_pair = { "none",
+				       "nothing (in-process, no kernel)",
+				       "everywhere (in-process)" };
+static const struct risk risk_pmd_xdp = {
+	"root (DPDK EAL), CAP_NET_ADMIN + CAP_BPF",
+	"the whole queue: all its traffic", "most drivers, veth; needs DPDK"
+};
+static const struct risk risk_pmd_pkt = { "root (DPDK EAL), CAP_NET_RAW",
+					  "TX qdisc; sees all frames (promisc)",
+					  "every Linux; needs DPDK" };
+
+enum kind {
+	K_DROP, /* XDP count-and-drop on B: the ceiling */
+	K_PORT, /* a sluice port in B */
+	K_TESTPMD, /* dpdk-testpmd in B */
+	K_LOCAL, /* no test bed: pair or udp on loopback, one process */
+};
+
+struct row {
+	const char *path; /* JSON "path", --only */
+	enum kind kind;
+	const char *drv; /* K_PORT/K_LOCAL: driver; K_TESTPMD: vdev */
+	const char *opts; /* spec options, or vdev arguments */
+	bool busy; /* a -busypoll row */
+	const struct risk *risk;
+	bool peer; /* only with --peers */
+	/* results */
+	bool ran;
+	char skipped[200];
+	char mode[40];
+	char note[200];
+	double rx_mpps, offered_mpps;
+	double fwd_mpps, fwd_offered;
+	bool have_fwd, have_rtt, have_cpu;
+	double p50, p99, p999;
+	uint64_t pings, lost;
+	double cpu_ns;
+	double last_rx, last_offered; /* this round's, for the progress line */
+};
+
+static struct row bed_rows[] = {
+	{ "xdp-drop", K_DROP, NULL, NULL, false, &risk_drop, false },
+	{ "udp", K_PORT, "udp", "", false, &risk_udp, false },
+	{ "udp-busypoll", K_PORT, "udp", "", true, &risk_udp, false },
+	{ "packet", K_PORT, "packet", "", false, &risk_packet, false },
+	{ "packet-busypoll", K_PORT, "packet", "", true, &risk_packet, false },
+	{ "xdp-copy", K_PORT, "xdp", "mode=COPY,", false, &risk_xdp, false },
+	{ "xdp-copy-busypoll", K_PORT, "xdp", "mode=COPY,busy_poll,", true,
+	  &risk_xdp, false },
+	{ "xdp-zc", K_PORT, "xdp", "mode=zc,", false, &risk_zc, false },
+	{ "xdp-zc-busypoll", K_PORT, "xdp", "mode=zc,busy_poll,", true,
+	  &risk_zc, false },
+	{ "testpmd-af_xdp", K_TESTPMD, "net_af_xdp0",
+	  ",start_queue=0,queue_count=1", false, &risk_pmd_xdp, true },
+	{ "testpmd-af_packet", K_TESTPMD, "net_af_packet0", "", false,
+	  &risk_pmd_pkt, true },
+};
+
+/* Without a bed: the two rows one process can measure, then the bed's
+ * rows, reported skipped with the reason. */
+static struct row local_rows[] = {
+	{ "pair", K_LOCAL, "pair", NULL, false, &risk_pair, false },
+	{ "udp", K_LOCAL, "udp", NULL, false, &risk_udp, false },
+	{ "udp-busypoll", K_PORT, NULL, NULL, true, &risk_udp, false },
+	{ "packet", K_PORT, NULL, NULL, false, &risk_packet, false },
+	{ "packet-busypoll", K_PORT, NULL, NULL, true, &risk_packet, false },
+	{ "xdp-copy", K_PORT, NULL, NULL, false, &risk_xdp, false },
+	{ "xdp-copy-busypoll", K_PORT, NULL, NULL, true, &risk_xdp, false },
+	{ "xdp-zc", K_PORT, NULL, NULL, false, &risk_zc, false },
+	{ "xdp-zc-busypoll", K_PORT, NULL, NULL, true, &risk_zc, false },
+	{ "xdp-drop", K_DROP, NULL, NULL, false, &risk_drop, false },
+	{ "testpmd-af_xdp", K_TESTPMD, NULL, NULL, false, &risk_pmd_xdp, true },
+	{ "testpmd-af_packet", K_TESTPMD, NULL, NULL, false, &risk_pmd_pkt,
+	  true },
+};
+
+static struct row *rows;
+static unsigned n_rows;
+
+static struct {
+	double duration, warmup;
+	unsigned reps, pings;
+	const char *json, *svg, *only;
+	bool quick, peers;
+} cfg;
+
+static struct sl_testbed tb;
+static bool have_bed;
+static const char *ifa, *ifb;
+static uint8_t frame[FRAME_LEN];
+/* The xdp copy mode of the xdp-copy rows ("mode=COPY" in their options):
+ * the faster of native and generic XDP in a probe before the first. */
+static const char *copy_mode = "copy-native";
+static bool copy_mode_chosen;
+static char copy_mode_why[120];
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static double now_s(void)
+{
+	return sl_secs(sl_time_ns());
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) && errno == EINTR && !sl_stop)
+		;
+}
+
+static void pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void read_load(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	snprintf(buf, len, "?");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, " ")] = '\0';
+	fclose(f);
+}
+
+static void cpu_model(char *buf, size_t len)
+{
+	char line[256];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	snprintf(buf, len, "unknown CPU");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':');
+
+		if (strncmp(line, "model name", 10) || !c)
+			continue;
+		c += 1 + strspn(c + 1, " \t");
+		c[strcspn(c, "\n")] = '\0';
+		snprintf(buf, len, "%s", c);
+		break;
+	}
+	fclose(f);
+}
+
+/* utime + stime of a whole process (all threads), in ns. */
+static uint64_t proc_cpu_ns(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* after "pid (comm)": state is field 3, utime 14, stime 15 */
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%llu %llu",
+			 &ut, &st) != 2)
+		return 0;
+	return (ut + st) * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
+/* ---- NAPI kthreads of the bed's veths ----------------------------------- */
+
+#define MAX_NAPI 8
+static int napi_pids[MAX_NAPI];
+static unsigned n_napi;
+
+/* Pin the NAPI kthreads of ifname to cpu (bench/rxcore.c); with record,
+ * keep their pids for the CPU count. */
+static int pin_napi(const char *ifname, int cpu, bool record)
+{
+	int n = sl_bench_pin_napi(ifname, cpu, record ? napi_pids : NULL,
+				  MAX_NAPI);
+
+	if (record)
+		n_napi = n < MAX_NAPI ? (unsigned)n : MAX_NAPI;
+	return n;
+}
+
+static uint64_t napi_cpu_ns(void)
+{
+	uint64_t ns = 0;
+
+	for (unsigned i = 0; i < n_napi; i++)
+		ns += sl_bench_task_cpu_ns(napi_pids[i]);
+	return ns;
+}
+
+/* ---- the live-frames sender (A, CPU 0) ---------------------------------- */
+
+struct sender {
+	pthread_t thread;
+	double seconds;
+	struct sl_live_result res;
+	int err;
+	char msg[160];
+};
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	struct sl_live_opts o = {
+		.sz = sizeof(o),
+		.ifindex = tb.end[SL_TESTBED_A].ifindex,
+		.frame = frame,
+		.frame_len = sizeof(frame),
+		.flows = 1,
+		.duration_s = s->seconds,
+		.cpu = SENDER_CPU,
+	};
+
+	s->err = sl_testbed_enter(&tb, SL_TESTBED_A);
+	if (!s->err)
+		s->err = sl_live_run(&o, &s->res);
+	if (s->err)
+		snprintf(s->msg, sizeof(s->msg), "sender: %s", sl_last_error());
+	return NULL;
+}
+
+/* ---- the receiver under test (B, CPU 1) --------------------------------- */
+
+enum rx_mode { M_RX, M_FWD, M_ECHO };
+
+struct rx {
+	struct sl_port *port;
+	pthread_t thread;
+	bool have_thread;
+	atomic_bool stop;
+	_Atomic int mode;
+	_Atomic uint64_t count; /* frames received */
+	clockid_t clock; /* the thread's CPU clock */
+	bool have_clock;
+	int kick_fd; /* xdp: the AF_XDP socket, kicked when TX is full */
+};
+
+static void *rx_main(void *arg)
+{
+	static const struct timespec nap = { 0, RX_IDLE_NS };
+	struct rx *r = arg;
+	struct sl_pkt *pkts[BURST];
+	uint64_t n = 0;
+
+	pin_self(RX_CPU);
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		int mode = atomic_load_explicit(&r->mode, memory_order_relaxed);
+		uint16_t got = sl_rx_burst(r->port, 0, pkts, BURST);
+		uint16_t i, k = 0, took;
+
+		if (!got) {
+			/* the echo spins for latency; rate rows sleep, since a
+			 * spinning thread starves the NAPI kthread sharing its
+			 * CPU (bench/rx_bench.c measured why 100 us) */
+			if (mode != M_ECHO)
+				nanosleep(&nap, NULL);
+			continue;
+		}
+		n += got;
+		atomic_store_explicit(&r->count, n, memory_order_relaxed);
+		if (mode == M_RX) {
+			sl_pkt_free_bulk(pkts, got);
+			continue;
+		}
+		for (i = 0; i < got; i++) {
+			if (sl_udp_swap(pkts[i]))
+				sl_pkt_free(pkts[i]);
+			else
+				pkts[k++] = pkts[i];
+		}
+		took = sl_tx_burst(r->port, 0, pkts, k);
+		if (took < k) {
+			sl_pkt_free_bulk(pkts + took, k - took);
+			/* A copy-mode AF_XDP socket sends at most 32 frames
+			 * per sendto and the xdp driver kicks only after
+			 * posting, so a full TX ring would stay full for
+			 * good: kick it here until the driver does. */
+			if (r->kick_fd >= 0)
+				sendto(r->kick_fd, NULL, 0, MSG_DONTWAIT, NULL,
+				       0);
+		}
+	}
+	return NULL;
+}
+
+static uint64_t rx_cpu_ns(struct rx *r)
+{
+	struct timespec ts;
+
+	if (!r->have_clock || clock_gettime(r->clock, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int rx_start(struct rx *r, struct sl_port *port)
+{
+	int err;
+
+	r->port = port;
+	atomic_store(&r->stop, false);
+	atomic_store(&r->mode, M_RX);
+	err = pthread_create(&r->thread, NULL, rx_main, r);
+	if (err)
+		return -err;
+	r->have_thread = true;
+	r->have_clock = pthread_getcpuclockid(r->thread, &r->clock) == 0;
+	return 0;
+}
+
+static void rx_stop(struct rx *r)
+{
+	atomic_store(&r->stop, true);
+	if (r->have_thread)
+		pthread_join(r->thread, NULL);
+	r->have_thread = false;
+}
+
+/*
+ * SO_BUSY_POLL on the sockets a port just opened (fds not open before):
+ * the udp and packet drivers have no busy-poll option of their own, and
+ * the port API does not hand out its descriptors. Returns how many.
+ */
+static int busy_poll_new_fds(const unsigned char *before, int n_before,
+			     bool busy, int *xsk_fd)
+{
+	int us = BUSY_POLL_US, n = 0;
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] == '.' || fd == dirfd(d) ||
+		    (fd < n_before && before[fd]))
+			continue;
+		int dom = 0;
+		socklen_t dl = sizeof(dom);
+
+		if (fstat(fd, &st) || !S_ISSOCK(st.st_mode))
+			continue;
+		if (!getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl) &&
+		    dom == AF_XDP_FAMILY && *xsk_fd < 0)
+			*xsk_fd = fd;
+		if (busy && dom != AF_XDP_FAMILY &&
+		    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ==
+			    0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int open_fds(unsigned char *map, int len)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+
+	memset(map, 0, (size_t)len);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name);
+
+		/* not the directory's own fd: the port's socket may get it */
+		if (de->d_name[0] != '.' && fd < len && fd != dirfd(d))
+			map[fd] = 1;
+	}
+	closedir(d);
+	return len;
+}
+
+/* ---- round trips from A: a UDP socket pinging B ------------------------- */
+
+struct pinger {
+	pthread_t thread;
+	unsigned count, warm;
+	struct sl_hist *h;
+	uint64_t lost;
+	int err;
+};
+
+static void *pinger_main(void *arg)
+{
+	struct pinger *p = arg;
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(DST_PORT),
+				  .sin_addr = tb.end[SL_TESTBED_B].ip4 };
+	struct timeval tv = { 0, PING_TIMEOUT_NS / 1000 };
+	int one = 1, fd;
+	uint8_t buf[64], ans[2048];
+
+	p->err = sl_testbed_enter(&tb, SL_TESTBED_A);
+	if (p->err)
+		return NULL;
+	pin_self(SENDER_CPU);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		p->err = -errno;
+		return NULL;
+	}
+	/* no UDP checksum: see the top of the file */
+	setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(buf, 0, sizeof(buf));
+	for (unsigned i = 0, miss = 0;
+	     i < p->warm + p->count && !sl_stop && miss < PING_GIVE_UP; i++) {
+		uint64_t t0 = sl_time_ns(), t1, before = p->h->n;
+
+		sl_put_be64(buf, i);
+		sl_put_be64(buf + 8, t0);
+		if (sendto(fd, buf, 18, 0, (struct sockaddr *)&to, sizeof(to)) <
+		    0) {
+			p->lost += i >= p->warm;
+			continue;
+		}
+		for (;;) {
+			ssize_t n = recv(fd, ans, sizeof(ans), 0);
+
+			t1 = sl_time_ns();
+			if (n < 0) {
+				if (errno == EINTR && !sl_stop)
+					continue;
+				p->lost += i >= p->warm; /* timed out */
+				break;
+			}
+			if (n >= 16 && sl_get_be64(ans) == i) {
+				if (i >= p->warm)
+					sl_hist_record(p->h, t1 - t0);
+				break;
+			}
+			if (t1 - t0 > PING_TIMEOUT_NS) { /* only stale ones */
+				p->lost += i >= p->warm;
+				break;
+			}
+		}
+		miss = p->h->n > before || i < p->warm ? 0 : miss + 1;
+	}
+	close(fd);
+	return NULL;
+}
+
+/* ---- recording a round's figures ---------------------------------------- */
+
+static void keep_rx(struct row *row, double mpps, double offered, double cpu_ns)
+{
+	row->last_rx = mpps;
+	row->last_offered = offered;
+	if (row->rx_mpps >= mpps && row->ran)
+		return;
+	row->rx_mpps = mpps;
+	row->offered_mpps = offered;
+	if (cpu_ns > 0) {
+		row->cpu_ns = cpu_ns;
+		row->have_cpu = true;
+	}
+}
+
+static void keep_fwd(struct row *row, double mpps, double offered)
+{
+	if (row->have_fwd && row->fwd_mpps >= mpps)
+		return;
+	row->fwd_mpps = mpps;
+	row->fwd_offered = offered;
+	row->have_fwd = true;
+}
+
+/* Each percentile is the best of the rounds, as the rates are: the order
+ * p50 <= p99 <= p99.9 holds for the minima since it holds in every round. */
+static void keep_rtt(struct row *row, const struct sl_hist *h, uint64_t lost)
+{
+	double p50, p99, p999;
+
+	if (!h->n)
+		return;
+	p50 = (double)sl_hist_percentile(h, 50) / 1e3;
+	p99 = (double)sl_hist_percentile(h, 99) / 1e3;
+	p999 = (double)sl_hist_percentile(h, 99.9) / 1e3;
+	if (!row->have_rtt || p50 < row->p50)
+		row->p50 = p50;
+	if (!row->have_rtt || p99 < row->p99)
+		row->p99 = p99;
+	if (!row->have_rtt || p999 < row->p999)
+		row->p999 = p999;
+	if (!row->have_rtt || lost < row->lost)
+		row->lost = lost;
+	row->pings = h->n;
+	row->have_rtt = true;
+}
+
+/* ---- one path on the bed ------------------------------------------------ */
+
+struct meas {
+	/* where the count comes from */
+	struct rx *rx;
+	struct sl_live_sink *sink;
+	struct sl_testpmd *pmd;
+	bool cpu; /* also count CPU time */
+};
+
+static uint64_t meas_count(const struct meas *m)
+{
+	if (m->sink)
+		return sl_live_sink_count(m->sink);
+	if (m->pmd)
+		return sl_testpmd_stat(m->pmd, "RX-packets:");
+	return atomic_load_explicit(&m->rx->count, memory_order_relaxed);
+}
+
+static uint64_t meas_cpu(const struct meas *m)
+{
+	uint64_t ns = napi_cpu_ns();
+
+	if (m->pmd)
+		return ns + proc_cpu_ns(m->pmd->pid);
+	if (m->rx)
+		return ns + rx_cpu_ns(m->rx);
+	return ns;
+}
+
+/*
+ * Run the sender for warm-up + duration and count, over the duration,
+ * what m counts. Returns Mpps (negative: the sender failed, msg says why),
+ * the sender's offered rate in *offered, and CPU ns per packet in *cpu_ns
+ * when m->cpu.
+ */
+static double measure(const struct meas *m, double *offered, double *cpu_ns,
+		      char *msg, size_t len)
+{
+	struct sender s = { .seconds = cfg.warmup + cfg.duration + 0.2 };
+	uint64_t c0, c1, u0 = 0, u1 = 0;
+	double t0, t1;
+	int err;
+
+	err = pthread_create(&s.thread, NULL, sender_main, &s);
+	if (err) {
+		snprintf(msg, len, "sender thread: %s", strerror(err));
+		return -1;
+	}
+	sleep_s(cfg.warmup);
+	c0 = meas_count(m);
+	if (m->cpu)
+		u0 = meas_cpu(m);
+	t0 = now_s();
+	sleep_s(cfg.duration);
+	c1 = meas_count(m);
+	t1 = now_s();
+	if (m->cpu)
+		u1 = meas_cpu(m);
+	pthread_join(s.thread, NULL);
+	if (s.err) {
+		snprintf(msg, len, "%s", s.msg);
+		return -1;
+	}
+	*offered = s.res.mpps;
+	if (cpu_ns)
+		*cpu_ns = c1 > c0 && u1 > u0 ?
+				  (double)(u1 - u0) / (double)(c1 - c0) :
+				  0;
+	return (double)(c1 - c0) / (t1 - t0) / 1e6;
+}
+
+/* Forwarding: count in A what B sends back. */
+static void run_fwd(struct row *row)
+{
+	struct meas m = { 0 };
+	double mpps, offered = 0;
+	char msg[160];
+	int err;
+
+	err = sl_testbed_enter(&tb, SL_TESTBED_A);
+	if (!err)
+		err = sl_live_sink_attach(tb.end[SL_TESTBED_A].ifindex, true,
+					  &m.sink);
+	if (err) {
+		snprintf(row->note, sizeof(row->note), "fwd counter: %s",
+			 sl_last_error());
+		sl_testbed_enter(&tb, SL_TESTBED_B);
+		return;
+	}
+	/* A's NAPI (native XDP gives it one) on the sender's CPU: the
+	 * counting side must not take the receiver's CPU */
+	sl_testbed_run(&tb, SL_TESTBED_A,
+		       "for f in /sys/class/net/*/threaded;"
+		       " do echo 1 > $f; done 2>/dev/null");
+	sl_testbed_enter(&tb, SL_TESTBED_B);
+	pin_napi(ifa, SENDER_CPU, false);
+	pin_napi(ifb, RX_CPU, true);
+	mpps = measure(&m, &offered, NULL, msg, sizeof(msg));
+	sl_testbed_enter(&tb, SL_TESTBED_A);
+	sl_live_sink_detach(m.sink);
+	sl_testbed_enter(&tb, SL_TESTBED_B);
+	if (mpps >= 0)
+		keep_fwd(row, mpps, offered);
+}
+
+static void run_rtt(struct row *row)
+{
+	struct pinger p = { .count = cfg.pings, .warm = cfg.pings / 20 + 10 };
+	int err;
+
+	p.h = sl_hist_new();
+	if (!p.h)
+		return;
+	/* B's NAPI beside the pinger (which mostly sleeps in recv), not
+	 * beside the spinning echo: a thread spinning on a ring without
+	 * system calls is preempted late (the next tick on this kernel), and
+	 * the xdp rows' p50 doubled from it */
+	pin_napi(ifb, SENDER_CPU, false);
+	err = pthread_create(&p.thread, NULL, pinger_main, &p);
+	if (!err) {
+		pthread_join(p.thread, NULL);
+		if (!p.err)
+			keep_rtt(row, p.h, p.lost);
+	}
+	sl_hist_free(p.h);
+}
+
+static void note_sender_bound(struct row *row)
+{
+	if (row->offered_mpps > 0 && row->rx_mpps > 0.9 * row->offered_mpps)
+		snprintf(row->note, sizeof(row->note),
+			 "sender-bound: took %.0f%% of what was offered",
+			 100.0 * row->rx_mpps / row->offered_mpps);
+}
+
+static void run_drop(struct row *row)
+{
+	struct meas m = { .cpu = true };
+	double mpps, offered = 0, cpu = 0;
+	char msg[160];
+	int err;
+
+	err = sl_live_sink_attach(tb.end[SL_TESTBED_B].ifindex, true, &m.sink);
+	if (err) {
+		/* native XDP missing: the generic ceiling is the next best */
+		err = sl_live_sink_attach(tb.end[SL_TESTBED_B].ifindex, false,
+					  &m.sink);
+		snprintf(row->mode, sizeof(row->mode), "generic XDP");
+	} else {
+		snprintf(row->mode, sizeof(row->mode), "native XDP");
+	}
+	if (err) {
+		snprintf(row->skipped, sizeof(row->skipped), "%s",
+			 sl_last_error());
+		return;
+	}
+	pin_napi(ifb, RX_CPU, true);
+	mpps = measure(&m, &offered, &cpu, msg, sizeof(msg));
+	sl_live_sink_detach(m.sink);
+	if (mpps < 0) {
+		if (!row->ran)
+			snprintf(row->skipped, sizeof(row->skipped), "%s", msg);
+		return;
+	}
+	keep_rx(row, mpps, offered, cpu);
+	row->ran = true;
+	row->skipped[0] = '\0';
+	note_sender_bound(row);
+}
+
+static struct sl_port *open_b_port(struct row *row, int *xsk_fd)
+{
+	struct sl_port_opts po = { .sz = sizeof(po), .n_bufs = 8192 };
+	unsigned char before[1024];
+	struct sl_port *port;
+	char spec[160];
+	int n_before = 0;
+
+	if (!strcmp(row->drv, "udp"))
+		snprintf(spec, sizeof(spec), "udp:%s:%u",
+			 tb.end[SL_TESTBED_B].ip4_str, DST_PORT);
+	else if (!strncmp(row->opts, "mode=COPY,", 10))
+		snprintf(spec, sizeof(spec), "%s:%s,mode=%s,%smatch=udp:%u",
+			 row->drv, ifb, copy_mode, row->opts + 10, DST_PORT);
+	else
+		snprintf(spec, sizeof(spec), "%s:%s,%smatch=udp:%u", row->drv,
+			 ifb, row->opts, DST_PORT);
+	n_before = open_fds(before, sizeof(before));
+	*xsk_fd = -1;
+	/* a port closed just before may hold the queue for a moment (the
+	 * kernel releases an AF_XDP socket in the background) */
+	for (int ms = 0;; ms += 50) {
+		port = sl_port_open(spec, &po);
+		if (port || errno != EBUSY || ms >= 2000)
+			break;
+		sleep_s(0.05);
+	}
+	if (!port) {
+		snprintf(row->skipped, sizeof(row->skipped), "%s",
+			 *sl_last_error() ? sl_last_error() : strerror(errno));
+		return NULL;
+	}
+	if (busy_poll_new_fds(before, n_before,
+			      row->busy && strcmp(row->drv, "xdp"),
+			      xsk_fd) == 0 &&
+	    row->busy && strcmp(row->drv, "xdp"))
+		snprintf(row->note, sizeof(row->note),
+			 "SO_BUSY_POLL refused by the kernel");
+	return port;
+}
+
+/* Receive rate of the path row with the xdp copy mode mode, for the probe
+ * below; negative when the port did not open or the sender failed. */
+static double probe_rx(struct row *row, const char *mode)
+{
+	struct rx r = { 0 };
+	struct meas m = { .rx = &r };
+	const char *keep = copy_mode;
+	struct sl_port *port;
+	double mpps = -1, offered;
+	char msg[160], skip[sizeof(row->skipped)];
+
+	memcpy(skip, row->skipped, sizeof(skip));
+	copy_mode = mode;
+	port = open_b_port(row, &r.kick_fd);
+	copy_mode = keep;
+	memcpy(row->skipped, skip, sizeof(skip));
+	if (!port)
+		return -1;
+	if (rx_start(&r, port) == 0) {
+		pin_napi(ifb, RX_CPU, true);
+		mpps = measure(&m, &offered, NULL, msg, sizeof(msg));
+		rx_stop(&r);
+	}
+	sl_port_close(port);
+	return mpps;
+}
+
+/*
+ * Which copy mode is faster here: on veth native XDP usually is (frames
+ * reach the socket without an skb), but a kernel or driver may differ, and
+ * the row must show the fastest copy mode the host has.
+ */
+static void choose_copy_mode(struct row *row)
+{
+	double nat = -1, gen = -1;
+
+	/* alternating, best of two each (--quick: one): a probe is as noisy
+	 * as a row */
+	for (int i = 0; i < (cfg.quick ? 1 : 2); i++) {
+		nat = fmax(nat, probe_rx(row, "copy-native"));
+		gen = fmax(gen, probe_rx(row, "copy-generic"));
+	}
+
+	copy_mode_chosen = true;
+	copy_mode = gen > nat ? "copy-generic" : "copy-native";
+	snprintf(copy_mode_why, sizeof(copy_mode_why),
+		 "%s: faster in probes (best native %.3f, generic %.3f Mpps)",
+		 copy_mode, nat, gen);
+}
+
+static void run_port(struct row *row)
+{
+	struct sl_port_info info = { .sz = sizeof(info) };
+	struct rx r = { 0 };
+	struct meas m = { .rx = &r, .cpu = true };
+	double mpps, offered = 0, cpu = 0;
+	struct sl_port *port;
+	char msg[160];
+
+	if (!copy_mode_chosen && !strncmp(row->opts, "mode=COPY,", 10))
+		choose_copy_mode(row);
+	port = open_b_port(row, &r.kick_fd);
+	if (!port)
+		return;
+	if (sl_port_info(port, &info) == 0) {
+		snprintf(row->mode, sizeof(row->mode), "%s", info.mode);
+		for (unsigned i = 0; i < info.n_refused; i++)
+			if (!strcmp(info.refused[i].path, "busy-poll"))
+				snprintf(row->note, sizeof(row->note), "%s",
+					 info.refused[i].why);
+	}
+	if (rx_start(&r, port)) {
+		snprintf(row->skipped, sizeof(row->skipped),
+			 "receiver thread failed");
+		sl_port_close(port);
+		return;
+	}
+	/* rx */
+	pin_napi(ifb, RX_CPU, true);
+	mpps = measure(&m, &offered, &cpu, msg, sizeof(msg));
+	if (mpps < 0) {
+		rx_stop(&r);
+		sl_port_close(port);
+		if (!row->ran)
+			snprintf(row->skipped, sizeof(row->skipped), "%s", msg);
+		return;
+	}
+	keep_rx(row, mpps, offered, cpu);
+	row->ran = true;
+	row->skipped[0] = '\0';
+	/* fwd */
+	atomic_store(&r.mode, M_FWD);
+	run_fwd(row);
+	/* rtt */
+	atomic_store(&r.mode, M_ECHO);
+	sleep_s(0.05); /* the backlog of the fwd phase drains */
+	run_rtt(row);
+	rx_stop(&r);
+	sl_port_close(port);
+	if (!row->note[0])
+		note_sender_bound(row);
+	if (!row->note[0] && !strcmp(row->drv, "packet"))
+		snprintf(row->note, sizeof(row->note),
+			 "RTT: TPACKET_V3 hands a block over when full or "
+			 "after its 1 ms retire timeout");
+}
+
+static void run_testpmd(struct row *row)
+{
+	struct sl_testpmd t;
+	struct meas m = { .pmd = &t, .cpu = true };
+	double mpps, offered = 0, cpu = 0;
+	char msg[200];
+
+	if (sl_testpmd_start(&t, &tb, SL_TESTBED_B, ifb, row->drv, row->opts,
+			     SENDER_CPU, RX_CPU, msg, sizeof(msg))) {
+		if (!row->ran)
+			snprintf(row->skipped, sizeof(row->skipped), "%s", msg);
+		sl_testpmd_stop(&t);
+		return;
+	}
+	sl_testpmd_mode(&t, row->mode, sizeof(row->mode));
+	pin_napi(ifb, RX_CPU, true);
+	mpps = measure(&m, &offered, &cpu, msg, sizeof(msg));
+	if (mpps >= 0) {
+		keep_rx(row, mpps, offered, cpu);
+		row->ran = true;
+		row->skipped[0] = '\0';
+		note_sender_bound(row);
+		if (!row->note[0])
+			snprintf(row->note, sizeof(row->note),
+				 "testpmd polls: its CPU time is a whole "
+				 "core, busy or not");
+		/* 5tswap turns frames around like sl_udp_swap (MACs, IPs,
+		 * ports): the forwarding and echo of the other rows */
+		if (sl_testpmd_cmd(&t, "stop\nset fwd 5tswap\nstart\n", 5.0) ==
+		    0) {
+			run_fwd(row);
+			run_rtt(row);
+		} else {
+			snprintf(row->note, sizeof(row->note),
+				 "no 5tswap forwarding mode: fwd/rtt "
+				 "not measured");
+		}
+	} else if (!row->ran) {
+		snprintf(row->skipped, sizeof(row->skipped), "%s", msg);
+	}
+	sl_testpmd_stop(&t);
+}
+
+/* ---- without a test bed: pair and udp on loopback ----------------------- */
+
+struct local_tx {
+	pthread_t thread;
+	struct sl_port *port;
+	const uint8_t *frame;
+	uint32_t len;
+	int mode; /* M_RX: send only; M_FWD: send and count returns;
+		   * M_ECHO: ping-pong */
+	double seconds;
+	unsigned pings, warm;
+	/* out */
+	uint64_t sent, back;
+	struct sl_hist *h;
+	uint64_t lost;
+	_Atomic uint64_t back_now;
+};
+
+static void *local_tx_main(void *arg)
+{
+	struct local_tx *t = arg;
+	struct sl_pool *pool = sl_port_pool(t->port);
+	struct sl_pkt *pkts[BURST], *in[BURST];
+	uint64_t end = sl_time_ns() + (uint64_t)(t->seconds * 1e9);
+
+	pin_self(SENDER_CPU);
+	if (t->mode == M_ECHO) {
+		for (unsigned i = 0; i < t->warm + t->pings && !sl_stop; i++) {
+			uint64_t t0 = sl_time_ns(), t1;
+			struct sl_pkt *p = sl_pkt_alloc(pool);
+			bool done = false;
+
+			if (!p)
+				break;
+			sl_pkt_set(p, t->frame, t->len);
+			sl_put_be64(p->data + t->len - 8, i);
+			if (!sl_tx_burst(t->port, 0, &p, 1)) {
+				sl_pkt_free(p);
+				t->lost += i >= t->warm;
+				continue;
+			}
+			while (!done) {
+				uint16_t n = sl_rx_burst(t->port, 0, in, 1);
+
+				t1 = sl_time_ns();
+				if (n) {
+					done = sl_get_be64(in[0]->data +
+							   in[0]->len - 8) == i;
+					sl_pkt_free(in[0]);
+					if (done && i >= t->warm)
+						sl_hist_record(t->h, t1 - t0);
+				}
+				if (!done && t1 - t0 > PING_TIMEOUT_NS) {
+					t->lost += i >= t->warm;
+					break;
+				}
+			}
+		}
+		return NULL;
+	}
+	while (!sl_stop && sl_time_ns() < end) {
+		int n = sl_pkt_alloc_bulk(pool, pkts, 32);
+		uint16_t took;
+
+		if (n == 0) {
+			for (int i = 0; i < 32; i++) {
+				sl_pkt_set(pkts[i], t->frame, t->len);
+			}
+			took = sl_tx_burst(t->port, 0, pkts, 32);
+			if (took < 32)
+				sl_pkt_free_bulk(pkts + took, 32u - took);
+			t->sent += took;
+		}
+		if (t->mode == M_FWD) {
+			uint16_t got = sl_rx_burst(t->port, 0, in, BURST);
+
+			sl_pkt_free_bulk(in, got);
+			t->back += got;
+			atomic_store_explicit(&t->back_now, t->back,
+					      memory_order_relaxed);
+		}
+	}
+	return NULL;
+}
+
+static void run_local(struct row *row, unsigned idx)
+{
+	struct sl_port_opts po = { .sz = sizeof(po), .n_bufs = 8192 };
+	struct sl_udp_params up = { 0 };
+	char spec_a[96], spec_b[96];
+	struct sl_port *a, *b;
+	struct local_tx t = { 0 };
+	struct rx r = { .kick_fd = -1 };
+	uint64_t c0, c1, u0, u1;
+	double t0, t1, dur = cfg.warmup + cfg.duration;
+	uint8_t fr[FRAME_LEN];
+	int len;
+
+	if (!strcmp(row->drv, "pair")) {
+		snprintf(spec_a, sizeof(spec_a), "pair:slbench%d/0",
+			 (int)getpid());
+		snprintf(spec_b, sizeof(spec_b), "pair:slbench%d/1",
+			 (int)getpid());
+		snprintf(row->mode, sizeof(row->mode), "in-process");
+	} else {
+		/* ports derived from the pid, so parallel runs do not meet */
+		unsigned pb = 20000 + (unsigned)getpid() % 20000 + idx * 2;
+
+		snprintf(spec_a, sizeof(spec_a), "udp:127.0.0.1:%u", pb + 1);
+		snprintf(spec_b, sizeof(spec_b), "udp:127.0.0.1:%u", pb);
+		snprintf(row->mode, sizeof(row->mode), "socket, loopback");
+		up.src.port = (uint16_t)(pb + 1);
+		up.dst.port = (uint16_t)pb;
+	}
+	up.src.family = up.dst.family = AF_INET;
+	up.src.v4.s_addr = up.dst.v4.s_addr = htonl(INADDR_LOOPBACK);
+	if (!up.src.port)
+		up.src.port = SRC_PORT, up.dst.port = DST_PORT;
+	len = sl_udp_build(fr, sizeof(fr), &up, NULL,
+			   FRAME_LEN - sl_udp_hdr_len(&up));
+	a = sl_port_open(spec_a, &po);
+	b = a ? sl_port_open(spec_b, &po) : NULL;
+	if (!a || !b || len != FRAME_LEN) {
+		snprintf(row->skipped, sizeof(row->skipped), "%s",
+			 sl_last_error());
+		if (a)
+			sl_port_close(a);
+		return;
+	}
+	t.h = sl_hist_new();
+	if (!t.h || rx_start(&r, b)) {
+		snprintf(row->skipped, sizeof(row->skipped), "out of memory");
+		goto out;
+	}
+	t.port = a;
+	t.frame = fr;
+	t.len = FRAME_LEN;
+	for (int mode = M_RX; mode <= M_ECHO && !sl_stop; mode++) {
+		t.mode = mode;
+		t.seconds = dur + 0.1;
+		t.sent = t.back = 0;
+		t.pings = cfg.pings;
+		t.warm = cfg.pings / 20 + 10;
+		atomic_store(&t.back_now, 0);
+		atomic_store(&r.mode, mode);
+		t0 = now_s();
+		if (pthread_create(&t.thread, NULL, local_tx_main, &t))
+			break;
+		if (mode == M_ECHO) {
+			pthread_join(t.thread, NULL);
+			keep_rtt(row, t.h, t.lost);
+			break;
+		}
+		sleep_s(cfg.warmup);
+		c0 = mode == M_RX ? atomic_load(&r.count) :
+				    atomic_load(&t.back_now);
+		u0 = rx_cpu_ns(&r);
+		t0 = now_s();
+		sleep_s(cfg.duration);
+		c1 = mode == M_RX ? atomic_load(&r.count) :
+				    atomic_load(&t.back_now);
+		u1 = rx_cpu_ns(&r);
+		t1 = now_s();
+		pthread_join(t.thread, NULL);
+		if (mode == M_RX) {
+			keep_rx(row, (double)(c1 - c0) / (t1 - t0) / 1e6,
+				(double)t.sent / dur / 1e6,
+				c1 > c0 ?
+					(double)(u1 - u0) / (double)(c1 - c0) :
+					0);
+			row->ran = true;
+		} else {
+			keep_fwd(row, (double)(c1 - c0) / (t1 - t0) / 1e6,
+				 (double)t.sent / dur / 1e6);
+		}
+	}
+	if (!strcmp(row->drv, "udp"))
+		snprintf(row->note, sizeof(row->note),
+			 "loopback: the kernel's receive work runs on the "
+			 "sender's CPU, not counted");
+out:
+	rx_stop(&r);
+	sl_hist_free(t.h);
+	sl_port_close(a);
+	sl_port_close(b);
+}
+
+/* ---- report ------------------------------------------------------------- */
+
+static struct row *row_get(const char *path)
+{
+	for (unsigned i = 0; i < n_rows; i++)
+		if (!strcmp(rows[i].path, path) && rows[i].ran)
+			return &rows[i];
+	return NULL;
+}
+
+struct goal {
+	const char *what;
+	double num, den, factor;
+	bool le; /* num <= factor * den, else >= */
+	bool known, met;
+};
+
+static unsigned goals(struct goal *g)
+{
+	struct row *x = row_get("xdp-copy"), *u = row_get("udp");
+	struct row *pmd = row_get("testpmd-af_xdp");
+	struct row *drop = row_get("xdp-drop");
+	unsigned n = 0;
+
+	g[n++] = (struct goal){ "xdp-copy rx >= 3x udp rx",
+				x ? x->rx_mpps : 0,
+				u ? u->rx_mpps : 0,
+				3.0,
+				false,
+				x && u && u->rx_mpps > 0 };
+	g[n++] = (struct goal){ "xdp-copy rx >= 1.2x testpmd-af_xdp rx",
+				x ? x->rx_mpps : 0,
+				pmd ? pmd->rx_mpps : 0,
+				1.2,
+				false,
+				x && pmd && pmd->rx_mpps > 0 };
+	g[n++] = (struct goal){ "xdp-copy rx >= 0.5x xdp-drop ceiling",
+				x ? x->rx_mpps : 0,
+				drop ? drop->rx_mpps : 0,
+				0.5,
+				false,
+				x && drop && drop->rx_mpps > 0 };
+	g[n++] = (struct goal){ "xdp-copy RTT p50 <= 0.7x udp RTT p50",
+				x ? x->p50 : 0,
+				u ? u->p50 : 0,
+				0.7,
+				true,
+				x && u && x->have_rtt && u->have_rtt };
+	g[n++] = (struct goal){ "xdp-copy RTT p99.9 <= 2x its p50",
+				x ? x->p999 : 0,
+				x ? x->p50 : 0,
+				2.0,
+				true,
+				x && x->have_rtt };
+	for (unsigned i = 0; i < n; i++)
+		if (g[i].known)
+			g[i].met = g[i].le ?
+					   g[i].num <= g[i].factor * g[i].den :
+					   g[i].num >= g[i].factor * g[i].den;
+	return n;
+}
+
+static void cell(char *buf, size_t len, bool have, double v, int decimals)
+{
+	if (have)
+		snprintf(buf, len, "%.*f", decimals, v);
+	else
+		snprintf(buf, len, "-");
+}
+
+static void print_table(const char *header)
+{
+	struct row *sock = row_get("udp");
+	struct goal g[8];
+	unsigned ng, i;
+
+	printf("\n%s\n", header);
+	printf("%-18s %7s %7s %7s %8s %8s %8s %7s  %-16s %-26s %-42s %s\n",
+	       "path", "rx Mpps", "x udp", "fwd", "RTT p50", "p99", "p99.9",
+	       "CPU ns", "mode", "privileges", "kernel no longer sees",
+	       "support");
+	for (i = 0; i < n_rows; i++) {
+		struct row *r = &rows[i];
+		char rx[16], xs[16], fw[16], a[16], b[16], c[16], cp[16];
+
+		if (!r->ran) {
+			if (!r->skipped[0])
+				continue; /* not selected */
+			printf("%-18s skipped: %s\n", r->path, r->skipped);
+			continue;
+		}
+		cell(rx, sizeof(rx), true, r->rx_mpps, 3);
+		cell(xs, sizeof(xs), sock && sock->rx_mpps > 0,
+		     sock ? r->rx_mpps / sock->rx_mpps : 0, 2);
+		cell(fw, sizeof(fw), r->have_fwd, r->fwd_mpps, 3);
+		cell(a, sizeof(a), r->have_rtt, r->p50, 1);
+		cell(b, sizeof(b), r->have_rtt, r->p99, 1);
+		cell(c, sizeof(c), r->have_rtt, r->p999, 1);
+		cell(cp, sizeof(cp), r->have_cpu, r->cpu_ns, 0);
+		printf("%-18s %7s %7s %7s %8s %8s %8s %7s  %-16s %-26s %-42s "
+		       "%s\n",
+		       r->path, rx, xs, fw, a, b, c, cp, r->mode,
+		       r->risk->privileges, r->risk->kernel_loses,
+		       r->risk->support);
+	}
+	printf("Mpps: millions of 64-byte frames per second; x udp: rx "
+	       "ratio to the kernel socket row;\nfwd: frames turned "
+	       "around and counted back at the sender; RTT in us%s;\nCPU "
+	       "ns: receiver thread%s per received frame\n",
+	       have_bed ? " (echo alone on CPU 1, B's NAPI on CPU 0)" : "",
+	       have_bed ? " + B's NAPI kthread" : "");
+	for (i = 0; i < n_rows; i++) {
+		struct row *r = &rows[i];
+
+		if (r->ran && (r->note[0] || r->lost))
+			printf("note: %s: %s%s(offered %.3f Mpps%s)\n", r->path,
+			       r->note, r->note[0] ? " " : "", r->offered_mpps,
+			       r->lost ? ", some pings lost" : "");
+	}
+	if (copy_mode_why[0])
+		printf("xdp copy mode: %s\n", copy_mode_why);
+	ng = goals(g);
+	printf("speed goals (issue 4), reported, never enforced:\n");
+	for (i = 0; i < ng; i++) {
+		if (!g[i].known) {
+			printf("  %-40s unknown (a row it needs did not run)\n",
+			       g[i].what);
+			continue;
+		}
+		printf("  %-40s %s: %.3f vs %.2f x %.3f = %.3f (ratio %.2f)\n",
+		       g[i].what, g[i].met ? "met" : "NOT met", g[i].num,
+		       g[i].factor, g[i].den, g[i].factor * g[i].den,
+		       g[i].den > 0 ? g[i].num / g[i].den : 0);
+	}
+}
+
+static struct json_object *jnum(double v, int decimals)
+{
+	double m = pow(10, decimals);
+
+	return json_object_new_double(round(v * m) / m);
+}
+
+static int write_json(struct json_object *host)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *res = json_object_new_array();
+	struct json_object *gl = json_object_new_array();
+	struct row *sock = row_get("udp");
+	struct goal g[8];
+	unsigned ng, i;
+	int rc;
+
+	json_object_object_add(o, "host", json_object_get(host));
+	for (i = 0; i < n_rows; i++) {
+		struct row *r = &rows[i];
+		struct json_object *e, *rk;
+
+		if (!r->ran && !r->skipped[0])
+			continue;
+		e = json_object_new_object();
+		json_object_object_add(e, "path",
+				       json_object_new_string(r->path));
+		rk = json_object_new_object();
+		json_object_object_add(
+			rk, "privileges",
+			json_object_new_string(r->risk->privileges));
+		json_object_object_add(
+			rk, "kernel_no_longer_sees",
+			json_object_new_string(r->risk->kernel_loses));
+		json_object_object_add(
+			rk, "hardware_support",
+			json_object_new_string(r->risk->support));
+		if (!r->ran) {
+			json_object_object_add(
+				e, "skipped",
+				json_object_new_string(r->skipped));
+			json_object_object_add(e, "risk", rk);
+			json_object_array_add(res, e);
+			continue;
+		}
+		json_object_object_add(e, "mode",
+				       json_object_new_string(r->mode));
+		json_object_object_add(e, "rx_mpps", jnum(r->rx_mpps, 4));
+		json_object_object_add(e, "offered_mpps",
+				       jnum(r->offered_mpps, 4));
+		json_object_object_add(e, "fwd_mpps",
+				       r->have_fwd ? jnum(r->fwd_mpps, 4) :
+						     NULL);
+		if (r->have_rtt) {
+			struct json_object *rt = json_object_new_object();
+
+			json_object_object_add(rt, "p50", jnum(r->p50, 2));
+			json_object_object_add(rt, "p99", jnum(r->p99, 2));
+			json_object_object_add(rt, "p999", jnum(r->p999, 2));
+			json_object_object_add(
+				rt, "samples",
+				json_object_new_uint64(r->pings));
+			json_object_object_add(rt, "lost",
+					       json_object_new_uint64(r->lost));
+			json_object_object_add(e, "rtt_us", rt);
+		} else {
+			json_object_object_add(e, "rtt_us", NULL);
+		}
+		json_object_object_add(e, "cpu_ns_per_pkt",
+				       r->have_cpu ? jnum(r->cpu_ns, 1) : NULL);
+		if (sock && sock->rx_mpps > 0)
+			json_object_object_add(e, "x_udp",
+					       jnum(r->rx_mpps / sock->rx_mpps,
+						    3));
+		json_object_object_add(e, "risk", rk);
+		json_object_object_add(e, "note",
+				       json_object_new_string(r->note));
+		json_object_array_add(res, e);
+	}
+	json_object_object_add(o, "results", res);
+	ng = goals(g);
+	for (i = 0; i < ng; i++) {
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "goal",
+				       json_object_new_string(g[i].what));
+		json_object_object_add(
+			e, "met",
+			g[i].known ? json_object_new_boolean(g[i].met) : NULL);
+		if (g[i].known)
+			json_object_object_add(e, "value", jnum(g[i].num, 4)),
+				json_object_object_add(
+					e, "limit",
+					jnum(g[i].factor * g[i].den, 4));
+		json_object_array_add(gl, e);
+	}
+	json_object_object_add(o, "goals", gl);
+	rc = json_object_to_file_ext(cfg.json, o,
+				     JSON_C_TO_STRING_PRETTY |
+					     JSON_C_TO_STRING_NOSLASHESCAPE);
+	json_object_put(o);
+	if (rc) {
+		fprintf(stderr, "sluice: bench: --json %s: %s\n", cfg.json,
+			strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- SVG ---------------------------------------------------------------- */
+
+static void svg_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			fputs("&lt;", f);
+		else if (*s == '>')
+			fputs("&gt;", f);
+		else if (*s == '&')
+			fputs("&amp;", f);
+		else if (*s == '"')
+			fputs("&quot;", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* The first n characters of s, escaped, with "..." when cut. */
+static void svg_text_n(FILE *f, const char *s, size_t n)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%.*s%s", (int)n, s,
+		 strlen(s) > n ? "..." : "");
+	svg_text(f, buf);
+}
+
+/* log10 of a round trip in us, from 1 us (0) up */
+static double lg(double us)
+{
+	return us > 1 ? log10(us) : 0;
+}
+
+/*
+ * Two panels side by side, one line per path: throughput (rx and fwd
+ * bars, Mpps, linear) and round trip (a bar to p50, a whisker to p99.9
+ * with a tick at p99, microseconds on a log scale from 1 us, so that a p50
+ * of tens of us and a tail of milliseconds both show). Hand-written: no dependency.
+ */
+static int write_svg(const char *header)
+{
+	const int lw = 150, pw = 330, gap = 40, top = 70, lh = 34;
+	struct row *shown[32];
+	unsigned n = 0, i;
+	double max_rate = 0, max_us = 0;
+	int w, h;
+	FILE *f;
+
+	for (i = 0; i < n_rows && n < SL_ARRAY_SIZE_T(shown); i++) {
+		struct row *r = &rows[i];
+
+		if (!r->ran && !r->skipped[0])
+			continue;
+		shown[n++] = r;
+		if (r->ran) {
+			max_rate = fmax(max_rate,
+					fmax(r->rx_mpps,
+					     r->have_fwd ? r->fwd_mpps : 0));
+			if (r->have_rtt)
+				max_us = fmax(max_us, r->p999);
+		}
+	}
+	if (max_rate <= 0)
+		max_rate = 1;
+	if (max_us <= 0)
+		max_us = 1;
+	w = lw + 2 * pw + gap + 30;
+	h = top + (int)n * lh + 60;
+	f = fopen(cfg.svg, "w");
+	if (!f) {
+		fprintf(stderr, "sluice: bench: --svg %s: %s\n", cfg.svg,
+			strerror(errno));
+		return 1;
+	}
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+		"height=\"%d\" viewBox=\"0 0 %d %d\" "
+		"font-family=\"sans-serif\" font-size=\"12\">\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+		"<text x=\"10\" y=\"20\" font-size=\"15\" "
+		"font-weight=\"bold\">sluice bench: ",
+		w, h, w, h);
+	svg_text(f, header);
+	fprintf(f,
+		"</text>\n"
+		"<text x=\"%d\" y=\"50\" font-weight=\"bold\">Throughput, "
+		"Mpps (64-byte frames)</text>\n"
+		"<rect x=\"%d\" y=\"40\" width=\"10\" height=\"10\" "
+		"fill=\"#3b75af\"/><text x=\"%d\" y=\"50\">rx</text>\n"
+		"<rect x=\"%d\" y=\"40\" width=\"10\" height=\"10\" "
+		"fill=\"#ef8636\"/><text x=\"%d\" y=\"50\">fwd</text>\n"
+		"<text x=\"%d\" y=\"50\" font-weight=\"bold\">Round trip, us "
+		"(bar p50, tick p99, line p99.9)</text>\n",
+		lw, lw + 230, lw + 244, lw + 270, lw + 284, lw + pw + gap);
+	for (double us = 1; us <= fmax(max_us, 10) * 1.001; us *= 10) {
+		double x = lw + pw + gap +
+			   (pw - 130) / log10(fmax(max_us, 10)) * lg(us);
+
+		fprintf(f,
+			"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+			"stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%d\" "
+			"font-size=\"9\" fill=\"#777\" "
+			"text-anchor=\"middle\">%g</text>\n",
+			x, top - 4, x, top + (int)n * lh, x,
+			top + (int)n * lh + 12, us);
+	}
+	fprintf(f,
+		"<text x=\"%d\" y=\"%d\" font-size=\"9\" fill=\"#777\">"
+		"us, log scale</text>\n",
+		lw + 2 * pw + gap - 120, top + (int)n * lh + 24);
+	for (i = 0; i < n; i++) {
+		struct row *r = shown[i];
+		int y = top + (int)i * lh, x2 = lw + pw + gap;
+
+		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">",
+			lw - 8, y + 16);
+		svg_text(f, r->path);
+		fprintf(f, "</text>\n");
+		if (!r->ran) {
+			fprintf(f,
+				"<text x=\"%d\" y=\"%d\" fill=\"#888\">"
+				"skipped: ",
+				lw, y + 16);
+			svg_text_n(f, r->skipped, 70);
+			fprintf(f, "</text>\n");
+			continue;
+		}
+		fprintf(f,
+			"<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"12\" "
+			"fill=\"#3b75af\"/><text x=\"%.1f\" y=\"%d\" "
+			"font-size=\"10\">%.3f</text>\n",
+			lw, y + 2, (pw - 50) * r->rx_mpps / max_rate,
+			lw + (pw - 50) * r->rx_mpps / max_rate + 3, y + 12,
+			r->rx_mpps);
+		if (r->have_fwd)
+			fprintf(f,
+				"<rect x=\"%d\" y=\"%d\" width=\"%.1f\" "
+				"height=\"12\" fill=\"#ef8636\"/><text "
+				"x=\"%.1f\" y=\"%d\" font-size=\"10\">%.3f"
+				"</text>\n",
+				lw, y + 16, (pw - 50) * r->fwd_mpps / max_rate,
+				lw + (pw - 50) * r->fwd_mpps / max_rate + 3,
+				y + 26, r->fwd_mpps);
+		if (r->have_rtt) {
+			/* log scale from 1 us: p50 and a ms tail both show */
+			double s = (pw - 130) / log10(fmax(max_us, 10));
+
+			fprintf(f,
+				"<rect x=\"%d\" y=\"%d\" width=\"%.1f\" "
+				"height=\"16\" fill=\"#5a9e5a\"/>\n"
+				"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
+				"y2=\"%d\" stroke=\"#333\"/>\n"
+				"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
+				"y2=\"%d\" stroke=\"#333\" "
+				"stroke-width=\"2\"/>\n"
+				"<text x=\"%.1f\" y=\"%d\" font-size=\"10\">"
+				"%.1f / %.1f / %.1f</text>\n",
+				x2, y + 4, s * lg(r->p50), x2 + s * lg(r->p50),
+				y + 12, x2 + s * lg(r->p999), y + 12,
+				x2 + s * lg(r->p99), y + 6, x2 + s * lg(r->p99),
+				y + 18, x2 + s * lg(r->p999) + 4, y + 16,
+				r->p50, r->p99, r->p999);
+		}
+	}
+	fprintf(f,
+		"<text x=\"10\" y=\"%d\" font-size=\"10\" fill=\"#555\">"
+		"RTT labels: p50 / p99 / p99.9 us. Best of %u round(s); "
+		"see the table for modes, CPU per packet and the risk "
+		"columns.</text>\n</svg>\n",
+		h - 20, cfg.reps);
+	if (fclose(f)) {
+		fprintf(stderr, "sluice: bench: --svg %s: %s\n", cfg.svg,
+			strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static bool selected(const struct row *r)
+{
+	char list[256], *tok, *save;
+
+	if (r->peer && !cfg.peers)
+		return false;
+	if (!cfg.only)
+		return true;
+	snprintf(list, sizeof(list), "%s", cfg.only);
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		if (!strcmp(tok, r->path))
+			return true;
+	return false;
+}
+
+static void parse_args(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "svg", required_argument, NULL, 's' },
+		{ "peers", no_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "pings", required_argument, NULL, 'n' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	double dur = 0;
+	long reps = 0, pings = 0;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			cfg.quick = true;
+			break;
+		case 'j':
+			cfg.json = optarg;
+			break;
+		case 's':
+			cfg.svg = optarg;
+			break;
+		case 'p':
+			cfg.peers = true;
+			break;
+		case 'd':
+			dur = sl_opt_seconds("--duration", optarg);
+			if (dur > 30)
+				sl_usage_fail("--duration %s: too long: at "
+					      "most 30 seconds",
+					      optarg);
+			break;
+		case 'r':
+			reps = (long)sl_opt_u64("--reps", optarg, 1, 10);
+			break;
+		case 'n':
+			pings = (long)sl_opt_u64("--pings", optarg, 10,
+						 1000000);
+			break;
+		case 'o':
+			cfg.only = optarg;
+			break;
+		case 'h':
+			fputs(bench_help, stdout);
+			exit(0);
+		default:
+			sl_opt_bad(c, optopt, argv);
+		}
+	}
+	if (optind < argc)
+		sl_usage_fail("unexpected argument '%s'", argv[optind]);
+	cfg.duration = cfg.quick ? 0.4 : 1.0;
+	cfg.warmup = cfg.quick ? 0.2 : 0.3;
+	cfg.reps = cfg.quick ? 1 : 2;
+	cfg.pings = cfg.quick ? 1000 : 5000;
+	if (dur > 0)
+		cfg.duration = dur;
+	if (reps)
+		cfg.reps = (unsigned)reps;
+	if (pings)
+		cfg.pings = (unsigned)pings;
+	if (cfg.only) {
+		char list[256], *tok, *save;
+
+		snprintf(list, sizeof(list), "%s", cfg.only);
+		for (tok = strtok_r(list, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			bool known = !strcmp(tok, "pair");
+
+			for (unsigned i = 0; i < SL_ARRAY_SIZE_T(bed_rows); i++)
+				known |= !strcmp(tok, bed_rows[i].path);
+			if (!known)
+				sl_usage_fail("--only: unknown path '%s' (udp, "
+					      "packet, xdp-copy, xdp-zc, "
+					      "...-busypoll, xdp-drop, pair, "
+					      "testpmd-af_xdp, "
+					      "testpmd-af_packet)",
+					      tok);
+		}
+	}
+}
+
+/* Why the bed cannot be used, or NULL. */
+static const char *bed_refusal(void)
+{
+	if (geteuid() != 0)
+		return "needs root (network namespaces, veth, XDP programs)";
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return "needs 2 CPUs (sender and receiver)";
+	return NULL;
+}
+
+static int build_frame(void)
+{
+	struct sl_udp_params up = { 0 };
+
+	up.src.family = up.dst.family = AF_INET;
+	up.src.v4 = tb.end[SL_TESTBED_A].ip4;
+	up.dst.v4 = tb.end[SL_TESTBED_B].ip4;
+	up.src.port = SRC_PORT;
+	up.dst.port = DST_PORT;
+	memcpy(up.src_mac, tb.end[SL_TESTBED_A].mac, SL_ETH_ALEN);
+	memcpy(up.dst_mac, tb.end[SL_TESTBED_B].mac, SL_ETH_ALEN);
+	return sl_udp_build(frame, sizeof(frame), &up, NULL,
+			    FRAME_LEN - sl_udp_hdr_len(&up)) == FRAME_LEN ?
+		       0 :
+		       -EINVAL;
+}
+
+int sl_cmd_bench(int argc, char **argv)
+{
+	struct sl_testbed_opts to = { .sz = sizeof(to), .queues = 1 };
+	char header[512], cpu[128], date[32], load0[32], load1[32];
+	char why_local[200] = "";
+	const char *refusal;
+	struct json_object *host, *modes;
+	struct utsname un;
+	time_t t = time(NULL);
+	double start = now_s();
+	unsigned i;
+	int rc = 0;
+
+	parse_args(argc, argv);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	uname(&un);
+	cpu_model(cpu, sizeof(cpu));
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S%z", localtime(&t));
+	read_load(load0, sizeof(load0));
+
+	refusal = bed_refusal();
+	if (!refusal) {
+		int err = sl_testbed_up(&tb, &to);
+
+		if (err) {
+			snprintf(why_local, sizeof(why_local), "test bed: %s",
+				 sl_last_error());
+		} else if (sl_testbed_enter(&tb, SL_TESTBED_B) ||
+			   build_frame()) {
+			snprintf(why_local, sizeof(why_local),
+				 "test bed: cannot enter it");
+			sl_testbed_down(&tb);
+		} else {
+			have_bed = true;
+		}
+	} else {
+		snprintf(why_local, sizeof(why_local), "%s", refusal);
+	}
+
+	if (have_bed) {
+		rows = bed_rows;
+		n_rows = SL_ARRAY_SIZE_T(bed_rows);
+		ifa = tb.end[SL_TESTBED_A].ifname;
+		ifb = tb.end[SL_TESTBED_B].ifname;
+		/* veth has NAPI only with GRO or XDP: GRO on, threaded,
+		 * so that the receive work runs on the receiver's CPU */
+		{
+			char cmd[256];
+
+			snprintf(cmd, sizeof(cmd),
+				 "ethtool -K %s gro on >/dev/null 2>&1 && "
+				 "echo 1 > /sys/class/net/%s/threaded",
+				 ifb, ifb);
+			if (sl_testbed_run(&tb, SL_TESTBED_B, cmd))
+				sl_warnx("no GRO/threaded NAPI on %s: receive "
+					 "work runs on the sender's CPU",
+					 ifb);
+		}
+		printf("sluice bench: test bed %s (%s -> %s), %.2f s per "
+		       "rate after %.2f s, %u pings, %u round(s)\n",
+		       tb.name, tb.end[SL_TESTBED_A].ns,
+		       tb.end[SL_TESTBED_B].ns, cfg.duration, cfg.warmup,
+		       cfg.pings, cfg.reps);
+	} else {
+		rows = local_rows;
+		n_rows = SL_ARRAY_SIZE_T(local_rows);
+		printf("sluice bench: no test bed (%s): measuring pair and "
+		       "udp on loopback only\n",
+		       why_local);
+	}
+	for (i = 0; i < n_rows; i++)
+		if (!have_bed && rows[i].kind != K_LOCAL && selected(&rows[i]))
+			snprintf(rows[i].skipped, sizeof(rows[i].skipped), "%s",
+				 why_local);
+
+	for (unsigned rep = 0; rep < cfg.reps && !sl_stop; rep++) {
+		for (i = 0; i < n_rows && !sl_stop; i++) {
+			struct row *r = &rows[i];
+
+			if (!selected(r) || (!have_bed && r->kind != K_LOCAL))
+				continue;
+			/* zero-copy refused once is refused every time */
+			if (rep && !r->ran && r->skipped[0])
+				continue;
+			printf("  round %u: %-18s ", rep + 1, r->path);
+			fflush(stdout);
+			switch (r->kind) {
+			case K_DROP:
+				run_drop(r);
+				break;
+			case K_PORT:
+				run_port(r);
+				break;
+			case K_TESTPMD:
+				run_testpmd(r);
+				break;
+			case K_LOCAL:
+				run_local(r, i);
+				break;
+			}
+			if (r->ran)
+				printf("rx %.3f Mpps (offered %.3f)\n",
+				       r->last_rx, r->last_offered);
+			else
+				printf("skipped: %s\n", r->skipped);
+		}
+	}
+	if (have_bed) {
+		sl_testbed_enter(&tb, SL_TESTBED_HOME);
+		sl_testbed_down(&tb);
+	}
+	read_load(load1, sizeof(load1));
+	snprintf(header, sizeof(header),
+		 "%s  Linux %s  %s (%ld CPUs)  load %s before, %s after  "
+		 "%s%s",
+		 date, un.release, cpu, sysconf(_SC_NPROCESSORS_ONLN), load0,
+		 load1,
+		 have_bed ? "veth test bed, XDP live-frames sender on CPU 0, "
+			    "receiver + NAPI on CPU 1" :
+			    "no test bed: ",
+		 have_bed ? "" : why_local);
+	print_table(header);
+	printf("(%.1f s in all)\n", now_s() - start);
+
+	host = json_object_new_object();
+	json_object_object_add(host, "kernel",
+			       json_object_new_string(un.release));
+	json_object_object_add(host, "cpu_model", json_object_new_string(cpu));
+	json_object_object_add(
+		host, "cores",
+		json_object_new_int((int)sysconf(_SC_NPROCESSORS_ONLN)));
+	json_object_object_add(host, "driver",
+			       json_object_new_string(have_bed ? "veth" :
+								 "loopback"));
+	modes = json_object_new_object();
+	for (i = 0; i < n_rows; i++)
+		if (rows[i].ran)
+			json_object_object_add(
+				modes, rows[i].path,
+				json_object_new_string(rows[i].mode));
+	json_object_object_add(host, "modes", modes);
+	json_object_object_add(host, "queues", json_object_new_int(1));
+	if (copy_mode_why[0])
+		json_object_object_add(host, "xdp_copy_mode",
+				       json_object_new_string(copy_mode_why));
+	json_object_object_add(host, "date", json_object_new_string(date));
+	json_object_object_add(host, "root",
+			       json_object_new_boolean(geteuid() == 0));
+	json_object_object_add(host, "test_bed",
+			       json_object_new_boolean(have_bed));
+	if (!have_bed)
+		json_object_object_add(host, "why_no_test_bed",
+				       json_object_new_string(why_local));
+	json_object_object_add(host, "load_before",
+			       json_object_new_string(load0));
+	json_object_object_add(host, "load_after",
+			       json_object_new_string(load1));
+	json_object_object_add(host, "frame_len",
+			       json_object_new_int(FRAME_LEN + 4));
+	json_object_object_add(host, "duration_s", jnum(cfg.duration, 3));
+	json_object_object_add(host, "rounds",
+			       json_object_new_int((int)cfg.reps));
+	json_object_object_add(host, "pings",
+			       json_object_new_int((int)cfg.pings));
+	if (cfg.json)
+		rc |= write_json(host);
+	json_object_put(host);
+	if (cfg.svg) {
+		char title[160];
+
+		snprintf(title, sizeof(title), "%s, Linux %s, %s", date,
+			 un.release,
+			 have_bed ? "veth test bed" : "no test bed");
+		rc |= write_svg(title);
+	}
+	return rc ? 1 : 0;
+}
