@@ -30,7 +30,7 @@ static const char capture_help[] =
 	"  --count N         stop after N frames\n"
 	"  --duration S      stop after S seconds\n"
 	"  --busy            never sleep between empty polls\n"
-	"  --json            print the result as JSON on stdout\n"
+	"  --json            print the result as JSON on stdout\n" SL_PRIVS_HELP
 	"\n"
 	"examples:\n"
 	"  sluice capture udp:127.0.0.1:9000 -w /tmp/in.pcap --count 100\n"
@@ -117,6 +117,8 @@ int sl_cmd_capture(int argc, char **argv)
 	if (duration > 0)
 		end = t0 + (uint64_t)(duration * 1e9);
 	sl_status_init(&st, json);
+	/* the pcap file is open: from here on it is only written */
+	sl_privs_drop(&port, 1, true);
 	while (!sl_stop) {
 		unsigned got = 0;
 

@@ -20,7 +20,7 @@ static const char echo_help[] =
 	"  --count N        stop after N frames\n"
 	"  --duration S     stop after S seconds\n"
 	"  --busy           never sleep between empty polls (lower latency)\n"
-	"  --json           print the result as JSON on stdout\n"
+	"  --json           print the result as JSON on stdout\n" SL_PRIVS_HELP
 	"\n"
 	"examples:\n"
 	"  sluice echo udp:127.0.0.1:7000 --busy\n"

@@ -40,7 +40,7 @@ static const char fwd_help[] =
 	"  --json           print the result as JSON on stdout\n"
 	"\n"
 	"On a udp: port a frame goes where its IP header says, so l2fwd there\n"
-	"needs --swap-ip (it is then the same as `sluice echo`).\n"
+	"needs --swap-ip (it is then the same as `sluice echo`).\n" SL_PRIVS_HELP
 	"\n"
 	"examples:\n"
 	"  sluice fwd xdp:veth1 --duration 30\n"
@@ -90,6 +90,7 @@ int sl_relay_run(const struct sl_relay *r)
 				1;
 	}
 	sl_status_init(&st, r->json);
+	sl_privs_drop(r->in, r->n, true);
 	t0 = now = sl_time_ns();
 	if (r->duration_s > 0)
 		end = t0 + (uint64_t)(r->duration_s * 1e9);

@@ -70,7 +70,7 @@ static const char gen_help[] =
 	"  --json              print the result as JSON on stdout\n"
 	"\n"
 	"On a udp: port the kernel socket decides the source address and port;\n"
-	"the destination is taken from each frame's IP/UDP headers.\n"
+	"the destination is taken from each frame's IP/UDP headers.\n" SL_PRIVS_HELP
 	"\n"
 	"examples:\n"
 	"  sluice gen udp:127.0.0.1:0 --to 127.0.0.1:9000 --rate 10k --count "
@@ -442,6 +442,12 @@ int sl_cmd_gen(int argc, char **argv)
 	hlen = sl_udp_hdr_len(&hp);
 	plen = o.size - hlen;
 
+	/* the in-kernel generator keeps its privileges: it drives the kernel
+	 * through bpf() (BPF_PROG_RUN with live frames) for the whole run,
+	 * which needs CAP_BPF and CAP_NET_ADMIN until the last frame */
+	if (o.live && sl_privs_user)
+		sl_usage_fail("--user: not with --engine xdp-live, which needs "
+			      "its privileges for the whole run");
 	if (o.live)
 		return run_live(&o, tmpl, hlen, &hp);
 
@@ -473,6 +479,7 @@ int sl_cmd_gen(int argc, char **argv)
 			      o.size);
 
 	sl_status_init(&st, o.json);
+	sl_privs_drop(&port, 1, true);
 	per_ns = o.rate ? (double)o.rate / 1e9 : 0;
 	depth = (double)o.rate / 100;
 	if (depth < GEN_BURST)

@@ -37,7 +37,7 @@ static const char ping_help[] =
 	"  --dst-mac MAC     next hop's MAC (ignored by udp: ports)\n"
 	"  --src-mac MAC     source MAC\n"
 	"  --busy            never sleep between empty polls\n"
-	"  --json            print the result as JSON on stdout\n"
+	"  --json            print the result as JSON on stdout\n" SL_PRIVS_HELP
 	"\n"
 	"examples:\n"
 	"  sluice echo udp:127.0.0.1:7000 &\n"
@@ -174,6 +174,7 @@ int sl_cmd_ping(int argc, char **argv)
 	if (!h || sl_track_init(&tr))
 		sl_die("out of memory");
 	sl_status_init(&st, json);
+	sl_privs_drop(&port, 1, true);
 	t0 = now = next = sl_time_ns();
 	while (!sl_stop) {
 		uint16_t n, i;

@@ -42,8 +42,7 @@ static const char sink_help[] =
 	"Loss counts from sequence 0 to the gen's --count (or the highest\n"
 	"sequence seen): start the sink before the gen. Without gen payload a\n"
 	"frame counts as foreign. Frames from an xdp-live gen carry no send\n"
-	"time: then no latency is reported.\n"
-	"\n"
+	"time: then no latency is reported.\n" SL_PRIVS_HELP "\n"
 	"examples:\n"
 	"  sluice sink udp:127.0.0.1:9000 --duration 10\n"
 	"  sluice sink 'udp:127.0.0.1:9000,fault=drop:0.1,seed=3' --idle 1 "
@@ -121,6 +120,7 @@ int sl_cmd_sink(int argc, char **argv)
 	nq = info.n_queues ? info.n_queues : 1;
 
 	sl_status_init(&st, json);
+	sl_privs_drop(&port, 1, true);
 	t0 = now = sl_time_ns();
 	if (duration > 0)
 		end = t0 + (uint64_t)(duration * 1e9);

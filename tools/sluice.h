@@ -112,6 +112,33 @@ extern volatile sig_atomic_t sl_stop;
 /* Install the handlers (no SA_RESTART: a blocking call returns EINTR). */
 void sl_signals(void);
 
+/*
+ * Privileges. The dispatcher takes --keep-privileges and --user NAME out of
+ * any subcommand's arguments (so every subcommand accepts them) into these.
+ * The packet subcommands (gen, sink, fwd, echo, ping, capture) then call
+ * sl_privs_drop() once their ports and files are open, right before their
+ * loop: every capability goes (the open sockets, rings and XDP link keep
+ * working), then the user changes with --user, then, with seccomp set, a
+ * filter allows only what a poll loop over open descriptors needs. A
+ * process that is not root, holds no capability and has no --user has
+ * nothing to drop: then it does nothing and prints nothing. Exits 1 with
+ * the library's message when a step fails. ports[0..n) are polled once for
+ * their extended counters first, so that what the counters read lazily
+ * (libbpf's CPU count, from a file) is read while files can still be
+ * opened.
+ */
+extern bool sl_keep_privs;
+extern const char *sl_privs_user;
+void sl_privs_drop(struct sl_port *const *ports, unsigned n, bool seccomp);
+
+/* The paragraph each packet subcommand's --help ends with. */
+#define SL_PRIVS_HELP                                                           \
+	"\n"                                                                    \
+	"Once its ports are open it drops every capability and limits itself\n" \
+	"to I/O on them (a seccomp filter):\n"                                  \
+	"  --keep-privileges  keep the capabilities and skip the filter\n"      \
+	"  --user NAME        also become NAME (no supplementary groups)\n"
+
 /* Open a port or exit 1 with the library's message. */
 struct sl_port *sl_open_port(const char *spec, const char *role);
 
@@ -187,5 +214,6 @@ int sl_cmd_ping(int argc, char **argv);
 int sl_cmd_capture(int argc, char **argv);
 int sl_cmd_doctor(int argc, char **argv);
 int sl_cmd_bench(int argc, char **argv);
+int sl_cmd_rdma(int argc, char **argv);
 
 #endif

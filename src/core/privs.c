@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <linux/bpf.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@
 #include "core/log.h"
 
 /* What a poll loop over open ports needs, and nothing that creates new
- * access: no socket, open, bpf, execve, ptrace, mount, setsockopt. */
+ * access: no socket, open, execve, ptrace, mount, setsockopt, and bpf()
+ * only as allowed_bpf below says. */
 static const char *const allowed[] = {
 	/* I/O on descriptors already open */
 	"read",
@@ -94,6 +96,16 @@ static const char *const allowed[] = {
 	"exit_group",
 };
 
+/* bpf() only to read or clear entries of maps already open: the steering
+ * program's counters (an xdp port's xstats) and a queue's entry unbound at
+ * close. Both act on a descriptor the process holds and need no
+ * capability; loading or attaching programs, and reaching maps or programs
+ * by id, stay denied. The command is an int: compare its low 32 bits. */
+static const unsigned allowed_bpf[] = {
+	BPF_MAP_LOOKUP_ELEM,
+	BPF_MAP_DELETE_ELEM,
+};
+
 static int install_seccomp(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
@@ -113,6 +125,16 @@ static int install_seccomp(void)
 			seccomp_release(ctx);
 			return sl_fail(-err, "seccomp: cannot allow %s: %s",
 				       allowed[i], strerror(-err));
+		}
+	}
+	for (i = 0; i < SL_ARRAY_SIZE(allowed_bpf); i++) {
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 1,
+				       SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+					       allowed_bpf[i]));
+		if (err) {
+			seccomp_release(ctx);
+			return sl_fail(-err, "seccomp: cannot allow bpf: %s",
+				       strerror(-err));
 		}
 	}
 	err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);

@@ -1,5 +1,6 @@
 # Shared by the end-to-end scripts of the sluice command: TAP output,
-# background processes that are always stopped, JSON field checks.
+# background processes that are always stopped, JSON field checks, a
+# process's privileges read from /proc.
 # Sourced; expects SLUICE (the binary) to be set.
 
 T_N=0
@@ -83,6 +84,40 @@ if not ok:
     print("false:", sys.argv[2]); print(json.dumps(j, indent=1)[:3000])
 sys.exit(0 if ok else 1)
 PY
+}
+
+# t_status PID FIELD: one field of /proc/PID/status (CapEff, Seccomp, Uid:
+# the first number), empty once PID is gone
+t_status() {
+	awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status" 2>/dev/null
+}
+
+# The Seccomp mode of a sluice packet command after setup: 2 (a filter),
+# but 0 in a sanitizer build, which installs none (LeakSanitizer's check at
+# exit needs calls the filter forbids)
+T_SECCOMP=2
+grep -aq __asan_init "$SLUICE" 2>/dev/null && T_SECCOMP=0
+
+# t_wait_dropped PID [SECONDS]: wait (default 10 s) until the root-started
+# sluice packet command PID has dropped its capabilities and installed its
+# filter, which it does last, right before its loop: then its ports are
+# open. Fails when PID exits or the time is up.
+t_wait_dropped() {
+	local pid=$1 max=${2:-10} i
+	for i in $(seq $((max * 20))); do
+		[ "$(t_status "$pid" CapEff)" = 0000000000000000 ] &&
+			[ "$(t_status "$pid" Seccomp)" = $T_SECCOMP ] && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# t_nobody CMD...: run CMD as user nobody with no capability in any set
+# (needs root to switch)
+t_nobody() {
+	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+		--inh-caps=-all --bounding-set=-all "$@"
 }
 
 t_done() {

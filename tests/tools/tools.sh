@@ -3,7 +3,9 @@
 # privileges needed): errors of use and of spec, gen -> sink without loss,
 # loss counted exactly under a fault decorator, ping/echo percentiles,
 # capture read back by tshark, fwd between pcap ports, a clean stop on
-# SIGINT. Prints TAP.
+# SIGINT; privileges: --keep-privileges and --user taken by every
+# subcommand, the messages of a port that needs a privilege (as nobody),
+# and, as root, what a running command holds after setup. Prints TAP.
 #
 #   tools.sh PATH/TO/sluice [SOURCE_ROOT]
 #
@@ -47,10 +49,85 @@ else t_fail "unknown driver: exit 1, names it" "rc=$rc $(cat "$D/e4")"; fi
 rc=$?
 if [ $rc -eq 2 ]; then t_ok "unknown command: exit 2"; else t_fail "unknown command: exit 2" "rc=$rc"; fi
 
+# ---- privileges: options and messages ----------------------------------
+ROOT_=0
+[ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && ROOT_=1
+bad=
+for c in gen sink fwd echo ping capture bench doctor; do
+	"$SLUICE" $c --keep-privileges --help >"$D/h.$c" 2>&1 || bad="$bad $c(rc)"
+	case $c in
+	bench | doctor) ;;
+	*) grep -q -- "--keep-privileges" "$D/h.$c" || bad="$bad $c(help)" ;;
+	esac
+done
+if [ -z "$bad" ]; then t_ok "--keep-privileges accepted by every subcommand, in each packet command's --help"
+else t_fail "--keep-privileges accepted by every subcommand, in each packet command's --help" "$bad"; fi
+
+bad=
+"$SLUICE" doctor --user nobody >/dev/null 2>"$D/u1"
+[ $? -eq 2 ] && grep -q "sluice: doctor: --user: doctor keeps its privileges" "$D/u1" || bad="$bad doctor:$(cat "$D/u1")"
+"$SLUICE" sink udp:127.0.0.1:9 --user >/dev/null 2>"$D/u2"
+[ $? -eq 2 ] && grep -q "sluice: sink: --user: needs a value" "$D/u2" || bad="$bad novalue:$(cat "$D/u2")"
+"$SLUICE" sink udp:127.0.0.1:9 --user nobody --keep-privileges >/dev/null 2>"$D/u3"
+[ $? -eq 2 ] && grep -q "give one of them" "$D/u3" || bad="$bad both:$(cat "$D/u3")"
+if [ -z "$bad" ]; then t_ok "--user: misuse is a usage error (exit 2) naming the option"
+else t_fail "--user: misuse is a usage error (exit 2) naming the option" "$bad"; fi
+
+# without privileges there is nothing to drop: no message, no failure
+P0=$((P + 5))
+if [ $ROOT_ -eq 1 ]; then
+	t_nobody "$SLUICE" sink "udp:127.0.0.1:$P0" --duration 0.3 >/dev/null 2>"$D/np.err"
+	rc=$?
+elif [ "$(t_status $$ CapEff)" = 0000000000000000 ]; then
+	"$SLUICE" sink "udp:127.0.0.1:$P0" --duration 0.3 >/dev/null 2>"$D/np.err"
+	rc=$?
+else
+	rc=skip
+fi
+if [ "$rc" = skip ]; then t_skip "unprivileged sink: runs, prints nothing about privileges" "running with capabilities but not as root"
+elif [ "$rc" -eq 0 ] && [ ! -s "$D/np.err" ]; then t_ok "unprivileged sink: runs, prints nothing about privileges"
+else t_fail "unprivileged sink: runs, prints nothing about privileges" "rc=$rc $(cat "$D/np.err")"; fi
+
+# A port that needs a privilege: the message names it and the setcap line.
+# Only as nobody (which fails before anything is attached): never as root
+# on the host's lo, which would attach an XDP program to an interface that
+# is not ours.
+for spec in packet:lo xdp:lo,match=udp:9 auto:lo,risk=high; do
+	case $spec in
+	packet:*) want="CAP_NET_RAW.*setcap cap_net_raw" ;;
+	xdp:*) want="CAP_NET_ADMIN.*CAP_BPF.*setcap cap_net_admin,cap_bpf" ;;
+	auto:*) want="xdp-copy: needs CAP_NET_ADMIN.*setcap .*packet: needs CAP_NET_RAW.*setcap cap_net_raw" ;;
+	esac
+	name="as nobody, sink $spec: exit 1, names the privilege and the setcap line"
+	if [ $ROOT_ -ne 1 ]; then
+		t_skip "$name" "needs root to become nobody (setpriv)"
+		continue
+	fi
+	t_nobody "$SLUICE" sink "$spec" --duration 1 >/dev/null 2>"$D/perm.err"
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "^sluice: sink: $spec: .*$want" "$D/perm.err"; then t_ok "$name"
+	else t_fail "$name" "rc=$rc $(cat "$D/perm.err")"; fi
+done
+
+# t_privs PID NAME CAPEFF_ZERO SECCOMP [UID]: as root, what the running
+# command PID holds after setup (skipped without root: nothing to drop)
+t_privs() {
+	local pid=$1 name=$2 zero=$3 sc=$4 uid=${5:-} e s u
+	if [ $ROOT_ -ne 1 ]; then t_skip "$name" "not root: nothing to drop"; return; fi
+	e=$(t_status "$pid" CapEff) s=$(t_status "$pid" Seccomp) u=$(t_status "$pid" Uid)
+	if { [ "$zero" = yes ] && [ "$e" = 0000000000000000 ] ||
+		{ [ "$zero" = no ] && [ -n "$e" ] && [ "$e" != 0000000000000000 ]; }; } &&
+		[ "$s" = "$sc" ] && { [ -z "$uid" ] || [ "$u" = "$uid" ]; }; then
+		t_ok "$name"
+	else t_fail "$name" "CapEff=$e Seccomp=$s Uid=$u"; fi
+}
+
 # ---- gen -> sink, no loss ----------------------------------------------
 t_bg "$D/s1.json" "$SLUICE" sink "udp:127.0.0.1:$P" --json --idle 2 --duration 20
 sink=$T_LAST
 t_udp_ready $P
+[ $ROOT_ -eq 1 ] && t_wait_dropped $sink
+t_privs $sink "root sink after setup: no capabilities, seccomp filter on" yes $T_SECCOMP
 "$SLUICE" gen udp:127.0.0.1:0 --to "127.0.0.1:$P" --count 2000 --rate 20000 \
 	--size 128 --flows 4 --json >"$D/g1.json" 2>"$D/g1.err"
 t_wait $sink 20
@@ -74,9 +151,12 @@ t_check "fault=drop:0.1: sink's lost equals the decorator's fault_dropped" t_jso
 
 # ---- ping / echo -----------------------------------------------------
 P3=$((P + 2))
-t_bg "$D/echo.json" "$SLUICE" echo "udp:127.0.0.1:$P3" --json --duration 20
+if [ $ROOT_ -eq 1 ]; then user="--user nobody"; else user=; fi
+t_bg "$D/echo.json" "$SLUICE" echo "udp:127.0.0.1:$P3" --json --duration 20 $user
 echo_pid=$T_LAST
 t_udp_ready $P3
+[ $ROOT_ -eq 1 ] && t_wait_dropped $echo_pid
+t_privs $echo_pid "echo --user nobody: runs as nobody, no capabilities, filtered" yes $T_SECCOMP 65534
 "$SLUICE" ping udp:127.0.0.1:0 --to "127.0.0.1:$P3" --count 200 --interval 200 \
 	--json >"$D/ping.json" 2>"$D/ping.err"
 rc=$?
@@ -126,9 +206,11 @@ fi
 
 # ---- SIGTERM on a sink that got nothing -----------------------------------
 P5=$((P + 4))
-t_bg "$D/s5.json" "$SLUICE" sink "udp:127.0.0.1:$P5" --json
+t_bg "$D/s5.json" "$SLUICE" sink "udp:127.0.0.1:$P5" --json --keep-privileges
 sink=$T_LAST
 t_udp_ready $P5
+sleep 0.1
+t_privs $sink "sink --keep-privileges: capabilities kept, no filter" no 0
 kill -TERM $sink
 t_wait $sink 5
 rc=$?
