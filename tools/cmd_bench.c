@@ -434,16 +434,8 @@ static void *rx_main(void *arg)
 				pkts[k++] = pkts[i];
 		}
 		took = sl_tx_burst(r->port, 0, pkts, k);
-		if (took < k) {
+		if (took < k)
 			sl_pkt_free_bulk(pkts + took, k - took);
-			/* A copy-mode AF_XDP socket sends at most 32 frames
-			 * per sendto and the xdp driver kicks only after
-			 * posting, so a full TX ring would stay full for
-			 * good: kick it here until the driver does. */
-			if (r->kick_fd >= 0)
-				sendto(r->kick_fd, NULL, 0, MSG_DONTWAIT, NULL,
-				       0);
-		}
 	}
 	return NULL;
 }

@@ -7,13 +7,16 @@
  * the socket; only the matching flow is diverted, ping, TCP and other UDP
  * ports still reach B's kernel; a SIGKILLed owner leaves no program behind;
  * zero-copy is refused on veth with the reason, auto mode falls back and
- * says why; a foreign XDP program blocks the open unless replace is given;
+ * says why; an open that finds its queue held by another socket fails
+ * leaving nothing behind; a foreign XDP program blocks the open unless replace is given;
  * two ports on one pool share the UMEM and forward without a copy; a dry
  * pool is counted and recovered from. After every scenario the pool has
  * every buffer back.
  */
+#include <dirent.h>
 #include <linux/bpf.h>
 #include <linux/if_link.h>
+#include <linux/if_xdp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -91,37 +94,39 @@ static int find_in_b(char *who, size_t len)
 	return r;
 }
 
-/* The number a shell command prints: counts from /proc, since a failed or
- * closed port must give back its ring mappings and its sockets. */
-static unsigned count_lines(const char *cmd)
+/* Lines of /proc/self/maps naming a socket: an AF_XDP socket's rings while
+ * it is open. Read here, not by a shell command, for the same reason as
+ * n_fds. */
+static unsigned n_maps(void)
 {
-	char buf[64];
-	FILE *f = popen(cmd, "r");
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
 	unsigned n = 0;
 
 	assert_non_null(f);
-	if (fgets(buf, sizeof(buf), f))
-		n = (unsigned)atoi(buf);
-	pclose(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "socket:"))
+			n++;
+	fclose(f);
 	return n;
 }
 
-/* Mappings of sockets: an AF_XDP socket's four rings while it is open. */
-static unsigned n_maps(void)
-{
-	char cmd[96];
-
-	snprintf(cmd, sizeof(cmd), "grep -c 'socket:' /proc/%d/maps",
-		 (int)getpid());
-	return count_lines(cmd);
-}
-
+/* Open fds, counted without the one reading the directory. Not with
+ * popen("ls /proc/PID/fd"): the pipe's write end is still open here for a
+ * moment after the command starts, so ls counted it in some runs and not
+ * in others (a failed open then seemed to leave an fd behind). */
 static unsigned n_fds(void)
 {
-	char cmd[96];
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	unsigned n = 0;
 
-	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int)getpid());
-	return count_lines(cmd);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;
 }
 
 static uint64_t now_ms(void)
@@ -475,6 +480,55 @@ static void test_zc_refused_auto_falls_back(void **state)
 	assert_int_equal(n_fds(), fds);
 }
 
+/* A socket that is not a port's holds queue 0: the open waits for it (the
+ * EBUSY retries, each with a new UMEM), fails, and leaves no mapping, no
+ * fd and no program behind. */
+static void test_busy_queue_leaves_nothing(void **state)
+{
+	struct sockaddr_xdp sx = { .sxdp_family = AF_XDP,
+				   .sxdp_flags = XDP_COPY };
+	struct xdp_umem_reg mr = { .len = 64 * 2048, .chunk_size = 2048 };
+	unsigned maps, fds;
+	char who[256];
+	void *area;
+	int fd, sz = 64;
+
+	(void)state;
+	bed_up(1);
+	area = aligned_alloc(4096, 64 * 2048);
+	assert_non_null(area);
+	mr.addr = (uintptr_t)area;
+	fd = itest_socket(&bed, SL_TESTBED_B, AF_XDP, SOCK_RAW, 0);
+	assert_int_equal(setsockopt(fd, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr)),
+			 0);
+	assert_int_equal(setsockopt(fd, SOL_XDP, XDP_UMEM_FILL_RING, &sz,
+				    sizeof(sz)),
+			 0);
+	assert_int_equal(setsockopt(fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &sz,
+				    sizeof(sz)),
+			 0);
+	assert_int_equal(setsockopt(fd, SOL_XDP, XDP_RX_RING, &sz, sizeof(sz)),
+			 0);
+	sx.sxdp_ifindex = (uint32_t)bed.end[1].ifindex;
+	assert_int_equal(bind(fd, (struct sockaddr *)&sx, sizeof(sx)), 0);
+	maps = n_maps();
+	fds = n_fds();
+
+	assert_null(open_b(",match=udp:7300,mode=copy-generic", pool));
+	printf("# busy: %s\n", sl_last_error());
+	assert_non_null(strstr(sl_last_error(), "taken by another AF_XDP"));
+	sl_test_pool_full(pool);
+	assert_int_equal(find_in_b(who, sizeof(who)), SL_STEER_FOUND_NONE);
+	assert_int_equal(n_maps(), maps);
+	assert_int_equal(n_fds(), fds);
+	close(fd);
+	free(area);
+	/* the queue is free again: the port opens on it */
+	close_and_check(must_open_b(",match=udp:7300,mode=copy-generic"));
+	assert_int_equal(n_maps(), maps);
+	assert_int_equal(n_fds(), fds - 1);
+}
+
 static void test_foreign_program(void **state)
 {
 	struct bpf_insn prog[] = {
@@ -758,6 +812,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_sigkill_leaves_nothing,
 					  teardown),
 		cmocka_unit_test_teardown(test_zc_refused_auto_falls_back,
+					  teardown),
+		cmocka_unit_test_teardown(test_busy_queue_leaves_nothing,
 					  teardown),
 		cmocka_unit_test_teardown(test_foreign_program, teardown),
 		cmocka_unit_test_teardown(test_shared_umem_forward, teardown),

@@ -67,8 +67,8 @@
 #define BUSY_RETRIES 100 /* 10 ms apart: a dead socket's queue frees */
 #define BUSY_WAIT_US 10000
 
-#define PERM_HINT                                                  \
-	"needs CAP_NET_ADMIN and CAP_BPF (run as root, or setcap " \
+#define PERM_HINT                                                               \
+	"needs CAP_NET_ADMIN, CAP_BPF and CAP_NET_RAW (run as root, or setcap " \
 	"cap_net_admin,cap_bpf,cap_net_raw+ep BINARY)"
 
 enum xdp_mode {
@@ -129,6 +129,7 @@ struct xdp_q {
 	uint32_t dev_queue; /* device RX/TX queue */
 	int ifindex; /* device, in the namespace netns */
 	uint64_t netns;
+	char ifname[IFNAMSIZ];
 	uint32_t fill_target; /* buffers kept with the kernel for RX */
 	uint32_t in_fill; /* buffers given to the fill ring, not back yet */
 	uint32_t max_copy; /* largest frame a buffer of ours takes */
@@ -245,6 +246,24 @@ static uint32_t log2u(uint32_t v)
 /* ---- the fast path ---------------------------------------------------- */
 
 /* Give completed TX buffers back to the pool. */
+/*
+ * Wake the kernel to send what the TX ring still holds. In copy mode each
+ * sendto() sends a bounded batch (32 frames on this kernel), so a kick only
+ * after posting new frames strands the tail of a long burst, and once the
+ * ring is full nothing new is posted and nothing is kicked: TX stalls. So
+ * both bursts kick while frames are waiting, not just after posting.
+ */
+static void kick_tx(struct xdp_q *q)
+{
+	uint32_t size = q->tx.size;
+
+	if (xsk_prod_nb_free(&q->tx, size) < size &&
+	    xsk_ring_prod__needs_wakeup(&q->tx)) {
+		q->wakeups++;
+		sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+	}
+}
+
 static void reap_completions(struct xdp_q *q)
 {
 	struct sl_pkt *done[XDP_BURST];
@@ -306,6 +325,7 @@ static uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 	unsigned got, n_rec = 0;
 
 	reap_completions(q);
+	kick_tx(q);
 	if (n > XDP_BURST)
 		n = XDP_BURST;
 	got = sl_xsk_rx_take(&q->rx, q->g, q->slot, q->port_id, queue, pkts, n,
@@ -395,13 +415,9 @@ static uint16_t xdp_tx_burst(struct sl_port *port, uint16_t queue,
 	/* give back the slots reserved but not written (libxdp has no
 	 * cancel for a producer ring; the cached index is ours alone) */
 	q->tx.cached_prod -= room - posted;
-	if (posted) {
+	if (posted)
 		xsk_ring_prod__submit(&q->tx, posted);
-		if (xsk_ring_prod__needs_wakeup(&q->tx)) {
-			q->wakeups++;
-			sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
-		}
-	}
+	kick_tx(q);
 	st->tx_packets += posted;
 	st->tx_bytes += bytes;
 	if (taken < n)
@@ -445,12 +461,21 @@ static int pool_geom(const struct sl_spec *spec, struct sl_pool *pool,
 	return 0;
 }
 
-static struct xdp_umem *umem_find(struct sl_pool *pool)
+/*
+ * The UMEM of this pool's region. The entry goes with the last port on the
+ * pool (umem_put), so a pool destroyed after closing its ports leaves none;
+ * the region is compared too, so that an entry left by a pool destroyed
+ * with ports still open is never taken for a new pool malloc'ed at the same
+ * address: the kernel pinned the old region's pages, not the new ones.
+ */
+static struct xdp_umem *umem_find(struct sl_pool *pool,
+				  const struct sl_xsk_geom *g)
 {
 	struct xdp_umem *u;
 
 	for (u = umems; u; u = u->next)
-		if (u->pool == pool)
+		if (u->pool == pool && u->g.base == g->base &&
+		    u->g.len == g->len && u->g.chunk == g->chunk)
 			return u;
 	return NULL;
 }
@@ -606,6 +631,54 @@ static int umem_create(struct xdp_umem *u, struct xdp_q *q)
 	return err;
 }
 
+/* The parked owner's device went away: the kernel unbound its socket and
+ * nothing can take it over, so its buffers come back now rather than with
+ * the UMEM. Its fd is the UMEM's and stays open until then. Locked. */
+static void parked_drop(struct xdp_umem *u)
+{
+	struct xdp_q *o = u->parked;
+	libxdp_print_fn_t old;
+
+	u->parked = NULL;
+	old = libxdp_set_print(xdp_libxdp_print);
+	xsk_socket__delete(o->xsk); /* the owner's: the fd is not closed */
+	libxdp_set_print(old);
+	o->xsk = NULL;
+	reclaim(o);
+	u->slot_used[o->slot] = false;
+	free(o);
+}
+
+/*
+ * Whether the parked owner is still bound to device queue dq of interface
+ * pv->ifname in this namespace. The namespace inode alone could name
+ * another namespace once the first is gone, and an ifindex another device:
+ * the name must match and still have that index here, and the socket must
+ * not have been told that its device went away (ENETDOWN, dropped then).
+ * The parked socket pins its own namespace, so while it lives no other
+ * namespace gets that inode. Locked.
+ */
+static bool parked_fits(struct xdp_umem *u, const struct xdp_priv *pv,
+			uint32_t dq)
+{
+	struct xdp_q *q = u->parked;
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (!q)
+		return false;
+	if (getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 &&
+	    soerr) {
+		sl_dbg("xdp:%s: parked socket of queue %u dropped: %s",
+		       q->ifname, q->dev_queue, strerror(soerr));
+		parked_drop(u);
+		return false;
+	}
+	return q->ifindex == pv->ifindex && q->netns == netns_id() &&
+	       q->dev_queue == dq && !strcmp(q->ifname, pv->ifname) &&
+	       (int)if_nametoindex(pv->ifname) == q->ifindex;
+}
+
 /*
  * Make the socket of device queue dq on the UMEM u (a new UMEM's first
  * socket becomes its owner). For a new UMEM, bind_flags say copy or
@@ -625,9 +698,8 @@ static int q_create(struct xdp_priv *pv, struct xdp_umem *u, uint32_t dq,
 	struct xdp_q *q;
 	int err, slot, tries;
 
-	q = u->parked;
-	if (q && q->ifindex == pv->ifindex && q->netns == netns_id() &&
-	    q->dev_queue == dq) {
+	if (parked_fits(u, pv, dq)) {
+		q = u->parked;
 		/* the UMEM owner of a closed port, still bound to this very
 		 * queue: take it over, fill ring and all */
 		u->parked = NULL;
@@ -654,6 +726,7 @@ static int q_create(struct xdp_priv *pv, struct xdp_umem *u, uint32_t dq,
 	q->dev_queue = dq;
 	q->ifindex = pv->ifindex;
 	q->netns = netns_id();
+	sl_strlcpy(q->ifname, pv->ifname, sizeof(q->ifname));
 	q->max_copy = u->g.chunk - SL_PKT_META - sl_pool_headroom(u->pool);
 	old = libxdp_set_print(xdp_libxdp_print);
 	for (tries = 0;; tries++) {
@@ -676,6 +749,8 @@ static int q_create(struct xdp_priv *pv, struct xdp_umem *u, uint32_t dq,
 		 * wait for it a little rather than fail. libxdp cannot retry
 		 * a bind on a UMEM's own socket, so a new UMEM starts over. */
 		if (made) {
+			/* unmaps the fill and completion rings too (libxdp
+			 * 1.3: xdp-tools#177), closes the owner's fd */
 			xsk_umem__delete(u->umem);
 			u->umem = NULL;
 		}
@@ -1146,7 +1221,7 @@ static int xdp_open(struct sl_port *port, const struct sl_spec *spec)
 		}
 	}
 
-	pv->um = umem_find(port->pool);
+	pv->um = umem_find(port->pool, &g);
 	if (!pv->um) {
 		pv->um = calloc(1, sizeof(*pv->um));
 		if (pv->um)
