@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * The RDMA transport between the test bed's two namespaces (root), over
- * `udp:` ports on UDP 4791: side A is the requester, side B the responder,
+ * `udp:` ports and over `xdp:` ports on UDP 4791: side A is the requester,
+ * side B the responder,
  * and B's port captures what it receives and sends. A WRITE, a READ that
  * crosses the PSN wrap, a SEND and a WRITE with immediate, and both atomics
  * complete with the right data. Then the capture is checked twice:
  * - by the test itself: every frame is RoCEv2 with a correct ICRC
- *   (recomputed over the socket path's canonical IPv4 header), and the
+ *   (on udp: ports recomputed over the socket path's canonical IPv4
+ *   header, on xdp: ports exactly as sent), and the
  *   opcodes expected of the transfer are all there;
  * - by tshark: every frame decodes as RRoCE, none is malformed, and its
  *   opcode and PSN are the ones the test read.
@@ -38,6 +40,10 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* the path under test: kernel UDP sockets, or AF_XDP ports where every
+ * byte on the wire (IP ID and flags included) is ours */
+static bool use_xdp;
+
 struct side {
 	struct sl_port *port;
 	struct sl_rdma_pd *pd;
@@ -64,8 +70,12 @@ static void side_open(struct side *s, int which, const char *opts)
 	};
 	char spec[256];
 
-	snprintf(spec, sizeof(spec), "udp:%s:%d%s", bed.end[which].ip4_str,
-		 SL_RDMA_UDP_PORT, opts);
+	if (use_xdp)
+		snprintf(spec, sizeof(spec), "xdp:%s,match=udp:%d%s",
+			 bed.end[which].ifname, SL_RDMA_UDP_PORT, opts);
+	else
+		snprintf(spec, sizeof(spec), "udp:%s:%d%s",
+			 bed.end[which].ip4_str, SL_RDMA_UDP_PORT, opts);
 	assert_int_equal(sl_testbed_enter(&bed, which), 0);
 	s->port = sl_port_open(spec, &o);
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
@@ -84,7 +94,14 @@ static void side_connect(struct side *s, int which, const struct side *peer,
 {
 	struct sl_rdma_qp_conn c = { .sz = sizeof(c) };
 
-	/* local family 0: the udp: port's own address */
+	/* local family 0: the udp: port's own address; an xdp port writes
+	 * every header itself, so it is told addresses and MACs */
+	if (use_xdp) {
+		c.local.family = AF_INET;
+		c.local.v4 = bed.end[which].ip4;
+		memcpy(c.local_mac, bed.end[which].mac, 6);
+		memcpy(c.remote_mac, bed.end[!which].mac, 6);
+	}
 	c.remote.family = AF_INET;
 	c.remote.v4 = bed.end[!which].ip4;
 	c.remote_qpn = sl_rdma_qp_num(peer->qp);
@@ -161,7 +178,10 @@ static void read_capture(const char *file, struct seen *sn)
 			u = pk[i]->data + f.l4_off;
 			assert_int_equal(u[2] << 8 | u[3], SL_RDMA_UDP_PORT);
 			assert_true(f.payload_len >= 16);
-			if (sl_rdma_icrc_check(pk[i]->data, pk[i]->len, true))
+			/* udp: the kernel wrote the IP header, so the ICRC
+			 * is over the canonical one (ID 0, DF); xdp: exact */
+			if (sl_rdma_icrc_check(pk[i]->data, pk[i]->len,
+					       !use_xdp))
 				fail_msg("frame %u (opcode 0x%02x): bad ICRC",
 					 sn->n + 1, b[0]);
 			assert_true(sn->n < MAX_FRAMES);
@@ -220,7 +240,7 @@ static void check_tshark(const char *file, const struct seen *sn)
 	assert_int_equal(i, sn->n);
 }
 
-static void test_udp_transfer(void **state)
+static void transfer(void)
 {
 	struct side sd[2];
 	char cap[256], opts[300];
@@ -234,7 +254,6 @@ static void test_udp_transfer(void **state)
 	struct seen *sn;
 	const char *keep = getenv("SL_RDMA_CAPTURE");
 
-	(void)state;
 	itest_bed_up(&bed, NULL);
 	/* SL_RDMA_CAPTURE=FILE keeps the capture there to look at */
 	if (keep)
@@ -385,10 +404,26 @@ static void test_udp_transfer(void **state)
 	free(ctr);
 }
 
+static void test_udp_transfer(void **state)
+{
+	(void)state;
+	use_xdp = false;
+	transfer();
+}
+
+static void test_xdp_transfer(void **state)
+{
+	(void)state;
+	use_xdp = true;
+	transfer();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_udp_transfer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_xdp_transfer, setup,
 						teardown),
 	};
 
