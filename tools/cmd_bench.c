@@ -397,7 +397,6 @@ struct rx {
 	_Atomic uint64_t count; /* frames received */
 	clockid_t clock; /* the thread's CPU clock */
 	bool have_clock;
-	int kick_fd; /* xdp: the AF_XDP socket, kicked when TX is full */
 };
 
 static void *rx_main(void *arg)
@@ -478,7 +477,7 @@ static void rx_stop(struct rx *r)
  * the port API does not hand out its descriptors. Returns how many.
  */
 static int busy_poll_new_fds(const unsigned char *before, int n_before,
-			     bool busy, int *xsk_fd)
+			     bool busy)
 {
 	int us = BUSY_POLL_US, n = 0;
 	struct dirent *de;
@@ -498,9 +497,8 @@ static int busy_poll_new_fds(const unsigned char *before, int n_before,
 
 		if (fstat(fd, &st) || !S_ISSOCK(st.st_mode))
 			continue;
-		if (!getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl) &&
-		    dom == AF_XDP_FAMILY && *xsk_fd < 0)
-			*xsk_fd = fd;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl))
+			continue;
 		if (busy && dom != AF_XDP_FAMILY &&
 		    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ==
 			    0)
@@ -818,7 +816,7 @@ static void run_drop(struct row *row)
 	note_sender_bound(row);
 }
 
-static struct sl_port *open_b_port(struct row *row, int *xsk_fd)
+static struct sl_port *open_b_port(struct row *row)
 {
 	struct sl_port_opts po = { .sz = sizeof(po), .n_bufs = 8192 };
 	unsigned char before[1024];
@@ -836,7 +834,6 @@ static struct sl_port *open_b_port(struct row *row, int *xsk_fd)
 		snprintf(spec, sizeof(spec), "%s:%s,%smatch=udp:%u", row->drv,
 			 ifb, row->opts, DST_PORT);
 	n_before = open_fds(before, sizeof(before));
-	*xsk_fd = -1;
 	/* a port closed just before may hold the queue for a moment (the
 	 * kernel releases an AF_XDP socket in the background) */
 	for (int ms = 0;; ms += 50) {
@@ -851,8 +848,7 @@ static struct sl_port *open_b_port(struct row *row, int *xsk_fd)
 		return NULL;
 	}
 	if (busy_poll_new_fds(before, n_before,
-			      row->busy && strcmp(row->drv, "xdp"),
-			      xsk_fd) == 0 &&
+			      row->busy && strcmp(row->drv, "xdp")) == 0 &&
 	    row->busy && strcmp(row->drv, "xdp"))
 		snprintf(row->note, sizeof(row->note),
 			 "SO_BUSY_POLL refused by the kernel");
@@ -872,7 +868,7 @@ static double probe_rx(struct row *row, const char *mode)
 
 	memcpy(skip, row->skipped, sizeof(skip));
 	copy_mode = mode;
-	port = open_b_port(row, &r.kick_fd);
+	port = open_b_port(row);
 	copy_mode = keep;
 	memcpy(row->skipped, skip, sizeof(skip));
 	if (!port)
@@ -920,7 +916,7 @@ static void run_port(struct row *row)
 
 	if (!copy_mode_chosen && !strncmp(row->opts, "mode=COPY,", 10))
 		choose_copy_mode(row);
-	port = open_b_port(row, &r.kick_fd);
+	port = open_b_port(row);
 	if (!port)
 		return;
 	if (sl_port_info(port, &info) == 0) {
@@ -1101,7 +1097,7 @@ static void run_local(struct row *row, unsigned idx)
 	char spec_a[96], spec_b[96];
 	struct sl_port *a, *b;
 	struct local_tx t = { 0 };
-	struct rx r = { .kick_fd = -1 };
+	struct rx r = { 0 };
 	uint64_t c0, c1, u0, u1;
 	double t0, t1, dur = cfg.warmup + cfg.duration;
 	uint8_t fr[FRAME_LEN];
