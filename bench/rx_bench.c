@@ -60,7 +60,7 @@
 
 #define SENDER_CPU 0
 #define RX_CPU 1
-#define FRAME_LEN 60 /* without FCS: 64 bytes on a wire */
+#define FRAME_LEN SL_BENCH_FRAME_LEN
 #define SRC_PORT 9000
 #define DST_PORT 9999
 #define MAX_BURST 256
@@ -190,35 +190,6 @@ static int napi_setup(void)
 }
 
 /* ---- the sender -------------------------------------------------------- */
-
-struct sender {
-	pthread_t thread;
-	double seconds;
-	struct sl_live_result res;
-	int err;
-	char msg[160];
-};
-
-static void *sender_main(void *arg)
-{
-	struct sender *s = arg;
-	struct sl_live_opts o = {
-		.sz = sizeof(o),
-		.ifindex = tb.end[SL_TESTBED_A].ifindex,
-		.frame = frame,
-		.frame_len = sizeof(frame),
-		.flows = 1,
-		.duration_s = s->seconds,
-		.cpu = SENDER_CPU,
-	};
-
-	s->err = sl_testbed_enter(&tb, SL_TESTBED_A);
-	if (!s->err)
-		s->err = sl_live_run(&o, &s->res);
-	if (s->err)
-		snprintf(s->msg, sizeof(s->msg), "sender: %s", sl_last_error());
-	return NULL;
-}
 
 /* ---- receivers ---------------------------------------------------------- */
 
@@ -440,7 +411,12 @@ static void run_row(struct row *row)
 	struct rx r = { .row = row,
 			.fd = -1,
 			.pmd = { .in_fd = -1, .log_fd = -1 } };
-	struct sender s = { .seconds = cfg.warmup + cfg.duration + 0.3 };
+	struct sl_bench_sender s = { .tb = &tb,
+				     .frame = frame,
+				     .frame_len = sizeof(frame),
+				     .cpu = SENDER_CPU,
+				     .seconds =
+					     cfg.warmup + cfg.duration + 0.3 };
 	uint64_t c0, c1;
 	double t0, t1, mpps;
 	char kept[sizeof(row->note)];
@@ -459,7 +435,7 @@ static void run_row(struct row *row)
 		return;
 	}
 	napi_pinned = pin_napi(RX_CPU);
-	err = pthread_create(&s.thread, NULL, sender_main, &s);
+	err = pthread_create(&s.thread, NULL, sl_bench_sender_main, &s);
 	if (err) {
 		snprintf(row->note, sizeof(row->note), "sender thread: %s",
 			 strerror(err));
@@ -817,7 +793,6 @@ static int parse_args(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct sl_testbed_opts to = { .sz = sizeof(to), .queues = 1 };
-	struct sl_udp_params up = { 0 };
 	char header[512], cpu[128], date[32], load[64] = "";
 	struct utsname un;
 	time_t t = time(NULL);
@@ -888,16 +863,8 @@ int main(int argc, char **argv)
 		       "receive work runs on the sender's CPU\n",
 		       ifb);
 
-	up.src.family = up.dst.family = AF_INET;
-	up.src.v4 = tb.end[SL_TESTBED_A].ip4;
-	up.dst.v4 = tb.end[SL_TESTBED_B].ip4;
-	up.src.port = SRC_PORT;
-	up.dst.port = DST_PORT;
-	memcpy(up.src_mac, tb.end[SL_TESTBED_A].mac, SL_ETH_ALEN);
-	memcpy(up.dst_mac, tb.end[SL_TESTBED_B].mac, SL_ETH_ALEN);
-	err = sl_udp_build(frame, sizeof(frame), &up, NULL,
-			   FRAME_LEN - sl_udp_hdr_len(&up));
-	if (err != FRAME_LEN) {
+	err = sl_bench_frame(&tb, SRC_PORT, DST_PORT, frame);
+	if (err) {
 		fprintf(stderr, "rx_bench: building the frame: %d\n", err);
 		return 1;
 	}

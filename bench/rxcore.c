@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Shared by the receive benchmarks on the veth test bed (bench/rx_bench.c,
- * `sluice bench`): NAPI kthread pinning and dpdk-testpmd as a peer. See
+ * `sluice bench`): the frame and the live-frames sender that feed them,
+ * NAPI kthread pinning and dpdk-testpmd as a peer. See
  * rxcore.h. testpmd's statistics are printf()s, so it runs under
  * `stdbuf -oL` with its output in a log file that is read back from the
  * start each time (small: a few KiB per row); a command is answered when
@@ -20,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sluice/net.h>
+
+#include "core/log.h"
 #include "rxcore.h"
 
 #define TESTPMD_START_S 30.0 /* EAL start, PMD probe, XDP program load */
@@ -38,6 +42,46 @@ static void nap(long ns)
 	struct timespec ts = { 0, ns };
 
 	nanosleep(&ts, NULL);
+}
+
+int sl_bench_frame(const struct sl_testbed *tb, uint16_t sport, uint16_t dport,
+		   uint8_t *frame)
+{
+	struct sl_udp_params up = { 0 };
+
+	up.src.family = up.dst.family = AF_INET;
+	up.src.v4 = tb->end[SL_TESTBED_A].ip4;
+	up.dst.v4 = tb->end[SL_TESTBED_B].ip4;
+	up.src.port = sport;
+	up.dst.port = dport;
+	memcpy(up.src_mac, tb->end[SL_TESTBED_A].mac, SL_ETH_ALEN);
+	memcpy(up.dst_mac, tb->end[SL_TESTBED_B].mac, SL_ETH_ALEN);
+	return sl_udp_build(frame, SL_BENCH_FRAME_LEN, &up, NULL,
+			    SL_BENCH_FRAME_LEN - sl_udp_hdr_len(&up)) ==
+			       SL_BENCH_FRAME_LEN ?
+		       0 :
+		       -EINVAL;
+}
+
+void *sl_bench_sender_main(void *arg)
+{
+	struct sl_bench_sender *s = arg;
+	struct sl_live_opts o = {
+		.sz = sizeof(o),
+		.ifindex = s->tb->end[SL_TESTBED_A].ifindex,
+		.frame = s->frame,
+		.frame_len = s->frame_len,
+		.flows = 1,
+		.duration_s = s->seconds,
+		.cpu = s->cpu,
+	};
+
+	s->err = sl_testbed_enter(s->tb, SL_TESTBED_A);
+	if (!s->err)
+		s->err = sl_live_run(&o, &s->res);
+	if (s->err)
+		snprintf(s->msg, sizeof(s->msg), "sender: %s", sl_last_error());
+	return NULL;
 }
 
 int sl_bench_pin_napi(const char *ifname, int cpu, int *pids, unsigned max)

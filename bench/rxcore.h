@@ -14,11 +14,37 @@
 #ifndef SL_BENCH_RXCORE_H
 #define SL_BENCH_RXCORE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "drivers/xdp/live.h"
 #include "testbed.h"
+
+#define SL_BENCH_FRAME_LEN 60 /* without FCS: 64 bytes on a wire */
+
+/* The UDP frame side A of the bed sends to side B (MACs, IPv4 addresses,
+ * ports sport -> dport), SL_BENCH_FRAME_LEN bytes. 0 or -EINVAL. */
+int sl_bench_frame(const struct sl_testbed *tb, uint16_t sport, uint16_t dport,
+		   uint8_t *frame);
+
+/* The live-frames sender, run as a thread (sl_bench_sender_main): from
+ * namespace A of tb, pinned to cpu, frame for seconds. err and msg say why
+ * it failed; res is what it offered. */
+struct sl_bench_sender {
+	pthread_t thread;
+	const struct sl_testbed *tb;
+	const uint8_t *frame;
+	size_t frame_len;
+	int cpu;
+	double seconds;
+	struct sl_live_result res;
+	int err;
+	char msg[160];
+};
+
+void *sl_bench_sender_main(void *arg);
 
 /*
  * Pin every NAPI kthread of interface ifname ("napi/IFNAME-ID", or a

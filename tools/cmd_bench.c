@@ -74,7 +74,7 @@
 
 #define SENDER_CPU 0
 #define RX_CPU 1
-#define FRAME_LEN 60 /* without FCS: 64 bytes on a wire */
+#define FRAME_LEN SL_BENCH_FRAME_LEN
 #define SRC_PORT 9000
 #define DST_PORT 9999
 #define BURST 256
@@ -354,35 +354,6 @@ static uint64_t napi_cpu_ns(void)
 }
 
 /* ---- the live-frames sender (A, CPU 0) ---------------------------------- */
-
-struct sender {
-	pthread_t thread;
-	double seconds;
-	struct sl_live_result res;
-	int err;
-	char msg[160];
-};
-
-static void *sender_main(void *arg)
-{
-	struct sender *s = arg;
-	struct sl_live_opts o = {
-		.sz = sizeof(o),
-		.ifindex = tb.end[SL_TESTBED_A].ifindex,
-		.frame = frame,
-		.frame_len = sizeof(frame),
-		.flows = 1,
-		.duration_s = s->seconds,
-		.cpu = SENDER_CPU,
-	};
-
-	s->err = sl_testbed_enter(&tb, SL_TESTBED_A);
-	if (!s->err)
-		s->err = sl_live_run(&o, &s->res);
-	if (s->err)
-		snprintf(s->msg, sizeof(s->msg), "sender: %s", sl_last_error());
-	return NULL;
-}
 
 /* ---- the receiver under test (B, CPU 1) --------------------------------- */
 
@@ -779,12 +750,17 @@ static uint64_t meas_cpu(const struct meas *m)
 static double measure(const struct meas *m, double *offered, double *cpu_ns,
 		      char *msg, size_t len)
 {
-	struct sender s = { .seconds = cfg.warmup + cfg.duration + 0.2 };
+	struct sl_bench_sender s = { .tb = &tb,
+				     .frame = frame,
+				     .frame_len = sizeof(frame),
+				     .cpu = SENDER_CPU,
+				     .seconds =
+					     cfg.warmup + cfg.duration + 0.2 };
 	uint64_t c0, c1, u0 = 0, u1 = 0;
 	double t0, t1;
 	int err;
 
-	err = pthread_create(&s.thread, NULL, sender_main, &s);
+	err = pthread_create(&s.thread, NULL, sl_bench_sender_main, &s);
 	if (err) {
 		snprintf(msg, len, "sender thread: %s", strerror(err));
 		return -1;
@@ -1841,23 +1817,6 @@ static const char *bed_refusal(void)
 	return NULL;
 }
 
-static int build_frame(void)
-{
-	struct sl_udp_params up = { 0 };
-
-	up.src.family = up.dst.family = AF_INET;
-	up.src.v4 = tb.end[SL_TESTBED_A].ip4;
-	up.dst.v4 = tb.end[SL_TESTBED_B].ip4;
-	up.src.port = SRC_PORT;
-	up.dst.port = DST_PORT;
-	memcpy(up.src_mac, tb.end[SL_TESTBED_A].mac, SL_ETH_ALEN);
-	memcpy(up.dst_mac, tb.end[SL_TESTBED_B].mac, SL_ETH_ALEN);
-	return sl_udp_build(frame, sizeof(frame), &up, NULL,
-			    FRAME_LEN - sl_udp_hdr_len(&up)) == FRAME_LEN ?
-		       0 :
-		       -EINVAL;
-}
-
 int sl_cmd_bench(int argc, char **argv)
 {
 	struct sl_testbed_opts to = { .sz = sizeof(to), .queues = 1 };
@@ -1886,7 +1845,7 @@ int sl_cmd_bench(int argc, char **argv)
 			snprintf(why_local, sizeof(why_local), "test bed: %s",
 				 sl_last_error());
 		} else if (sl_testbed_enter(&tb, SL_TESTBED_B) ||
-			   build_frame()) {
+			   sl_bench_frame(&tb, SRC_PORT, DST_PORT, frame)) {
 			snprintf(why_local, sizeof(why_local),
 				 "test bed: cannot enter it");
 			sl_testbed_down(&tb);
