@@ -1,26 +1,53 @@
 // SPDX-License-Identifier: MIT
 /*
- * The packet driver: "packet:IFACE[,match=RULES][,fanout=N][,qdisc_bypass]",
- * AF_PACKET sockets with TPACKET_V3 receive rings. Needs CAP_NET_RAW only.
+ * The packet driver: "packet:IFACE[,match=RULES][,fanout=N][,qdisc_bypass]
+ * [,tpacket=v2|v3][,busy_poll]", AF_PACKET sockets with memory-mapped
+ * receive rings. Needs CAP_NET_RAW only.
  *
- * Receive: the kernel writes frames into a ring of blocks shared with us
- * (mmap); a block comes to user space when full or after the retire
- * timeout, and is given back as soon as its frames are copied out. The copy
- * into pool buffers is unavoidable on AF_PACKET (the ring is not the
- * pool's memory), and it is also what lets a block go back at once, however
- * long the application keeps its packets. Every block and frame header read
- * from the ring is bounds-checked against the block before it is followed.
- * A VLAN tag the kernel stripped (tp_vlan_tci) is put back, so the
- * application sees the frame as it was on the wire. PACKET_IGNORE_OUTGOING
+ * Receive, tpacket=v3 (the default): the kernel writes frames into a ring
+ * of blocks shared with us (mmap); a block comes to user space when full or
+ * after the retire timeout, and is given back as soon as its frames are
+ * copied out. Ring sizes, from opts->ring_size (frames, default 1024):
+ * 2 KiB per frame, in 16 blocks (at least 8) of 64 KiB..1 MiB: 128 KiB
+ * blocks by default. Enough blocks that the kernel always has free ones
+ * while we copy one out; a 128 KiB block holds ~1000 small frames, which at
+ * 1 Mpps fills about as fast as the 1 ms retire timeout hands a partly
+ * filled block over, so neither rate nor latency waits long on the other.
+ * 1 ms is the smallest timeout the kernel takes: at low rates a frame may
+ * wait that long, so a request/response exchange costs a millisecond.
+ *
+ * Receive, tpacket=v2: a ring of ring_size fixed 2 KiB frame slots (in
+ * 64 KiB blocks), each with its own tp_status: a frame is ours as soon as
+ * the kernel has written it, with no retire timeout, and its slot goes back
+ * the moment it is copied out. The latency choice: one status word per
+ * frame instead of one per block, so somewhat more cache traffic at high
+ * rates, and a frame larger than a slot is truncated (counted).
+ *
+ * Both: the copy into pool buffers is unavoidable on AF_PACKET (the ring
+ * is not the pool's memory), and it is also what lets ring space go back
+ * at once, however long the application keeps its packets. Every block
+ * and frame header read from the ring is bounds-checked against its block
+ * or slot before it is followed. Then one path (frame_deliver) does what
+ * both rings share: a VLAN tag the kernel stripped (tp_vlan_tci) is put
+ * back, so the application sees the frame as it was on the wire, and a UDP
+ * checksum a local sender left partial is completed. PACKET_IGNORE_OUTGOING
  * keeps the port's own sends (and the host's) out of its receive ring.
  *
- * Ring sizes, from opts->ring_size (frames, default 1024): 2 KiB per frame,
- * in 16 blocks (at least 8) of 64 KiB..1 MiB: 128 KiB blocks by default.
- * Enough blocks that the kernel always has free ones while we copy one out;
- * a 128 KiB block holds ~1000 small frames, which at 1 Mpps fills about as
- * fast as the 1 ms retire timeout hands a partly filled block over, so
- * neither rate nor latency waits long on the other. 1 ms is the smallest
- * timeout the kernel takes: at low rates a frame may wait that long.
+ * busy_poll: SO_PREFER_BUSY_POLL, SO_BUSY_POLL and SO_BUSY_POLL_BUDGET on
+ * every socket (port/busy_poll.h); a refusal (no CAP_NET_ADMIN) is listed
+ * in sl_port_info and the port works without. Nothing calls into the
+ * kernel while a ring has frames, so when a queue's ring is empty the
+ * receive burst makes one non-blocking recvfrom() on its socket: that is
+ * where the kernel busy-polls a packet socket (net/core/datagram.c,
+ * __skb_try_recv_datagram -> sk_busy_loop; the ring keeps the socket's
+ * own queue empty, so the call returns EAGAIN and consumes nothing).
+ * poll() with a zero timeout would not do: it busy-polls only when the
+ * global sysctl net.core.busy_poll is set. But sk_busy_loop needs the NAPI
+ * id the socket last received from, and AF_PACKET never records one (as of
+ * Linux 6.18): so far the kernel does no busy polling for packet sockets,
+ * and the driver makes the call only once the socket reports a NAPI id
+ * (busy_kick), looking again now and then. The options are set anyway, so
+ * a kernel that records the id gets busy polling without a change here.
  *
  * Transmit: sendmmsg() on the bound socket straight from the pool buffers
  * (the kernel copies them into skbs: no copy here, and the packets are
@@ -61,8 +88,15 @@
 #include <unistd.h>
 
 #include "net/cursor.h"
+#include "drivers/packet/packet.h"
 #include "net/match.h"
+#include "port/busy_poll.h"
 #include "port/driver.h"
+
+/* Linux 4.12 */
+#ifndef SO_INCOMING_NAPI_ID
+#define SO_INCOMING_NAPI_ID 56
+#endif
 
 /* Linux 6.10; older uapi headers lack it */
 #ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
@@ -74,8 +108,10 @@
 #define PKT_BLOCK_MIN (64u << 10)
 #define PKT_BLOCK_MAX (1u << 20)
 #define PKT_BLOCKS 16
+#define PKT_V2_BLOCK (64u << 10) /* v2: 32 frame slots per block */
 #define PKT_RETIRE_MS 1
 #define PKT_SNDBUF (1 << 20)
+#define PKT_NAPI_RECHECK 1024 /* empty polls between NAPI id looks */
 
 struct pkt_q {
 	int fd;
@@ -83,11 +119,17 @@ struct pkt_q {
 	size_t ring_len;
 	uint32_t block_size;
 	uint32_t n_blocks;
+	uint32_t n_frames; /* v2: frame slots of PKT_FRAME_SLOT bytes */
+	bool v2; /* TPACKET_V2 frame ring, else TPACKET_V3 block ring */
+	bool busy_poll; /* kick the kernel when the ring is empty */
 	/* receive state, owned by the queue's rx thread */
-	uint32_t cur; /* block being read */
-	uint32_t left; /* frames left in it; 0: not opened */
-	uint32_t off; /* next frame's offset inside it */
+	uint32_t cur; /* v3: block being read; v2: next frame slot */
+	uint32_t left; /* v3: frames left in the block; 0: not opened */
+	uint32_t off; /* v3: next frame's offset inside the block */
 	bool skip_outgoing; /* the kernel cannot: look at sll_pkttype */
+	uint64_t rx_busy_polls; /* recvfrom kicks on an empty ring */
+	uint32_t napi_id; /* SO_INCOMING_NAPI_ID once the kernel has one */
+	uint32_t idle; /* empty polls while it has none */
 	uint64_t rx_csum_done; /* UDP checksums completed (CSUMNOTREADY) */
 	uint64_t rx_truncated; /* snaplen < len, or too big for a buffer */
 	uint64_t rx_bad_desc; /* block or frame header out of bounds */
@@ -103,6 +145,8 @@ struct pkt_priv {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	bool bypass;
+	bool v2; /* tpacket=v2 */
+	bool busy_poll; /* busy_poll given */
 	unsigned n_q;
 	struct pkt_q *q;
 	struct sl_match match;
@@ -139,7 +183,6 @@ static int q_open(struct sl_port *port, const struct sl_spec *spec,
 	struct pkt_priv *pp = port->priv;
 	static struct sock_filter drop_all[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
 	uint64_t bytes = (uint64_t)ring_size * PKT_FRAME_SLOT;
-	struct tpacket_req3 req;
 	int err;
 
 	/* protocol 0: the socket sees nothing until bind() names one */
@@ -154,25 +197,58 @@ static int q_open(struct sl_port *port, const struct sl_spec *spec,
 				    "cannot make a packet socket: %s",
 				    strerror(err));
 	}
-	if (set_int(q->fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3)) {
+	q->v2 = pp->v2;
+	if (set_int(q->fd, SOL_PACKET, PACKET_VERSION,
+		    q->v2 ? TPACKET_V2 : TPACKET_V3)) {
 		err = errno;
-		return sl_spec_fail(spec, err, "TPACKET_V3 refused: %s",
-				    strerror(err));
+		return sl_spec_fail(spec, err, "TPACKET_V%c refused: %s",
+				    q->v2 ? '2' : '3', strerror(err));
 	}
-	q->block_size = pow2_at_least(bytes / PKT_BLOCKS);
-	q->n_blocks = (uint32_t)SL_MAX(8u, bytes / q->block_size);
-	memset(&req, 0, sizeof(req));
-	req.tp_block_size = q->block_size;
-	req.tp_block_nr = q->n_blocks;
-	req.tp_frame_size = PKT_FRAME_SLOT;
-	req.tp_frame_nr = q->block_size / PKT_FRAME_SLOT * q->n_blocks;
-	req.tp_retire_blk_tov = PKT_RETIRE_MS;
-	if (setsockopt(q->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req))) {
-		err = errno;
-		return sl_spec_fail(spec, err,
-				    "cannot set up a receive ring of %u x %u "
-				    "bytes: %s",
-				    q->n_blocks, q->block_size, strerror(err));
+	if (q->v2) {
+		struct tpacket_req req2;
+		uint32_t per_block = PKT_V2_BLOCK / PKT_FRAME_SLOT;
+
+		/* ring_size frames, rounded up to whole blocks: slots are
+		 * contiguous in the mapping (block size = slots x slot size),
+		 * so slot i is at i * PKT_FRAME_SLOT */
+		q->block_size = PKT_V2_BLOCK;
+		q->n_blocks = (uint32_t)SL_MAX(1u, (ring_size + per_block - 1) /
+							   per_block);
+		q->n_frames = q->n_blocks * per_block;
+		memset(&req2, 0, sizeof(req2));
+		req2.tp_block_size = q->block_size;
+		req2.tp_block_nr = q->n_blocks;
+		req2.tp_frame_size = PKT_FRAME_SLOT;
+		req2.tp_frame_nr = q->n_frames;
+		if (setsockopt(q->fd, SOL_PACKET, PACKET_RX_RING, &req2,
+			       sizeof(req2))) {
+			err = errno;
+			return sl_spec_fail(
+				spec, err,
+				"cannot set up a receive ring of %u "
+				"x %u-byte frames: %s",
+				q->n_frames, PKT_FRAME_SLOT, strerror(err));
+		}
+	} else {
+		struct tpacket_req3 req;
+
+		q->block_size = pow2_at_least(bytes / PKT_BLOCKS);
+		q->n_blocks = (uint32_t)SL_MAX(8u, bytes / q->block_size);
+		memset(&req, 0, sizeof(req));
+		req.tp_block_size = q->block_size;
+		req.tp_block_nr = q->n_blocks;
+		req.tp_frame_size = PKT_FRAME_SLOT;
+		req.tp_frame_nr = q->block_size / PKT_FRAME_SLOT * q->n_blocks;
+		req.tp_retire_blk_tov = PKT_RETIRE_MS;
+		if (setsockopt(q->fd, SOL_PACKET, PACKET_RX_RING, &req,
+			       sizeof(req))) {
+			err = errno;
+			return sl_spec_fail(
+				spec, err,
+				"cannot set up a receive ring of %u "
+				"x %u bytes: %s",
+				q->n_blocks, q->block_size, strerror(err));
+		}
 	}
 	q->ring_len = (size_t)q->block_size * q->n_blocks;
 	q->ring = mmap(NULL, q->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -197,6 +273,8 @@ static int q_open(struct sl_port *port, const struct sl_spec *spec,
 				    "PACKET_QDISC_BYPASS refused: %s",
 				    strerror(err));
 	}
+	if (pp->busy_poll)
+		q->busy_poll = sl_busy_poll_enable(port, q->fd, pp->ifname);
 	{
 		int want = PKT_SNDBUF;
 
@@ -308,6 +386,8 @@ static int pkt_open(struct sl_port *port, const struct sl_spec *spec)
 {
 	struct pkt_priv *pp = port->priv;
 	const char *bypass = sl_spec_get(spec, "qdisc_bypass");
+	const char *busy = sl_spec_get(spec, "busy_poll");
+	const char *tpv = sl_spec_get(spec, "tpacket");
 	struct sock_filter prog[SL_MATCH_CBPF_MAX];
 	uint32_t fanout, queues;
 	struct ifreq ifr;
@@ -341,6 +421,19 @@ static int pkt_open(struct sl_port *port, const struct sl_spec *spec)
 				    "without a value",
 				    bypass);
 	pp->bypass = bypass != NULL;
+	if (busy && busy[0])
+		return sl_spec_fail(spec, EINVAL,
+				    "bad busy_poll '%s': it is a flag, "
+				    "without a value",
+				    busy);
+	pp->busy_poll = busy != NULL;
+	if (tpv && strcmp(tpv, "v2") && strcmp(tpv, "v3"))
+		return sl_spec_fail(spec, EINVAL,
+				    "bad tpacket '%s': v2 (a frame ring, "
+				    "lowest latency) or v3 (a block ring, "
+				    "the default)",
+				    tpv);
+	pp->v2 = tpv && !strcmp(tpv, "v2");
 	if (sl_match_parse(sl_spec_get(spec, "match"), &pp->match))
 		return sl_spec_fail(spec, EINVAL, "%s", sl_last_error());
 	n_insn = sl_match_cbpf(&pp->match, prog, SL_ARRAY_SIZE(prog));
@@ -386,9 +479,8 @@ static int pkt_open(struct sl_port *port, const struct sl_spec *spec)
 	if (ioctl(pp->q[0].fd, SIOCGIFHWADDR, &ifr) == 0)
 		memcpy(port->info.mac, ifr.ifr_hwaddr.sa_data, SL_ETH_ALEN);
 	port->n_queues = (uint16_t)pp->n_q;
-	sl_strlcpy(port->info.mode,
-		   pp->bypass ? "tpacket-v3+qdisc-bypass" : "tpacket-v3",
-		   sizeof(port->info.mode));
+	snprintf(port->info.mode, sizeof(port->info.mode), "tpacket-v%c%s",
+		 pp->v2 ? '2' : '3', pp->bypass ? "+qdisc-bypass" : "");
 	sl_strlcpy(port->info.name, pp->ifname, sizeof(port->info.name));
 	sl_dbg("%s: %u queue(s), %u blocks of %u bytes, match %s", spec->text,
 	       pp->n_q, pp->q[0].n_blocks, pp->q[0].block_size,
@@ -400,6 +492,103 @@ fail:
 }
 
 /* ---- receive ---------------------------------------------------------- */
+
+/*
+ * A frame as the ring walks (v2 and v3) hand it to frame_deliver: read
+ * from its tpacket2_hdr or tpacket3_hdr once that header, and data..
+ * data + snaplen, are known to lie inside its slot or block.
+ */
+struct pkt_frame {
+	const uint8_t *data; /* the frame, at tp_mac */
+	uint32_t snaplen; /* bytes there */
+	uint32_t len; /* bytes it had (tp_len) */
+	uint32_t status; /* tp_status */
+	uint16_t vlan_tci, vlan_tpid;
+	bool outgoing; /* sll_pkttype PACKET_OUTGOING (skip_outgoing only) */
+};
+
+/*
+ * Whether the kernel marked a frame outgoing, from the struct sockaddr_ll
+ * it writes after a header of hdr_len bytes: 1 or 0, or -1 when that would
+ * run into the frame (at mac).
+ */
+static inline int sll_outgoing(const uint8_t *h, size_t hdr_len, uint32_t mac)
+{
+	size_t at = TPACKET_ALIGN(hdr_len);
+
+	if (at + sizeof(struct sockaddr_ll) > mac)
+		return -1;
+	return ((const struct sockaddr_ll *)(h + at))->sll_pkttype ==
+	       PACKET_OUTGOING;
+}
+
+/*
+ * A frame from a local sender or a veth peer may come with its UDP
+ * checksum left for the NIC to finish (CHECKSUM_PARTIAL: the field holds
+ * only the pseudo-header sum). On the wire it would be complete, so it is
+ * completed here, and the application sees a valid frame.
+ */
+static void csum_complete(struct pkt_q *q, struct sl_pkt *p)
+{
+	struct sl_frame f;
+	uint8_t *b = p->data;
+	uint16_t c, len;
+
+	if (sl_frame_parse(b, p->len, &f) || f.l4_proto != SL_IPPROTO_UDP ||
+	    (f.flags & SL_FRAME_IP_FRAG))
+		return;
+	len = sl_get_be16(b + f.l4_off + 4);
+	b[f.l4_off + 6] = 0;
+	b[f.l4_off + 7] = 0;
+	if (f.l3 == SL_L3_IPV4)
+		c = sl_ipv4_l4_csum((const struct sl_ipv4_hdr *)(b + f.l3_off),
+				    SL_IPPROTO_UDP, b + f.l4_off, len);
+	else
+		c = sl_ipv6_l4_csum((const struct sl_ipv6_hdr *)(b + f.l3_off),
+				    SL_IPPROTO_UDP, b + f.l4_off, len);
+	memcpy(b + f.l4_off + 6, &c, 2);
+	q->rx_csum_done++;
+}
+
+/*
+ * Copy a frame into p as it was on the wire, whichever ring it came from:
+ * the VLAN tag the kernel stripped put back after the MACs, a partial UDP
+ * checksum completed. Returns 1 (p filled), 0 (dropped and counted:
+ * truncated by the ring, or too big for a buffer) or 2 (an outgoing frame,
+ * skipped).
+ */
+static inline int frame_deliver(struct pkt_q *q, const struct pkt_frame *f,
+				struct sl_pkt *p)
+{
+	uint32_t room = p->room - p->headroom0, len = f->snaplen;
+	bool vlan = (f->status & TP_STATUS_VLAN_VALID) && len >= 12;
+
+	if (sl_unlikely(f->outgoing))
+		return 2;
+	if (sl_unlikely(len < f->len || len + (vlan ? 4 : 0) > room)) {
+		q->rx_truncated++;
+		return 0;
+	}
+	if (vlan) {
+		uint16_t tpid = (f->status & TP_STATUS_VLAN_TPID_VALID) ?
+					f->vlan_tpid :
+					ETH_P_8021Q;
+		uint16_t tag[2] = { htons(tpid), htons(f->vlan_tci) };
+
+		memcpy(p->data, f->data, 12);
+		memcpy(p->data + 12, tag, 4);
+		memcpy(p->data + 16, f->data + 12, len - 12);
+		p->len = len + 4;
+	} else {
+		memcpy(p->data, f->data, len);
+		p->len = len;
+	}
+	if (sl_unlikely(f->status & TP_STATUS_CSUMNOTREADY))
+		csum_complete(q, p);
+	return 1;
+}
+
+/* -- tpacket=v3: a ring of blocks -- */
 
 static inline struct tpacket_block_desc *block_at(struct pkt_q *q, uint32_t i)
 {
@@ -451,90 +640,42 @@ static inline bool block_open(struct pkt_q *q)
 }
 
 /*
- * A frame from a local sender or a veth peer may come with its UDP
- * checksum left for the NIC to finish (CHECKSUM_PARTIAL: the field holds
- * only the pseudo-header sum). On the wire it would be complete, so it is
- * completed here, and the application sees a valid frame.
- */
-static void csum_complete(struct pkt_q *q, struct sl_pkt *p)
-{
-	struct sl_frame f;
-	uint8_t *b = p->data;
-	uint16_t c, len;
-
-	if (sl_frame_parse(b, p->len, &f) || f.l4_proto != SL_IPPROTO_UDP ||
-	    (f.flags & SL_FRAME_IP_FRAG))
-		return;
-	len = sl_get_be16(b + f.l4_off + 4);
-	b[f.l4_off + 6] = 0;
-	b[f.l4_off + 7] = 0;
-	if (f.l3 == SL_L3_IPV4)
-		c = sl_ipv4_l4_csum((const struct sl_ipv4_hdr *)(b + f.l3_off),
-				    SL_IPPROTO_UDP, b + f.l4_off, len);
-	else
-		c = sl_ipv6_l4_csum((const struct sl_ipv6_hdr *)(b + f.l3_off),
-				    SL_IPPROTO_UDP, b + f.l4_off, len);
-	memcpy(b + f.l4_off + 6, &c, 2);
-	q->rx_csum_done++;
-}
-
-/*
  * Copy the next frame of the open block into p and move past it (giving
- * the block back after its last frame). Returns 1 (p filled), 0 (frame
- * dropped and counted), 2 (an outgoing frame, skipped), or -1: a header
- * points outside the block, and the caller abandons the rest of it.
+ * the block back after its last frame). Returns as frame_deliver, or -1: a
+ * header points outside the block, and the caller abandons the rest of it.
  */
-static inline int frame_copy(struct pkt_q *q, struct sl_pkt *p)
+static inline int v3_frame_copy(struct pkt_q *q, struct sl_pkt *p)
 {
 	const uint8_t *blk = (const uint8_t *)block_at(q, q->cur);
 	const struct tpacket3_hdr *h;
-	const uint8_t *src;
-	uint32_t room = p->room - p->headroom0, len, mac, next;
-	bool vlan;
-	int r = 1;
+	struct pkt_frame f;
+	uint32_t mac, next;
+	int r;
 
 	if (q->off > q->block_size - sizeof(*h))
 		return -1;
 	h = (const struct tpacket3_hdr *)(blk + q->off);
+	/* each field read once: the kernel shares this memory */
 	mac = h->tp_mac;
-	len = h->tp_snaplen;
+	f.snaplen = h->tp_snaplen;
 	next = h->tp_next_offset;
-	if (mac > q->block_size - q->off || len > q->block_size - q->off - mac)
+	if (mac > q->block_size - q->off ||
+	    f.snaplen > q->block_size - q->off - mac)
 		return -1;
-	src = (const uint8_t *)h + mac;
-	vlan = (h->tp_status & TP_STATUS_VLAN_VALID) && len >= 12;
+	f.data = (const uint8_t *)h + mac;
+	f.len = h->tp_len;
+	f.status = h->tp_status;
+	f.vlan_tci = (uint16_t)h->hv1.tp_vlan_tci;
+	f.vlan_tpid = h->hv1.tp_vlan_tpid;
+	f.outgoing = false;
 	if (sl_unlikely(q->skip_outgoing)) {
-		/* the kernel puts a struct sockaddr_ll after the header */
-		size_t at = TPACKET_ALIGN(sizeof(*h));
+		int o = sll_outgoing((const uint8_t *)h, sizeof(*h), mac);
 
-		if (at + sizeof(struct sockaddr_ll) > mac)
+		if (o < 0)
 			return -1;
-		if (((const struct sockaddr_ll *)((const uint8_t *)h + at))
-			    ->sll_pkttype == PACKET_OUTGOING)
-			r = 2;
+		f.outgoing = o;
 	}
-	if (r == 2) {
-		/* skipped */
-	} else if (sl_unlikely(len < h->tp_len ||
-			       len + (vlan ? 4 : 0) > room)) {
-		q->rx_truncated++;
-		r = 0;
-	} else if (vlan) {
-		uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ?
-					h->hv1.tp_vlan_tpid :
-					ETH_P_8021Q;
-		uint16_t tag[2] = { htons(tpid), htons(h->hv1.tp_vlan_tci) };
-
-		memcpy(p->data, src, 12);
-		memcpy(p->data + 12, tag, 4);
-		memcpy(p->data + 16, src + 12, len - 12);
-		p->len = len + 4;
-	} else {
-		memcpy(p->data, src, len);
-		p->len = len;
-	}
-	if (sl_unlikely(r == 1 && (h->tp_status & TP_STATUS_CSUMNOTREADY)))
-		csum_complete(q, p);
+	r = frame_deliver(q, &f, p);
 	if (--q->left == 0) {
 		block_done(q);
 	} else {
@@ -545,6 +686,98 @@ static inline int frame_copy(struct pkt_q *q, struct sl_pkt *p)
 	return r;
 }
 
+/* -- tpacket=v2: a ring of frame slots -- */
+
+static inline struct tpacket2_hdr *slot_at(struct pkt_q *q, uint32_t i)
+{
+	return (struct tpacket2_hdr *)(q->ring + (size_t)i * PKT_FRAME_SLOT);
+}
+
+/* Whether the kernel has handed slot i over. */
+static inline bool slot_ready(struct pkt_q *q, uint32_t i)
+{
+	/* acquire: pairs with the smp_wmb in the kernel's
+	 * __packet_set_status, after it wrote the frame and its header */
+	return __atomic_load_n(&slot_at(q, i)->tp_status, __ATOMIC_ACQUIRE) &
+	       TP_STATUS_USER;
+}
+
+/*
+ * Copy the frame in the current slot (which the caller found ready) into p
+ * and give the slot back at once. Returns as frame_deliver, or -1: its
+ * header points outside the slot, and the frame is dropped.
+ */
+static inline int v2_frame_copy(struct pkt_q *q, struct sl_pkt *p)
+{
+	struct tpacket2_hdr *h = slot_at(q, q->cur);
+	struct pkt_frame f;
+	uint32_t mac = h->tp_mac;
+	int r = -1;
+
+	f.snaplen = h->tp_snaplen;
+	if (mac >= sizeof(*h) && mac <= PKT_FRAME_SLOT &&
+	    f.snaplen <= PKT_FRAME_SLOT - mac) {
+		f.data = (const uint8_t *)h + mac;
+		f.len = h->tp_len;
+		f.status = h->tp_status;
+		f.vlan_tci = h->tp_vlan_tci;
+		f.vlan_tpid = h->tp_vlan_tpid;
+		f.outgoing = false;
+		r = 0;
+		if (sl_unlikely(q->skip_outgoing)) {
+			r = sll_outgoing((const uint8_t *)h, sizeof(*h), mac);
+			f.outgoing = r == 1;
+		}
+		if (r >= 0)
+			r = frame_deliver(q, &f, p);
+	}
+	/* release: our reads of the slot happen before the kernel's
+	 * rewrite of it (it checks for TP_STATUS_KERNEL under its lock) */
+	__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+	q->cur = q->cur + 1 == q->n_frames ? 0 : q->cur + 1;
+	return r;
+}
+
+/* How many slots from the current one on are ready, up to max. */
+static inline unsigned v2_ready(struct pkt_q *q, unsigned max)
+{
+	uint32_t i = q->cur;
+	unsigned k;
+
+	for (k = 0; k < max && slot_ready(q, i); k++)
+		i = i + 1 == q->n_frames ? 0 : i + 1;
+	return k;
+}
+
+/*
+ * busy_poll, on an empty ring: the documented kick, a non-blocking
+ * recvfrom() that runs the device's NAPI poll in this thread (it returns
+ * EAGAIN: the ring keeps the socket's queue empty). sk_busy_loop does
+ * nothing until the socket has recorded the NAPI id of its traffic, which
+ * AF_PACKET does not do (tpacket_rcv never calls sk_mark_napi_id; on Linux
+ * 6.18 a packet socket on a NAPI veth reads SO_INCOMING_NAPI_ID 0 where a
+ * UDP socket reads the id): until it has one, one empty poll in
+ * PKT_NAPI_RECHECK looks again instead of paying a useless system call
+ * every time.
+ */
+static void busy_kick(struct pkt_q *q)
+{
+	if (sl_unlikely(!q->napi_id)) {
+		socklen_t l = sizeof(q->napi_id);
+
+		if (q->idle++ % PKT_NAPI_RECHECK)
+			return;
+		if (getsockopt(q->fd, SOL_SOCKET, SO_INCOMING_NAPI_ID,
+			       &q->napi_id, &l) ||
+		    !q->napi_id) {
+			q->napi_id = 0;
+			return;
+		}
+	}
+	q->rx_busy_polls++;
+	(void)recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
 static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 		       struct sl_pkt **pkts, uint16_t n)
 {
@@ -553,15 +786,27 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 	struct sl_queue_stats *st = &port->qstats[queue];
 	uint64_t now = 0, bytes = 0;
 	unsigned got = 0, dropped = 0;
+	bool empty = false;
 
 	while (got < n) {
-		unsigned want, i, used = 0;
+		unsigned want, i, used = 0, avail;
 
-		if (!q->left && !block_open(q))
+		want = SL_MIN((unsigned)n - got, (unsigned)PKT_BATCH);
+		if (q->v2) {
+			avail = v2_ready(q, want);
+		} else {
+			if (!q->left && !block_open(q))
+				avail = 0;
+			else
+				avail = q->left;
+		}
+		if (!avail) {
+			empty = true;
 			break;
-		/* q->left >= want: the loop below stays inside the block */
-		want = SL_MIN(SL_MIN((unsigned)n - got, q->left),
-			      (unsigned)PKT_BATCH);
+		}
+		/* avail >= want: the loop below stays inside what the
+		 * kernel handed over (v2: ready slots; v3: the block) */
+		want = SL_MIN(want, avail);
 		while (sl_pkt_alloc_bulk(port->pool, q->bufs, want) != 0) {
 			st->rx_nombuf++;
 			want /= 2;
@@ -572,11 +817,14 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 			now = sl_time_ns();
 		for (i = 0; i < want; i++) {
 			struct sl_pkt *p = q->bufs[used];
-			int r = frame_copy(q, p);
+			int r = q->v2 ? v2_frame_copy(q, p) :
+					v3_frame_copy(q, p);
 
 			if (sl_unlikely(r < 0)) {
 				q->rx_bad_desc++;
 				st->rx_invalid++;
+				if (q->v2)
+					continue; /* its slot is back */
 				block_done(q);
 				break;
 			}
@@ -596,6 +844,8 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 			sl_pkt_free_bulk(q->bufs + used, want - used);
 	}
 out:
+	if (got == 0 && empty && q->busy_poll)
+		busy_kick(q);
 	st->rx_packets += got;
 	st->rx_bytes += bytes;
 	st->rx_dropped += dropped;
@@ -657,7 +907,7 @@ static int pkt_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 {
 	struct pkt_priv *pp = port->priv;
 	uint64_t packets = 0, drops = 0, freeze = 0, trunc = 0, bad = 0;
-	uint64_t csum = 0;
+	uint64_t csum = 0, busy = 0;
 	unsigned i;
 
 	pthread_mutex_lock(&pp->stats_lock);
@@ -679,6 +929,7 @@ static int pkt_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 		trunc += q->rx_truncated;
 		bad += q->rx_bad_desc;
 		csum += q->rx_csum_done;
+		busy += q->rx_busy_polls;
 	}
 	pthread_mutex_unlock(&pp->stats_lock);
 	sl_xstat_put(out, n, 0, "packet_kernel_packets", packets);
@@ -687,11 +938,22 @@ static int pkt_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 	sl_xstat_put(out, n, 3, "packet_rx_truncated", trunc);
 	sl_xstat_put(out, n, 4, "packet_rx_bad_desc", bad);
 	sl_xstat_put(out, n, 5, "packet_rx_csum_completed", csum);
-	return 6;
+	sl_xstat_put(out, n, 6, "packet_busy_polls", busy);
+	return 7;
 }
 
-static const char *const pkt_keys[] = { "match", "fanout", "qdisc_bypass",
-					NULL };
+static const char *const pkt_keys[] = { "match",   "fanout",	"qdisc_bypass",
+					"tpacket", "busy_poll", NULL };
+
+int sl_packet_queue_fd(struct sl_port *port, uint16_t queue)
+{
+	struct pkt_priv *pp;
+
+	if (!port || port->drv != &sl_driver_packet)
+		return -1;
+	pp = port->priv;
+	return pp->q && queue < pp->n_q ? pp->q[queue].fd : -1;
+}
 
 const struct sl_driver sl_driver_packet = {
 	.name = "packet",

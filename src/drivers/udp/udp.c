@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The udp driver: "udp:ADDR:PORT[,peer=ADDR:PORT]", the kernel-guarded path.
+ * The udp driver: "udp:ADDR:PORT[,peer=ADDR:PORT][,busy_poll]", the
+ * kernel-guarded path.
  * One kernel UDP socket moves datagrams; the driver presents them as
  * Ethernet frames so an application runs unchanged on every driver.
  *
@@ -27,6 +28,13 @@
  * EHOSTUNREACH, EMSGSIZE...) takes the packet, counts it in tx_errors and
  * goes on with the rest of the burst.
  *
+ * busy_poll: SO_PREFER_BUSY_POLL, SO_BUSY_POLL and SO_BUSY_POLL_BUDGET on
+ * the socket (port/busy_poll.h). The receive path needs nothing more: a
+ * non-blocking recvmmsg() on an empty socket is where the kernel busy-polls
+ * (net/ipv4/udp.c, __skb_recv_udp -> sk_busy_loop). Raising the options
+ * needs CAP_NET_ADMIN; without it the refusal is listed in sl_port_info and
+ * the port works as without the flag.
+ *
  * One queue. The rx and tx scratch arrays are separate, so a queue's rx and
  * tx may run on two threads.
  */
@@ -38,7 +46,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "drivers/udp/udp.h"
 #include "net/cursor.h"
+#include "port/busy_poll.h"
 #include "port/driver.h"
 
 #define UDP_BATCH 256 /* datagrams per recvmmsg / sendmmsg call */
@@ -145,6 +155,7 @@ static int udp_open(struct sl_port *port, const struct sl_spec *spec)
 {
 	struct udp_priv *u = port->priv;
 	const char *peer = sl_spec_get(spec, "peer");
+	const char *busy = sl_spec_get(spec, "busy_poll");
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char a[64], b[64];
@@ -154,6 +165,11 @@ static int udp_open(struct sl_port *port, const struct sl_spec *spec)
 	if (sl_addr_parse(spec->target, false, &u->local))
 		return sl_spec_fail(spec, EINVAL, "%s", sl_last_error());
 	u->family = u->local.family;
+	if (busy && busy[0])
+		return sl_spec_fail(spec, EINVAL,
+				    "bad busy_poll '%s': it is a flag, "
+				    "without a value",
+				    busy);
 	if (peer) {
 		if (sl_addr_parse(peer, false, &u->peer))
 			return sl_spec_fail(spec, EINVAL, "bad peer: %s",
@@ -189,6 +205,8 @@ static int udp_open(struct sl_port *port, const struct sl_spec *spec)
 			   (size_t)port->opts->ring_size * SL_PKT_BUF_SIZE);
 	raise_buf(u->fd, SO_RCVBUFFORCE, SO_RCVBUF, want);
 	raise_buf(u->fd, SO_SNDBUFFORCE, SO_SNDBUF, want);
+	if (busy)
+		(void)sl_busy_poll_enable(port, u->fd, spec->target);
 
 	sl = to_sockaddr(&u->local, &ss);
 	if (bind(u->fd, (struct sockaddr *)&ss, sl)) {
@@ -531,7 +549,14 @@ static int udp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 	return 2;
 }
 
-static const char *const udp_keys[] = { "peer", NULL };
+static const char *const udp_keys[] = { "peer", "busy_poll", NULL };
+
+int sl_udp_socket_fd(struct sl_port *port)
+{
+	if (!port || port->drv != &sl_driver_udp)
+		return -1;
+	return ((struct udp_priv *)port->priv)->fd;
+}
 
 const struct sl_driver sl_driver_udp = {
 	.name = "udp",

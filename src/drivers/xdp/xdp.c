@@ -50,20 +50,12 @@
 #include "drivers/xdp/steer.h"
 #include "drivers/xdp/xsk_desc.h"
 #include "net/match.h"
+#include "port/busy_poll.h"
 #include "port/driver.h"
-
-#ifndef SO_PREFER_BUSY_POLL
-#define SO_PREFER_BUSY_POLL 69
-#endif
-#ifndef SO_BUSY_POLL_BUDGET
-#define SO_BUSY_POLL_BUDGET 70
-#endif
 
 #define XDP_BURST 256 /* descriptors handled per ring read */
 #define XDP_FILL_BATCH 64 /* fill ring top-ups, in buffers */
 #define XDP_PACKET_HEADROOM_ 256 /* the kernel's, in front of every frame */
-#define XDP_BUSY_POLL_US 20
-#define XDP_BUSY_POLL_BUDGET 64
 #define BUSY_RETRIES 100 /* 10 ms apart: a dead socket's queue frees */
 #define BUSY_WAIT_US 10000
 
@@ -1285,26 +1277,9 @@ static int xdp_open(struct sl_port *port, const struct sl_spec *spec)
 		q->queue = (uint16_t)i;
 		q->fill_target = SL_MIN(pv->um->ring_size, cap / (2 * nq));
 		q->fill_target &= ~(uint32_t)(XDP_FILL_BATCH / 4 - 1);
-		if (sl_spec_has(spec, "busy_poll")) {
-			int one = 1, us = XDP_BUSY_POLL_US,
-			    budget = XDP_BUSY_POLL_BUDGET;
-
-			if (setsockopt(q->fd, SOL_SOCKET, SO_PREFER_BUSY_POLL,
-				       &one, sizeof(one)) ||
-			    setsockopt(q->fd, SOL_SOCKET, SO_BUSY_POLL, &us,
-				       sizeof(us)) ||
-			    setsockopt(q->fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET,
-				       &budget, sizeof(budget))) {
-				if (i == 0)
-					sl_port_refuse(
-						port, "busy-poll",
-						"%s: the kernel refused busy "
-						"polling: %s",
-						pv->ifname, strerror(errno));
-			} else {
-				q->busy_poll = true;
-			}
-		}
+		if (sl_spec_has(spec, "busy_poll"))
+			q->busy_poll =
+				sl_busy_poll_enable(port, q->fd, pv->ifname);
 		refill(port, q);
 	}
 	port->n_queues = (uint16_t)nq;

@@ -10,7 +10,11 @@
  * and not the one to another port; a frame sent with sl_tx_burst reaches a
  * kernel socket; a VLAN-tagged frame the kernel untags on receive comes
  * back byte for byte with its tag; fanout=2 receives every datagram on
- * one of its two queues; xstats count; the pool is full after each.
+ * one of its two queues; xstats count; all of it with tpacket=v3 (the
+ * default) and tpacket=v2. busy_poll: every socket of the port carries
+ * SO_BUSY_POLL, an empty receive kicks the kernel (packet_busy_polls) only
+ * when the socket has a NAPI id to busy-poll, and frames flow; without CAP_NET_ADMIN (dropped in a child) the port opens,
+ * lists the refusal and still receives. The pool is full after each.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +34,9 @@
 #include "sltest.h"
 
 #include <sluice/udp.h>
+
+#include "drivers/packet/packet.h"
+#include "port/busy_poll.h"
 
 static struct sl_pool *pool;
 static int home_ns = -1;
@@ -88,6 +95,15 @@ static void test_bad_specs(void **state)
 	expect_refused("packet:lo,qdisc_bypass=1", EINVAL,
 		       "bad qdisc_bypass '1': it is a flag");
 	expect_refused("packet:lo,ring=5", EINVAL, "ring");
+	expect_refused("packet:x,tpacket=v4", EINVAL,
+		       "packet:x,tpacket=v4: bad tpacket 'v4': v2 (a frame "
+		       "ring, lowest latency) or v3 (a block ring, the "
+		       "default)");
+	expect_refused("packet:lo,tpacket", EINVAL, "bad tpacket ''");
+	expect_refused("packet:lo,tpacket=V2", EINVAL, "bad tpacket 'V2'");
+	expect_refused("packet:lo,busy_poll=yes", EINVAL,
+		       "packet:lo,busy_poll=yes: bad busy_poll 'yes': it is "
+		       "a flag, without a value");
 	expect_refused("packet:nosuch0", ENODEV,
 		       "packet:nosuch0: no such interface");
 	assert_string_equal(sl_last_error(),
@@ -249,9 +265,10 @@ static unsigned rx_wait(struct sl_port *p, struct sl_pkt **pkts, unsigned cap,
 	return got;
 }
 
-static void test_lo_rx_tx(void **state)
+static void lo_rx_tx(const char *tpv)
 {
 	struct sl_port_info info = { .sz = sizeof(info) };
+	char spec[64], mode[32];
 	struct sl_pkt *pkts[8];
 	struct sl_udp_view v;
 	struct sl_udp_params hp;
@@ -261,14 +278,16 @@ static void test_lo_rx_tx(void **state)
 	int fd, kfd, n, i;
 	bool seen = false;
 
-	(void)state;
 	NEED_NS();
-	p = open_port("packet:lo,match=udp:7001");
+	snprintf(spec, sizeof(spec), "packet:lo,match=udp:7001%s%s",
+		 tpv ? ",tpacket=" : "", tpv ? tpv : "");
+	snprintf(mode, sizeof(mode), "tpacket-%s", tpv ? tpv : "v3");
+	p = open_port(spec);
 	if (!p)
 		fail_msg("%s", sl_last_error());
 	assert_int_equal(sl_port_info(p, &info), 0);
 	assert_string_equal(info.driver, "packet");
-	assert_string_equal(info.mode, "tpacket-v3");
+	assert_string_equal(info.mode, mode);
 	assert_string_equal(info.name, "lo");
 	assert_int_equal(info.n_queues, 1);
 
@@ -312,13 +331,16 @@ static void test_lo_rx_tx(void **state)
 	assert_int_equal(rx_wait(p, pkts, 8, 1, 50, NULL), 0);
 
 	n = sl_port_xstats(p, xs, 16);
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 7);
 	for (i = 0; i < n; i++) {
 		if (strcmp(xs[i].name, "packet_kernel_packets") == 0) {
 			assert_int_equal(xs[i].value, 1);
 			seen = true;
 		}
 		if (strcmp(xs[i].name, "packet_kernel_drops") == 0)
+			assert_int_equal(xs[i].value, 0);
+		/* not without busy_poll */
+		if (strcmp(xs[i].name, "packet_busy_polls") == 0)
 			assert_int_equal(xs[i].value, 0);
 	}
 	assert_true(seen);
@@ -327,7 +349,26 @@ static void test_lo_rx_tx(void **state)
 	assert_int_equal(sl_port_close(p), 0);
 }
 
-static void test_lo_vlan_restored(void **state)
+static void test_lo_rx_tx(void **state)
+{
+	(void)state;
+	lo_rx_tx(NULL);
+}
+
+static void test_lo_rx_tx_v2(void **state)
+{
+	(void)state;
+	lo_rx_tx("v2");
+}
+
+static void test_lo_rx_tx_v3(void **state)
+{
+	(void)state;
+	lo_rx_tx("v3");
+}
+
+static void lo_vlan_restored(const char *rx_spec, const char *tx_spec,
+			     const char *tx_mode)
 {
 	struct sl_port *p, *tx;
 	struct sl_pkt *pkts[4], *s;
@@ -335,17 +376,16 @@ static void test_lo_vlan_restored(void **state)
 	uint8_t sent[256];
 	int n;
 
-	(void)state;
 	NEED_NS();
-	p = open_port("packet:lo,match=udp:7010");
-	tx = open_port("packet:lo,qdisc_bypass");
+	p = open_port(rx_spec);
+	tx = open_port(tx_spec);
 	if (!p || !tx)
 		fail_msg("%s", sl_last_error());
 	{
 		struct sl_port_info info = { .sz = sizeof(info) };
 
 		assert_int_equal(sl_port_info(tx, &info), 0);
-		assert_string_equal(info.mode, "tpacket-v3+qdisc-bypass");
+		assert_string_equal(info.mode, tx_mode);
 	}
 	memset(&hp, 0, sizeof(hp));
 	hp.vlan_tci = 0x3123; /* PCP 1, VID 0x123 */
@@ -372,16 +412,30 @@ static void test_lo_vlan_restored(void **state)
 	assert_int_equal(sl_port_close(tx), 0);
 }
 
-static void test_lo_fanout(void **state)
+static void test_lo_vlan_restored(void **state)
+{
+	(void)state;
+	lo_vlan_restored("packet:lo,match=udp:7010", "packet:lo,qdisc_bypass",
+			 "tpacket-v3+qdisc-bypass");
+}
+
+static void test_lo_vlan_restored_v2(void **state)
+{
+	(void)state;
+	lo_vlan_restored("packet:lo,match=udp:7010,tpacket=v2",
+			 "packet:lo,qdisc_bypass,tpacket=v2",
+			 "tpacket-v2+qdisc-bypass");
+}
+
+static void lo_fanout(const char *spec)
 {
 	struct sl_port *p;
 	struct sl_pkt *pkts[256];
 	unsigned per_q[2] = { 0, 0 }, got, i;
 	int fds[32];
 
-	(void)state;
 	NEED_NS();
-	p = open_port("packet:lo,fanout=2,match=udp:7020");
+	p = open_port(spec);
 	if (!p)
 		fail_msg("%s", sl_last_error());
 	/* 32 flows (source ports), 4 datagrams each */
@@ -412,6 +466,173 @@ static void test_lo_fanout(void **state)
 	assert_int_equal(sl_port_close(p), 0);
 }
 
+static void test_lo_fanout(void **state)
+{
+	(void)state;
+	lo_fanout("packet:lo,fanout=2,match=udp:7020");
+}
+
+static void test_lo_fanout_v2(void **state)
+{
+	(void)state;
+	lo_fanout("packet:lo,fanout=2,match=udp:7020,tpacket=v2");
+}
+
+/* ---- busy_poll ---------------------------------------------------------- */
+
+static uint64_t xstat(struct sl_port *p, const char *name)
+{
+	struct sl_xstat xs[16];
+	int n = sl_port_xstats(p, xs, 16), i;
+
+	for (i = 0; i < n && i < 16; i++)
+		if (strcmp(xs[i].name, name) == 0)
+			return xs[i].value;
+	fail_msg("no xstat %s", name);
+	return 0;
+}
+
+static const char *busy_refusal(struct sl_port *p, struct sl_port_info *info)
+{
+	unsigned i;
+
+	info->sz = sizeof(*info);
+	assert_int_equal(sl_port_info(p, info), 0);
+	for (i = 0; i < info->n_refused; i++)
+		if (strcmp(info->refused[i].path, "busy-poll") == 0)
+			return info->refused[i].why;
+	return NULL;
+}
+
+static unsigned napi_id(int fd)
+{
+	unsigned id = 0;
+	socklen_t l = sizeof(id);
+
+	assert_int_equal(getsockopt(fd, SOL_SOCKET,
+				    56 /* SO_INCOMING_NAPI_ID */, &id, &l),
+			 0);
+	return id;
+}
+
+static void lo_busy_poll(const char *tpv)
+{
+	struct sl_port_info info;
+	struct sl_pkt *pkts[8];
+	struct sl_port *p;
+	char spec[96];
+	const char *why;
+	int fd;
+
+	NEED_NS();
+	if (!have_cap(CAP_NET_ADMIN))
+		sl_test_skip("needs CAP_NET_ADMIN for busy polling");
+	snprintf(spec, sizeof(spec),
+		 "packet:lo,fanout=2,busy_poll,match=udp:7030,tpacket=%s", tpv);
+	p = open_port(spec);
+	if (!p)
+		fail_msg("%s", sl_last_error());
+	why = busy_refusal(p, &info);
+	if (why)
+		fail_msg("refused: %s", why);
+	/* on every socket of the port */
+	assert_int_equal(sl_busy_poll_get(sl_packet_queue_fd(p, 0)),
+			 SL_BUSY_POLL_US);
+	assert_int_equal(sl_busy_poll_get(sl_packet_queue_fd(p, 1)),
+			 SL_BUSY_POLL_US);
+	assert_int_equal(sl_packet_queue_fd(p, 2), -1);
+	/* an empty ring makes the receive call into the kernel, once the
+	 * socket has a NAPI id to busy-poll (lo has none; AF_PACKET records
+	 * none so far): not before */
+	assert_int_equal(sl_rx_burst(p, 0, pkts, 8), 0);
+	assert_int_equal(sl_rx_burst(p, 1, pkts, 8), 0);
+	assert_int_equal(xstat(p, "packet_busy_polls"),
+			 napi_id(sl_packet_queue_fd(p, 0)) ? 2 : 0);
+	/* which takes nothing from the ring: frames still flow */
+	fd = udp_socket(0);
+	udp_send(fd, 7030, "busy", 4);
+	assert_int_equal(rx_wait(p, pkts, 8, 1, 1000, NULL), 1);
+	assert_int_equal(pkts[0]->len, 14 + 20 + 8 + 4);
+	assert_memory_equal(pkts[0]->data + 42, "busy", 4);
+	sl_pkt_free(pkts[0]);
+	close(fd);
+	assert_int_equal(sl_port_close(p), 0);
+}
+
+static void test_lo_busy_poll_v3(void **state)
+{
+	(void)state;
+	lo_busy_poll("v3");
+}
+
+static void test_lo_busy_poll_v2(void **state)
+{
+	(void)state;
+	lo_busy_poll("v2");
+}
+
+/* In a child without CAP_NET_ADMIN: 0, or which check failed. */
+static int busy_refused_case(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	struct sl_port_info info;
+	struct sl_pkt *pkt;
+	struct sl_port *p;
+	const char *why;
+	int fd, r = 0;
+
+	if (syscall(SYS_capget, &h, d))
+		return 10;
+	d[0].effective &= ~(1u << CAP_NET_ADMIN);
+	if (syscall(SYS_capset, &h, d))
+		return 11;
+	p = open_port("packet:lo,fanout=2,busy_poll,match=udp:7031,"
+		      "tpacket=v2");
+	if (!p)
+		return 1;
+	why = busy_refusal(p, &info);
+	if (!why ||
+	    !strstr(why, "lo: the kernel refused busy polling "
+			 "(SO_PREFER_BUSY_POLL: ") ||
+	    !strstr(why, "needs CAP_NET_ADMIN"))
+		r = 2;
+	else if (info.n_refused != 1) /* once, not per socket */
+		r = 3;
+	else if (sl_busy_poll_get(sl_packet_queue_fd(p, 1)) != 0)
+		r = 4;
+	else if (sl_rx_burst(p, 0, &pkt, 1) != 0 ||
+		 xstat(p, "packet_busy_polls") != 0)
+		r = 5; /* no kicks when the kernel said no */
+	if (!r) {
+		fd = udp_socket(0);
+		udp_send(fd, 7031, "still", 5);
+		if (rx_wait(p, &pkt, 1, 1, 1000, NULL) != 1)
+			r = 6;
+		else
+			sl_pkt_free(pkt);
+		close(fd);
+	}
+	sl_port_close(p);
+	return r;
+}
+
+static void test_lo_busy_poll_refused(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	NEED_NS();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(busy_refused_case());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +645,20 @@ int main(void)
 						own_ns_setup, own_ns_teardown),
 		cmocka_unit_test_setup_teardown(test_lo_fanout, own_ns_setup,
 						own_ns_teardown),
+		cmocka_unit_test_setup_teardown(test_lo_rx_tx_v2, own_ns_setup,
+						own_ns_teardown),
+		cmocka_unit_test_setup_teardown(test_lo_rx_tx_v3, own_ns_setup,
+						own_ns_teardown),
+		cmocka_unit_test_setup_teardown(test_lo_vlan_restored_v2,
+						own_ns_setup, own_ns_teardown),
+		cmocka_unit_test_setup_teardown(test_lo_fanout_v2, own_ns_setup,
+						own_ns_teardown),
+		cmocka_unit_test_setup_teardown(test_lo_busy_poll_v3,
+						own_ns_setup, own_ns_teardown),
+		cmocka_unit_test_setup_teardown(test_lo_busy_poll_v2,
+						own_ns_setup, own_ns_teardown),
+		cmocka_unit_test_setup_teardown(test_lo_busy_poll_refused,
+						own_ns_setup, own_ns_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

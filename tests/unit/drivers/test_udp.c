@@ -4,17 +4,26 @@
  * between two udp ports and between a udp port and a plain kernel socket
  * (IPv4 and IPv6), a flood into a small receiver, a peer that vanishes and
  * comes back, frames that cannot be sent, oversized datagrams, an empty
- * pool, and bad specs. Every scenario ends with the pool full again.
+ * pool, and bad specs; busy_poll: with CAP_NET_ADMIN the socket carries
+ * SO_BUSY_POLL and frames flow as without, and without it (dropped in a
+ * child when running as root) the port still opens, lists the refusal and
+ * moves frames. Every scenario ends with the pool full again.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sltest.h"
+
+#include "drivers/udp/udp.h"
+#include "port/busy_poll.h"
 
 #define WAIT_MS 2000
 
@@ -618,6 +627,145 @@ static void test_peer_vanishes(void **state)
 	sl_pool_destroy(pool);
 }
 
+/* ---- busy_poll ------------------------------------------------------------ */
+
+static bool have_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+static bool drop_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	d[cap / 32].effective &= ~(1u << (cap % 32));
+	return syscall(SYS_capset, &h, d) == 0;
+}
+
+/* The refusal the port lists for busy polling, or NULL. */
+static const char *busy_refusal(struct sl_port *p, struct sl_port_info *info)
+{
+	unsigned i;
+
+	info->sz = sizeof(*info);
+	assert_int_equal(sl_port_info(p, info), 0);
+	for (i = 0; i < info->n_refused; i++)
+		if (strcmp(info->refused[i].path, "busy-poll") == 0)
+			return info->refused[i].why;
+	return NULL;
+}
+
+/* SO_BUSY_POLL of a socket nobody touched (net.core.busy_read). */
+static int busy_poll_default(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), v;
+
+	assert_true(fd >= 0);
+	v = sl_busy_poll_get(fd);
+	close(fd);
+	return v;
+}
+
+static void test_busy_poll(void **state)
+{
+	struct sl_pool *pool;
+	struct sl_port_info info;
+	struct sl_port *p;
+	const char *why;
+
+	(void)state;
+	/* frames flow as without the flag, whether the kernel took it */
+	two_ports("udp:127.0.0.1:0,busy_poll", "127.0.0.1:0");
+	if (have_ipv6())
+		two_ports("udp:[::1]:0,busy_poll", "[::1]:0");
+	if (!have_cap(CAP_NET_ADMIN))
+		sl_test_skip(
+			"needs CAP_NET_ADMIN to see SO_BUSY_POLL set "
+			"(the refusal is tested by test_busy_poll_refused)");
+	pool = sl_test_pool(64);
+	p = open_port("udp:127.0.0.1:0,busy_poll", pool);
+	why = busy_refusal(p, &info);
+	if (why)
+		fail_msg("refused: %s", why);
+	assert_true(sl_udp_socket_fd(p) >= 0);
+	assert_int_equal(sl_busy_poll_get(sl_udp_socket_fd(p)),
+			 SL_BUSY_POLL_US);
+	sl_port_close(p);
+	/* and not without the flag */
+	p = open_port("udp:127.0.0.1:0", pool);
+	assert_int_equal(sl_busy_poll_get(sl_udp_socket_fd(p)),
+			 busy_poll_default());
+	assert_null(busy_refusal(p, &info));
+	sl_port_close(p);
+	sl_test_pool_full(pool);
+	sl_pool_destroy(pool);
+}
+
+/* Without CAP_NET_ADMIN: 0, or which check failed. */
+static int refused_case(void)
+{
+	struct sl_pool *pool = sl_test_pool(64);
+	struct sl_port_info info;
+	struct sl_port_opts o = { .sz = sizeof(o), .pool = pool };
+	struct sl_port *p = sl_port_open("udp:127.0.0.1:0,busy_poll", &o);
+	struct sl_addr pa, ka;
+	struct sl_pkt *pkt;
+	const char *why;
+	int kfd, r = 0;
+
+	if (!p)
+		return 1;
+	why = busy_refusal(p, &info);
+	if (!why ||
+	    !strstr(why, "127.0.0.1:0: the kernel refused busy "
+			 "polling (SO_PREFER_BUSY_POLL: ") ||
+	    !strstr(why, "needs CAP_NET_ADMIN"))
+		r = 2;
+	/* left as it was, not half set up */
+	else if (sl_busy_poll_get(sl_udp_socket_fd(p)) != busy_poll_default())
+		r = 3;
+	/* and it still moves datagrams */
+	pa = port_addr(p);
+	kfd = ksock("127.0.0.1:0", &ka);
+	ksend(kfd, &pa, "still here", 10);
+	if (!r && rx_wait(p, &pkt, 1) != 1)
+		r = 4;
+	else if (!r)
+		sl_pkt_free(pkt);
+	close(kfd);
+	sl_port_close(p);
+	sl_test_pool_full(pool);
+	sl_pool_destroy(pool);
+	return r;
+}
+
+static void test_busy_poll_refused(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	if (!have_cap(CAP_NET_ADMIN)) {
+		assert_int_equal(refused_case(), 0);
+		return;
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(drop_cap(CAP_NET_ADMIN) ? refused_case() : 10);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ---- bad specs ---------------------------------------------------------- */
 
 static void check_bad_spec(const char *spec, const char *msg)
@@ -647,6 +795,11 @@ static void test_bad_specs(void **state)
 		       "bad peer: missing port");
 	check_bad_spec("udp:127.0.0.1:0,peer=[::1]:80", "bad peer '[::1]:80'");
 	check_bad_spec("udp:127.0.0.1:0,peer=127.0.0.1:0", "port 0");
+	check_bad_spec("udp:127.0.0.1:0,busy_poll=1",
+		       "udp:127.0.0.1:0,busy_poll=1: bad busy_poll '1': it "
+		       "is a flag");
+	check_bad_spec("udp:127.0.0.1:0,tpacket=v2",
+		       "option 'tpacket' not taken by driver udp");
 	/* an address that is not ours */
 	check_bad_spec("udp:192.0.2.1:9", "cannot bind 192.0.2.1:9");
 }
@@ -663,6 +816,8 @@ int main(void)
 		cmocka_unit_test(test_nombuf),
 		cmocka_unit_test(test_not_sendable),
 		cmocka_unit_test(test_peer_vanishes),
+		cmocka_unit_test(test_busy_poll),
+		cmocka_unit_test(test_busy_poll_refused),
 		cmocka_unit_test(test_bad_specs),
 	};
 
