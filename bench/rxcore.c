@@ -74,6 +74,7 @@ void *sl_bench_sender_main(void *arg)
 		.flows = 1,
 		.duration_s = s->seconds,
 		.cpu = s->cpu,
+		.rate_pps = s->rate_pps,
 	};
 
 	s->err = sl_testbed_enter(s->tb, SL_TESTBED_A);

@@ -39,6 +39,7 @@ struct sl_bench_sender {
 	size_t frame_len;
 	int cpu;
 	double seconds;
+	uint64_t rate_pps; /* 0: as fast as it goes; else evenly paced */
 	struct sl_live_result res;
 	int err;
 	char msg[160];

@@ -93,6 +93,23 @@ for r in res:
             bad.append("%s: lacks %s" % (p, k))
     if not (isinstance(r.get("rx_mpps"), (int, float)) and r["rx_mpps"] > 0):
         bad.append("%s: rx_mpps %r not > 0" % (p, r.get("rx_mpps")))
+    # the receive search: rx_mpps is the best point of its curve, and
+    # never below what full speed gave
+    curve = r.get("rx_curve")
+    if not isinstance(curve, list) or not curve:
+        bad.append("%s: no rx_curve" % p)
+    else:
+        for pt in curve:
+            if not all(isinstance(pt.get(k), (int, float))
+                       for k in ("offered_mpps", "rx_mpps")):
+                bad.append("%s: rx_curve point %r" % (p, pt))
+        got = [pt.get("rx_mpps") or 0 for pt in curve]
+        if abs(max(got) - (r.get("rx_mpps") or 0)) > 1e-3:
+            bad.append("%s: rx_mpps %r is not the curve's best %r"
+                       % (p, r.get("rx_mpps"), max(got)))
+    if not isinstance(r.get("rx_full_mpps"), (int, float)) or \
+            r["rx_full_mpps"] > (r.get("rx_mpps") or 0) + 1e-3:
+        bad.append("%s: rx_full_mpps %r" % (p, r.get("rx_full_mpps")))
     rt = r.get("rtt_us")
     if rt is not None:
         for k in ("p50", "p99", "p999"):
@@ -101,6 +118,16 @@ for r in res:
         if all(isinstance(rt.get(k), (int, float)) for k in ("p50", "p99", "p999")):
             if not (0 < rt["p50"] <= rt["p99"] <= rt["p999"]):
                 bad.append("%s: rtt_us out of order %r" % (p, rt))
+# the host's jitter, one entry per CPU measured, gaps in order
+jit = host.get("jitter")
+if host.get("cores", 1) >= 2:
+    if not isinstance(jit, list) or len(jit) != 2:
+        bad.append("host jitter: %r" % (jit,))
+    else:
+        for j in jit:
+            if not (0 <= j.get("gap_p50_us", -1) <= j.get("gap_p99_us", -1)
+                    <= j.get("gap_max_us", -1)) or j.get("gaps_per_s", -1) < 0:
+                bad.append("host jitter entry %r" % (j,))
 # what must have run: the kernel socket always; the bed's paths as root
 need = {"udp"} | ({"xdp-copy", "packet", "xdp-drop"} if root and host.get("test_bed") else {"pair"})
 for p in sorted(need - ran):
