@@ -822,7 +822,8 @@ static double measure(const struct meas *m, double paced, double *offered,
 /*
  * What a path takes at its best: full speed first, then evenly paced loads
  * of 2x and 4x (steps: how many of these) what it took at full speed,
- * while the sender still reaches the pace. No step is skipped because the
+ * while the sender still reaches the pace, and one halfway between the
+ * best and the next when the best was taken whole. No step is skipped because the
  * one before brought nothing: on a shared machine one bad second would
  * end the search.
  * With again >= 0 (a later round) only that pace is measured again (0: full
@@ -886,6 +887,13 @@ static double search(const struct meas *m, double again, unsigned steps,
 		if (rr->pts[rr->n - 1].offered < 0.9 * pace)
 			break;
 	}
+	/* the best load was taken whole and the next one overran it: the
+	 * path's best lies between the two, so one more load halfway (on
+	 * a log scale) narrows it */
+	if (rr->best.paced > 0 && rr->n < MAX_POINTS && !sl_stop &&
+	    rr->best.got >= SENDER_BOUND * rr->best.offered &&
+	    rr->pts[rr->n - 1].paced > rr->best.paced)
+		point(m, rr->best.paced * sqrt(PACE_STEP), rr, msg, len);
 	return rr->best.got;
 }
 
