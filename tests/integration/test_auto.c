@@ -10,10 +10,24 @@
  * - fallback: the XDP program is detached from under a running port (by
  *   its BPF link, as another process would); the port notices, moves to
  *   the packet path, raises an event, keeps its counters, and the packets
- *   the application held from before stay valid. The pool is full at the
- *   end of every scenario.
+ *   the application held from before stay valid;
+ * - the interface itself: deleted under a running xdp path (ERROR naming
+ *   it, NO_PATH event, bursts return 0 at once, program and link unloaded,
+ *   held packet intact); set down and up (traffic resumes on the same
+ *   path); deleted and made again under the same name, between two checks
+ *   and after a while in ERROR (the port reopens on the new ifindex, from
+ *   the fastest path, on xdp, packet and udp); renamed (followed) then
+ *   moved to another namespace (gone); gone and back with a second queue
+ *   bursting in its own thread all along;
+ * - no path left: XDP program removed after the application dropped its
+ *   privileges, with match=all: ERROR, not a spin.
+ * The pool is full and the bed's namespaces gone at the end of every
+ * scenario.
  */
 #include <net/if.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -44,6 +58,9 @@ static int teardown(void **state)
 	(void)state;
 	sl_testbed_enter(NULL, SL_TESTBED_HOME);
 	sl_testbed_down(&bed);
+	/* nothing of the bed left behind, whatever the test did to it */
+	assert_false(sl_testbed_ns_exists(bed.end[0].ns));
+	assert_false(sl_testbed_ns_exists(bed.end[1].ns));
 	sl_test_pool_full(pool);
 	sl_pool_destroy(pool);
 	return 0;
@@ -381,6 +398,620 @@ static void test_fallback_when_xdp_removed(void **state)
 	close(fd);
 }
 
+/* --- the interface itself goes away, goes down, comes back --- */
+
+/* Run a shell command at home (ip -n NS ...), which must succeed. */
+static void bed_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void bed_sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = sl_testbed_run(&bed, SL_TESTBED_HOME, cmd);
+	if (rc != 0)
+		fail_msg("'%s' exited %d", cmd, rc);
+}
+
+/* Delete the bed's veth pair (both ends go) from side B. */
+static void bed_delete_link(void)
+{
+	bed_sh("ip -n %s link del %s", bed.end[1].ns, bed.end[1].ifname);
+}
+
+/* Make the veth pair again as the bed made it: same names, MACs and
+ * addresses, new ifindexes. `del_first` deletes the old pair in the same
+ * command, so no burst runs in between. */
+static void bed_recreate_link(bool del_first)
+{
+	const struct sl_testbed_end *a = &bed.end[0], *b = &bed.end[1];
+	char pre[128] = "";
+
+	if (del_first)
+		snprintf(pre, sizeof(pre), "ip -n %s link del %s && ", b->ns,
+			 b->ifname);
+	bed_sh("%sip -n %s link add %s address %s numtxqueues %u numrxqueues %u "
+	       "type veth peer name %s netns %s address %s numtxqueues %u "
+	       "numrxqueues %u",
+	       pre, b->ns, b->ifname, b->mac_str, bed.queues, bed.queues,
+	       a->ifname, a->ns, a->mac_str, bed.queues, bed.queues);
+	for (int s = 0; s < 2; s++) {
+		const struct sl_testbed_end *me = &bed.end[s],
+					    *peer = &bed.end[!s];
+
+		bed_sh("ip -n %s link set %s addrgenmode none && "
+		       "ip -n %s addr add %s/24 dev %s && "
+		       "ip -n %s link set %s up && "
+		       "ip -n %s neigh replace %s lladdr %s dev %s nud permanent",
+		       me->ns, me->ifname, me->ns, me->ip4_str, me->ifname,
+		       me->ns, me->ifname, me->ns, peer->ip4_str, peer->mac_str,
+		       me->ifname);
+	}
+	bed_sh("ip netns exec %s ethtool -K %s tso off gso off >/dev/null",
+	       a->ns, a->ifname);
+}
+
+/* The ids of our steering program on B and of the BPF link holding it;
+ * returns B's ifindex. */
+static int our_xdp(uint32_t *prog_id, uint32_t *link_id)
+{
+	struct sl_iface_facts f = { .sz = sizeof(f) };
+	uint32_t id = 0;
+
+	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(sl_probe_iface(bed.end[1].ifname, &f), 0);
+	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(f.n_xdp_progs, 1);
+	assert_true(f.xdp_progs[0].ours);
+	*prog_id = f.xdp_progs[0].id;
+	*link_id = 0;
+	while (bpf_link_get_next_id(id, &id) == 0) {
+		struct bpf_link_info li;
+		uint32_t len = sizeof(li);
+		int fd = bpf_link_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		memset(&li, 0, sizeof(li));
+		if (bpf_obj_get_info_by_fd(fd, &li, &len) == 0 &&
+		    li.type == BPF_LINK_TYPE_XDP && li.prog_id == *prog_id)
+			*link_id = id;
+		close(fd);
+	}
+	assert_true(*link_id != 0);
+	return f.ifindex;
+}
+
+/* Whether the program and its link are gone from the kernel altogether
+ * (unloaded, not merely detached). */
+static bool xdp_gone(uint32_t prog_id, uint32_t link_id)
+{
+	int pf = bpf_prog_get_fd_by_id(prog_id);
+	int lf = bpf_link_get_fd_by_id(link_id);
+
+	if (pf >= 0)
+		close(pf);
+	if (lf >= 0)
+		close(lf);
+	return pf < 0 && lf < 0;
+}
+
+/* Burst both ways on queue 0 in B for up to ms, until the port's state is
+ * `want`. Every burst must return 0 once the port is in ERROR; a packet
+ * offered for sending that is not taken is freed. Returns the state. */
+static int burst_until_state(struct sl_port *port, int want, int ms)
+{
+	struct sl_port_info info = { .sz = sizeof(info) };
+	uint64_t end = sl_time_ns() + (uint64_t)ms * 1000000u;
+	struct sl_pkt *p;
+
+	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	for (;;) {
+		assert_int_equal(sl_port_info(port, &info), 0);
+		if (info.state == want || sl_time_ns() >= end)
+			break;
+		while (sl_rx_burst(port, 0, &p, 1) == 1)
+			sl_pkt_free(p);
+		p = sl_pkt_alloc(pool);
+		assert_non_null(p);
+		memset(p->data, 0, 60);
+		p->len = 60;
+		if (sl_tx_burst(port, 0, &p, 1) != 1)
+			sl_pkt_free(p);
+		usleep(1000);
+	}
+	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	return info.state;
+}
+
+static void print_events(struct sl_auto_event *ev, int n)
+{
+	for (int i = 0; i < n; i++)
+		printf("# event %d: %s -> %s: %s\n", ev[i].kind, ev[i].from,
+		       ev[i].to, ev[i].why);
+}
+
+static void test_iface_deleted(void **state)
+{
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_port_info info;
+	struct sl_auto_event ev[4];
+	struct sl_pkt *held, *p;
+	uint32_t prog, link;
+	uint64_t t0, rx_before;
+	int fd, n, i;
+
+	(void)state;
+	bed_up();
+	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7403);
+	struct sl_port *port = open_b("");
+
+	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
+	roundtrip(port, fd, "before the delete");
+	held = exchange(port, fd, "held across the delete", 3000);
+	assert_non_null(held);
+	our_xdp(&prog, &link);
+	assert_int_equal(sl_port_stats(port, &st), 0);
+	rx_before = st.total.rx_packets;
+
+	bed_delete_link();
+	t0 = sl_time_ns();
+	assert_int_equal(burst_until_state(port, SL_PORT_ERROR, 2000),
+			 SL_PORT_ERROR);
+	printf("# ERROR after %.0f ms\n", (double)(sl_time_ns() - t0) / 1e6);
+	info.sz = sizeof(info);
+	assert_int_equal(sl_port_info(port, &info), 0);
+	printf("# state %d mode '%s' error '%s'\n", info.state, info.mode,
+	       info.error);
+	assert_non_null(strstr(info.error, bed.end[1].ifname));
+	assert_non_null(strstr(info.error, "went away"));
+	assert_string_equal(info.mode, "none");
+	n = sl_auto_events(port, ev, 4);
+	print_events(ev, n);
+	assert_int_equal(n, 1);
+	assert_int_equal(ev[0].kind, SL_AUTO_EVENT_NO_PATH);
+	assert_string_equal(ev[0].from, "xdp-copy");
+	assert_string_equal(ev[0].to, "");
+	assert_non_null(strstr(ev[0].why, bed.end[1].ifname));
+
+	/* bursts go on returning 0, quickly: no retry loop behind them */
+	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	t0 = sl_time_ns();
+	for (i = 0; i < 100000; i++) {
+		assert_int_equal(sl_rx_burst(port, 0, &p, 1), 0);
+		assert_int_equal(sl_tx_burst(port, 0, &held, 1), 0);
+	}
+	assert_true(sl_time_ns() - t0 < 2000000000ull);
+	assert_int_equal(sl_auto_check(port), -ENOLINK);
+	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+
+	/* the dead path let go of everything: program and link unloaded */
+	assert_true(xdp_gone(prog, link));
+	/* counters are still there and did not move backwards */
+	assert_int_equal(sl_port_stats(port, &st), 0);
+	assert_true(st.total.rx_packets >= rx_before);
+	/* the packet held from before is intact and goes back to the pool */
+	assert_int_equal(memcmp(held->data + held->len - 22,
+				"held across the delete", 22),
+			 0);
+	sl_pkt_free(held);
+	assert_int_equal(sl_port_close(port), 0);
+	close(fd);
+}
+
+/* Everything of the port's on the wire side is gone: the events so far,
+ * printed, and the count of those of `kind`. */
+static int count_events(struct sl_port *port, int kind,
+			struct sl_auto_event *last)
+{
+	struct sl_auto_event ev[16];
+	int n = sl_auto_events(port, ev, 16), k = 0;
+
+	assert_true(n >= 0);
+	print_events(ev, n);
+	for (int i = 0; i < n; i++)
+		if (ev[i].kind == kind) {
+			k++;
+			if (last)
+				*last = ev[i];
+		}
+	return k;
+}
+
+static void test_iface_down_up(void **state)
+{
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_port_info info;
+	uint64_t rx_before, tx_before;
+	int fd;
+
+	(void)state;
+	bed_up();
+	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7404);
+	struct sl_port *port = open_b("");
+
+	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
+	roundtrip(port, fd, "before down");
+	assert_int_equal(sl_port_stats(port, &st), 0);
+	rx_before = st.total.rx_packets;
+	tx_before = st.total.tx_packets;
+
+	bed_sh("ip -n %s link set %s down", bed.end[1].ns, bed.end[1].ifname);
+	/* down is not gone: the port stays up, on its path, and waits */
+	assert_int_equal(burst_until_state(port, SL_PORT_ERROR, 500),
+			 SL_PORT_UP);
+	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
+	bed_sh("ip -n %s link set %s up", bed.end[1].ns, bed.end[1].ifname);
+
+	roundtrip(port, fd, "after up");
+	printf("# after down/up: %s\n", info.mode);
+	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
+	assert_int_equal(info.state, SL_PORT_UP);
+	assert_int_equal(count_events(port, SL_AUTO_EVENT_NO_PATH, NULL), 0);
+	assert_int_equal(sl_port_stats(port, &st), 0);
+	assert_true(st.total.rx_packets > rx_before);
+	assert_true(st.total.tx_packets > tx_before);
+	assert_int_equal(sl_port_close(port), 0);
+	close(fd);
+}
+
+static void test_iface_recreated(void **state)
+{
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_port_info info;
+	struct sl_auto_event ev;
+	uint32_t prog, link, prog2, link2;
+	uint64_t rx_before;
+	int fd, old_ifindex;
+
+	(void)state;
+	bed_up();
+	old_ifindex = bed.end[1].ifindex;
+	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7405);
+	struct sl_port *port = open_b("");
+
+	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
+	roundtrip(port, fd, "first interface");
+	our_xdp(&prog, &link);
+	assert_int_equal(sl_port_stats(port, &st), 0);
+	rx_before = st.total.rx_packets;
+
+	/* deleted and made again between two checks: the port reopens on
+	 * the new interface, on the fastest path again */
+	bed_recreate_link(true);
+	/* a check from outside the port's namespace must not reopen there */
+	assert_int_equal(sl_auto_check(port), -EXDEV);
+	assert_non_null(strstr(sl_last_error(), "network namespace"));
+	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
+	assert_int_equal(info.state, SL_PORT_UP);
+	roundtrip(port, fd, "second interface");
+	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
+	assert_int_equal(info.state, SL_PORT_UP);
+	assert_int_equal(count_events(port, SL_AUTO_EVENT_REOPENED, &ev), 1);
+	assert_string_equal(ev.from, "xdp-copy");
+	assert_string_equal(ev.to, "xdp-copy");
+	assert_non_null(strstr(ev.why, "went away"));
+	assert_true(xdp_gone(prog, link));
+	assert_true(our_xdp(&prog2, &link2) != old_ifindex);
+	assert_true(prog2 != prog);
+	assert_int_equal(sl_port_stats(port, &st), 0);
+	assert_true(st.total.rx_packets > rx_before);
+	rx_before = st.total.rx_packets;
+
+	/* deleted for a while: ERROR, then back when the interface is */
+	bed_delete_link();
+	assert_int_equal(burst_until_state(port, SL_PORT_ERROR, 2000),
+			 SL_PORT_ERROR);
+	assert_int_equal(count_events(port, SL_AUTO_EVENT_NO_PATH, NULL), 1);
+	assert_true(xdp_gone(prog2, link2));
+	bed_recreate_link(false);
+	assert_int_equal(burst_until_state(port, SL_PORT_UP, 2000), SL_PORT_UP);
+	info.sz = sizeof(info);
+	assert_int_equal(sl_port_info(port, &info), 0);
+	assert_string_equal(info.error, "");
+	assert_int_equal(count_events(port, SL_AUTO_EVENT_REOPENED, &ev), 1);
+	assert_string_equal(ev.from, "");
+	assert_string_equal(ev.to, "xdp-copy");
+	roundtrip(port, fd, "third interface");
+	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
+	assert_int_equal(sl_port_stats(port, &st), 0);
+	assert_true(st.total.rx_packets > rx_before);
+	/* a third interface under the same name, and our program on it */
+	assert_true(our_xdp(&prog, &link) != old_ifindex);
+	assert_int_equal(sl_port_close(port), 0);
+	assert_true(xdp_gone(prog, link));
+	close(fd);
+}
+
+/*
+ * The path fails and nothing below it can be had: the application dropped
+ * its privileges after opening (so packet is refused: no CAP_NET_RAW) and
+ * match=all rules out udp. In a child, since dropping is for good; the
+ * parent detaches the XDP program. Exit codes say what went wrong.
+ */
+static int child_no_path(int ready, int go)
+{
+	struct sl_privs_opts po = { .sz = sizeof(po), .user = "nobody" };
+	struct sl_pool_opts pop = { .sz = sizeof(pop),
+				    .n_bufs = 1024,
+				    .flags = SL_POOL_F_DEBUG };
+	struct sl_port_info info = { .sz = sizeof(info) };
+	struct sl_auto_event ev[4];
+	struct sl_pool *cp;
+	struct sl_port *p;
+	struct sl_pkt *pk;
+	uint64_t end, t0;
+	char spec[96], c = 'r';
+	int n, i;
+
+	cp = sl_pool_create(&pop);
+	if (!cp || sl_testbed_enter(&bed, SL_TESTBED_B))
+		return 10;
+	struct sl_port_opts o = { .sz = sizeof(o), .pool = cp };
+
+	snprintf(spec, sizeof(spec), "auto:%s,match=all", bed.end[1].ifname);
+	p = sl_port_open(spec, &o);
+	if (!p) {
+		printf("# %s\n", sl_last_error());
+		return 11;
+	}
+	sl_port_info(p, &info);
+	if (strncmp(info.mode, "xdp-copy/", 9))
+		return 12;
+	if (sl_drop_privileges(&po))
+		return 13;
+	if (write(ready, &c, 1) != 1 || read(go, &c, 1) != 1)
+		return 14;
+	end = sl_time_ns() + 2000000000ull;
+	do {
+		while (sl_rx_burst(p, 0, &pk, 1) == 1)
+			sl_pkt_free(pk);
+		usleep(1000);
+		sl_port_info(p, &info);
+	} while (info.state != SL_PORT_ERROR && sl_time_ns() < end);
+	printf("# no path: state %d error '%s'\n", info.state, info.error);
+	if (info.state != SL_PORT_ERROR || !strstr(info.error, "no path"))
+		return 15;
+	n = sl_auto_events(p, ev, 4);
+	for (i = 0; i < n; i++)
+		printf("# event %d: %s -> %s: %s\n", ev[i].kind, ev[i].from,
+		       ev[i].to, ev[i].why);
+	if (n != 1 || ev[0].kind != SL_AUTO_EVENT_NO_PATH ||
+	    !strstr(ev[0].why, "XDP program") || !strstr(ev[0].why, "packet"))
+		return 16;
+	/* no spin: bursts and checks return at once, and keep failing */
+	t0 = sl_time_ns();
+	for (i = 0; i < 100000; i++)
+		if (sl_rx_burst(p, 0, &pk, 1) != 0)
+			return 17;
+	if (sl_time_ns() - t0 > 2000000000ull)
+		return 18;
+	if (sl_auto_check(p) != -ENOLINK)
+		return 19;
+	if (sl_port_close(p))
+		return 20;
+	if (sl_pool_avail(cp) != sl_pool_capacity(cp))
+		return 21;
+	sl_pool_destroy(cp);
+	return 0;
+}
+
+static void test_no_path_left(void **state)
+{
+	int ready[2], go[2], st;
+	uint32_t prog = 0, link = 0;
+	pid_t pid;
+	char c;
+
+	(void)state;
+	bed_up();
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	fflush(stdout);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int rc = child_no_path(ready[1], go[0]);
+
+		fflush(stdout);
+		_exit(rc);
+	}
+	close(ready[1]);
+	close(go[0]);
+	if (read(ready[0], &c, 1) == 1) {
+		our_xdp(&prog, &link);
+		assert_int_equal(detach_link_of(prog), 0);
+		assert_int_equal(write(go[1], "g", 1), 1);
+	}
+	close(go[1]);
+	close(ready[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_true(prog != 0);
+	assert_true(xdp_gone(prog, link));
+}
+
+/*
+ * Renamed under a running port: the sockets and the program are bound to
+ * the device, so the port follows it, takes the new name and says so;
+ * then the device moves to another namespace, which from the port's is
+ * the interface going away: ERROR, waiting for the name.
+ */
+static void test_iface_renamed_then_moved(void **state)
+{
+	struct sl_port_info info = { .sz = sizeof(info) };
+	struct sl_auto_event ev;
+	char newname[IFNAMSIZ];
+	uint32_t prog, link;
+	int fd;
+
+	(void)state;
+	bed_up();
+	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7406);
+	struct sl_port *port = open_b("");
+
+	roundtrip(port, fd, "before the rename");
+	our_xdp(&prog, &link);
+	snprintf(newname, sizeof(newname), "%.12s-r", bed.name);
+	bed_sh("ip -n %s link set %s down && ip -n %s link set %s name %s && "
+	       "ip -n %s link set %s up",
+	       bed.end[1].ns, bed.end[1].ifname, bed.end[1].ns,
+	       bed.end[1].ifname, newname, bed.end[1].ns, newname);
+	roundtrip(port, fd, "after the rename");
+	/* the bursts look every 100 ms; make sure one look happened */
+	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(sl_auto_check(port), 0);
+	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
+	assert_string_equal(info.name, newname);
+	assert_int_equal(count_events(port, SL_AUTO_EVENT_RENAMED, &ev), 1);
+	assert_string_equal(ev.from, bed.end[1].ifname);
+	assert_string_equal(ev.to, newname);
+
+	bed_sh("ip -n %s link set %s netns %s", bed.end[1].ns, newname,
+	       bed.end[0].ns);
+	assert_int_equal(burst_until_state(port, SL_PORT_ERROR, 2000),
+			 SL_PORT_ERROR);
+	assert_int_equal(sl_port_info(port, &info), 0);
+	printf("# moved away: %s\n", info.error);
+	assert_non_null(strstr(info.error, "went away"));
+	assert_int_equal(count_events(port, SL_AUTO_EVENT_NO_PATH, NULL), 1);
+	assert_true(xdp_gone(prog, link));
+	assert_int_equal(sl_port_close(port), 0);
+	close(fd);
+}
+
+/* Queue 1's thread: bursts both ways until told to stop. */
+struct q1_job {
+	struct sl_port *port;
+	int stop;
+	uint64_t bursts, got;
+	int err;
+};
+
+static void *q1_loop(void *arg)
+{
+	struct q1_job *j = arg;
+	struct sl_pkt *p[8];
+	uint16_t n, i;
+
+	j->err = sl_testbed_enter(&bed, SL_TESTBED_B);
+	while (!j->err && !__atomic_load_n(&j->stop, __ATOMIC_ACQUIRE)) {
+		n = sl_rx_burst(j->port, 1, p, 8);
+		j->got += n;
+		for (i = 0; i < n; i++)
+			sl_pkt_free(p[i]);
+		p[0] = sl_pkt_alloc(pool);
+		if (p[0]) {
+			memset(p[0]->data, 0, 60);
+			p[0]->len = 60;
+			if (sl_tx_burst(j->port, 1, p, 1) != 1)
+				sl_pkt_free(p[0]);
+		}
+		j->bursts++;
+	}
+	return NULL;
+}
+
+/* Two queues, queue 1 bursting in its own thread all along while the
+ * interface goes and comes back under queue 0's checks: no crash, no hang,
+ * nothing lost. */
+static void test_iface_gone_two_queues(void **state)
+{
+	struct sl_testbed_opts o = { .sz = sizeof(o), .queues = 2 };
+	struct sl_port_info info = { .sz = sizeof(info) };
+	struct q1_job j = { 0 };
+	pthread_t t;
+	uint64_t b;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		sl_test_skip("needs root (network namespaces, XDP)");
+	itest_bed_up(&bed, &o);
+	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7407);
+	j.port = open_b(",queues=2");
+	assert_int_equal(sl_port_info(j.port, &info), 0);
+	printf("# %s, %u queues\n", info.mode, info.n_queues);
+	assert_int_equal(info.n_queues, 2);
+	assert_int_equal(pthread_create(&t, NULL, q1_loop, &j), 0);
+
+	bed_delete_link();
+	assert_int_equal(burst_until_state(j.port, SL_PORT_ERROR, 2000),
+			 SL_PORT_ERROR);
+	b = __atomic_load_n(&j.bursts, __ATOMIC_RELAXED);
+	bed_recreate_link(false);
+	assert_int_equal(burst_until_state(j.port, SL_PORT_UP, 2000),
+			 SL_PORT_UP);
+	assert_int_equal(sl_port_info(j.port, &info), 0);
+	printf("# back: %s, %u queues\n", info.mode, info.n_queues);
+	assert_int_equal(info.n_queues, 2);
+	assert_int_equal(path_of(j.port, &info), SL_PATH_XDP_COPY);
+	assert_int_equal(count_events(j.port, SL_AUTO_EVENT_REOPENED, NULL), 1);
+	usleep(100000);
+	__atomic_store_n(&j.stop, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(j.err, 0);
+	/* queue 1 went on bursting through all of it */
+	assert_true(j.bursts > b);
+	assert_int_equal(sl_port_close(j.port), 0);
+	close(fd);
+}
+
+/* The interface re-created under the udp path (risk=low) and under the
+ * packet path (where a fallback from xdp left the port): the port reopens
+ * on the new one, from the fastest path the risk allows. */
+static void test_iface_recreated_udp_packet(void **state)
+{
+	struct sl_port_info info;
+	struct sl_auto_event ev;
+	uint32_t prog, link;
+	int fd;
+
+	(void)state;
+	bed_up();
+	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7408);
+
+	struct sl_port *port = open_b(",risk=low");
+
+	assert_int_equal(path_of(port, &info), SL_PATH_UDP);
+	roundtrip(port, fd, "udp, first interface");
+	bed_recreate_link(true);
+	roundtrip(port, fd, "udp, second interface");
+	/* the socket is bound to the address, back on the new interface, so
+	 * traffic may flow before a look at the link: make one */
+	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_true(sl_auto_check(port) >= 0);
+	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	roundtrip(port, fd, "udp, reopened");
+	assert_int_equal(path_of(port, &info), SL_PATH_UDP);
+	assert_int_equal(count_events(port, SL_AUTO_EVENT_REOPENED, &ev), 1);
+	assert_string_equal(ev.from, "udp");
+	assert_string_equal(ev.to, "udp");
+	assert_int_equal(sl_port_close(port), 0);
+
+	port = open_b("");
+	our_xdp(&prog, &link);
+	assert_int_equal(detach_link_of(prog), 0);
+	roundtrip(port, fd, "packet, second interface");
+	assert_int_equal(path_of(port, &info), SL_PATH_PACKET);
+	bed_recreate_link(true);
+	roundtrip(port, fd, "third interface");
+	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
+	assert_int_equal(count_events(port, SL_AUTO_EVENT_REOPENED, &ev), 1);
+	assert_string_equal(ev.from, "packet");
+	assert_string_equal(ev.to, "xdp-copy");
+	assert_true(xdp_gone(prog, link));
+	our_xdp(&prog, &link);
+	assert_int_equal(sl_port_close(port), 0);
+	assert_true(xdp_gone(prog, link));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +1020,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unprivileged_udp, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fallback_when_xdp_removed,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iface_deleted, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_iface_down_up, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_iface_recreated, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_no_path_left, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_iface_renamed_then_moved,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iface_gone_two_queues,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iface_recreated_udp_packet,
 						setup, teardown),
 	};
 

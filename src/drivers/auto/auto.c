@@ -12,6 +12,14 @@
  * pool, which outlives every inner port, so those the application holds
  * across a switch stay valid.
  *
+ * What the checks tell apart: a path that failed (the driver's fatal
+ * state, our XDP program gone) gives way to the next path down; an
+ * interface that went (RTM_GETLINK on its ifindex says ENODEV: deleted, or
+ * moved to another namespace) is looked up again by name, and the port
+ * reopens on a new one from the fastest path, or is in ERROR and keeps
+ * looking every check until one appears. A rename is followed: what the
+ * path holds is bound to the device, not to its name.
+ *
  * Switching under running bursts: each burst marks its queue busy (a
  * sequentially consistent store) and then reads `switching`; the switcher
  * sets `switching` and then waits for every other queue to be idle. With
@@ -28,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
@@ -52,6 +62,7 @@ struct auto_priv {
 	int switching;
 	uint64_t next_check_ns; /* queue 0's thread only */
 	bool dead; /* no path left */
+	bool waiting; /* dead because the interface went: watch for it */
 
 	/* control */
 	char iface[IFNAMSIZ];
@@ -61,6 +72,9 @@ struct auto_priv {
 	bool queues_given;
 	enum sl_path path;
 	int ifindex;
+	int tried_ifindex; /* while waiting: the last one that failed to open */
+	uint64_t netns; /* the port's network namespace (inode), 0: unknown */
+	bool warned_ns; /* a check came from another namespace: said once */
 	uint32_t xdp_prog_id; /* ours, on xdp paths; 0 otherwise */
 	struct mnl_socket *nl; /* health checks, in the port's namespace */
 	struct sl_queue_stats *inner_qstats; /* the inner port's own */
@@ -85,6 +99,17 @@ static uint64_t coarse_ns(void)
 	/* vDSO, no system call: the price of a check on every burst */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The calling thread's network namespace (its inode), 0 when unknown
+ * (no /proc, or a seccomp filter). */
+static uint64_t netns_now(void)
+{
+	struct stat st;
+
+	if (stat("/proc/thread-self/ns/net", &st) != 0)
+		return 0;
+	return (uint64_t)st.st_ino;
 }
 
 /* The inner spec for path p, or -EINVAL with why (udp without a port). */
@@ -175,8 +200,9 @@ static uint32_t attached_prog(struct auto_priv *a)
 }
 
 /* Try the paths from `first` down, within the accepted risk, recording why
- * each one passed over was. 0 with a->inner open, or -errno. `log`, when
- * given, collects the refusals for the fallback event too. */
+ * each one passed over was. 0 with a->inner open, or -errno (-ENOLINK when
+ * every path was refused). `log`, when given, collects the refusals for
+ * the fallback event too. */
 static int open_from(struct sl_port *port, struct auto_priv *a,
 		     enum sl_path first, char *log, size_t loglen)
 {
@@ -290,6 +316,7 @@ static int auto_open(struct sl_port *port, const struct sl_spec *spec)
 		return sl_spec_fail(spec, ENODEV,
 				    "no interface %s in this network namespace",
 				    a->iface);
+	a->netns = netns_now();
 	a->nl = sl_rtnl_open();
 	if (!a->nl)
 		return sl_spec_fail(spec, errno, "cannot open rtnetlink: %s",
@@ -333,42 +360,6 @@ static void auto_close(struct sl_port *port)
 	pthread_mutex_destroy(&a->ctl);
 }
 
-/* Why the path in use failed for good, or "" when it did not. */
-static void diagnose(struct auto_priv *a, char *why, size_t len)
-{
-	struct sl_port *in = a->inner;
-	struct sl_rtnl_link l;
-	int err;
-
-	why[0] = '\0';
-	if (!in)
-		return;
-	if (__atomic_load_n(&in->info.state, __ATOMIC_RELAXED) ==
-	    SL_PORT_ERROR) {
-		struct sl_port_info ii = { .sz = sizeof(ii) };
-
-		sl_port_info(in, &ii);
-		snprintf(why, len, "%s failed: %s", sl_path_name(a->path),
-			 ii.error[0] ? ii.error : "fatal error");
-		return;
-	}
-	err = sl_rtnl_getlink(a->nl, NULL, a->ifindex, &l);
-	if (err == -ENODEV) {
-		snprintf(why, len, "%s (ifindex %d) went away", a->iface,
-			 a->ifindex);
-		return;
-	}
-	if (err || !a->xdp_prog_id)
-		return; /* cannot tell now: try again at the next check */
-	if (l.xdp_prog_id != a->xdp_prog_id && l.xdp_drv_id != a->xdp_prog_id &&
-	    l.xdp_skb_id != a->xdp_prog_id)
-		snprintf(why, len,
-			 "our XDP program (id %u) was removed from %s "
-			 "(attached now: %s)",
-			 a->xdp_prog_id, a->iface,
-			 l.xdp_attached ? "another program" : "none");
-}
-
 static void push_event(struct auto_priv *a, int kind, const char *from,
 		       const char *to, const char *why)
 {
@@ -388,48 +379,240 @@ static void push_event(struct auto_priv *a, int kind, const char *from,
 	sl_strlcpy(e->why, why, sizeof(e->why));
 }
 
-/*
- * Check and, if the path failed, switch. `self` is the queue whose burst
- * calls (it is busy, and must not wait for itself), or -1. Called with
- * a->ctl held. Returns 1 switched, 0 fine, -ENOLINK no path left.
- */
-static int check_and_switch(struct sl_port *port, struct auto_priv *a, int self)
+/* What a health check found. */
+enum auto_cause {
+	CAUSE_NONE = 0, /* the path is fine, or we cannot tell now */
+	CAUSE_PATH, /* the path failed; the interface is still there */
+	CAUSE_GONE, /* the interface went (deleted, or moved to another
+		     * namespace); one of its name may be there again */
+};
+
+/* Why the path in use failed for good (in why), or CAUSE_NONE. A rename
+ * is followed, not a failure: the sockets and the program are bound to
+ * the device, not to its name, so the port takes the new name (for the
+ * paths it may open later) and says so in an event. */
+static enum auto_cause diagnose(struct sl_port *port, struct auto_priv *a,
+				char *why, size_t len)
 {
-	char why[512], log[768];
-	const char *from;
-	unsigned q;
+	struct sl_port *in = a->inner;
+	struct sl_rtnl_link l;
 	int err;
 
-	if (a->dead)
-		return -ENOLINK;
-	diagnose(a, why, sizeof(why));
-	if (!why[0])
-		return 0;
+	why[0] = '\0';
+	if (!in)
+		return CAUSE_NONE;
+	if (__atomic_load_n(&in->info.state, __ATOMIC_RELAXED) ==
+	    SL_PORT_ERROR) {
+		struct sl_port_info ii = { .sz = sizeof(ii) };
+
+		sl_port_info(in, &ii);
+		snprintf(why, len, "%s failed: %s", sl_path_name(a->path),
+			 ii.error[0] ? ii.error : "fatal error");
+		return CAUSE_PATH;
+	}
+	err = sl_rtnl_getlink(a->nl, NULL, a->ifindex, &l);
+	if (err == -ENODEV) {
+		snprintf(why, len, "%s (ifindex %d) went away", a->iface,
+			 a->ifindex);
+		return CAUSE_GONE;
+	}
+	if (err)
+		return CAUSE_NONE; /* cannot tell now: try at the next check */
+	if (l.name[0] && strcmp(l.name, a->iface) != 0) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "%s (ifindex %d) was renamed %s",
+			 a->iface, a->ifindex, l.name);
+		sl_info("auto:%s", msg);
+		push_event(a, SL_AUTO_EVENT_RENAMED, a->iface, l.name, msg);
+		sl_strlcpy(a->iface, l.name, sizeof(a->iface));
+		pthread_mutex_lock(&port->lock);
+		sl_strlcpy(port->info.name, a->iface, sizeof(port->info.name));
+		pthread_mutex_unlock(&port->lock);
+	}
+	if (!a->xdp_prog_id)
+		return CAUSE_NONE;
+	if (l.xdp_prog_id != a->xdp_prog_id && l.xdp_drv_id != a->xdp_prog_id &&
+	    l.xdp_skb_id != a->xdp_prog_id) {
+		snprintf(why, len,
+			 "our XDP program (id %u) was removed from %s "
+			 "(attached now: %s)",
+			 a->xdp_prog_id, a->iface,
+			 l.xdp_attached ? "another program" : "none");
+		return CAUSE_PATH;
+	}
+	return CAUSE_NONE;
+}
+
+/* Whether the calling thread may open paths for the port: inner ports open
+ * in the caller's namespace, and one of another namespace may well have an
+ * interface of the same name, which would be silently the wrong one. When
+ * it cannot tell, it lets the switch go on. */
+static bool in_port_netns(struct auto_priv *a)
+{
+	uint64_t ns = netns_now();
+
+	if (!ns || !a->netns || ns == a->netns)
+		return true;
+	if (!a->warned_ns) {
+		a->warned_ns = true;
+		sl_warn("auto:%s: a check from a thread in another network "
+			"namespace than the port's: not switching from there",
+			a->iface);
+	}
+	return false;
+}
+
+/* Stop the bursts of the other queues (see the top of the file). */
+static void quiesce(struct sl_port *port, struct auto_priv *a, int self)
+{
+	unsigned q;
 
 	__atomic_store_n(&a->switching, 1, __ATOMIC_SEQ_CST);
 	for (q = 0; q < port->n_queues; q++)
 		while ((int)q != self &&
 		       __atomic_load_n(&a->q[q].busy, __ATOMIC_SEQ_CST))
 			sched_yield();
+}
 
+/* The interface of our name in the port's namespace now: its ifindex, 0
+ * when there is none, or -errno when netlink cannot tell. */
+static int iface_now(struct auto_priv *a)
+{
+	struct sl_rtnl_link l;
+	int err = sl_rtnl_getlink(a->nl, a->iface, 0, &l);
+
+	if (err == -ENODEV)
+		return 0;
+	return err ? err : l.ifindex;
+}
+
+/* Reopen on a new incarnation of the interface (ifindex idx), from the
+ * fastest path again: what failed was the device, not a path. The
+ * refusals start over, since they describe this opening. */
+static int reopen_new_iface(struct sl_port *port, struct auto_priv *a, int idx,
+			    char *log, size_t loglen)
+{
+	a->ifindex = idx;
+	pthread_mutex_lock(&port->lock);
+	port->info.n_refused = 0;
+	pthread_mutex_unlock(&port->lock);
+	return open_from(port, a, SL_PATH_XDP_ZC, log, loglen);
+}
+
+/* No path left: the port is in ERROR and its bursts return 0. */
+static void no_path(struct sl_port *port, struct auto_priv *a, const char *from,
+		    const char *log)
+{
+	a->dead = true;
+	push_event(a, SL_AUTO_EVENT_NO_PATH, from, "", log);
+	pthread_mutex_lock(&port->lock);
+	sl_strlcpy(port->info.mode, "none", sizeof(port->info.mode));
+	pthread_mutex_unlock(&port->lock);
+	sl_port_set_state(port, SL_PORT_ERROR, "auto:%s: no path left: %s%s%s",
+			  a->iface, log, a->waiting ? "; waiting for " : "",
+			  a->waiting ? a->iface : "");
+	sl_warn("auto:%s: no path left: %s", a->iface, log);
+}
+
+/*
+ * The interface went and the port waits for one of the same name: when
+ * one is there (and is not the one that already failed to open), reopen.
+ * Called with a->ctl held. Returns 1 reopened, -ENOLINK still waiting,
+ * -EXDEV when it is back but the caller is in another namespace.
+ */
+static int check_waiting(struct sl_port *port, struct auto_priv *a, int self)
+{
+	char log[768];
+	int idx = iface_now(a), err;
+
+	if (idx <= 0 || idx == a->tried_ifindex)
+		return -ENOLINK;
+	if (!in_port_netns(a))
+		return -EXDEV;
+	quiesce(port, a, self);
+	snprintf(log, sizeof(log), "%s is back (ifindex %d)", a->iface, idx);
+	err = reopen_new_iface(port, a, idx, log, sizeof(log));
+	if (err) {
+		a->tried_ifindex = idx;
+		no_path(port, a, "", log);
+	} else {
+		a->dead = false;
+		__atomic_store_n(&a->waiting, false, __ATOMIC_RELAXED);
+		a->tried_ifindex = 0;
+		push_event(a, SL_AUTO_EVENT_REOPENED, "", sl_path_name(a->path),
+			   log);
+		sl_port_set_state(port, SL_PORT_UP, "%s", "");
+		sl_info("auto:%s: back, on %s", a->iface,
+			sl_path_name(a->path));
+	}
+	__atomic_store_n(&a->switching, 0, __ATOMIC_SEQ_CST);
+	return err ? -ENOLINK : 1;
+}
+
+/*
+ * Check and, if the path failed, switch. `self` is the queue whose burst
+ * calls (it is busy, and must not wait for itself), or -1. Called with
+ * a->ctl held. Returns 1 switched, 0 fine, -ENOLINK no path left, -EXDEV
+ * when the path failed but the caller is in another namespace (a burst
+ * or check from the port's own namespace will switch).
+ *
+ * A failed path gives way to the next one down. An interface that went
+ * away closes the path too; if one of the same name is already there (a
+ * new ifindex: deleted and made again), the port reopens on it from the
+ * fastest path; if not, it is in ERROR and waits for one (check_waiting).
+ */
+static int check_and_switch(struct sl_port *port, struct auto_priv *a, int self)
+{
+	char why[512], log[768];
+	enum auto_cause cause;
+	const char *from;
+	int err, idx;
+
+	if (a->waiting)
+		return check_waiting(port, a, self);
+	if (a->dead)
+		return -ENOLINK;
+	cause = diagnose(port, a, why, sizeof(why));
+	if (cause == CAUSE_NONE)
+		return 0;
+	if (!in_port_netns(a))
+		return -EXDEV;
+
+	quiesce(port, a, self);
 	from = sl_path_name(a->path);
 	sl_warn("auto:%s: %s; falling back", a->iface, why);
 	inner_close(a);
 	snprintf(log, sizeof(log), "%s", why);
-	/* the interface may have come back under a new index */
-	a->ifindex = (int)if_nametoindex(a->iface);
-	err = a->ifindex ? open_from(port, a, (enum sl_path)(a->path + 1), log,
-				     sizeof(log)) :
-			   -ENODEV;
-	if (err) {
-		a->dead = true;
-		push_event(a, SL_AUTO_EVENT_NO_PATH, from, "", log);
-		sl_port_set_state(port, SL_PORT_ERROR,
-				  "auto:%s: no path left: %s", a->iface, log);
+	if (cause == CAUSE_GONE) {
+		idx = iface_now(a);
+		if (idx > 0) {
+			size_t n = strlen(log);
+
+			snprintf(log + n, sizeof(log) - n,
+				 "; %s is back as ifindex %d", a->iface, idx);
+			err = reopen_new_iface(port, a, idx, log, sizeof(log));
+		} else {
+			err = -ENODEV;
+		}
+		/* if nothing opened: wait for it */
+		__atomic_store_n(&a->waiting, true, __ATOMIC_RELAXED);
+		a->tried_ifindex = idx > 0 ? idx : 0;
 	} else {
-		a->fallbacks++;
-		push_event(a, SL_AUTO_EVENT_FALLBACK, from,
-			   sl_path_name(a->path), log);
+		err = open_from(port, a, (enum sl_path)(a->path + 1), log,
+				sizeof(log));
+	}
+	if (err) {
+		no_path(port, a, from, log);
+	} else {
+		__atomic_store_n(&a->waiting, false, __ATOMIC_RELAXED);
+		a->tried_ifindex = 0;
+		if (cause == CAUSE_PATH)
+			a->fallbacks++;
+		push_event(a,
+			   cause == CAUSE_GONE ? SL_AUTO_EVENT_REOPENED :
+						 SL_AUTO_EVENT_FALLBACK,
+			   from, sl_path_name(a->path), log);
 		sl_info("auto:%s: now on %s", a->iface, sl_path_name(a->path));
 	}
 	__atomic_store_n(&a->switching, 0, __ATOMIC_SEQ_CST);
@@ -454,12 +637,15 @@ static inline void burst_leave(struct sl_port *port, struct auto_priv *a,
 	bool due;
 
 	__atomic_store_n(&a->q[queue].busy, 0, __ATOMIC_RELEASE);
-	if (queue != 0 || sl_unlikely(!in))
+	if (queue != 0)
+		return;
+	/* with no inner port only a waiting port has anything to check */
+	if (sl_unlikely(!in) && !__atomic_load_n(&a->waiting, __ATOMIC_RELAXED))
 		return;
 	/* the driver's fatal state is a plain read; the netlink look at the
 	 * link only every AUTO_CHECK_NS */
-	due = __atomic_load_n(&in->info.state, __ATOMIC_RELAXED) ==
-	      SL_PORT_ERROR;
+	due = in && __atomic_load_n(&in->info.state, __ATOMIC_RELAXED) ==
+			    SL_PORT_ERROR;
 	if (!due) {
 		uint64_t now = coarse_ns();
 
@@ -562,7 +748,16 @@ int sl_auto_check(struct sl_port *port)
 	r = check_and_switch(port, a, -1);
 	pthread_mutex_unlock(&a->ctl);
 	if (r == -ENOLINK)
-		return sl_fail(ENOLINK, "auto:%s: no path left", a->iface);
+		return sl_fail(ENOLINK, "auto:%s: no path left%s", a->iface,
+			       a->waiting ? " (waiting for the interface to "
+					    "come back)" :
+					    "");
+	if (r == -EXDEV)
+		return sl_fail(EXDEV,
+			       "auto:%s: the path needs switching, but this "
+			       "thread is not in the port's network namespace: "
+			       "call from one that is",
+			       a->iface);
 	return r;
 }
 
