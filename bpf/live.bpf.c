@@ -21,6 +21,14 @@
  * All offsets are computed in user space from the template and frozen in
  * .rodata before load, so the verifier sees them as constants and the
  * program does no parsing per frame.
+ *
+ * The run's state (frames sent, which is also the next sequence number,
+ * and the pacing clock) is one slot shared by all CPUs, not one per CPU:
+ * the kernel keeps migration disabled only within a batch and may move the
+ * calling thread to another CPU between batches (bpf_test_timer_continue()
+ * reschedules with migration enabled) and between calls. With a per-CPU
+ * slot the limit saw only the frames of the current CPU, so a run that
+ * moved sent up to `limit` more frames and restarted the sequence at 0.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
@@ -49,8 +57,9 @@ struct sl_live_stats {
 	__u64 next; /* pacing: earliest time of the next frame, 1/16 ns */
 };
 
+/* One slot for the whole run, whichever CPU the program runs on. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct sl_live_stats);
@@ -144,8 +153,10 @@ int sl_live(struct xdp_md *ctx)
 	st = bpf_map_lookup_elem(&sl_live_stats, &key);
 	if (!st)
 		return XDP_ABORTED;
-	/* live-frames runs a batch with migration and BH disabled: nothing
-	 * else touches this CPU's slot meanwhile, plain increments will do */
+	/* only the generator's thread runs this program (it is never
+	 * attached, and each sl_live_run() loads its own copy), one iteration
+	 * at a time, and a move to another CPU orders memory: plain
+	 * increments of the shared slot will do, no atomics needed */
 	if ((sl_live_conf.limit && st->frames >= sl_live_conf.limit) ||
 	    !paced_ok(st)) {
 		st->held++;

@@ -4,16 +4,23 @@
  * sent from namespace A over a veth pair must reach a UDP socket in
  * namespace B with their sequence numbers, spread over the requested source
  * ports, and with checksums the kernel accepts (bad ones would be dropped
- * and counted in InCsumErrors). Needs root; creates and removes its own
- * namespaces (sl-lt<pid>a/b), also when a test fails. The option checks run
- * unprivileged.
+ * and counted in InCsumErrors). A second, quiet veth pair (no addresses,
+ * IPv6 off, so the kernel sends nothing on it) carries runs into the
+ * count-and-drop sink, which must count exactly the frames asked for: few
+ * or many, below or not a multiple of the batch, paced or not, and while
+ * the generator's thread is moved between CPUs mid-run as the scheduler
+ * may do (the kernel only keeps it in place within a batch). Needs root;
+ * creates and removes its own namespaces (sl-lt<pid>a/b), also when a test
+ * fails. The option checks run unprivileged.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +36,7 @@ static char ns_a[32], ns_b[32];
 static int fd_a = -1, fd_b = -1, fd_home = -1;
 static int have_bed;
 static uint8_t mac_a[SL_ETH_ALEN], mac_b[SL_ETH_ALEN];
+static uint8_t mac_qa[SL_ETH_ALEN], mac_qb[SL_ETH_ALEN];
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -100,7 +108,22 @@ static int bed_up(void)
 	       ns_b, ns_b, ns_b) ||
 	    sh("ip netns exec %s ethtool -K sl-lt1 gro on >/dev/null", ns_b))
 		return -1;
-	if (read_mac(ns_a, "sl-lt0", mac_a) || read_mac(ns_b, "sl-lt1", mac_b))
+	/* the quiet pair sl-lt2 <-> sl-lt3 for the sink: with IPv6 off and
+	 * no address the kernel sends nothing there (no router
+	 * solicitation, MLD or ARP) that the sink would count */
+	if (sh("ip -n %s link add sl-lt2 type veth peer name sl-lt3 netns %s",
+	       ns_a, ns_b) ||
+	    sh("ip netns exec %s sysctl -qw net.ipv6.conf.sl-lt2.disable_ipv6=1 "
+	       "&& ip -n %s link set sl-lt2 up",
+	       ns_a, ns_a) ||
+	    sh("ip netns exec %s sysctl -qw net.ipv6.conf.sl-lt3.disable_ipv6=1 "
+	       "&& ip -n %s link set sl-lt3 up",
+	       ns_b, ns_b))
+		return -1;
+	if (read_mac(ns_a, "sl-lt0", mac_a) ||
+	    read_mac(ns_b, "sl-lt1", mac_b) ||
+	    read_mac(ns_a, "sl-lt2", mac_qa) ||
+	    read_mac(ns_b, "sl-lt3", mac_qb))
 		return -1;
 	snprintf(path, sizeof(path), "/var/run/netns/%s", ns_a);
 	fd_a = open(path, O_RDONLY);
@@ -172,17 +195,78 @@ struct rx {
 	unsigned per_flow[8];
 };
 
-/* Send count frames with flows ports from A and read them in B. */
-static void send_and_check(int v6, unsigned count, unsigned flows,
-			   uint64_t rate, struct rx *rx)
+/*
+ * Moves a thread back and forth between two CPUs while a run goes on, as
+ * the scheduler may: pthread_setaffinity_np() on a thread inside a batch
+ * waits until the kernel lets it move (between batches or calls), so each
+ * flip that returns is a move made.
+ */
+struct mover {
+	pthread_t target, thread;
+	cpu_set_t old;
+	int cpu[2];
+	atomic_int stop;
+	unsigned moves;
+};
+
+static void *mover_main(void *arg)
 {
+	struct mover *m = arg;
+
+	for (unsigned i = 0; !atomic_load(&m->stop); i++) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(m->cpu[i & 1], &set);
+		if (pthread_setaffinity_np(m->target, sizeof(set), &set) == 0)
+			m->moves++;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+/* Start moving the calling thread; skips the test without two CPUs. */
+static void mover_start(struct mover *m)
+{
+	int n = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->target = pthread_self();
+	assert_int_equal(
+		pthread_getaffinity_np(m->target, sizeof(m->old), &m->old), 0);
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &m->old))
+			m->cpu[n++] = c;
+	if (n < 2)
+		sl_test_skip("needs two CPUs to move the generator between");
+	assert_int_equal(pthread_create(&m->thread, NULL, mover_main, m), 0);
+}
+
+/* Stop, give the thread back its CPUs; returns the moves made. */
+static unsigned mover_stop(struct mover *m)
+{
+	atomic_store(&m->stop, 1);
+	pthread_join(m->thread, NULL);
+	pthread_setaffinity_np(m->target, sizeof(m->old), &m->old);
+	return m->moves;
+}
+
+/* Send count frames with flows ports from A and read them in B; cpu -2:
+ * any CPU, and the thread is moved between two meanwhile. */
+static void send_and_check(int v6, unsigned count, unsigned flows,
+			   uint64_t rate, int cpu, struct rx *rx)
+{
+	struct mover mv;
 	struct sl_udp_params p = { 0 };
 	struct sl_live_result res;
 	uint8_t frame[128];
-	uint8_t *seen = calloc(count, 1);
+	uint8_t *seen;
 	int len, fd, err, big = 64 << 20;
 	long csum0, csum1;
 
+	if (cpu < -1) /* first, as it may skip the test */
+		mover_start(&mv);
+	seen = calloc(count, 1);
 	assert_non_null(seen);
 	memset(rx, 0, sizeof(*rx));
 	memcpy(p.src_mac, mac_a, SL_ETH_ALEN);
@@ -229,9 +313,11 @@ static void send_and_check(int v6, unsigned count, unsigned flows,
 		.flows = flows,
 		.count = count,
 		.rate_pps = rate,
-		.cpu = 0,
+		.cpu = cpu < -1 ? -1 : cpu,
 	};
 	err = sl_live_run(&o, &res);
+	if (cpu < -1) /* the thread was moved to and fro meanwhile */
+		assert_true(mover_stop(&mv) >= 2);
 	if (err)
 		print_message("sl_live_run: %s\n", sl_last_error());
 	assert_int_equal(err, 0);
@@ -293,7 +379,7 @@ static void test_ipv4_four_flows(void **state)
 
 	(void)state;
 	check_bed();
-	send_and_check(0, 10000, 4, 100000, &rx);
+	send_and_check(0, 10000, 4, 100000, 0, &rx);
 	/* a modest rate into a large socket buffer: nothing may be lost */
 	assert_int_equal(rx.got, 10000);
 	assert_int_equal(rx.dup, 0);
@@ -311,7 +397,7 @@ static void test_ipv6_three_flows(void **state)
 
 	(void)state;
 	check_bed();
-	send_and_check(1, 3000, 3, 100000, &rx);
+	send_and_check(1, 3000, 3, 100000, 0, &rx);
 	assert_int_equal(rx.got, 3000);
 	assert_int_equal(rx.dup, 0);
 	assert_int_equal(rx.bad_port, 0);
@@ -325,12 +411,157 @@ static void test_ipv4_max_rate(void **state)
 
 	(void)state;
 	check_bed();
-	send_and_check(0, 20000, 2, 0, &rx);
+	send_and_check(0, 20000, 2, 0, 0, &rx);
 	/* at full speed some loss is allowed, but not most, and whatever
 	 * arrives is intact and in its flow */
 	assert_true(rx.got > 10000);
 	assert_int_equal(rx.dup, 0);
 	assert_int_equal(rx.bad_port, 0);
+}
+
+/* Paced, on no CPU in particular and moved between two mid-run: still
+ * exactly the count, each sequence number once (a per-CPU counter sent
+ * up to the count again from each CPU, restarting the sequence at 0). */
+static void test_moved_paced_exact(void **state)
+{
+	struct rx rx;
+
+	(void)state;
+	check_bed();
+	send_and_check(0, 3000, 2, 20000, -2, &rx);
+	assert_int_equal(rx.got, 3000);
+	assert_int_equal(rx.dup, 0);
+	assert_int_equal(rx.out_of_range, 0);
+	assert_int_equal(rx.bad_port, 0);
+}
+
+/* Frames the sink has counted once it stopped rising for 300 ms. */
+static uint64_t sink_settle(const struct sl_live_sink *sink)
+{
+	uint64_t n = sl_live_sink_count(sink), last;
+	int still = 0;
+
+	for (int i = 0; i < 100 && still < 6; i++) {
+		usleep(50000);
+		last = n;
+		n = sl_live_sink_count(sink);
+		still = n == last ? still + 1 : 0;
+	}
+	return n;
+}
+
+/*
+ * One run on the quiet pair into the count-and-drop sink: res.frames and
+ * the sink's count must both be the count asked for. cpu -2: any CPU and
+ * moved between two mid-run. Returns the frames the sink counted.
+ */
+static uint64_t sink_run(uint64_t count, double duration, uint64_t rate,
+			 uint32_t batch, int cpu, struct sl_live_result *res)
+{
+	struct sl_udp_params p = { 0 };
+	struct sl_live_sink *sink = NULL;
+	struct mover mv;
+	uint8_t frame[128];
+	uint64_t got;
+	unsigned moves;
+	int len, err;
+
+	memcpy(p.src_mac, mac_qa, SL_ETH_ALEN);
+	memcpy(p.dst_mac, mac_qb, SL_ETH_ALEN);
+	assert_int_equal(sl_addr_parse("10.66.2.1:9000", false, &p.src), 0);
+	assert_int_equal(sl_addr_parse("10.66.2.2:9999", false, &p.dst), 0);
+	len = sl_udp_build(frame, sizeof(frame), &p, NULL, 18);
+	assert_true(len > 0);
+
+	/* first, as it may skip the test: nothing must stay attached */
+	if (cpu < -1)
+		mover_start(&mv);
+	/* native mode: it also gives the veth peer the NAPI live frames need */
+	assert_int_equal(enter(fd_b), 0);
+	err = sl_live_sink_attach((int)if_nametoindex("sl-lt3"), true, &sink);
+	if (err)
+		print_message("sink: %s\n", sl_last_error());
+	assert_int_equal(err, 0);
+
+	assert_int_equal(enter(fd_a), 0);
+	struct sl_live_opts o = {
+		.sz = sizeof(o),
+		.ifindex = (int)if_nametoindex("sl-lt2"),
+		.frame = frame,
+		.frame_len = (size_t)len,
+		.count = count,
+		.duration_s = duration,
+		.rate_pps = rate,
+		.cpu = cpu < -1 ? -1 : cpu,
+		.batch_size = batch,
+	};
+	err = sl_live_run(&o, res);
+	moves = cpu < -1 ? mover_stop(&mv) : 2;
+	got = sink_settle(sink);
+	/* detached by ifindex in the current namespace: the sink's */
+	enter(fd_b);
+	sl_live_sink_detach(sink);
+	assert_true(moves >= 2); /* the thread was moved to and fro */
+	if (err)
+		print_message("sl_live_run: %s\n", sl_last_error());
+	assert_int_equal(err, 0);
+	assert_false(res->interrupted);
+	/* what the generator reports is what arrived */
+	assert_int_equal(res->frames, got);
+	if (count) {
+		if (got != count)
+			print_message("count %llu batch %u rate %llu cpu %d: "
+				      "sink got %llu\n",
+				      (unsigned long long)count, batch,
+				      (unsigned long long)rate, cpu,
+				      (unsigned long long)got);
+		assert_int_equal(got, count);
+	}
+	return got;
+}
+
+/* Counts below the batch, equal to it, not a multiple of it and many
+ * batches: exactly that many arrive, paced or not, pinned or moved. */
+static void test_sink_exact_counts(void **state)
+{
+	static const uint64_t counts[] = { 1, 10, 64, 1037, 20000 };
+	struct sl_live_result res;
+
+	(void)state;
+	check_bed();
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		sink_run(counts[i], 0, 0, 0, 0, &res);
+		sink_run(counts[i], 0, 0, 16, -1, &res);
+		sink_run(counts[i], 0, 200000, 0, 0, &res);
+	}
+	/* and moved between CPUs mid-run, at full speed and paced */
+	sink_run(200037, 0, 0, 0, -2, &res); /* several calls */
+	sink_run(5000, 0, 50000, 0, -2, &res);
+	sink_run(777, 0, 20000, 256, -2, &res);
+}
+
+/* --duration and --rate: a paced run lasts about as long as asked and
+ * never sends faster than the rate (a 1.6 ms catch-up after a stall at
+ * most); it sends less than duration * rate because the kernel sends
+ * nothing during the ~20 ms grace periods at each call's start and end.
+ * With a count too, whichever comes first ends the run. */
+static void test_sink_duration_rate(void **state)
+{
+	struct sl_live_result res;
+	uint64_t got;
+
+	(void)state;
+	check_bed();
+	got = sink_run(0, 0.5, 20000, 0, -1, &res);
+	assert_true(res.seconds >= 0.45 && res.seconds < 1.5);
+	assert_true(got >= 6000 && got <= 10000 + 32 + 1);
+	/* the count comes first */
+	sink_run(2000, 5, 20000, 0, -1, &res);
+	assert_true(res.seconds < 1.5);
+	/* the duration comes first: fewer than the count */
+	got = sink_run(0, 0.3, 0, 0, -1, &res);
+	assert_true(res.seconds >= 0.25 && res.seconds < 1.5);
+	assert_true(got > 0);
 }
 
 static void expect_einval(struct sl_live_opts *o, const char *msg)
@@ -378,6 +609,9 @@ int main(void)
 		cmocka_unit_test(test_ipv4_four_flows),
 		cmocka_unit_test(test_ipv6_three_flows),
 		cmocka_unit_test(test_ipv4_max_rate),
+		cmocka_unit_test(test_moved_paced_exact),
+		cmocka_unit_test(test_sink_exact_counts),
+		cmocka_unit_test(test_sink_duration_rate),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

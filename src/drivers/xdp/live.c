@@ -11,9 +11,12 @@
  * initialised with a copy of the template; it then runs the program on
  * batch_size pages at a time, redirects the frames the program asked for,
  * flushes, and loops until `repeat` frames have been run, checking for
- * signals and rescheduling between batches. The call runs on the calling
- * CPU with migration disabled, which is why the thread is pinned: the
- * sequence counter is per CPU.
+ * signals and rescheduling between batches. Migration is disabled only
+ * within a batch: between batches (and between calls) the thread may move
+ * to another CPU unless it is pinned (o->cpu). So the program's counter,
+ * which numbers the frames and enforces the count, is one slot for the
+ * whole run and not per CPU; a per-CPU one let a run that moved send up to
+ * the count again from the new CPU.
  *
  * Each call costs about one RCU grace period (~20 ms here) whatever its
  * size: with repeat > 1 the kernel adds the program to the XDP dispatcher on
@@ -258,25 +261,17 @@ static int run_error(int err, size_t frame_len)
 		       strerror(-err));
 }
 
+/* Frames the program has redirected so far: the run's single slot. */
 static uint64_t read_frames(struct bpf_object *obj)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct sl_live_stats *v;
-	uint64_t sum = 0;
+	struct sl_live_stats v = { 0 };
 	uint32_t key = 0;
 
-	if (ncpu <= 0)
-		return 0;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return 0;
 	if (bpf_map_lookup_elem(
 		    bpf_object__find_map_fd_by_name(obj, "sl_live_stats"), &key,
-		    v) == 0)
-		for (int i = 0; i < ncpu; i++)
-			sum += v[i].frames;
-	free(v);
-	return sum;
+		    &v))
+		return 0;
+	return v.frames;
 }
 
 /* Run chunks until done; returns 0 or the first failure (-errno). */

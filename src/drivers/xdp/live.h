@@ -43,7 +43,9 @@ struct sl_live_opts {
 	uint64_t count; /* frames to send; 0: no limit (duration_s decides) */
 	double duration_s; /* stop after this long; 0: no limit (count) */
 	uint64_t rate_pps; /* 0: as fast as possible; else evenly spaced */
-	int cpu; /* CPU to run on (the calling thread is pinned); -1: any */
+	/* CPU to run on (the calling thread is pinned); -1: any, and the
+	 * thread may move between CPUs mid-run, count and sequence stay exact */
+	int cpu;
 	/* Frames per kernel batch (and page-pool size), 1..256; 0: default
 	 * SL_LIVE_DEFAULT_BATCH. A tuning knob for benchmarks. */
 	uint32_t batch_size;
