@@ -126,6 +126,27 @@ struct sl_xstat {
 SL_API int sl_port_xstats(struct sl_port *port, struct sl_xstat *out,
 			  unsigned n);
 
+/*
+ * A port's state, in sl_port_info. SL_PORT_ERROR is final, except on an
+ * auto: port, which may reopen on a new path (include/sluice/auto.h).
+ *
+ * The device a port is bound to going away (xdp: and packet: ports; the
+ * interface deleted, or moved to another network namespace) is such an
+ * error: the port moves to SL_PORT_ERROR with info.error naming it and
+ * what happened, e.g. "xdp:eth1: interface gone (ifindex 42 deleted or
+ * moved out of this namespace)". A port that sends notices on its next
+ * transmit burst (xdp zero-copy: once its ring stays full); one that only
+ * receives, within ~50 ms of receive bursts that find nothing. Nothing is
+ * spent per packet: the kernel says so to calls the bursts make anyway,
+ * and an idle queue asks it at most every 50 ms. From then on a receive
+ * burst hands over what had already arrived and then returns 0, a
+ * transmit burst takes nothing (returns 0), and neither calls into the
+ * kernel; counters stay readable, packets the application holds stay
+ * valid (those of the port's own pool until it is closed), and
+ * sl_port_close works and leaves nothing attached. An interface set down
+ * is not an error: the port stays UP and traffic resumes when it is up.
+ * udp: ports are not bound to a device and never see this.
+ */
 enum sl_port_state {
 	SL_PORT_UP = 0,
 	SL_PORT_EOF, /* a finite source is exhausted (pcap replay) */

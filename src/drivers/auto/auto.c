@@ -401,6 +401,15 @@ static enum auto_cause diagnose(struct sl_port *port, struct auto_priv *a,
 	why[0] = '\0';
 	if (!in)
 		return CAUSE_NONE;
+	/* the link first: an inner xdp or packet port whose device went
+	 * away is in ERROR too ("interface gone"), and that is not a path
+	 * failing, so falling back would be wrong */
+	err = sl_rtnl_getlink(a->nl, NULL, a->ifindex, &l);
+	if (err == -ENODEV) {
+		snprintf(why, len, "%s (ifindex %d) went away", a->iface,
+			 a->ifindex);
+		return CAUSE_GONE;
+	}
 	if (__atomic_load_n(&in->info.state, __ATOMIC_RELAXED) ==
 	    SL_PORT_ERROR) {
 		struct sl_port_info ii = { .sz = sizeof(ii) };
@@ -409,12 +418,6 @@ static enum auto_cause diagnose(struct sl_port *port, struct auto_priv *a,
 		snprintf(why, len, "%s failed: %s", sl_path_name(a->path),
 			 ii.error[0] ? ii.error : "fatal error");
 		return CAUSE_PATH;
-	}
-	err = sl_rtnl_getlink(a->nl, NULL, a->ifindex, &l);
-	if (err == -ENODEV) {
-		snprintf(why, len, "%s (ifindex %d) went away", a->iface,
-			 a->ifindex);
-		return CAUSE_GONE;
 	}
 	if (err)
 		return CAUSE_NONE; /* cannot tell now: try at the next check */

@@ -67,6 +67,21 @@
  * the port was fully set up (unfiltered, or duplicated on a socket not yet
  * in its fanout group) ever reaches the ring, so nothing has to be drained.
  *
+ * The device going away (deleted, or moved to another namespace): on
+ * NETDEV_UNREGISTER the kernel unhooks every packet socket bound to it and
+ * sets its ifindex to -1 for good (net/packet/af_packet.c, packet_notifier;
+ * it also sets sk_err ENETDOWN, but it does that for a device merely set
+ * down too: SO_ERROR cannot tell). So sendmmsg answers ENXIO (no device;
+ * down is ENETDOWN), which a sending port sees at once, and getsockname()
+ * reads sll_ifindex -1 (without clearing anything), which a receive burst
+ * that found the ring empty asks at most every PKT_GONE_CHECK_NS (a coarse
+ * clock read, no system call, in between; nothing per frame). The port
+ * then goes to SL_PORT_ERROR, once, and its bursts stop calling the
+ * kernel: receive still hands over what the ring held, transmit takes
+ * nothing. A device set down and up again is not gone; the sk_err the
+ * kernel left at down comes back from the first send after up, in place of
+ * that frame's result, so the frame is tried once more (pkt_tx).
+ *
  * fanout=N: N sockets, one per queue, in one PACKET_FANOUT group
  * (PACKET_FANOUT_HASH: a flow stays on one queue; FLAG_DEFRAG: IP
  * fragments are reassembled first so they hash, and match, together). The
@@ -85,6 +100,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/cursor.h"
@@ -112,6 +128,9 @@
 #define PKT_RETIRE_MS 1
 #define PKT_SNDBUF (1 << 20)
 #define PKT_NAPI_RECHECK 1024 /* empty polls between NAPI id looks */
+/* an idle queue asks whether its device is still there this often: well
+ * within the ~100 ms a user waits for the port to say so */
+#define PKT_GONE_CHECK_NS (50 * 1000 * 1000ull)
 
 struct pkt_q {
 	int fd;
@@ -130,6 +149,7 @@ struct pkt_q {
 	uint64_t rx_busy_polls; /* recvfrom kicks on an empty ring */
 	uint32_t napi_id; /* SO_INCOMING_NAPI_ID once the kernel has one */
 	uint32_t idle; /* empty polls while it has none */
+	uint64_t next_check_ns; /* coarse clock: next idle device check */
 	uint64_t rx_csum_done; /* UDP checksums completed (CSUMNOTREADY) */
 	uint64_t rx_truncated; /* snaplen < len, or too big for a buffer */
 	uint64_t rx_bad_desc; /* block or frame header out of bounds */
@@ -148,6 +168,7 @@ struct pkt_priv {
 	bool v2; /* tpacket=v2 */
 	bool busy_poll; /* busy_poll given */
 	unsigned n_q;
+	int gone; /* the device went away: set once, read by every burst */
 	struct pkt_q *q;
 	struct sl_match match;
 	pthread_mutex_t stats_lock;
@@ -778,6 +799,61 @@ static void busy_kick(struct pkt_q *q)
 	(void)recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
+/* The vDSO's coarse clock: no system call, a few ns, ticks of 1-4 ms. */
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool port_gone(const struct pkt_priv *pp)
+{
+	return __atomic_load_n(&pp->gone, __ATOMIC_RELAXED);
+}
+
+/*
+ * Whether q's socket lost its device: the kernel set its ifindex to -1 on
+ * NETDEV_UNREGISTER, and getsockname reads it back. If so, the port goes to
+ * ERROR (once for all its queues: they share the device). Not when the
+ * call itself fails: that tells nothing.
+ */
+__attribute__((cold, noinline)) static bool device_lost(struct sl_port *port,
+							struct pkt_q *q)
+{
+	struct pkt_priv *pp = port->priv;
+	struct sockaddr_ll sll;
+	socklen_t len = sizeof(sll);
+
+	memset(&sll, 0, sizeof(sll));
+	if (getsockname(q->fd, (struct sockaddr *)&sll, &len) != 0 ||
+	    sll.sll_ifindex == pp->ifindex)
+		return false;
+	if (__atomic_exchange_n(&pp->gone, 1, __ATOMIC_RELAXED))
+		return true;
+	sl_port_set_state(port, SL_PORT_ERROR,
+			  "packet:%s: interface gone (ifindex %d deleted or "
+			  "moved out of this namespace)",
+			  pp->ifname, pp->ifindex);
+	sl_warn("packet:%s: interface gone (ifindex %d deleted or moved out "
+		"of this namespace); the port is in ERROR, close it",
+		pp->ifname, pp->ifindex);
+	return true;
+}
+
+/* A receive burst found the ring empty: at most every PKT_GONE_CHECK_NS,
+ * look whether the device is still there. */
+static void idle_check(struct sl_port *port, struct pkt_q *q)
+{
+	uint64_t now = coarse_ns();
+
+	if (sl_likely(now < q->next_check_ns))
+		return;
+	q->next_check_ns = now + PKT_GONE_CHECK_NS;
+	device_lost(port, q);
+}
+
 static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 		       struct sl_pkt **pkts, uint16_t n)
 {
@@ -844,8 +920,12 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 			sl_pkt_free_bulk(q->bufs + used, want - used);
 	}
 out:
-	if (got == 0 && empty && q->busy_poll)
-		busy_kick(q);
+	/* gone: what the ring held, then 0 without a system call */
+	if (got == 0 && empty && sl_likely(!port_gone(pp))) {
+		if (q->busy_poll)
+			busy_kick(q);
+		idle_check(port, q);
+	}
 	st->rx_packets += got;
 	st->rx_bytes += bytes;
 	st->rx_dropped += dropped;
@@ -861,7 +941,11 @@ static uint16_t pkt_tx(struct sl_port *port, uint16_t queue,
 	struct pkt_q *q = &pp->q[queue];
 	struct sl_queue_stats *st = &port->qstats[queue];
 	unsigned i = 0, j;
+	bool retried = false;
 
+	/* the device went away: take nothing, the caller keeps its packets */
+	if (sl_unlikely(port_gone(pp)))
+		return 0;
 	while (i < n) {
 		unsigned cnt = SL_MIN((unsigned)n - i, (unsigned)PKT_BATCH);
 		int r;
@@ -891,6 +975,19 @@ static uint16_t pkt_tx(struct sl_port *port, uint16_t queue,
 		    errno == ENOBUFS) {
 			st->tx_full++;
 			break;
+		}
+		/* no device (ENXIO, where one that is down gives ENETDOWN):
+		 * gone for good; the rest stays with the caller */
+		if (sl_unlikely(errno == ENXIO) && device_lost(port, q))
+			break;
+		/* A device set down marks the socket (sk_err ENETDOWN,
+		 * packet_notifier) and the kernel returns that mark on the
+		 * first send after it is up again (sock_alloc_send_pskb reads
+		 * and clears sk_err), in place of the frame's own result: try
+		 * once more, so that the first frame after up is not lost. */
+		if (errno == ENETDOWN && !retried) {
+			retried = true;
+			continue;
 		}
 		/* this frame cannot be sent (too short, over the MTU, link
 		 * down...): take it, count it, go on */

@@ -24,6 +24,18 @@
  *
  * Two process-wide registries, under one mutex (control path only): UMEMs
  * by pool and steering programs by (network namespace, ifindex).
+ *
+ * The device going away (deleted, or moved to another namespace) is told
+ * by the kernel to the calls the fast path makes anyway: on
+ * NETDEV_UNREGISTER it unbinds every socket on the device (net/xdp/xsk.c,
+ * xsk_notifier -> xsk_unbind_dev), and from then on sendto and recvfrom
+ * return ENXIO (xsk_check_common), where a device merely down gives
+ * ENETDOWN. So the TX kick notices at once on a port that sends; a port
+ * that only waits makes one non-blocking recvfrom per XDP_GONE_CHECK_NS of
+ * empty receive bursts (a coarse clock read, no system call, on the others;
+ * nothing per packet). The port then goes to SL_PORT_ERROR, once, and its
+ * bursts stop calling the kernel: receive still hands over what the RX ring
+ * held, transmit takes nothing. Close gives everything back as usual.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +48,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -58,6 +71,9 @@
 #define XDP_PACKET_HEADROOM_ 256 /* the kernel's, in front of every frame */
 #define BUSY_RETRIES 100 /* 10 ms apart: a dead socket's queue frees */
 #define BUSY_WAIT_US 10000
+/* an idle queue asks the kernel whether its device is still there this
+ * often: well within the ~100 ms a user waits for the port to say so */
+#define XDP_GONE_CHECK_NS (50 * 1000 * 1000ull)
 
 #define PERM_HINT                                                               \
 	"needs CAP_NET_ADMIN, CAP_BPF and CAP_NET_RAW (run as root, or setcap " \
@@ -125,12 +141,14 @@ struct xdp_q {
 	uint32_t fill_target; /* buffers kept with the kernel for RX */
 	uint32_t in_fill; /* buffers given to the fill ring, not back yet */
 	uint32_t max_copy; /* largest frame a buffer of ours takes */
+	uint64_t next_check_ns; /* coarse clock: next idle device check */
 	/* driver counters, written by the queue's thread only */
 	uint64_t rx_invalid_desc;
 	uint64_t tx_invalid_comp;
 	uint64_t tx_copied;
 	uint64_t fill_ring_empty;
 	uint64_t wakeups;
+	uint64_t link_checks; /* idle recvfrom calls asking for the device */
 } SL_CACHE_ALIGNED;
 
 struct xdp_priv {
@@ -140,6 +158,7 @@ struct xdp_priv {
 	int ifindex;
 	uint32_t qbase;
 	uint16_t n;
+	int gone; /* the device went away: set once, read by every burst */
 	struct xdp_q *q[SL_PORT_MAX_QUEUES];
 };
 
@@ -257,21 +276,74 @@ static bool tx_waiting(struct xdp_q *q)
 
 static void reap_completions(struct xdp_q *q);
 
-static void kick_tx(struct xdp_q *q)
+/* Kick TX (above). Returns true when the kernel says the socket is no
+ * longer bound: its device went away (ENXIO; a device that is only down
+ * gives ENETDOWN, and the next burst tries again). */
+static bool kick_tx(struct xdp_q *q)
 {
 	unsigned calls = q->um->mode == MODE_ZC ? 1 : XDP_KICK_MAX;
 
 	if (!xsk_ring_prod__needs_wakeup(&q->tx))
-		return;
+		return false;
 	while (calls-- && tx_waiting(q)) {
 		q->wakeups++;
 		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) == 0)
 			continue;
 		if (errno == EAGAIN) /* completion ring full: make room */
 			reap_completions(q);
+		else if (sl_unlikely(errno == ENXIO))
+			return true;
 		else if (errno != EINTR)
 			break; /* EBUSY, ENETDOWN, ...: the next burst tries */
 	}
+	return false;
+}
+
+/* The vDSO's coarse clock: no system call, a few ns, ticks of 1-4 ms. */
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool port_gone(const struct xdp_priv *pv)
+{
+	return __atomic_load_n(&pv->gone, __ATOMIC_RELAXED);
+}
+
+/* The device went away: say so once, for the whole port (every queue is
+ * on that device). Called from a burst, once in the port's life. */
+__attribute__((cold, noinline)) static void xdp_gone(struct sl_port *port)
+{
+	struct xdp_priv *pv = port->priv;
+
+	if (__atomic_exchange_n(&pv->gone, 1, __ATOMIC_RELAXED))
+		return;
+	sl_port_set_state(port, SL_PORT_ERROR,
+			  "xdp:%s: interface gone (ifindex %d deleted or "
+			  "moved out of this namespace)",
+			  pv->ifname, pv->ifindex);
+	sl_warn("xdp:%s: interface gone (ifindex %d deleted or moved out of "
+		"this namespace); the port is in ERROR, close it",
+		pv->ifname, pv->ifindex);
+}
+
+/* A burst that moved nothing: at most every XDP_GONE_CHECK_NS, ask the
+ * kernel whether the socket is still bound (a non-blocking recvfrom does
+ * nothing else in copy mode; ENXIO: unbound). */
+static void idle_check(struct sl_port *port, struct xdp_q *q)
+{
+	uint64_t now = coarse_ns();
+
+	if (sl_likely(now < q->next_check_ns))
+		return;
+	q->next_check_ns = now + XDP_GONE_CHECK_NS;
+	q->link_checks++;
+	if (recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0 &&
+	    errno == ENXIO)
+		xdp_gone(port);
 }
 
 /* Give completed TX buffers back to the pool. */
@@ -334,9 +406,13 @@ static uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 	struct sl_pkt *rec[XDP_BURST];
 	struct sl_xsk_take_counts c = { 0 };
 	unsigned got, n_rec = 0;
+	bool gone = port_gone(pv);
 
 	reap_completions(q);
-	kick_tx(q);
+	if (sl_likely(!gone) && sl_unlikely(kick_tx(q))) {
+		xdp_gone(port);
+		gone = true;
+	}
 	if (n > XDP_BURST)
 		n = XDP_BURST;
 	got = sl_xsk_rx_take(&q->rx, q->g, q->slot, q->port_id, queue, pkts, n,
@@ -351,11 +427,18 @@ static uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 	st->rx_packets += got;
 	st->rx_bytes += c.bytes;
 	refill(port, q);
+	if (got || sl_unlikely(gone))
+		return (uint16_t)got; /* gone: what the ring held, then 0 */
 	/* zero-copy drivers sleep until told there is fill ring to use;
-	 * with busy polling the recvfrom is what runs the driver's NAPI */
-	if (!got && (xsk_ring_prod__needs_wakeup(&q->fill) || q->busy_poll)) {
+	 * with busy polling the recvfrom is what runs the driver's NAPI.
+	 * Either way the call answers ENXIO once the device is gone. */
+	if (xsk_ring_prod__needs_wakeup(&q->fill) || q->busy_poll) {
 		q->wakeups++;
-		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		if (recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0 &&
+		    sl_unlikely(errno == ENXIO))
+			xdp_gone(port);
+	} else {
+		idle_check(port, q);
 	}
 	return (uint16_t)got;
 }
@@ -385,6 +468,9 @@ static uint16_t xdp_tx_burst(struct sl_port *port, uint16_t queue,
 	uint32_t idx, room, i, posted = 0, taken = 0;
 	uint64_t bytes = 0;
 
+	/* the device went away: take nothing, the caller keeps its packets */
+	if (sl_unlikely(port_gone(pv)))
+		return 0;
 	reap_completions(q);
 	room = xsk_prod_nb_free(&q->tx, n);
 	if (room > n)
@@ -428,11 +514,22 @@ static uint16_t xdp_tx_burst(struct sl_port *port, uint16_t queue,
 	q->tx.cached_prod -= room - posted;
 	if (posted)
 		xsk_ring_prod__submit(&q->tx, posted);
-	kick_tx(q);
+	if (sl_unlikely(kick_tx(q))) {
+		/* posted to a ring nobody reads any more: never sent; the
+		 * buffers come back to the pool at close */
+		xdp_gone(port);
+		st->tx_errors += posted;
+		return (uint16_t)taken;
+	}
 	st->tx_packets += posted;
 	st->tx_bytes += bytes;
-	if (taken < n)
+	if (taken < n) {
 		st->tx_full++;
+		/* a ring that stays full, with no kick to tell (zero-copy
+		 * without need_wakeup): ask now and then */
+		if (!taken)
+			idle_check(port, q);
+	}
 	return (uint16_t)taken;
 }
 
@@ -718,6 +815,7 @@ static int q_create(struct xdp_priv *pv, struct xdp_umem *u, uint32_t dq,
 		q->busy_poll = false;
 		q->rx_invalid_desc = q->tx_invalid_comp = 0;
 		q->tx_copied = q->fill_ring_empty = q->wakeups = 0;
+		q->link_checks = 0;
 		*out = q;
 		return 0;
 	}
@@ -1322,7 +1420,7 @@ static int xdp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 	struct xdp_priv *pv = port->priv;
 	struct xdp_statistics ks, sum = { 0 };
 	struct sl_steer_stats ss = { 0 };
-	uint64_t inv = 0, comp = 0, copied = 0, empty = 0, wake = 0;
+	uint64_t inv = 0, comp = 0, copied = 0, empty = 0, wake = 0, checks = 0;
 	unsigned i, k = 0;
 
 	pthread_mutex_lock(&reg_lock);
@@ -1335,6 +1433,7 @@ static int xdp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 		copied += __atomic_load_n(&q->tx_copied, __ATOMIC_RELAXED);
 		empty += __atomic_load_n(&q->fill_ring_empty, __ATOMIC_RELAXED);
 		wake += __atomic_load_n(&q->wakeups, __ATOMIC_RELAXED);
+		checks += __atomic_load_n(&q->link_checks, __ATOMIC_RELAXED);
 		memset(&ks, 0, sizeof(ks));
 		if (getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &ks, &len) ==
 		    0) {
@@ -1356,6 +1455,7 @@ static int xdp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 	sl_xstat_put(out, n, k++, "tx_copied", copied);
 	sl_xstat_put(out, n, k++, "fill_ring_empty", empty);
 	sl_xstat_put(out, n, k++, "wakeups", wake);
+	sl_xstat_put(out, n, k++, "link_checks", checks);
 	sl_xstat_put(out, n, k++, "xsk_rx_dropped", sum.rx_dropped);
 	sl_xstat_put(out, n, k++, "xsk_rx_invalid_descs", sum.rx_invalid_descs);
 	sl_xstat_put(out, n, k++, "xsk_tx_invalid_descs", sum.tx_invalid_descs);
