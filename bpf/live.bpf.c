@@ -22,6 +22,15 @@
  * .rodata before load, so the verifier sees them as constants and the
  * program does no parsing per frame.
  *
+ * Pacing restarts at the first iteration of each BPF_PROG_RUN call (user
+ * space clears `next` before every call): the ~20 ms the kernel spends
+ * between two calls is lost time, not a stall to catch up on, as a burst
+ * of 20 ms worth of frames would show the receiver a hole and then a flood.
+ * Within a call the clock catches up at most `lag` after a stall (the
+ * thread was preempted), for the same reason. The count user space asks
+ * for (the rate times the duration, for a paced run) is then reached a
+ * little later than the duration, by the time lost between calls.
+ *
  * The run's state (frames sent, which is also the next sequence number,
  * and the pacing clock) is one slot shared by all CPUs, not one per CPU:
  * the kernel keeps migration disabled only within a batch and may move the
@@ -54,7 +63,12 @@ const volatile struct sl_live_conf sl_live_conf = { .flows = 1 };
 struct sl_live_stats {
 	__u64 frames; /* frames handed to bpf_redirect (= next sequence) */
 	__u64 held; /* runs dropped by pacing or the limit */
-	__u64 next; /* pacing: earliest time of the next frame, 1/16 ns */
+	__u64 next; /* pacing: earliest time of the next frame, 1/16 ns;
+		     * 0: a call starts, the clock starts with it */
+	/* pacing: time of the call's first and latest iteration, 1/16 ns:
+	 * how fast iterations come, which sizes the next call */
+	__u64 first;
+	__u64 last;
 };
 
 /* One slot for the whole run, whichever CPU the program runs on. */
@@ -91,10 +105,17 @@ static __always_inline int paced_ok(struct sl_live_stats *st)
 	if (!sl_live_conf.gap)
 		return 1;
 	now = bpf_ktime_get_ns() * 16;
+	if (!st->next) {
+		/* first iteration of a call: the time since the last
+		 * call's end is lost, send from now on */
+		st->next = now;
+		st->first = now;
+	}
+	st->last = now;
 	if (now < st->next)
 		return 0;
-	/* after a stall (preempted, or between two runs) catch up with a
-	 * short burst at most: the receiver sees a steady stream */
+	/* after a stall within a call (preempted) catch up with a short
+	 * burst at most: the receiver sees a steady stream */
 	floor = now - sl_live_conf.lag;
 	if (st->next < floor)
 		st->next = floor;

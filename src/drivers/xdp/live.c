@@ -3,8 +3,8 @@
  * In-kernel traffic generator: loads bpf/live.bpf.c (compiled with clang
  * -target bpf and linked in as the array sl_live_bpf_obj by bpf/embed.py,
  * like the steering program: no file at run time) and runs it with
- * bpf_prog_test_run_opts() in XDP live-frames mode, in chunks of `repeat`
- * frames, until the count or the duration is reached.
+ * bpf_prog_test_run_opts() in XDP live-frames mode, in calls of `repeat`
+ * iterations, until the count or the duration is reached.
  *
  * How the kernel side works (net/bpf/test_run.c, bpf_test_run_xdp_live):
  * each BPF_PROG_RUN call creates a page pool of batch_size pages, each
@@ -18,17 +18,30 @@
  * whole run and not per CPU; a per-CPU one let a run that moved send up to
  * the count again from the new CPU.
  *
- * Each call costs about one RCU grace period (~20 ms here) whatever its
- * size: with repeat > 1 the kernel adds the program to the XDP dispatcher on
- * entry and removes it on exit, and each change waits in synchronize_rcu().
- * So calls are long: chunks are sized from the measured speed to last about
- * 250 ms (1 s when paced), which keeps the loss to a few percent, and the
- * last chunk is cut to what fits before the duration ends.
+ * Each call costs a pause of ~20-40 ms whatever its size, in which the
+ * kernel sends nothing: with repeat > 1 it adds the program to the XDP
+ * dispatcher on entry and removes it on exit, and each change waits in
+ * synchronize_rcu(). So calls are long, and sized from how fast the
+ * kernel ran the last one: ro.duration, its time per iteration without
+ * the pauses, and for paced runs the program's own clock (first to last
+ * iteration of the call). Sizing from wall time, pauses included, as this
+ * file once did, took the kernel for slower than it is and made several
+ * short calls, each with its pause: a 0.5 s run at 20 kpps sent 7,700
+ * frames, not 10,000. The first call is short and measures.
  *
  * Pacing therefore cannot be done by sleeping between calls; the program
  * does it (bpf/live.bpf.c): it sends when a frame is due and drops the
- * iterations that come too early, so frames are evenly spaced within a run.
- * It also stops sending at the count, so a paced run never overshoots it.
+ * iterations that come too early, so frames are evenly spaced within a
+ * call, and it stops sending at the count. A pause is lost time: the
+ * program's clock restarts with each call rather than catch up with a
+ * burst of 20 ms of frames. So a paced run with a duration is given the
+ * count rate x duration, its calls are sized from the time the frames
+ * still due take at the rate (plus a margin: too few iterations cost
+ * another call and its pause, too many only the time to run them once the
+ * count is reached), and it lasts the duration plus its pauses. The
+ * duration still ends a run at a rate the host cannot reach: after that
+ * long (and 5%) of the kernel running the program. At full speed the
+ * duration is wall time, pauses included, as there is no rate to keep.
  */
 #include <errno.h>
 #include <math.h>
@@ -73,6 +86,8 @@ struct sl_live_stats {
 	uint64_t frames;
 	uint64_t held;
 	uint64_t next;
+	uint64_t first;
+	uint64_t last;
 };
 
 /* What user space works out from the template for the program. */
@@ -86,9 +101,28 @@ struct live_tmpl {
 
 #define CHUNK_MIN 4096u
 #define CHUNK_MAX (1u << 28)
-#define CHUNK_FIRST 65536u
-#define CALL_NS 250000000ull /* aim for ~250 ms per call at max rate */
-#define CALL_NS_PACED 1000000000ull /* ~1 s per call when paced */
+/* The first call measures how fast iterations go: up to ~60 ms here, as
+ * the first few ms run slower, but at most what the run needs at 10 ns per
+ * iteration (the fastest one could be) */
+#define CHUNK_FIRST (1u << 20)
+#define FAST_ITER_NS 10.0
+#define CALL_NS 250000000ull /* ~250 ms per call at full speed */
+/* A paced call lasts up to 2 s: with iterations that slow down mid-call
+ * (another load on the CPU) the last one can outlast its last frame by
+ * the margin and a little more */
+#define CALL_NS_PACED 2000000000ull
+/* A paced call asks for this much more time than its frames need, and 1
+ * ms: 5% after the first call, which runs a few % slower than the ones
+ * after it (measured: 2-8%), then 2% */
+#define PACE_MARGIN_FIRST 1.05
+#define PACE_MARGIN 1.02
+#define PACE_SLACK_NS 1000000.0
+/* A paced run with a duration stops after this much of the kernel running
+ * the program (duration x margin + slack), for a rate the host cannot
+ * reach; loose, so that a reachable rate always gets to its count in spite
+ * of the time stolen from the CPU, which the kernel counts as running */
+#define BUSY_MARGIN 1.05
+#define BUSY_SLACK_NS 5000000.0
 
 static uint64_t now_ns(void)
 {
@@ -261,22 +295,102 @@ static int run_error(int err, size_t frame_len)
 		       strerror(-err));
 }
 
-/* Frames the program has redirected so far: the run's single slot. */
-static uint64_t read_frames(struct bpf_object *obj)
+/* The run's single slot of state. */
+static int read_stats(struct bpf_object *obj, struct sl_live_stats *st)
 {
-	struct sl_live_stats v = { 0 };
 	uint32_t key = 0;
 
-	if (bpf_map_lookup_elem(
-		    bpf_object__find_map_fd_by_name(obj, "sl_live_stats"), &key,
-		    &v))
-		return 0;
-	return v.frames;
+	memset(st, 0, sizeof(*st));
+	return bpf_map_lookup_elem(
+		bpf_object__find_map_fd_by_name(obj, "sl_live_stats"), &key,
+		st);
 }
 
-/* Run chunks until done; returns 0 or the first failure (-errno). */
+/* Restart the pacing clock at the next call's first iteration: the time
+ * between calls is lost, not caught up (see bpf/live.bpf.c). */
+static int pace_restart(struct bpf_object *obj)
+{
+	struct sl_live_stats st;
+	uint32_t key = 0;
+	int err = read_stats(obj, &st);
+
+	if (err)
+		return err;
+	st.next = 0;
+	st.first = 0;
+	st.last = 0;
+	return bpf_map_update_elem(
+		bpf_object__find_map_fd_by_name(obj, "sl_live_stats"), &key,
+		&st, BPF_ANY);
+}
+
+/* What run_loop() has learnt from the calls made so far. */
+struct live_clock {
+	double iter_ns; /* kernel time per iteration (ro.duration) */
+	double pace_ns; /* paced: wall time per iteration within a call */
+	double busy_ns; /* kernel time running the program, all calls */
+	double pause_ns; /* wall time of the calls minus that: the pauses */
+	uint32_t calls;
+};
+
+/*
+ * Iterations for the next call; 0: stop here. A paced run asks for the
+ * time its remaining frames take at the rate, plus a margin: iterations
+ * left over once the count is reached only cost time (they are dropped),
+ * while too few cost one more call and its pause. A full-speed run asks
+ * for CALL_NS, and the last call for what is left of the duration after
+ * the call's own pause.
+ */
+static uint64_t next_chunk(const struct sl_live_opts *o, uint64_t limit,
+			   uint64_t sent, uint64_t now, uint64_t end,
+			   double max_busy_ns, const struct live_clock *c)
+{
+	double want, n;
+
+	if (!c->calls) {
+		/* long enough to measure, short enough to fit what is asked
+		 * even if iterations went faster than they do anywhere */
+		n = (double)CHUNK_FIRST;
+		if (o->rate_pps)
+			n = SL_MIN(n, (double)limit * 1e9 /
+					      (double)o->rate_pps /
+					      FAST_ITER_NS);
+		else if (end != UINT64_MAX)
+			n = SL_MIN(n, (double)(end - now) / FAST_ITER_NS);
+	} else if (o->rate_pps) {
+		want = (double)(limit - sent) * 1e9 / (double)o->rate_pps;
+		want = want * (c->calls == 1 ? PACE_MARGIN_FIRST :
+					       PACE_MARGIN) +
+		       PACE_SLACK_NS;
+		want = SL_MIN(want, (double)CALL_NS_PACED);
+		n = want / c->pace_ns;
+		/* a rate the host cannot reach: stop at the duration */
+		n = SL_MIN(n, (max_busy_ns - c->busy_ns) / c->iter_ns + 1);
+	} else {
+		want = (double)CALL_NS;
+		if (end != UINT64_MAX) {
+			double pause = c->pause_ns / c->calls;
+			double left = (double)(end - now);
+
+			/* closer to the end when stopping than after
+			 * another call's pause */
+			if (left < pause / 2)
+				return 0;
+			want = SL_MIN(want, left - pause);
+		}
+		n = want / c->iter_ns;
+	}
+	n = SL_MIN(SL_MAX(n, (double)CHUNK_MIN), (double)CHUNK_MAX);
+	/* at full speed every iteration sends: ask for exactly the rest */
+	if (limit && !o->rate_pps)
+		n = SL_MIN(n, (double)(limit - sent));
+	return (uint64_t)n;
+}
+
+/* Run calls until done; returns 0 or the first failure (-errno). */
 static int run_loop(struct bpf_object *obj, const struct sl_live_opts *o,
-		    const struct live_tmpl *tmpl, struct sl_live_result *res)
+		    uint64_t limit, const struct live_tmpl *tmpl,
+		    struct sl_live_result *res)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = tmpl->frame,
 		    .data_size_in = (uint32_t)o->frame_len,
@@ -285,42 +399,66 @@ static int run_loop(struct bpf_object *obj, const struct sl_live_opts *o,
 						  SL_LIVE_DEFAULT_BATCH);
 	int prog_fd = bpf_program__fd(
 		bpf_object__find_program_by_name(obj, "sl_live"));
-	uint64_t call_ns = o->rate_pps ? CALL_NS_PACED : CALL_NS;
-	uint64_t t0 = now_ns(), t = t0, sent = 0, runs = 0;
-	uint64_t end = o->duration_s > 0 ?
+	struct live_clock c = { 0 };
+	struct sl_live_stats st = { 0 };
+	uint64_t t0 = now_ns(), t = t0, sent = 0;
+	/* full speed: the duration is wall time, pauses included; paced:
+	 * the count (rate x duration) ends the run, and the duration only
+	 * bounds the time spent sending for a rate the host cannot reach */
+	uint64_t end = o->duration_s > 0 && !o->rate_pps ?
 			       t0 + (uint64_t)(o->duration_s * 1e9) :
 			       UINT64_MAX;
-	uint64_t chunk = CHUNK_FIRST;
+	double max_busy_ns =
+		o->duration_s > 0 && o->rate_pps ?
+			o->duration_s * 1e9 * BUSY_MARGIN + BUSY_SLACK_NS :
+			INFINITY;
 	int err = 0;
 
-	while ((!o->count || sent < o->count) && t < end) {
-		uint64_t n = chunk, t1;
+	while ((!limit || sent < limit) && t < end && c.busy_ns < max_busy_ns) {
+		uint64_t n =
+			next_chunk(o, limit, sent, t, end, max_busy_ns, &c);
+		uint64_t t1, s0 = sent;
+		double span;
 
-		/* at full speed every run sends: ask for exactly the rest */
-		if (o->count && !o->rate_pps)
-			n = SL_MIN(n, o->count - sent);
-		if (end != UINT64_MAX && runs) {
-			double per_ns = (double)runs / (double)(t - t0);
-
-			n = SL_MIN(n,
-				   (uint64_t)(per_ns * (double)(end - t)) + 1);
+		if (!n)
+			break;
+		if (o->rate_pps && c.calls) {
+			err = pace_restart(obj);
+			if (err)
+				break;
 		}
 		ro.repeat = (uint32_t)n;
 		err = bpf_prog_test_run_opts(prog_fd, &ro);
+		t1 = now_ns();
 		if (err)
 			break;
-		t1 = now_ns();
-		runs += n;
-		sent = read_frames(obj);
-		if (t1 > t) {
-			uint64_t c = (uint64_t)((double)n * (double)call_ns /
-						(double)(t1 - t));
-
-			chunk = SL_MAX(CHUNK_MIN, SL_MIN(c, CHUNK_MAX));
-		}
+		err = read_stats(obj, &st);
+		if (err)
+			break;
+		sent = st.frames;
+		c.calls++;
+		/* ro.duration: kernel time per iteration, in whole ns */
+		c.iter_ns = SL_MAX((double)ro.duration + 0.5, 1.0);
+		c.busy_ns += c.iter_ns * (double)n;
+		/* the program's own clock, for paced runs: first to last
+		 * iteration, so preemption within the call counts too, as it
+		 * does for the pacing */
+		span = st.last > st.first ? (double)(st.last - st.first) / 16 :
+					    c.iter_ns * (double)n;
+		c.pace_ns = SL_MAX(span / (double)n, 1.0);
+		if (!o->rate_pps)
+			span = c.iter_ns * (double)n;
+		c.pause_ns += SL_MAX((double)(t1 - t) - span, 0.0);
+		sl_dbg("xdp-live: call %u: %llu iterations, %llu frames, "
+		       "%.1f ms (%.1f sending), %.1f ns per iteration",
+		       c.calls, (unsigned long long)n,
+		       (unsigned long long)(sent - s0), (double)(t1 - t) / 1e6,
+		       span / 1e6, c.iter_ns);
 		t = t1;
 	}
 	res->seconds = (double)(now_ns() - t0) / 1e9;
+	res->calls = c.calls;
+	res->paused_s = c.pause_ns / 1e9;
 	if (err == -EINTR) {
 		res->interrupted = 1;
 		return 0;
@@ -334,6 +472,7 @@ int sl_live_run(const struct sl_live_opts *uo, struct sl_live_result *res)
 	struct live_tmpl t = { 0 };
 	struct bpf_object *obj = NULL;
 	struct sl_live_conf conf = { 0 };
+	struct sl_live_stats st;
 	struct bpf_map *rodata;
 	size_t conf_sz = 0;
 	cpu_set_t old_set, set;
@@ -398,6 +537,17 @@ int sl_live_run(const struct sl_live_opts *uo, struct sl_live_result *res)
 	/* catch up at most 1 ms (32 frames at low rates) after a stall */
 	conf.lag = SL_MAX(32 * conf.gap, 16000000ull);
 	conf.limit = o.count;
+	/* a paced run with a duration sends rate x duration frames, at
+	 * least one; the count if that comes first */
+	if (o.rate_pps && o.duration_s > 0) {
+		/* + 0.5: rounded by the cast; 1e19 fits in 64 bits */
+		double d =
+			SL_MIN(o.duration_s * (double)o.rate_pps + 0.5, 1e19);
+
+		d = SL_MAX(d, 1.0);
+		if (!o.count || d < (double)o.count)
+			conf.limit = (uint64_t)d;
+	}
 	err = bpf_map__set_initial_value(rodata, &conf, sizeof(conf));
 	if (err) {
 		err = sl_fail(-err, "xdp-live: cannot configure the program");
@@ -407,8 +557,9 @@ int sl_live_run(const struct sl_live_opts *uo, struct sl_live_result *res)
 	if (err)
 		goto out;
 
-	err = run_loop(obj, &o, &t, res);
-	res->frames = read_frames(obj);
+	err = run_loop(obj, &o, conf.limit, &t, res);
+	if (!read_stats(obj, &st))
+		res->frames = st.frames;
 	if (res->seconds > 0)
 		res->mpps = (double)res->frames / res->seconds / 1e6;
 	/* frames were sent before a later chunk failed: still an error, as

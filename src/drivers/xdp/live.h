@@ -41,7 +41,9 @@ struct sl_live_opts {
 	 * 0 or 1: leave the port alone. Needs an IPv4/IPv6 UDP template. */
 	uint32_t flows;
 	uint64_t count; /* frames to send; 0: no limit (duration_s decides) */
-	double duration_s; /* stop after this long; 0: no limit (count) */
+	/* how long to send; 0: no limit (count). At full speed: wall time.
+	 * Paced: rate_pps x duration_s frames (see sl_live_run()) */
+	double duration_s;
 	uint64_t rate_pps; /* 0: as fast as possible; else evenly spaced */
 	/* CPU to run on (the calling thread is pinned); -1: any, and the
 	 * thread may move between CPUs mid-run, count and sequence stay exact */
@@ -53,9 +55,13 @@ struct sl_live_opts {
 
 struct sl_live_result {
 	uint64_t frames; /* frames the program redirected to the interface */
-	double seconds; /* wall time from the first to the last frame */
+	double seconds; /* wall time of the run, pauses included */
 	double mpps; /* frames / seconds / 1e6 */
 	int interrupted; /* a signal stopped the run early */
+	uint32_t calls; /* BPF_PROG_RUN calls the run took */
+	/* of seconds, the pauses around the calls (~20-40 ms each) when the
+	 * kernel sends nothing */
+	double paused_s;
 };
 
 /*
@@ -63,6 +69,21 @@ struct sl_live_result {
  * count or duration is reached (whichever comes first) or a signal
  * interrupts the run (then res->interrupted is set and 0 is returned; the
  * frames sent so far are in res).
+ *
+ * The kernel sends in calls and pauses ~20-40 ms around each (res->calls,
+ * res->paused_s): a paced run of a few seconds takes 2 to 4 calls, a
+ * full-speed one a call per ~250 ms. A paced run (rate_pps) keeps its
+ * frames evenly spaced within a call and does not catch up on a pause
+ * with a burst (the receiver would see a hole, then 20 ms of frames at
+ * once): the pause is lost time. After a stall within a call (the thread
+ * was preempted) it catches up at most 1 ms of frames, or 32 frames when
+ * that is more. So a paced run with a duration sends exactly rate_pps x
+ * duration_s frames (rounded, at least one; count if that is lower),
+ * evenly spaced, and lasts duration_s plus its pauses plus at most a few
+ * % of its last call; only when the host cannot reach the rate does it
+ * stop after about duration_s of sending, with fewer frames. A full-speed
+ * run with a duration lasts duration_s of wall time (within a few %),
+ * pauses included.
  *
  * When the template is IPv4/IPv6 UDP, each frame carries a sequence number
  * (0, 1, 2, ... big endian) in the first 8 bytes of its UDP payload (when
