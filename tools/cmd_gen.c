@@ -379,13 +379,25 @@ static int run_live(struct gen_opts *o, uint8_t *frame, size_t hlen,
 	rc = sl_live_run(&lo, &res);
 	if (rc)
 		sl_die("--engine xdp-live: %s", sl_last_error());
-	if (o->json)
-		sl_json_print(result_json(o, res.frames,
-					  res.frames * (uint64_t)len,
-					  res.seconds, res.interrupted, false));
-	else
+	if (o->json) {
+		struct json_object *r =
+			result_json(o, res.frames, res.frames * (uint64_t)len,
+				    res.seconds, res.interrupted, false);
+
+		/* the kernel sends nothing while a call starts and ends
+		 * (an RCU grace period): part of elapsed_s */
+		json_object_object_add(r, "kernel_calls",
+				       json_object_new_uint64(res.calls));
+		json_object_object_add(r, "paused_s",
+				       json_object_new_double(res.paused_s));
+		sl_json_print(r);
+	} else {
 		print_text(o, res.frames, res.frames * (uint64_t)len,
 			   res.seconds);
+		printf("gen: xdp-live: %u kernel call(s), %.3f s of it "
+		       "paused between them (nothing sent)\n",
+		       (unsigned)res.calls, res.paused_s);
+	}
 	return 0;
 }
 
