@@ -12,12 +12,19 @@
 #include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "sltest.h"
 #include "testbed.h"
+
+#include <sluice/probe.h>
+#include <sluice/udp.h>
 
 /* Bring a bed up or skip the test with the reason (not root, no netns). */
 #define itest_bed_up(tb, opts)                                             \
@@ -193,6 +200,121 @@ static inline void itest_udp_expect(int fd, const char *msg)
 	assert_true(n >= 0);
 	buf[n] = '\0';
 	assert_string_equal(buf, msg);
+}
+
+/* Run a shell command on the host (the bed's own `ip` commands); fail the
+ * test if it fails. */
+static inline void itest_sh(const struct sl_testbed *tb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static inline void itest_sh(const struct sl_testbed *tb, const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = sl_testbed_run(tb, SL_TESTBED_HOME, cmd);
+	if (rc != 0)
+		fail_msg("'%s' exited %d", cmd, rc);
+}
+
+/*
+ * Send msg from fd (a UDP socket in A) to B's address and UDP port `port`
+ * every 100 ms, until `port` (a sluice port in B) receives a frame ending
+ * in msg or ms pass. Returns that frame (the caller owns it) or NULL;
+ * every other frame received is freed.
+ */
+static inline struct sl_pkt *itest_exchange(const struct sl_testbed *tb,
+					    struct sl_port *port, int fd,
+					    uint16_t udp_port, const char *msg,
+					    int ms)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(udp_port),
+				  .sin_addr = tb->end[SL_TESTBED_B].ip4 };
+	uint64_t end = sl_time_ns() + (uint64_t)ms * 1000000u, next = 0;
+	size_t len = strlen(msg);
+	struct sl_pkt *p, *found = NULL;
+
+	assert_int_equal(sl_testbed_enter(tb, SL_TESTBED_B), 0);
+	while (!found && sl_time_ns() < end) {
+		if (sl_time_ns() >= next) {
+			assert_int_equal(sendto(fd, msg, len, 0,
+						(struct sockaddr *)&to,
+						sizeof(to)),
+					 len);
+			next = sl_time_ns() + 100000000u;
+		}
+		while (sl_rx_burst(port, 0, &p, 1) == 1) {
+			if (!found && p->len >= len &&
+			    !memcmp(p->data + p->len - len, msg, len))
+				found = p;
+			else
+				sl_pkt_free(p);
+		}
+		usleep(500);
+	}
+	assert_int_equal(sl_testbed_enter(tb, SL_TESTBED_HOME), 0);
+	return found;
+}
+
+/* Turn a received IPv4 UDP frame around for sending back, its UDP
+ * checksum cleared (veth's partial checksum would be wrong once swapped). */
+static inline void itest_turn_around(struct sl_pkt *p)
+{
+	size_t l4;
+
+	assert_int_equal(sl_udp_swap(p), 0);
+	l4 = 14 + (size_t)(p->data[14] & 0xf) * 4;
+	assert_true(p->len >= l4 + 8);
+	p->data[l4 + 6] = p->data[l4 + 7] = 0;
+}
+
+/* The ids of our steering program on B's interface and of the BPF link
+ * holding it; returns B's ifindex. */
+static inline int itest_our_xdp(const struct sl_testbed *tb, uint32_t *prog_id,
+				uint32_t *link_id)
+{
+	struct sl_iface_facts f = { .sz = sizeof(f) };
+	uint32_t id = 0;
+
+	assert_int_equal(sl_testbed_enter(tb, SL_TESTBED_B), 0);
+	assert_int_equal(sl_probe_iface(tb->end[SL_TESTBED_B].ifname, &f), 0);
+	assert_int_equal(sl_testbed_enter(tb, SL_TESTBED_HOME), 0);
+	assert_int_equal(f.n_xdp_progs, 1);
+	assert_true(f.xdp_progs[0].ours);
+	*prog_id = f.xdp_progs[0].id;
+	*link_id = 0;
+	while (bpf_link_get_next_id(id, &id) == 0) {
+		struct bpf_link_info li;
+		uint32_t len = sizeof(li);
+		int fd = bpf_link_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		memset(&li, 0, sizeof(li));
+		if (bpf_obj_get_info_by_fd(fd, &li, &len) == 0 &&
+		    li.type == BPF_LINK_TYPE_XDP && li.prog_id == *prog_id)
+			*link_id = id;
+		close(fd);
+	}
+	assert_true(*link_id != 0);
+	return f.ifindex;
+}
+
+/* Neither the program nor the link is loaded any more. */
+static inline bool itest_xdp_unloaded(uint32_t prog_id, uint32_t link_id)
+{
+	int pf = bpf_prog_get_fd_by_id(prog_id);
+	int lf = bpf_link_get_fd_by_id(link_id);
+
+	if (pf >= 0)
+		close(pf);
+	if (lf >= 0)
+		close(lf);
+	return pf < 0 && lf < 0;
 }
 
 #endif

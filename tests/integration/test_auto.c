@@ -26,7 +26,6 @@
  */
 #include <net/if.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,64 +115,16 @@ static enum sl_path path_of(struct sl_port *p, struct sl_port_info *info)
 	return SL_PATH__COUNT;
 }
 
-/* Send `msg` from fd (in A) to B:PORT every 100 ms until the port gets a
- * frame carrying it, bursting in B's namespace (a fallback reopens there).
- * Returns the packet, or NULL after ms. */
-static struct sl_pkt *exchange(struct sl_port *port, int fd, const char *msg,
-			       int ms)
-{
-	struct sockaddr_in to = { .sin_family = AF_INET,
-				  .sin_port = htons(PORT),
-				  .sin_addr = bed.end[1].ip4 };
-	uint64_t end = sl_time_ns() + (uint64_t)ms * 1000000u, next = 0;
-	struct sl_pkt *p, *found = NULL;
-
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
-	while (!found && sl_time_ns() < end) {
-		if (sl_time_ns() >= next) {
-			assert_int_equal(sendto(fd, msg, strlen(msg), 0,
-						(struct sockaddr *)&to,
-						sizeof(to)),
-					 strlen(msg));
-			next = sl_time_ns() + 100000000u;
-		}
-		while (sl_rx_burst(port, 0, &p, 1) == 1) {
-			if (!found && p->len >= strlen(msg) &&
-			    !memcmp(p->data + p->len - strlen(msg), msg,
-				    strlen(msg)))
-				found = p;
-			else
-				sl_pkt_free(p);
-		}
-		usleep(500);
-	}
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
-	return found;
-}
-
-/* Turn an IPv4 UDP frame around. The UDP checksum is cleared (legal over
- * IPv4): A's veth leaves it partial (checksum offload), and XDP hands the
- * frame over as it was on the wire, so keeping it would keep a bad sum. */
-static void turn_around(struct sl_pkt *p)
-{
-	size_t l4;
-
-	assert_int_equal(sl_udp_swap(p), 0);
-	l4 = 14 + (size_t)(p->data[14] & 0xf) * 4;
-	assert_true(p->len >= l4 + 8);
-	p->data[l4 + 6] = p->data[l4 + 7] = 0;
-}
-
 /* A frame from A comes in, goes back out turned around, and A gets it. */
 static void roundtrip(struct sl_port *port, int fd, const char *msg)
 {
-	struct sl_pkt *p = exchange(port, fd, msg, 3000);
+	struct sl_pkt *p = itest_exchange(&bed, port, fd, PORT, msg, 3000);
 	char back[128];
 	ssize_t n;
 
 	if (!p)
 		fail_msg("'%s' never arrived", msg);
-	turn_around(p);
+	itest_turn_around(p);
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
 	assert_int_equal(sl_tx_burst(port, 0, &p, 1), 1);
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
@@ -339,7 +290,7 @@ static void test_fallback_when_xdp_removed(void **state)
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
 	roundtrip(port, fd, "before the fallback");
 	/* one the application keeps across the switch */
-	held = exchange(port, fd, "held across", 3000);
+	held = itest_exchange(&bed, port, fd, PORT, "held across", 3000);
 	assert_non_null(held);
 
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
@@ -370,7 +321,7 @@ static void test_fallback_when_xdp_removed(void **state)
 	/* the packet held from the xdp path is intact and can be sent */
 	assert_int_equal(memcmp(held->data + held->len - 11, "held across", 11),
 			 0);
-	turn_around(held);
+	itest_turn_around(held);
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
 	assert_int_equal(sl_tx_burst(port, 0, &held, 1), 1);
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
@@ -400,26 +351,11 @@ static void test_fallback_when_xdp_removed(void **state)
 
 /* --- the interface itself goes away, goes down, comes back --- */
 
-/* Run a shell command at home (ip -n NS ...), which must succeed. */
-static void bed_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void bed_sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = sl_testbed_run(&bed, SL_TESTBED_HOME, cmd);
-	if (rc != 0)
-		fail_msg("'%s' exited %d", cmd, rc);
-}
-
 /* Delete the bed's veth pair (both ends go) from side B. */
 static void bed_delete_link(void)
 {
-	bed_sh("ip -n %s link del %s", bed.end[1].ns, bed.end[1].ifname);
+	itest_sh(&bed, "ip -n %s link del %s", bed.end[1].ns,
+		 bed.end[1].ifname);
 }
 
 /* Make the veth pair again as the bed made it: same names, MACs and
@@ -433,70 +369,30 @@ static void bed_recreate_link(bool del_first)
 	if (del_first)
 		snprintf(pre, sizeof(pre), "ip -n %s link del %s && ", b->ns,
 			 b->ifname);
-	bed_sh("%sip -n %s link add %s address %s numtxqueues %u numrxqueues %u "
-	       "type veth peer name %s netns %s address %s numtxqueues %u "
-	       "numrxqueues %u",
-	       pre, b->ns, b->ifname, b->mac_str, bed.queues, bed.queues,
-	       a->ifname, a->ns, a->mac_str, bed.queues, bed.queues);
+	itest_sh(
+		&bed,
+		"%sip -n %s link add %s address %s numtxqueues %u numrxqueues %u "
+		"type veth peer name %s netns %s address %s numtxqueues %u "
+		"numrxqueues %u",
+		pre, b->ns, b->ifname, b->mac_str, bed.queues, bed.queues,
+		a->ifname, a->ns, a->mac_str, bed.queues, bed.queues);
 	for (int s = 0; s < 2; s++) {
 		const struct sl_testbed_end *me = &bed.end[s],
 					    *peer = &bed.end[!s];
 
-		bed_sh("ip -n %s link set %s addrgenmode none && "
-		       "ip -n %s addr add %s/24 dev %s && "
-		       "ip -n %s link set %s up && "
-		       "ip -n %s neigh replace %s lladdr %s dev %s nud permanent",
-		       me->ns, me->ifname, me->ns, me->ip4_str, me->ifname,
-		       me->ns, me->ifname, me->ns, peer->ip4_str, peer->mac_str,
-		       me->ifname);
+		itest_sh(
+			&bed,
+			"ip -n %s link set %s addrgenmode none && "
+			"ip -n %s addr add %s/24 dev %s && "
+			"ip -n %s link set %s up && "
+			"ip -n %s neigh replace %s lladdr %s dev %s nud permanent",
+			me->ns, me->ifname, me->ns, me->ip4_str, me->ifname,
+			me->ns, me->ifname, me->ns, peer->ip4_str,
+			peer->mac_str, me->ifname);
 	}
-	bed_sh("ip netns exec %s ethtool -K %s tso off gso off >/dev/null",
-	       a->ns, a->ifname);
-}
-
-/* The ids of our steering program on B and of the BPF link holding it;
- * returns B's ifindex. */
-static int our_xdp(uint32_t *prog_id, uint32_t *link_id)
-{
-	struct sl_iface_facts f = { .sz = sizeof(f) };
-	uint32_t id = 0;
-
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
-	assert_int_equal(sl_probe_iface(bed.end[1].ifname, &f), 0);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
-	assert_int_equal(f.n_xdp_progs, 1);
-	assert_true(f.xdp_progs[0].ours);
-	*prog_id = f.xdp_progs[0].id;
-	*link_id = 0;
-	while (bpf_link_get_next_id(id, &id) == 0) {
-		struct bpf_link_info li;
-		uint32_t len = sizeof(li);
-		int fd = bpf_link_get_fd_by_id(id);
-
-		if (fd < 0)
-			continue;
-		memset(&li, 0, sizeof(li));
-		if (bpf_obj_get_info_by_fd(fd, &li, &len) == 0 &&
-		    li.type == BPF_LINK_TYPE_XDP && li.prog_id == *prog_id)
-			*link_id = id;
-		close(fd);
-	}
-	assert_true(*link_id != 0);
-	return f.ifindex;
-}
-
-/* Whether the program and its link are gone from the kernel altogether
- * (unloaded, not merely detached). */
-static bool xdp_gone(uint32_t prog_id, uint32_t link_id)
-{
-	int pf = bpf_prog_get_fd_by_id(prog_id);
-	int lf = bpf_link_get_fd_by_id(link_id);
-
-	if (pf >= 0)
-		close(pf);
-	if (lf >= 0)
-		close(lf);
-	return pf < 0 && lf < 0;
+	itest_sh(&bed,
+		 "ip netns exec %s ethtool -K %s tso off gso off >/dev/null",
+		 a->ns, a->ifname);
 }
 
 /* Burst both ways on queue 0 in B for up to ms, until the port's state is
@@ -551,9 +447,10 @@ static void test_iface_deleted(void **state)
 
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
 	roundtrip(port, fd, "before the delete");
-	held = exchange(port, fd, "held across the delete", 3000);
+	held = itest_exchange(&bed, port, fd, PORT, "held across the delete",
+			      3000);
 	assert_non_null(held);
-	our_xdp(&prog, &link);
+	itest_our_xdp(&bed, &prog, &link);
 	assert_int_equal(sl_port_stats(port, &st), 0);
 	rx_before = st.total.rx_packets;
 
@@ -589,7 +486,7 @@ static void test_iface_deleted(void **state)
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
 
 	/* the dead path let go of everything: program and link unloaded */
-	assert_true(xdp_gone(prog, link));
+	assert_true(itest_xdp_unloaded(prog, link));
 	/* counters are still there and did not move backwards */
 	assert_int_equal(sl_port_stats(port, &st), 0);
 	assert_true(st.total.rx_packets >= rx_before);
@@ -639,12 +536,14 @@ static void test_iface_down_up(void **state)
 	rx_before = st.total.rx_packets;
 	tx_before = st.total.tx_packets;
 
-	bed_sh("ip -n %s link set %s down", bed.end[1].ns, bed.end[1].ifname);
+	itest_sh(&bed, "ip -n %s link set %s down", bed.end[1].ns,
+		 bed.end[1].ifname);
 	/* down is not gone: the port stays up, on its path, and waits */
 	assert_int_equal(burst_until_state(port, SL_PORT_ERROR, 500),
 			 SL_PORT_UP);
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
-	bed_sh("ip -n %s link set %s up", bed.end[1].ns, bed.end[1].ifname);
+	itest_sh(&bed, "ip -n %s link set %s up", bed.end[1].ns,
+		 bed.end[1].ifname);
 
 	roundtrip(port, fd, "after up");
 	printf("# after down/up: %s\n", info.mode);
@@ -675,7 +574,7 @@ static void test_iface_recreated(void **state)
 
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
 	roundtrip(port, fd, "first interface");
-	our_xdp(&prog, &link);
+	itest_our_xdp(&bed, &prog, &link);
 	assert_int_equal(sl_port_stats(port, &st), 0);
 	rx_before = st.total.rx_packets;
 
@@ -694,8 +593,8 @@ static void test_iface_recreated(void **state)
 	assert_string_equal(ev.from, "xdp-copy");
 	assert_string_equal(ev.to, "xdp-copy");
 	assert_non_null(strstr(ev.why, "went away"));
-	assert_true(xdp_gone(prog, link));
-	assert_true(our_xdp(&prog2, &link2) != old_ifindex);
+	assert_true(itest_xdp_unloaded(prog, link));
+	assert_true(itest_our_xdp(&bed, &prog2, &link2) != old_ifindex);
 	assert_true(prog2 != prog);
 	assert_int_equal(sl_port_stats(port, &st), 0);
 	assert_true(st.total.rx_packets > rx_before);
@@ -706,7 +605,7 @@ static void test_iface_recreated(void **state)
 	assert_int_equal(burst_until_state(port, SL_PORT_ERROR, 2000),
 			 SL_PORT_ERROR);
 	assert_int_equal(count_events(port, SL_AUTO_EVENT_NO_PATH, NULL), 1);
-	assert_true(xdp_gone(prog2, link2));
+	assert_true(itest_xdp_unloaded(prog2, link2));
 	bed_recreate_link(false);
 	assert_int_equal(burst_until_state(port, SL_PORT_UP, 2000), SL_PORT_UP);
 	info.sz = sizeof(info);
@@ -720,9 +619,9 @@ static void test_iface_recreated(void **state)
 	assert_int_equal(sl_port_stats(port, &st), 0);
 	assert_true(st.total.rx_packets > rx_before);
 	/* a third interface under the same name, and our program on it */
-	assert_true(our_xdp(&prog, &link) != old_ifindex);
+	assert_true(itest_our_xdp(&bed, &prog, &link) != old_ifindex);
 	assert_int_equal(sl_port_close(port), 0);
-	assert_true(xdp_gone(prog, link));
+	assert_true(itest_xdp_unloaded(prog, link));
 	close(fd);
 }
 
@@ -822,7 +721,7 @@ static void test_no_path_left(void **state)
 	close(ready[1]);
 	close(go[0]);
 	if (read(ready[0], &c, 1) == 1) {
-		our_xdp(&prog, &link);
+		itest_our_xdp(&bed, &prog, &link);
 		assert_int_equal(detach_link_of(prog), 0);
 		assert_int_equal(write(go[1], "g", 1), 1);
 	}
@@ -832,7 +731,7 @@ static void test_no_path_left(void **state)
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	assert_true(prog != 0);
-	assert_true(xdp_gone(prog, link));
+	assert_true(itest_xdp_unloaded(prog, link));
 }
 
 /*
@@ -855,12 +754,13 @@ static void test_iface_renamed_then_moved(void **state)
 	struct sl_port *port = open_b("");
 
 	roundtrip(port, fd, "before the rename");
-	our_xdp(&prog, &link);
+	itest_our_xdp(&bed, &prog, &link);
 	snprintf(newname, sizeof(newname), "%.12s-r", bed.name);
-	bed_sh("ip -n %s link set %s down && ip -n %s link set %s name %s && "
-	       "ip -n %s link set %s up",
-	       bed.end[1].ns, bed.end[1].ifname, bed.end[1].ns,
-	       bed.end[1].ifname, newname, bed.end[1].ns, newname);
+	itest_sh(&bed,
+		 "ip -n %s link set %s down && ip -n %s link set %s name %s && "
+		 "ip -n %s link set %s up",
+		 bed.end[1].ns, bed.end[1].ifname, bed.end[1].ns,
+		 bed.end[1].ifname, newname, bed.end[1].ns, newname);
 	roundtrip(port, fd, "after the rename");
 	/* the bursts look every 100 ms; make sure one look happened */
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
@@ -872,15 +772,15 @@ static void test_iface_renamed_then_moved(void **state)
 	assert_string_equal(ev.from, bed.end[1].ifname);
 	assert_string_equal(ev.to, newname);
 
-	bed_sh("ip -n %s link set %s netns %s", bed.end[1].ns, newname,
-	       bed.end[0].ns);
+	itest_sh(&bed, "ip -n %s link set %s netns %s", bed.end[1].ns, newname,
+		 bed.end[0].ns);
 	assert_int_equal(burst_until_state(port, SL_PORT_ERROR, 2000),
 			 SL_PORT_ERROR);
 	assert_int_equal(sl_port_info(port, &info), 0);
 	printf("# moved away: %s\n", info.error);
 	assert_non_null(strstr(info.error, "went away"));
 	assert_int_equal(count_events(port, SL_AUTO_EVENT_NO_PATH, NULL), 1);
-	assert_true(xdp_gone(prog, link));
+	assert_true(itest_xdp_unloaded(prog, link));
 	assert_int_equal(sl_port_close(port), 0);
 	close(fd);
 }
@@ -995,7 +895,7 @@ static void test_iface_recreated_udp_packet(void **state)
 	assert_int_equal(sl_port_close(port), 0);
 
 	port = open_b("");
-	our_xdp(&prog, &link);
+	itest_our_xdp(&bed, &prog, &link);
 	assert_int_equal(detach_link_of(prog), 0);
 	roundtrip(port, fd, "packet, second interface");
 	assert_int_equal(path_of(port, &info), SL_PATH_PACKET);
@@ -1005,10 +905,10 @@ static void test_iface_recreated_udp_packet(void **state)
 	assert_int_equal(count_events(port, SL_AUTO_EVENT_REOPENED, &ev), 1);
 	assert_string_equal(ev.from, "packet");
 	assert_string_equal(ev.to, "xdp-copy");
-	assert_true(xdp_gone(prog, link));
-	our_xdp(&prog, &link);
+	assert_true(itest_xdp_unloaded(prog, link));
+	itest_our_xdp(&bed, &prog, &link);
 	assert_int_equal(sl_port_close(port), 0);
-	assert_true(xdp_gone(prog, link));
+	assert_true(itest_xdp_unloaded(prog, link));
 	close(fd);
 }
 

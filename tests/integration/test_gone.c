@@ -20,12 +20,9 @@
  * The pool is full and the bed's namespaces gone after every scenario.
  */
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#include <bpf/bpf.h>
 
 #include "common.h"
 
@@ -66,22 +63,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Run a shell command at home (ip -n NS ...), which must succeed. */
-static void bed_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void bed_sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = sl_testbed_run(&bed, SL_TESTBED_HOME, cmd);
-	if (rc != 0)
-		fail_msg("'%s' exited %d", cmd, rc);
-}
-
 static void bed_up(void)
 {
 	struct sl_testbed_opts o = { .sz = sizeof(o) };
@@ -90,8 +71,9 @@ static void bed_up(void)
 		sl_test_skip("needs root (network namespaces, XDP)");
 	itest_bed_up(&bed, &o);
 	/* native XDP on veth sees only frames without GSO: as test_xdp */
-	bed_sh("ip netns exec %s ethtool -K %s tso off gso off >/dev/null",
-	       bed.end[0].ns, bed.end[0].ifname);
+	itest_sh(&bed,
+		 "ip netns exec %s ethtool -K %s tso off gso off >/dev/null",
+		 bed.end[0].ns, bed.end[0].ifname);
 }
 
 /* Open a port of kind k on B's interface, in side B. */
@@ -119,56 +101,17 @@ static struct sl_port_info info_of(struct sl_port *port)
 	return info;
 }
 
-/* Send msg from fd (in A) to B:PORT every 100 ms until the port receives a
- * frame ending with it; returns that packet (the others are freed), or
- * NULL after ms. */
-static struct sl_pkt *exchange(struct sl_port *port, int fd, const char *msg,
-			       int ms)
-{
-	struct sockaddr_in to = { .sin_family = AF_INET,
-				  .sin_port = htons(PORT),
-				  .sin_addr = bed.end[1].ip4 };
-	uint64_t end = sl_time_ns() + (uint64_t)ms * 1000000u, next = 0;
-	size_t len = strlen(msg);
-	struct sl_pkt *p, *found = NULL;
-
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
-	while (!found && sl_time_ns() < end) {
-		if (sl_time_ns() >= next) {
-			assert_int_equal(sendto(fd, msg, len, 0,
-						(struct sockaddr *)&to,
-						sizeof(to)),
-					 len);
-			next = sl_time_ns() + 100000000u;
-		}
-		while (sl_rx_burst(port, 0, &p, 1) == 1) {
-			if (!found && p->len >= len &&
-			    !memcmp(p->data + p->len - len, msg, len))
-				found = p;
-			else
-				sl_pkt_free(p);
-		}
-		usleep(500);
-	}
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
-	return found;
-}
-
 /* A frame from A comes in, goes back out turned around (UDP checksum
  * cleared, legal over IPv4: A's veth may leave it partial), and A gets it. */
 static void roundtrip(struct sl_port *port, int fd, const char *msg)
 {
-	struct sl_pkt *p = exchange(port, fd, msg, 3000);
+	struct sl_pkt *p = itest_exchange(&bed, port, fd, PORT, msg, 3000);
 	char back[128];
-	size_t l4;
 	ssize_t n;
 
 	if (!p)
 		fail_msg("'%s' never arrived", msg);
-	assert_int_equal(sl_udp_swap(p), 0);
-	l4 = 14 + (size_t)(p->data[14] & 0xf) * 4;
-	assert_true(p->len >= l4 + 8);
-	p->data[l4 + 6] = p->data[l4 + 7] = 0;
+	itest_turn_around(p);
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
 	assert_int_equal(sl_tx_burst(port, 0, &p, 1), 1);
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
@@ -178,7 +121,7 @@ static void roundtrip(struct sl_port *port, int fd, const char *msg)
 	assert_true(n > 0);
 	back[n] = '\0';
 	assert_string_equal(back, msg);
-	/* the other copies exchange() may have made the port receive */
+	/* the other copies itest_exchange() may have made the port receive */
 	while (itest_wait(fd, 0) && recv(fd, back, sizeof(back), 0) > 0)
 		;
 }
@@ -224,50 +167,6 @@ static int burst_until(struct sl_port *port, int want, int ms, bool tx,
 	if (took_ns)
 		*took_ns = sl_time_ns() - t0;
 	return info.state;
-}
-
-/* The ids of our steering program on B's interface and of the BPF link
- * holding it. */
-static void our_xdp(uint32_t *prog_id, uint32_t *link_id)
-{
-	struct sl_iface_facts f = { .sz = sizeof(f) };
-	uint32_t id = 0;
-
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
-	assert_int_equal(sl_probe_iface(bed.end[1].ifname, &f), 0);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
-	assert_int_equal(f.n_xdp_progs, 1);
-	assert_true(f.xdp_progs[0].ours);
-	*prog_id = f.xdp_progs[0].id;
-	*link_id = 0;
-	while (bpf_link_get_next_id(id, &id) == 0) {
-		struct bpf_link_info li;
-		uint32_t len = sizeof(li);
-		int fd = bpf_link_get_fd_by_id(id);
-
-		if (fd < 0)
-			continue;
-		memset(&li, 0, sizeof(li));
-		if (bpf_obj_get_info_by_fd(fd, &li, &len) == 0 &&
-		    li.type == BPF_LINK_TYPE_XDP && li.prog_id == *prog_id)
-			*link_id = id;
-		close(fd);
-	}
-	assert_true(*link_id != 0);
-}
-
-/* Whether the program and its link are gone from the kernel altogether
- * (unloaded, not merely detached). */
-static bool xdp_unloaded(uint32_t prog_id, uint32_t link_id)
-{
-	int pf = bpf_prog_get_fd_by_id(prog_id);
-	int lf = bpf_link_get_fd_by_id(link_id);
-
-	if (pf >= 0)
-		close(pf);
-	if (lf >= 0)
-		close(lf);
-	return pf < 0 && lf < 0;
 }
 
 static uint64_t xstat(struct sl_port *port, const char *name)
@@ -317,16 +216,18 @@ static void deleted_idle(const struct kind *k)
 	struct sl_port *port = open_b(k);
 
 	roundtrip(port, fd, "before the delete");
-	held = exchange(port, fd, "held across the delete", 3000);
+	held = itest_exchange(&bed, port, fd, PORT, "held across the delete",
+			      3000);
 	assert_non_null(held);
 	if (xdp)
-		our_xdp(&prog, &link);
+		itest_our_xdp(&bed, &prog, &link);
 	assert_int_equal(sl_port_stats(port, &st), 0);
 	rx_before = st.total.rx_packets;
 	assert_true(rx_before >= 2);
 	assert_int_equal(info_of(port).state, SL_PORT_UP);
 
-	bed_sh("ip -n %s link del %s", bed.end[1].ns, bed.end[1].ifname);
+	itest_sh(&bed, "ip -n %s link del %s", bed.end[1].ns,
+		 bed.end[1].ifname);
 	assert_int_equal(burst_until(port, SL_PORT_ERROR, 2000, false, &took),
 			 SL_PORT_ERROR);
 	printf("# %s%s: ERROR %.1f ms after the delete (idle receive)\n",
@@ -369,7 +270,7 @@ static void deleted_idle(const struct kind *k)
 			    "held across the delete", 22);
 	sl_pkt_free(held);
 	if (xdp)
-		assert_true(xdp_unloaded(prog, link));
+		assert_true(itest_xdp_unloaded(prog, link));
 	close(fd);
 }
 
@@ -386,7 +287,8 @@ static void deleted_busy(const struct kind *k)
 	struct sl_port *port = open_b(k);
 
 	roundtrip(port, fd, "before the delete");
-	bed_sh("ip -n %s link del %s", bed.end[1].ns, bed.end[1].ifname);
+	itest_sh(&bed, "ip -n %s link del %s", bed.end[1].ns,
+		 bed.end[1].ifname);
 	assert_int_equal(info_of(port).state, SL_PORT_UP);
 	p = frame60();
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
@@ -418,8 +320,8 @@ static void moved(const struct kind *k)
 	struct sl_port *port = open_b(k);
 
 	roundtrip(port, fd, "before the move");
-	bed_sh("ip -n %s link set %s netns %s", bed.end[1].ns,
-	       bed.end[1].ifname, bed.end[0].ns);
+	itest_sh(&bed, "ip -n %s link set %s netns %s", bed.end[1].ns,
+		 bed.end[1].ifname, bed.end[0].ns);
 	assert_int_equal(burst_until(port, SL_PORT_ERROR, 2000, false, &took),
 			 SL_PORT_ERROR);
 	printf("# %s%s: ERROR %.1f ms after the move\n", k->drv, k->opts,
@@ -454,13 +356,15 @@ static void down_up(const struct kind *k)
 	rx_before = st.total.rx_packets;
 	tx_before = st.total.tx_packets;
 
-	bed_sh("ip -n %s link set %s down", bed.end[1].ns, bed.end[1].ifname);
+	itest_sh(&bed, "ip -n %s link set %s down", bed.end[1].ns,
+		 bed.end[1].ifname);
 	assert_int_equal(burst_until(port, SL_PORT_ERROR, 300, true, NULL),
 			 SL_PORT_UP);
 	/* a fixed name: B's namespace is the bed's own */
-	bed_sh("ip -n %s link set %s name sl-renamed && "
-	       "ip -n %s link set sl-renamed up",
-	       bed.end[1].ns, bed.end[1].ifname, bed.end[1].ns);
+	itest_sh(&bed,
+		 "ip -n %s link set %s name sl-renamed && "
+		 "ip -n %s link set sl-renamed up",
+		 bed.end[1].ns, bed.end[1].ifname, bed.end[1].ns);
 	assert_int_equal(burst_until(port, SL_PORT_ERROR, 100, false, NULL),
 			 SL_PORT_UP);
 
