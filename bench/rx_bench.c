@@ -155,15 +155,6 @@ static void sleep_s(double s)
 		;
 }
 
-static int pin_self(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
 /* ---- the receiving veth's NAPI ---------------------------------------- */
 
 /*
@@ -230,7 +221,7 @@ static void *port_loop(void *arg)
 	struct sl_pkt *pkts[MAX_BURST];
 	uint64_t n = 0;
 
-	pin_self(RX_CPU);
+	sl_bench_pin_self(RX_CPU);
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		uint16_t got =
 			sl_rx_burst(r->port, 0, pkts, (uint16_t)cfg.burst);
@@ -255,7 +246,7 @@ static void *recvmmsg_loop(void *arg)
 	uint64_t n = 0;
 	unsigned i;
 
-	pin_self(RX_CPU);
+	sl_bench_pin_self(RX_CPU);
 	for (i = 0; i < cfg.burst; i++) {
 		iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
 		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
@@ -512,27 +503,6 @@ struct goal {
 	bool known, met;
 	double ratio;
 };
-
-static void cpu_model(char *buf, size_t len)
-{
-	char line[256];
-	FILE *f = fopen("/proc/cpuinfo", "r");
-
-	snprintf(buf, len, "unknown CPU");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *c = strchr(line, ':');
-
-		if (strncmp(line, "model name", 10) || !c)
-			continue;
-		c += 1 + strspn(c + 1, " \t");
-		c[strcspn(c, "\n")] = '\0';
-		snprintf(buf, len, "%s", c);
-		break;
-	}
-	fclose(f);
-}
 
 static void json_str(FILE *f, const char *s)
 {
@@ -818,7 +788,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	uname(&un);
-	cpu_model(cpu, sizeof(cpu));
+	sl_bench_cpu_model(cpu, sizeof(cpu));
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", localtime(&t));
 	f = fopen("/proc/loadavg", "r");
 	if (f) {

@@ -85,6 +85,36 @@ void *sl_bench_sender_main(void *arg)
 	return NULL;
 }
 
+int sl_bench_pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+void sl_bench_cpu_model(char *buf, size_t len)
+{
+	char line[256];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	snprintf(buf, len, "unknown CPU");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':');
+
+		if (strncmp(line, "model name", 10) || !c)
+			continue;
+		c += 1 + strspn(c + 1, " \t");
+		c[strcspn(c, "\n")] = '\0';
+		snprintf(buf, len, "%s", c);
+		break;
+	}
+	fclose(f);
+}
+
 int sl_bench_pin_napi(const char *ifname, int cpu, int *pids, unsigned max)
 {
 	char want[64], path[64], comm[64];

@@ -24,6 +24,12 @@
 
 #define SL_BENCH_FRAME_LEN 60 /* without FCS: 64 bytes on a wire */
 
+/* Pin the calling thread to cpu. 0 or -errno. */
+int sl_bench_pin_self(int cpu);
+
+/* /proc/cpuinfo's first "model name", or "unknown CPU". */
+void sl_bench_cpu_model(char *buf, size_t len);
+
 /* The UDP frame side A of the bed sends to side B (MACs, IPv4 addresses,
  * ports sport -> dport), SL_BENCH_FRAME_LEN bytes. 0 or -EINVAL. */
 int sl_bench_frame(const struct sl_testbed *tb, uint16_t sport, uint16_t dport,

@@ -293,15 +293,6 @@ static void sleep_s(double s)
 		;
 }
 
-static void pin_self(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
 static void read_load(char *buf, size_t len)
 {
 	FILE *f = fopen("/proc/loadavg", "r");
@@ -311,27 +302,6 @@ static void read_load(char *buf, size_t len)
 		return;
 	if (fgets(buf, (int)len, f))
 		buf[strcspn(buf, " ")] = '\0';
-	fclose(f);
-}
-
-static void cpu_model(char *buf, size_t len)
-{
-	char line[256];
-	FILE *f = fopen("/proc/cpuinfo", "r");
-
-	snprintf(buf, len, "unknown CPU");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *c = strchr(line, ':');
-
-		if (strncmp(line, "model name", 10) || !c)
-			continue;
-		c += 1 + strspn(c + 1, " \t");
-		c[strcspn(c, "\n")] = '\0';
-		snprintf(buf, len, "%s", c);
-		break;
-	}
 	fclose(f);
 }
 
@@ -423,7 +393,7 @@ static void *rx_main(void *arg)
 	struct sl_pkt *pkts[BURST];
 	uint64_t n = 0;
 
-	pin_self(RX_CPU);
+	sl_bench_pin_self(RX_CPU);
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		int mode = atomic_load_explicit(&r->mode, memory_order_relaxed);
 		uint16_t got = sl_rx_burst(r->port, 0, pkts, BURST);
@@ -608,7 +578,7 @@ static void *pinger_main(void *arg)
 	p->err = sl_testbed_enter(&tb, SL_TESTBED_A);
 	if (p->err)
 		return NULL;
-	pin_self(SENDER_CPU);
+	sl_bench_pin_self(SENDER_CPU);
 	port = pinger_open(p);
 	if (!port) {
 		p->err = -EIO;
@@ -1233,7 +1203,7 @@ static void *local_tx_main(void *arg)
 	struct sl_pkt *pkts[BURST], *in[BURST];
 	uint64_t end = sl_time_ns() + (uint64_t)(t->seconds * 1e9);
 
-	pin_self(SENDER_CPU);
+	sl_bench_pin_self(SENDER_CPU);
 	if (t->mode == M_ECHO) {
 		for (unsigned i = 0; i < t->warm + t->pings && !sl_stop; i++) {
 			uint64_t t0 = sl_time_ns(), t1;
@@ -1431,7 +1401,7 @@ static void *jitter_main(void *arg)
 	struct jitter *j = arg;
 	uint64_t start, prev, end, lost = 0, n_long = 0;
 
-	pin_self(j->cpu);
+	sl_bench_pin_self(j->cpu);
 	start = prev = sl_time_ns();
 	end = start + (uint64_t)(JITTER_S * 1e9);
 	for (uint64_t t; (t = sl_time_ns()) < end; prev = t) {
@@ -2163,7 +2133,7 @@ int sl_cmd_bench(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	measure_jitter(); /* before anything of ours runs */
 	uname(&un);
-	cpu_model(cpu, sizeof(cpu));
+	sl_bench_cpu_model(cpu, sizeof(cpu));
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S%z", localtime(&t));
 	read_load(load0, sizeof(load0));
 
