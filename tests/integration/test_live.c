@@ -317,6 +317,12 @@ static void send_and_check(int v6, unsigned count, unsigned flows,
 		.cpu = cpu < -1 ? -1 : cpu,
 	};
 	err = sl_live_run(&o, &res);
+	if (err == -EOPNOTSUPP) { /* this host's kernel refuses live frames */
+		if (cpu < -1)
+			mover_stop(&mv);
+		close(fd);
+		sl_test_skip("%s", sl_last_error());
+	}
 	if (cpu < -1) /* the thread was moved to and fro meanwhile */
 		assert_true(mover_stop(&mv) >= 2);
 	if (err)
@@ -563,7 +569,10 @@ static uint64_t sink_run_probed(uint64_t count, double duration, uint64_t rate,
 	/* detached by ifindex in the current namespace: the sink's */
 	enter(fd_b);
 	sl_live_sink_detach(sink);
-	assert_true(moves >= 2); /* the thread was moved to and fro */
+	if (err != -EOPNOTSUPP) /* refused: no time to move it */
+		assert_true(moves >= 2); /* the thread was moved to and fro */
+	if (err == -EOPNOTSUPP) /* this host's kernel refuses live frames */
+		sl_test_skip("%s", sl_last_error());
 	if (err)
 		print_message("sl_live_run: %s\n", sl_last_error());
 	assert_int_equal(err, 0);

@@ -288,9 +288,18 @@ static int run_error(int err, size_t frame_len)
 		return sl_fail(EOPNOTSUPP,
 			       "xdp-live: kernel lacks "
 			       "BPF_F_TEST_XDP_LIVE_FRAMES (needs Linux 5.18)");
+	/* the program loaded, which takes CAP_BPF and CAP_NET_ADMIN: a
+	 * refusal now is the host's policy (a patched kernel, a sandbox),
+	 * not missing privileges, and nothing this process can change */
 	if (err == -EPERM || err == -EACCES)
-		return sl_fail(EPERM, "xdp-live: needs CAP_BPF and "
-				      "CAP_NET_ADMIN (run as root)");
+		return sl_fail(EOPNOTSUPP,
+			       "xdp-live: not supported on this host: the "
+			       "kernel refused BPF_F_TEST_XDP_LIVE_FRAMES "
+			       "(%s) although the program loaded with CAP_BPF "
+			       "and CAP_NET_ADMIN, so a kernel or sandbox "
+			       "policy forbids it; --engine port sends "
+			       "through a port instead",
+			       strerror(-err));
 	return sl_fail(-err, "xdp-live: BPF_PROG_RUN failed: %s",
 		       strerror(-err));
 }
