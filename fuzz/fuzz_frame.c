@@ -2,7 +2,10 @@
 /*
  * libFuzzer target for the frame parser: any byte string must parse to an
  * error or to offsets that stay inside the frame, and checksum verification
- * of a parsed frame must only read what the parser vouched for. The input
+ * of a parsed frame must only read what the parser vouched for. The
+ * checksum state and the software fill agree with it: a frame whose L4
+ * checksum was filled is GOOD (or NONE where there is none to fill) and a
+ * state is never UNKNOWN once found. The input
  * is copied to an exactly sized heap buffer so ASan sees a one-byte
  * overread.
  */
@@ -43,6 +46,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check((size_t)f.payload_off + f.payload_len <= size);
 	rc = sl_frame_verify_csum(frame, &f);
 	check(rc == 0 || rc == -EBADMSG);
+	{
+		enum sl_csum l3, l4;
+
+		sl_frame_csum_state(frame, &f, &l3, &l4);
+		check(l3 == SL_CSUM_GOOD || l3 == SL_CSUM_BAD ||
+		      l3 == SL_CSUM_NONE);
+		check(l4 != SL_CSUM_UNKNOWN);
+		(void)sl_frame_csum_is_seed(frame, &f);
+		rc = sl_frame_csum_fill(frame, &f,
+					SL_CSUM_FILL_L3 | SL_CSUM_FILL_L4);
+		check(rc == 0 || rc == -EPROTONOSUPPORT);
+		sl_frame_csum_state(frame, &f, &l3, &l4);
+		check(l3 != SL_CSUM_BAD);
+		/* filled: right; or nothing to fill; or a UDP/IPv6 whose
+		 * computed sum is stored as 0xffff (never 0): right too */
+		check(rc != 0 || l4 == SL_CSUM_GOOD);
+	}
 	/* touch every byte the parser reported, so ASan checks them */
 	if (f.payload_len) {
 		volatile uint8_t sink = 0;

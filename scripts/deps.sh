@@ -11,6 +11,8 @@ pkgs=(
 	libcmocka-dev libpcap-dev libxdp-dev libbpf-dev libmnl-dev libcap-dev
 	libjson-c-dev libseccomp-dev
 	tshark iproute2 ethtool
+	# peers no one here wrote, for the interop tests
+	socat iperf tcpdump
 )
 if [ "${1:-}" = bench ]; then
 	# DPDK only for side-by-side numbers: never a dependency of libsluice

@@ -23,9 +23,10 @@
 static const char ping_help[] =
 	"usage: sluice ping PORT --to ADDR:PORT [options]\n"
 	"\n"
-	"UDP round trips against an echo (sluice echo); prints loss and round-"
-	"trip\n"
-	"percentiles p50, p90, p99, p99.9 and max.\n"
+	"UDP round trips against an echo (sluice echo, or any UDP echo that\n"
+	"returns the payload, such as socat's); prints loss and round-trip\n"
+	"percentiles p50, p90, p99, p99.9 and max. Answers with a bad checksum\n"
+	"are counted, not taken.\n"
 	"\n"
 	"  --to ADDR:PORT    the echo (required)\n"
 	"  --from ADDR:PORT  source (default: the udp: port's address, or the\n"
@@ -67,6 +68,7 @@ int sl_cmd_ping(int argc, char **argv)
 	struct sl_addr from = { 0 };
 	uint64_t count = 100, interval_ns = 1000000, timeout_ns = 1000000000;
 	uint64_t sent = 0, t0, now, next, last_send = 0, foreign = 0;
+	uint64_t bad_csum = 0;
 	uint32_t size = 0, min;
 	bool have_to = false, have_from = false, json = false;
 	bool have_dmac = false, have_smac = false;
@@ -211,6 +213,11 @@ int sl_cmd_ping(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			struct sl_gen_info g;
 
+			/* an answer damaged on its way is no answer */
+			if (sl_pkt_csum_bad(pkts[i])) {
+				bad_csum++;
+				continue;
+			}
 			if (sl_gen_parse(pkts[i]->data, pkts[i]->len, &g) ||
 			    !g.ts) {
 				foreign++;
@@ -262,6 +269,9 @@ int sl_cmd_ping(int argc, char **argv)
 			json_object_object_add(r, "foreign",
 					       json_object_new_uint64(foreign));
 			json_object_object_add(
+				r, "bad_csum",
+				json_object_new_uint64(bad_csum));
+			json_object_object_add(
 				r, "rtt_us", h->n ? sl_json_hist_us(h) : NULL);
 			json_object_object_add(
 				r, "elapsed_s",
@@ -274,10 +284,10 @@ int sl_cmd_ping(int argc, char **argv)
 		} else {
 			printf("ping: %" PRIu64 " sent, %" PRIu64
 			       " received, %" PRIu64 " lost (%.1f%%), %" PRIu64
-			       " duplicates\n",
+			       " duplicates, %" PRIu64 " bad checksums\n",
 			       sent, got, lost,
 			       sent ? 100.0 * (double)lost / (double)sent : 0,
-			       tr.dups);
+			       tr.dups, bad_csum);
 			sl_print_hist_us("  round trip:", h);
 		}
 	}

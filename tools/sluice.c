@@ -420,29 +420,10 @@ static void swap_bytes(uint8_t *a, uint8_t *b, size_t n)
 	}
 }
 
-int sl_frame_turn(uint8_t *frame, uint32_t len, bool ip)
+int sl_frame_swap_mac(uint8_t *frame, uint32_t len)
 {
-	struct sl_frame f;
-
 	if (len < SL_ETH_HLEN)
 		return -1;
-	if (ip) {
-		if (sl_frame_parse(frame, len, &f) ||
-		    f.l4_proto != SL_IPPROTO_UDP ||
-		    (f.l3 != SL_L3_IPV4 && f.l3 != SL_L3_IPV6) ||
-		    (f.flags & SL_FRAME_IP_FRAG))
-			return -1;
-		if (f.l3 == SL_L3_IPV4) {
-			struct sl_ipv4_hdr *h = (void *)(frame + f.l3_off);
-
-			swap_bytes((uint8_t *)&h->src, (uint8_t *)&h->dst, 4);
-		} else {
-			struct sl_ipv6_hdr *h = (void *)(frame + f.l3_off);
-
-			swap_bytes(h->src, h->dst, 16);
-		}
-		swap_bytes(frame + f.l4_off, frame + f.l4_off + 2, 2);
-	}
 	swap_bytes(frame, frame + SL_ETH_ALEN, SL_ETH_ALEN);
 	return 0;
 }

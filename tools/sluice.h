@@ -172,11 +172,9 @@ void sl_json_print(struct json_object *obj);
 
 /* ---- frames ----------------------------------------------------------- */
 
-/* Turn a UDP frame around in place: MACs always; with ip, also IP
- * addresses and UDP ports (checksums stay valid: a swap keeps the sum).
- * Returns 0, or -1 (frame unchanged) when ip is set and it is not a
- * well-formed UDP frame. Fast path. */
-int sl_frame_turn(uint8_t *frame, uint32_t len, bool ip);
+/* Swap the MAC addresses of a frame in place (l2fwd). Returns 0, or -1
+ * (unchanged) for a frame shorter than an Ethernet header. Fast path. */
+int sl_frame_swap_mac(uint8_t *frame, uint32_t len);
 
 /* The source address the kernel would use towards dst (port left 0).
  * 0 or -1 (no route). Control path. */
@@ -184,9 +182,12 @@ int sl_kernel_src(const struct sl_addr *dst, struct sl_addr *out);
 /* A complete IPv4 neighbour entry for ip, from /proc/net/arp. 0 or -1. */
 int sl_arp_lookup(const struct sl_addr *ip, uint8_t mac[SL_ETH_ALEN]);
 
-/* Move frames from ports in[i] to out[i] (i < n, at most 2 directions),
- * turning each around first (sl_frame_turn with ip = swap_ip) when turn is
- * set; frames a turn refuses are dropped and counted. Runs until count
+/* Move frames from ports in[i] to out[i] (i < n, at most 2 directions).
+ * With swap_ip each frame is turned around (sl_udp_swap: checked, a
+ * partial checksum completed on send); frames it refuses are dropped and
+ * counted, as not UDP or as a bad checksum. Otherwise, with turn, the MACs
+ * are swapped; and every frame sent on that a local sender left with a
+ * partial checksum gets it completed (sl_pkt_csum_forward). Runs until count
  * frames were received, duration_s passed, or a signal; prints the result
  * (JSON with json). Returns the exit status. Used by fwd and echo. */
 struct sl_relay {

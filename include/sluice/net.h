@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include <sluice/core.h>
+#include <sluice/pkt.h> /* enum sl_csum */
 
 #ifdef __cplusplus
 extern "C" {
@@ -173,6 +174,34 @@ SL_API int sl_frame_parse(const void *frame, size_t len, struct sl_frame *out);
  * parsed frame: 0 if every checksum present is right (a UDP/IPv4 checksum of
  * 0 means "none"), -EBADMSG otherwise. */
 SL_API int sl_frame_verify_csum(const void *frame, const struct sl_frame *f);
+
+/*
+ * The checksum states of a parsed frame, found in software (enum sl_csum,
+ * pkt.h): *l3 GOOD or BAD for IPv4, NONE otherwise; *l4 GOOD, BAD, NONE
+ * (UDP/IPv4 checksum 0, a fragment, no checksum known) or PARTIAL (wrong,
+ * but exactly the pseudo-header sum that a local sender leaves for its
+ * device: CHECKSUM_PARTIAL). UDP, TCP, ICMP and ICMPv6 are checked. Fast
+ * path, thread-safe: one pass over the IPv4 header and one over L4.
+ */
+SL_API void sl_frame_csum_state(const void *frame, const struct sl_frame *f,
+				enum sl_csum *l3, enum sl_csum *l4);
+
+/* True when the L4 checksum field of a parsed frame holds exactly the
+ * pseudo-header sum (the CHECKSUM_PARTIAL seed): a test on the headers
+ * only, for forwarders that do not verify every frame. */
+SL_API bool sl_frame_csum_is_seed(const void *frame, const struct sl_frame *f);
+
+/* sl_frame_csum_fill: what to fill in */
+#define SL_CSUM_FILL_L3 (1u << 0) /* the IPv4 header checksum */
+#define SL_CSUM_FILL_L4 (1u << 1) /* the UDP/TCP/ICMP/ICMPv6 checksum */
+
+/* Compute and store the checksums what asks for in a parsed frame, in
+ * place (a UDP checksum computed as 0 is stored as 0xffff). Returns 0, or
+ * -EPROTONOSUPPORT when L4 was asked of a frame without a checksum sluice
+ * can fill (not IP, a fragment, another protocol): the L3 part is still
+ * done. Fast path, thread-safe. */
+SL_API int sl_frame_csum_fill(void *frame, const struct sl_frame *f,
+			      unsigned what);
 
 /* ---- checksums -------------------------------------------------------- */
 

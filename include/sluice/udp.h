@@ -48,10 +48,18 @@ SL_API int sl_udp_parse(const struct sl_pkt *p, struct sl_udp_view *out);
 /*
  * Turn a received UDP frame around in place so that it answers its sender:
  * swap the MAC addresses, the IP addresses and the UDP ports; VLAN tag,
- * TTL and payload are kept. The IPv4 and UDP checksums stay valid without
- * being touched (a swap does not change a one's-complement sum). Returns 0,
- * or -EBADMSG with the frame unchanged when it is not a well-formed UDP
- * frame. Fast path, thread-safe.
+ * TTL and payload are kept. A swap does not change a one's-complement sum,
+ * so the checksums that came right stay right; the reply is one every
+ * kernel accepts, whatever the frame carried:
+ *   - its checksums are checked first where the path left them unknown
+ *     (sl_pkt_csum_check: one pass over the frame, on xdp ports);
+ *   - a PARTIAL L4 checksum (a local sender's, e.g. a kernel socket across
+ *     veth) gets SL_PKT_F_TX_L4_CSUM, so the port completes it on send.
+ * Returns 0, or with the frame unchanged:
+ *   -EBADMSG  not a well-formed UDP frame over IPv4/IPv6;
+ *   -EILSEQ   a checksum is wrong: the frame was damaged on its way and
+ *             must not be answered (drop it and count it).
+ * Fast path, thread-safe for distinct packets.
  */
 SL_API int sl_udp_swap(struct sl_pkt *p);
 

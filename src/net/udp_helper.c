@@ -78,7 +78,8 @@ static inline void swap_bytes(uint8_t *a, uint8_t *b, size_t n)
  * which holds both ports) are one's-complement sums of 16-bit words, and a
  * sum does not depend on the order of its terms. Swapping source and
  * destination only reorders words that are all summed, so every checksum
- * stays what it was, and right.
+ * stays what it was: right if it was right, a PARTIAL seed if it was one
+ * (then the port completes it on send), wrong if it was wrong (refused).
  */
 int sl_udp_swap(struct sl_pkt *p)
 {
@@ -87,6 +88,10 @@ int sl_udp_swap(struct sl_pkt *p)
 
 	if (parse_udp(b, p->len, &f) != 0)
 		return -EBADMSG;
+	if (sl_pkt_csum_bad(p))
+		return -EILSEQ;
+	if (sl_pkt_rx_l4_csum(p) == SL_CSUM_PARTIAL)
+		p->flags |= SL_PKT_F_TX_L4_CSUM;
 	swap_bytes(b, b + SL_ETH_ALEN, SL_ETH_ALEN);
 	if (f.l3 == SL_L3_IPV4)
 		swap_bytes(b + f.l3_off + 12, b + f.l3_off + 16, 4);
@@ -111,8 +116,6 @@ int sl_udp_send_to(struct sl_port *port, uint16_t queue,
 		return flen == -ENOSPC ? -EMSGSIZE : flen;
 	}
 	p->len = (uint32_t)flen;
-	if (hp->src.family == AF_INET && (hp->flags & SL_BUILD_NO_L4_CSUM))
-		p->flags |= SL_PKT_F_L4_CSUM_NONE;
 	if (sl_tx_burst(port, queue, &p, 1) != 1) {
 		sl_pkt_free(p);
 		return -EAGAIN;

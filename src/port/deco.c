@@ -160,7 +160,10 @@ static void fault_one(struct sl_port *port, struct sl_deco *d,
 		uint64_t bit = rng_next(&s->rng) % ((uint64_t)f->len * 8);
 
 		f->data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		f->flags |= SL_PKT_F_FAULT_CORRUPT;
+		/* what the path knew of its checksums no longer holds: a
+		 * check must find the damage, as a real receiver would */
+		f->flags = (uint16_t)((f->flags & ~SL_PKT_RX_CSUM_MASK) |
+				      SL_PKT_F_FAULT_CORRUPT);
 		s->count[F_CORRUPT]++;
 	}
 	if (hit(s, d->thresh[F_REORDER]) && !s->held) {

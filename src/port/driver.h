@@ -28,8 +28,14 @@
 
 struct sl_port;
 
+/* sl_driver.caps */
+/* The path computes checksums itself (a kernel socket): sl_tx_burst leaves
+ * SL_PKT_F_TX_* to it and does no software fill. */
+#define SL_DRV_CAP_TX_CSUM (1u << 0)
+
 struct sl_driver {
 	const char *name; /* the spec prefix */
+	unsigned caps; /* SL_DRV_CAP_* */
 	const char *const *keys; /* option keys it takes, NULL-terminated */
 	size_t priv_size;
 	int (*open)(struct sl_port *port, const struct sl_spec *spec);
@@ -44,6 +50,12 @@ struct sl_driver {
 
 struct sl_deco; /* decorators: port/deco.c */
 
+/* Counters the port layer keeps per queue, written by the queue's thread. */
+struct sl_port_qx {
+	uint64_t tx_csum_sw; /* checksums filled in software (SL_PKT_F_TX_*) */
+	uint64_t tx_csum_unfillable; /* asked of a frame without one: sent as is */
+} SL_CACHE_ALIGNED;
+
 struct sl_port {
 	const struct sl_driver *drv;
 	void *priv; /* priv_size bytes, zeroed, cache-line aligned */
@@ -53,6 +65,7 @@ struct sl_port {
 	uint16_t port_id;
 	const struct sl_port_opts *opts; /* valid during open() only */
 	struct sl_queue_stats *qstats; /* SL_PORT_MAX_QUEUES, cache aligned */
+	struct sl_port_qx *qx; /* port-layer counters, one line per queue */
 	struct sl_port_info info; /* drivers fill mode, name, ... in open() */
 	struct sl_deco *deco; /* NULL when no decorator */
 	pthread_mutex_t lock; /* control path */

@@ -51,6 +51,7 @@ static void port_free(struct sl_port *port)
 		sl_pool_destroy(port->pool);
 	free(port->priv);
 	free(port->qstats);
+	free(port->qx);
 	pthread_mutex_destroy(&port->lock);
 	free(port);
 }
@@ -109,7 +110,8 @@ struct sl_port *sl_port_open(const char *spec_str,
 	port->priv = zalloc_aligned(drv->priv_size);
 	port->qstats = zalloc_aligned(SL_PORT_MAX_QUEUES *
 				      sizeof(struct sl_queue_stats));
-	if (!port->priv || !port->qstats) {
+	port->qx = zalloc_aligned(SL_PORT_MAX_QUEUES * sizeof(*port->qx));
+	if (!port->priv || !port->qstats || !port->qx) {
 		err = sl_spec_fail(spec, ENOMEM, "out of memory");
 		goto fail_port;
 	}
@@ -195,6 +197,22 @@ uint16_t sl_rx_burst(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
 	return sl_deco_rx(port, queue, pkts, n);
 }
 
+/* What SL_PKT_F_TX_* ask, done in software for a path that cannot do it:
+ * a test of one flags word per packet when nobody asks. */
+static inline void tx_csum(struct sl_port *port, uint16_t queue,
+			   struct sl_pkt **pkts, uint16_t n)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (sl_likely(!(pkts[i]->flags & SL_PKT_F_TX_CSUM)))
+			continue;
+		port->qx[queue].tx_csum_sw++;
+		if (sl_unlikely(sl_pkt_csum_fill(pkts[i]) != 0))
+			port->qx[queue].tx_csum_unfillable++;
+	}
+}
+
 uint16_t sl_tx_burst(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
 		     uint16_t n)
 {
@@ -202,6 +220,8 @@ uint16_t sl_tx_burst(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
 	if (sl_unlikely(queue >= port->n_queues))
 		return 0;
 #endif
+	if (!(port->drv->caps & SL_DRV_CAP_TX_CSUM))
+		tx_csum(port, queue, pkts, n);
 	if (sl_likely(!port->deco))
 		return port->drv->tx_burst(port, queue, pkts, n);
 	return sl_deco_tx(port, queue, pkts, n);
@@ -261,6 +281,19 @@ int sl_port_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 		return sl_fail(EINVAL, "sl_port_xstats: %s",
 			       !port ? "no port" : "no output");
 	i = sl_deco_xstats(port, out, n);
+	if (!(port->drv->caps & SL_DRV_CAP_TX_CSUM)) {
+		uint64_t sw = 0, bad = 0;
+		unsigned q;
+
+		for (q = 0; q < port->n_queues; q++) {
+			sw += __atomic_load_n(&port->qx[q].tx_csum_sw,
+					      __ATOMIC_RELAXED);
+			bad += __atomic_load_n(&port->qx[q].tx_csum_unfillable,
+					       __ATOMIC_RELAXED);
+		}
+		sl_xstat_put(out, n, i++, "tx_csum_sw", sw);
+		sl_xstat_put(out, n, i++, "tx_csum_unfillable", bad);
+	}
 	if (!port->drv->xstats)
 		return (int)i;
 	r = port->drv->xstats(port, i < n ? out + i : NULL, i < n ? n - i : 0);

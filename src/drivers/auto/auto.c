@@ -768,6 +768,8 @@ static const char *const auto_keys[] = { "risk", "match", NULL };
 
 const struct sl_driver sl_driver_auto = {
 	.name = "auto",
+	/* its bursts are the inner port's sl_tx_burst, which fills */
+	.caps = SL_DRV_CAP_TX_CSUM,
 	.keys = auto_keys,
 	.priv_size = sizeof(struct auto_priv),
 	.open = auto_open,

@@ -150,7 +150,7 @@ struct pkt_q {
 	uint32_t napi_id; /* SO_INCOMING_NAPI_ID once the kernel has one */
 	uint32_t idle; /* empty polls while it has none */
 	uint64_t next_check_ns; /* coarse clock: next idle device check */
-	uint64_t rx_csum_done; /* UDP checksums completed (CSUMNOTREADY) */
+	uint64_t rx_csum_partial; /* L4 checksums left to finish (CSUMNOTREADY) */
 	uint64_t rx_truncated; /* snaplen < len, or too big for a buffer */
 	uint64_t rx_bad_desc; /* block or frame header out of bounds */
 	struct sl_pkt *bufs[PKT_BATCH];
@@ -544,37 +544,28 @@ static inline int sll_outgoing(const uint8_t *h, size_t hdr_len, uint32_t mac)
 }
 
 /*
- * A frame from a local sender or a veth peer may come with its UDP
- * checksum left for the NIC to finish (CHECKSUM_PARTIAL: the field holds
- * only the pseudo-header sum). On the wire it would be complete, so it is
- * completed here, and the application sees a valid frame.
+ * What the kernel says of a frame's L4 checksum (tp_status): left for the
+ * device to finish (CHECKSUM_PARTIAL: a local sender, a veth peer; the
+ * field holds only the pseudo-header sum), verified by the device
+ * (CHECKSUM_UNNECESSARY), or nothing. The frame is handed over as it is:
+ * completing a PARTIAL checksum is work only a frame sent on needs, and
+ * the sender asks for it (SL_PKT_F_TX_L4_CSUM).
  */
-static void csum_complete(struct pkt_q *q, struct sl_pkt *p)
+static inline uint16_t rx_csum_flags(struct pkt_q *q, uint32_t status)
 {
-	struct sl_frame f;
-	uint8_t *b = p->data;
-	uint16_t c, len;
-
-	if (sl_frame_parse(b, p->len, &f) || f.l4_proto != SL_IPPROTO_UDP ||
-	    (f.flags & SL_FRAME_IP_FRAG))
-		return;
-	len = sl_get_be16(b + f.l4_off + 4);
-	b[f.l4_off + 6] = 0;
-	b[f.l4_off + 7] = 0;
-	if (f.l3 == SL_L3_IPV4)
-		c = sl_ipv4_l4_csum((const struct sl_ipv4_hdr *)(b + f.l3_off),
-				    SL_IPPROTO_UDP, b + f.l4_off, len);
-	else
-		c = sl_ipv6_l4_csum((const struct sl_ipv6_hdr *)(b + f.l3_off),
-				    SL_IPPROTO_UDP, b + f.l4_off, len);
-	memcpy(b + f.l4_off + 6, &c, 2);
-	q->rx_csum_done++;
+	if (sl_unlikely(status & TP_STATUS_CSUMNOTREADY)) {
+		q->rx_csum_partial++;
+		return SL_PKT_RX_CSUM(SL_CSUM_UNKNOWN, SL_CSUM_PARTIAL);
+	}
+	if (status & TP_STATUS_CSUM_VALID)
+		return SL_PKT_RX_CSUM(SL_CSUM_UNKNOWN, SL_CSUM_GOOD);
+	return 0;
 }
 
 /*
  * Copy a frame into p as it was on the wire, whichever ring it came from:
- * the VLAN tag the kernel stripped put back after the MACs, a partial UDP
- * checksum completed. Returns 1 (p filled), 0 (dropped and counted:
+ * the VLAN tag the kernel stripped put back after the MACs, with its
+ * checksum state and receive time in p->flags. Returns 1 (p filled), 0 (dropped and counted:
  * truncated by the ring, or too big for a buffer) or 2 (an outgoing frame,
  * skipped).
  */
@@ -604,8 +595,7 @@ static inline int frame_deliver(struct pkt_q *q, const struct pkt_frame *f,
 		memcpy(p->data, f->data, len);
 		p->len = len;
 	}
-	if (sl_unlikely(f->status & TP_STATUS_CSUMNOTREADY))
-		csum_complete(q, p);
+	p->flags = SL_PKT_F_RX_TS | rx_csum_flags(q, f->status);
 	return 1;
 }
 
@@ -911,7 +901,6 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 			p->port = port->port_id;
 			p->queue = queue;
 			p->rx_ts = now;
-			p->flags = SL_PKT_F_RX_TS;
 			bytes += p->len;
 			pkts[got++] = p;
 			used++;
@@ -1025,7 +1014,7 @@ static int pkt_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 		freeze += q->k_freeze;
 		trunc += q->rx_truncated;
 		bad += q->rx_bad_desc;
-		csum += q->rx_csum_done;
+		csum += q->rx_csum_partial;
 		busy += q->rx_busy_polls;
 	}
 	pthread_mutex_unlock(&pp->stats_lock);
@@ -1034,7 +1023,7 @@ static int pkt_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 	sl_xstat_put(out, n, 2, "packet_freeze_q_cnt", freeze);
 	sl_xstat_put(out, n, 3, "packet_rx_truncated", trunc);
 	sl_xstat_put(out, n, 4, "packet_rx_bad_desc", bad);
-	sl_xstat_put(out, n, 5, "packet_rx_csum_completed", csum);
+	sl_xstat_put(out, n, 5, "packet_rx_csum_partial", csum);
 	sl_xstat_put(out, n, 6, "packet_busy_polls", busy);
 	return 7;
 }

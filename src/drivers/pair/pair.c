@@ -316,7 +316,10 @@ static uint16_t pair_rx(struct sl_port *port, uint16_t queue,
 		p->port = port->port_id;
 		p->queue = queue;
 		p->rx_ts = now;
-		p->flags |= SL_PKT_F_RX_TS;
+		/* the sender may have changed the frame after whatever
+		 * checked it: its checksums are unknown here */
+		p->flags = (uint16_t)((p->flags & ~SL_PKT_RX_CSUM_MASK) |
+				      SL_PKT_F_RX_TS);
 		bytes += p->len;
 	}
 	st->rx_packets += got;

@@ -11,9 +11,10 @@
  * or IPv6, and UDP headers are written there: source = the sender, dest =
  * the address the datagram was sent to (IP_PKTINFO / IPV6_PKTINFO, so it is
  * right even when bound to a wildcard address), TTL 64, DF. The UDP
- * checksum is left 0 over IPv4 (SL_PKT_F_L4_CSUM_NONE: the kernel already
- * checked it) and computed over IPv6, where it is mandatory: every frame is
- * valid either way. The MACs are made up, locally administered: dst
+ * checksum is left 0 over IPv4 (SL_CSUM_NONE: the kernel already checked
+ * it) and computed over IPv6, where it is mandatory (SL_CSUM_GOOD): every
+ * frame is valid either way. On send the kernel computes every checksum,
+ * so SL_PKT_F_TX_* cost nothing here (SL_DRV_CAP_TX_CSUM). The MACs are made up, locally administered: dst
  * 02:00:00:00:00:00 (this port, also info.mac), src 02:00:00:00:00:01 (the
  * kernel "next hop").
  *
@@ -88,6 +89,7 @@ struct udp_priv {
 	struct sl_addr local; /* with the port really bound */
 	struct sl_addr peer;
 	uint16_t ip_id;
+	uint16_t rx_csum; /* the checksum state of every frame made on rx */
 	uint32_t kernel_drops; /* SO_RXQ_OVFL: dropped by the kernel */
 	uint64_t rx_truncated;
 	struct udp_rx rx;
@@ -165,6 +167,11 @@ static int udp_open(struct sl_port *port, const struct sl_spec *spec)
 	if (sl_addr_parse(spec->target, false, &u->local))
 		return sl_spec_fail(spec, EINVAL, "%s", sl_last_error());
 	u->family = u->local.family;
+	/* the frames rx makes: IPv4 header computed, UDP checksum 0; over
+	 * IPv6, no header checksum and the UDP one computed */
+	u->rx_csum = u->family == AF_INET ?
+			     SL_PKT_RX_CSUM(SL_CSUM_GOOD, SL_CSUM_NONE) :
+			     SL_PKT_RX_CSUM(SL_CSUM_NONE, SL_CSUM_GOOD);
 	if (busy && busy[0])
 		return sl_spec_fail(spec, EINVAL,
 				    "bad busy_poll '%s': it is a flag, "
@@ -387,8 +394,7 @@ static uint16_t udp_rx(struct sl_port *port, uint16_t queue,
 		p->port = port->port_id;
 		p->queue = queue;
 		p->rx_ts = now;
-		p->flags = SL_PKT_F_RX_TS |
-			   (u->family == AF_INET ? SL_PKT_F_L4_CSUM_NONE : 0);
+		p->flags = SL_PKT_F_RX_TS | u->rx_csum;
 		bytes += (uint32_t)flen;
 		pkts[got++] = p;
 	}
@@ -560,6 +566,7 @@ int sl_udp_socket_fd(struct sl_port *port)
 
 const struct sl_driver sl_driver_udp = {
 	.name = "udp",
+	.caps = SL_DRV_CAP_TX_CSUM,
 	.keys = udp_keys,
 	.priv_size = sizeof(struct udp_priv),
 	.open = udp_open,

@@ -226,13 +226,23 @@ static void check_rx_frame(const struct sl_pkt *pkt, const struct sl_addr *src,
 		assert_memory_equal(pkt->data + f.l3_off + 8, &src->v6, 16);
 		assert_memory_equal(pkt->data + f.l3_off + 24, &dst->v6, 16);
 		/* IPv6: the checksum is there and right */
-		assert_false(pkt->flags & SL_PKT_F_L4_CSUM_NONE);
+		assert_int_equal(sl_pkt_rx_l3_csum(pkt), SL_CSUM_NONE);
+		assert_int_equal(sl_pkt_rx_l4_csum(pkt), SL_CSUM_GOOD);
 		assert_true(pkt->data[f.l4_off + 6] | pkt->data[f.l4_off + 7]);
 	} else {
 		assert_int_equal(f.l3, SL_L3_IPV4);
 		assert_memory_equal(pkt->data + f.l3_off + 12, &src->v4, 4);
 		assert_memory_equal(pkt->data + f.l3_off + 16, &dst->v4, 4);
-		assert_true(pkt->flags & SL_PKT_F_L4_CSUM_NONE);
+		assert_int_equal(sl_pkt_rx_l3_csum(pkt), SL_CSUM_GOOD);
+		assert_int_equal(sl_pkt_rx_l4_csum(pkt), SL_CSUM_NONE);
+	}
+	{
+		/* what the driver says is what a check in software finds */
+		enum sl_csum l3, l4;
+
+		sl_frame_csum_state(pkt->data, &f, &l3, &l4);
+		assert_int_equal(l3, sl_pkt_rx_l3_csum(pkt));
+		assert_int_equal(l4, sl_pkt_rx_l4_csum(pkt));
 	}
 	memcpy(&port, pkt->data + f.l4_off, 2);
 	assert_int_equal(ntohs(port), src->port);
