@@ -12,7 +12,7 @@ pkgs=(
 	libjson-c-dev libseccomp-dev
 	tshark iproute2 ethtool
 	# peers no one here wrote, for the interop tests
-	socat iperf tcpdump
+	socat openbsd-inetd iperf tcpdump
 )
 if [ "${1:-}" = bench ]; then
 	# DPDK only for side-by-side numbers: never a dependency of libsluice

@@ -9,8 +9,9 @@
 #     counted;
 #   - a frame with a damaged UDP checksum sent to `sluice echo` (packet,
 #     xdp): counted as bad_csum, not answered;
-#   - `sluice ping` against socat's UDP echo (a kernel server): every round
-#     trip answered;
+#   - `sluice ping` against socat's UDP echo and inetd's built-in one
+#     (kernel servers), and against `sluice echo`: every round trip
+#     answered;
 #   - iperf2 (`iperf -u`) into `sluice sink`: the sink counts every datagram
 #     the kernel sent (nstat UdpOutDatagrams of the sender);
 #   - tshark with checksum validation over captures (tcpdump on the peer's
@@ -38,6 +39,8 @@ skip_all() {
 		for f in 4 6; do
 			t_skip "$p/v$f: kernel client <-> sluice echo" "$why"
 			t_skip "$p/v$f: sluice ping <-> socat echo" "$why"
+			t_skip "$p/v$f: sluice ping <-> inetd echo" "$why"
+			t_skip "$p/v$f: sluice ping <-> sluice echo" "$why"
 		done
 		t_skip "$p: bad checksum to sluice echo" "$why"
 		t_skip "$p: sluice gen -> kernel socket" "$why"
@@ -54,7 +57,7 @@ skip_all() {
 
 [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null ||
 	skip_all "needs root and iproute2 (network namespaces, veth)"
-for tool in socat iperf tshark tcpdump nstat python3; do
+for tool in socat inetd iperf tshark tcpdump nstat python3; do
 	command -v $tool >/dev/null || skip_all "$tool is not installed (scripts/deps.sh installs it)"
 done
 
@@ -147,6 +150,30 @@ offload() {
 
 RTTS=
 
+# ping_peer NAME WHAT PORT COUNT INTERVAL_US: sluice ping on path $p,
+# family $f, from $from in A to PORT in B; every request answered, no
+# damaged answer; the round trips go to the note
+ping_peer() {
+	local name=$1 what=$2 to count=$4 ival=$5 out=$D/ping-$2-$p-$f.json
+	if [ $f = 6 ]; then to="[$IP6B]:$3"; else to="$IPB:$3"; fi
+	A "$SLUICE" ping "$(spec a $p $f $sport)" --from "$from" --to "$to" \
+		--dst-mac "$MACB" --count $count --interval $ival --json \
+		>"$out" 2>"$out.err"
+	if t_json "$out" "j['received'] == j['sent'] == $count and j['bad_csum'] == 0" >"$D/why" 2>&1; then
+		t_ok "$name ($count/$count)"
+		RTTS="$RTTS
+# rtt sluice ping $p v$f -> $what ($count, one per $ival us): $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rtt_us"]; print("p50 %.1f p99 %.1f p99.9 %.1f us" % (r["p50"], r["p99"], r["p99.9"]))' "$out")"
+	else
+		t_fail "$name" "$(cat "$D/why") $(cat "$out.err")"
+	fi
+}
+
+# inetd's built-in UDP echo on port 7 in B, both families, all along
+printf 'echo\tdgram\tudp\twait\troot\tinternal\necho\tdgram\tudp6\twait\troot\tinternal\n' >"$D/inetd.conf"
+ip netns exec "$NSB" inetd -d "$D/inetd.conf" >"$D/inetd.log" 2>&1 &
+T_PIDS="$T_PIDS $!"
+t_udp_ready 7 "$NSB"
+
 # ---- 1, 2: kernel client <-> sluice echo; sluice ping <-> socat ---------
 for p in $PATHS; do
 	[ $p = udp ] && offload off || offload on
@@ -168,40 +195,32 @@ for p in $PATHS; do
 			t_fail "$name" "$(cat "$D/why") $(cat "$D/echo-$p-$f.json.err" 2>/dev/null)"
 		fi
 
-		# sluice ping in A against socat's echo in B (one process: it
-		# connects to the first peer and echoes what it sends)
-		name="$p/v$f: sluice ping <-> socat echo"
+		# sluice ping in A against kernel echo servers in B
 		sport=$((port + 5))
+		if [ $f = 6 ]; then from="[$IP6A]:$sport"; else from="$IPA:$sport"; fi
+		[ $p = packet ] && holder "$NSA" $f $sport && holder2=$HOLDER
+
+		# socat's echo, one process: it connects to the first peer and
+		# echoes through a pipe, which is a byte stream: two datagrams
+		# queued at once would come back as one, so one at a time
 		capture "ping-$p-$f" "$NSB"
 		ip netns exec "$NSB" socat "UDP$f-LISTEN:$port" PIPE &
 		SOCAT=$!
 		T_PIDS="$T_PIDS $SOCAT"
 		t_udp_ready $port "$NSB"
-		[ $p = packet ] && holder "$NSA" $f $sport
-		if [ $f = 6 ]; then from="[$IP6A]:$sport" to="[$IP6B]:$port"; else from="$IPA:$sport" to="$IPB:$port"; fi
-		A "$SLUICE" ping "$(spec a $p $f $sport)" --from "$from" --to "$to" \
-			--dst-mac "$MACB" --count 200 --interval 2000 --json >"$D/ping-$p-$f.json" 2>"$D/ping-$p-$f.err"
-		[ $p = packet ] && holder_stop
+		ping_peer "$p/v$f: sluice ping <-> socat echo" socat $port 200 5000
 		kill $SOCAT 2>/dev/null; wait $SOCAT 2>/dev/null
 		cap_stop
-		if t_json "$D/ping-$p-$f.json" 'j["received"] == j["sent"] == 200 and j["bad_csum"] == 0' >"$D/why" 2>&1; then
-			t_ok "$name (200/200)"
-			RTTS="$RTTS
-# rtt sluice ping $p v$f -> socat echo: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rtt_us"]; print("p50 %.1f p99 %.1f p99.9 %.1f us" % (r["p50"], r["p99"], r["p99.9"]))' "$D/ping-$p-$f.json")"
-		else
-			t_fail "$name" "$(cat "$D/why") $(cat "$D/ping-$p-$f.err")"
-		fi
 
-		# and against sluice echo on the same path, for the note
-		start_sluice "$D/pe-$p-$f.json" "$NSB" echo "$(spec b $p $f $port)" --json --duration 30
-		[ $p = packet ] && holder "$NSA" $f $sport && holder2=$HOLDER
+		# inetd's built-in echo (port 7), datagram for datagram: fast
+		ping_peer "$p/v$f: sluice ping <-> inetd echo" inetd 7 1000 200
+
+		# and sluice echo on the same path, for the note
 		[ $p = packet ] && holder "$NSB" $f $port
-		A "$SLUICE" ping "$(spec a $p $f $sport)" --from "$from" --to "$to" \
-			--dst-mac "$MACB" --count 200 --interval 2000 --json >"$D/pe-$p-$f.ping" 2>&1
-		[ $p = packet ] && { holder_stop; kill "$holder2"; wait "$holder2" 2>/dev/null; }
+		start_sluice "$D/pe-$p-$f.json" "$NSB" echo "$(spec b $p $f $port)" --json --duration 30
+		ping_peer "$p/v$f: sluice ping <-> sluice echo" sluice-echo $port 200 2000
 		stop_sluice
-		RTTS="$RTTS
-# rtt sluice ping $p v$f -> sluice echo $p: $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); r=j["rtt_us"]; print("p50 %.1f p99 %.1f p99.9 %.1f us (%d/%d)" % (r["p50"], r["p99"], r["p99.9"], j["received"], j["sent"]))' "$D/pe-$p-$f.ping" 2>&1 | head -1)"
+		[ $p = packet ] && { holder_stop; kill "$holder2"; wait "$holder2" 2>/dev/null; }
 	done
 done
 
