@@ -416,6 +416,9 @@ static struct json_object *rd_json_qp(struct sl_rdma_qp *qp)
 	if (sl_rdma_port_stats(qp, &ps) == 0) {
 		json_object_object_add(o, "rx_bad_icrc",
 				       json_object_new_uint64(ps.rx_bad_icrc));
+		json_object_object_add(
+			o, "rx_icrc_id_unseen",
+			json_object_new_uint64(ps.rx_icrc_id_unseen));
 		json_object_object_add(o, "rx_not_roce",
 				       json_object_new_uint64(ps.rx_not_roce));
 		json_object_object_add(

@@ -271,6 +271,11 @@ struct sl_rdma_port_stats {
 	uint64_t rx_not_roce; /* not UDP, or malformed headers */
 	uint64_t rx_bad_icrc;
 	uint64_t rx_unknown_qp; /* DestQP not on this port queue, P_Key */
+	/* udp: ports over IPv4 only: frames whose ICRC is right for an IPv4
+	 * ID other than 0, which a socket cannot see (the sender is not
+	 * sluice, e.g. rxe): accepted, with the 16 bits of the ICRC that do
+	 * not go into finding the ID as their check */
+	uint64_t rx_icrc_id_unseen;
 };
 SL_API int sl_rdma_port_stats(const struct sl_rdma_qp *qp,
 			      struct sl_rdma_port_stats *out);
@@ -281,7 +286,8 @@ SL_API int sl_rdma_port_stats(const struct sl_rdma_qp *qp,
  * The ICRC of a RoCEv2 Ethernet frame (IPv4 or IPv6, UDP, BTH ... ICRC), as
  * the value whose bytes are stored least significant first in the last 4
  * bytes of the UDP payload. socket_path: compute it over an IPv4 header
- * with ID 0, DF and no options (the udp: port convention). Returns 0 and
+ * with ID 0, DF and no options: what the kernel writes for a udp: port,
+ * which is unconnected and never fragments (IP_PMTUDISC_DO). Returns 0 and
  * sets *icrc, or -EBADMSG when the frame is not UDP over IP with room for
  * a BTH and an ICRC. Thread-safe.
  */

@@ -244,6 +244,116 @@ uint32_t rdma_icrc_calc(const uint8_t *l3, size_t ip_len, const uint8_t *udp,
 	return ~crc;
 }
 
+/*
+ * The IPv4 ID a socket path cannot see. A udp: port gets the datagram, not
+ * the IPv4 header its sender wrote, and the ICRC covers that header's ID
+ * (rxe, for one, hashes a new ID per packet). CRC-32 is affine over GF(2):
+ * changing input bits changes the CRC by the raw CRC (zero start, no final
+ * inversion) of a message holding only those changes. So the ID that makes
+ * a frame's ICRC right is the solution of 32 linear equations in its 16
+ * bits: found by elimination, and checked by the 16 equations left over.
+ * A frame whose ICRC no ID explains is damaged (a random error passes with
+ * probability 2^-16 instead of 2^-32: the price of not seeing the ID).
+ */
+
+#define CRC_POLY 0xedb88320u
+
+/* 32x32 matrices over GF(2): m[i] is the image of bit i. */
+static uint32_t gf2_times(const uint32_t *m, uint32_t v)
+{
+	uint32_t r = 0;
+	unsigned i;
+
+	for (i = 0; v; i++, v >>= 1)
+		if (v & 1)
+			r ^= m[i];
+	return r;
+}
+
+static void gf2_square(uint32_t *sq, const uint32_t *m)
+{
+	unsigned i;
+
+	for (i = 0; i < 32; i++)
+		sq[i] = gf2_times(m, m[i]);
+}
+
+/* The raw CRC state after one byte b from state c. */
+static uint32_t raw_byte(uint32_t c, uint8_t b)
+{
+	unsigned k;
+
+	c ^= b;
+	for (k = 0; k < 8; k++)
+		c = (c >> 1) ^ (CRC_POLY & (0u - (c & 1)));
+	return c;
+}
+
+int rdma_icrc_solve_id(const uint8_t *l3, const uint8_t *udp, size_t udp_len,
+		       uint32_t stored, uint16_t *id)
+{
+	uint32_t v[16], op[32], sq[32], piv[32] = { 0 }, tag[32] = { 0 };
+	uint32_t delta = stored ^ rdma_icrc_calc(l3, 20, udp, udp_len, true);
+	/* input bytes after the ID: the 8 ones, IPv4 bytes 0-5 come first */
+	size_t n = 8 + 20 + udp_len - ICRC_LEN - 14;
+	uint32_t x = 0;
+	unsigned i, j, b;
+
+	if (!delta) {
+		*id = 0;
+		return 0;
+	}
+	/* each ID bit alone, through its two bytes, from a zero state */
+	for (j = 0; j < 16; j++) {
+		uint8_t hi = j < 8 ? (uint8_t)(1u << j) : 0;
+		uint8_t lo = j < 8 ? 0 : (uint8_t)(1u << (j - 8));
+
+		v[j] = raw_byte(raw_byte(0, hi), lo);
+	}
+	/* ... then through n zero bytes: square the one-byte operator */
+	for (i = 0; i < 32; i++)
+		op[i] = raw_byte(1u << i, 0);
+	while (n) {
+		if (n & 1)
+			for (j = 0; j < 16; j++)
+				v[j] = gf2_times(op, v[j]);
+		n >>= 1;
+		if (n) {
+			gf2_square(sq, op);
+			memcpy(op, sq, sizeof(op));
+		}
+	}
+	/* a basis with one pivot bit each: piv[b] has lowest set bit b */
+	for (j = 0; j < 16; j++) {
+		uint32_t w = v[j], t = 1u << j;
+
+		for (b = 0; b < 32 && w; b++) {
+			if (!(w & (1u << b)))
+				continue;
+			if (!piv[b]) {
+				piv[b] = w;
+				tag[b] = t;
+				break;
+			}
+			w ^= piv[b];
+			t ^= tag[b];
+		}
+	}
+	for (b = 0; b < 32 && delta; b++) {
+		if (!(delta & (1u << b)))
+			continue;
+		if (!piv[b])
+			return -EBADMSG;
+		delta ^= piv[b];
+		x ^= tag[b];
+	}
+	if (delta)
+		return -EBADMSG;
+	/* bits 0-7 were the first (high) byte of the ID */
+	*id = (uint16_t)((x & 0xff) << 8 | (x >> 8));
+	return 0;
+}
+
 /* Find the IP header and UDP datagram of a frame for the ICRC. */
 static int icrc_locate(const void *frame, size_t len, const uint8_t **l3,
 		       size_t *ip_len, const uint8_t **udp, size_t *udp_len)

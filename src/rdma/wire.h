@@ -132,6 +132,15 @@ uint32_t rdma_crc32(uint32_t crc, const void *buf, size_t len);
 uint32_t rdma_icrc_calc(const uint8_t *l3, size_t ip_len, const uint8_t *udp,
 			size_t udp_len, bool canon);
 
+/*
+ * For an IPv4 frame whose ICRC (stored, as rdma_icrc_calc returns it) is
+ * wrong for ID 0: the IPv4 ID that makes it right with DF and everything
+ * else as given, in *id (0 or -EBADMSG: none does). For the socket path,
+ * which never sees the sender's IPv4 header. Thread-safe.
+ */
+int rdma_icrc_solve_id(const uint8_t *l3, const uint8_t *udp, size_t udp_len,
+		       uint32_t stored, uint16_t *id);
+
 static inline int32_t psn_cmp(uint32_t a, uint32_t b)
 {
 	return (int32_t)((a - b) << 8);

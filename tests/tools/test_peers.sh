@@ -49,6 +49,8 @@ skip_all() {
 	done
 	t_skip "rdma over udp: write-bw of 200 x 4 KiB completes" "$why"
 	t_skip "rdma over xdp: write-bw of 200 x 4 KiB completes" "$why"
+	t_skip "rdma over udp: every frame's ICRC right by an independent CRC" "$why"
+	t_skip "rdma over xdp: every frame's ICRC right by an independent CRC" "$why"
 	t_skip "tshark: every frame sluice sent has valid checksums" "$why"
 	t_skip "nstat: no checksum or UDP errors in the receiving kernels" "$why"
 	t_done
@@ -326,6 +328,17 @@ CAPS="${CAPS/rdma-xdp/rdma-xdp-a rdma-xdp-b}"
 for c in udp xdp; do
 	t_check "rdma over $c: write-bw of 200 x 4 KiB completes" t_json "$D/rdma-$c.json" \
 		'j["iters"] == 200 and j["bytes"] == 200 * 4096'
+done
+# every RoCEv2 frame's ICRC as a RoCE NIC would check it: over the IPv4
+# header on the wire, the ID the kernel wrote included (udp: ports)
+for c in udp xdp; do
+	if [ $c = udp ]; then files="$D/rdma-udp.pcap"
+	else files="$D/rdma-xdp-a.pcap $D/rdma-xdp-b.pcap"; fi
+	if python3 "$(dirname "$0")/icrc_check.py" $files >"$D/icrc-$c" 2>&1; then
+		t_ok "rdma over $c: every frame's ICRC right by an independent CRC ($(cat "$D/icrc-$c"))"
+	else
+		t_fail "rdma over $c: every frame's ICRC right by an independent CRC" "$(cat "$D/icrc-$c")"
+	fi
 done
 
 # ---- 8: tshark over every capture ----------------------------------------

@@ -22,10 +22,11 @@
  * socket's family is sent to its IP destination and UDP destination port,
  * with the payload taken from the buffer through an iovec (no copy). The
  * kernel chooses the source address and the source port is the socket's:
- * the frame's source fields are not used. Anything else is taken, counted
- * in tx_dropped and freed. A full socket buffer (EAGAIN, ENOBUFS) is
- * back-pressure: the burst returns how many it took and the caller keeps
- * the rest. A send that fails for good (ECONNREFUSED from a vanished peer,
+ * the frame's source fields are not used; the kernel never fragments it
+ * (IP_PMTUDISC_DO: DF set, and IPv4 ID 0 while the socket is not
+ * connected). Anything else is taken, counted in tx_dropped and freed. A
+ * full socket buffer (EAGAIN, ENOBUFS) is back-pressure: the burst returns
+ * how many it took and the caller keeps the rest. A send that fails for good (ECONNREFUSED from a vanished peer,
  * EHOSTUNREACH, EMSGSIZE...) takes the packet, counts it in tx_errors and
  * goes on with the rest of the burst.
  *
@@ -197,13 +198,25 @@ static int udp_open(struct sl_port *port, const struct sl_spec *spec)
 	if (u->fd < 0)
 		return sl_spec_fail(spec, errno, "cannot make a UDP socket: %s",
 				    strerror(errno));
+	/*
+	 * Never fragment (IP_PMTUDISC_DO): a frame goes out as the one
+	 * frame it is, as on every other path, or fails with EMSGSIZE
+	 * (tx_errors). It also fixes the IPv4 header the kernel writes: on
+	 * an unconnected socket DF is set and the ID is 0 (a connected one
+	 * counts IDs per socket; without DF they are hashed), which is what
+	 * lets RoCEv2's ICRC, which covers both, be computed before sending.
+	 */
 	if (u->family == AF_INET6) {
 		/* an IPv6 port is IPv6 only: IPv4-mapped senders would make
 		 * frames of the other family appear */
 		if (setopt_int(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) ||
-		    setopt_int(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1))
+		    setopt_int(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) ||
+		    setopt_int(u->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER,
+			       IPV6_PMTUDISC_DO))
 			goto fail_opt;
-	} else if (setopt_int(u->fd, IPPROTO_IP, IP_PKTINFO, 1)) {
+	} else if (setopt_int(u->fd, IPPROTO_IP, IP_PKTINFO, 1) ||
+		   setopt_int(u->fd, IPPROTO_IP, IP_MTU_DISCOVER,
+			      IP_PMTUDISC_DO)) {
 		goto fail_opt;
 	}
 	/* best effort: the count of datagrams the kernel dropped */
