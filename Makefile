@@ -3,7 +3,9 @@
 #   make bench   install what is missing, build, run the benchmarks
 #                (core rows next to DPDK, then `sluice bench`: the
 #                capability-versus-risk table of every receive path on a
-#                veth test bed as root, pair and loopback udp without)
+#                veth test bed as root, pair and loopback udp without;
+#                then, as root, round trips against kernel peers:
+#                bench/peers_rtt.sh)
 .PHONY: test bench build clean
 
 test:
@@ -21,6 +23,8 @@ bench:
 	@env -u SLUICE_DEBUG build-bench/tools/sluice bench --peers \
 		--json build-bench/sluice-bench.json \
 		--svg build-bench/sluice-bench.svg
+	@echo
+	@bench/peers_rtt.sh build-bench/tools/sluice
 
 build:
 	@scripts/deps.sh
