@@ -13,6 +13,9 @@ pkgs=(
 	tshark iproute2 ethtool
 	# peers no one here wrote, for the interop tests
 	socat openbsd-inetd iperf tcpdump
+	# the lab (scripts/lab.sh): a guest with Linux's RDMA stack and NICs
+	qemu-system-x86 busybox-static cpio kmod xz-utils
+	rdma-core ibverbs-utils ibverbs-providers perftest
 )
 if [ "${1:-}" = bench ]; then
 	# DPDK only for side-by-side numbers: never a dependency of libsluice

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The lab (scripts/lab.sh) and what it is for, as root (TAP):
+#   1. a guest boots on the fetched kernel and runs a command, and says
+#      which kernel and which acceleration (KVM or TCG) it had
+#   2. Linux's soft-RoCE in the guest: rdma_rxe on its virtio-net NIC,
+#      PORT_ACTIVE with a 4096-byte max MTU, seen by the host's rdma-core
+#      (ibv_devinfo) running in the guest
+#   3. a kernel UDP client in the guest, across virtio-net and a tap, gets
+#      every reply, byte for byte, from `sluice echo` on udp:, packet: and
+#      xdp: ports on the tap (the guest's NIC leaves checksums partial for
+#      the host to finish, like veth), and its kernel counts no checksum
+#      error
+# The tap lives in a namespace of the test's own (sl-lab<PID>), removed on
+# exit even on failure. Without root, qemu or a reachable kernel package
+# every test is skipped with the reason. Speeds under TCG mean nothing and
+# none is reported.
+#
+#   test_lab.sh PATH/TO/sluice SOURCE_ROOT
+set -u
+SLUICE=${1:?usage: test_lab.sh PATH/TO/sluice SOURCE_ROOT}
+ROOT=${2:?usage: test_lab.sh PATH/TO/sluice SOURCE_ROOT}
+SLUICE=$(cd "$(dirname "$SLUICE")" && pwd)/$(basename "$SLUICE")
+. "$ROOT/tests/tools/lib.sh"
+export SLUICE_NO_STATUS=1
+LAB=$ROOT/scripts/lab.sh
+PEER=$ROOT/tests/tools/udp_peer.py
+D=$T_DIR
+NAMES=("lab: a guest boots and runs a command"
+	"lab: soft-RoCE (rxe) active in the guest, seen by rdma-core"
+	"lab: guest kernel client <-> sluice echo udp: over virtio-net"
+	"lab: guest kernel client <-> sluice echo packet: over virtio-net"
+	"lab: guest kernel client <-> sluice echo xdp: over virtio-net"
+	"lab: the guest's kernel counts no UDP checksum error")
+skip_all() {
+	local n
+	for n in "${NAMES[@]}"; do t_skip "$n" "$1"; done
+	t_done
+	exit 0
+}
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (a tap in a namespace)"
+command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86 is not installed (scripts/deps.sh installs it)"
+if ! v=$("$LAB" fetch 2>"$D/fetch.err"); then
+	skip_all "no lab kernel: $(tail -n 1 "$D/fetch.err")"
+fi
+
+NS=sl-lab$$
+NS=${NS:0:13}
+ns_down() { ip netns del "$NS" 2>/dev/null || true; }
+trap 'ns_down; t_cleanup' EXIT
+trap 'exit 1' INT TERM
+
+# ---- 1 ---------------------------------------------------------------------
+start=$(date +%s.%N)
+"$LAB" run --timeout 240 -- 'uname -r; cat /proc/cmdline' >"$D/boot.out" 2>"$D/boot.err"
+rc=$?
+took=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$start" "$(date +%s.%N)")
+accel=$("$LAB" info 2>/dev/null | sed -n 's/^acceleration: //p')
+if [ $rc -eq 0 ] && grep -qx "$v" "$D/boot.out"; then
+	t_ok "${NAMES[0]} (Linux $v, $accel, ${took} s from start to power-off)"
+else
+	t_fail "${NAMES[0]}" "rc=$rc $(cat "$D/boot.out" "$D/boot.err" | tail -n 20)"
+fi
+
+# ---- 2, 3 ------------------------------------------------------------------
+ip netns add "$NS" || skip_all "cannot make a network namespace"
+ip -n "$NS" link set lo up
+HOST=10.78.0.1 GUEST=10.78.0.2
+# sluice on the tap once the guest made it: three echoes at once, one per
+# path, each on its own port
+(
+	for i in $(seq 600); do
+		ip -n "$NS" link show sl-labtap >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ip -n "$NS" addr add "$HOST/24" dev sl-labtap
+	ip netns exec "$NS" socat -u UDP4-RECV:7502 /dev/null &
+	ip netns exec "$NS" "$SLUICE" echo "udp:$HOST:7501" --json --duration 200 >"$D/echo-udp.json" 2>"$D/echo-udp.err" &
+	ip netns exec "$NS" "$SLUICE" echo "packet:sl-labtap,match=udp:7502" --json --duration 200 >"$D/echo-packet.json" 2>"$D/echo-packet.err" &
+	ip netns exec "$NS" "$SLUICE" echo "xdp:sl-labtap,match=udp:7503" --json --duration 200 >"$D/echo-xdp.json" 2>"$D/echo-xdp.err" &
+	echo ready >"$D/host-ready"
+	wait
+) &
+HOSTSIDE=$!
+T_PIDS="$T_PIDS $HOSTSIDE"
+
+guest_cmd="
+modprobe -d \"\$SL_LAB_MODULES\" rdma_rxe && modprobe -d \"\$SL_LAB_MODULES\" ib_uverbs &&
+	rdma link add rxe0 type rxe netdev eth0 && echo rxe-added
+rdma link show rxe0/1
+ibv_devinfo -d rxe0 -v 2>&1 | grep -E 'state:|max_mtu:|transport:|node_guid'
+# wait for the host's echoes (their ports open on the tap)
+i=0; while [ ! -e $D/host-ready ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+sleep 2
+for port in 7501 7502 7503; do
+	echo \"client \$port: \$(python3 $PEER echo-client $HOST \$port --count 50 --timeout 3)\"
+done
+echo \"nstat: \$(nstat -a | awk '\$1 ~ /^Udp(InCsumErrors|InErrors)\$/ { printf \"%s=%s \", \$1, \$2 }')\"
+"
+"$LAB" run --netns "$NS" --addr "$GUEST/24" --timeout 480 -- "$guest_cmd" >"$D/guest.out" 2>"$D/guest.err"
+rc=$?
+for p in $(pgrep -P $HOSTSIDE); do kill -INT "$p" 2>/dev/null; done
+wait $HOSTSIDE 2>/dev/null
+
+if grep -q "state ACTIVE" "$D/guest.out" && grep -q "PORT_ACTIVE" "$D/guest.out" &&
+	grep -q "max_mtu:.*4096" "$D/guest.out"; then
+	t_ok "${NAMES[1]} ($(grep -o 'link rxe0/1 state [A-Z]*' "$D/guest.out"))"
+else
+	t_fail "${NAMES[1]}" "rc=$rc $(cat "$D/guest.out" "$D/guest.err" | tail -n 30)"
+fi
+i=2
+for p in udp packet xdp; do
+	port=750$((i - 1))
+	line=$(sed -n "s/^client $port: //p" "$D/guest.out")
+	# how many replies the port had to complete: the guest's partial sums
+	python3 -c '
+import json, sys
+try:
+    j = json.load(open(sys.argv[1]))
+    x = j["ports"][0]["xstats"]
+    print("# %s echo: %d received, tx_csum_sw %s, bad_csum %d" % (sys.argv[2],
+          j["rx_packets"], x.get("tx_csum_sw", "- (the kernel fills them)"), j["bad_csum"]))
+except Exception as e:
+    print("# %s echo: no result (%s)" % (sys.argv[2], e))' "$D/echo-$p.json" $p
+	if [ -n "$line" ] && python3 -c '
+import json, sys
+j = json.loads(sys.argv[1])
+sys.exit(0 if j["answered"] == j["sent"] == 50 and j["mismatched"] == 0 else 1)' "$line"; then
+		t_ok "${NAMES[$i]} (50/50)"
+	else
+		t_fail "${NAMES[$i]}" "client: ${line:-none}; echo: $(tail -c 600 "$D/echo-$p.json")"
+	fi
+	i=$((i + 1))
+done
+n=$(sed -n 's/^nstat: //p' "$D/guest.out")
+if grep -q "^nstat:" "$D/guest.out" && ! echo "$n" | grep -Eq '=[1-9]'; then
+	t_ok "${NAMES[5]}"
+else
+	t_fail "${NAMES[5]}" "nstat: ${n:-not read}"
+fi
+t_done
