@@ -21,9 +21,16 @@
 #                     with --addr6), default 10.78.0.2/24
 #     --addr6 A/P     an IPv6 address for eth0
 #     --mac MAC       the guest NIC's MAC (default 02:6c:61:62:00:02)
+#     --nic-opts O    more virtio-net-pci properties (comma-separated)
+#     --no-dma-api    a NIC without iommu_platform=on: its virtio-net
+#                     then cannot give AF_XDP zero-copy (the default NIC
+#                     can: VIRTIO_F_ACCESS_PLATFORM gives its queues a DMA
+#                     device, which the XSK pool needs)
 #     --smp N         guest CPUs (default 2), --mem MiB (default 1024)
 #     --timeout S     give up after S seconds (default 300)
 #     --keep DIR      leave the guest's console log and output in DIR
+#     --share DIR     also share the host folder DIR read-write, at the
+#                     same path (the rest of / is read-only); repeatable
 #   scripts/lab.sh info
 #       the cache folder, the kernel, qemu and the acceleration in use
 #
@@ -216,7 +223,8 @@ lab_cleanup() {
 }
 
 cmd_run() {
-	local queues=1 addr=10.78.0.2/24 addr6='' mac=02:6c:61:62:00:02
+	local queues=1 addr=10.78.0.2/24 addr6='' mac=02:6c:61:62:00:02 nicopts=''
+	local dma=,iommu_platform=on,disable-legacy=on shares=() sh fs=() k=0
 	local smp=2 mem=1024 tmo=300 v rc net=() i
 	# globals: the EXIT trap uses them after this function returned
 	ns='' tap=sl-labtap keep='' work='' qpid=
@@ -228,6 +236,9 @@ cmd_run() {
 		--addr) addr=$2; shift 2 ;;
 		--addr6) addr6=$2; shift 2 ;;
 		--mac) mac=$2; shift 2 ;;
+		--nic-opts) nicopts="$nicopts,$2"; shift 2 ;;
+		--no-dma-api) dma=''; shift ;;
+		--share) shares+=("$(cd "$2" && pwd)"); shift 2 ;;
 		--smp) smp=$2; shift 2 ;;
 		--mem) mem=$2; shift 2 ;;
 		--timeout) tmo=$2; shift 2 ;;
@@ -242,12 +253,19 @@ cmd_run() {
 	v=$(cmd_fetch) || exit 125
 	work=$(mktemp -d /tmp/sl-lab.XXXXXX)
 	printf '%s\n' "$*" >"$work/cmd"
+	for sh in "${shares[@]}"; do
+		fs+=(-fsdev "local,id=s$k,path=$sh,security_model=none,multidevs=remap"
+			-device "virtio-9p-pci,fsdev=s$k,mount_tag=s$k")
+		k=$((k + 1))
+	done
 	cat >"$work/env" <<ENV
 SL_LAB_KERNEL=$v
 SL_LAB_MODULES=$CACHE/k
 SL_LAB_ADDR=$addr
 SL_LAB_ADDR6=$addr6
 SL_LAB_NET=${ns:+1}
+SL_LAB_WORK=$work
+SL_LAB_SHARES="${shares[*]}"
 ENV
 	if [ -n "$ns" ]; then
 		# qemu asks for a multi-queue tap only with queues > 1, and
@@ -256,12 +274,12 @@ ENV
 			ip -n "$ns" tuntap add dev "$tap" mode tap multi_queue ||
 				die "cannot make tap $tap in $ns"
 			net=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=off,queues=$queues"
-				-device "virtio-net-pci,netdev=n0,mac=$mac,mq=on,vectors=$((2 * queues + 2))")
+				-device "virtio-net-pci,netdev=n0,mac=$mac,mq=on,vectors=$((2 * queues + 2))$dma$nicopts")
 		else
 			ip -n "$ns" tuntap add dev "$tap" mode tap ||
 				die "cannot make tap $tap in $ns"
 			net=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=off"
-				-device "virtio-net-pci,netdev=n0,mac=$mac")
+				-device "virtio-net-pci,netdev=n0,mac=$mac$dma$nicopts")
 		fi
 		ip -n "$ns" link set "$tap" up
 	fi
@@ -272,9 +290,10 @@ ENV
 	# the guest's serial console
 	if [ -n "$ns" ]; then
 		ip netns exec "$ns" "$0" _boot "$a" "$v" "$work" "$smp" "$mem" \
-			"${net[@]}" >"$work/console.log" 2>&1 &
+			"${net[@]}" "${fs[@]}" >"$work/console.log" 2>&1 &
 	else
-		boot "$a" "$v" "$work" "$smp" "$mem" >"$work/console.log" 2>&1 &
+		boot "$a" "$v" "$work" "$smp" "$mem" "${fs[@]}" \
+			>"$work/console.log" 2>&1 &
 	fi
 	qpid=$!
 	trap 'lab_cleanup' EXIT

@@ -4,9 +4,10 @@
 # NIC) eth0 up with its address, then the command the host asked for, its
 # output and status written to the work folder, then power off.
 #
-# The command sees SL_LAB_KERNEL (the guest kernel's version) and
+# The command sees SL_LAB_KERNEL (the guest kernel's version),
 # SL_LAB_MODULES (give it to modprobe -d: `modprobe -d "$SL_LAB_MODULES"
-# rdma_rxe`).
+# rdma_rxe`), SL_LAB_WORK (its own writable folder) and SL_LAB_SHARES
+# (the host folders shared read-write).
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 work=$(sed -n 's/.*sl_lab_work=\([^ ]*\).*/\1/p' /proc/cmdline)
@@ -31,6 +32,13 @@ set -a
 . "$work/env"
 set +a
 ulimit -l unlimited 2>/dev/null
+# the host folders shared read-write (lab.sh --share), at their paths
+k=0
+for d in $SL_LAB_SHARES; do
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 "s$k" "$d" ||
+		echo "lab: cannot mount $d" >>"$work/out"
+	k=$((k + 1))
+done
 
 ip link set lo up
 if [ -n "$SL_LAB_NET" ]; then

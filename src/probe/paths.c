@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "net/ifdev.h"
 #include "port/driver.h"
 #include "probe/probe.h"
 
@@ -206,6 +207,7 @@ int sl_probe_paths(const char *iface, const struct sl_path_opts *opts,
 	const char *bin;
 	unsigned queues, p;
 	int err, spread;
+	char zc_why[256];
 
 	if (!iface || !out)
 		return sl_fail(EINVAL, "sl_probe_paths: no %s",
@@ -271,6 +273,11 @@ int sl_probe_paths(const char *iface, const struct sl_path_opts *opts,
 		   f.driver[0] ? f.driver : "?");
 		FIX(v, "none on this interface: zero-copy needs a NIC whose "
 		       "driver supports it (ice, i40e, ixgbe, mlx5, ...)");
+	} else if (sl_if_zc_blocker(f.name, zc_why, sizeof(zc_why))) {
+		/* offered by the driver, refused by this device */
+		NO(v, "%s", zc_why);
+		FIX(v, "give the VM's NIC the platform DMA API (qemu: -device "
+		       "virtio-net-pci,iommu_platform=on,disable-legacy=on)");
 	} else if (!f.xdp_features_known) {
 		set(v->note, sizeof(v->note),
 		    "the kernel (< 6.3) does not say whether %s supports "

@@ -10,6 +10,10 @@
 #      xdp: ports on the tap (the guest's NIC leaves checksums partial for
 #      the host to finish, like veth), and its kernel counts no checksum
 #      error
+#   4. AF_XDP zero-copy on the guest's two-queue virtio-net: a zc sink on
+#      both queues gets every datagram a kernel socket on the tap's side
+#      sends; mode=auto picks zc; on a NIC without the DMA API (no
+#      iommu_platform) doctor and the refusal of mode=zc both say so
 # The tap lives in a namespace of the test's own (sl-lab<PID>), removed on
 # exit even on failure. Without root, qemu or a reachable kernel package
 # every test is skipped with the reason. Speeds under TCG mean nothing and
@@ -30,7 +34,10 @@ NAMES=("lab: a guest boots and runs a command"
 	"lab: guest kernel client <-> sluice echo udp: over virtio-net"
 	"lab: guest kernel client <-> sluice echo packet: over virtio-net"
 	"lab: guest kernel client <-> sluice echo xdp: over virtio-net"
-	"lab: the guest's kernel counts no UDP checksum error")
+	"lab: the guest's kernel counts no UDP checksum error"
+	"lab: zero-copy: sluice sink xdp:eth0,mode=zc,queues=0-1 in the guest gets every datagram"
+	"lab: mode=auto picks zero-copy on the guest's virtio-net"
+	"lab: a NIC without the DMA API: doctor and mode=zc say why zero-copy cannot work")
 skip_all() {
 	local n
 	for n in "${NAMES[@]}"; do t_skip "$n" "$1"; done
@@ -136,5 +143,65 @@ if grep -q "^nstat:" "$D/guest.out" && ! echo "$n" | grep -Eq '=[1-9]'; then
 	t_ok "${NAMES[5]}"
 else
 	t_fail "${NAMES[5]}" "nstat: ${n:-not read}"
+fi
+# ---- 4: zero-copy on the guest's NIC ----------------------------------------
+ns_down
+ip netns add "$NS" || skip_all "cannot make a network namespace"
+ip -n "$NS" link set lo up
+rm -f "$D/zc-ready" "$D/auto-ready"
+(
+	for i in $(seq 600); do
+		ip -n "$NS" link show sl-labtap >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ip -n "$NS" addr add "$HOST/24" dev sl-labtap
+	for r in zc auto; do
+		for i in $(seq 1800); do [ -e "$D/$r-ready" ] && break; sleep 0.1; done
+		ip netns exec "$NS" python3 "$PEER" send "$GUEST" 9000 --count 1000 --pps 500 >"$D/$r-sent" 2>&1
+		echo done >"$D/$r-sent-done"
+	done
+) &
+T_PIDS="$T_PIDS $!"
+zc_cmd="
+S=$SLUICE
+for r in zc auto; do
+	\$S sink \"xdp:eth0,mode=\$r,queues=0-1,match=udp:9000\" --json --idle 4 --duration 120 >$D/\$r.json 2>$D/\$r.err &
+	pid=\$!
+	# ready once its privileges are dropped, right before its loop
+	i=0; while [ \$i -lt 300 ] && ! grep -q 'CapEff:.*0000000000000000' /proc/\$pid/status 2>/dev/null; do sleep 0.1; i=\$((i + 1)); done
+	touch $D/\$r-ready
+	wait \$pid
+done
+"
+"$LAB" run --netns "$NS" --queues 2 --addr "$GUEST/24" --share "$D" --timeout 480 -- "$zc_cmd" >"$D/zc.out" 2>&1
+rc=$?
+for r in zc auto; do
+	if [ $r = zc ]; then n="${NAMES[6]}"; else n="${NAMES[7]}"; fi
+	# the driver's counters: the zero-copy rings at work
+	python3 -c '
+import json, sys
+try:
+    j = json.load(open(sys.argv[1]))["port"]
+    x = {k: v for k, v in j["xstats"].items() if v}
+    print("# %s sink: xstats %s" % (sys.argv[2], x))
+except Exception as e:
+    print("# %s sink: no result (%s)" % (sys.argv[2], e))' "$D/$r.json" $r
+	if t_json "$D/$r.json" "j['rx_packets'] == 1000 and 'zc' in j['port']['mode'] and j['port']['queues'] == 2" >"$D/why" 2>&1; then
+		t_ok "$n (1000/1000, mode $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"]["mode"])' "$D/$r.json"))"
+	else
+		t_fail "$n" "rc=$rc $(head -c 1500 "$D/why") $(cat "$D/$r.err" 2>/dev/null | tail -n 5) $(tail -n 20 "$D/zc.out")"
+	fi
+done
+
+ns_down
+ip netns add "$NS" || skip_all "cannot make a network namespace"
+"$LAB" run --netns "$NS" --no-dma-api --addr "$GUEST/24" --timeout 300 -- \
+	"$SLUICE doctor eth0 2>&1 | grep -A2 '^ *xdp-zc'; $SLUICE sink 'xdp:eth0,mode=zc,match=udp:9000' --duration 1 2>&1 | tail -n 2" \
+	>"$D/nodma.out" 2>&1
+if grep -q "xdp-zc *no" "$D/nodma.out" && [ "$(grep -c 'VIRTIO_F_ACCESS_PLATFORM' "$D/nodma.out")" -ge 2 ]; then
+	sed 's/^/# /' "$D/nodma.out"
+	t_ok "${NAMES[8]}"
+else
+	t_fail "${NAMES[8]}" "$(cat "$D/nodma.out")"
 fi
 t_done

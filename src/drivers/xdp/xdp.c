@@ -62,6 +62,7 @@
 #include "../../../bpf/steer_abi.h"
 #include "drivers/xdp/steer.h"
 #include "drivers/xdp/xsk_desc.h"
+#include "net/ifdev.h"
 #include "net/match.h"
 #include "port/busy_poll.h"
 #include "port/driver.h"
@@ -696,15 +697,31 @@ static const char *errname(int err)
 	return n ? n : "?";
 }
 
-/* Explain a bind/attach errno in the words of the mode that failed. */
-static void mode_why(enum xdp_mode m, int err, const char *drv, char *why,
-		     size_t len)
+/*
+ * Explain a bind/attach errno in the words of the mode that failed. A
+ * zero-copy refusal says what the kernel rejected where it can be known
+ * (a device that cannot give it although its driver offers it), else what
+ * was asked of it, rather than guess that the driver lacks it.
+ */
+static void mode_why(enum xdp_mode m, int err, const char *drv,
+		     const struct xdp_priv *pv, const struct xdp_umem *u,
+		     unsigned queue, char *why, size_t len)
 {
-	if (m == MODE_ZC && (err == EOPNOTSUPP || err == EINVAL))
+	if (m == MODE_ZC && (err == EOPNOTSUPP || err == EINVAL) &&
+	    sl_if_zc_blocker(pv->ifname, why, len))
+		return;
+	if (m == MODE_ZC && err == EOPNOTSUPP)
 		snprintf(why, len,
 			 "zero-copy not supported by driver %s (%s): it has "
 			 "no AF_XDP zero-copy support",
 			 drv, errname(err));
+	else if (m == MODE_ZC && err == EINVAL)
+		snprintf(why, len,
+			 "driver %s refused the zero-copy bind (EINVAL) of "
+			 "queue %u with UMEM chunks of %u bytes, %u bytes of "
+			 "headroom beyond the kernel's %u",
+			 drv, queue, u->g.chunk, u->headroom,
+			 XDP_PACKET_HEADROOM_);
 	else if (m != MODE_GENERIC && err == EOPNOTSUPP)
 		snprintf(why, len,
 			 "driver %s has no native XDP (%s); generic mode "
@@ -1123,7 +1140,7 @@ static int try_mode(struct sl_port *port, const struct sl_spec *spec,
 		if (err) {
 			if (err == -EPERM || err == -EACCES)
 				goto fail_keep;
-			mode_why(m, -err, drv, why, why_len);
+			mode_why(m, -err, drv, pv, u, pv->qbase, why, why_len);
 			snprintf(why + strlen(why), why_len - strlen(why),
 				 " [attaching the program]");
 			goto fail_sockets;
@@ -1171,7 +1188,7 @@ fail_q:
 				   pv->qbase + i, pv->ifname);
 		goto fail_keep;
 	}
-	mode_why(m, -err, drv, why, why_len);
+	mode_why(m, -err, drv, pv, u, pv->qbase + i, why, why_len);
 	if (i > 0)
 		snprintf(why + strlen(why), why_len - strlen(why),
 			 " [queue %u]", pv->qbase + i);
