@@ -10,6 +10,10 @@
 #      xdp: ports on the tap (the guest's NIC leaves checksums partial for
 #      the host to finish, like veth), and its kernel counts no checksum
 #      error
+#   5. RoCEv2 with Linux's rxe: rdma-core's ibv_rc_pingpong in the guest
+#      and `sluice rdma pingpong` on the tap's side, each as client and as
+#      server, over udp: and xdp: ports, one run with 1% loss on sluice's
+#      port; every message's bytes checked (-c / --chk) on both sides
 #   4. AF_XDP zero-copy on the guest's two-queue virtio-net: a zc sink on
 #      both queues gets every datagram a kernel socket on the tap's side
 #      sends; mode=auto picks zc; on a NIC without the DMA API (no
@@ -37,7 +41,12 @@ NAMES=("lab: a guest boots and runs a command"
 	"lab: the guest's kernel counts no UDP checksum error"
 	"lab: zero-copy: sluice sink xdp:eth0,mode=zc,queues=0-1 in the guest gets every datagram"
 	"lab: mode=auto picks zero-copy on the guest's virtio-net"
-	"lab: a NIC without the DMA API: doctor and mode=zc say why zero-copy cannot work")
+	"lab: a NIC without the DMA API: doctor and mode=zc say why zero-copy cannot work"
+	"lab: rdma: ibv_rc_pingpong (rxe) client <-> sluice rdma pingpong server on udp:"
+	"lab: rdma: ibv_rc_pingpong (rxe) client <-> sluice rdma pingpong server on xdp:"
+	"lab: rdma: ibv_rc_pingpong (rxe) client <-> sluice server on udp: with 1% loss"
+	"lab: rdma: sluice rdma pingpong client on udp: <-> ibv_rc_pingpong (rxe) server"
+	"lab: rdma: sluice rdma pingpong client on xdp: <-> ibv_rc_pingpong (rxe) server")
 skip_all() {
 	local n
 	for n in "${NAMES[@]}"; do t_skip "$n" "$1"; done
@@ -204,4 +213,89 @@ if grep -q "xdp-zc *no" "$D/nodma.out" && [ "$(grep -c 'VIRTIO_F_ACCESS_PLATFORM
 else
 	t_fail "${NAMES[8]}" "$(cat "$D/nodma.out")"
 fi
+# ---- 5: RoCEv2 against rxe and rdma-core ------------------------------------
+ns_down
+ip netns add "$NS" || skip_all "cannot make a network namespace"
+ip -n "$NS" link set lo up
+PP="$SLUICE rdma pingpong"
+(
+	for i in $(seq 600); do
+		ip -n "$NS" link show sl-labtap >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ip -n "$NS" addr add "$HOST/24" dev sl-labtap
+	for i in $(seq 600); do [ -e "$D/rxe-up" ] && break; sleep 0.1; done
+	# sluice serves: the guest's client connects once told
+	for r in udp xdp loss; do
+		case $r in
+		udp) spec="udp:$HOST:4791" ;;
+		xdp) spec="xdp:sl-labtap,match=udp:4791" ;;
+		loss) spec="udp:$HOST:4791,fault=drop:0.01,seed=7" ;;
+		esac
+		ip netns exec "$NS" timeout 200 $PP "$spec" --iters 20 --chk \
+			--timeout 120 --json >"$D/pp-srv-$r.json" 2>"$D/pp-srv-$r.err" &
+		p=$!
+		sleep 1
+		touch "$D/srv-$r-ready"
+		wait $p
+	done
+	# sluice is the client of the guest's server (it dials until it
+	# listens)
+	for r in udp xdp; do
+		case $r in
+		udp) spec="udp:$HOST:4791" ;;
+		xdp) spec="xdp:sl-labtap,match=udp:4791" ;;
+		esac
+		ip netns exec "$NS" timeout 200 $PP "$spec" --to "$GUEST" --iters 20 \
+			--chk --timeout 120 --json >"$D/pp-cli-$r.json" 2>"$D/pp-cli-$r.err"
+	done
+) &
+T_PIDS="$T_PIDS $!"
+rdma_cmd="
+modprobe -d \"\$SL_LAB_MODULES\" rdma_rxe && modprobe -d \"\$SL_LAB_MODULES\" ib_uverbs &&
+	rdma link add rxe0 type rxe netdev eth0
+# the RoCE v2 GID of the IPv4 address
+g=/sys/class/infiniband/rxe0/ports/1
+idx=
+for i in 0 1 2 3 4 5 6 7; do
+	case \"\$(cat \$g/gid_attrs/types/\$i 2>/dev/null):\$(cat \$g/gids/\$i)\" in
+	'RoCE v2:0000:0000:0000:0000:0000:ffff:'*) idx=\$i; break ;;
+	esac
+done
+echo gid-index=\$idx
+touch $D/rxe-up
+for r in udp xdp loss; do
+	i=0; while [ ! -e $D/srv-\$r-ready ] && [ \$i -lt 1200 ]; do sleep 0.1; i=\$((i + 1)); done
+	timeout 150 ibv_rc_pingpong -d rxe0 -g \$idx -n 20 -c $HOST >$D/pp-guest-cli-\$r.out 2>&1
+	echo \"guest client \$r: rc=\$?\"
+done
+for r in udp xdp; do
+	timeout 150 ibv_rc_pingpong -d rxe0 -g \$idx -n 20 -c >$D/pp-guest-srv-\$r.out 2>&1
+	echo \"guest server \$r: rc=\$?\"
+done
+"
+"$LAB" run --netns "$NS" --addr "$GUEST/24" --share "$D" --timeout 560 -- "$rdma_cmd" >"$D/rdma.out" 2>&1
+rc=$?
+wait_for() { local i; for i in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
+k=9
+for r in udp xdp loss; do
+	wait_for "$D/pp-srv-$r.json"
+	if grep -q "guest client $r: rc=0" "$D/rdma.out" &&
+		t_json "$D/pp-srv-$r.json" 'j["sent"] == j["received"] == 20 and j["checked"] and j["bad_messages"] == 0' >"$D/why" 2>&1; then
+		t_ok "${NAMES[$k]} (20 x 4 KiB each way, bytes checked; $(python3 -c 'import json,sys; q=json.load(open(sys.argv[1]))["qp"]; print("retransmits %d, rx_icrc_id_unseen %d, rx_bad_icrc %d" % (q["retransmits"], q["rx_icrc_id_unseen"], q["rx_bad_icrc"]))' "$D/pp-srv-$r.json"))"
+	else
+		t_fail "${NAMES[$k]}" "rc=$rc $(grep "guest client $r" "$D/rdma.out") $(cat "$D/pp-guest-cli-$r.out" 2>/dev/null | tail -n 4) $(head -c 600 "$D/why") $(cat "$D/pp-srv-$r.err" 2>/dev/null)"
+	fi
+	k=$((k + 1))
+done
+for r in udp xdp; do
+	wait_for "$D/pp-cli-$r.json"
+	if grep -q "guest server $r: rc=0" "$D/rdma.out" &&
+		t_json "$D/pp-cli-$r.json" 'j["sent"] == j["received"] == 20 and j["bad_messages"] == 0' >"$D/why" 2>&1; then
+		t_ok "${NAMES[$k]} (20 x 4 KiB each way, echoes checked)"
+	else
+		t_fail "${NAMES[$k]}" "rc=$rc $(grep "guest server $r" "$D/rdma.out") $(cat "$D/pp-guest-srv-$r.out" 2>/dev/null | tail -n 4) $(head -c 600 "$D/why") $(cat "$D/pp-cli-$r.err" 2>/dev/null)"
+	fi
+	k=$((k + 1))
+done
 t_done
