@@ -5,9 +5,9 @@
 #
 #   sluice ping PATH --busy  ->  sluice echo PATH --busy
 #   sluice ping PATH --busy  ->  inetd's built-in UDP echo (a kernel server)
-#   sluice ping PATH --busy  ->  socat's UDP echo (one request per 5 ms: it
-#                                echoes through a pipe, which merges
-#                                datagrams that arrive together)
+#   sluice ping PATH --busy  ->  socat's UDP echo (--one: one request in
+#                                flight; it echoes through a pipe, which
+#                                merges datagrams that arrive together)
 #   a kernel UDP client (Python, tests/tools/udp_peer.py) -> sluice echo
 #
 # and the ratio of each p50 to the kernel's own round trip (sluice ping on
@@ -68,11 +68,13 @@ spec() { # SIDE PATH PORT
 	xdp) echo "xdp:$ns,match=udp:$3" ;;
 	esac
 }
-# ping PATH TO_PORT COUNT INTERVAL: prints "p50 p99 p999 received sent"
+# ping PATH TO_PORT COUNT INTERVAL [ARGS]: prints "p50 p99 p999 rcv sent"
 ping_rtt() {
-	ip netns exec "$NSA" taskset -c 0 "$SLUICE" ping "$(spec a $1 7100)" \
-		--from "$IPA:7100" --to "$IPB:$2" --dst-mac "$MACB" --count "$3" \
-		--interval "$4" --busy --json 2>/dev/null | python3 -c '
+	local p=$1 to=$2 n=$3 iv=$4
+	shift 4
+	ip netns exec "$NSA" taskset -c 0 "$SLUICE" ping "$(spec a $p 7100)" \
+		--from "$IPA:7100" --to "$IPB:$to" --dst-mac "$MACB" --count "$n" \
+		--interval "$iv" --busy --json "$@" 2>/dev/null | python3 -c '
 import json, sys
 try:
     j = json.load(sys.stdin); r = j["rtt_us"]
@@ -104,7 +106,7 @@ for p in udp packet xdp; do
 	bg ip netns exec "$NSB" socat UDP4-LISTEN:7200 PIPE
 	s=$LAST
 	ready 7200
-	row "ping $p -> socat echo (200, 5 ms apart)" "$(ping_rtt $p 7200 200 5000)"
+	row "ping $p -> socat echo (1000, --one)" "$(ping_rtt $p 7200 1000 200 --one)"
 	kill $s; wait $s 2>/dev/null
 	h2=
 	[ $p = packet ] && bg ip netns exec "$NSB" socat -u UDP4-RECV:7300 /dev/null && h2=$LAST

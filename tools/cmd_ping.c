@@ -38,6 +38,8 @@ static const char ping_help[] =
 	"  --dst-mac MAC     next hop's MAC (ignored by udp: ports)\n"
 	"  --src-mac MAC     source MAC\n"
 	"  --busy            never sleep between empty polls\n"
+	"  --one             one request at a time: the next waits for the\n"
+	"                    answer (or --timeout), then --interval\n"
 	"  --json            print the result as JSON on stdout\n" SL_PRIVS_HELP
 	"\n"
 	"examples:\n"
@@ -57,6 +59,7 @@ int sl_cmd_ping(int argc, char **argv)
 		{ "dst-mac", required_argument, NULL, 'D' },
 		{ "src-mac", required_argument, NULL, 'S' },
 		{ "busy", no_argument, NULL, 'b' },
+		{ "one", no_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -70,7 +73,7 @@ int sl_cmd_ping(int argc, char **argv)
 	uint64_t sent = 0, t0, now, next, last_send = 0, foreign = 0;
 	uint64_t bad_csum = 0;
 	uint32_t size = 0, min;
-	bool have_to = false, have_from = false, json = false;
+	bool have_to = false, have_from = false, json = false, one = false;
 	bool have_dmac = false, have_smac = false;
 	uint8_t payload[9216];
 	struct sl_status st;
@@ -118,6 +121,9 @@ int sl_cmd_ping(int argc, char **argv)
 			break;
 		case 'b':
 			idle.busy = true;
+			break;
+		case 'o':
+			one = true;
 			break;
 		case 'j':
 			json = true;
@@ -181,7 +187,11 @@ int sl_cmd_ping(int argc, char **argv)
 	while (!sl_stop) {
 		uint16_t n, i;
 
-		if (sent < count && now >= next) {
+		/* --one: the next request waits for this one's answer (or
+		 * its --timeout), so that no server ever holds two */
+		if (sent < count && now >= next &&
+		    (!one || tr.unique >= sent ||
+		     now - last_send >= timeout_ns)) {
 			struct sl_pkt *p = sl_pkt_alloc(pool);
 
 			if (p) {

@@ -161,13 +161,14 @@ RTTS=
 ping_peer() {
 	local name=$1 what=$2 to count=$4 ival=$5 out=$D/ping-$2-$p-$f.json
 	if [ $f = 6 ]; then to="[$IP6B]:$3"; else to="$IPB:$3"; fi
+	shift 5
 	A "$SLUICE" ping "$(spec a $p $f $sport)" --from "$from" --to "$to" \
-		--dst-mac "$MACB" --count $count --interval $ival --json \
+		--dst-mac "$MACB" --count $count --interval $ival --json "$@" \
 		>"$out" 2>"$out.err"
 	if t_json "$out" "j['received'] == j['sent'] == $count and j['bad_csum'] == 0" >"$D/why" 2>&1; then
 		t_ok "$name ($count/$count)"
 		RTTS="$RTTS
-# rtt sluice ping $p v$f -> $what ($count, one per $ival us): $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rtt_us"]; print("p50 %.1f p99 %.1f p99.9 %.1f us" % (r["p50"], r["p99"], r["p99.9"]))' "$out")"
+# rtt sluice ping $p v$f -> $what ($count, one per $ival us$([ $# -gt 0 ] && echo " $*")): $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rtt_us"]; print("p50 %.1f p99 %.1f p99.9 %.1f us" % (r["p50"], r["p99"], r["p99.9"]))' "$out")"
 	else
 		t_fail "$name" "$(cat "$D/why") $(cat "$out.err")"
 	fi
@@ -207,13 +208,14 @@ for p in $PATHS; do
 
 		# socat's echo, one process: it connects to the first peer and
 		# echoes through a pipe, which is a byte stream: two datagrams
-		# queued at once would come back as one, so one at a time
+		# queued at once come back as one (seen at 5 ms apart on this
+		# VM), so one request in flight at a time (--one)
 		capture "ping-$p-$f" "$NSB"
 		ip netns exec "$NSB" socat "UDP$f-LISTEN:$port" PIPE &
 		SOCAT=$!
 		T_PIDS="$T_PIDS $SOCAT"
 		t_udp_ready $port "$NSB"
-		ping_peer "$p/v$f: sluice ping <-> socat echo" socat $port 200 5000
+		ping_peer "$p/v$f: sluice ping <-> socat echo" socat $port 200 1000 --one
 		kill $SOCAT 2>/dev/null; wait $SOCAT 2>/dev/null
 		cap_stop
 
