@@ -41,6 +41,7 @@ NAMES=("lab: a guest boots and runs a command"
 	"lab: the guest's kernel counts no UDP checksum error"
 	"lab: zero-copy: sluice sink xdp:eth0,mode=zc,queues=0-1 in the guest gets every datagram"
 	"lab: mode=auto picks zero-copy on the guest's virtio-net"
+	"lab: a port on one of two queues warns where the other's traffic goes"
 	"lab: a NIC without the DMA API: doctor and mode=zc say why zero-copy cannot work"
 	"lab: rdma: ibv_rc_pingpong (rxe) client <-> sluice rdma pingpong server on udp:"
 	"lab: rdma: ibv_rc_pingpong (rxe) client <-> sluice rdma pingpong server on xdp:"
@@ -181,6 +182,8 @@ for r in zc auto; do
 	touch $D/\$r-ready
 	wait \$pid
 done
+# a port on one of the two queues says where the rest of its traffic goes
+\$S sink 'xdp:eth0,queue=0,match=udp:9001' --duration 1 >/dev/null 2>$D/oneq.err
 "
 "$LAB" run --netns "$NS" --queues 2 --addr "$GUEST/24" --share "$D" --timeout 480 -- "$zc_cmd" >"$D/zc.out" 2>&1
 rc=$?
@@ -202,6 +205,12 @@ except Exception as e:
 	fi
 done
 
+if grep -q "queues=0-1 serves them all" "$D/oneq.err" 2>/dev/null; then
+	t_ok "${NAMES[8]} ($(grep -o 'serves queue 0 of the 2 RX queues' "$D/oneq.err"))"
+else
+	t_fail "${NAMES[8]}" "$(cat "$D/oneq.err" 2>/dev/null || echo 'no output')"
+fi
+
 ns_down
 ip netns add "$NS" || skip_all "cannot make a network namespace"
 "$LAB" run --netns "$NS" --no-dma-api --addr "$GUEST/24" --timeout 300 -- \
@@ -209,9 +218,9 @@ ip netns add "$NS" || skip_all "cannot make a network namespace"
 	>"$D/nodma.out" 2>&1
 if grep -q "xdp-zc *no" "$D/nodma.out" && [ "$(grep -c 'VIRTIO_F_ACCESS_PLATFORM' "$D/nodma.out")" -ge 2 ]; then
 	sed 's/^/# /' "$D/nodma.out"
-	t_ok "${NAMES[8]}"
+	t_ok "${NAMES[9]}"
 else
-	t_fail "${NAMES[8]}" "$(cat "$D/nodma.out")"
+	t_fail "${NAMES[9]}" "$(cat "$D/nodma.out")"
 fi
 # ---- 5: RoCEv2 against rxe and rdma-core ------------------------------------
 ns_down
@@ -277,7 +286,7 @@ done
 "$LAB" run --netns "$NS" --addr "$GUEST/24" --share "$D" --timeout 560 -- "$rdma_cmd" >"$D/rdma.out" 2>&1
 rc=$?
 wait_for() { local i; for i in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
-k=9
+k=10
 for r in udp xdp loss; do
 	wait_for "$D/pp-srv-$r.json"
 	if grep -q "guest client $r: rc=0" "$D/rdma.out" &&

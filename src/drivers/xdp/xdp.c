@@ -1280,6 +1280,18 @@ static int xdp_open(struct sl_port *port, const struct sl_spec *spec)
 			nq > 1 ? "s" : "", qbase, nq > 1 ? "-" : "",
 			nq > 1 ? qbase + nq - 1 : 0, pv->ifname, have,
 			have == 1 ? "" : "s", pv->ifname, qbase + nq);
+	/* RSS spreads flows over every RX queue; frames matching match= on a
+	 * queue no socket serves go to the kernel (steer_redirect_failed):
+	 * say so now rather than let a user wonder where they went */
+	if (have > nq)
+		sl_warn("xdp:%s: this port serves %s %u%s%.0u of the %u RX "
+			"queues of %s: matching frames that RSS puts on the "
+			"others go to the kernel unless other ports serve "
+			"them (counted in steer_redirect_failed); queues=0-%u "
+			"serves them all",
+			pv->ifname, nq > 1 ? "queues" : "queue", qbase,
+			nq > 1 ? "-" : "", nq > 1 ? qbase + nq - 1 : 0, have,
+			pv->ifname, have - 1);
 	if (geteuid() != 0) {
 		int fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
 
