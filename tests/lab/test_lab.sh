@@ -16,7 +16,8 @@
 #      port; every message's bytes checked (-c / --chk) on both sides
 #   4. AF_XDP zero-copy on the guest's two-queue virtio-net: a zc sink on
 #      both queues gets every datagram a kernel socket on the tap's side
-#      sends; mode=auto picks zc; on a NIC without the DMA API (no
+#      sends, a zc gen sends every datagram to one; mode=auto picks zc; a
+#      port on one queue warns where the other's traffic goes; on a NIC without the DMA API (no
 #      iommu_platform) doctor and the refusal of mode=zc both say so
 # The tap lives in a namespace of the test's own (sl-lab<PID>), removed on
 # exit even on failure. Without root, qemu or a reachable kernel package
@@ -42,6 +43,7 @@ NAMES=("lab: a guest boots and runs a command"
 	"lab: zero-copy: sluice sink xdp:eth0,mode=zc,queues=0-1 in the guest gets every datagram"
 	"lab: mode=auto picks zero-copy on the guest's virtio-net"
 	"lab: a port on one of two queues warns where the other's traffic goes"
+	"lab: zero-copy transmit: sluice gen xdp:eth0,mode=zc in the guest -> a kernel socket gets every datagram"
 	"lab: a NIC without the DMA API: doctor and mode=zc say why zero-copy cannot work"
 	"lab: rdma: ibv_rc_pingpong (rxe) client <-> sluice rdma pingpong server on udp:"
 	"lab: rdma: ibv_rc_pingpong (rxe) client <-> sluice rdma pingpong server on xdp:"
@@ -170,6 +172,9 @@ rm -f "$D/zc-ready" "$D/auto-ready"
 		ip netns exec "$NS" python3 "$PEER" send "$GUEST" 9000 --count 1000 --pps 500 >"$D/$r-sent" 2>&1
 		echo done >"$D/$r-sent-done"
 	done
+	# then the other way: a zero-copy gen in the guest, a kernel socket here
+	ip netns exec "$NS" python3 "$PEER" recv "$HOST" 9100 --idle 5 --max 200 \
+		--ready "$D/recv-ready" >"$D/zc-gen-recv.json" 2>&1
 ) &
 T_PIDS="$T_PIDS $!"
 zc_cmd="
@@ -184,6 +189,9 @@ for r in zc auto; do
 done
 # a port on one of the two queues says where the rest of its traffic goes
 \$S sink 'xdp:eth0,queue=0,match=udp:9001' --duration 1 >/dev/null 2>$D/oneq.err
+# zero-copy transmit
+i=0; while [ ! -e $D/recv-ready ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+\$S gen 'xdp:eth0,mode=zc,queues=0-1,match=udp:9101' --from $GUEST:9101 --to $HOST:9100 --count 1000 --rate 500 --json >$D/zc-gen.json 2>$D/zc-gen.err
 "
 "$LAB" run --netns "$NS" --queues 2 --addr "$GUEST/24" --share "$D" --timeout 480 -- "$zc_cmd" >"$D/zc.out" 2>&1
 rc=$?
@@ -211,6 +219,14 @@ else
 	t_fail "${NAMES[8]}" "$(cat "$D/oneq.err" 2>/dev/null || echo 'no output')"
 fi
 
+for i in $(seq 100); do [ -s "$D/zc-gen-recv.json" ] && break; sleep 0.1; done
+if t_json "$D/zc-gen-recv.json" 'j["received"] == 1000 and j["gen"] == 1000' >"$D/why" 2>&1 &&
+	t_json "$D/zc-gen.json" '"zc" in j["port"]["mode"]' >>"$D/why" 2>&1; then
+	t_ok "${NAMES[9]} (1000/1000, mode zc)"
+else
+	t_fail "${NAMES[9]}" "$(cat "$D/why") $(tail -n 5 "$D/zc-gen.err" 2>/dev/null)"
+fi
+
 ns_down
 ip netns add "$NS" || skip_all "cannot make a network namespace"
 "$LAB" run --netns "$NS" --no-dma-api --addr "$GUEST/24" --timeout 300 -- \
@@ -218,9 +234,9 @@ ip netns add "$NS" || skip_all "cannot make a network namespace"
 	>"$D/nodma.out" 2>&1
 if grep -q "xdp-zc *no" "$D/nodma.out" && [ "$(grep -c 'VIRTIO_F_ACCESS_PLATFORM' "$D/nodma.out")" -ge 2 ]; then
 	sed 's/^/# /' "$D/nodma.out"
-	t_ok "${NAMES[9]}"
+	t_ok "${NAMES[10]}"
 else
-	t_fail "${NAMES[9]}" "$(cat "$D/nodma.out")"
+	t_fail "${NAMES[10]}" "$(cat "$D/nodma.out")"
 fi
 # ---- 5: RoCEv2 against rxe and rdma-core ------------------------------------
 ns_down
@@ -286,7 +302,7 @@ done
 "$LAB" run --netns "$NS" --addr "$GUEST/24" --share "$D" --timeout 560 -- "$rdma_cmd" >"$D/rdma.out" 2>&1
 rc=$?
 wait_for() { local i; for i in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
-k=10
+k=11
 for r in udp xdp loss; do
 	wait_for "$D/pp-srv-$r.json"
 	if grep -q "guest client $r: rc=0" "$D/rdma.out" &&
