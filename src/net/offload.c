@@ -23,6 +23,8 @@
 #include <sluice/net.h>
 #include <sluice/pkt.h>
 
+#include "net/offload.h"
+
 /* Where the L4 checksum field is, or -1 when there is none to check. */
 static int l4_field(const struct sl_frame *f, size_t l4_len)
 {
@@ -166,6 +168,17 @@ int sl_frame_csum_fill(void *frame, const struct sl_frame *f, unsigned what)
 
 /* ---- packets ----------------------------------------------------------- */
 
+void sl_pkt_csum_check_parsed(struct sl_pkt *p, const struct sl_frame *f)
+{
+	enum sl_csum l3 = sl_pkt_rx_l3_csum(p), l4 = sl_pkt_rx_l4_csum(p);
+
+	if (l3 == SL_CSUM_UNKNOWN)
+		l3 = l3_state(p->data, f);
+	if (l4 == SL_CSUM_UNKNOWN)
+		l4 = l4_state(p->data, f);
+	sl_pkt_set_rx_csum(p, l3, l4);
+}
+
 void sl_pkt_csum_check(struct sl_pkt *p)
 {
 	enum sl_csum l3 = sl_pkt_rx_l3_csum(p), l4 = sl_pkt_rx_l4_csum(p);
@@ -178,11 +191,7 @@ void sl_pkt_csum_check(struct sl_pkt *p)
 				   l4 == SL_CSUM_UNKNOWN ? SL_CSUM_NONE : l4);
 		return;
 	}
-	if (l3 == SL_CSUM_UNKNOWN)
-		l3 = l3_state(p->data, &f);
-	if (l4 == SL_CSUM_UNKNOWN)
-		l4 = l4_state(p->data, &f);
-	sl_pkt_set_rx_csum(p, l3, l4);
+	sl_pkt_csum_check_parsed(p, &f);
 }
 
 void sl_pkt_csum_forward(struct sl_pkt *p)

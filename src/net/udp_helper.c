@@ -18,6 +18,8 @@
 #include <sluice/port.h>
 #include <sluice/udp.h>
 
+#include "net/offload.h"
+
 /* Parse p as UDP: 0, -EBADMSG or -EPROTONOSUPPORT (see udp.h). */
 static int parse_udp(const uint8_t *b, uint32_t len, struct sl_frame *f)
 {
@@ -88,7 +90,9 @@ int sl_udp_swap(struct sl_pkt *p)
 
 	if (parse_udp(b, p->len, &f) != 0)
 		return -EBADMSG;
-	if (sl_pkt_csum_bad(p))
+	sl_pkt_csum_check_parsed(p, &f); /* the frame is parsed: once */
+	if (sl_pkt_rx_l3_csum(p) == SL_CSUM_BAD ||
+	    sl_pkt_rx_l4_csum(p) == SL_CSUM_BAD)
 		return -EILSEQ;
 	if (sl_pkt_rx_l4_csum(p) == SL_CSUM_PARTIAL)
 		p->flags |= SL_PKT_F_TX_L4_CSUM;
