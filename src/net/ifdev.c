@@ -7,35 +7,20 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "net/ifdev.h"
 
 #define VIRTIO_F_ACCESS_PLATFORM 33 /* the device uses the DMA API */
 
-static bool driver_is(const char *ifname, const char *want)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/device/driver", ifname);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
-		return false;
-	link[n] = '\0';
-	base = strrchr(link, '/');
-	return strcmp(base ? base + 1 : link, want) == 0;
-}
-
-bool sl_if_zc_blocker(const char *ifname, char *why, size_t len)
+bool sl_if_zc_blocker(const char *ifname, const char *driver, char *why,
+		      size_t len)
 {
 	char path[PATH_MAX], feat[256] = "";
 	FILE *f;
 
 	if (len)
 		why[0] = '\0';
-	if (!driver_is(ifname, "virtio_net"))
+	if (!driver || strcmp(driver, "virtio_net"))
 		return false;
 	snprintf(path, sizeof(path), "/sys/class/net/%s/device/features",
 		 ifname);

@@ -273,7 +273,7 @@ int sl_probe_paths(const char *iface, const struct sl_path_opts *opts,
 		   f.driver[0] ? f.driver : "?");
 		FIX(v, "none on this interface: zero-copy needs a NIC whose "
 		       "driver supports it (ice, i40e, ixgbe, mlx5, ...)");
-	} else if (sl_if_zc_blocker(f.name, zc_why, sizeof(zc_why))) {
+	} else if (sl_if_zc_blocker(f.name, f.driver, zc_why, sizeof(zc_why))) {
 		/* offered by the driver, refused by this device */
 		NO(v, "%s", zc_why);
 		FIX(v, "give the VM's NIC the platform DMA API (qemu: -device "
