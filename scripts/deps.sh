@@ -10,7 +10,7 @@ pkgs=(
 	clang libclang-rt-14-dev clang-format
 	libcmocka-dev libpcap-dev libxdp-dev libbpf-dev libmnl-dev libcap-dev
 	libjson-c-dev libseccomp-dev
-	tshark iproute2 ethtool
+	tshark iproute2 ethtool strace
 	# peers no one here wrote, for the interop tests
 	socat openbsd-inetd iperf tcpdump
 	# the lab (scripts/lab.sh): a guest with Linux's RDMA stack and NICs

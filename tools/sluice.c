@@ -163,7 +163,14 @@ void sl_signals(void)
 struct sl_port *sl_open_port(const char *spec, const char *role)
 {
 	struct sl_port_opts o = { .sz = sizeof(o) };
-	struct sl_port *p = sl_port_open(spec, &o);
+
+	return sl_open_port_opts(spec, role, &o);
+}
+
+struct sl_port *sl_open_port_opts(const char *spec, const char *role,
+				  const struct sl_port_opts *o)
+{
+	struct sl_port *p = sl_port_open(spec, o);
 
 	if (!p)
 		sl_die("%s%s%s", role ? role : "", role ? ": " : "",
@@ -216,6 +223,13 @@ void sl_privs_drop(struct sl_port *const *ports, unsigned n, bool seccomp)
 		return;
 	for (i = 0; i < n; i++)
 		sl_port_xstats(ports[i], xs, SL_ARRAY_SIZE_T(xs));
+	/*
+	 * json-c seeds its string hash the first time it hashes a key, with
+	 * getrandom(GRND_NONBLOCK) or else /dev/urandom. Early in a boot (a
+	 * fresh VM) the first fails with EAGAIN and, behind the filter, the
+	 * second with EPERM, which json-c prints on stderr. Seed it now.
+	 */
+	json_object_put(json_tokener_parse("{\"seed\":0}"));
 	o.user = sl_privs_user;
 	o.seccomp = seccomp;
 #ifdef SL_TOOL_SANITIZED
@@ -324,8 +338,15 @@ struct json_object *sl_json_port(struct sl_port *port)
 		json_object_object_add(o, "queues",
 				       json_object_new_int(info.n_queues));
 	}
-	if (sl_port_stats(port, &st) == 0)
+	if (sl_port_stats(port, &st) == 0) {
+		struct json_object *a = json_object_new_array();
+
 		json_object_object_add(o, "stats", jq(&st.total));
+		/* "stats" is their sum */
+		for (i = 0; i < st.n_queues && i < SL_PORT_MAX_QUEUES; i++)
+			json_object_array_add(a, jq(&st.q[i]));
+		json_object_object_add(o, "queue_stats", a);
+	}
 	n = sl_port_xstats(port, xs, SL_ARRAY_SIZE_T(xs));
 	x = json_object_new_object();
 	for (i = 0; i < n && i < (int)SL_ARRAY_SIZE_T(xs); i++)

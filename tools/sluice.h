@@ -141,6 +141,9 @@ void sl_privs_drop(struct sl_port *const *ports, unsigned n, bool seccomp);
 
 /* Open a port or exit 1 with the library's message. */
 struct sl_port *sl_open_port(const char *spec, const char *role);
+/* The same with options (a pool to share, ...). */
+struct sl_port *sl_open_port_opts(const char *spec, const char *role,
+				  const struct sl_port_opts *o);
 
 /* The live status line on stderr, shown only on a terminal and without
  * --json: call sl_status_tick() often; it redraws at most once a second
