@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A plain kernel UDP socket, as a peer no one here wrote would use one.
 
-  udp_peer.py echo-client HOST PORT [--count N] [--timeout S]
+  udp_peer.py echo-client HOST PORT [--count N] [--timeout S] [--flows K]
       N datagrams of 1..1400 random bytes, one at a time, each waiting for
-      its echo: prints JSON {sent, answered, mismatched, timeouts, rtt_us}
+      its echo, from K sockets (source ports) in turn: prints JSON {sent,
+      answered, mismatched, timeouts, flows_answered, rtt_us}
       (round trips measured around sendto/recvfrom, Python's overhead
       included). It gives up after 3 timeouts without any answer.
   udp_peer.py send HOST PORT [--count N] [--pps R]
@@ -41,12 +42,16 @@ def pct(sorted_us, q):
 
 
 def echo_client(a):
-    s = socket.socket(family(a.host), socket.SOCK_DGRAM)
-    s.settimeout(a.timeout)
+    socks = [socket.socket(family(a.host), socket.SOCK_DGRAM)
+             for _ in range(a.flows)]
+    for s in socks:
+        s.settimeout(a.timeout)
     rng = random.Random(a.seed)
     sent = answered = mismatched = timeouts = 0
+    flows = set()
     rtts = []
-    for _ in range(a.count):
+    for i in range(a.count):
+        s = socks[i % a.flows]
         n = rng.randint(1, 1400)
         msg = bytes(rng.getrandbits(8) for _ in range(n))
         t0 = time.perf_counter_ns()
@@ -65,11 +70,13 @@ def echo_client(a):
         rtts.append((time.perf_counter_ns() - t0) / 1000.0)
         if data == msg:
             answered += 1
+            flows.add(i % a.flows)
         else:
             mismatched += 1
     rtts.sort()
     print(json.dumps({"sent": sent, "answered": answered,
                       "mismatched": mismatched, "timeouts": timeouts,
+                      "flows_answered": len(flows),
                       "rtt_us": {"p50": pct(rtts, 0.5), "p99": pct(rtts, 0.99),
                                  "p999": pct(rtts, 0.999),
                                  "max": round(rtts[-1], 1) if rtts else None}}))
@@ -150,6 +157,7 @@ def main():
     c.add_argument("--count", type=int, default=100)
     c.add_argument("--timeout", type=float, default=1.0)
     c.add_argument("--seed", type=int, default=1)
+    c.add_argument("--flows", type=int, default=1)
     c = sub.add_parser("send")
     c.add_argument("host")
     c.add_argument("port", type=int)
