@@ -55,20 +55,17 @@
 #define RD_MAX_SERVER_SIZE (1u << 30)
 #define RD_MAX_LOCAL (64u << 20) /* client buffer: window * size at most */
 #define RD_CQ_DEPTH 1024
+#define RD_UDP_BUF 8192 /* a 4096 path MTU with headers and headroom */
 #define RD_STALL_NS 10000000000ull /* no completion for this long: fail */
-
-enum rd_test {
-	RD_SERVER = 0,
-	RD_WRITE_BW,
-	RD_READ_BW,
-	RD_SEND_BW,
-	RD_WRITE_LAT,
-	RD_READ_LAT,
-};
 
 static const char *const rd_names[] = {
 	"server", "write-bw", "read-bw", "send-bw", "write-lat", "read-lat",
 };
+
+const char *rd_test_name(enum rd_test t)
+{
+	return rd_names[t];
+}
 
 /*
  * The hello and its answer, 128 bytes, big endian:
@@ -324,7 +321,26 @@ void rd_open(struct rd_ctx *c, const char *spec, unsigned access)
 		.max_dest_rd_atomic = 16,
 	};
 
-	c->port = sl_open_port(spec, NULL);
+	/*
+	 * udp: ports get buffers for a 4096-byte path MTU (rxe's and RoCE
+	 * NICs' largest); the socket takes whatever size it is given. AF_XDP
+	 * and packet rings have their own frame sizes (2048 on xdp ports).
+	 */
+	if (!strncmp(spec, "udp:", 4)) {
+		struct sl_pool_opts po = { .sz = sizeof(po),
+					   .buf_size = RD_UDP_BUF,
+					   .name = "rdma" };
+		struct sl_port_opts o = { .sz = sizeof(o) };
+
+		c->pool = sl_pool_create(&po);
+		if (!c->pool)
+			sl_die("a pool of %u-byte buffers: %s", RD_UDP_BUF,
+			       sl_last_error());
+		o.pool = c->pool;
+		c->port = sl_open_port_opts(spec, NULL, &o);
+	} else {
+		c->port = sl_open_port(spec, NULL);
+	}
 	c->info.sz = sizeof(c->info);
 	sl_port_info(c->port, &c->info);
 	c->pd = sl_rdma_pd_create();
@@ -336,12 +352,29 @@ void rd_open(struct rd_ctx *c, const char *spec, unsigned access)
 		sl_die("queue pair: %s", sl_last_error());
 }
 
-static void rd_close(struct rd_ctx *c)
+void rd_close(struct rd_ctx *c)
 {
 	sl_rdma_qp_destroy(c->qp);
 	sl_rdma_cq_destroy(c->cq);
 	sl_rdma_pd_destroy(c->pd);
 	sl_port_close(c->port);
+	if (c->pool)
+		sl_pool_destroy(c->pool);
+}
+
+uint8_t rd_max_mtu(const struct rd_ctx *c)
+{
+	struct sl_pkt *p = sl_pkt_alloc(sl_port_pool(c->port));
+	uint32_t room = p ? sl_pkt_tailroom(p) : 0;
+	uint8_t m;
+
+	if (p)
+		sl_pkt_free(p);
+	/* Ethernet, IPv6 and UDP, BTH, RETH, immediate, pad and ICRC */
+	for (m = 5; m > 1; m--)
+		if (14 + 40 + 8 + 12 + 16 + 4 + 3 + 4 + (128u << m) <= room)
+			break;
+	return m;
 }
 
 /* Our RoCE address: a udp: port's own, else the address the kernel uses
@@ -382,6 +415,25 @@ static void rd_connect(struct rd_ctx *c, const struct sl_addr *local,
 		sl_die("connecting the queue pair: %s", sl_last_error());
 }
 
+void rd_peer_mac(const struct rd_ctx *c, const struct sl_addr *remote,
+		 uint8_t mac[SL_ETH_ALEN])
+{
+	struct sl_nexthop nh;
+	char buf[64];
+	int e;
+
+	memset(mac, 0, SL_ETH_ALEN);
+	if (!strcmp(c->info.driver, "udp"))
+		return;
+	e = sl_route_nexthop(remote, &nh);
+	if (!e)
+		e = sl_neigh_resolve(nh.ifindex, &nh.via, mac, 1000);
+	if (e && e != -ENXIO)
+		sl_die("no MAC address for %s: %s",
+		       sl_addr_format(remote, buf, sizeof(buf)),
+		       sl_last_error());
+}
+
 uint32_t rd_psn(void)
 {
 	return (uint32_t)(sl_time_ns() * 2654435761u) & 0xffffff;
@@ -403,6 +455,8 @@ struct json_object *rd_json_qp(struct sl_rdma_qp *qp)
 		ADD(seq_naks_rcvd);
 		ADD(rnr_naks_sent);
 		ADD(rnr_naks_rcvd);
+		ADD(err_naks_sent);
+		ADD(err_naks_rcvd);
 		ADD(dup_reqs);
 		ADD(acks_sent);
 		ADD(tx_nobuf);
@@ -421,6 +475,14 @@ struct json_object *rd_json_qp(struct sl_rdma_qp *qp)
 			json_object_new_uint64(ps.rx_unknown_qp));
 	}
 	return o;
+}
+
+void rd_opt_ipv4(const char *opt, const char *arg, struct sl_addr *a)
+{
+	if (sl_addr_parse(arg, true, a) || a->family != AF_INET)
+		sl_usage_fail("%s %s: an IPv4 address (the exchanges carry "
+			      "RoCE v2 GIDs of IPv4 addresses)",
+			      opt, arg);
 }
 
 uint8_t rd_opt_mtu(const char *arg)
@@ -457,6 +519,9 @@ static const char server_help[] =
 	"  --mtu B           largest path MTU accepted (default 4096)\n"
 	"  --busy            never sleep between empty polls\n"
 	"  --json            print the result as JSON on stdout\n"
+	"  --oob perftest    serve perftest's ib_* tools instead (--oob "
+	"perftest\n"
+	"                    --help for its options)\n"
 	"\n"
 	"example:\n"
 	"  sluice rdma server udp:127.0.0.1:4791 &\n"
@@ -616,6 +681,8 @@ static int rd_server(int argc, char **argv)
 		       " byte buffer (--size)",
 		       hello.size, size);
 	}
+	if (max_mtu > rd_max_mtu(&c))
+		max_mtu = rd_max_mtu(&c);
 	c.mtu = hello.mtu < max_mtu ? hello.mtu : max_mtu;
 	ans.mtu = c.mtu;
 	ans.qpn = sl_rdma_qp_num(c.qp);
@@ -757,6 +824,9 @@ static const char client_help[] =
 	"  --mtu B           path MTU 256..4096 (default 1024)\n"
 	"  --timeout S       to reach the server (default 5)\n"
 	"  --json            print the result as JSON on stdout\n"
+	"  --oob perftest    the server is perftest's ib_* tool (--oob "
+	"perftest\n"
+	"                    --help for its options)\n"
 	"\n"
 	"PORT is the local RoCE port: udp:ADDR:PORT, or "
 	"xdp:IFACE,match=udp:4791.\n"
@@ -1024,7 +1094,9 @@ static const char rdma_help[] =
 	"ibv_rc_pingpong)\n"
 	"\n"
 	"RDMA bandwidth and latency over the RoCEv2 RC transport, in the style\n"
-	"of perftest. `sluice rdma TEST --help` for the options.\n";
+	"of perftest. `sluice rdma TEST --help` for the options; with\n"
+	"--oob perftest the other end is perftest itself (--oob perftest "
+	"--help).\n";
 
 int sl_cmd_rdma(int argc, char **argv)
 {
@@ -1042,6 +1114,8 @@ int sl_cmd_rdma(int argc, char **argv)
 	for (i = 0; i < SL_ARRAY_SIZE_T(rd_names); i++) {
 		if (strcmp(argv[1], rd_names[i]))
 			continue;
+		if (rd_wants_perftest(argc - 1, argv + 1))
+			return rd_perftest((enum rd_test)i, argc - 1, argv + 1);
 		if (i == RD_SERVER)
 			return rd_server(argc - 1, argv + 1);
 		return rd_client((enum rd_test)i, argc - 1, argv + 1);

@@ -166,11 +166,7 @@ int rd_pingpong(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 't':
-			if (sl_addr_parse(optarg, true, &to) ||
-			    to.family != AF_INET)
-				sl_usage_fail("--to %s: an IPv4 address "
-					      "(RoCEv2 GIDs of IPv4 only here)",
-					      optarg);
+			rd_opt_ipv4("--to", optarg, &to);
 			client = true;
 			break;
 		case 'o':
@@ -259,18 +255,7 @@ int rd_pingpong(int argc, char **argv)
 	q.local = local;
 	q.mtu = c.mtu;
 	memcpy(q.local_mac, c.info.mac, SL_ETH_ALEN);
-	if (strcmp(c.info.driver, "udp")) {
-		struct sl_nexthop nh;
-		int e = sl_route_nexthop(&q.remote, &nh);
-
-		if (!e)
-			e = sl_neigh_resolve(nh.ifindex, &nh.via, q.remote_mac,
-					     1000);
-		if (e && e != -ENXIO)
-			sl_die("no MAC address for %s: %s",
-			       sl_addr_format(&q.remote, buf, sizeof(buf)),
-			       sl_last_error());
-	}
+	rd_peer_mac(&c, &q.remote, q.remote_mac);
 	if (sl_rdma_qp_connect(c.qp, &q))
 		sl_die("connecting the queue pair: %s", sl_last_error());
 	if (!client) {
@@ -384,11 +369,8 @@ int rd_pingpong(int argc, char **argv)
 				     "");
 		}
 	}
-	sl_rdma_qp_destroy(c.qp);
 	sl_rdma_dereg_mr(mr);
 	free(mem);
-	sl_rdma_cq_destroy(c.cq);
-	sl_rdma_pd_destroy(c.pd);
-	sl_port_close(c.port);
+	rd_close(&c);
 	return bad || sl_stop ? 1 : 0;
 }

@@ -18,23 +18,41 @@
 
 #define RD_SQ_DEPTH 256
 
+enum rd_test {
+	RD_SERVER = 0,
+	RD_WRITE_BW,
+	RD_READ_BW,
+	RD_SEND_BW,
+	RD_WRITE_LAT,
+	RD_READ_LAT,
+};
+
+/* "server", "write-bw", ... */
+const char *rd_test_name(enum rd_test t);
+
 struct rd_ctx {
 	struct sl_port *port;
 	struct sl_port_info info;
 	struct sl_rdma_pd *pd;
 	struct sl_rdma_cq *cq;
 	struct sl_rdma_qp *qp;
+	struct sl_pool *pool; /* udp: ports' jumbo buffers; NULL elsewhere */
 	uint8_t mtu;
 };
 
 /* Open spec, a PD, a CQ and an RC QP whose responder allows access. */
 void rd_open(struct rd_ctx *c, const char *spec, unsigned access);
+void rd_close(struct rd_ctx *c);
+/* The largest path MTU (ibv_mtu code) the port's buffers hold. */
+uint8_t rd_max_mtu(const struct rd_ctx *c);
 /* Our RoCE address: a udp: port's own, else the side channel's (fd). */
 void rd_local_addr(const struct rd_ctx *c, int fd, struct sl_addr *a);
 /* A first PSN (24 bits). */
 uint32_t rd_psn(void);
 /* The QP's counters and its port queue's, as JSON. */
 struct json_object *rd_json_qp(struct sl_rdma_qp *qp);
+/* OPT ADDR: an IPv4 address (sl_usage_fail otherwise). */
+void rd_opt_ipv4(const char *opt, const char *arg, struct sl_addr *a);
 /* --mtu B as an ibv_mtu code (sl_usage_fail on a bad one). */
 uint8_t rd_opt_mtu(const char *arg);
 
@@ -47,7 +65,16 @@ int rd_write_full(int fd, const void *buf, size_t len);
 int rd_dial(const struct sl_addr *to, uint64_t deadline);
 int rd_listen(const struct sl_addr *a);
 
+/* The peer's MAC on xdp/packet ports (route and neighbour; sl_die when
+ * there is none); zeros on udp: ports, where the kernel resolves it. */
+void rd_peer_mac(const struct rd_ctx *c, const struct sl_addr *remote,
+		 uint8_t mac[SL_ETH_ALEN]);
+
 /* `sluice rdma pingpong` (cmd_rdma_pp.c). */
 int rd_pingpong(int argc, char **argv);
+/* --oob perftest given (sl_usage_fail on another --oob); then
+ * `sluice rdma TEST ... --oob perftest` (cmd_rdma_pt.c). */
+bool rd_wants_perftest(int argc, char **argv);
+int rd_perftest(enum rd_test test, int argc, char **argv);
 
 #endif
