@@ -29,7 +29,9 @@ set -u
 SLUICE=${1:?usage: test_lab.sh PATH/TO/sluice SOURCE_ROOT}
 ROOT=${2:?usage: test_lab.sh PATH/TO/sluice SOURCE_ROOT}
 SLUICE=$(cd "$(dirname "$SLUICE")" && pwd)/$(basename "$SLUICE")
+ROOT=$(cd "$ROOT" && pwd)
 . "$ROOT/tests/tools/lib.sh"
+. "$ROOT/tests/lab/lib.sh"
 export SLUICE_NO_STATUS=1
 LAB=$ROOT/scripts/lab.sh
 PEER=$ROOT/tests/tools/udp_peer.py
@@ -50,23 +52,8 @@ NAMES=("lab: a guest boots and runs a command"
 	"lab: rdma: ibv_rc_pingpong (rxe) client <-> sluice server on udp: with 1% loss"
 	"lab: rdma: sluice rdma pingpong client on udp: <-> ibv_rc_pingpong (rxe) server"
 	"lab: rdma: sluice rdma pingpong client on xdp: <-> ibv_rc_pingpong (rxe) server")
-skip_all() {
-	local n
-	for n in "${NAMES[@]}"; do t_skip "$n" "$1"; done
-	t_done
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (a tap in a namespace)"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86 is not installed (scripts/deps.sh installs it)"
-if ! v=$("$LAB" fetch 2>"$D/fetch.err"); then
-	skip_all "no lab kernel: $(tail -n 1 "$D/fetch.err")"
-fi
-
-NS=sl-lab$$
-NS=${NS:0:13}
-ns_down() { ip netns del "$NS" 2>/dev/null || true; }
-trap 'ns_down; t_cleanup' EXIT
-trap 'exit 1' INT TERM
+lab_start lab
+v=$LAB_KERNEL
 
 # ---- 1 ---------------------------------------------------------------------
 start=$(date +%s.%N)
@@ -81,17 +68,12 @@ else
 fi
 
 # ---- 2, 3 ------------------------------------------------------------------
-ip netns add "$NS" || skip_all "cannot make a network namespace"
-ip -n "$NS" link set lo up
+ns_up
 HOST=10.78.0.1 GUEST=10.78.0.2
 # sluice on the tap once the guest made it: three echoes at once, one per
 # path, each on its own port
 (
-	for i in $(seq 600); do
-		ip -n "$NS" link show sl-labtap >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	ip -n "$NS" addr add "$HOST/24" dev sl-labtap
+	lab_tap_up "$HOST"
 	ip netns exec "$NS" socat -u UDP4-RECV:7502 /dev/null &
 	ip netns exec "$NS" "$SLUICE" echo "udp:$HOST:7501" --json --duration 200 >"$D/echo-udp.json" 2>"$D/echo-udp.err" &
 	ip netns exec "$NS" "$SLUICE" echo "packet:sl-labtap,match=udp:7502" --json --duration 200 >"$D/echo-packet.json" 2>"$D/echo-packet.err" &
@@ -158,15 +140,10 @@ else
 fi
 # ---- 4: zero-copy on the guest's NIC ----------------------------------------
 ns_down
-ip netns add "$NS" || skip_all "cannot make a network namespace"
-ip -n "$NS" link set lo up
+ns_up
 rm -f "$D/zc-ready" "$D/auto-ready"
 (
-	for i in $(seq 600); do
-		ip -n "$NS" link show sl-labtap >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	ip -n "$NS" addr add "$HOST/24" dev sl-labtap
+	lab_tap_up "$HOST"
 	for r in zc auto; do
 		for i in $(seq 1800); do [ -e "$D/$r-ready" ] && break; sleep 0.1; done
 		ip netns exec "$NS" python3 "$PEER" send "$GUEST" 9000 --count 1000 --pps 500 >"$D/$r-sent" 2>&1
@@ -228,7 +205,7 @@ else
 fi
 
 ns_down
-ip netns add "$NS" || skip_all "cannot make a network namespace"
+ns_up
 "$LAB" run --netns "$NS" --no-dma-api --addr "$GUEST/24" --timeout 300 -- \
 	"$SLUICE doctor eth0 2>&1 | grep -A2 '^ *xdp-zc'; $SLUICE sink 'xdp:eth0,mode=zc,match=udp:9000' --duration 1 2>&1 | tail -n 2" \
 	>"$D/nodma.out" 2>&1
@@ -240,15 +217,10 @@ else
 fi
 # ---- 5: RoCEv2 against rxe and rdma-core ------------------------------------
 ns_down
-ip netns add "$NS" || skip_all "cannot make a network namespace"
-ip -n "$NS" link set lo up
+ns_up
 PP="$SLUICE rdma pingpong"
 (
-	for i in $(seq 600); do
-		ip -n "$NS" link show sl-labtap >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	ip -n "$NS" addr add "$HOST/24" dev sl-labtap
+	lab_tap_up "$HOST"
 	for i in $(seq 600); do [ -e "$D/rxe-up" ] && break; sleep 0.1; done
 	# sluice serves: the guest's client connects once told
 	for r in udp xdp loss; do
@@ -277,16 +249,7 @@ PP="$SLUICE rdma pingpong"
 ) &
 T_PIDS="$T_PIDS $!"
 rdma_cmd="
-modprobe -d \"\$SL_LAB_MODULES\" rdma_rxe && modprobe -d \"\$SL_LAB_MODULES\" ib_uverbs &&
-	rdma link add rxe0 type rxe netdev eth0
-# the RoCE v2 GID of the IPv4 address
-g=/sys/class/infiniband/rxe0/ports/1
-idx=
-for i in 0 1 2 3 4 5 6 7; do
-	case \"\$(cat \$g/gid_attrs/types/\$i 2>/dev/null):\$(cat \$g/gids/\$i)\" in
-	'RoCE v2:0000:0000:0000:0000:0000:ffff:'*) idx=\$i; break ;;
-	esac
-done
+idx=\$($ROOT/scripts/lab_rxe.sh)
 echo gid-index=\$idx
 touch $D/rxe-up
 for r in udp xdp loss; do
