@@ -15,7 +15,7 @@ pkgs=(
 	socat openbsd-inetd iperf tcpdump
 	# the lab (scripts/lab.sh): a guest with Linux's RDMA stack and NICs
 	qemu-system-x86 busybox-static cpio kmod xz-utils
-	rdma-core ibverbs-utils ibverbs-providers perftest
+	rdma-core ibverbs-utils ibverbs-providers perftest python3-pyverbs
 )
 if [ "${1:-}" = bench ]; then
 	# DPDK only for side-by-side numbers: never a dependency of libsluice

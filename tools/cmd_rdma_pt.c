@@ -102,6 +102,12 @@ static uint64_t pt_inc(uint64_t size)
 	return (size + PT_CACHE_LINE - 1) / PT_CACHE_LINE * PT_CACHE_LINE;
 }
 
+/* Byte j of every message a sluice client sends (not write_lat's). */
+static uint8_t pt_byte(uint64_t j)
+{
+	return (uint8_t)(j * 31 + 7);
+}
+
 /* The remote offset of message n, as perftest walks the cycle buffer. */
 static uint64_t pt_roff(uint64_t n, uint64_t size, uint64_t cycle)
 {
@@ -472,6 +478,10 @@ static const char pt_help[] =
 	"                    largest the port's buffers hold, 4096 on udp:;\n"
 	"                    the smaller of the two ends' offers wins)\n"
 	"  --timeout S       without a word from the peer (default 30)\n"
+	"  --verify          write-bw: READ back what the WRITEs left and check\n"
+	"                    every byte (the server's region must allow READ:\n"
+	"                    sluice's and tests/lab/verbs_peer.py's do,\n"
+	"                    ib_write_bw's does not)\n"
 	"  --json            print the result as JSON on stdout\n"
 	"\n"
 	"Data checked: ib_write_lat's bytes (zeros, the iteration in the last\n"
@@ -784,11 +794,75 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 	return rc || bad ? 1 : 0;
 }
 
+/*
+ * --verify: READ back what the WRITEs left in the server's region (every
+ * place perftest's walk wrote) and compare it with what was sent. The
+ * server's region must allow READ: sluice's does, perftest's ib_write_bw
+ * does not (it registers REMOTE_WRITE only). Returns the bytes wrong;
+ * *checked the bytes compared.
+ */
+static uint64_t pt_read_back(struct pt_sess *s, const struct pt_dest *peer,
+			     uint64_t size, uint64_t iters, uint64_t cycle,
+			     uint64_t *checked)
+{
+	uint64_t step = pt_inc(size), n, i, j, len, bad = 0;
+	uint64_t last = sl_time_ns();
+	struct sl_rdma_send_wr wr = { .opcode = SL_RDMA_WR_RDMA_READ,
+				      .rkey = peer->rkey,
+				      .remote_addr = peer->vaddr };
+	struct sl_rdma_mr *mr;
+	struct sl_rdma_wc wc;
+	uint8_t *b;
+
+	n = size > cycle / 2 ? 1 : cycle / step;
+	if (n > iters)
+		n = iters;
+	len = (n - 1) * step + size;
+	if (len > SL_RDMA_MAX_MSG)
+		sl_die("--verify: %" PRIu64 " bytes to read back, over one "
+		       "READ's %u",
+		       len, SL_RDMA_MAX_MSG);
+	b = aligned_alloc(4096, (len + 4095) & ~(uint64_t)4095);
+	if (!b)
+		sl_die("--verify: out of memory");
+	memset(b, 0, len);
+	mr = sl_rdma_reg_mr(s->c->pd, b, len, SL_RDMA_ACCESS_LOCAL_WRITE);
+	if (!mr)
+		sl_die("--verify: %s", sl_last_error());
+	wr.sge = (struct sl_rdma_sge){ (uintptr_t)b, (uint32_t)len,
+				       sl_rdma_mr_lkey(mr) };
+	if (sl_rdma_post_send(s->c->qp, &wr))
+		sl_die("--verify: post READ: %s", sl_last_error());
+	for (;;) {
+		sl_rdma_progress(s->c->qp);
+		if (sl_rdma_poll_cq(s->c->cq, 1, &wc) == 1)
+			break;
+		if (sl_stop || sl_time_ns() - last > s->timeout_ns)
+			sl_die("--verify: no answer to the READ");
+	}
+	if (wc.status != SL_RDMA_WC_SUCCESS)
+		sl_die("--verify: the READ completed with %s%s",
+		       sl_rdma_wc_status_str(wc.status),
+		       wc.status == SL_RDMA_WC_REM_ACCESS_ERR ?
+			       " (the server's region does not allow READ: "
+			       "perftest's ib_write_bw registers it for WRITE "
+			       "only)" :
+			       "");
+	for (i = 0; i < n; i++)
+		for (j = 0; j < size; j++)
+			bad += b[i * step + j] != pt_byte(j);
+	*checked = n * size;
+	sl_rdma_dereg_mr(mr);
+	free(b);
+	return bad;
+}
+
 /* sluice as the client of a perftest server. */
 static int pt_client(struct pt_sess *s, enum rd_test test,
 		     const struct sl_addr *to_in, uint64_t size, uint64_t iters,
-		     uint64_t window, uint8_t max_mtu, bool json)
+		     uint64_t window, uint8_t max_mtu, bool verify, bool json)
 {
+	uint64_t checked = 0;
 	enum pt_tool tool = pt_tool_of(test);
 	bool lat = tool == PT_WRITE_LAT || tool == PT_READ_LAT;
 	struct sl_addr to = *to_in, local;
@@ -816,9 +890,9 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 	if (!buf || !h)
 		sl_die("--size %" PRIu64 ": out of memory", size);
 	/* write_lat sends zeros with the count in the last byte, as
-	 * perftest does and checks nothing; other tests a pattern */
+	 * perftest does; other tests the same pattern in every message */
 	for (i = 0; i < 2 * span; i++)
-		buf[i] = tool == PT_WRITE_LAT ? 0 : (uint8_t)(i * 31 + 7);
+		buf[i] = tool == PT_WRITE_LAT ? 0 : pt_byte(i % size);
 	mr = sl_rdma_reg_mr(s->c->pd, buf, 2 * span,
 			    SL_RDMA_ACCESS_LOCAL_WRITE |
 				    SL_RDMA_ACCESS_REMOTE_WRITE);
@@ -955,6 +1029,9 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 			secs > 0 ? (double)(done * size) / secs / 1048576.0 : 0;
 		mine.bw_peak = mine.bw_avg;
 		mine.msg_rate = secs > 0 ? (double)done / secs / 1e6 : 0;
+		if (verify)
+			bad = pt_read_back(s, &peer, size, iters, cycle,
+					   &checked);
 		if (tool != PT_READ_LAT && tool != PT_SEND_BW) {
 			pt_shake(s, &me, &peer);
 			pt_reports(s, &mine, &theirs);
@@ -973,9 +1050,12 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 	else
 		snprintf(line, sizeof(line),
 			 "%s with perftest: %" PRIu64 " x %" PRIu64
-			 " B in %.3f s: %.2f MB/s, %.4f Mpps\n",
+			 " B in %.3f s: %.2f MB/s, %.4f Mpps%s\n",
 			 rd_test_name(test), done, size, secs, mine.bw_avg,
-			 mine.msg_rate);
+			 mine.msg_rate,
+			 !verify ? "" :
+			 bad	 ? ", READ BACK WRONG" :
+				   ", read back and checked");
 	json_object_object_add(r, "test",
 			       json_object_new_string(rd_test_name(test)));
 	json_object_object_add(r, "peer_tool",
@@ -985,6 +1065,9 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 	json_object_object_add(r, "iters", json_object_new_uint64(done));
 	json_object_object_add(r, "elapsed_s", json_object_new_double(secs));
 	json_object_object_add(r, "bad", json_object_new_uint64(bad));
+	if (verify)
+		json_object_object_add(r, "read_back_bytes",
+				       json_object_new_uint64(checked));
 	if (lat)
 		json_object_object_add(r, "latency_us", sl_json_hist_us(h));
 	json_object_object_add(r, "qp", rd_json_qp(s->c->qp));
@@ -1014,6 +1097,7 @@ int rd_perftest(enum rd_test test, int argc, char **argv)
 		{ "buffer", required_argument, NULL, 'B' },
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "verify", no_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -1025,7 +1109,7 @@ int rd_perftest(enum rd_test test, int argc, char **argv)
 	uint64_t size = 0, iters = 1000, window = 128, region = 0;
 	uint8_t max_mtu = 5;
 	uint16_t oob_port = PT_OOB_PORT;
-	bool json = false, have_to = false, mtu_given = false;
+	bool json = false, have_to = false, mtu_given = false, verify = false;
 	int ch, rc;
 	unsigned i;
 
@@ -1077,6 +1161,9 @@ int rd_perftest(enum rd_test test, int argc, char **argv)
 				(uint64_t)(sl_opt_seconds("--timeout", optarg) *
 					   1e9);
 			break;
+		case 'V':
+			verify = true;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -1096,6 +1183,8 @@ int rd_perftest(enum rd_test test, int argc, char **argv)
 		sl_usage_fail("--to is for the tests; a server waits");
 	if (test != RD_SERVER && !have_to)
 		sl_usage_fail("--to ADDR is required (the perftest server)");
+	if (verify && test != RD_WRITE_BW)
+		sl_usage_fail("--verify reads back what write-bw wrote");
 	if (!size)
 		size = tool == PT_ATOMIC_BW ? 8 :
 		       tool >= PT_WRITE_LAT ? 2 :
@@ -1125,7 +1214,7 @@ int rd_perftest(enum rd_test test, int argc, char **argv)
 			       json);
 	else
 		rc = pt_client(&s, test, &to, size, iters, window, max_mtu,
-			       json);
+			       verify, json);
 	if (s.fd >= 0)
 		close(s.fd);
 	rd_close(&c);

@@ -4,14 +4,17 @@
 # their exchange (--oob perftest) on the tap's side of the link:
 #   - each perftest client (ib_write_bw, ib_read_bw, ib_send_bw,
 #     ib_atomic_bw, ib_write_lat, ib_read_lat) against `sluice rdma server`
-#     on a udp: port, on an xdp: port, and (all but atomics and read_lat)
-#     with 1% loss both ways on sluice's port;
+#     on a udp: port, on an xdp: port, and with 1% loss both ways on
+#     sluice's udp: port;
 #   - each sluice test (write-bw, read-bw, send-bw, write-lat, read-lat)
-#     against the perftest server, on udp: and xdp:, and the three
-#     bandwidth tests with 1% loss;
+#     against the perftest server, on udp:, on xdp:, and with 1% loss;
 #   - a write past the end of sluice's region gets the NAK the spec names:
 #     perftest's client reports REM_ACCESS_ERR (status 10);
-#   - a 4096-byte path MTU, negotiated both ways once the link carries it.
+#   - a 4096-byte path MTU, negotiated both ways once the link carries it;
+#   - WRITE then READ back: `sluice rdma write-bw --verify` against
+#     tests/lab/verbs_peer.py (rdma-core's pyverbs on rxe, a region that
+#     allows READ), on udp:, xdp: and with loss; sluice checks what it reads
+#     back, the peer checks its own memory.
 # Data checked where perftest's pattern is known: write_lat's zeros with the
 # count in the last byte, each way; the sum of ib_atomic_bw's
 # fetch-and-adds; the count and size of ib_send_bw's messages. Speeds
@@ -50,23 +53,30 @@ CASES="
 13 srv ib_write_bw loss -
 14 srv ib_read_bw loss -
 15 srv ib_send_bw loss -
-16 srv ib_write_lat loss -
-17 cli ib_write_bw udp -
-18 cli ib_read_bw udp -
-19 cli ib_send_bw udp -
-20 cli ib_write_lat udp -
-21 cli ib_read_lat udp -
-22 cli ib_write_bw xdp -
-23 cli ib_read_bw xdp -
-24 cli ib_send_bw xdp -
-25 cli ib_write_lat xdp -
-26 cli ib_read_lat xdp -
-27 cli ib_write_bw loss -
-28 cli ib_read_bw loss -
-29 cli ib_send_bw loss -
-30 srv ib_write_bw udp prot
-31 srv ib_write_bw udp mtu
-32 cli ib_write_bw udp mtu
+16 srv ib_atomic_bw loss -
+17 srv ib_write_lat loss -
+18 srv ib_read_lat loss -
+19 cli ib_write_bw udp -
+20 cli ib_read_bw udp -
+21 cli ib_send_bw udp -
+22 cli ib_write_lat udp -
+23 cli ib_read_lat udp -
+24 cli ib_write_bw xdp -
+25 cli ib_read_bw xdp -
+26 cli ib_send_bw xdp -
+27 cli ib_write_lat xdp -
+28 cli ib_read_lat xdp -
+29 cli ib_write_bw loss -
+30 cli ib_read_bw loss -
+31 cli ib_send_bw loss -
+32 cli ib_write_lat loss -
+33 cli ib_read_lat loss -
+34 srv ib_write_bw udp prot
+35 srv ib_write_bw udp mtu
+36 cli ib_write_bw udp mtu
+37 cli ib_write_bw udp verify
+38 cli ib_write_bw xdp verify
+39 cli ib_write_bw loss verify
 "
 sl_test() { # perftest tool -> sluice test
 	case $1 in
@@ -87,6 +97,7 @@ name_of() { # id who tool path extra
 	case $5 in
 	prot) n="$n writing past the region: perftest sees REM_ACCESS_ERR" ;;
 	mtu) n="$n with a 4096-byte path MTU" ;;
+	verify) n="sluice rdma write-bw --verify on $4: -> verbs_peer.py (pyverbs on rxe): WRITE, READ back, both sides check every byte" ;;
 	esac
 	echo "${n/on loss:/on udp: with 1% loss both ways}"
 }
@@ -95,6 +106,7 @@ while read -r id who tool path extra; do
 	[ -n "$id" ] && NAMES+=("lab: rdma: $(name_of "$id" "$who" "$tool" "$path" "$extra")")
 done <<<"$CASES"
 lab_start lpt ib_write_bw
+/usr/bin/python3 -c "import pyverbs" 2>/dev/null || skip_all "python3-pyverbs is not installed (scripts/deps.sh installs it)"
 ns_up
 
 spec_of() {
@@ -120,6 +132,7 @@ spec_of() {
 			ip -n "$NS" link set sl-labtap mtu 9000
 			for i in $(seq 600); do [ -e "$D/mtu-$id" ] && break; sleep 0.1; done
 		fi
+		[ "$extra" = verify ] && opts=(--verify)
 		if [ "$who" = srv ]; then
 			ip netns exec "$NS" timeout 150 "$SLUICE" rdma server "$spec" \
 				--oob perftest --tool "$tool" --size "$size" --iters $N \
@@ -132,7 +145,7 @@ spec_of() {
 		else
 			ip netns exec "$NS" timeout 150 "$SLUICE" rdma "$(sl_test "$tool")" \
 				"$spec" --oob perftest --to "$GUEST" --size "$size" \
-				--iters $N --timeout 100 --json \
+				--iters $N "${opts[@]}" --timeout 100 --json \
 				>"$D/pt-$id.json" 2>"$D/pt-$id.err"
 		fi
 		echo "$id" >"$D/host-done-$id"
@@ -160,6 +173,8 @@ while read -r id who tool path extra; do
 	if [ \$who = srv ]; then
 		i=0; while [ ! -e $D/ready-\$id ] && [ \$i -lt 1500 ]; do sleep 0.1; i=\$((i + 1)); done
 		timeout 120 \$tool -d rxe0 -x \$idx -F -n \$n -s \$size \$opts $HOST >$D/g-\$id.out 2>&1
+	elif [ \"\$extra\" = verify ]; then
+		timeout 120 /usr/bin/python3 $ROOT/tests/lab/verbs_peer.py rxe0 \$idx --size \$size --iters \$n >$D/g-\$id.out 2>&1
 	else
 		timeout 120 \$tool -d rxe0 -x \$idx -F -n \$n -s \$size \$opts >$D/g-\$id.out 2>&1
 	fi
@@ -181,6 +196,21 @@ while read -r id who tool path extra; do
 	j=$D/pt-$id.json
 	g=$(tail -n 3 "$D/g-$id.out" 2>/dev/null | tr '\n' ' ')
 	why="guest rc=$rc $(grep "^case $id:" "$D/guest.out") $g $(head -c 800 "$D/pt-$id.err" 2>/dev/null)"
+	if [ "$extra" = verify ]; then
+		if grep -q "^case $id: rc=0" "$D/guest.out" &&
+			t_json "$D/g-$id.out" "j['bad_bytes'] == 0 and j['checked_bytes'] > 0 and j['peer_iters'] == $N" >"$D/why" 2>&1 &&
+			t_json "$j" "j['iters'] == $N and j['bad'] == 0 and j['read_back_bytes'] > 0" >>"$D/why" 2>&1; then
+			t_ok "$name ($(python3 -c '
+import json, sys
+g = json.load(open(sys.argv[1])); j = json.load(open(sys.argv[2]))
+print("%d bytes read back by sluice, %d checked in rxe memory by pyverbs, mtu %d, retransmits %d, dropped by fault= %d" % (
+    j["read_back_bytes"], g["checked_bytes"], j["mtu"], j["qp"]["retransmits"],
+    j["port"]["xstats"].get("fault_dropped", 0)))' "$D/g-$id.out" "$j"))"
+		else
+			t_fail "$name" "$why $(head -c 600 "$D/why")"
+		fi
+		continue
+	fi
 	if [ "$extra" = prot ]; then
 		if grep -q "Failed status 10" "$D/g-$id.out" 2>/dev/null &&
 			t_json "$j" 'j["qp"]["err_naks_sent"] >= 1 and j["peer_left_early"]' >"$D/why" 2>&1; then
