@@ -21,7 +21,11 @@
 #                     with --addr6), default 10.78.0.2/24
 #     --addr6 A/P     an IPv6 address for eth0
 #     --mac MAC       the guest NIC's MAC (default 02:6c:61:62:00:02)
-#     --nic-opts O    more virtio-net-pci properties (comma-separated)
+#     --nic-opts O    more NIC device properties (comma-separated)
+#     --nic virtio|igb  the NIC: virtio-net (default) or an emulated Intel
+#                     82576 (igb, with the emulated NIC's own RSS over its
+#                     queues); igb needs qemu >= 8.0, fetched once from
+#                     bookworm-backports when the host's is older
 #     --no-dma-api    a NIC without iommu_platform=on: its virtio-net
 #                     then cannot give AF_XDP zero-copy (the default NIC
 #                     can: VIRTIO_F_ACCESS_PLATFORM gives its queues a DMA
@@ -31,6 +35,8 @@
 #     --keep DIR      leave the guest's console log and output in DIR
 #     --share DIR     also share the host folder DIR read-write, at the
 #                     same path (the rest of / is read-only); repeatable
+#   scripts/lab.sh fetch-qemu
+#       a qemu with the igb NIC (see --nic igb); prints its path
 #   scripts/lab.sh info
 #       the cache folder, the kernel, qemu and the acceleration in use
 #
@@ -49,6 +55,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${SL_LAB_CACHE:-$ROOT/.cache/lab}
 SUITE=${SL_LAB_SUITE:-trixie-backports}
+QEMU_SUITE=${SL_LAB_QEMU_SUITE:-bookworm-backports}
 MIRROR=${SL_LAB_MIRROR:-http://deb.debian.org/debian}
 
 die() { echo "lab.sh: $*" >&2; exit 125; }
@@ -57,16 +64,25 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//p}' "$0"; exit "${1:-
 # ---- fetch ---------------------------------------------------------------
 
 apt_priv() { # apt-get/apt-cache with the lab's own configuration
-	local tool=$1
+	local tool=$1 d=${APT_DIR:-$CACHE/apt}
 	shift
-	"$tool" -o Dir::State="$CACHE/apt/state" \
-		-o Dir::State::status="$CACHE/apt/state/status" \
-		-o Dir::Cache="$CACHE/apt/cache" \
-		-o Dir::Etc::SourceList="$CACHE/apt/sources.list" \
-		-o Dir::Etc::SourceParts="$CACHE/apt/none" \
-		-o Dir::Etc::Preferences="$CACHE/apt/none/prefs" \
-		-o Dir::Etc::PreferencesParts="$CACHE/apt/none" \
+	"$tool" -o Dir::State="$d/state" \
+		-o Dir::State::status="$d/state/status" \
+		-o Dir::Cache="$d/cache" \
+		-o Dir::Etc::SourceList="$d/sources.list" \
+		-o Dir::Etc::SourceParts="$d/none" \
+		-o Dir::Etc::Preferences="$d/none/prefs" \
+		-o Dir::Etc::PreferencesParts="$d/none" \
 		-o APT::Architecture=amd64 -o Debug::NoLocking=1 "$@"
+}
+
+apt_priv_init() { # DIR SUITE: a private configuration for one suite
+	mkdir -p "$1/state/lists/partial" "$1/cache/archives/partial" "$1/none"
+	: >"$1/state/status"
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $2 main" \
+		>"$1/sources.list"
+	APT_DIR=$1 apt_priv apt-get -qq update >"$1/update.log" 2>&1 ||
+		die "apt-get update of $2 failed: $(tail -n 2 "$1/update.log" | tr '\n' ' ')"
 }
 
 # The newest linux-binary-*-amd64 of the suite: the plain flavour, not
@@ -83,13 +99,8 @@ cmd_fetch() {
 		[ -d "$CACHE/k/usr/lib/modules/$(cat "$CACHE/kernel")" ] &&
 		{ cat "$CACHE/kernel"; return 0; }
 	command -v apt-get >/dev/null || die "no apt-get: the lab fetches a Debian kernel"
-	mkdir -p "$CACHE/apt/state/lists/partial" "$CACHE/apt/cache/archives/partial" \
-		"$CACHE/apt/none" "$CACHE/debs"
-	: >"$CACHE/apt/state/status"
-	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $SUITE main" \
-		>"$CACHE/apt/sources.list"
-	apt_priv apt-get -qq update >"$CACHE/apt/update.log" 2>&1 ||
-		die "apt-get update of $SUITE failed: $(tail -n 2 "$CACHE/apt/update.log" | tr '\n' ' ')"
+	mkdir -p "$CACHE/debs"
+	apt_priv_init "$CACHE/apt" "$SUITE"
 	v=$(newest_kernel)
 	[ -n "$v" ] || die "no linux-binary-*-amd64 package in $SUITE"
 	(cd "$CACHE/debs" && apt_priv apt-get -qq download \
@@ -110,6 +121,55 @@ cmd_fetch() {
 	echo "$v" >"$CACHE/kernel"
 	rm -f "$CACHE/debs"/*.deb # unpacked: 120 MB less
 	echo "$v"
+}
+
+# A qemu that emulates igb (an Intel 82576 NIC, whose Linux driver has
+# AF_XDP zero-copy: a second driver family beside virtio-net). qemu has it
+# from 8.0; bookworm's is 7.2. The host's qemu when it has igb, else
+# qemu-system-x86 from QEMU_SUITE (bookworm-backports: 10.0, built for
+# this release's libraries) fetched once through a private apt
+# configuration of its own and unpacked under the cache, run with its own
+# modules and firmware. Prints the qemu binary.
+cmd_fetch_qemu() {
+	local q=$CACHE/qemu b d miss
+	# (qemu 7.2 exits 0 for an unknown device's help: read what it says)
+	if qemu-system-x86_64 -device igb,help 2>&1 | grep -q '^igb options'; then
+		command -v qemu-system-x86_64
+		return 0
+	fi
+	b=$q/root/usr/bin/qemu-system-x86_64
+	if [ ! -x "$b" ]; then
+		command -v apt-get >/dev/null || die "no apt-get to fetch a qemu with igb"
+		apt_priv_init "$q/apt" "$QEMU_SUITE"
+		rm -rf "$q/debs" "$q/root"
+		mkdir -p "$q/debs" "$q/root"
+		(cd "$q/debs" && APT_DIR=$q/apt apt_priv apt-get -qq download \
+			qemu-system-x86 qemu-system-common qemu-system-data) \
+			>"$q/download.log" 2>&1 ||
+			die "apt-get download of qemu from $QEMU_SUITE failed: $(tail -n 2 "$q/download.log" | tr '\n' ' ')"
+		for d in "$q/debs"/*.deb; do dpkg-deb -x "$d" "$q/root"; done
+		rm -rf "$q/debs"
+	fi
+	miss=$(ldd "$b" 2>/dev/null | awk '/not found/ { print $1 }' | tr '\n' ' ')
+	[ -z "$miss" ] || die "qemu from $QEMU_SUITE lacks libraries here: $miss"
+	qemu_prep "$b"
+	"$b" "${QARGS[@]}" -device igb,help 2>&1 | grep -q '^igb options' ||
+		die "qemu from $QEMU_SUITE has no igb device"
+	echo "$b"
+}
+
+# QARGS: what a qemu binary needs for its own modules and firmware when it
+# is not the host's (its modules' folder exported as QEMU_MODULE_DIR).
+qemu_prep() {
+	local r
+	QARGS=()
+	case $1 in
+	"$CACHE"/*)
+		r=${1%/usr/bin/qemu-system-x86_64}
+		export QEMU_MODULE_DIR=$r/usr/lib/x86_64-linux-gnu/qemu
+		QARGS=(-L "$r/usr/share/qemu" -L /usr/share/seabios)
+		;;
+	esac
 }
 
 # The initramfs: busybox, the 9p modules, an /init that mounts the host's
@@ -201,8 +261,10 @@ boot() {
 	local a=$1 v=$2 work=$3 smp=$4 mem=$5 cpu=max
 	shift 5
 	[ "$a" = kvm ] && cpu=host
+	local q=${SL_LAB_QEMU:-qemu-system-x86_64}
+	qemu_prep "$q"
 	# exec: the caller's pid is qemu's, so that killing it stops the guest
-	exec qemu-system-x86_64 -machine q35 -accel "$a" \
+	exec "$q" "${QARGS[@]}" -machine q35 -accel "$a" \
 		-cpu "$cpu" -smp "$smp" -m "$mem" -display none -nodefaults \
 		-no-user-config -no-reboot -serial stdio -monitor none \
 		-kernel "$CACHE/k/usr/lib/modules/$v/vmlinuz" -initrd "$CACHE/initrd.img" \
@@ -225,7 +287,7 @@ lab_cleanup() {
 cmd_run() {
 	local queues=1 addr=10.78.0.2/24 addr6='' mac=02:6c:61:62:00:02 nicopts=''
 	local dma=,iommu_platform=on,disable-legacy=on shares=() sh fs=() k=0
-	local smp=2 mem=1024 tmo=300 v rc net=() i
+	local smp=2 mem=1024 tmo=300 v rc net=() i nic=virtio
 	# globals: the EXIT trap uses them after this function returned
 	ns='' tap=sl-labtap keep='' work='' qpid=
 	while [ $# -gt 0 ]; do
@@ -238,6 +300,7 @@ cmd_run() {
 		--mac) mac=$2; shift 2 ;;
 		--nic-opts) nicopts="$nicopts,$2"; shift 2 ;;
 		--no-dma-api) dma=''; shift ;;
+		--nic) nic=$2; shift 2 ;;
 		--share) shares+=("$(cd "$2" && pwd)"); shift 2 ;;
 		--smp) smp=$2; shift 2 ;;
 		--mem) mem=$2; shift 2 ;;
@@ -251,6 +314,14 @@ cmd_run() {
 	command -v qemu-system-x86_64 >/dev/null ||
 		die "qemu-system-x86_64 is missing (scripts/deps.sh installs qemu-system-x86)"
 	v=$(cmd_fetch) || exit 125
+	case $nic in
+	virtio) ;;
+	igb)
+		SL_LAB_QEMU=$(cmd_fetch_qemu) || exit 125
+		export SL_LAB_QEMU
+		;;
+	*) die "run: --nic $nic: virtio or igb" ;;
+	esac
 	work=$(mktemp -d /tmp/sl-lab.XXXXXX)
 	printf '%s\n' "$*" >"$work/cmd"
 	for sh in "${shares[@]}"; do
@@ -264,13 +335,21 @@ SL_LAB_MODULES=$CACHE/k
 SL_LAB_ADDR=$addr
 SL_LAB_ADDR6=$addr6
 SL_LAB_NET=${ns:+1}
+SL_LAB_NIC=$nic
 SL_LAB_WORK=$work
 SL_LAB_SHARES="${shares[*]}"
 ENV
 	if [ -n "$ns" ]; then
 		# qemu asks for a multi-queue tap only with queues > 1, and
 		# the kernel wants the tap made the same way
-		if [ "$queues" -gt 1 ]; then
+		if [ "$nic" = igb ]; then
+			# one tap queue: the emulated 82576 spreads flows over
+			# its own queues (RSS) itself
+			ip -n "$ns" tuntap add dev "$tap" mode tap ||
+				die "cannot make tap $tap in $ns"
+			net=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=off"
+				-device "igb,netdev=n0,mac=$mac,romfile=$nicopts")
+		elif [ "$queues" -gt 1 ]; then
 			ip -n "$ns" tuntap add dev "$tap" mode tap multi_queue ||
 				die "cannot make tap $tap in $ns"
 			net=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=off,queues=$queues"
@@ -350,6 +429,7 @@ c=$1
 shift
 case $c in
 fetch) cmd_fetch ;;
+fetch-qemu) cmd_fetch_qemu ;;
 run) cmd_run "$@" ;;
 info) cmd_info ;;
 _boot) boot "$@" ;; # inside a namespace: see cmd_run

@@ -42,7 +42,10 @@ done
 
 ip link set lo up
 if [ -n "$SL_LAB_NET" ]; then
-	modprobe -d "$SL_LAB_MODULES" virtio_net
+	case ${SL_LAB_NIC:-virtio} in
+	igb) modprobe -d "$SL_LAB_MODULES" igb ;;
+	*) modprobe -d "$SL_LAB_MODULES" virtio_net ;;
+	esac
 	i=0
 	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do
 		sleep 0.1
