@@ -374,7 +374,7 @@ int sl_rdma_cq_destroy(struct sl_rdma_cq *cq)
 {
 	if (!cq)
 		return 0;
-	if (cq->refs)
+	if (__atomic_load_n(&cq->refs, __ATOMIC_ACQUIRE))
 		return sl_fail(EBUSY, "rdma: cq still used by a queue pair");
 	free(cq->ring);
 	free(cq);
@@ -1804,9 +1804,11 @@ struct sl_rdma_qp *sl_rdma_qp_create(struct sl_rdma_pd *pd,
 	}
 	qp->ep_next = qp->ep->qps;
 	qp->ep->qps = qp;
-	send_cq->refs++;
-	recv_cq->refs++;
-	pd->refs++;
+	/* atomics: regions take and drop pd refs without tab_lock, and the
+	 * destroy calls read these without it */
+	__atomic_add_fetch(&send_cq->refs, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&recv_cq->refs, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&pd->refs, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&qp_tab[qp->qpn % QP_TAB], qp, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&tab_lock);
 	return qp;
@@ -1924,9 +1926,9 @@ int sl_rdma_qp_destroy(struct sl_rdma_qp *qp)
 			break;
 		}
 	ep_put(qp->ep);
-	qp->scq->refs--;
-	qp->rcq->refs--;
-	qp->pd->refs--;
+	__atomic_sub_fetch(&qp->scq->refs, 1, __ATOMIC_RELEASE);
+	__atomic_sub_fetch(&qp->rcq->refs, 1, __ATOMIC_RELEASE);
+	__atomic_sub_fetch(&qp->pd->refs, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&tab_lock);
 	free(qp->sq);
 	free(qp->rq);

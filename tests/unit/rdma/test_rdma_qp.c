@@ -9,6 +9,7 @@
  * with and without enough retries, and a dead peer.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1197,6 +1198,76 @@ static void test_dead_peer(void **state)
 	free(tgt);
 }
 
+/*
+ * A protection domain's count of regions and queue pairs stays exact when
+ * regions come and go on one thread while queue pairs come and go on
+ * another (reg_mr counts without the QP table's lock, qp_create under it):
+ * afterwards the PD and CQ destroy, which they refuse while counted in use.
+ */
+struct churn {
+	struct sl_rdma_pd *pd;
+	struct sl_rdma_cq *cq;
+	struct sl_port *port;
+	int rounds;
+	int fails;
+};
+
+static void *churn_mrs(void *arg)
+{
+	struct churn *c = arg;
+	static uint8_t buf[4096];
+
+	for (int i = 0; i < c->rounds * 10; i++) {
+		struct sl_rdma_mr *mr = sl_rdma_reg_mr(
+			c->pd, buf, sizeof(buf), SL_RDMA_ACCESS_LOCAL_WRITE);
+
+		if (!mr || sl_rdma_dereg_mr(mr))
+			c->fails++;
+	}
+	return NULL;
+}
+
+static void test_pd_refs_threads(void **state)
+{
+	struct sl_pool_opts po = { .sz = sizeof(po),
+				   .n_bufs = 512,
+				   .huge = SL_HUGE_NEVER,
+				   .name = "rdma-churn" };
+	struct sl_port_opts pto = { .sz = sizeof(pto) };
+	struct churn c = { .rounds = 3000 };
+	struct sl_pool *pool = sl_pool_create(&po);
+	char name[64], spec[96];
+	pthread_t t;
+	int qp_fails = 0;
+
+	(void)state;
+	assert_non_null(pool);
+	pto.pool = pool;
+	sl_test_name("rdma-churn", name, sizeof(name));
+	snprintf(spec, sizeof(spec), "pair:%s/0", name);
+	c.port = sl_port_open(spec, &pto);
+	c.pd = sl_rdma_pd_create();
+	c.cq = sl_rdma_cq_create(64);
+	assert_non_null(c.port);
+	assert_non_null(c.pd);
+	assert_non_null(c.cq);
+	assert_int_equal(pthread_create(&t, NULL, churn_mrs, &c), 0);
+	for (int i = 0; i < c.rounds; i++) {
+		struct sl_rdma_qp *qp =
+			sl_rdma_qp_create(c.pd, c.port, 0, c.cq, c.cq, NULL);
+
+		if (!qp || sl_rdma_qp_destroy(qp))
+			qp_fails++;
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(qp_fails, 0);
+	assert_int_equal(c.fails, 0);
+	assert_int_equal(sl_rdma_cq_destroy(c.cq), 0);
+	assert_int_equal(sl_rdma_pd_destroy(c.pd), 0);
+	assert_int_equal(sl_port_close(c.port), 0);
+	sl_pool_destroy(pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1216,6 +1287,7 @@ int main(void)
 		cmocka_unit_test(test_rnr_recv_late),
 		cmocka_unit_test(test_rnr_retry_exceeded),
 		cmocka_unit_test(test_dead_peer),
+		cmocka_unit_test(test_pd_refs_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
