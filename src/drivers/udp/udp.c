@@ -72,6 +72,11 @@ struct udp_rx {
 		uint8_t buf[UDP_CMSG_LEN];
 	} cmsg[UDP_BATCH];
 	struct sl_pkt *drop[UDP_BATCH];
+	/* buffers a receive burst allocated and the socket did not fill:
+	 * the next burst takes them first, so an empty poll moves nothing
+	 * to or from the pool (given back at close) */
+	struct sl_pkt *spare[UDP_BATCH];
+	unsigned n_spare;
 } SL_CACHE_ALIGNED;
 
 struct udp_tx {
@@ -287,6 +292,9 @@ static void udp_close(struct sl_port *port)
 	if (u->fd >= 0)
 		close(u->fd);
 	u->fd = -1;
+	if (u->rx.n_spare)
+		sl_pkt_free_bulk(u->rx.spare, u->rx.n_spare);
+	u->rx.n_spare = 0;
 }
 
 /* ---- receive ---------------------------------------------------------- */
@@ -334,16 +342,25 @@ static uint16_t udp_rx(struct sl_port *port, uint16_t queue,
 	struct sl_queue_stats *st = &port->qstats[queue];
 	struct udp_rx *rx = &u->rx;
 	unsigned want = SL_MIN((unsigned)n, (unsigned)UDP_BATCH);
-	unsigned i, got = 0, n_drop = 0;
+	unsigned i, got = 0, n_drop = 0, have;
 	uint64_t now = 0, bytes = 0;
 	int r;
 
 	if (sl_unlikely(want == 0))
 		return 0;
-	/* all-or-none allocation: ask for less until it works */
-	while (sl_pkt_alloc_bulk(port->pool, pkts, want) != 0) {
-		st->rx_nombuf++;
-		want /= 2;
+	have = SL_MIN(rx->n_spare, want);
+	rx->n_spare -= have;
+	memcpy(pkts, rx->spare + rx->n_spare, have * sizeof(*pkts));
+	if (have < want) {
+		unsigned need = want - have;
+
+		/* all-or-none allocation: ask for less until it works */
+		while (need &&
+		       sl_pkt_alloc_bulk(port->pool, pkts + have, need) != 0) {
+			st->rx_nombuf++;
+			need /= 2;
+		}
+		want = have + need;
 		if (want == 0)
 			return 0;
 	}
@@ -411,9 +428,10 @@ static uint16_t udp_rx(struct sl_port *port, uint16_t queue,
 		bytes += (uint32_t)flen;
 		pkts[got++] = p;
 	}
-	/* buffers not filled, and the dropped ones, go back */
+	/* buffers not filled wait for the next burst; the dropped ones go
+	 * back (room: n_spare + want - have <= UDP_BATCH) */
 	for (i = (unsigned)r; i < want; i++)
-		rx->drop[n_drop++] = pkts[i];
+		rx->spare[rx->n_spare++] = pkts[i];
 	if (n_drop)
 		sl_pkt_free_bulk(rx->drop, n_drop);
 	st->rx_packets += got;

@@ -615,7 +615,9 @@ static void test_peer_vanishes(void **state)
 	st = port_stats(p);
 	assert_true(st.tx_errors > 0);
 	assert_int_equal(taken, st.tx_packets + st.tx_errors + st.tx_dropped);
-	sl_test_pool_full(pool);
+	/* every frame sent came back; the port keeps only the buffers its
+	 * last receive burst did not fill (4 asked), until close */
+	assert_true(sl_pool_avail(pool) + 4 >= sl_pool_capacity(pool));
 
 	/* a new peer on the same port: the port works both ways again */
 	snprintf(buf, sizeof(buf), "127.0.0.1:%u", ka.port);
