@@ -1627,7 +1627,7 @@ static void print_table(const char *header)
 		printf("xdp copy mode: %s\n", copy_mode_why);
 	print_jitter();
 	ng = goals(g);
-	printf("speed goals (issue 4), reported, never enforced:\n");
+	printf("speed goals, reported, never enforced:\n");
 	for (i = 0; i < ng; i++) {
 		if (!g[i].known) {
 			printf("  %-40s unknown (a row it needs did not run)\n",

@@ -39,6 +39,8 @@ if [ $? -eq 0 ] && grep -q "examples:" "$D/help"; then
 else t_fail "--help: usage with examples" "$(cat "$D/help")"; fi
 
 # ---- a quick run --------------------------------------------------------
+# (its time is reported, not asserted: the machine's load sets it; the
+# timeout only bounds a hang)
 start=$(date +%s)
 timeout 60 "$SLUICE" bench --quick --json "$D/b.json" --svg "$D/b.svg" \
 	>"$D/out" 2>"$D/err"
@@ -49,9 +51,6 @@ if [ $rc -eq 0 ]; then
 else
 	t_fail "bench --quick exits 0" "rc=$rc $(tail -n 20 "$D/out" "$D/err")"
 fi
-if [ "$took" -le 30 ]; then
-	t_ok "bench --quick takes under 30 s"
-else t_fail "bench --quick takes under 30 s" "it took ${took} s"; fi
 if grep -q "^path .*rx Mpps.*fwd.*RTT p50.*CPU ns.*privileges" "$D/out"; then
 	t_ok "prints the table with capability and risk columns"
 else t_fail "prints the table with capability and risk columns" "$(cat "$D/out")"; fi
