@@ -293,14 +293,17 @@ uint16_t sl_deco_tx(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
 
 	if (!d->active[DIR_TX])
 		return port->drv->tx_burst(port, queue, pkts, n);
-	if (d->cap) {
+	if (d->cap)
 		now = sl_time_ns();
-		pthread_mutex_lock(&d->cap_lock);
-	}
 	if (s->held)
 		s->held_old = true;
 	tx_flush(port, queue, s);
 	for (;;) {
+		/* the capture's lock covers writing the file, never the
+		 * driver's transmit (tx_flush): other queues capture
+		 * meanwhile */
+		if (d->cap)
+			pthread_mutex_lock(&d->cap_lock);
 		while (taken < n && BL_SIZE - s->bl_n >= TX_ROOM) {
 			struct sl_pkt *f = pkts[taken++];
 
@@ -313,6 +316,8 @@ uint16_t sl_deco_tx(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
 			else
 				bl_push(s, f);
 		}
+		if (d->cap)
+			pthread_mutex_unlock(&d->cap_lock);
 		if (tx_flush(port, queue, s) == 0 || taken == n)
 			break;
 	}
@@ -321,8 +326,6 @@ uint16_t sl_deco_tx(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
 		s->held = NULL;
 		tx_flush(port, queue, s);
 	}
-	if (d->cap)
-		pthread_mutex_unlock(&d->cap_lock);
 	return taken;
 }
 
