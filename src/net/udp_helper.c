@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The datagram helper (sl_udp_parse, sl_udp_swap, sl_udp_send_to): UDP
- * frames seen as datagrams, on top of the hardened frame parser. Fast path:
- * no allocation but the pool buffer sl_udp_send_to takes, no system call
- * but the ones sl_tx_burst makes, nothing logged.
- *
- * sl_udp_send_to is a client of the public port API (sl_port_pool,
- * sl_tx_burst), like an application: it does not reach into the port
- * layer, so src/net still depends on nothing above it.
+ * The datagram helper (sl_udp_parse, sl_udp_swap): UDP frames seen as
+ * datagrams, on top of the hardened frame parser. Fast path: no
+ * allocation, no system call, nothing logged. sl_udp_send_to, which sends
+ * through a port, is the port layer's (src/port/udp_send.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,7 +11,6 @@
 #include <sys/socket.h>
 
 #include <sluice/mem.h>
-#include <sluice/port.h>
 #include <sluice/udp.h>
 
 #include "net/offload.h"
@@ -102,27 +97,5 @@ int sl_udp_swap(struct sl_pkt *p)
 	else
 		swap_bytes(b + f.l3_off + 8, b + f.l3_off + 24, 16);
 	swap_bytes(b + f.l4_off, b + f.l4_off + 2, 2);
-	return 0;
-}
-
-int sl_udp_send_to(struct sl_port *port, uint16_t queue,
-		   const struct sl_udp_params *hp, const void *payload,
-		   size_t len)
-{
-	struct sl_pkt *p = sl_pkt_alloc(sl_port_pool(port));
-	int flen;
-
-	if (!p)
-		return -ENOBUFS;
-	flen = sl_udp_build(p->data, sl_pkt_tailroom(p), hp, payload, len);
-	if (flen < 0) {
-		sl_pkt_free(p);
-		return flen == -ENOSPC ? -EMSGSIZE : flen;
-	}
-	p->len = (uint32_t)flen;
-	if (sl_tx_burst(port, queue, &p, 1) != 1) {
-		sl_pkt_free(p);
-		return -EAGAIN;
-	}
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include <sluice/port.h>
 
 #include "core/log.h"
+#include "port/busy_poll.h" /* the busy_poll flag, the same on every driver */
 #include "port/spec.h"
 
 struct sl_port;

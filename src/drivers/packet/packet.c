@@ -110,7 +110,6 @@
 #include "net/cursor.h"
 #include "drivers/packet/packet.h"
 #include "net/match.h"
-#include "port/busy_poll.h"
 #include "port/driver.h"
 
 /* Linux 4.12 */

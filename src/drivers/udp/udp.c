@@ -50,7 +50,6 @@
 
 #include "drivers/udp/udp.h"
 #include "net/cursor.h"
-#include "port/busy_poll.h"
 #include "port/driver.h"
 
 #define UDP_BATCH 256 /* datagrams per recvmmsg / sendmmsg call */

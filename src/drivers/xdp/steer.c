@@ -23,7 +23,7 @@
 
 #include "core/log.h"
 #include "drivers/xdp/steer.h"
-#include "../../../bpf/steer_abi.h"
+#include "steer_abi.h" /* bpf/: the program's ABI */
 
 extern const unsigned char sl_steer_bpf_obj[];
 extern const size_t sl_steer_bpf_obj_len;

@@ -63,12 +63,11 @@
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
-#include "../../../bpf/steer_abi.h"
+#include "steer_abi.h" /* bpf/: the program's ABI */
 #include "drivers/xdp/steer.h"
 #include "drivers/xdp/xsk_desc.h"
 #include "net/ifdev.h"
 #include "net/match.h"
-#include "port/busy_poll.h"
 #include "port/driver.h"
 
 #define XDP_BURST 256 /* descriptors handled per ring read */
