@@ -180,6 +180,15 @@ struct sl_port_info {
 /* What the port really is. 0 or -errno. Thread-safe. */
 SL_API int sl_port_info(struct sl_port *port, struct sl_port_info *out);
 
+/*
+ * The driver moving the port's frames now: the port's own ("udp", "xdp",
+ * ...) or, on an auto: port, the path in use ("none" while it has none).
+ * The strings are static: a caller that must follow a change of path (a
+ * protocol that frames differently on a socket path) compares pointers.
+ * Call it from the thread that runs the port's bursts. Fast path.
+ */
+SL_API const char *sl_port_path(struct sl_port *port);
+
 /* The pool receive buffers come from. */
 SL_API struct sl_pool *sl_port_pool(struct sl_port *port);
 

@@ -766,6 +766,15 @@ int sl_auto_check(struct sl_port *port)
 
 static const char *const auto_keys[] = { "risk", "match", NULL };
 
+/* The inner port's driver: the path frames take now. */
+static const char *auto_path(struct sl_port *port)
+{
+	struct auto_priv *a = port->priv;
+	struct sl_port *in = __atomic_load_n(&a->inner, __ATOMIC_ACQUIRE);
+
+	return in ? sl_port_path(in) : "none";
+}
+
 const struct sl_driver sl_driver_auto = {
 	.name = "auto",
 	/* its bursts are the inner port's sl_tx_burst, which fills */
@@ -777,4 +786,5 @@ const struct sl_driver sl_driver_auto = {
 	.rx_burst = auto_rx,
 	.tx_burst = auto_tx,
 	.xstats = auto_xstats,
+	.path = auto_path,
 };

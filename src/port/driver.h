@@ -47,6 +47,9 @@ struct sl_driver {
 			     struct sl_pkt **pkts, uint16_t n);
 	/* optional: like sl_port_xstats, for the driver's own counters */
 	int (*xstats)(struct sl_port *port, struct sl_xstat *out, unsigned n);
+	/* optional: the driver moving frames now (sl_port_path); without it
+	 * the driver's own name */
+	const char *(*path)(struct sl_port *port);
 };
 
 struct sl_deco; /* decorators: port/deco.c */

@@ -301,6 +301,13 @@ int sl_port_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 	return (int)i + r;
 }
 
+const char *sl_port_path(struct sl_port *port)
+{
+	if (!port)
+		return "none";
+	return port->drv->path ? port->drv->path(port) : port->drv->name;
+}
+
 int sl_port_info(struct sl_port *port, struct sl_port_info *out)
 {
 	size_t sz;

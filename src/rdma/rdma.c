@@ -171,6 +171,8 @@ struct ep {
 	uint16_t queue;
 	int refs;
 	bool socket_path; /* udp: driver: canonical IPv4 header for ICRC */
+	const char *path; /* sl_port_path when last looked (ep_path) */
+	uint16_t sock_port; /* the socket's UDP port on a socket path */
 	bool no_icrc;
 	struct sl_pool *pool;
 	struct sl_rdma_qp *qps;
@@ -409,6 +411,27 @@ static void cq_push(struct sl_rdma_cq *cq, const struct sl_rdma_wc *wc)
 
 /* ---- port queues ------------------------------------------------------- */
 
+/*
+ * Follow the port's path. A udp: port is a socket path: the kernel writes
+ * the IPv4 and UDP headers (ID 0 and DF, the socket's port), so the ICRC is
+ * computed over those. An auto: port can move between such a path and the
+ * raw ones (xdp, packet), so it is asked again on every progress call: a
+ * pointer compare while the path stays the same.
+ */
+static void ep_path(struct ep *ep)
+{
+	const char *p = sl_port_path(ep->port);
+	struct sl_port_info info = { .sz = sizeof(info) };
+
+	if (sl_likely(p == ep->path))
+		return;
+	ep->path = p;
+	ep->socket_path = strcmp(p, "udp") == 0;
+	ep->sock_port = 0;
+	if (ep->socket_path && sl_port_info(ep->port, &info) == 0)
+		ep->sock_port = info.addr.port;
+}
+
 static struct ep *ep_get(struct sl_port *port, uint16_t queue)
 {
 	struct sl_port_info info = { .sz = sizeof(info) };
@@ -440,7 +463,7 @@ static struct ep *ep_get(struct sl_port *port, uint16_t queue)
 	ep->queue = queue;
 	ep->refs = 1;
 	ep->pool = sl_port_pool(port);
-	ep->socket_path = strcmp(info.driver, "udp") == 0;
+	ep_path(ep);
 	ep->next = eps;
 	eps = ep;
 	return ep;
@@ -517,6 +540,10 @@ static bool tx_pkt(struct sl_rdma_qp *qp, uint8_t op, uint32_t psn, bool se,
 	if (plen)
 		memcpy(r + BTH_LEN + extlen, pay, plen);
 	memset(r + BTH_LEN + extlen + plen, 0, pad + ICRC_LEN);
+	/* on a socket path the kernel sends from the socket's port */
+	qp->hp.src.port = qp->ep->socket_path && qp->ep->sock_port ?
+				  qp->ep->sock_port :
+				  qp->conn.udp_sport;
 	len = sl_udp_build(d, sl_pkt_tailroom(p), &qp->hp, NULL, roce);
 	if (len < 0) {
 		sl_pkt_free(p);
@@ -1657,6 +1684,7 @@ int sl_rdma_progress(struct sl_rdma_qp *qp)
 
 	ep_flush(ep);
 	n = sl_rx_burst(ep->port, ep->queue, pkts, EP_RX_BURST);
+	ep_path(ep); /* the burst may have moved an auto: port */
 	for (uint16_t i = 0; i < n; i++) {
 		ep_rx(ep, pkts[i]->data, pkts[i]->len);
 		sl_pkt_free(pkts[i]);
@@ -1851,6 +1879,7 @@ int sl_rdma_qp_connect(struct sl_rdma_qp *qp,
 					       "has none");
 		c.local = info.addr;
 	}
+	ep_path(qp->ep);
 	if (qp->ep->socket_path) {
 		struct sl_port_info info = { .sz = sizeof(info) };
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The RDMA transport between the test bed's two namespaces (root), over
- * `udp:` ports and over `xdp:` ports on UDP 4791: side A is the requester,
+ * `udp:` ports, over `xdp:` ports on UDP 4791, and over `auto:` ports that
+ * take the udp path (which RDMA must treat as the socket path it is,
+ * although the port's driver is "auto"): side A is the requester,
  * side B the responder,
  * and B's port captures what it receives and sends. A WRITE, a READ that
  * crosses the PSN wrap, a SEND and a WRITE with immediate, and both atomics
@@ -41,8 +43,10 @@ static int teardown(void **state)
 }
 
 /* the path under test: kernel UDP sockets, or AF_XDP ports where every
- * byte on the wire (IP ID and flags included) is ours */
-static bool use_xdp;
+ * byte on the wire (IP ID and flags included) is ours; or auto: ports that
+ * take the udp path (risk=low), which RDMA must see as the socket path it
+ * is */
+static bool use_xdp, use_auto;
 
 struct side {
 	struct sl_port *port;
@@ -72,6 +76,9 @@ static void side_open(struct side *s, int which, const char *opts)
 
 	if (use_xdp)
 		snprintf(spec, sizeof(spec), "xdp:%s,match=udp:%d%s",
+			 bed.end[which].ifname, SL_RDMA_UDP_PORT, opts);
+	else if (use_auto)
+		snprintf(spec, sizeof(spec), "auto:%s,risk=low,match=udp:%d%s",
 			 bed.end[which].ifname, SL_RDMA_UDP_PORT, opts);
 	else
 		snprintf(spec, sizeof(spec), "udp:%s:%d%s",
@@ -407,15 +414,25 @@ static void transfer(void)
 static void test_udp_transfer(void **state)
 {
 	(void)state;
-	use_xdp = false;
+	use_xdp = use_auto = false;
 	transfer();
 }
 
 static void test_xdp_transfer(void **state)
 {
 	(void)state;
+	use_auto = false;
 	use_xdp = true;
 	transfer();
+}
+
+static void test_auto_udp_transfer(void **state)
+{
+	(void)state;
+	use_xdp = false;
+	use_auto = true;
+	transfer();
+	use_auto = false;
 }
 
 int main(void)
@@ -424,6 +441,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_transfer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_xdp_transfer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_auto_udp_transfer, setup,
 						teardown),
 	};
 
