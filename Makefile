@@ -32,4 +32,4 @@ build:
 	@ninja -C build
 
 clean:
-	rm -rf build build-asan build-fuzz build-bench
+	rm -rf build build-asan build-tsan build-fuzz build-bench

@@ -3,7 +3,8 @@
 #   1. build/       gcc, -Werror: unit, install and lint tests (and, as root,
 #                   the integration tests)
 #   2. build-asan/  the unit tests again under ASan + UBSan
-#   3. build-fuzz/  clang + libFuzzer: each fuzz target for FUZZ_SECONDS on
+#   3. build-tsan/  the threaded unit tests under ThreadSanitizer
+#   4. build-fuzz/  clang + libFuzzer: each fuzz target for FUZZ_SECONDS on
 #                   its checked-in corpus
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,21 @@ if setup build-asan -Db_sanitize=address,undefined -Db_lundef=false &&
 	logs+=(build-asan/meson-logs/testlog.json)
 else
 	record build-asan FAIL
+	status=1
+fi
+
+# the tests whose threads share rings, pools, pair links and a PD: races
+# fail them (TSAN_OPTIONS), and their hang bounds stretch for TSan's pace
+step "threaded tests under ThreadSanitizer"
+if setup build-tsan -Db_sanitize=thread -Db_lundef=false &&
+	ninja -C build-tsan; then
+	SL_TEST_TIME_SCALE=10 TSAN_OPTIONS=halt_on_error=1 \
+		meson test -C build-tsan --no-rebuild --print-errorlogs \
+		--num-processes 2 ring mem pair ring-prod mem-prod pair-prod \
+		rdma-qp-prod || status=1
+	logs+=(build-tsan/meson-logs/testlog.json)
+else
+	record build-tsan FAIL
 	status=1
 fi
 

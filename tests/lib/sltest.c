@@ -61,3 +61,11 @@ const char *sl_test_tmpfile(const char *name, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s", tmpdir, name);
 	return buf;
 }
+
+uint64_t sl_test_bound_ns(uint64_t ns)
+{
+	const char *v = getenv("SL_TEST_TIME_SCALE");
+	unsigned long k = v ? strtoul(v, NULL, 10) : 1;
+
+	return ns * (k ? k : 1);
+}

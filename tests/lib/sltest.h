@@ -33,6 +33,11 @@ void sl_test_pool_full(struct sl_pool *p);
 /* A unique name with the prefix "sl-" (for pairs, files, namespaces). */
 const char *sl_test_name(const char *what, char *buf, size_t len);
 
+/* A bound on how long something may take before the test calls it hung,
+ * scaled by SL_TEST_TIME_SCALE (default 1; the ThreadSanitizer run sets
+ * it, its code being many times slower). A bound, never a speed check. */
+uint64_t sl_test_bound_ns(uint64_t ns);
+
 /* A path in a fresh temporary directory removed at exit. */
 const char *sl_test_tmpfile(const char *name, char *buf, size_t len);
 

@@ -119,7 +119,8 @@ static void pump(struct duo *d, int rounds)
  * after limit_ms. */
 static void wait_wc(struct duo *d, int who, struct sl_rdma_wc *wc, int limit_ms)
 {
-	uint64_t end = sl_time_ns() + (uint64_t)limit_ms * 1000000;
+	uint64_t end =
+		sl_time_ns() + sl_test_bound_ns((uint64_t)limit_ms * 1000000);
 
 	for (;;) {
 		if (sl_rdma_poll_cq(d->s[who].cq, 1, wc) == 1)
@@ -349,7 +350,7 @@ static void run_model(unsigned n_ops, size_t mem, uint32_t psn0, unsigned seed)
 	uint32_t *send_len = calloc(n_ops, sizeof(uint32_t));
 	unsigned posted = 0, done = 0, sends = 0, recvd = 0;
 	uint64_t s = 0x9e3779b97f4a7c15ull ^ seed;
-	uint64_t end = sl_time_ns() + 60ull * 1000000000;
+	uint64_t end = sl_time_ns() + sl_test_bound_ns(60ull * 1000000000);
 	struct sl_rdma_sge sge;
 	struct sl_rdma_qp_stats st;
 
@@ -706,7 +707,7 @@ static void test_read_lost_response(void **state)
 	wr = wr_rdma(SL_RDMA_WR_RDMA_READ, 1, rd, (uint32_t)n, mrd,
 		     (uintptr_t)src, sl_rdma_mr_rkey(msrc));
 	t0 = sl_time_ns();
-	end = t0 + 3000000000ull;
+	end = t0 + sl_test_bound_ns(3000000000ull);
 	assert_int_equal(sl_rdma_post_send(d.s[0].qp, &wr), 0);
 	while (sl_rdma_poll_cq(d.s[0].cq, 1, &wc) == 0) {
 		assert_true(sl_time_ns() < end);
@@ -1173,7 +1174,7 @@ static void test_dead_peer(void **state)
 		     sl_rdma_mr_rkey(mtgt));
 	assert_int_equal(sl_rdma_post_send(d.s[0].qp, &wr), 0);
 	t0 = sl_time_ns();
-	end = t0 + 2000000000ull;
+	end = t0 + sl_test_bound_ns(2000000000ull);
 	while (sl_rdma_poll_cq(d.s[0].cq, 1, &wc) == 0) {
 		assert_true(sl_time_ns() < end);
 		sl_rdma_progress(d.s[0].qp);
