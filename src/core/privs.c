@@ -30,6 +30,7 @@
 #include <sluice/privs.h>
 
 #include "core/log.h"
+#include "core/opts.h"
 
 /* What a poll loop over open ports needs, and nothing that creates new
  * access: no socket, open, execve, ptrace, mount, setsockopt, and bpf()
@@ -189,13 +190,9 @@ int sl_drop_privileges(const struct sl_privs_opts *opts)
 	cap_t c;
 	int err;
 
-	if (opts) {
-		if (!opts->sz)
-			return sl_fail(EINVAL, "sl_drop_privileges: opts->sz "
-					       "is 0 (set it to sizeof(struct "
-					       "sl_privs_opts))");
-		memcpy(&o, opts, SL_MIN(opts->sz, sizeof(o)));
-	}
+	if (sl_opts_in(&o, sizeof(o), opts, "sl_drop_privileges",
+		       "sl_privs_opts"))
+		return -EINVAL;
 	if (o.user && (err = lookup_user(o.user, &uid, &gid)))
 		return err;
 

@@ -25,6 +25,7 @@
 #include <sluice/mem.h>
 
 #include "core/log.h"
+#include "core/opts.h"
 
 struct sl_pool_priv {
 	pthread_spinlock_t lock; /* guards stack and n_free */
@@ -60,9 +61,8 @@ struct sl_pool *sl_pool_create(const struct sl_pool_opts *opts)
 	uint32_t i;
 	int err;
 
-	if (opts)
-		memcpy(&o, opts,
-		       SL_MIN(opts->sz ? opts->sz : sizeof(o), sizeof(o)));
+	if (sl_opts_in(&o, sizeof(o), opts, "sl_pool_create", "sl_pool_opts"))
+		return NULL;
 	if (!o.n_bufs)
 		o.n_bufs = 4096;
 	if (!o.buf_size)

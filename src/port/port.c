@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/opts.h"
 #include "port/deco.h"
 #include "port/driver.h"
 #include "port/spec.h"
@@ -66,15 +67,8 @@ struct sl_port *sl_port_open(const char *spec_str,
 	uint32_t want_queues;
 	int err;
 
-	if (opts) {
-		if (opts->sz == 0) {
-			sl_fail(EINVAL,
-				"sl_port_open: opts->sz is 0 (set it to "
-				"sizeof(struct sl_port_opts))");
-			return NULL;
-		}
-		memcpy(&o, opts, SL_MIN(opts->sz, sizeof(o)));
-	}
+	if (sl_opts_in(&o, sizeof(o), opts, "sl_port_open", "sl_port_opts"))
+		return NULL;
 	if (!o.n_bufs)
 		o.n_bufs = DEFAULT_N_BUFS;
 	if (!o.ring_size)
@@ -250,12 +244,10 @@ int sl_port_stats(struct sl_port *port, struct sl_port_stats *out)
 	size_t sz, i;
 	unsigned q;
 
-	if (!port || !out || out->sz == 0)
-		return sl_fail(EINVAL, "sl_port_stats: %s",
-			       !port ? "no port" :
-			       !out  ? "no output" :
-				       "out->sz is 0 (set it to sizeof(struct "
-				       "sl_port_stats))");
+	if (!port)
+		return sl_fail(EINVAL, "sl_port_stats: no port");
+	if (sl_opts_out(out, sizeof(st), &sz, "sl_port_stats", "sl_port_stats"))
+		return -EINVAL;
 	memset(&st, 0, sizeof(st));
 	st.n_queues = port->n_queues;
 	for (q = 0; q < port->n_queues; q++) {
@@ -265,7 +257,6 @@ int sl_port_stats(struct sl_port *port, struct sl_port_stats *out)
 		for (i = 0; i < sizeof(st.total) / sizeof(uint64_t); i++)
 			tot[i] += v[i];
 	}
-	sz = SL_MIN(out->sz, sizeof(st));
 	st.sz = out->sz;
 	memcpy(out, &st, sz);
 	return 0;
@@ -312,13 +303,11 @@ int sl_port_info(struct sl_port *port, struct sl_port_info *out)
 {
 	size_t sz;
 
-	if (!port || !out || out->sz == 0)
-		return sl_fail(EINVAL, "sl_port_info: %s",
-			       !port ? "no port" :
-			       !out  ? "no output" :
-				       "out->sz is 0 (set it to sizeof(struct "
-				       "sl_port_info))");
-	sz = SL_MIN(out->sz, sizeof(port->info));
+	if (!port)
+		return sl_fail(EINVAL, "sl_port_info: no port");
+	if (sl_opts_out(out, sizeof(port->info), &sz, "sl_port_info",
+			"sl_port_info"))
+		return -EINVAL;
 	pthread_mutex_lock(&port->lock);
 	port->info.sz = out->sz;
 	memcpy(out, &port->info, sz);

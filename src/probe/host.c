@@ -18,6 +18,7 @@
 #include <sys/capability.h>
 
 #include "core/log.h"
+#include "core/opts.h"
 #include "probe/probe.h"
 
 static void note(char *buf, size_t len, const char *what)
@@ -119,12 +120,10 @@ int sl_probe_host(struct sl_host_facts *out)
 	struct utsname u;
 	struct rlimit rl;
 	int n;
+	size_t sz;
 
-	if (!out || out->sz == 0)
-		return sl_fail(EINVAL, "sl_probe_host: %s",
-			       !out ? "no output" :
-				      "out->sz is 0 (set it to sizeof(struct "
-				      "sl_host_facts))");
+	if (sl_opts_out(out, sizeof(h), &sz, "sl_probe_host", "sl_host_facts"))
+		return -EINVAL;
 	memset(&h, 0, sizeof(h));
 	if (uname(&u) == 0)
 		sl_strlcpy(h.kernel, u.release, sizeof(h.kernel));
@@ -182,6 +181,6 @@ int sl_probe_host(struct sl_host_facts *out)
 	h.n_rdma = n > 0 ? (unsigned)n : 0;
 
 	h.sz = out->sz;
-	memcpy(out, &h, SL_MIN(out->sz, sizeof(h)));
+	memcpy(out, &h, sz);
 	return 0;
 }

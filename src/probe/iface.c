@@ -26,6 +26,7 @@
 #include <linux/sockios.h>
 
 #include "core/log.h"
+#include "core/opts.h"
 #include "drivers/xdp/steer.h"
 #include "probe/probe.h"
 
@@ -126,13 +127,13 @@ int sl_probe_iface(const char *name, struct sl_iface_facts *out)
 	char path[96];
 	long node;
 	int fd, err;
+	size_t sz;
 
-	if (!name || !out || out->sz == 0)
-		return sl_fail(EINVAL, "sl_probe_iface: %s",
-			       !name ? "no interface name" :
-			       !out  ? "no output" :
-				       "out->sz is 0 (set it to sizeof(struct "
-				       "sl_iface_facts))");
+	if (!name)
+		return sl_fail(EINVAL, "sl_probe_iface: no interface name");
+	if (sl_opts_out(out, sizeof(f), &sz, "sl_probe_iface",
+			"sl_iface_facts"))
+		return -EINVAL;
 	memset(&f, 0, sizeof(f));
 	err = sl_rtnl_getlink(NULL, name, 0, &l);
 	if (err == -ENODEV)
@@ -232,7 +233,7 @@ int sl_probe_iface(const char *name, struct sl_iface_facts *out)
 	name_progs(&f);
 
 	f.sz = out->sz;
-	memcpy(out, &f, SL_MIN(out->sz, sizeof(f)));
+	memcpy(out, &f, sz);
 	return 0;
 }
 

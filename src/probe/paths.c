@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/opts.h"
 #include "net/ifdev.h"
 #include "port/driver.h"
 #include "probe/probe.h"
@@ -212,11 +213,8 @@ int sl_probe_paths(const char *iface, const struct sl_path_opts *opts,
 	if (!iface || !out)
 		return sl_fail(EINVAL, "sl_probe_paths: no %s",
 			       !iface ? "interface" : "output");
-	if (opts) {
-		if (!opts->sz)
-			return sl_fail(EINVAL, "sl_probe_paths: opts->sz is 0");
-		memcpy(&o, opts, SL_MIN(opts->sz, sizeof(o)));
-	}
+	if (sl_opts_in(&o, sizeof(o), opts, "sl_probe_paths", "sl_path_opts"))
+		return -EINVAL;
 	queues = o.queues ? o.queues : 1;
 	bin = o.binary ? o.binary : "BINARY";
 	err = sl_probe_iface(iface, &f);

@@ -44,6 +44,7 @@
 #include <sluice/rdma.h>
 
 #include "core/log.h"
+#include "core/opts.h"
 #include "net/cursor.h"
 #include "rdma/rdma_int.h"
 #include "rdma/wire.h"
@@ -1762,11 +1763,9 @@ struct sl_rdma_qp *sl_rdma_qp_create(struct sl_rdma_pd *pd,
 		return NULL;
 	}
 	if (attrs) {
-		if (attrs->sz < sizeof(a)) {
-			sl_fail(EINVAL, "rdma: qp_create: attrs->sz too small");
+		if (sl_opts_in(&a, sizeof(a), attrs, "sl_rdma_qp_create",
+			       "sl_rdma_qp_attr"))
 			return NULL;
-		}
-		a = *attrs;
 		if (!a.max_send_wr)
 			a.max_send_wr = DEF_DEPTH;
 		if (!a.max_recv_wr)
@@ -1855,14 +1854,16 @@ int sl_rdma_qp_connect(struct sl_rdma_qp *qp,
 	struct sl_pkt *p;
 	size_t room;
 
-	if (!qp || !conn || conn->sz < sizeof(c))
+	if (!qp || !conn)
 		return sl_fail(EINVAL, "rdma: qp_connect: bad arguments");
+	if (sl_opts_in(&c, sizeof(c), conn, "sl_rdma_qp_connect",
+		       "sl_rdma_qp_conn"))
+		return -EINVAL;
 	if (qp->state != SL_RDMA_QPS_INIT)
 		return sl_fail(EINVAL,
 			       "rdma: qp_connect: QP %#x is not in "
 			       "INIT",
 			       qp->qpn);
-	c = *conn;
 	if (c.mtu == 0)
 		c.mtu = 3;
 	if (c.mtu > 5)
