@@ -422,15 +422,19 @@ static void cq_push(struct sl_rdma_cq *cq, const struct sl_rdma_wc *wc)
 static void ep_path(struct ep *ep)
 {
 	const char *p = sl_port_path(ep->port);
-	struct sl_port_info info = { .sz = sizeof(info) };
 
 	if (sl_likely(p == ep->path))
 		return;
 	ep->path = p;
 	ep->socket_path = strcmp(p, "udp") == 0;
 	ep->sock_port = 0;
-	if (ep->socket_path && sl_port_info(ep->port, &info) == 0)
-		ep->sock_port = info.addr.port;
+	if (ep->socket_path) {
+		/* ~2 KiB to zero: only when the path changed */
+		struct sl_port_info info = { .sz = sizeof(info) };
+
+		if (sl_port_info(ep->port, &info) == 0)
+			ep->sock_port = info.addr.port;
+	}
 }
 
 static struct ep *ep_get(struct sl_port *port, uint16_t queue)

@@ -89,8 +89,6 @@ def check(src, tgt):
                 "bpf/ is the xdp driver's"
         if kt != "lib":
             return "the library includes %s" % tgt
-        if ls == "policy":
-            ls = "policy"
         if lt == "top":
             return "the library includes the umbrella header"
         if ls not in LAYERS or lt not in LAYERS:
