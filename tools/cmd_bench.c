@@ -281,7 +281,7 @@ static char copy_mode_why[120];
 
 static double now_s(void)
 {
-	return sl_secs(sl_time_ns());
+	return cli_secs(sl_time_ns());
 }
 
 static void sleep_s(double s)
@@ -292,7 +292,7 @@ static void sleep_s(double s)
 		return;
 	ts.tv_sec = (time_t)s;
 	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) && errno == EINTR && !sl_stop)
+	while (nanosleep(&ts, &ts) && errno == EINTR && !cli_stop)
 		;
 }
 
@@ -483,7 +483,7 @@ struct pinger {
 	pthread_t thread;
 	const struct row *row;
 	unsigned count, warm;
-	struct sl_hist *h;
+	struct cli_hist *h;
 	uint64_t lost;
 	int err;
 	char msg[160]; /* why the port in A did not open */
@@ -598,15 +598,15 @@ static void *pinger_main(void *arg)
 	memset(buf, 0, sizeof(buf));
 	deadline = sl_time_ns() + (uint64_t)(cfg.rtt_max_s * 1e9);
 	for (unsigned i = 0, miss = 0;
-	     i < p->warm + p->count && !sl_stop && miss < PING_GIVE_UP &&
+	     i < p->warm + p->count && !cli_stop && miss < PING_GIVE_UP &&
 	     sl_time_ns() < deadline;
 	     i++) {
 		uint64_t t0 = sl_time_ns(), t1, before = p->h->n;
 		bool done = false;
 		int rc;
 
-		sl_put_be64(buf, i);
-		sl_put_be64(buf + 8, t0);
+		cli_put_be64(buf, i);
+		cli_put_be64(buf + 8, t0);
 		while ((rc = sl_udp_send_to(port, 0, &hp, buf, plen)) ==
 			       -EAGAIN &&
 		       sl_time_ns() - t0 < PING_TIMEOUT_NS)
@@ -625,10 +625,10 @@ static void *pinger_main(void *arg)
 
 				if (!done && !sl_udp_parse(in[k], &v) &&
 				    v.len >= 16 &&
-				    sl_get_be64(v.payload) == i) {
+				    cli_get_be64(v.payload) == i) {
 					done = true;
 					if (i >= p->warm)
-						sl_hist_record(p->h, t1 - t0);
+						cli_hist_record(p->h, t1 - t0);
 				}
 			}
 			if (n)
@@ -694,15 +694,15 @@ static void keep_fwd(struct row *row, const struct point *best,
 
 /* Each percentile is the best of the rounds, as the rates are: the order
  * p50 <= p99 <= p99.9 holds for the minima since it holds in every round. */
-static void keep_rtt(struct row *row, const struct sl_hist *h, uint64_t lost)
+static void keep_rtt(struct row *row, const struct cli_hist *h, uint64_t lost)
 {
 	double p50, p99, p999;
 
 	if (!h->n)
 		return;
-	p50 = (double)sl_hist_percentile(h, 50) / 1e3;
-	p99 = (double)sl_hist_percentile(h, 99) / 1e3;
-	p999 = (double)sl_hist_percentile(h, 99.9) / 1e3;
+	p50 = (double)cli_hist_percentile(h, 50) / 1e3;
+	p99 = (double)cli_hist_percentile(h, 99) / 1e3;
+	p999 = (double)cli_hist_percentile(h, 99.9) / 1e3;
 	if (!row->have_rtt || p50 < row->p50)
 		row->p50 = p50;
 	if (!row->have_rtt || p99 < row->p99)
@@ -852,7 +852,7 @@ static double search(const struct meas *m, double again, unsigned steps,
 	    full <= 0)
 		return rr->best.got;
 	for (double pace = PACE_STEP * full;
-	     steps-- && rr->n < MAX_POINTS && !sl_stop && pace < LIVE_MAX_MPPS;
+	     steps-- && rr->n < MAX_POINTS && !cli_stop && pace < LIVE_MAX_MPPS;
 	     pace *= PACE_STEP) {
 		if (point(m, pace, rr, msg, len))
 			break; /* keep what was measured */
@@ -863,7 +863,7 @@ static double search(const struct meas *m, double again, unsigned steps,
 	/* the best load was taken whole and the next one overran it: the
 	 * path's best lies between the two, so one more load halfway (on
 	 * a log scale) narrows it */
-	if (rr->best.paced > 0 && rr->n < MAX_POINTS && !sl_stop &&
+	if (rr->best.paced > 0 && rr->n < MAX_POINTS && !cli_stop &&
 	    rr->best.got >= SENDER_BOUND * rr->best.offered &&
 	    rr->pts[rr->n - 1].paced > rr->best.paced)
 		point(m, rr->best.paced * sqrt(PACE_STEP), rr, msg, len);
@@ -913,7 +913,7 @@ static void run_rtt(struct row *row)
 			    .warm = cfg.pings / 20 + 10 };
 	int err;
 
-	p.h = sl_hist_new();
+	p.h = cli_hist_new();
 	if (!p.h)
 		return;
 	/*
@@ -939,7 +939,7 @@ static void run_rtt(struct row *row)
 		if (p.note[0] && !row->note[0])
 			snprintf(row->note, sizeof(row->note), "%s", p.note);
 	}
-	sl_hist_free(p.h);
+	cli_hist_free(p.h);
 	set_threaded(SL_TESTBED_B, ifb, true);
 }
 
@@ -1194,7 +1194,7 @@ struct local_tx {
 	unsigned pings, warm;
 	/* out */
 	uint64_t sent, back;
-	struct sl_hist *h;
+	struct cli_hist *h;
 	uint64_t lost;
 	_Atomic uint64_t back_now;
 };
@@ -1208,7 +1208,7 @@ static void *local_tx_main(void *arg)
 
 	sl_bench_pin_self(SENDER_CPU);
 	if (t->mode == M_ECHO) {
-		for (unsigned i = 0; i < t->warm + t->pings && !sl_stop; i++) {
+		for (unsigned i = 0; i < t->warm + t->pings && !cli_stop; i++) {
 			uint64_t t0 = sl_time_ns(), t1;
 			struct sl_pkt *p = sl_pkt_alloc(pool);
 			bool done = false;
@@ -1216,7 +1216,7 @@ static void *local_tx_main(void *arg)
 			if (!p)
 				break;
 			sl_pkt_set(p, t->frame, t->len);
-			sl_put_be64(p->data + t->len - 8, i);
+			cli_put_be64(p->data + t->len - 8, i);
 			if (!sl_tx_burst(t->port, 0, &p, 1)) {
 				sl_pkt_free(p);
 				t->lost += i >= t->warm;
@@ -1227,11 +1227,12 @@ static void *local_tx_main(void *arg)
 
 				t1 = sl_time_ns();
 				if (n) {
-					done = sl_get_be64(in[0]->data +
-							   in[0]->len - 8) == i;
+					done = cli_get_be64(in[0]->data +
+							    in[0]->len - 8) ==
+					       i;
 					sl_pkt_free(in[0]);
 					if (done && i >= t->warm)
-						sl_hist_record(t->h, t1 - t0);
+						cli_hist_record(t->h, t1 - t0);
 				}
 				if (!done && t1 - t0 > PING_TIMEOUT_NS) {
 					t->lost += i >= t->warm;
@@ -1241,7 +1242,7 @@ static void *local_tx_main(void *arg)
 		}
 		return NULL;
 	}
-	while (!sl_stop && sl_time_ns() < end) {
+	while (!cli_stop && sl_time_ns() < end) {
 		int n = sl_pkt_alloc_bulk(pool, pkts, 32);
 		uint16_t took;
 
@@ -1311,7 +1312,7 @@ static void run_local(struct row *row, unsigned idx)
 			sl_port_close(a);
 		return;
 	}
-	t.h = sl_hist_new();
+	t.h = cli_hist_new();
 	if (!t.h || rx_start(&r, b, RX_IDLE_NS)) {
 		snprintf(row->skipped, sizeof(row->skipped), "out of memory");
 		goto out;
@@ -1319,7 +1320,7 @@ static void run_local(struct row *row, unsigned idx)
 	t.port = a;
 	t.frame = fr;
 	t.len = FRAME_LEN;
-	for (int mode = M_RX; mode <= M_ECHO && !sl_stop; mode++) {
+	for (int mode = M_RX; mode <= M_ECHO && !cli_stop; mode++) {
 		t.mode = mode;
 		t.seconds = dur + 0.1;
 		t.sent = t.back = 0;
@@ -1369,7 +1370,7 @@ static void run_local(struct row *row, unsigned idx)
 			 "sender's CPU, not counted");
 out:
 	rx_stop(&r);
-	sl_hist_free(t.h);
+	cli_hist_free(t.h);
 	sl_port_close(a);
 	sl_port_close(b);
 }
@@ -1391,7 +1392,7 @@ out:
 struct jitter {
 	pthread_t thread;
 	int cpu;
-	struct sl_hist *h; /* gaps, ns */
+	struct cli_hist *h; /* gaps, ns */
 	double lost; /* share of the time in gaps */
 	double per_s, long_per_s; /* gaps a second: all, longer than LONG */
 };
@@ -1410,7 +1411,7 @@ static void *jitter_main(void *arg)
 	for (uint64_t t; (t = sl_time_ns()) < end; prev = t) {
 		if (t - prev < JITTER_MIN_NS)
 			continue;
-		sl_hist_record(j->h, t - prev);
+		cli_hist_record(j->h, t - prev);
 		lost += t - prev;
 		n_long += t - prev >= JITTER_LONG_NS;
 	}
@@ -1426,7 +1427,7 @@ static void measure_jitter(void)
 
 	for (i = 0; i < SL_ARRAY_SIZE_T(jit); i++) {
 		jit[i].cpu = (int)i;
-		jit[i].h = sl_hist_new();
+		jit[i].h = cli_hist_new();
 		if (!jit[i].h ||
 		    pthread_create(&jit[i].thread, NULL, jitter_main, &jit[i]))
 			break;
@@ -1465,10 +1466,10 @@ static struct json_object *jitter_json(void)
 				       jnum(j->long_per_s, 1));
 		json_object_object_add(
 			e, "gap_p50_us",
-			jnum((double)sl_hist_percentile(j->h, 50) / 1e3, 2));
+			jnum((double)cli_hist_percentile(j->h, 50) / 1e3, 2));
 		json_object_object_add(
 			e, "gap_p99_us",
-			jnum((double)sl_hist_percentile(j->h, 99) / 1e3, 2));
+			jnum((double)cli_hist_percentile(j->h, 99) / 1e3, 2));
 		json_object_object_add(e, "gap_max_us",
 				       jnum((double)j->h->max / 1e3, 2));
 		json_object_object_add(e, "time_lost_pct",
@@ -1493,9 +1494,9 @@ static void print_jitter(void)
 		       "of its time\n",
 		       j->cpu, j->per_s, JITTER_MIN_NS / 1e3, j->long_per_s,
 		       JITTER_LONG_NS / 1e3,
-		       (double)sl_hist_percentile(j->h, 50) / 1e3,
-		       (double)sl_hist_percentile(j->h, 99) / 1e3,
-		       (double)sl_hist_percentile(j->h, 100) / 1e3,
+		       (double)cli_hist_percentile(j->h, 50) / 1e3,
+		       (double)cli_hist_percentile(j->h, 99) / 1e3,
+		       (double)cli_hist_percentile(j->h, 100) / 1e3,
 		       100 * j->lost);
 	}
 }
@@ -2050,18 +2051,18 @@ static void parse_args(int argc, char **argv)
 			cfg.peers = true;
 			break;
 		case 'd':
-			dur = sl_opt_seconds("--duration", optarg);
+			dur = cli_opt_seconds("--duration", optarg);
 			if (dur > 30)
-				sl_usage_fail("--duration %s: too long: at "
-					      "most 30 seconds",
-					      optarg);
+				cli_usage_fail("--duration %s: too long: at "
+					       "most 30 seconds",
+					       optarg);
 			break;
 		case 'r':
-			reps = (long)sl_opt_u64("--reps", optarg, 1, 10);
+			reps = (long)cli_opt_u64("--reps", optarg, 1, 10);
 			break;
 		case 'n':
-			pings = (long)sl_opt_u64("--pings", optarg, 10,
-						 1000000);
+			pings = (long)cli_opt_u64("--pings", optarg, 10,
+						  1000000);
 			break;
 		case 'o':
 			cfg.only = optarg;
@@ -2070,11 +2071,11 @@ static void parse_args(int argc, char **argv)
 			fputs(bench_help, stdout);
 			exit(0);
 		default:
-			sl_opt_bad(c, optopt, argv);
+			cli_opt_bad(c, optopt, argv);
 		}
 	}
 	if (optind < argc)
-		sl_usage_fail("unexpected argument '%s'", argv[optind]);
+		cli_usage_fail("unexpected argument '%s'", argv[optind]);
 	cfg.duration = cfg.quick ? 0.4 : 1.0;
 	cfg.warmup = cfg.quick ? 0.2 : 0.3;
 	cfg.reps = cfg.quick ? 1 : 2;
@@ -2099,12 +2100,13 @@ static void parse_args(int argc, char **argv)
 			for (unsigned i = 0; i < SL_ARRAY_SIZE_T(bed_rows); i++)
 				known |= !strcmp(tok, bed_rows[i].path);
 			if (!known)
-				sl_usage_fail("--only: unknown path '%s' (udp, "
-					      "packet, xdp-copy, xdp-zc, "
-					      "...-busypoll, xdp-drop, pair, "
-					      "testpmd-af_xdp, "
-					      "testpmd-af_packet)",
-					      tok);
+				cli_usage_fail(
+					"--only: unknown path '%s' (udp, "
+					"packet, xdp-copy, xdp-zc, "
+					"...-busypoll, xdp-drop, pair, "
+					"testpmd-af_xdp, "
+					"testpmd-af_packet)",
+					tok);
 		}
 	}
 }
@@ -2119,7 +2121,7 @@ static const char *bed_refusal(void)
 	return NULL;
 }
 
-int sl_cmd_bench(int argc, char **argv)
+int cmd_bench(int argc, char **argv)
 {
 	struct sl_testbed_opts to = { .sz = sizeof(to), .queues = 1 };
 	char header[512], cpu[128], date[32], load0[32], load1[32];
@@ -2174,9 +2176,9 @@ int sl_cmd_bench(int argc, char **argv)
 				 "echo 1 > /sys/class/net/%s/threaded",
 				 ifb, ifb);
 			if (sl_testbed_run(&tb, SL_TESTBED_B, cmd))
-				sl_warnx("no GRO/threaded NAPI on %s: receive "
-					 "work runs on the sender's CPU",
-					 ifb);
+				cli_warnx("no GRO/threaded NAPI on %s: receive "
+					  "work runs on the sender's CPU",
+					  ifb);
 		}
 		printf("sluice bench: test bed %s (%s -> %s), %.2f s per "
 		       "rate after %.2f s, %u pings, %u round(s)\n",
@@ -2195,8 +2197,8 @@ int sl_cmd_bench(int argc, char **argv)
 			snprintf(rows[i].skipped, sizeof(rows[i].skipped), "%s",
 				 why_local);
 
-	for (unsigned rep = 0; rep < cfg.reps && !sl_stop; rep++) {
-		for (i = 0; i < n_rows && !sl_stop; i++) {
+	for (unsigned rep = 0; rep < cfg.reps && !cli_stop; rep++) {
+		for (i = 0; i < n_rows && !cli_stop; i++) {
 			struct row *r = &rows[i];
 			double t_row;
 
@@ -2309,6 +2311,6 @@ int sl_cmd_bench(int argc, char **argv)
 		rc |= write_svg(title);
 	}
 	for (i = 0; i < SL_ARRAY_SIZE_T(jit); i++)
-		sl_hist_free(jit[i].h);
+		cli_hist_free(jit[i].h);
 	return rc ? 1 : 0;
 }

@@ -37,7 +37,7 @@ static const char capture_help[] =
 	"  sluice capture xdp:veth1,match=udp:9000 -w in.pcap --duration 5\n"
 	"  tshark -r in.pcap\n";
 
-int sl_cmd_capture(int argc, char **argv)
+int cmd_capture(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "write", required_argument, NULL, 'w' },
@@ -49,14 +49,14 @@ int sl_cmd_capture(int argc, char **argv)
 		{ 0 },
 	};
 	struct sl_pkt *pkts[CAP_BURST];
-	struct sl_idle idle = { 0 };
+	struct cli_idle idle = { 0 };
 	uint64_t count = 0, rx = 0, bytes = 0, t0, now, end = 0;
 	int64_t wall_off;
 	double duration = 0;
 	const char *file = NULL;
 	bool json = false;
 	struct timespec rt;
-	struct sl_status st;
+	struct cli_status st;
 	struct sl_port *port;
 	pcap_dumper_t *dump;
 	pcap_t *pd;
@@ -70,10 +70,10 @@ int sl_cmd_capture(int argc, char **argv)
 			file = optarg;
 			break;
 		case 'c':
-			count = sl_opt_u64("--count", optarg, 1, UINT64_MAX);
+			count = cli_opt_u64("--count", optarg, 1, UINT64_MAX);
 			break;
 		case 'd':
-			duration = sl_opt_seconds("--duration", optarg);
+			duration = cli_opt_seconds("--duration", optarg);
 			break;
 		case 'b':
 			idle.busy = true;
@@ -85,25 +85,25 @@ int sl_cmd_capture(int argc, char **argv)
 			fputs(capture_help, stdout);
 			return 0;
 		default:
-			sl_opt_bad(c, optopt, argv);
+			cli_opt_bad(c, optopt, argv);
 		}
 	}
 	if (optind >= argc)
-		sl_usage_fail(
+		cli_usage_fail(
 			"missing PORT (a spec such as udp:127.0.0.1:9000)");
 	if (argc - optind > 1)
-		sl_usage_fail("unexpected argument '%s'", argv[optind + 1]);
+		cli_usage_fail("unexpected argument '%s'", argv[optind + 1]);
 	if (!file)
-		sl_usage_fail("-w FILE.pcap is required");
+		cli_usage_fail("-w FILE.pcap is required");
 
 	pd = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, CAP_SNAPLEN,
 						  PCAP_TSTAMP_PRECISION_NANO);
 	if (!pd)
-		sl_die("pcap: out of memory");
+		cli_die("pcap: out of memory");
 	dump = pcap_dump_open(pd, file);
 	if (!dump)
-		sl_die("-w %s: %s", file, pcap_geterr(pd));
-	port = sl_open_port(argv[optind], NULL);
+		cli_die("-w %s: %s", file, pcap_geterr(pd));
+	port = cli_open_port(argv[optind], NULL);
 	{
 		struct sl_port_info info = { .sz = sizeof(info) };
 
@@ -116,10 +116,10 @@ int sl_cmd_capture(int argc, char **argv)
 	wall_off = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - (int64_t)t0;
 	if (duration > 0)
 		end = t0 + (uint64_t)(duration * 1e9);
-	sl_status_init(&st, json);
+	cli_status_init(&st, json);
 	/* the pcap file is open: from here on it is only written */
-	sl_privs_drop(&port, 1, true);
-	while (!sl_stop) {
+	cli_privs_drop(&port, 1, true);
+	while (!cli_stop) {
 		unsigned got = 0;
 
 		for (q = 0; q < nq; q++) {
@@ -156,19 +156,19 @@ int sl_cmd_capture(int argc, char **argv)
 				sl_pkt_free_bulk(pkts, n);
 			got += n;
 		}
-		sl_idle_poll(&idle, got);
+		cli_idle_poll(&idle, got);
 		if (!got)
 			now = sl_time_ns();
-		sl_status_tick(&st, now, "capture", rx, bytes, 0);
+		cli_status_tick(&st, now, "capture", rx, bytes, 0);
 		if (count && rx >= count)
 			break;
 		if (end && now >= end)
 			break;
 	}
 	now = sl_time_ns();
-	sl_status_end(&st);
+	cli_status_end(&st);
 	if (pcap_dump_flush(dump))
-		sl_die("-w %s: write failed", file);
+		cli_die("-w %s: write failed", file);
 	pcap_dump_close(dump);
 	pcap_close(pd);
 	if (json) {
@@ -180,15 +180,15 @@ int sl_cmd_capture(int argc, char **argv)
 				       json_object_new_uint64(bytes));
 		json_object_object_add(
 			r, "elapsed_s",
-			json_object_new_double(sl_secs(now - t0)));
+			json_object_new_double(cli_secs(now - t0)));
 		json_object_object_add(r, "interrupted",
-				       json_object_new_boolean(sl_stop));
-		json_object_object_add(r, "port", sl_json_port(port));
-		sl_json_print(r);
+				       json_object_new_boolean(cli_stop));
+		json_object_object_add(r, "port", cli_json_port(port));
+		cli_json_print(r);
 	} else {
 		printf("capture: %" PRIu64 " frames (%" PRIu64
 		       " bytes) written to %s in %.3f s\n",
-		       rx, bytes, file, sl_secs(now - t0));
+		       rx, bytes, file, cli_secs(now - t0));
 	}
 	sl_port_close(port);
 	return 0;

@@ -22,7 +22,7 @@
 #include <sluice/probe.h>
 #include <sluice/sluice.h>
 
-int sl_cmd_doctor(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 #define MAX_IFACES 64
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -386,7 +386,7 @@ static void print_text(const struct report *r)
 	}
 }
 
-int sl_cmd_doctor(int argc, char **argv)
+int cmd_doctor(int argc, char **argv)
 {
 	struct sl_path_opts po = { .sz = sizeof(po) };
 	char self[PATH_MAX];

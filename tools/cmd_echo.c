@@ -2,7 +2,7 @@
 /*
  * sluice echo: answer every UDP frame to its sender by turning it around in
  * place (MACs, IP addresses, UDP ports; payload kept), the other end of
- * `sluice ping`. The loop is the one of fwd (sl_relay_run).
+ * `sluice ping`. The loop is the one of fwd (cli_relay_run).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -30,7 +30,7 @@ static const char echo_help[] =
 	"  sluice echo udp:127.0.0.1:7000 --busy\n"
 	"  sluice echo xdp:veth1,match=udp:7000\n";
 
-int sl_cmd_echo(int argc, char **argv)
+int cmd_echo(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "count", required_argument, NULL, 'c' },
@@ -40,7 +40,7 @@ int sl_cmd_echo(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct sl_relay r = {
+	struct cli_relay r = {
 		.what = "echo", .n = 1, .turn = true, .swap_ip = true
 	};
 	int c, rc;
@@ -49,10 +49,10 @@ int sl_cmd_echo(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":hjc:d:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			r.count = sl_opt_u64("--count", optarg, 1, UINT64_MAX);
+			r.count = cli_opt_u64("--count", optarg, 1, UINT64_MAX);
 			break;
 		case 'd':
-			r.duration_s = sl_opt_seconds("--duration", optarg);
+			r.duration_s = cli_opt_seconds("--duration", optarg);
 			break;
 		case 'b':
 			r.busy = true;
@@ -64,16 +64,16 @@ int sl_cmd_echo(int argc, char **argv)
 			fputs(echo_help, stdout);
 			return 0;
 		default:
-			sl_opt_bad(c, optopt, argv);
+			cli_opt_bad(c, optopt, argv);
 		}
 	}
 	if (optind >= argc)
-		sl_usage_fail(
+		cli_usage_fail(
 			"missing PORT (a spec such as udp:127.0.0.1:7000)");
 	if (argc - optind > 1)
-		sl_usage_fail("unexpected argument '%s'", argv[optind + 1]);
-	r.in[0] = r.out[0] = sl_open_port(argv[optind], NULL);
-	rc = sl_relay_run(&r);
+		cli_usage_fail("unexpected argument '%s'", argv[optind + 1]);
+	r.in[0] = r.out[0] = cli_open_port(argv[optind], NULL);
+	rc = cli_relay_run(&r);
 	sl_port_close(r.in[0]);
 	return rc;
 }

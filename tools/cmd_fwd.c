@@ -3,7 +3,7 @@
  * sluice fwd: forward frames from one port to another (both directions),
  * or back out of the same port with the MAC addresses swapped (l2fwd), and
  * with --swap-ip the IP addresses and UDP ports too. The loop here
- * (sl_relay_run) also serves `sluice echo`, which is a turn-around with
+ * (cli_relay_run) also serves `sluice echo`, which is a turn-around with
  * addresses swapped.
  *
  * It stops after --count frames, --duration, on SIGINT/SIGTERM, or when
@@ -64,17 +64,17 @@ struct relay_counts {
 
 /* Make p ready to go out: 0, or -EBADMSG (not UDP) / -EILSEQ (bad
  * checksum) for a frame --swap-ip refuses. */
-static inline int relay_turn(const struct sl_relay *r, struct sl_pkt *p)
+static inline int relay_turn(const struct cli_relay *r, struct sl_pkt *p)
 {
 	if (r->swap_ip)
 		return sl_udp_swap(p);
 	if (r->turn)
-		sl_frame_swap_mac(p->data, p->len);
+		cli_frame_swap_mac(p->data, p->len);
 	sl_pkt_csum_forward(p);
 	return 0;
 }
 
-static bool all_eof(const struct sl_relay *r)
+static bool all_eof(const struct cli_relay *r)
 {
 	unsigned d;
 
@@ -92,14 +92,14 @@ static bool all_eof(const struct sl_relay *r)
 	return true;
 }
 
-int sl_relay_run(const struct sl_relay *r)
+int cli_relay_run(const struct cli_relay *r)
 {
 	struct relay_counts k[2];
 	struct sl_pkt *pkts[RELAY_BURST];
-	struct sl_idle idle = { .busy = r->busy };
+	struct cli_idle idle = { .busy = r->busy };
 	unsigned nq[2], oq[2], d, q;
 	uint64_t t0, now, end = 0, rx = 0, bytes = 0, drops = 0;
-	struct sl_status st;
+	struct cli_status st;
 
 	memset(k, 0, sizeof(k));
 	for (d = 0; d < r->n; d++) {
@@ -112,12 +112,12 @@ int sl_relay_run(const struct sl_relay *r)
 				i.n_queues :
 				1;
 	}
-	sl_status_init(&st, r->json);
-	sl_privs_drop(r->in, r->n, true);
+	cli_status_init(&st, r->json);
+	cli_privs_drop(r->in, r->n, true);
 	t0 = now = sl_time_ns();
 	if (r->duration_s > 0)
 		end = t0 + (uint64_t)(r->duration_s * 1e9);
-	while (!sl_stop) {
+	while (!cli_stop) {
 		unsigned got = 0;
 
 		for (d = 0; d < r->n; d++) {
@@ -156,13 +156,13 @@ int sl_relay_run(const struct sl_relay *r)
 				}
 			}
 		}
-		sl_idle_poll(&idle, got);
+		cli_idle_poll(&idle, got);
 		now = sl_time_ns();
 		rx = k[0].rx + k[1].rx;
 		bytes = k[0].bytes + k[1].bytes;
 		drops = k[0].dropped + k[1].dropped + k[0].not_turned +
 			k[1].not_turned + k[0].bad_csum + k[1].bad_csum;
-		sl_status_tick(&st, now, r->what, rx, bytes, drops);
+		cli_status_tick(&st, now, r->what, rx, bytes, drops);
 		if (r->count && rx >= r->count)
 			break;
 		/* a finite source (pcap replay) that ran dry ends the run */
@@ -172,10 +172,10 @@ int sl_relay_run(const struct sl_relay *r)
 			break;
 	}
 	now = sl_time_ns();
-	sl_status_end(&st);
+	cli_status_end(&st);
 	if (r->json) {
 		struct json_object *o = json_object_new_object(), *a;
-		double secs = sl_secs(now - t0);
+		double secs = cli_secs(now - t0);
 
 		json_object_object_add(o, "rx_packets",
 				       json_object_new_uint64(rx));
@@ -199,13 +199,13 @@ int sl_relay_run(const struct sl_relay *r)
 			o, "pps",
 			json_object_new_double(secs > 0 ? rx / secs : 0));
 		json_object_object_add(o, "interrupted",
-				       json_object_new_boolean(sl_stop));
+				       json_object_new_boolean(cli_stop));
 		a = json_object_new_array();
-		json_object_array_add(a, sl_json_port(r->in[0]));
+		json_object_array_add(a, cli_json_port(r->in[0]));
 		if (r->n > 1)
-			json_object_array_add(a, sl_json_port(r->in[1]));
+			json_object_array_add(a, cli_json_port(r->in[1]));
 		json_object_object_add(o, "ports", a);
-		sl_json_print(o);
+		cli_json_print(o);
 	} else {
 		printf("%s: received %" PRIu64 " frames (%" PRIu64
 		       " bytes), sent %" PRIu64 ", dropped %" PRIu64
@@ -214,12 +214,12 @@ int sl_relay_run(const struct sl_relay *r)
 		       r->what, rx, bytes, k[0].tx + k[1].tx,
 		       k[0].dropped + k[1].dropped,
 		       k[0].not_turned + k[1].not_turned,
-		       k[0].bad_csum + k[1].bad_csum, sl_secs(now - t0));
+		       k[0].bad_csum + k[1].bad_csum, cli_secs(now - t0));
 	}
 	return 0;
 }
 
-int sl_cmd_fwd(int argc, char **argv)
+int cmd_fwd(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "swap-ip", no_argument, NULL, 'I' },
@@ -230,7 +230,7 @@ int sl_cmd_fwd(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct sl_relay r = { .what = "fwd" };
+	struct cli_relay r = { .what = "fwd" };
 	struct sl_port *a, *b = NULL;
 	struct sl_pool *pool = NULL;
 	int c, rc;
@@ -242,10 +242,10 @@ int sl_cmd_fwd(int argc, char **argv)
 			r.swap_ip = true;
 			break;
 		case 'c':
-			r.count = sl_opt_u64("--count", optarg, 1, UINT64_MAX);
+			r.count = cli_opt_u64("--count", optarg, 1, UINT64_MAX);
 			break;
 		case 'd':
-			r.duration_s = sl_opt_seconds("--duration", optarg);
+			r.duration_s = cli_opt_seconds("--duration", optarg);
 			break;
 		case 'b':
 			r.busy = true;
@@ -257,13 +257,13 @@ int sl_cmd_fwd(int argc, char **argv)
 			fputs(fwd_help, stdout);
 			return 0;
 		default:
-			sl_opt_bad(c, optopt, argv);
+			cli_opt_bad(c, optopt, argv);
 		}
 	}
 	if (optind >= argc)
-		sl_usage_fail("missing PORT");
+		cli_usage_fail("missing PORT");
 	if (argc - optind > 2)
-		sl_usage_fail("unexpected argument '%s'", argv[optind + 2]);
+		cli_usage_fail("unexpected argument '%s'", argv[optind + 2]);
 	if (argc - optind == 2) {
 		/*
 		 * One pool for both ports: two xdp ports then share one UMEM
@@ -278,22 +278,22 @@ int sl_cmd_fwd(int argc, char **argv)
 
 		pool = sl_pool_create(&po);
 		if (!pool)
-			sl_die("a pool of %u buffers: %s", FWD_POOL_BUFS,
-			       sl_last_error());
+			cli_die("a pool of %u buffers: %s", FWD_POOL_BUFS,
+				sl_last_error());
 		o.pool = pool;
-		a = sl_open_port_opts(argv[optind], "PORT", &o);
-		b = sl_open_port_opts(argv[optind + 1], "PORT2", &o);
+		a = cli_open_port_opts(argv[optind], "PORT", &o);
+		b = cli_open_port_opts(argv[optind + 1], "PORT2", &o);
 		r.n = 2;
 		r.in[0] = a, r.out[0] = b;
 		r.in[1] = b, r.out[1] = a;
 		r.turn = r.swap_ip;
 	} else {
-		a = sl_open_port(argv[optind], "PORT");
+		a = cli_open_port(argv[optind], "PORT");
 		r.n = 1;
 		r.in[0] = r.out[0] = a;
 		r.turn = true;
 	}
-	rc = sl_relay_run(&r);
+	rc = cli_relay_run(&r);
 	if (b)
 		sl_port_close(b);
 	sl_port_close(a);

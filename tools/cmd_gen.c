@@ -34,7 +34,7 @@
 #define GEN_BURST 32
 #define GEN_SPIN_NS 200000 /* waits shorter than this spin */
 
-static inline void sl_cpu_relax(void)
+static inline void cli_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
@@ -92,7 +92,7 @@ struct gen_opts {
 
 /* The source address the kernel would use towards dst (a connected UDP
  * socket sends nothing). 0 or -1. */
-int sl_kernel_src(const struct sl_addr *dst, struct sl_addr *out)
+int cli_kernel_src(const struct sl_addr *dst, struct sl_addr *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -131,7 +131,7 @@ int sl_kernel_src(const struct sl_addr *dst, struct sl_addr *out)
 }
 
 /* IPv4 neighbour from /proc/net/arp (complete entries only). 0 or -1. */
-int sl_arp_lookup(const struct sl_addr *ip, uint8_t mac[SL_ETH_ALEN])
+int cli_arp_lookup(const struct sl_addr *ip, uint8_t mac[SL_ETH_ALEN])
 {
 	char line[256], ipbuf[64], macbuf[32], a[INET_ADDRSTRLEN];
 	unsigned flags;
@@ -197,9 +197,9 @@ static void payload_init(uint8_t *pl, size_t len, bool ts, uint64_t total)
 		flags |= SL_GEN_F_TS;
 	if (total && len >= SL_GEN_MIN_TOTAL) {
 		flags |= SL_GEN_F_TOTAL;
-		sl_put_be64(pl + SL_GEN_OFF_TOTAL, total);
+		cli_put_be64(pl + SL_GEN_OFF_TOTAL, total);
 	}
-	sl_put_be32(pl + SL_GEN_OFF_MAGIC, SL_GEN_MAGIC | flags);
+	cli_put_be32(pl + SL_GEN_OFF_MAGIC, SL_GEN_MAGIC | flags);
 }
 
 static void parse(int argc, char **argv, struct gen_opts *o)
@@ -229,33 +229,34 @@ static void parse(int argc, char **argv, struct gen_opts *o)
 	while ((c = getopt_long(argc, argv, ":hjt:s:r:c:d:", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			sl_opt_addr("--to", optarg, false, &o->to);
+			cli_opt_addr("--to", optarg, false, &o->to);
 			have_to = true;
 			break;
 		case 'f':
-			sl_opt_addr("--from", optarg, true, &o->from);
+			cli_opt_addr("--from", optarg, true, &o->from);
 			o->have_from = true;
 			break;
 		case 's':
-			o->size =
-				(uint32_t)sl_opt_u64("--size", optarg, 0, 9000);
+			o->size = (uint32_t)cli_opt_u64("--size", optarg, 0,
+							9000);
 			break;
 		case 'r':
 			o->rate = strcmp(optarg, "max") == 0 ?
 					  0 :
-					  sl_opt_u64("--rate", optarg, 1,
-						     1000000000);
+					  cli_opt_u64("--rate", optarg, 1,
+						      1000000000);
 			break;
 		case 'F':
-			o->flows = (uint32_t)sl_opt_u64("--flows", optarg, 1,
-							SL_LIVE_MAX_FLOWS);
+			o->flows = (uint32_t)cli_opt_u64("--flows", optarg, 1,
+							 SL_LIVE_MAX_FLOWS);
 			break;
 		case 'c':
-			o->count = sl_opt_u64("--count", optarg, 1, UINT64_MAX);
+			o->count =
+				cli_opt_u64("--count", optarg, 1, UINT64_MAX);
 			have_count = true;
 			break;
 		case 'd':
-			o->duration = sl_opt_seconds("--duration", optarg);
+			o->duration = cli_opt_seconds("--duration", optarg);
 			break;
 		case 'e':
 			if (strcmp(optarg, "port") == 0)
@@ -263,16 +264,16 @@ static void parse(int argc, char **argv, struct gen_opts *o)
 			else if (strcmp(optarg, "xdp-live") == 0)
 				o->live = true;
 			else
-				sl_usage_fail("--engine %s: unknown engine "
-					      "(port or xdp-live)",
-					      optarg);
+				cli_usage_fail("--engine %s: unknown engine "
+					       "(port or xdp-live)",
+					       optarg);
 			break;
 		case 'D':
-			sl_opt_mac("--dst-mac", optarg, o->dst_mac);
+			cli_opt_mac("--dst-mac", optarg, o->dst_mac);
 			o->have_dst_mac = true;
 			break;
 		case 'S':
-			sl_opt_mac("--src-mac", optarg, o->src_mac);
+			cli_opt_mac("--src-mac", optarg, o->src_mac);
 			o->have_src_mac = true;
 			break;
 		case 'j':
@@ -282,31 +283,32 @@ static void parse(int argc, char **argv, struct gen_opts *o)
 			fputs(gen_help, stdout);
 			exit(0);
 		default:
-			sl_opt_bad(c, optopt, argv);
+			cli_opt_bad(c, optopt, argv);
 		}
 	}
 	if (optind >= argc)
-		sl_usage_fail("missing PORT (a spec such as udp:127.0.0.1:0)");
+		cli_usage_fail("missing PORT (a spec such as udp:127.0.0.1:0)");
 	o->spec = argv[optind++];
 	if (optind < argc)
-		sl_usage_fail("unexpected argument '%s'", argv[optind]);
+		cli_usage_fail("unexpected argument '%s'", argv[optind]);
 	if (!have_to)
-		sl_usage_fail("--to ADDR:PORT is required");
+		cli_usage_fail("--to ADDR:PORT is required");
 	if (o->have_from && o->from.family != o->to.family)
-		sl_usage_fail("--from: not the address family of --to");
+		cli_usage_fail("--from: not the address family of --to");
 	if (o->have_from && !o->from.port)
 		o->from.port = 10000;
 	if (have_count && o->duration > 0)
-		sl_usage_fail("--count and --duration: give one of them");
+		cli_usage_fail("--count and --duration: give one of them");
 	if (!have_count && o->duration <= 0)
 		o->count = 1000;
 	{
 		uint32_t min = o->to.family == AF_INET6 ? 62 : 42;
 
 		if (o->size < min)
-			sl_usage_fail("--size %u: too small: a UDP frame needs "
-				      "at least %u bytes",
-				      o->size, min);
+			cli_usage_fail(
+				"--size %u: too small: a UDP frame needs "
+				"at least %u bytes",
+				o->size, min);
 	}
 }
 
@@ -361,14 +363,14 @@ static int run_live(struct gen_opts *o, uint8_t *frame, size_t hlen,
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(ifname, ","), ifname);
 	lo.ifindex = (int)if_nametoindex(name);
 	if (!lo.ifindex)
-		sl_die("--engine xdp-live: %s: no such interface", name);
+		cli_die("--engine xdp-live: %s: no such interface", name);
 	if (!o->have_src_mac && if_mac(name, hp.src_mac))
-		sl_die("--engine xdp-live: %s: cannot read its MAC address",
-		       name);
+		cli_die("--engine xdp-live: %s: cannot read its MAC address",
+			name);
 	payload_init(frame + hlen, o->size - hlen, false, o->count);
 	len = sl_udp_build(frame, o->size, &hp, frame + hlen, o->size - hlen);
 	if (len < 0)
-		sl_die("cannot build a frame: %s", strerror(-len));
+		cli_die("cannot build a frame: %s", strerror(-len));
 	lo.frame = frame;
 	lo.frame_len = (size_t)len;
 	lo.flows = o->flows;
@@ -378,7 +380,7 @@ static int run_live(struct gen_opts *o, uint8_t *frame, size_t hlen,
 	lo.cpu = -1;
 	rc = sl_live_run(&lo, &res);
 	if (rc)
-		sl_die("--engine xdp-live: %s", sl_last_error());
+		cli_die("--engine xdp-live: %s", sl_last_error());
 	if (o->json) {
 		struct json_object *r =
 			result_json(o, res.frames, res.frames * (uint64_t)len,
@@ -390,7 +392,7 @@ static int run_live(struct gen_opts *o, uint8_t *frame, size_t hlen,
 				       json_object_new_uint64(res.calls));
 		json_object_object_add(r, "paused_s",
 				       json_object_new_double(res.paused_s));
-		sl_json_print(r);
+		cli_json_print(r);
 	} else {
 		print_text(o, res.frames, res.frames * (uint64_t)len,
 			   res.seconds);
@@ -414,16 +416,16 @@ static void wait_until(uint64_t t)
 
 		nanosleep(&ts, NULL);
 	}
-	while (!sl_stop && sl_time_ns() < t)
-		sl_cpu_relax();
+	while (!cli_stop && sl_time_ns() < t)
+		cli_cpu_relax();
 }
 
-int sl_cmd_gen(int argc, char **argv)
+int cmd_gen(int argc, char **argv)
 {
 	struct sl_port_info info = { .sz = sizeof(info) };
 	struct sl_udp_params hp = { 0 };
 	struct sl_pkt *pkts[GEN_BURST];
-	struct sl_status st;
+	struct cli_status st;
 	struct gen_opts o;
 	struct sl_port *port;
 	struct sl_pool *pool;
@@ -439,7 +441,7 @@ int sl_cmd_gen(int argc, char **argv)
 	hp.dst = o.to;
 	if (o.have_dst_mac)
 		memcpy(hp.dst_mac, o.dst_mac, SL_ETH_ALEN);
-	else if (sl_arp_lookup(&o.to, hp.dst_mac))
+	else if (cli_arp_lookup(&o.to, hp.dst_mac))
 		memset(hp.dst_mac, 0xff, SL_ETH_ALEN);
 	if (o.have_src_mac)
 		memcpy(hp.src_mac, o.src_mac, SL_ETH_ALEN);
@@ -447,8 +449,8 @@ int sl_cmd_gen(int argc, char **argv)
 	if (o.have_from) {
 		hp.src = o.from;
 	} else {
-		if (sl_kernel_src(&o.to, &hp.src))
-			sl_die("--to: no route to it; give --from");
+		if (cli_kernel_src(&o.to, &hp.src))
+			cli_die("--to: no route to it; give --from");
 		hp.src.port = 10000;
 	}
 	hlen = sl_udp_hdr_len(&hp);
@@ -457,13 +459,14 @@ int sl_cmd_gen(int argc, char **argv)
 	/* the in-kernel generator keeps its privileges: it drives the kernel
 	 * through bpf() (BPF_PROG_RUN with live frames) for the whole run,
 	 * which needs CAP_BPF and CAP_NET_ADMIN until the last frame */
-	if (o.live && sl_privs_user)
-		sl_usage_fail("--user: not with --engine xdp-live, which needs "
-			      "its privileges for the whole run");
+	if (o.live && cli_privs_user)
+		cli_usage_fail(
+			"--user: not with --engine xdp-live, which needs "
+			"its privileges for the whole run");
 	if (o.live)
 		return run_live(&o, tmpl, hlen, &hp);
 
-	port = sl_open_port(o.spec, NULL);
+	port = cli_open_port(o.spec, NULL);
 	pool = sl_port_pool(port);
 	if (sl_port_info(port, &info) == 0) {
 		if (!o.have_src_mac)
@@ -475,23 +478,24 @@ int sl_cmd_gen(int argc, char **argv)
 		}
 		if (!strcmp(info.driver, "udp") &&
 		    info.addr.family != o.to.family)
-			sl_usage_fail("--to: an IPv%c destination for an IPv%c "
-				      "port",
-				      o.to.family == AF_INET6 ? '6' : '4',
-				      info.addr.family == AF_INET6 ? '6' : '4');
+			cli_usage_fail(
+				"--to: an IPv%c destination for an IPv%c "
+				"port",
+				o.to.family == AF_INET6 ? '6' : '4',
+				info.addr.family == AF_INET6 ? '6' : '4');
 	}
 	ts = plen >= SL_GEN_MIN_TS;
 	payload_init(tmpl + hlen, plen, true, o.count);
 	len = sl_udp_build(tmpl, sizeof(tmpl), &hp, tmpl + hlen, plen);
 	if (len < 0)
-		sl_die("cannot build a frame: %s", strerror(-len));
+		cli_die("cannot build a frame: %s", strerror(-len));
 	if ((uint32_t)len + sl_pool_headroom(pool) + SL_PKT_META >
 	    pool->buf_size)
-		sl_usage_fail("--size %u: too large for the port's buffers",
-			      o.size);
+		cli_usage_fail("--size %u: too large for the port's buffers",
+			       o.size);
 
-	sl_status_init(&st, o.json);
-	sl_privs_drop(&port, 1, true);
+	cli_status_init(&st, o.json);
+	cli_privs_drop(&port, 1, true);
 	per_ns = o.rate ? (double)o.rate / 1e9 : 0;
 	depth = (double)o.rate / 100;
 	if (depth < GEN_BURST)
@@ -499,7 +503,7 @@ int sl_cmd_gen(int argc, char **argv)
 	t0 = last = now = sl_time_ns();
 	if (o.duration > 0)
 		end = t0 + (uint64_t)(o.duration * 1e9);
-	while (!sl_stop) {
+	while (!cli_stop) {
 		unsigned n = GEN_BURST, i, taken;
 
 		if (o.count && seq >= o.count)
@@ -541,9 +545,9 @@ int sl_cmd_gen(int argc, char **argv)
 			memcpy(p->data, tmpl, (size_t)len);
 			p->len = (uint32_t)len;
 			if (plen >= 8)
-				sl_put_be64(pl + SL_GEN_OFF_SEQ, s);
+				cli_put_be64(pl + SL_GEN_OFF_SEQ, s);
 			if (ts)
-				sl_put_be64(pl + SL_GEN_OFF_TS, now);
+				cli_put_be64(pl + SL_GEN_OFF_TS, now);
 			if (o.flows > 1) {
 				struct sl_udp_hdr *u =
 					(void *)(p->data + hlen - 8);
@@ -574,20 +578,20 @@ int sl_cmd_gen(int argc, char **argv)
 		if (per_ns)
 			tokens -= taken;
 		now = sl_time_ns();
-		sl_status_tick(&st, now, "gen", seq, bytes, nombuf);
+		cli_status_tick(&st, now, "gen", seq, bytes, nombuf);
 	}
 	now = sl_time_ns();
-	sl_status_end(&st);
+	cli_status_end(&st);
 	if (o.json) {
 		struct json_object *r = result_json(
-			&o, seq, bytes, sl_secs(now - t0), sl_stop, ts);
+			&o, seq, bytes, cli_secs(now - t0), cli_stop, ts);
 
 		json_object_object_add(r, "nombuf",
 				       json_object_new_uint64(nombuf));
-		json_object_object_add(r, "port", sl_json_port(port));
-		sl_json_print(r);
+		json_object_object_add(r, "port", cli_json_port(port));
+		cli_json_print(r);
 	} else {
-		print_text(&o, seq, bytes, sl_secs(now - t0));
+		print_text(&o, seq, bytes, cli_secs(now - t0));
 	}
 	sl_port_close(port);
 	return 0;

@@ -47,7 +47,7 @@ static const char ping_help[] =
 	"  sluice ping udp:127.0.0.1:0 --to 127.0.0.1:7000 --count 1000 "
 	"--interval 100\n";
 
-int sl_cmd_ping(int argc, char **argv)
+int cmd_ping(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "to", required_argument, NULL, 't' },
@@ -67,7 +67,7 @@ int sl_cmd_ping(int argc, char **argv)
 	struct sl_port_info info = { .sz = sizeof(info) };
 	struct sl_udp_params hp = { 0 };
 	struct sl_pkt *pkts[PING_BURST];
-	struct sl_idle idle = { 0 };
+	struct cli_idle idle = { 0 };
 	struct sl_addr from = { 0 };
 	uint64_t count = 100, interval_ns = 1000000, timeout_ns = 1000000000;
 	uint64_t sent = 0, t0, now, next, last_send = 0, foreign = 0;
@@ -76,9 +76,9 @@ int sl_cmd_ping(int argc, char **argv)
 	bool have_to = false, have_from = false, json = false, one = false;
 	bool have_dmac = false, have_smac = false;
 	uint8_t payload[9216];
-	struct sl_status st;
-	struct sl_track tr;
-	struct sl_hist *h;
+	struct cli_status st;
+	struct cli_track tr;
+	struct cli_hist *h;
 	struct sl_port *port;
 	struct sl_pool *pool;
 	size_t hlen, plen;
@@ -88,35 +88,35 @@ int sl_cmd_ping(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":hjt:c:i:s:", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			sl_opt_addr("--to", optarg, false, &hp.dst);
+			cli_opt_addr("--to", optarg, false, &hp.dst);
 			have_to = true;
 			break;
 		case 'f':
-			sl_opt_addr("--from", optarg, true, &from);
+			cli_opt_addr("--from", optarg, true, &from);
 			have_from = true;
 			break;
 		case 'c':
-			count = sl_opt_u64("--count", optarg, 1, 100000000);
+			count = cli_opt_u64("--count", optarg, 1, 100000000);
 			break;
 		case 'i':
 			interval_ns =
-				sl_opt_u64("--interval", optarg, 1, 60000000) *
+				cli_opt_u64("--interval", optarg, 1, 60000000) *
 				1000;
 			break;
 		case 's':
-			size = (uint32_t)sl_opt_u64("--size", optarg, 0, 9000);
+			size = (uint32_t)cli_opt_u64("--size", optarg, 0, 9000);
 			break;
 		case 'T':
 			timeout_ns =
-				sl_opt_u64("--timeout", optarg, 1, 3600000) *
+				cli_opt_u64("--timeout", optarg, 1, 3600000) *
 				1000000;
 			break;
 		case 'D':
-			sl_opt_mac("--dst-mac", optarg, hp.dst_mac);
+			cli_opt_mac("--dst-mac", optarg, hp.dst_mac);
 			have_dmac = true;
 			break;
 		case 'S':
-			sl_opt_mac("--src-mac", optarg, hp.src_mac);
+			cli_opt_mac("--src-mac", optarg, hp.src_mac);
 			have_smac = true;
 			break;
 		case 'b':
@@ -132,59 +132,59 @@ int sl_cmd_ping(int argc, char **argv)
 			fputs(ping_help, stdout);
 			return 0;
 		default:
-			sl_opt_bad(c, optopt, argv);
+			cli_opt_bad(c, optopt, argv);
 		}
 	}
 	if (optind >= argc)
-		sl_usage_fail("missing PORT (a spec such as udp:127.0.0.1:0)");
+		cli_usage_fail("missing PORT (a spec such as udp:127.0.0.1:0)");
 	if (argc - optind > 1)
-		sl_usage_fail("unexpected argument '%s'", argv[optind + 1]);
+		cli_usage_fail("unexpected argument '%s'", argv[optind + 1]);
 	if (!have_to)
-		sl_usage_fail("--to ADDR:PORT is required");
+		cli_usage_fail("--to ADDR:PORT is required");
 	if (have_from && from.family != hp.dst.family)
-		sl_usage_fail("--from: not the address family of --to");
+		cli_usage_fail("--from: not the address family of --to");
 	/* the round trip needs the send time and the total in the payload */
 	min = (hp.dst.family == AF_INET6 ? 62 : 42) + SL_GEN_MIN_TOTAL;
 	if (!size)
 		size = min;
 	if (size < min)
-		sl_usage_fail("--size %u: too small: a ping frame needs at "
-			      "least %u bytes",
-			      size, min);
+		cli_usage_fail("--size %u: too small: a ping frame needs at "
+			       "least %u bytes",
+			       size, min);
 
-	port = sl_open_port(argv[optind], NULL);
+	port = cli_open_port(argv[optind], NULL);
 	pool = sl_port_pool(port);
 	sl_port_info(port, &info);
 	if (!strcmp(info.driver, "udp") && info.addr.family != hp.dst.family)
-		sl_usage_fail("--to: an IPv%c destination for an IPv%c port",
-			      hp.dst.family == AF_INET6 ? '6' : '4',
-			      info.addr.family == AF_INET6 ? '6' : '4');
+		cli_usage_fail("--to: an IPv%c destination for an IPv%c port",
+			       hp.dst.family == AF_INET6 ? '6' : '4',
+			       info.addr.family == AF_INET6 ? '6' : '4');
 	if (have_from)
 		hp.src = from;
 	else if (info.addr.family == hp.dst.family)
 		hp.src = info.addr;
-	else if (sl_kernel_src(&hp.dst, &hp.src))
-		sl_die("--to: no route to it; give --from");
+	else if (cli_kernel_src(&hp.dst, &hp.src))
+		cli_die("--to: no route to it; give --from");
 	if (!hp.src.port)
 		hp.src.port = 10001;
 	if (!have_smac)
 		memcpy(hp.src_mac, info.mac, SL_ETH_ALEN);
-	if (!have_dmac && sl_arp_lookup(&hp.dst, hp.dst_mac))
+	if (!have_dmac && cli_arp_lookup(&hp.dst, hp.dst_mac))
 		memset(hp.dst_mac, 0xff, SL_ETH_ALEN);
 	hlen = sl_udp_hdr_len(&hp);
 	plen = size - hlen;
 	memset(payload, 0, sizeof(payload));
-	sl_put_be32(payload + SL_GEN_OFF_MAGIC,
-		    SL_GEN_MAGIC | SL_GEN_F_TS | SL_GEN_F_TOTAL);
-	sl_put_be64(payload + SL_GEN_OFF_TOTAL, count);
+	cli_put_be32(payload + SL_GEN_OFF_MAGIC,
+		     SL_GEN_MAGIC | SL_GEN_F_TS | SL_GEN_F_TOTAL);
+	cli_put_be64(payload + SL_GEN_OFF_TOTAL, count);
 
-	h = sl_hist_new();
-	if (!h || sl_track_init(&tr))
-		sl_die("out of memory");
-	sl_status_init(&st, json);
-	sl_privs_drop(&port, 1, true);
+	h = cli_hist_new();
+	if (!h || cli_track_init(&tr))
+		cli_die("out of memory");
+	cli_status_init(&st, json);
+	cli_privs_drop(&port, 1, true);
 	t0 = now = next = sl_time_ns();
-	while (!sl_stop) {
+	while (!cli_stop) {
 		uint16_t n, i;
 
 		/* --one: the next request waits for this one's answer (or
@@ -197,14 +197,14 @@ int sl_cmd_ping(int argc, char **argv)
 			if (p) {
 				int len;
 
-				sl_put_be64(payload + SL_GEN_OFF_SEQ, sent);
-				sl_put_be64(payload + SL_GEN_OFF_TS, now);
+				cli_put_be64(payload + SL_GEN_OFF_SEQ, sent);
+				cli_put_be64(payload + SL_GEN_OFF_TS, now);
 				len = sl_udp_build(p->data, sl_pkt_tailroom(p),
 						   &hp, payload, plen);
 				if (len < 0)
-					sl_die("--size %u: does not fit the "
-					       "port's buffers",
-					       size);
+					cli_die("--size %u: does not fit the "
+						"port's buffers",
+						size);
 				p->len = (uint32_t)len;
 				if (sl_tx_burst(port, 0, &p, 1) == 1) {
 					sent++;
@@ -221,21 +221,21 @@ int sl_cmd_ping(int argc, char **argv)
 		n = sl_rx_burst(port, 0, pkts, PING_BURST);
 		now = sl_time_ns();
 		for (i = 0; i < n; i++) {
-			struct sl_gen_info g;
+			struct cli_gen_info g;
 
 			/* an answer damaged on its way is no answer */
 			if (sl_pkt_csum_bad(pkts[i])) {
 				bad_csum++;
 				continue;
 			}
-			if (sl_gen_parse(pkts[i]->data, pkts[i]->len, &g) ||
+			if (cli_gen_parse(pkts[i]->data, pkts[i]->len, &g) ||
 			    !g.ts) {
 				foreign++;
 				continue;
 			}
-			sl_track_record(&tr, &g);
+			cli_track_record(&tr, &g);
 			if (now >= g.tx_ns)
-				sl_hist_record(
+				cli_hist_record(
 					h, ((pkts[i]->flags & SL_PKT_F_RX_TS) &&
 							    pkts[i]->rx_ts >=
 								    g.tx_ns ?
@@ -247,17 +247,17 @@ int sl_cmd_ping(int argc, char **argv)
 			sl_pkt_free_bulk(pkts, n);
 		/* sleeping is fine only while no request is due soon */
 		if (!n && (sent >= count || next > now + 100000))
-			sl_idle_poll(&idle, 0);
+			cli_idle_poll(&idle, 0);
 		else
-			sl_idle_poll(&idle, 1);
-		sl_status_tick(&st, now, "ping", tr.unique, tr.unique * size,
-			       sent - (tr.unique < sent ? tr.unique : sent));
+			cli_idle_poll(&idle, 1);
+		cli_status_tick(&st, now, "ping", tr.unique, tr.unique * size,
+				sent - (tr.unique < sent ? tr.unique : sent));
 		if (sent >= count &&
 		    (tr.unique >= count || now - last_send >= timeout_ns))
 			break;
 	}
 	now = sl_time_ns();
-	sl_status_end(&st);
+	cli_status_end(&st);
 	{
 		uint64_t got = tr.unique < sent ? tr.unique : sent;
 		uint64_t lost = sent - got;
@@ -282,15 +282,15 @@ int sl_cmd_ping(int argc, char **argv)
 				r, "bad_csum",
 				json_object_new_uint64(bad_csum));
 			json_object_object_add(
-				r, "rtt_us", h->n ? sl_json_hist_us(h) : NULL);
+				r, "rtt_us", h->n ? cli_json_hist_us(h) : NULL);
 			json_object_object_add(
 				r, "elapsed_s",
-				json_object_new_double(sl_secs(now - t0)));
+				json_object_new_double(cli_secs(now - t0)));
 			json_object_object_add(
 				r, "interrupted",
-				json_object_new_boolean(sl_stop));
-			json_object_object_add(r, "port", sl_json_port(port));
-			sl_json_print(r);
+				json_object_new_boolean(cli_stop));
+			json_object_object_add(r, "port", cli_json_port(port));
+			cli_json_print(r);
 		} else {
 			printf("ping: %" PRIu64 " sent, %" PRIu64
 			       " received, %" PRIu64 " lost (%.1f%%), %" PRIu64
@@ -298,11 +298,11 @@ int sl_cmd_ping(int argc, char **argv)
 			       sent, got, lost,
 			       sent ? 100.0 * (double)lost / (double)sent : 0,
 			       tr.dups, bad_csum);
-			sl_print_hist_us("  round trip:", h);
+			cli_print_hist_us("  round trip:", h);
 		}
 	}
 	sl_port_close(port);
-	sl_track_fini(&tr);
-	sl_hist_free(h);
+	cli_track_fini(&tr);
+	cli_hist_free(h);
 	return 0;
 }

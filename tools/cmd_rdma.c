@@ -87,13 +87,13 @@ struct rd_msg {
 static void rd_pack(const struct rd_msg *m, uint8_t *b)
 {
 	memset(b, 0, RD_MSG_LEN);
-	sl_put_be32(b, RD_MAGIC);
+	cli_put_be32(b, RD_MAGIC);
 	b[4] = RD_VERSION;
 	b[5] = m->test;
 	b[6] = m->mtu;
 	b[7] = m->status;
-	sl_put_be32(b + 8, m->qpn);
-	sl_put_be32(b + 12, m->psn);
+	cli_put_be32(b + 8, m->qpn);
+	cli_put_be32(b + 12, m->psn);
 	b[16] = m->addr.family == AF_INET6 ? 6 : 4;
 	b[18] = (uint8_t)(m->addr.port >> 8);
 	b[19] = (uint8_t)m->addr.port;
@@ -102,23 +102,23 @@ static void rd_pack(const struct rd_msg *m, uint8_t *b)
 	else
 		memcpy(b + 20, &m->addr.v4, 4);
 	memcpy(b + 36, m->mac, SL_ETH_ALEN);
-	sl_put_be32(b + 44, m->rkey);
-	sl_put_be64(b + 48, m->va);
-	sl_put_be64(b + 56, m->len);
-	sl_put_be32(b + 64, m->size);
+	cli_put_be32(b + 44, m->rkey);
+	cli_put_be64(b + 48, m->va);
+	cli_put_be64(b + 56, m->len);
+	cli_put_be32(b + 64, m->size);
 	memcpy(b + 68, m->reason, sizeof(m->reason) - 1);
 }
 
 static int rd_unpack(const uint8_t *b, struct rd_msg *m)
 {
 	memset(m, 0, sizeof(*m));
-	if (sl_get_be32(b) != RD_MAGIC || b[4] != RD_VERSION)
+	if (cli_get_be32(b) != RD_MAGIC || b[4] != RD_VERSION)
 		return -1;
 	m->test = b[5];
 	m->mtu = b[6];
 	m->status = b[7];
-	m->qpn = sl_get_be32(b + 8) & 0xffffff;
-	m->psn = sl_get_be32(b + 12) & 0xffffff;
+	m->qpn = cli_get_be32(b + 8) & 0xffffff;
+	m->psn = cli_get_be32(b + 12) & 0xffffff;
 	m->addr.family = b[16] == 6 ? AF_INET6 : AF_INET;
 	m->addr.port = (uint16_t)(b[18] << 8 | b[19]);
 	if (m->addr.family == AF_INET6)
@@ -126,10 +126,10 @@ static int rd_unpack(const uint8_t *b, struct rd_msg *m)
 	else
 		memcpy(&m->addr.v4, b + 20, 4);
 	memcpy(m->mac, b + 36, SL_ETH_ALEN);
-	m->rkey = sl_get_be32(b + 44);
-	m->va = sl_get_be64(b + 48);
-	m->len = sl_get_be64(b + 56);
-	m->size = sl_get_be32(b + 64);
+	m->rkey = cli_get_be32(b + 44);
+	m->va = cli_get_be64(b + 48);
+	m->len = cli_get_be64(b + 56);
+	m->size = cli_get_be32(b + 64);
 	memcpy(m->reason, b + 68, sizeof(m->reason) - 1);
 	return 0;
 }
@@ -198,7 +198,7 @@ int rd_read_full(int fd, void *buf, size_t len, uint64_t deadline,
 		ssize_t n;
 		int r;
 
-		if (sl_stop) {
+		if (cli_stop) {
 			*why = "interrupted";
 			return -1;
 		}
@@ -266,7 +266,7 @@ int rd_dial(const struct sl_addr *to, uint64_t deadline)
 		uint64_t now = sl_time_ns();
 
 		if (fd < 0)
-			sl_die("socket: %s", strerror(errno));
+			cli_die("socket: %s", strerror(errno));
 		fcntl(fd, F_SETFL, O_NONBLOCK);
 		if (connect(fd, (struct sockaddr *)&ss, sl) == 0)
 			goto up;
@@ -288,8 +288,8 @@ int rd_dial(const struct sl_addr *to, uint64_t deadline)
 		/* a refusal says more than running out of time after it */
 		if (err != ETIMEDOUT || !last)
 			last = err;
-		if (sl_stop)
-			sl_die("interrupted");
+		if (cli_stop)
+			cli_die("interrupted");
 		if (sl_time_ns() >= deadline)
 			break;
 		usleep(100000);
@@ -299,9 +299,9 @@ up:
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		return fd;
 	}
-	sl_die("no answer from a server at %s within the timeout (%s); "
-	       "is `sluice rdma server` running there?",
-	       sl_addr_format(to, buf, sizeof(buf)), strerror(last));
+	cli_die("no answer from a server at %s within the timeout (%s); "
+		"is `sluice rdma server` running there?",
+		sl_addr_format(to, buf, sizeof(buf)), strerror(last));
 }
 
 /* ---- common ---------------------------------------------------------- */
@@ -334,22 +334,22 @@ void rd_open(struct rd_ctx *c, const char *spec, unsigned access)
 
 		c->pool = sl_pool_create(&po);
 		if (!c->pool)
-			sl_die("a pool of %u-byte buffers: %s", RD_UDP_BUF,
-			       sl_last_error());
+			cli_die("a pool of %u-byte buffers: %s", RD_UDP_BUF,
+				sl_last_error());
 		o.pool = c->pool;
-		c->port = sl_open_port_opts(spec, NULL, &o);
+		c->port = cli_open_port_opts(spec, NULL, &o);
 	} else {
-		c->port = sl_open_port(spec, NULL);
+		c->port = cli_open_port(spec, NULL);
 	}
 	c->info.sz = sizeof(c->info);
 	sl_port_info(c->port, &c->info);
 	c->pd = sl_rdma_pd_create();
 	c->cq = sl_rdma_cq_create(RD_CQ_DEPTH);
 	if (!c->pd || !c->cq)
-		sl_die("%s", sl_last_error());
+		cli_die("%s", sl_last_error());
 	c->qp = sl_rdma_qp_create(c->pd, c->port, 0, c->cq, c->cq, &a);
 	if (!c->qp)
-		sl_die("queue pair: %s", sl_last_error());
+		cli_die("queue pair: %s", sl_last_error());
 }
 
 void rd_close(struct rd_ctx *c)
@@ -393,7 +393,7 @@ void rd_local_addr(const struct rd_ctx *c, int fd, struct sl_addr *a)
 		}
 	}
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl))
-		sl_die("getsockname: %s", strerror(errno));
+		cli_die("getsockname: %s", strerror(errno));
 	rd_from_sockaddr(&ss, a);
 	a->port = port;
 }
@@ -412,7 +412,7 @@ static void rd_connect(struct rd_ctx *c, const struct sl_addr *local,
 	q.rq_psn = peer->psn;
 	q.mtu = c->mtu;
 	if (sl_rdma_qp_connect(c->qp, &q))
-		sl_die("connecting the queue pair: %s", sl_last_error());
+		cli_die("connecting the queue pair: %s", sl_last_error());
 }
 
 void rd_peer_mac(const struct rd_ctx *c, const struct sl_addr *remote,
@@ -429,9 +429,9 @@ void rd_peer_mac(const struct rd_ctx *c, const struct sl_addr *remote,
 	if (!e)
 		e = sl_neigh_resolve(nh.ifindex, &nh.via, mac, 1000);
 	if (e && e != -ENXIO)
-		sl_die("no MAC address for %s: %s",
-		       sl_addr_format(remote, buf, sizeof(buf)),
-		       sl_last_error());
+		cli_die("no MAC address for %s: %s",
+			sl_addr_format(remote, buf, sizeof(buf)),
+			sl_last_error());
 }
 
 uint32_t rd_psn(void)
@@ -480,14 +480,14 @@ struct json_object *rd_json_qp(struct sl_rdma_qp *qp)
 void rd_opt_ipv4(const char *opt, const char *arg, struct sl_addr *a)
 {
 	if (sl_addr_parse(arg, true, a) || a->family != AF_INET)
-		sl_usage_fail("%s %s: an IPv4 address (the exchanges carry "
-			      "RoCE v2 GIDs of IPv4 addresses)",
-			      opt, arg);
+		cli_usage_fail("%s %s: an IPv4 address (the exchanges carry "
+			       "RoCE v2 GIDs of IPv4 addresses)",
+			       opt, arg);
 }
 
 uint8_t rd_opt_mtu(const char *arg)
 {
-	uint64_t v = sl_opt_u64("--mtu", arg, 256, 4096);
+	uint64_t v = cli_opt_u64("--mtu", arg, 256, 4096);
 
 	switch (v) {
 	case 256:
@@ -501,7 +501,7 @@ uint8_t rd_opt_mtu(const char *arg)
 	case 4096:
 		return 5;
 	}
-	sl_usage_fail("--mtu %s: one of 256, 512, 1024, 2048, 4096", arg);
+	cli_usage_fail("--mtu %s: one of 256, 512, 1024, 2048, 4096", arg);
 }
 
 /* ---- server ---------------------------------------------------------- */
@@ -535,11 +535,11 @@ int rd_listen(const struct sl_addr *a)
 	char buf[64];
 
 	if (fd < 0)
-		sl_die("socket: %s", strerror(errno));
+		cli_die("socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 4))
-		sl_die("side channel on TCP %s: %s",
-		       sl_addr_format(a, buf, sizeof(buf)), strerror(errno));
+		cli_die("side channel on TCP %s: %s",
+			sl_addr_format(a, buf, sizeof(buf)), strerror(errno));
 	return fd;
 }
 
@@ -556,7 +556,7 @@ static void rd_refuse(int fd, struct rd_msg *m, const char *fmt, ...)
 	va_end(ap);
 	rd_pack(m, b);
 	rd_write_full(fd, b, sizeof(b));
-	sl_warnx("refused a client: %s", m->reason);
+	cli_warnx("refused a client: %s", m->reason);
 }
 
 static int rd_server(int argc, char **argv)
@@ -575,7 +575,7 @@ static int rd_server(int argc, char **argv)
 	uint64_t recv_err = 0, t0 = 0, t1 = 0, last_check = 0;
 	bool have_listen = false, json = false, done = false;
 	uint8_t max_mtu = 5, b[RD_MSG_LEN];
-	struct sl_idle idle = { 0 };
+	struct cli_idle idle = { 0 };
 	struct sl_rdma_mr *mr;
 	struct rd_ctx c = { 0 };
 	struct rd_msg hello, ans = { 0 };
@@ -589,11 +589,11 @@ static int rd_server(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":hjs:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			size = sl_opt_u64("--size", optarg, 8,
-					  RD_MAX_SERVER_SIZE);
+			size = cli_opt_u64("--size", optarg, 8,
+					   RD_MAX_SERVER_SIZE);
 			break;
 		case 'l':
-			sl_opt_addr("--listen", optarg, true, &listen_a);
+			cli_opt_addr("--listen", optarg, true, &listen_a);
 			have_listen = true;
 			break;
 		case 'm':
@@ -609,13 +609,13 @@ static int rd_server(int argc, char **argv)
 			fputs(server_help, stdout);
 			return 0;
 		default:
-			sl_opt_bad(ch, optopt, argv);
+			cli_opt_bad(ch, optopt, argv);
 		}
 	}
 	if (optind >= argc)
-		sl_usage_fail("missing PORT (a spec such as udp:ADDR:4791)");
+		cli_usage_fail("missing PORT (a spec such as udp:ADDR:4791)");
 	if (argc - optind > 1)
-		sl_usage_fail("unexpected argument '%s'", argv[optind + 1]);
+		cli_usage_fail("unexpected argument '%s'", argv[optind + 1]);
 
 	rd_open(&c, argv[optind],
 		SL_RDMA_ACCESS_REMOTE_WRITE | SL_RDMA_ACCESS_REMOTE_READ);
@@ -632,15 +632,15 @@ static int rd_server(int argc, char **argv)
 	/* page-aligned so READ and WRITE targets sit as in a real region */
 	buf = aligned_alloc(4096, (size + 4095) & ~(uint64_t)4095);
 	if (!buf)
-		sl_die("--size %" PRIu64 ": out of memory", size);
+		cli_die("--size %" PRIu64 ": out of memory", size);
 	memset(buf, 0, size);
 	mr = sl_rdma_reg_mr(c.pd, buf, size,
 			    SL_RDMA_ACCESS_LOCAL_WRITE |
 				    SL_RDMA_ACCESS_REMOTE_WRITE |
 				    SL_RDMA_ACCESS_REMOTE_READ);
 	if (!mr)
-		sl_die("registering %" PRIu64 " bytes: %s", size,
-		       sl_last_error());
+		cli_die("registering %" PRIu64 " bytes: %s", size,
+			sl_last_error());
 
 	lfd = rd_listen(&listen_a);
 	if (!json)
@@ -651,7 +651,7 @@ static int rd_server(int argc, char **argv)
 	for (;;) {
 		struct pollfd pf = { .fd = lfd, .events = POLLIN };
 
-		if (sl_stop) {
+		if (cli_stop) {
 			rd_close(&c);
 			return 0;
 		}
@@ -661,25 +661,25 @@ static int rd_server(int argc, char **argv)
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	close(lfd);
 	if (fd < 0)
-		sl_die("accept: %s", strerror(errno));
+		cli_die("accept: %s", strerror(errno));
 	if (rd_read_full(fd, b, sizeof(b), sl_time_ns() + 5000000000ull,
 			 &why) ||
 	    rd_unpack(b, &hello))
-		sl_die("client hello: %s", *why ? why : "not a sluice client");
+		cli_die("client hello: %s", *why ? why : "not a sluice client");
 	rd_local_addr(&c, fd, &local);
 
 	ans.test = hello.test;
 	if (hello.test < RD_WRITE_BW || hello.test > RD_READ_LAT) {
 		rd_refuse(fd, &ans, "unknown test %u", hello.test);
-		sl_die("client asked for unknown test %u", hello.test);
+		cli_die("client asked for unknown test %u", hello.test);
 	}
 	if (hello.size > size) {
 		rd_refuse(fd, &ans,
 			  "messages of %u bytes; the buffer has %" PRIu64,
 			  hello.size, size);
-		sl_die("client messages of %u bytes do not fit the %" PRIu64
-		       " byte buffer (--size)",
-		       hello.size, size);
+		cli_die("client messages of %u bytes do not fit the %" PRIu64
+			" byte buffer (--size)",
+			hello.size, size);
 	}
 	if (max_mtu > rd_max_mtu(&c))
 		max_mtu = rd_max_mtu(&c);
@@ -708,15 +708,15 @@ static int rd_server(int argc, char **argv)
 			};
 
 			if (sl_rdma_post_recv(c.qp, i, &sge))
-				sl_die("post_recv: %s", sl_last_error());
+				cli_die("post_recv: %s", sl_last_error());
 		}
 	}
 	rd_pack(&ans, b);
 	if (rd_write_full(fd, b, sizeof(b)))
-		sl_die("answering the client: %s", strerror(errno));
+		cli_die("answering the client: %s", strerror(errno));
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 
-	while (!sl_stop && !done) {
+	while (!cli_stop && !done) {
 		struct sl_rdma_wc wc[32];
 		int n = sl_rdma_progress(c.qp), k, j;
 		uint64_t now;
@@ -739,7 +739,7 @@ static int rd_server(int argc, char **argv)
 			};
 			sl_rdma_post_recv(c.qp, wc[j].wr_id, &sge);
 		}
-		sl_idle_poll(&idle, (unsigned)(n + k));
+		cli_idle_poll(&idle, (unsigned)(n + k));
 		/* the side channel: a syscall, so not on every turn */
 		now = sl_time_ns();
 		if (now - last_check >= 1000000) {
@@ -751,8 +751,8 @@ static int rd_server(int argc, char **argv)
 				done = true;
 			} else if (r == 0 || (r < 0 && errno != EAGAIN &&
 					      errno != EINTR)) {
-				sl_warnx("the client went away before it was "
-					 "done");
+				cli_warnx("the client went away before it was "
+					  "done");
 				rc = 1;
 				break;
 			}
@@ -783,8 +783,8 @@ static int rd_server(int argc, char **argv)
 		json_object_object_add(r, "done",
 				       json_object_new_boolean(done));
 		json_object_object_add(r, "qp", rd_json_qp(c.qp));
-		json_object_object_add(r, "port", sl_json_port(c.port));
-		sl_json_print(r);
+		json_object_object_add(r, "port", cli_json_port(c.port));
+		cli_json_print(r);
 	} else {
 		printf("rdma server: %s from %s%s", rd_names[hello.test],
 		       sl_addr_format(&hello.addr, abuf, sizeof(abuf)),
@@ -792,7 +792,8 @@ static int rd_server(int argc, char **argv)
 		if (hello.test == RD_SEND_BW)
 			printf(", %" PRIu64 " receives, %" PRIu64
 			       " bytes in %.3f s",
-			       recvs, recv_bytes, recvs ? sl_secs(t1 - t0) : 0);
+			       recvs, recv_bytes,
+			       recvs ? cli_secs(t1 - t0) : 0);
 		printf("\n");
 	}
 	sl_rdma_dereg_mr(mr);
@@ -859,7 +860,7 @@ static int rd_client(enum rd_test test, int argc, char **argv)
 	struct rd_msg hello = { 0 }, ans;
 	uint8_t b[RD_MSG_LEN], d;
 	struct sl_rdma_mr *mr;
-	struct sl_hist *h = NULL;
+	struct cli_hist *h = NULL;
 	const char *why = "";
 	uint8_t *buf;
 	size_t blen;
@@ -870,25 +871,27 @@ static int rd_client(enum rd_test test, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":hjt:s:n:w:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 't':
-			sl_opt_addr("--to", optarg, true, &to);
+			cli_opt_addr("--to", optarg, true, &to);
 			have_to = true;
 			break;
 		case 's':
-			size = sl_opt_u64("--size", optarg, 1, SL_RDMA_MAX_MSG);
+			size = cli_opt_u64("--size", optarg, 1,
+					   SL_RDMA_MAX_MSG);
 			break;
 		case 'n':
-			iters = sl_opt_u64("--iters", optarg, 1, 1000000000);
+			iters = cli_opt_u64("--iters", optarg, 1, 1000000000);
 			break;
 		case 'w':
-			window = sl_opt_u64("--window", optarg, 1, RD_SQ_DEPTH);
+			window =
+				cli_opt_u64("--window", optarg, 1, RD_SQ_DEPTH);
 			break;
 		case 'm':
 			c.mtu = rd_opt_mtu(optarg);
 			break;
 		case 'T':
-			timeout_ns =
-				(uint64_t)(sl_opt_seconds("--timeout", optarg) *
-					   1e9);
+			timeout_ns = (uint64_t)(cli_opt_seconds("--timeout",
+								optarg) *
+						1e9);
 			break;
 		case 'j':
 			json = true;
@@ -897,21 +900,21 @@ static int rd_client(enum rd_test test, int argc, char **argv)
 			fputs(client_help, stdout);
 			return 0;
 		default:
-			sl_opt_bad(ch, optopt, argv);
+			cli_opt_bad(ch, optopt, argv);
 		}
 	}
 	if (optind >= argc)
-		sl_usage_fail("missing PORT (a spec such as udp:ADDR:0)");
+		cli_usage_fail("missing PORT (a spec such as udp:ADDR:0)");
 	if (argc - optind > 1)
-		sl_usage_fail("unexpected argument '%s'", argv[optind + 1]);
+		cli_usage_fail("unexpected argument '%s'", argv[optind + 1]);
 	if (!have_to)
-		sl_usage_fail("--to ADDR[:PORT] is required (the server)");
+		cli_usage_fail("--to ADDR[:PORT] is required (the server)");
 	if (!to.port)
 		to.port = SL_RDMA_UDP_PORT;
 	if (lat) {
 		if (window > 1)
-			sl_usage_fail("--window: latency tests run one work "
-				      "request at a time");
+			cli_usage_fail("--window: latency tests run one work "
+				       "request at a time");
 		window = 1;
 	} else if (!window) {
 		window = (2u << 20) / size;
@@ -925,18 +928,18 @@ static int rd_client(enum rd_test test, int argc, char **argv)
 
 	rd_open(&c, argv[optind], 0);
 	if (!strcmp(c.info.driver, "udp") && c.info.addr.family != to.family)
-		sl_usage_fail("--to: an IPv%c server for an IPv%c port",
-			      to.family == AF_INET6 ? '6' : '4',
-			      c.info.addr.family == AF_INET6 ? '6' : '4');
+		cli_usage_fail("--to: an IPv%c server for an IPv%c port",
+			       to.family == AF_INET6 ? '6' : '4',
+			       c.info.addr.family == AF_INET6 ? '6' : '4');
 	buf = aligned_alloc(4096, (blen + 4095) & ~(size_t)4095);
-	h = sl_hist_new();
+	h = cli_hist_new();
 	if (!buf || !h)
-		sl_die("--size %" PRIu64 ": out of memory", size);
+		cli_die("--size %" PRIu64 ": out of memory", size);
 	for (size_t i = 0; i < blen; i++)
 		buf[i] = (uint8_t)(i * 31 + 7);
 	mr = sl_rdma_reg_mr(c.pd, buf, blen, SL_RDMA_ACCESS_LOCAL_WRITE);
 	if (!mr)
-		sl_die("registering %zu bytes: %s", blen, sl_last_error());
+		cli_die("registering %zu bytes: %s", blen, sl_last_error());
 
 	fd = rd_dial(&to, sl_time_ns() + timeout_ns);
 	rd_local_addr(&c, fd, &local);
@@ -951,20 +954,20 @@ static int rd_client(enum rd_test test, int argc, char **argv)
 	if (rd_write_full(fd, b, sizeof(b)) ||
 	    rd_read_full(fd, b, sizeof(b), sl_time_ns() + timeout_ns, &why) ||
 	    rd_unpack(b, &ans))
-		sl_die("no answer from the server at %s: %s",
-		       sl_addr_format(&to, abuf, sizeof(abuf)),
-		       *why ? why : "not a sluice rdma server");
+		cli_die("no answer from the server at %s: %s",
+			sl_addr_format(&to, abuf, sizeof(abuf)),
+			*why ? why : "not a sluice rdma server");
 	if (ans.status)
-		sl_die("the server refused: %s", ans.reason);
+		cli_die("the server refused: %s", ans.reason);
 	if (ans.len < size)
-		sl_die("the server's buffer has %" PRIu64 " bytes, less than "
-		       "--size %" PRIu64,
-		       ans.len, size);
+		cli_die("the server's buffer has %" PRIu64 " bytes, less than "
+			"--size %" PRIu64,
+			ans.len, size);
 	c.mtu = ans.mtu;
 	rd_connect(&c, &local, hello.psn, &ans);
 
 	t0 = last_wc = sl_time_ns();
-	while (completed < iters && !sl_stop) {
+	while (completed < iters && !cli_stop) {
 		struct sl_rdma_wc wc[32];
 		uint64_t now;
 		int k, j;
@@ -992,7 +995,7 @@ static int rd_client(enum rd_test test, int argc, char **argv)
 			if (r == -ENOMEM)
 				break;
 			if (r)
-				sl_die("post_send: %s", strerror(-r));
+				cli_die("post_send: %s", strerror(-r));
 			posted++;
 		}
 		sl_rdma_progress(c.qp);
@@ -1000,40 +1003,40 @@ static int rd_client(enum rd_test test, int argc, char **argv)
 		now = sl_time_ns();
 		for (j = 0; j < k; j++) {
 			if (wc[j].status != SL_RDMA_WC_SUCCESS)
-				sl_die("work request %" PRIu64 " completed "
-				       "with %s%s",
-				       wc[j].wr_id,
-				       sl_rdma_wc_status_str(wc[j].status),
-				       wc[j].status == SL_RDMA_WC_RETRY_EXC_ERR ?
-					       " (the server stopped "
-					       "answering)" :
-					       "");
+				cli_die("work request %" PRIu64 " completed "
+					"with %s%s",
+					wc[j].wr_id,
+					sl_rdma_wc_status_str(wc[j].status),
+					wc[j].status == SL_RDMA_WC_RETRY_EXC_ERR ?
+						" (the server stopped "
+						"answering)" :
+						"");
 			if (lat)
-				sl_hist_record(h, now - tpost);
+				cli_hist_record(h, now - tpost);
 			completed++;
 		}
 		if (k)
 			last_wc = now;
 		else if (now - last_wc > RD_STALL_NS)
-			sl_die("no completion for %.0f s; the server is not "
-			       "answering",
-			       sl_secs(RD_STALL_NS));
+			cli_die("no completion for %.0f s; the server is not "
+				"answering",
+				cli_secs(RD_STALL_NS));
 	}
 	t1 = sl_time_ns();
-	if (sl_stop)
-		sl_die("interrupted after %" PRIu64 " of %" PRIu64
-		       " work requests",
-		       completed, iters);
+	if (cli_stop)
+		cli_die("interrupted after %" PRIu64 " of %" PRIu64
+			" work requests",
+			completed, iters);
 
 	/* tell the server; its answer means it saw every request */
 	d = RD_DONE;
 	if (rd_write_full(fd, &d, 1) ||
 	    rd_read_full(fd, &d, 1, sl_time_ns() + timeout_ns, &why))
-		sl_warnx("the server did not confirm the end: %s", why);
+		cli_warnx("the server did not confirm the end: %s", why);
 	close(fd);
 
 	{
-		double secs = sl_secs(t1 - t0);
+		double secs = cli_secs(t1 - t0);
 		double bps = secs > 0 ? (double)(completed * size) / secs : 0;
 		double mps = secs > 0 ? (double)completed / secs : 0;
 
@@ -1065,10 +1068,11 @@ static int rd_client(enum rd_test test, int argc, char **argv)
 					       json_object_new_double(mps));
 			if (lat)
 				json_object_object_add(r, "latency_us",
-						       sl_json_hist_us(h));
+						       cli_json_hist_us(h));
 			json_object_object_add(r, "qp", rd_json_qp(c.qp));
-			json_object_object_add(r, "port", sl_json_port(c.port));
-			sl_json_print(r);
+			json_object_object_add(r, "port",
+					       cli_json_port(c.port));
+			cli_json_print(r);
 		} else {
 			printf("%s: %" PRIu64 " x %" PRIu64
 			       " B in %.3f s: %.0f bytes/s (%.3f Gbit/s), "
@@ -1076,12 +1080,12 @@ static int rd_client(enum rd_test test, int argc, char **argv)
 			       rd_names[test], completed, size, secs, bps,
 			       bps * 8 / 1e9, mps);
 			if (lat)
-				sl_print_hist_us("  latency:", h);
+				cli_print_hist_us("  latency:", h);
 		}
 	}
 	sl_rdma_dereg_mr(mr);
 	rd_close(&c);
-	sl_hist_free(h);
+	cli_hist_free(h);
 	free(buf);
 	return 0;
 }
@@ -1098,13 +1102,13 @@ static const char rdma_help[] =
 	"--oob perftest the other end is perftest itself (--oob perftest "
 	"--help).\n";
 
-int sl_cmd_rdma(int argc, char **argv)
+int cmd_rdma(int argc, char **argv)
 {
 	unsigned i;
 
 	if (argc < 2)
-		sl_usage_fail("missing TEST: server, write-bw, read-bw, "
-			      "send-bw, write-lat or read-lat");
+		cli_usage_fail("missing TEST: server, write-bw, read-bw, "
+			       "send-bw, write-lat or read-lat");
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs(rdma_help, stdout);
 		return 0;
@@ -1120,7 +1124,7 @@ int sl_cmd_rdma(int argc, char **argv)
 			return rd_server(argc - 1, argv + 1);
 		return rd_client((enum rd_test)i, argc - 1, argv + 1);
 	}
-	sl_usage_fail("unknown test '%s': server, write-bw, read-bw, send-bw, "
-		      "write-lat or read-lat",
-		      argv[1]);
+	cli_usage_fail("unknown test '%s': server, write-bw, read-bw, send-bw, "
+		       "write-lat or read-lat",
+		       argv[1]);
 }

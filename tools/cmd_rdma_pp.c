@@ -170,14 +170,14 @@ int rd_pingpong(int argc, char **argv)
 			client = true;
 			break;
 		case 'o':
-			oob_port = (uint16_t)sl_opt_u64("--oob-port", optarg, 1,
-							65535);
+			oob_port = (uint16_t)cli_opt_u64("--oob-port", optarg,
+							 1, 65535);
 			break;
 		case 's':
-			size = sl_opt_u64("--size", optarg, 1, 1u << 24);
+			size = cli_opt_u64("--size", optarg, 1, 1u << 24);
 			break;
 		case 'n':
-			iters = sl_opt_u64("--iters", optarg, 1, UINT32_MAX);
+			iters = cli_opt_u64("--iters", optarg, 1, UINT32_MAX);
 			break;
 		case 'm':
 			c.mtu = rd_opt_mtu(optarg);
@@ -186,7 +186,7 @@ int rd_pingpong(int argc, char **argv)
 			chk = true;
 			break;
 		case 'T':
-			timeout = sl_opt_seconds("--timeout", optarg);
+			timeout = cli_opt_seconds("--timeout", optarg);
 			break;
 		case 'j':
 			json = true;
@@ -195,23 +195,23 @@ int rd_pingpong(int argc, char **argv)
 			fputs(pp_help, stdout);
 			return 0;
 		default:
-			sl_opt_bad(opt, optopt, argv);
+			cli_opt_bad(opt, optopt, argv);
 		}
 	}
 	if (optind >= argc)
-		sl_usage_fail("missing PORT (udp:ADDR:4791 or "
-			      "xdp:IFACE,match=udp:4791)");
+		cli_usage_fail("missing PORT (udp:ADDR:4791 or "
+			       "xdp:IFACE,match=udp:4791)");
 	rd_open(&c, argv[optind], 0);
 	mem = aligned_alloc(4096, (size + 4095) & ~(uint64_t)4095);
 	if (!mem)
-		sl_die("no memory for %" PRIu64 " bytes", size);
+		cli_die("no memory for %" PRIu64 " bytes", size);
 	memset(mem, 0x7b, size);
 	if (client && chk)
 		for (i = 0; i < size; i++)
 			mem[i] = pp_byte(i, true);
 	mr = sl_rdma_reg_mr(c.pd, mem, size, SL_RDMA_ACCESS_LOCAL_WRITE);
 	if (!mr)
-		sl_die("memory region: %s", sl_last_error());
+		cli_die("memory region: %s", sl_last_error());
 	sge = (struct sl_rdma_sge){ .addr = (uintptr_t)mem,
 				    .length = (uint32_t)size,
 				    .lkey = sl_rdma_mr_lkey(mr) };
@@ -229,9 +229,9 @@ int rd_pingpong(int argc, char **argv)
 		pp_msg(msg, sl_rdma_qp_num(c.qp), q.sq_psn, &local);
 		if (rd_write_full(fd, msg, PP_MSG) ||
 		    rd_read_full(fd, msg, PP_MSG, deadline, &why))
-			sl_die("exchange with %s: %s",
-			       sl_addr_format(&to, buf, sizeof(buf)),
-			       why ? why : strerror(errno));
+			cli_die("exchange with %s: %s",
+				sl_addr_format(&to, buf, sizeof(buf)),
+				why ? why : strerror(errno));
 		(void)rd_write_full(fd, "done", sizeof("done"));
 	} else {
 		oob = c.info.addr.family ?
@@ -241,29 +241,29 @@ int rd_pingpong(int argc, char **argv)
 		lfd = rd_listen(&oob);
 		fd = accept(lfd, NULL, NULL);
 		if (fd < 0)
-			sl_die("accept: %s", strerror(errno));
+			cli_die("accept: %s", strerror(errno));
 		rd_local_addr(&c, fd, &local);
 		if (rd_read_full(fd, msg, PP_MSG, sl_time_ns() + 30000000000ull,
 				 &why))
-			sl_die("exchange: %s", why);
+			cli_die("exchange: %s", why);
 	}
 	if (pp_parse(msg, &q.remote_qpn, &q.rq_psn, &q.remote))
-		sl_die("the peer's address '%.*s' is not LID:QPN:PSN:GID with "
-		       "an IPv4-mapped GID (ibv_rc_pingpong needs -g with the "
-		       "RoCE v2 IPv4 GID's index)",
-		       PP_MSG, msg);
+		cli_die("the peer's address '%.*s' is not LID:QPN:PSN:GID with "
+			"an IPv4-mapped GID (ibv_rc_pingpong needs -g with the "
+			"RoCE v2 IPv4 GID's index)",
+			PP_MSG, msg);
 	q.local = local;
 	q.mtu = c.mtu;
 	memcpy(q.local_mac, c.info.mac, SL_ETH_ALEN);
 	rd_peer_mac(&c, &q.remote, q.remote_mac);
 	if (sl_rdma_qp_connect(c.qp, &q))
-		sl_die("connecting the queue pair: %s", sl_last_error());
+		cli_die("connecting the queue pair: %s", sl_last_error());
 	if (!client) {
 		char done[8];
 
 		pp_msg(msg, sl_rdma_qp_num(c.qp), q.sq_psn, &local);
 		if (rd_write_full(fd, msg, PP_MSG))
-			sl_die("exchange: %s", strerror(errno));
+			cli_die("exchange: %s", strerror(errno));
 		/* the client's "done", if it says it */
 		(void)rd_read_full(fd, done, sizeof("done"),
 				   sl_time_ns() + 2000000000ull, &why);
@@ -280,10 +280,10 @@ int rd_pingpong(int argc, char **argv)
 					      .sge = sge };
 
 		if (sl_rdma_post_send(c.qp, &wr))
-			sl_die("post send: %s", sl_last_error());
+			cli_die("post send: %s", sl_last_error());
 		pending |= PP_SEND_ID;
 	}
-	while ((rcnt < iters || scnt < iters) && !sl_stop) {
+	while ((rcnt < iters || scnt < iters) && !cli_stop) {
 		struct sl_rdma_wc wc[16];
 		int k, j;
 
@@ -291,18 +291,19 @@ int rd_pingpong(int argc, char **argv)
 		k = sl_rdma_poll_cq(c.cq, 16, wc);
 		if (!k) {
 			if (sl_time_ns() - last > (uint64_t)(timeout * 1e9))
-				sl_die("no completion for %.0f s (sent %" PRIu64
-				       ", received %" PRIu64 " of %" PRIu64 ")",
-				       timeout, scnt, rcnt, iters);
+				cli_die("no completion for %.0f s (sent %" PRIu64
+					", received %" PRIu64 " of %" PRIu64
+					")",
+					timeout, scnt, rcnt, iters);
 			continue;
 		}
 		last = sl_time_ns();
 		for (j = 0; j < k; j++) {
 			if (wc[j].status != SL_RDMA_WC_SUCCESS)
-				sl_die("%s completed with %s",
-				       wc[j].wr_id == PP_SEND_ID ? "a send" :
-								   "a receive",
-				       sl_rdma_wc_status_str(wc[j].status));
+				cli_die("%s completed with %s",
+					wc[j].wr_id == PP_SEND_ID ? "a send" :
+								    "a receive",
+					sl_rdma_wc_status_str(wc[j].status));
 			if (wc[j].wr_id == PP_SEND_ID) {
 				scnt++;
 			} else {
@@ -331,14 +332,14 @@ int rd_pingpong(int argc, char **argv)
 				};
 
 				if (sl_rdma_post_send(c.qp, &wr))
-					sl_die("post send: %s",
-					       sl_last_error());
+					cli_die("post send: %s",
+						sl_last_error());
 				pending = PP_RECV_ID | PP_SEND_ID;
 			}
 		}
 	}
 	{
-		double secs = sl_secs(sl_time_ns() - t0);
+		double secs = cli_secs(sl_time_ns() - t0);
 
 		if (json) {
 			struct json_object *o = json_object_new_object();
@@ -360,7 +361,7 @@ int rd_pingpong(int argc, char **argv)
 			json_object_object_add(o, "elapsed_s",
 					       json_object_new_double(secs));
 			json_object_object_add(o, "qp", rd_json_qp(c.qp));
-			sl_json_print(o);
+			cli_json_print(o);
 		} else {
 			printf("pingpong: %" PRIu64 " sent, %" PRIu64
 			       " received of %" PRIu64 " bytes in %.3f s%s\n",
@@ -372,5 +373,5 @@ int rd_pingpong(int argc, char **argv)
 	sl_rdma_dereg_mr(mr);
 	free(mem);
 	rd_close(&c);
-	return bad || sl_stop ? 1 : 0;
+	return bad || cli_stop ? 1 : 0;
 }

@@ -156,7 +156,7 @@ static int pt_reap(struct pt_sess *s)
 static int pt_read(struct pt_sess *s, void *buf, size_t len, const char **why)
 {
 	uint64_t last = sl_time_ns();
-	struct sl_idle idle = { 0 };
+	struct cli_idle idle = { 0 };
 	size_t got = 0;
 
 	while (got < len) {
@@ -177,7 +177,7 @@ static int pt_read(struct pt_sess *s, void *buf, size_t len, const char **why)
 			*why = strerror(errno);
 			return -1;
 		}
-		if (sl_stop) {
+		if (cli_stop) {
 			*why = "interrupted";
 			return -1;
 		}
@@ -186,7 +186,7 @@ static int pt_read(struct pt_sess *s, void *buf, size_t len, const char **why)
 			n += (unsigned)pt_reap(s);
 			if (n)
 				last = sl_time_ns();
-			sl_idle_poll(&idle, n);
+			cli_idle_poll(&idle, n);
 		} else {
 			struct pollfd pf = { .fd = s->fd, .events = POLLIN };
 
@@ -224,7 +224,7 @@ static void pt_xchg(struct pt_sess *s, const char *what, const void *mine,
 	const char *why = "";
 
 	if (pt_xchg_try(s, mine, theirs, len, &why))
-		sl_die("perftest exchange (%s): %s", what, why);
+		cli_die("perftest exchange (%s): %s", what, why);
 }
 
 static void pt_keys_fmt(char *m, const struct pt_dest *d)
@@ -292,9 +292,9 @@ static void pt_shake(struct pt_sess *s, const struct pt_dest *me,
 	pt_keys_fmt(mine, me);
 	pt_xchg(s, "keys", mine, theirs, PT_KEYS);
 	if (pt_keys_parse(theirs, peer))
-		sl_die("perftest keys '%.*s' are not LID:OUT:QPN:PSN:RKEY:VA:"
-		       "GID:SRQN (is the peer perftest >= 5.70 without -R?)",
-		       PT_KEYS, theirs);
+		cli_die("perftest keys '%.*s' are not LID:OUT:QPN:PSN:RKEY:VA:"
+			"GID:SRQN (is the peer perftest >= 5.70 without -R?)",
+			PT_KEYS, theirs);
 }
 
 /* The close: a handshake, then "done" both ways. */
@@ -306,9 +306,9 @@ static void pt_close(struct pt_sess *s, const struct pt_dest *me)
 
 	pt_shake(s, me, &peer);
 	if (rd_write_full(s->fd, "done", sizeof("done")))
-		sl_warnx("perftest close: %s", strerror(errno));
+		cli_warnx("perftest close: %s", strerror(errno));
 	else if (pt_read(s, done, sizeof(done), &why))
-		sl_warnx("perftest close: no \"done\" from the peer: %s", why);
+		cli_warnx("perftest close: no \"done\" from the peer: %s", why);
 	close(s->fd);
 	s->fd = -1;
 }
@@ -369,20 +369,20 @@ static void pt_prologue(struct pt_sess *s, uint8_t max_mtu, uint8_t *mtu,
 	pt_xchg(s, "version", mv, tv, 16);
 	v = strtod(tv, NULL);
 	if (v < PT_MIN_VERSION)
-		sl_die("the peer speaks perftest version '%.16s'; this exchange "
-		       "is perftest's from %.2f on",
-		       tv, PT_MIN_VERSION);
+		cli_die("the peer speaks perftest version '%.16s'; this exchange "
+			"is perftest's from %.2f on",
+			tv, PT_MIN_VERSION);
 	pt_xchg(s, "system data", &mc, &tc, 4);
 	pt_xchg(s, "system data", &ml, &tl, 4);
 	*cycle = ntohl(tc) > PT_CYCLE ? ntohl(tc) : PT_CYCLE;
 	if (*cycle > (64u << 20) || (*cycle & (*cycle - 1)))
-		sl_die("the peer's cycle buffer of %" PRIu64 " bytes is not a "
-		       "power of two up to 64 MiB",
-		       *cycle);
+		cli_die("the peer's cycle buffer of %" PRIu64 " bytes is not a "
+			"power of two up to 64 MiB",
+			*cycle);
 	pt_xchg(s, "mtu", mm, tm, 2);
 	if (tm[0] < '1' || tm[0] > '5' || tm[1])
-		sl_die("the peer's MTU code '%.2s' is not 1..5 (256..4096)",
-		       tm);
+		cli_die("the peer's MTU code '%.2s' is not 1..5 (256..4096)",
+			tm);
 	*mtu = (uint8_t)(tm[0] - '0') < max_mtu ? (uint8_t)(tm[0] - '0') :
 						  max_mtu;
 }
@@ -421,8 +421,8 @@ static void pt_connect(struct pt_sess *s, const struct sl_addr *local,
 		if (peer->gid[i])
 			break;
 	if (i < 10 || peer->gid[10] != 0xff || peer->gid[11] != 0xff)
-		sl_die("the peer's GID is not IPv4-mapped (::ffff:a.b.c.d): "
-		       "give perftest -x with its RoCE v2 IPv4 GID index");
+		cli_die("the peer's GID is not IPv4-mapped (::ffff:a.b.c.d): "
+			"give perftest -x with its RoCE v2 IPv4 GID index");
 	q.remote.family = AF_INET;
 	memcpy(&q.remote.v4, peer->gid + 12, 4);
 	q.remote.port = SL_RDMA_UDP_PORT;
@@ -434,9 +434,9 @@ static void pt_connect(struct pt_sess *s, const struct sl_addr *local,
 	memcpy(q.local_mac, s->c->info.mac, SL_ETH_ALEN);
 	rd_peer_mac(s->c, &q.remote, q.remote_mac);
 	if (sl_rdma_qp_connect(s->c->qp, &q))
-		sl_die("connecting the queue pair to %s: %s",
-		       sl_addr_format(&q.remote, buf, sizeof(buf)),
-		       sl_last_error());
+		cli_die("connecting the queue pair to %s: %s",
+			sl_addr_format(&q.remote, buf, sizeof(buf)),
+			sl_last_error());
 	s->connected = true;
 }
 
@@ -508,10 +508,10 @@ bool rd_wants_perftest(int argc, char **argv)
 			return true;
 		if (!strcmp(argv[i], "--oob") && i + 1 < argc) {
 			if (strcmp(argv[i + 1], "perftest"))
-				sl_usage_fail("--oob %s: the exchanges are "
-					      "sluice's (default) and "
-					      "perftest",
-					      argv[i + 1]);
+				cli_usage_fail("--oob %s: the exchanges are "
+					       "sluice's (default) and "
+					       "perftest",
+					       argv[i + 1]);
 			return true;
 		}
 	}
@@ -521,7 +521,7 @@ bool rd_wants_perftest(int argc, char **argv)
 static void pt_result(struct json_object *r, bool json, const char *line)
 {
 	if (json) {
-		sl_json_print(r);
+		cli_json_print(r);
 		return;
 	}
 	fputs(line, stdout);
@@ -557,7 +557,7 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 	for (;;) {
 		struct pollfd pf = { .fd = lfd, .events = POLLIN };
 
-		if (sl_stop)
+		if (cli_stop)
 			return 1;
 		if (poll(&pf, 1, 200) > 0)
 			break;
@@ -565,10 +565,10 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 	s->fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	close(lfd);
 	if (s->fd < 0)
-		sl_die("accept: %s", strerror(errno));
+		cli_die("accept: %s", strerror(errno));
 	rd_local_addr(s->c, s->fd, &local);
 	if (local.family != AF_INET)
-		sl_die("perftest's exchange here is for IPv4 RoCE v2 GIDs");
+		cli_die("perftest's exchange here is for IPv4 RoCE v2 GIDs");
 
 	pt_prologue(s, max_mtu, &mtu, &cycle);
 	/* what the client's walk touches; for SENDs room for a queue of
@@ -583,7 +583,7 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 	 * from the second */
 	buf = aligned_alloc(4096, (2 * region + 4095) & ~(uint64_t)4095);
 	if (!buf)
-		sl_die("--buffer %" PRIu64 ": out of memory", region);
+		cli_die("--buffer %" PRIu64 ": out of memory", region);
 	memset(buf, 0, 2 * region);
 	mr = sl_rdma_reg_mr(s->c->pd, buf, region,
 			    SL_RDMA_ACCESS_LOCAL_WRITE |
@@ -591,8 +591,8 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 				    SL_RDMA_ACCESS_REMOTE_READ |
 				    SL_RDMA_ACCESS_REMOTE_ATOMIC);
 	if (!mr)
-		sl_die("registering %" PRIu64 " bytes: %s", region,
-		       sl_last_error());
+		cli_die("registering %" PRIu64 " bytes: %s", region,
+			sl_last_error());
 	pt_my_dest(s, &local, mr, (uintptr_t)buf, &me);
 	pt_shake(s, &me, &peer);
 	pt_connect(s, &local, me.psn, &peer, mtu);
@@ -610,11 +610,11 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 						   sl_rdma_mr_lkey(mr) };
 
 			if (sl_rdma_post_recv(s->c->qp, PT_RECV_ID + i, &sge))
-				sl_die("post_recv: %s", sl_last_error());
+				cli_die("post_recv: %s", sl_last_error());
 		}
 		if (!i)
-			sl_die("--size %" PRIu64 " is over --buffer %" PRIu64,
-			       size, region);
+			cli_die("--size %" PRIu64 " is over --buffer %" PRIu64,
+				size, region);
 	}
 	for (i = 0; i < pt_syncs(tool); i++)
 		pt_shake(s, &me, &peer);
@@ -633,22 +633,22 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 		uint64_t scnt = 0, rcnt = 0, ccnt = 0, last = sl_time_ns();
 
 		if (!smr || size > region)
-			sl_die("write_lat buffers: %s", sl_last_error());
+			cli_die("write_lat buffers: %s", sl_last_error());
 		while (scnt < iters || ccnt < iters || rcnt < iters) {
 			if (rcnt < iters && scnt) {
 				rcnt++;
 				while (*poll_b != (uint8_t)rcnt) {
 					sl_rdma_progress(s->c->qp);
 					pt_reap(s);
-					if (sl_stop || s->wc_errors ||
+					if (cli_stop || s->wc_errors ||
 					    sl_time_ns() - last > s->timeout_ns)
-						sl_die("write_lat: no write %" PRIu64
-						       " from the client%s",
-						       rcnt,
-						       s->wc_errors ?
-							       " (a request "
-							       "failed)" :
-							       "");
+						cli_die("write_lat: no write %" PRIu64
+							" from the client%s",
+							rcnt,
+							s->wc_errors ?
+								" (a request "
+								"failed)" :
+								"");
 				}
 				last = sl_time_ns();
 				/* perftest's buffer is zeros but for the
@@ -676,16 +676,16 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 
 				sl_rdma_progress(s->c->qp);
 				if (sl_rdma_poll_cq(s->c->cq, 1, &wc) != 1) {
-					if (sl_stop ||
+					if (cli_stop ||
 					    sl_time_ns() - last > s->timeout_ns)
-						sl_die("write_lat: no completion");
+						cli_die("write_lat: no completion");
 					continue;
 				}
 				if (wc.status != SL_RDMA_WC_SUCCESS)
-					sl_die("write_lat: a write completed "
-					       "with %s",
-					       sl_rdma_wc_status_str(
-						       wc.status));
+					cli_die("write_lat: a write completed "
+						"with %s",
+						sl_rdma_wc_status_str(
+							wc.status));
 				ccnt++;
 			}
 		}
@@ -710,8 +710,8 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 		 * leaves instead: say so with the counters */
 		pt_keys_fmt(km, &me);
 		if (pt_xchg_try(s, km, kt, PT_KEYS, &why)) {
-			sl_warnx("%s left before its end: %s", pt_names[tool],
-				 why);
+			cli_warnx("%s left before its end: %s", pt_names[tool],
+				  why);
 			gone = true;
 		} else if (tool == PT_READ_LAT || tool == PT_SEND_BW) {
 			/* that was the close's handshake */
@@ -767,9 +767,9 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 		rc = 1;
 	if (s->wc_errors) {
 		rc = 1;
-		sl_warnx("%" PRIu64 " work completions failed, the first with "
-			 "%s",
-			 s->wc_errors, sl_rdma_wc_status_str(s->first_err));
+		cli_warnx("%" PRIu64 " work completions failed, the first with "
+			  "%s",
+			  s->wc_errors, sl_rdma_wc_status_str(s->first_err));
 	}
 	json_object_object_add(r, "tool",
 			       json_object_new_string(pt_names[tool]));
@@ -783,7 +783,7 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 			       json_object_new_boolean(gone));
 	json_object_object_add(
 		r, "elapsed_s",
-		json_object_new_double(sl_secs(sl_time_ns() - t0)));
+		json_object_new_double(cli_secs(sl_time_ns() - t0)));
 	if (tool != PT_SEND_BW && tool < PT_WRITE_LAT) {
 		json_object_object_add(r, "peer_bw_avg_MBps",
 				       json_object_new_double(theirs.bw_avg));
@@ -791,7 +791,7 @@ static int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 				       json_object_new_uint64(theirs.iters));
 	}
 	json_object_object_add(r, "qp", rd_json_qp(s->c->qp));
-	json_object_object_add(r, "port", sl_json_port(s->c->port));
+	json_object_object_add(r, "port", cli_json_port(s->c->port));
 	pt_result(r, json, line);
 	sl_rdma_dereg_mr(mr);
 	free(buf);
@@ -823,35 +823,35 @@ static uint64_t pt_read_back(struct pt_sess *s, const struct pt_dest *peer,
 		n = iters;
 	len = (n - 1) * step + size;
 	if (len > SL_RDMA_MAX_MSG)
-		sl_die("--verify: %" PRIu64 " bytes to read back, over one "
-		       "READ's %u",
-		       len, SL_RDMA_MAX_MSG);
+		cli_die("--verify: %" PRIu64 " bytes to read back, over one "
+			"READ's %u",
+			len, SL_RDMA_MAX_MSG);
 	b = aligned_alloc(4096, (len + 4095) & ~(uint64_t)4095);
 	if (!b)
-		sl_die("--verify: out of memory");
+		cli_die("--verify: out of memory");
 	memset(b, 0, len);
 	mr = sl_rdma_reg_mr(s->c->pd, b, len, SL_RDMA_ACCESS_LOCAL_WRITE);
 	if (!mr)
-		sl_die("--verify: %s", sl_last_error());
+		cli_die("--verify: %s", sl_last_error());
 	wr.sge = (struct sl_rdma_sge){ (uintptr_t)b, (uint32_t)len,
 				       sl_rdma_mr_lkey(mr) };
 	if (sl_rdma_post_send(s->c->qp, &wr))
-		sl_die("--verify: post READ: %s", sl_last_error());
+		cli_die("--verify: post READ: %s", sl_last_error());
 	for (;;) {
 		sl_rdma_progress(s->c->qp);
 		if (sl_rdma_poll_cq(s->c->cq, 1, &wc) == 1)
 			break;
-		if (sl_stop || sl_time_ns() - last > s->timeout_ns)
-			sl_die("--verify: no answer to the READ");
+		if (cli_stop || sl_time_ns() - last > s->timeout_ns)
+			cli_die("--verify: no answer to the READ");
 	}
 	if (wc.status != SL_RDMA_WC_SUCCESS)
-		sl_die("--verify: the READ completed with %s%s",
-		       sl_rdma_wc_status_str(wc.status),
-		       wc.status == SL_RDMA_WC_REM_ACCESS_ERR ?
-			       " (the server's region does not allow READ: "
-			       "perftest's ib_write_bw registers it for WRITE "
-			       "only)" :
-			       "");
+		cli_die("--verify: the READ completed with %s%s",
+			sl_rdma_wc_status_str(wc.status),
+			wc.status == SL_RDMA_WC_REM_ACCESS_ERR ?
+				" (the server's region does not allow READ: "
+				"perftest's ib_write_bw registers it for WRITE "
+				"only)" :
+				"");
 	for (i = 0; i < n; i++)
 		for (j = 0; j < size; j++)
 			bad += b[i * step + j] != pt_byte(j);
@@ -873,7 +873,7 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 	struct pt_dest me, peer;
 	struct pt_report mine = { 0 }, theirs = { 0 };
 	struct json_object *r = json_object_new_object();
-	struct sl_hist *h = sl_hist_new();
+	struct cli_hist *h = cli_hist_new();
 	uint64_t cycle, t0, t1, posted = 0, done = 0, bad = 0, i, tprev = 0;
 	uint64_t span;
 	uint8_t mtu, *buf;
@@ -884,7 +884,7 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 	s->fd = rd_dial(&to, sl_time_ns() + s->timeout_ns);
 	rd_local_addr(s->c, s->fd, &local);
 	if (local.family != AF_INET)
-		sl_die("perftest's exchange here is for IPv4 RoCE v2 GIDs");
+		cli_die("perftest's exchange here is for IPv4 RoCE v2 GIDs");
 	pt_prologue(s, max_mtu, &mtu, &cycle);
 	/* our region: what we send from or read into (bandwidth: one slot
 	 * per outstanding request), and for write_lat where the server's
@@ -892,7 +892,7 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 	span = lat ? size : size * window;
 	buf = aligned_alloc(4096, (2 * span + 4095) & ~(uint64_t)4095);
 	if (!buf || !h)
-		sl_die("--size %" PRIu64 ": out of memory", size);
+		cli_die("--size %" PRIu64 ": out of memory", size);
 	/* write_lat sends zeros with the count in the last byte, as
 	 * perftest does; other tests the same pattern in every message */
 	for (i = 0; i < 2 * span; i++)
@@ -901,8 +901,8 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 			    SL_RDMA_ACCESS_LOCAL_WRITE |
 				    SL_RDMA_ACCESS_REMOTE_WRITE);
 	if (!mr)
-		sl_die("registering %" PRIu64 " bytes: %s", 2 * span,
-		       sl_last_error());
+		cli_die("registering %" PRIu64 " bytes: %s", 2 * span,
+			sl_last_error());
 	pt_my_dest(s, &local, mr, (uintptr_t)buf + span, &me);
 	pt_shake(s, &me, &peer);
 	pt_connect(s, &local, me.psn, &peer, mtu);
@@ -934,16 +934,16 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 			rcnt++;
 			while (*poll_b != (uint8_t)rcnt) {
 				sl_rdma_progress(s->c->qp);
-				if (sl_stop ||
+				if (cli_stop ||
 				    sl_time_ns() - last > s->timeout_ns)
-					sl_die("write_lat: no write %" PRIu64
-					       " from the server",
-					       rcnt);
+					cli_die("write_lat: no write %" PRIu64
+						" from the server",
+						rcnt);
 			}
 			now = sl_time_ns();
 			last = now;
 			if (tprev)
-				sl_hist_record(h, (now - tprev) / 2);
+				cli_hist_record(h, (now - tprev) / 2);
 			tprev = now;
 			for (i = 0; i + 1 < size; i++)
 				bad += buf[span + i] != 0;
@@ -952,13 +952,13 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 				sl_rdma_progress(s->c->qp);
 			do {
 				sl_rdma_progress(s->c->qp);
-				if (sl_stop ||
+				if (cli_stop ||
 				    sl_time_ns() - last > s->timeout_ns)
-					sl_die("write_lat: no completion");
+					cli_die("write_lat: no completion");
 			} while (sl_rdma_poll_cq(s->c->cq, 1, &wc) != 1);
 			if (wc.status != SL_RDMA_WC_SUCCESS)
-				sl_die("write_lat: a write completed with %s",
-				       sl_rdma_wc_status_str(wc.status));
+				cli_die("write_lat: a write completed with %s",
+					sl_rdma_wc_status_str(wc.status));
 			done++;
 		}
 		t1 = sl_time_ns();
@@ -1002,31 +1002,33 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 				if (e == -ENOMEM)
 					break;
 				if (e)
-					sl_die("post_send: %s", strerror(-e));
+					cli_die("post_send: %s", strerror(-e));
 				posted++;
 			}
 			sl_rdma_progress(s->c->qp);
 			k = sl_rdma_poll_cq(s->c->cq, 32, wc);
 			for (j = 0; j < k; j++) {
 				if (wc[j].status != SL_RDMA_WC_SUCCESS)
-					sl_die("request %" PRIu64 " completed "
-					       "with %s",
-					       wc[j].wr_id,
-					       sl_rdma_wc_status_str(
-						       wc[j].status));
+					cli_die("request %" PRIu64 " completed "
+						"with %s",
+						wc[j].wr_id,
+						sl_rdma_wc_status_str(
+							wc[j].status));
 				if (lat)
-					sl_hist_record(h, sl_time_ns() - tpost);
+					cli_hist_record(h,
+							sl_time_ns() - tpost);
 				done++;
 			}
 			if (k)
 				last = sl_time_ns();
-			else if (sl_stop || sl_time_ns() - last > s->timeout_ns)
-				sl_die("no completion after %" PRIu64
-				       " of %" PRIu64 " requests",
-				       done, iters);
+			else if (cli_stop ||
+				 sl_time_ns() - last > s->timeout_ns)
+				cli_die("no completion after %" PRIu64
+					" of %" PRIu64 " requests",
+					done, iters);
 		}
 		t1 = sl_time_ns();
-		secs = sl_secs(t1 - t0);
+		secs = cli_secs(t1 - t0);
 		mine.size = size;
 		mine.iters = done;
 		mine.bw_avg =
@@ -1042,7 +1044,7 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 		}
 		pt_close(s, &me);
 	}
-	secs = sl_secs(t1 - t0);
+	secs = cli_secs(t1 - t0);
 	if (lat)
 		snprintf(line, sizeof(line),
 			 "%s with perftest: %" PRIu64 " x %" PRIu64
@@ -1073,16 +1075,16 @@ static int pt_client(struct pt_sess *s, enum rd_test test,
 		json_object_object_add(r, "read_back_bytes",
 				       json_object_new_uint64(checked));
 	if (lat)
-		json_object_object_add(r, "latency_us", sl_json_hist_us(h));
+		json_object_object_add(r, "latency_us", cli_json_hist_us(h));
 	json_object_object_add(r, "qp", rd_json_qp(s->c->qp));
-	json_object_object_add(r, "port", sl_json_port(s->c->port));
+	json_object_object_add(r, "port", cli_json_port(s->c->port));
 	pt_result(r, json, line);
 	if (lat && !json)
-		sl_print_hist_us(tool == PT_WRITE_LAT ?
-					 "  one way (half a round trip):" :
-					 "  latency:",
-				 h);
-	sl_hist_free(h);
+		cli_print_hist_us(tool == PT_WRITE_LAT ?
+					  "  one way (half a round trip):" :
+					  "  latency:",
+				  h);
+	cli_hist_free(h);
 	sl_rdma_dereg_mr(mr);
 	free(buf);
 	return bad ? 1 : 0;
@@ -1128,11 +1130,11 @@ int rd_perftest(enum rd_test test, int argc, char **argv)
 				    !strcmp(optarg, pt_names[i] + 3))
 					break;
 			if (i == SL_ARRAY_SIZE_T(pt_names))
-				sl_usage_fail("--tool %s: one of ib_write_bw, "
-					      "ib_read_bw, ib_send_bw, "
-					      "ib_atomic_bw, ib_write_lat, "
-					      "ib_read_lat",
-					      optarg);
+				cli_usage_fail("--tool %s: one of ib_write_bw, "
+					       "ib_read_bw, ib_send_bw, "
+					       "ib_atomic_bw, ib_write_lat, "
+					       "ib_read_lat",
+					       optarg);
 			tool = (enum pt_tool)i;
 			break;
 		case 't':
@@ -1140,30 +1142,31 @@ int rd_perftest(enum rd_test test, int argc, char **argv)
 			have_to = true;
 			break;
 		case 'o':
-			oob_port = (uint16_t)sl_opt_u64("--oob-port", optarg, 1,
-							65535);
+			oob_port = (uint16_t)cli_opt_u64("--oob-port", optarg,
+							 1, 65535);
 			break;
 		case 's':
-			size = sl_opt_u64("--size", optarg, 1, SL_RDMA_MAX_MSG);
+			size = cli_opt_u64("--size", optarg, 1,
+					   SL_RDMA_MAX_MSG);
 			break;
 		case 'n':
-			iters = sl_opt_u64("--iters", optarg, 1, 1000000000);
+			iters = cli_opt_u64("--iters", optarg, 1, 1000000000);
 			break;
 		case 'w':
-			window = sl_opt_u64("--window", optarg, 1,
-					    RD_SQ_DEPTH / 2);
+			window = cli_opt_u64("--window", optarg, 1,
+					     RD_SQ_DEPTH / 2);
 			break;
 		case 'B':
-			region = sl_opt_u64("--buffer", optarg, 8, 1u << 30);
+			region = cli_opt_u64("--buffer", optarg, 8, 1u << 30);
 			break;
 		case 'm':
 			max_mtu = rd_opt_mtu(optarg);
 			mtu_given = true;
 			break;
 		case 'T':
-			s.timeout_ns =
-				(uint64_t)(sl_opt_seconds("--timeout", optarg) *
-					   1e9);
+			s.timeout_ns = (uint64_t)(cli_opt_seconds("--timeout",
+								  optarg) *
+						  1e9);
 			break;
 		case 'V':
 			verify = true;
@@ -1175,29 +1178,29 @@ int rd_perftest(enum rd_test test, int argc, char **argv)
 			fputs(pt_help, stdout);
 			return 0;
 		default:
-			sl_opt_bad(ch, optopt, argv);
+			cli_opt_bad(ch, optopt, argv);
 		}
 	}
 	if (optind >= argc)
-		sl_usage_fail("missing PORT (udp:ADDR:4791 or "
-			      "xdp:IFACE,match=udp:4791)");
+		cli_usage_fail("missing PORT (udp:ADDR:4791 or "
+			       "xdp:IFACE,match=udp:4791)");
 	if (argc - optind > 1)
-		sl_usage_fail("unexpected argument '%s'", argv[optind + 1]);
+		cli_usage_fail("unexpected argument '%s'", argv[optind + 1]);
 	if (test == RD_SERVER && have_to)
-		sl_usage_fail("--to is for the tests; a server waits");
+		cli_usage_fail("--to is for the tests; a server waits");
 	if (test != RD_SERVER && !have_to)
-		sl_usage_fail("--to ADDR is required (the perftest server)");
+		cli_usage_fail("--to ADDR is required (the perftest server)");
 	if (verify && test != RD_WRITE_BW)
-		sl_usage_fail("--verify reads back what write-bw wrote");
+		cli_usage_fail("--verify reads back what write-bw wrote");
 	if (!size)
 		size = tool == PT_ATOMIC_BW ? 8 :
 		       tool >= PT_WRITE_LAT ? 2 :
 					      65536;
 	if (tool == PT_ATOMIC_BW && size != 8)
-		sl_usage_fail("--size: atomics are 8 bytes");
+		cli_usage_fail("--size: atomics are 8 bytes");
 	if (region && region < size)
-		sl_usage_fail("--buffer %" PRIu64 " is under --size %" PRIu64,
-			      region, size);
+		cli_usage_fail("--buffer %" PRIu64 " is under --size %" PRIu64,
+			       region, size);
 	if (test != RD_SERVER && size * window > (64u << 20))
 		window = (64u << 20) / size ? (64u << 20) / size : 1;
 	to.port = oob_port;
@@ -1208,9 +1211,9 @@ int rd_perftest(enum rd_test test, int argc, char **argv)
 			SL_RDMA_ACCESS_REMOTE_ATOMIC);
 	if (max_mtu > rd_max_mtu(&c)) {
 		if (mtu_given)
-			sl_warnx("--mtu: this port's buffers hold a path MTU "
-				 "of %u at most",
-				 128u << rd_max_mtu(&c));
+			cli_warnx("--mtu: this port's buffers hold a path MTU "
+				  "of %u at most",
+				  128u << rd_max_mtu(&c));
 		max_mtu = rd_max_mtu(&c);
 	}
 	if (test == RD_SERVER)

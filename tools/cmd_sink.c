@@ -49,7 +49,7 @@ static const char sink_help[] =
 	"--json\n"
 	"  sluice sink xdp:veth1,match=udp:9000 --duration 30\n";
 
-int sl_cmd_sink(int argc, char **argv)
+int cmd_sink(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "count", required_argument, NULL, 'c' },
@@ -63,15 +63,15 @@ int sl_cmd_sink(int argc, char **argv)
 	};
 	struct sl_port_info info = { .sz = sizeof(info) };
 	struct sl_pkt *pkts[SINK_BURST];
-	struct sl_idle idle = { 0 };
+	struct cli_idle idle = { 0 };
 	uint64_t count = 0, rx = 0, bytes = 0, foreign = 0, gen = 0;
 	uint64_t t0, now, end = 0, idle_ns = 0, last_rx = 0, no_ts = 0;
 	uint64_t first_rx = 0;
 	double duration = 0, idle_s = 0;
 	bool json = false, auto_stop = true;
-	struct sl_status st;
-	struct sl_track tr;
-	struct sl_hist *h;
+	struct cli_status st;
+	struct cli_track tr;
+	struct cli_hist *h;
 	struct sl_port *port;
 	const char *spec;
 	unsigned nq, q;
@@ -81,13 +81,13 @@ int sl_cmd_sink(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":hjc:d:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			count = sl_opt_u64("--count", optarg, 1, UINT64_MAX);
+			count = cli_opt_u64("--count", optarg, 1, UINT64_MAX);
 			break;
 		case 'd':
-			duration = sl_opt_seconds("--duration", optarg);
+			duration = cli_opt_seconds("--duration", optarg);
 			break;
 		case 'i':
-			idle_s = sl_opt_seconds("--idle", optarg);
+			idle_s = cli_opt_seconds("--idle", optarg);
 			break;
 		case 'A':
 			auto_stop = false;
@@ -102,30 +102,30 @@ int sl_cmd_sink(int argc, char **argv)
 			fputs(sink_help, stdout);
 			return 0;
 		default:
-			sl_opt_bad(c, optopt, argv);
+			cli_opt_bad(c, optopt, argv);
 		}
 	}
 	if (optind >= argc)
-		sl_usage_fail(
+		cli_usage_fail(
 			"missing PORT (a spec such as udp:127.0.0.1:9000)");
 	spec = argv[optind++];
 	if (optind < argc)
-		sl_usage_fail("unexpected argument '%s'", argv[optind]);
+		cli_usage_fail("unexpected argument '%s'", argv[optind]);
 
-	h = sl_hist_new();
-	if (!h || sl_track_init(&tr))
-		sl_die("out of memory");
-	port = sl_open_port(spec, NULL);
+	h = cli_hist_new();
+	if (!h || cli_track_init(&tr))
+		cli_die("out of memory");
+	port = cli_open_port(spec, NULL);
 	sl_port_info(port, &info);
 	nq = info.n_queues ? info.n_queues : 1;
 
-	sl_status_init(&st, json);
-	sl_privs_drop(&port, 1, true);
+	cli_status_init(&st, json);
+	cli_privs_drop(&port, 1, true);
 	t0 = now = sl_time_ns();
 	if (duration > 0)
 		end = t0 + (uint64_t)(duration * 1e9);
 	idle_ns = (uint64_t)(idle_s * 1e9);
-	while (!sl_stop) {
+	while (!cli_stop) {
 		unsigned got = 0;
 
 		for (q = 0; q < nq; q++) {
@@ -138,16 +138,16 @@ int sl_cmd_sink(int argc, char **argv)
 			got += n;
 			for (i = 0; i < n; i++) {
 				struct sl_pkt *p = pkts[i];
-				struct sl_gen_info g;
+				struct cli_gen_info g;
 				uint64_t rts;
 
 				bytes += p->len;
-				if (sl_gen_parse(p->data, p->len, &g)) {
+				if (cli_gen_parse(p->data, p->len, &g)) {
 					foreign++;
 					continue;
 				}
 				gen++;
-				sl_track_record(&tr, &g);
+				cli_track_record(&tr, &g);
 				if (!g.ts) {
 					no_ts++;
 					continue;
@@ -155,12 +155,12 @@ int sl_cmd_sink(int argc, char **argv)
 				rts = (p->flags & SL_PKT_F_RX_TS) ? p->rx_ts :
 								    now;
 				if (rts >= g.tx_ns)
-					sl_hist_record(h, rts - g.tx_ns);
+					cli_hist_record(h, rts - g.tx_ns);
 			}
 			sl_pkt_free_bulk(pkts, n);
 			rx += n;
 		}
-		sl_idle_poll(&idle, got);
+		cli_idle_poll(&idle, got);
 		if (got) {
 			last_rx = now;
 			if (!first_rx)
@@ -168,24 +168,25 @@ int sl_cmd_sink(int argc, char **argv)
 		} else {
 			now = sl_time_ns();
 		}
-		sl_status_tick(&st, now, "sink", rx, bytes, sl_track_lost(&tr));
+		cli_status_tick(&st, now, "sink", rx, bytes,
+				cli_track_lost(&tr));
 		if (count && rx >= count)
 			break;
 		if (end && now >= end)
 			break;
 		if (idle_ns && last_rx && now - last_rx >= idle_ns)
 			break;
-		if (auto_stop && sl_track_complete(&tr))
+		if (auto_stop && cli_track_complete(&tr))
 			break;
 	}
 	now = sl_time_ns();
-	sl_status_end(&st);
+	cli_status_end(&st);
 
 	/* rates over the time frames were arriving, not the wait before */
-	double secs = sl_secs(now - t0);
+	double secs = cli_secs(now - t0);
 	double active =
-		first_rx ? sl_secs((last_rx > first_rx ? last_rx : first_rx) -
-				   first_rx) :
+		first_rx ? cli_secs((last_rx > first_rx ? last_rx : first_rx) -
+				    first_rx) :
 			   0;
 	const char *lat_note = NULL;
 
@@ -207,10 +208,10 @@ int sl_cmd_sink(int argc, char **argv)
 			r, "expected",
 			json_object_new_uint64(
 				tr.any || tr.have_total ?
-					tr.unique + sl_track_lost(&tr) :
+					tr.unique + cli_track_lost(&tr) :
 					0));
 		json_object_object_add(
-			r, "lost", json_object_new_uint64(sl_track_lost(&tr)));
+			r, "lost", json_object_new_uint64(cli_track_lost(&tr)));
 		json_object_object_add(r, "duplicates",
 				       json_object_new_uint64(tr.dups));
 		json_object_object_add(r, "reordered",
@@ -229,18 +230,18 @@ int sl_cmd_sink(int argc, char **argv)
 			json_object_new_double(
 				active > 0 ? bytes * 8.0 / active : 0));
 		json_object_object_add(r, "latency_us",
-				       h->n ? sl_json_hist_us(h) : NULL);
+				       h->n ? cli_json_hist_us(h) : NULL);
 		if (lat_note)
 			json_object_object_add(
 				r, "latency_note",
 				json_object_new_string(lat_note));
 		json_object_object_add(r, "fault_dropped",
-				       json_object_new_uint64(sl_port_xstat(
+				       json_object_new_uint64(cli_port_xstat(
 					       port, "fault_dropped")));
 		json_object_object_add(r, "interrupted",
-				       json_object_new_boolean(sl_stop));
-		json_object_object_add(r, "port", sl_json_port(port));
-		sl_json_print(r);
+				       json_object_new_boolean(cli_stop));
+		json_object_object_add(r, "port", cli_json_port(port));
+		cli_json_print(r);
 	} else {
 		printf("sink: %" PRIu64 " frames, %" PRIu64
 		       " bytes in %.3f s (%.0f pps, %.1f Mb/s while "
@@ -250,14 +251,15 @@ int sl_cmd_sink(int argc, char **argv)
 		printf("  gen frames %" PRIu64 ": lost %" PRIu64
 		       ", duplicates %" PRIu64 ", reordered %" PRIu64
 		       "; foreign %" PRIu64 "\n",
-		       gen, sl_track_lost(&tr), tr.dups, tr.reordered, foreign);
+		       gen, cli_track_lost(&tr), tr.dups, tr.reordered,
+		       foreign);
 		if (lat_note)
 			printf("  one-way latency: %s\n", lat_note);
 		else if (h->n)
-			sl_print_hist_us("  one-way latency:", h);
+			cli_print_hist_us("  one-way latency:", h);
 	}
 	sl_port_close(port);
-	sl_track_fini(&tr);
-	sl_hist_free(h);
+	cli_track_fini(&tr);
+	cli_hist_free(h);
 	return 0;
 }

@@ -9,27 +9,27 @@
 
 #include "hist.h"
 
-struct sl_hist *sl_hist_new(void)
+struct cli_hist *cli_hist_new(void)
 {
-	struct sl_hist *h = calloc(1, sizeof(*h));
+	struct cli_hist *h = calloc(1, sizeof(*h));
 
 	if (h)
 		h->min = UINT64_MAX;
 	return h;
 }
 
-void sl_hist_free(struct sl_hist *h)
+void cli_hist_free(struct cli_hist *h)
 {
 	free(h);
 }
 
-void sl_hist_reset(struct sl_hist *h)
+void cli_hist_reset(struct cli_hist *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->min = UINT64_MAX;
 }
 
-void sl_hist_merge(struct sl_hist *dst, const struct sl_hist *src)
+void cli_hist_merge(struct cli_hist *dst, const struct cli_hist *src)
 {
 	unsigned i;
 
@@ -45,7 +45,7 @@ void sl_hist_merge(struct sl_hist *dst, const struct sl_hist *src)
 		dst->max = src->max;
 }
 
-uint64_t sl_hist_slot_low(unsigned i)
+uint64_t cli_hist_slot_low(unsigned i)
 {
 	unsigned e, k;
 
@@ -56,17 +56,17 @@ uint64_t sl_hist_slot_low(unsigned i)
 	return (uint64_t)(SL_HIST_SUB + k) << (e - 10);
 }
 
-uint64_t sl_hist_slot_high(unsigned i)
+uint64_t cli_hist_slot_high(unsigned i)
 {
 	unsigned e;
 
 	if (i < 2 * SL_HIST_SUB)
 		return i;
 	e = (i - 2 * SL_HIST_SUB) / SL_HIST_SUB + 11;
-	return sl_hist_slot_low(i) + (1ull << (e - 10)) - 1;
+	return cli_hist_slot_low(i) + (1ull << (e - 10)) - 1;
 }
 
-uint64_t sl_hist_percentile(const struct sl_hist *h, double q)
+uint64_t cli_hist_percentile(const struct cli_hist *h, double q)
 {
 	uint64_t want, seen = 0, v;
 	unsigned i;
@@ -91,8 +91,8 @@ uint64_t sl_hist_percentile(const struct sl_hist *h, double q)
 	}
 	if (i == SL_HIST_SLOTS)
 		return h->max;
-	v = sl_hist_slot_low(i) +
-	    (sl_hist_slot_high(i) - sl_hist_slot_low(i)) / 2;
+	v = cli_hist_slot_low(i) +
+	    (cli_hist_slot_high(i) - cli_hist_slot_low(i)) / 2;
 	if (v < h->min)
 		v = h->min;
 	if (v > h->max)
@@ -100,7 +100,7 @@ uint64_t sl_hist_percentile(const struct sl_hist *h, double q)
 	return v;
 }
 
-double sl_hist_mean(const struct sl_hist *h)
+double cli_hist_mean(const struct cli_hist *h)
 {
 	return h->n ? (double)h->sum / (double)h->n : 0.0;
 }

@@ -18,7 +18,7 @@
 #define SL_HIST_MAX_EXP 47 /* values >= 2^48 are recorded as 2^48 - 1 */
 #define SL_HIST_SLOTS (2 * SL_HIST_SUB + (SL_HIST_MAX_EXP - 10) * SL_HIST_SUB)
 
-struct sl_hist {
+struct cli_hist {
 	uint64_t n; /* values recorded */
 	uint64_t min, max; /* exact; min is UINT64_MAX while n == 0 */
 	uint64_t sum; /* for the mean; wraps only after ~5e9 hours of ns */
@@ -26,12 +26,12 @@ struct sl_hist {
 };
 
 /* A zeroed histogram from calloc, or NULL (errno ENOMEM). */
-struct sl_hist *sl_hist_new(void);
-void sl_hist_free(struct sl_hist *h);
-void sl_hist_reset(struct sl_hist *h);
+struct cli_hist *cli_hist_new(void);
+void cli_hist_free(struct cli_hist *h);
+void cli_hist_reset(struct cli_hist *h);
 
 /* The slot of value v (exported for the unit test). */
-static inline unsigned sl_hist_slot(uint64_t v)
+static inline unsigned cli_hist_slot(uint64_t v)
 {
 	unsigned e, shift;
 
@@ -46,9 +46,9 @@ static inline unsigned sl_hist_slot(uint64_t v)
 }
 
 /* Record one value. O(1), no allocation: usable on a fast path. */
-static inline void sl_hist_record(struct sl_hist *h, uint64_t v)
+static inline void cli_hist_record(struct cli_hist *h, uint64_t v)
 {
-	h->slot[sl_hist_slot(v)]++;
+	h->slot[cli_hist_slot(v)]++;
 	h->n++;
 	h->sum += v;
 	if (v < h->min)
@@ -58,18 +58,18 @@ static inline void sl_hist_record(struct sl_hist *h, uint64_t v)
 }
 
 /* Add every value of src to dst. */
-void sl_hist_merge(struct sl_hist *dst, const struct sl_hist *src);
+void cli_hist_merge(struct cli_hist *dst, const struct cli_hist *src);
 
 /* The smallest and largest value slot i holds. */
-uint64_t sl_hist_slot_low(unsigned i);
-uint64_t sl_hist_slot_high(unsigned i);
+uint64_t cli_hist_slot_low(unsigned i);
+uint64_t cli_hist_slot_high(unsigned i);
 
 /* The value below or at which q (0..100) percent of the values lie: the
  * middle of its slot, clamped to [min, max], so within 0.1 % of the true
  * value; 0 when the histogram is empty. q = 100 gives max exactly. */
-uint64_t sl_hist_percentile(const struct sl_hist *h, double q);
+uint64_t cli_hist_percentile(const struct cli_hist *h, double q);
 
 /* Mean of the recorded values, 0 when empty. */
-double sl_hist_mean(const struct sl_hist *h);
+double cli_hist_mean(const struct cli_hist *h);
 
 #endif

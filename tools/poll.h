@@ -14,12 +14,12 @@
 #define SL_IDLE_SPINS 2000 /* empty polls before sleeping */
 #define SL_IDLE_SLEEP_NS 20000
 
-struct sl_idle {
+struct cli_idle {
 	bool busy;
 	unsigned empty;
 };
 
-static inline void sl_idle_poll(struct sl_idle *s, unsigned got)
+static inline void cli_idle_poll(struct cli_idle *s, unsigned got)
 {
 	static const struct timespec nap = { 0, SL_IDLE_SLEEP_NS };
 

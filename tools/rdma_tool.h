@@ -3,7 +3,7 @@
  * What the `sluice rdma` tests share (cmd_rdma.c): the port, queue pair
  * and completion queue of a test, and the TCP helpers of an out-of-band
  * exchange. cmd_rdma.c speaks sluice's own exchange, cmd_rdma_pp.c
- * ibv_rc_pingpong's. Control path; sl_die on what a test cannot go on
+ * ibv_rc_pingpong's. Control path; cli_die on what a test cannot go on
  * without.
  */
 #ifndef SLUICE_TOOLS_RDMA_TOOL_H
@@ -51,28 +51,28 @@ void rd_local_addr(const struct rd_ctx *c, int fd, struct sl_addr *a);
 uint32_t rd_psn(void);
 /* The QP's counters and its port queue's, as JSON. */
 struct json_object *rd_json_qp(struct sl_rdma_qp *qp);
-/* OPT ADDR: an IPv4 address (sl_usage_fail otherwise). */
+/* OPT ADDR: an IPv4 address (cli_usage_fail otherwise). */
 void rd_opt_ipv4(const char *opt, const char *arg, struct sl_addr *a);
-/* --mtu B as an ibv_mtu code (sl_usage_fail on a bad one). */
+/* --mtu B as an ibv_mtu code (cli_usage_fail on a bad one). */
 uint8_t rd_opt_mtu(const char *arg);
 
 /* TCP: exactly len bytes before deadline (0, or -1 with *why); all of
  * buf (0 or -1); connect, retrying while refused, until deadline; listen
- * (sl_die on failure). */
+ * (cli_die on failure). */
 int rd_read_full(int fd, void *buf, size_t len, uint64_t deadline,
 		 const char **why);
 int rd_write_full(int fd, const void *buf, size_t len);
 int rd_dial(const struct sl_addr *to, uint64_t deadline);
 int rd_listen(const struct sl_addr *a);
 
-/* The peer's MAC on xdp/packet ports (route and neighbour; sl_die when
+/* The peer's MAC on xdp/packet ports (route and neighbour; cli_die when
  * there is none); zeros on udp: ports, where the kernel resolves it. */
 void rd_peer_mac(const struct rd_ctx *c, const struct sl_addr *remote,
 		 uint8_t mac[SL_ETH_ALEN]);
 
 /* `sluice rdma pingpong` (cmd_rdma_pp.c). */
 int rd_pingpong(int argc, char **argv);
-/* --oob perftest given (sl_usage_fail on another --oob); then
+/* --oob perftest given (cli_usage_fail on another --oob); then
  * `sluice rdma TEST ... --oob perftest` (cmd_rdma_pt.c). */
 bool rd_wants_perftest(int argc, char **argv);
 int rd_perftest(enum rd_test test, int argc, char **argv);

@@ -22,32 +22,32 @@
 #include "hist.h"
 #include "sluice.h"
 
-const char *sl_cmd = "";
-volatile sig_atomic_t sl_stop;
-bool sl_keep_privs;
-const char *sl_privs_user;
+const char *cli_cmd = "";
+volatile sig_atomic_t cli_stop;
+bool cli_keep_privs;
+const char *cli_privs_user;
 
 static void SL_PRINTF_T(2, 0)
 	vmsg(const char *kind, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "sluice: %s%s%s", sl_cmd, *sl_cmd ? ": " : "", kind);
+	fprintf(stderr, "sluice: %s%s%s", cli_cmd, *cli_cmd ? ": " : "", kind);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
 
-void sl_usage_fail(const char *fmt, ...)
+void cli_usage_fail(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vmsg("", fmt, ap);
 	va_end(ap);
-	if (*sl_cmd)
-		fprintf(stderr, "sluice: try 'sluice %s --help'\n", sl_cmd);
+	if (*cli_cmd)
+		fprintf(stderr, "sluice: try 'sluice %s --help'\n", cli_cmd);
 	exit(2);
 }
 
-void sl_die(const char *fmt, ...)
+void cli_die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -57,7 +57,7 @@ void sl_die(const char *fmt, ...)
 	exit(1);
 }
 
-void sl_warnx(const char *fmt, ...)
+void cli_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -66,32 +66,32 @@ void sl_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
-uint64_t sl_opt_u64(const char *opt, const char *arg, uint64_t min,
-		    uint64_t max)
+uint64_t cli_opt_u64(const char *opt, const char *arg, uint64_t min,
+		     uint64_t max)
 {
 	unsigned long long v;
 	char *end;
 
 	errno = 0;
 	if (!*arg || *arg == '-')
-		sl_usage_fail("%s %s: not a number", opt, arg);
+		cli_usage_fail("%s %s: not a number", opt, arg);
 	v = strtoull(arg, &end, 0);
 	if (*end == 'k' || *end == 'K')
 		v *= 1000, end++;
 	else if (*end == 'm' || *end == 'M')
 		v *= 1000000, end++;
 	if (errno || *end)
-		sl_usage_fail("%s %s: not a number", opt, arg);
+		cli_usage_fail("%s %s: not a number", opt, arg);
 	if (v < min)
-		sl_usage_fail("%s %s: too small: at least %" PRIu64, opt, arg,
-			      min);
+		cli_usage_fail("%s %s: too small: at least %" PRIu64, opt, arg,
+			       min);
 	if (v > max)
-		sl_usage_fail("%s %s: too large: at most %" PRIu64, opt, arg,
-			      max);
+		cli_usage_fail("%s %s: too large: at most %" PRIu64, opt, arg,
+			       max);
 	return v;
 }
 
-double sl_opt_seconds(const char *opt, const char *arg)
+double cli_opt_seconds(const char *opt, const char *arg)
 {
 	char *end;
 	double v;
@@ -99,22 +99,23 @@ double sl_opt_seconds(const char *opt, const char *arg)
 	errno = 0;
 	v = strtod(arg, &end);
 	if (errno || end == arg || (*end && strcmp(end, "s")) || !isfinite(v))
-		sl_usage_fail("%s %s: not a number of seconds", opt, arg);
+		cli_usage_fail("%s %s: not a number of seconds", opt, arg);
 	if (v <= 0)
-		sl_usage_fail("%s %s: must be more than 0 seconds", opt, arg);
+		cli_usage_fail("%s %s: must be more than 0 seconds", opt, arg);
 	if (v > 1e7)
-		sl_usage_fail("%s %s: too long: at most 1e7 seconds", opt, arg);
+		cli_usage_fail("%s %s: too long: at most 1e7 seconds", opt,
+			       arg);
 	return v;
 }
 
-void sl_opt_addr(const char *opt, const char *arg, bool port_optional,
-		 struct sl_addr *out)
+void cli_opt_addr(const char *opt, const char *arg, bool port_optional,
+		  struct sl_addr *out)
 {
 	if (sl_addr_parse(arg, port_optional, out))
-		sl_usage_fail("%s %s: %s", opt, arg, sl_last_error());
+		cli_usage_fail("%s %s: %s", opt, arg, sl_last_error());
 }
 
-void sl_opt_mac(const char *opt, const char *arg, uint8_t mac[SL_ETH_ALEN])
+void cli_opt_mac(const char *opt, const char *arg, uint8_t mac[SL_ETH_ALEN])
 {
 	unsigned v[SL_ETH_ALEN];
 	char tail;
@@ -122,34 +123,34 @@ void sl_opt_mac(const char *opt, const char *arg, uint8_t mac[SL_ETH_ALEN])
 
 	if (sscanf(arg, "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3],
 		   &v[4], &v[5], &tail) != 6)
-		sl_usage_fail(
+		cli_usage_fail(
 			"%s %s: not a MAC address (like 02:00:00:00:00:01)",
 			opt, arg);
 	for (i = 0; i < SL_ETH_ALEN; i++) {
 		if (v[i] > 0xff)
-			sl_usage_fail("%s %s: not a MAC address", opt, arg);
+			cli_usage_fail("%s %s: not a MAC address", opt, arg);
 		mac[i] = (uint8_t)v[i];
 	}
 }
 
-void sl_opt_bad(int c, int optopt_val, char *const argv[])
+void cli_opt_bad(int c, int optopt_val, char *const argv[])
 {
 	const char *arg = argv[optind - 1];
 
 	if (c == ':')
-		sl_usage_fail("%s: needs a value", arg);
+		cli_usage_fail("%s: needs a value", arg);
 	if (optopt_val && optopt_val != '?')
-		sl_usage_fail("unknown option '-%c'", optopt_val);
-	sl_usage_fail("unknown option '%s'", arg);
+		cli_usage_fail("unknown option '-%c'", optopt_val);
+	cli_usage_fail("unknown option '%s'", arg);
 }
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	sl_stop = 1;
+	cli_stop = 1;
 }
 
-void sl_signals(void)
+void cli_signals(void)
 {
 	struct sigaction sa;
 
@@ -160,21 +161,21 @@ void sl_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-struct sl_port *sl_open_port(const char *spec, const char *role)
+struct sl_port *cli_open_port(const char *spec, const char *role)
 {
 	struct sl_port_opts o = { .sz = sizeof(o) };
 
-	return sl_open_port_opts(spec, role, &o);
+	return cli_open_port_opts(spec, role, &o);
 }
 
-struct sl_port *sl_open_port_opts(const char *spec, const char *role,
-				  const struct sl_port_opts *o)
+struct sl_port *cli_open_port_opts(const char *spec, const char *role,
+				   const struct sl_port_opts *o)
 {
 	struct sl_port *p = sl_port_open(spec, o);
 
 	if (!p)
-		sl_die("%s%s%s", role ? role : "", role ? ": " : "",
-		       *sl_last_error() ? sl_last_error() : strerror(errno));
+		cli_die("%s%s%s", role ? role : "", role ? ": " : "",
+			*sl_last_error() ? sl_last_error() : strerror(errno));
 	return p;
 }
 
@@ -210,16 +211,16 @@ static bool privileged(void)
 #endif
 #endif
 
-void sl_privs_drop(struct sl_port *const *ports, unsigned n, bool seccomp)
+void cli_privs_drop(struct sl_port *const *ports, unsigned n, bool seccomp)
 {
 	struct sl_privs_opts o = { .sz = sizeof(o) };
 	struct sl_xstat xs[64];
 	unsigned i;
 
-	if (sl_keep_privs)
+	if (cli_keep_privs)
 		return;
 	/* nothing to drop, nobody to become: say nothing, change nothing */
-	if (!sl_privs_user && !privileged())
+	if (!cli_privs_user && !privileged())
 		return;
 	for (i = 0; i < n; i++)
 		sl_port_xstats(ports[i], xs, SL_ARRAY_SIZE_T(xs));
@@ -230,20 +231,20 @@ void sl_privs_drop(struct sl_port *const *ports, unsigned n, bool seccomp)
 	 * second with EPERM, which json-c prints on stderr. Seed it now.
 	 */
 	json_object_put(json_tokener_parse("{\"seed\":0}"));
-	o.user = sl_privs_user;
+	o.user = cli_privs_user;
 	o.seccomp = seccomp;
 #ifdef SL_TOOL_SANITIZED
 	o.seccomp = false;
 #endif
 	if (sl_drop_privileges(&o))
-		sl_die("dropping privileges: %s (--keep-privileges runs "
-		       "without dropping them)",
-		       sl_last_error());
+		cli_die("dropping privileges: %s (--keep-privileges runs "
+			"without dropping them)",
+			sl_last_error());
 }
 
 /* ---- status line ------------------------------------------------------ */
 
-void sl_status_init(struct sl_status *s, bool json)
+void cli_status_init(struct cli_status *s, bool json)
 {
 	memset(s, 0, sizeof(*s));
 	s->on = !json && isatty(STDERR_FILENO) && !getenv("SLUICE_NO_STATUS");
@@ -262,8 +263,8 @@ static void human(char *buf, size_t len, double v, const char *unit)
 		snprintf(buf, len, "%.0f %s", v, unit);
 }
 
-void sl_status_tick(struct sl_status *s, uint64_t now, const char *what,
-		    uint64_t pkts, uint64_t bytes, uint64_t drops)
+void cli_status_tick(struct cli_status *s, uint64_t now, const char *what,
+		     uint64_t pkts, uint64_t bytes, uint64_t drops)
 {
 	char pps[32], bps[32], line[160];
 	double dt;
@@ -271,13 +272,13 @@ void sl_status_tick(struct sl_status *s, uint64_t now, const char *what,
 
 	if (!s->on || now - s->last_t < 1000000000ull)
 		return;
-	dt = sl_secs(now - s->last_t);
+	dt = cli_secs(now - s->last_t);
 	human(pps, sizeof(pps), (double)(pkts - s->last_pkts) / dt, "pps");
 	human(bps, sizeof(bps), (double)(bytes - s->last_bytes) * 8 / dt,
 	      "b/s");
 	n = snprintf(line, sizeof(line),
 		     "%s: %s  %s  drops %" PRIu64 "  total %" PRIu64 "  %.0f s",
-		     what, pps, bps, drops, pkts, sl_secs(now - s->t0));
+		     what, pps, bps, drops, pkts, cli_secs(now - s->t0));
 	/* pad over a longer previous line instead of clearing with ANSI */
 	fprintf(stderr, "\r%s%*s", line, s->width > n ? s->width - n : 0, "");
 	fflush(stderr);
@@ -287,7 +288,7 @@ void sl_status_tick(struct sl_status *s, uint64_t now, const char *what,
 	s->last_bytes = bytes;
 }
 
-void sl_status_end(struct sl_status *s)
+void cli_status_end(struct cli_status *s)
 {
 	if (s->on && s->width) {
 		fprintf(stderr, "\r%*s\r", s->width, "");
@@ -318,7 +319,7 @@ static struct json_object *jq(const struct sl_queue_stats *q)
 	return o;
 }
 
-struct json_object *sl_json_port(struct sl_port *port)
+struct json_object *cli_json_port(struct sl_port *port)
 {
 	struct json_object *o = json_object_new_object(), *x;
 	struct sl_port_info info = { .sz = sizeof(info) };
@@ -356,7 +357,7 @@ struct json_object *sl_json_port(struct sl_port *port)
 	return o;
 }
 
-uint64_t sl_port_xstat(struct sl_port *port, const char *name)
+uint64_t cli_port_xstat(struct sl_port *port, const char *name)
 {
 	struct sl_xstat xs[64];
 	int n, i;
@@ -383,7 +384,7 @@ static double us(uint64_t ns)
 	return round((double)ns / 1e3 * 1000.0) / 1000.0;
 }
 
-struct json_object *sl_json_hist_us(const struct sl_hist *h)
+struct json_object *cli_json_hist_us(const struct cli_hist *h)
 {
 	struct json_object *o = json_object_new_object();
 	unsigned i;
@@ -394,16 +395,16 @@ struct json_object *sl_json_hist_us(const struct sl_hist *h)
 	json_object_object_add(o, "min", json_object_new_double(us(h->min)));
 	json_object_object_add(
 		o, "mean",
-		json_object_new_double(round(sl_hist_mean(h)) / 1e3));
+		json_object_new_double(round(cli_hist_mean(h)) / 1e3));
 	for (i = 0; i < SL_ARRAY_SIZE_T(pcts); i++)
 		json_object_object_add(
 			o, pcts[i].key,
 			json_object_new_double(
-				us(sl_hist_percentile(h, pcts[i].q))));
+				us(cli_hist_percentile(h, pcts[i].q))));
 	return o;
 }
 
-void sl_print_hist_us(const char *label, const struct sl_hist *h)
+void cli_print_hist_us(const char *label, const struct cli_hist *h)
 {
 	unsigned i;
 
@@ -415,11 +416,11 @@ void sl_print_hist_us(const char *label, const struct sl_hist *h)
 	printf(" min %.1f", us(h->min));
 	for (i = 0; i < SL_ARRAY_SIZE_T(pcts); i++)
 		printf("  %s %.1f", pcts[i].label,
-		       us(sl_hist_percentile(h, pcts[i].q)));
+		       us(cli_hist_percentile(h, pcts[i].q)));
 	printf(" us (%" PRIu64 " samples)\n", h->n);
 }
 
-void sl_json_print(struct json_object *obj)
+void cli_json_print(struct json_object *obj)
 {
 	puts(json_object_to_json_string_ext(
 		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -441,7 +442,7 @@ static void swap_bytes(uint8_t *a, uint8_t *b, size_t n)
 	}
 }
 
-int sl_frame_swap_mac(uint8_t *frame, uint32_t len)
+int cli_frame_swap_mac(uint8_t *frame, uint32_t len)
 {
 	if (len < SL_ETH_HLEN)
 		return -1;
@@ -460,7 +461,7 @@ static void on_log(enum sl_log_level level, const char *msg, void *ctx)
 	if ((level == SL_LOG_ERROR || level > SL_LOG_WARN) &&
 	    !getenv("SLUICE_DEBUG_LOG"))
 		return;
-	fprintf(stderr, "sluice: %s%s%s: %s\n", sl_cmd, *sl_cmd ? ": " : "",
+	fprintf(stderr, "sluice: %s%s%s: %s\n", cli_cmd, *cli_cmd ? ": " : "",
 		level == SL_LOG_WARN  ? "warning" :
 		level == SL_LOG_ERROR ? "error" :
 					"info",
@@ -471,25 +472,22 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *what;
-	/* drops its privileges after setup (sl_privs_drop); bench keeps
+	/* drops its privileges after setup (cli_privs_drop); bench keeps
 	 * them to build its test beds, doctor only reads */
 	bool drops;
 } cmds[] = {
-	{ "gen", sl_cmd_gen, "send UDP frames carrying sequence and time",
+	{ "gen", cmd_gen, "send UDP frames carrying sequence and time", true },
+	{ "sink", cmd_sink, "receive; count loss, reordering, latency", true },
+	{ "fwd", cmd_fwd, "forward frames to another port or back (l2fwd)",
 	  true },
-	{ "sink", sl_cmd_sink, "receive; count loss, reordering, latency",
-	  true },
-	{ "fwd", sl_cmd_fwd, "forward frames to another port or back (l2fwd)",
-	  true },
-	{ "echo", sl_cmd_echo, "answer every UDP frame to its sender", true },
-	{ "ping", sl_cmd_ping, "UDP round trips against an echo", true },
-	{ "capture", sl_cmd_capture, "write what a port receives to pcap",
-	  true },
-	{ "bench", sl_cmd_bench, "capability versus risk of every path here",
+	{ "echo", cmd_echo, "answer every UDP frame to its sender", true },
+	{ "ping", cmd_ping, "UDP round trips against an echo", true },
+	{ "capture", cmd_capture, "write what a port receives to pcap", true },
+	{ "bench", cmd_bench, "capability versus risk of every path here",
 	  false },
-	{ "doctor", sl_cmd_doctor, "what this host can do for bypass, per path",
+	{ "doctor", cmd_doctor, "what this host can do for bypass, per path",
 	  false },
-	{ "rdma", sl_cmd_rdma, "RDMA bandwidth and latency (perftest style)",
+	{ "rdma", cmd_rdma, "RDMA bandwidth and latency (perftest style)",
 	  false },
 };
 
@@ -512,31 +510,32 @@ static int global_opts(int argc, char **argv, bool drops)
 			break;
 		}
 		if (!strcmp(a, "--keep-privileges")) {
-			sl_keep_privs = true;
+			cli_keep_privs = true;
 			continue;
 		}
 		if (!strcmp(a, "--user")) {
 			if (i + 1 >= argc)
-				sl_usage_fail("--user: needs a value");
-			sl_privs_user = argv[++i];
+				cli_usage_fail("--user: needs a value");
+			cli_privs_user = argv[++i];
 			continue;
 		}
 		if (!strncmp(a, "--user=", 7)) {
-			sl_privs_user = a + 7;
+			cli_privs_user = a + 7;
 			continue;
 		}
 		argv[j++] = a;
 	}
 	argv[j] = NULL;
-	if (sl_privs_user && !*sl_privs_user)
-		sl_usage_fail("--user: needs a value");
-	if (sl_privs_user && !drops)
-		sl_usage_fail(
+	if (cli_privs_user && !*cli_privs_user)
+		cli_usage_fail("--user: needs a value");
+	if (cli_privs_user && !drops)
+		cli_usage_fail(
 			"--user: %s keeps its privileges (only the packet "
 			"commands drop them)",
-			sl_cmd);
-	if (sl_privs_user && sl_keep_privs)
-		sl_usage_fail("--user and --keep-privileges: give one of them");
+			cli_cmd);
+	if (cli_privs_user && cli_keep_privs)
+		cli_usage_fail(
+			"--user and --keep-privileges: give one of them");
 	return j;
 }
 
@@ -583,9 +582,9 @@ int main(int argc, char **argv)
 	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
 	for (i = 0; i < SL_ARRAY_SIZE_T(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name) == 0) {
-			sl_cmd = cmds[i].name;
+			cli_cmd = cmds[i].name;
 			argc = global_opts(argc - 1, argv + 1, cmds[i].drops);
-			sl_signals();
+			cli_signals();
 			return cmds[i].fn(argc, argv + 1);
 		}
 	}

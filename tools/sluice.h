@@ -46,7 +46,7 @@
 #define SL_GEN_MIN_TS 20
 #define SL_GEN_MIN_TOTAL 28
 
-static inline void sl_put_be64(uint8_t *p, uint64_t v)
+static inline void cli_put_be64(uint8_t *p, uint64_t v)
 {
 	int i;
 
@@ -54,7 +54,7 @@ static inline void sl_put_be64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
-static inline uint64_t sl_get_be64(const uint8_t *p)
+static inline uint64_t cli_get_be64(const uint8_t *p)
 {
 	uint64_t v = 0;
 	int i;
@@ -64,7 +64,7 @@ static inline uint64_t sl_get_be64(const uint8_t *p)
 	return v;
 }
 
-static inline void sl_put_be32(uint8_t *p, uint32_t v)
+static inline void cli_put_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -72,7 +72,7 @@ static inline void sl_put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static inline uint32_t sl_get_be32(const uint8_t *p)
+static inline uint32_t cli_get_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	       (uint32_t)p[2] << 8 | p[3];
@@ -81,42 +81,42 @@ static inline uint32_t sl_get_be32(const uint8_t *p)
 /* ---- the command line ------------------------------------------------- */
 
 /* The subcommand running, for messages ("gen"). */
-extern const char *sl_cmd;
+extern const char *cli_cmd;
 
 /* Print "sluice: CMD: ..." and exit 2 (usage) or 1 (runtime). */
-void sl_usage_fail(const char *fmt, ...) SL_PRINTF_T(1, 2)
+void cli_usage_fail(const char *fmt, ...) SL_PRINTF_T(1, 2)
 	__attribute__((noreturn));
-void sl_die(const char *fmt, ...) SL_PRINTF_T(1, 2) __attribute__((noreturn));
+void cli_die(const char *fmt, ...) SL_PRINTF_T(1, 2) __attribute__((noreturn));
 /* A warning line on stderr ("sluice: CMD: warning: ..."). */
-void sl_warnx(const char *fmt, ...) SL_PRINTF_T(1, 2);
+void cli_warnx(const char *fmt, ...) SL_PRINTF_T(1, 2);
 
 /* Numbers of options, each checked and named in the message on error. */
-uint64_t sl_opt_u64(const char *opt, const char *arg, uint64_t min,
-		    uint64_t max);
-double sl_opt_seconds(const char *opt, const char *arg);
-void sl_opt_addr(const char *opt, const char *arg, bool port_optional,
-		 struct sl_addr *out);
-void sl_opt_mac(const char *opt, const char *arg, uint8_t mac[SL_ETH_ALEN]);
+uint64_t cli_opt_u64(const char *opt, const char *arg, uint64_t min,
+		     uint64_t max);
+double cli_opt_seconds(const char *opt, const char *arg);
+void cli_opt_addr(const char *opt, const char *arg, bool port_optional,
+		  struct sl_addr *out);
+void cli_opt_mac(const char *opt, const char *arg, uint8_t mac[SL_ETH_ALEN]);
 
 /*
  * getopt_long glue: the long options every subcommand knows are added by
  * the subcommand itself; this reports an unknown option or a missing
  * argument (getopt's return '?' or ':') the same way for all.
  */
-void sl_opt_bad(int c, int optopt_val, char *const argv[]);
+void cli_opt_bad(int c, int optopt_val, char *const argv[]);
 
 /* ---- running ---------------------------------------------------------- */
 
 /* Set by SIGINT/SIGTERM (and SIGALRM-free timers): loops poll it. */
-extern volatile sig_atomic_t sl_stop;
+extern volatile sig_atomic_t cli_stop;
 /* Install the handlers (no SA_RESTART: a blocking call returns EINTR). */
-void sl_signals(void);
+void cli_signals(void);
 
 /*
  * Privileges. The dispatcher takes --keep-privileges and --user NAME out of
  * any subcommand's arguments (so every subcommand accepts them) into these.
  * The packet subcommands (gen, sink, fwd, echo, ping, capture) then call
- * sl_privs_drop() once their ports and files are open, right before their
+ * cli_privs_drop() once their ports and files are open, right before their
  * loop: every capability goes (the open sockets, rings and XDP link keep
  * working), then the user changes with --user, then, with seccomp set, a
  * filter allows only what a poll loop over open descriptors needs. A
@@ -127,9 +127,9 @@ void sl_signals(void);
  * (libbpf's CPU count, from a file) is read while files can still be
  * opened.
  */
-extern bool sl_keep_privs;
-extern const char *sl_privs_user;
-void sl_privs_drop(struct sl_port *const *ports, unsigned n, bool seccomp);
+extern bool cli_keep_privs;
+extern const char *cli_privs_user;
+void cli_privs_drop(struct sl_port *const *ports, unsigned n, bool seccomp);
 
 /* The paragraph each packet subcommand's --help ends with. */
 #define SL_PRIVS_HELP                                                           \
@@ -140,50 +140,50 @@ void sl_privs_drop(struct sl_port *const *ports, unsigned n, bool seccomp);
 	"  --user NAME        also become NAME (no supplementary groups)\n"
 
 /* Open a port or exit 1 with the library's message. */
-struct sl_port *sl_open_port(const char *spec, const char *role);
+struct sl_port *cli_open_port(const char *spec, const char *role);
 /* The same with options (a pool to share, ...). */
-struct sl_port *sl_open_port_opts(const char *spec, const char *role,
-				  const struct sl_port_opts *o);
+struct sl_port *cli_open_port_opts(const char *spec, const char *role,
+				   const struct sl_port_opts *o);
 
 /* The live status line on stderr, shown only on a terminal and without
- * --json: call sl_status_tick() often; it redraws at most once a second
- * from the counters given (cumulative). sl_status_end() clears it. */
-struct sl_status {
+ * --json: call cli_status_tick() often; it redraws at most once a second
+ * from the counters given (cumulative). cli_status_end() clears it. */
+struct cli_status {
 	bool on;
 	uint64_t t0, last_t;
 	uint64_t last_pkts, last_bytes;
 	int width;
 };
-void sl_status_init(struct sl_status *s, bool json);
-void sl_status_tick(struct sl_status *s, uint64_t now, const char *what,
-		    uint64_t pkts, uint64_t bytes, uint64_t drops);
-void sl_status_end(struct sl_status *s);
+void cli_status_init(struct cli_status *s, bool json);
+void cli_status_tick(struct cli_status *s, uint64_t now, const char *what,
+		     uint64_t pkts, uint64_t bytes, uint64_t drops);
+void cli_status_end(struct cli_status *s);
 
 /* ---- results ---------------------------------------------------------- */
 
 /* The port's info, stats and xstats as a JSON object. */
-struct json_object *sl_json_port(struct sl_port *port);
+struct json_object *cli_json_port(struct sl_port *port);
 /* One xstat by name, 0 when the port has none of that name. */
-uint64_t sl_port_xstat(struct sl_port *port, const char *name);
+uint64_t cli_port_xstat(struct sl_port *port, const char *name);
 /* Percentiles of a histogram in microseconds: {"p50":..,...,"max":..}. */
-struct sl_hist;
-struct json_object *sl_json_hist_us(const struct sl_hist *h);
+struct cli_hist;
+struct json_object *cli_json_hist_us(const struct cli_hist *h);
 /* The same as one text line: "p50 12.3  p90 ...  max ... us". */
-void sl_print_hist_us(const char *label, const struct sl_hist *h);
+void cli_print_hist_us(const char *label, const struct cli_hist *h);
 /* Print obj pretty to stdout, then free it. */
-void sl_json_print(struct json_object *obj);
+void cli_json_print(struct json_object *obj);
 
 /* ---- frames ----------------------------------------------------------- */
 
 /* Swap the MAC addresses of a frame in place (l2fwd). Returns 0, or -1
  * (unchanged) for a frame shorter than an Ethernet header. Fast path. */
-int sl_frame_swap_mac(uint8_t *frame, uint32_t len);
+int cli_frame_swap_mac(uint8_t *frame, uint32_t len);
 
 /* The source address the kernel would use towards dst (port left 0).
  * 0 or -1 (no route). Control path. */
-int sl_kernel_src(const struct sl_addr *dst, struct sl_addr *out);
+int cli_kernel_src(const struct sl_addr *dst, struct sl_addr *out);
 /* A complete IPv4 neighbour entry for ip, from /proc/net/arp. 0 or -1. */
-int sl_arp_lookup(const struct sl_addr *ip, uint8_t mac[SL_ETH_ALEN]);
+int cli_arp_lookup(const struct sl_addr *ip, uint8_t mac[SL_ETH_ALEN]);
 
 /* Move frames from ports in[i] to out[i] (i < n, at most 2 directions).
  * With swap_ip each frame is turned around (sl_udp_swap: checked, a
@@ -193,7 +193,7 @@ int sl_arp_lookup(const struct sl_addr *ip, uint8_t mac[SL_ETH_ALEN]);
  * partial checksum gets it completed (sl_pkt_csum_forward). Runs until count
  * frames were received, duration_s passed, or a signal; prints the result
  * (JSON with json). Returns the exit status. Used by fwd and echo. */
-struct sl_relay {
+struct cli_relay {
 	const char *what; /* "fwd", "echo" */
 	unsigned n;
 	struct sl_port *in[2], *out[2];
@@ -201,23 +201,23 @@ struct sl_relay {
 	uint64_t count;
 	double duration_s;
 };
-int sl_relay_run(const struct sl_relay *r);
+int cli_relay_run(const struct cli_relay *r);
 
 /* Seconds as a double from a sl_time_ns() difference. */
-static inline double sl_secs(uint64_t ns)
+static inline double cli_secs(uint64_t ns)
 {
 	return (double)ns / 1e9;
 }
 
 /* The subcommands. Each returns the process exit status. */
-int sl_cmd_gen(int argc, char **argv);
-int sl_cmd_sink(int argc, char **argv);
-int sl_cmd_fwd(int argc, char **argv);
-int sl_cmd_echo(int argc, char **argv);
-int sl_cmd_ping(int argc, char **argv);
-int sl_cmd_capture(int argc, char **argv);
-int sl_cmd_doctor(int argc, char **argv);
-int sl_cmd_bench(int argc, char **argv);
-int sl_cmd_rdma(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+int cmd_sink(int argc, char **argv);
+int cmd_fwd(int argc, char **argv);
+int cmd_echo(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_rdma(int argc, char **argv);
 
 #endif

@@ -13,7 +13,7 @@
 
 #define W SL_TRACK_WINDOW
 
-int sl_gen_parse(const uint8_t *frame, uint32_t len, struct sl_gen_info *out)
+int cli_gen_parse(const uint8_t *frame, uint32_t len, struct cli_gen_info *out)
 {
 	const uint8_t *pl;
 	struct sl_frame f;
@@ -24,27 +24,27 @@ int sl_gen_parse(const uint8_t *frame, uint32_t len, struct sl_gen_info *out)
 	    (f.flags & SL_FRAME_IP_FRAG) || f.payload_len < SL_GEN_MIN_MAGIC)
 		return -1;
 	pl = frame + f.payload_off;
-	magic = sl_get_be32(pl + SL_GEN_OFF_MAGIC);
+	magic = cli_get_be32(pl + SL_GEN_OFF_MAGIC);
 	if ((magic & SL_GEN_MAGIC_MASK) != SL_GEN_MAGIC)
 		return -1;
 	out->payload_len = f.payload_len;
-	out->seq = sl_get_be64(pl + SL_GEN_OFF_SEQ);
+	out->seq = cli_get_be64(pl + SL_GEN_OFF_SEQ);
 	out->ts = (magic & SL_GEN_F_TS) && f.payload_len >= SL_GEN_MIN_TS;
-	out->tx_ns = out->ts ? sl_get_be64(pl + SL_GEN_OFF_TS) : 0;
+	out->tx_ns = out->ts ? cli_get_be64(pl + SL_GEN_OFF_TS) : 0;
 	out->has_total = (magic & SL_GEN_F_TOTAL) &&
 			 f.payload_len >= SL_GEN_MIN_TOTAL;
-	out->total = out->has_total ? sl_get_be64(pl + SL_GEN_OFF_TOTAL) : 0;
+	out->total = out->has_total ? cli_get_be64(pl + SL_GEN_OFF_TOTAL) : 0;
 	return 0;
 }
 
-int sl_track_init(struct sl_track *t)
+int cli_track_init(struct cli_track *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->bits = calloc(W / 64, sizeof(uint64_t));
 	return t->bits ? 0 : -ENOMEM;
 }
 
-void sl_track_fini(struct sl_track *t)
+void cli_track_fini(struct cli_track *t)
 {
 	free(t->bits);
 	t->bits = NULL;
@@ -66,7 +66,7 @@ static inline void clear(uint64_t *bits, uint64_t seq)
 	bits[b / 64] &= ~(1ull << (b % 64));
 }
 
-void sl_track_record(struct sl_track *t, const struct sl_gen_info *g)
+void cli_track_record(struct cli_track *t, const struct cli_gen_info *g)
 {
 	uint64_t s = g->seq, i;
 
@@ -105,7 +105,7 @@ void sl_track_record(struct sl_track *t, const struct sl_gen_info *g)
 	}
 }
 
-uint64_t sl_track_lost(const struct sl_track *t)
+uint64_t cli_track_lost(const struct cli_track *t)
 {
 	uint64_t expected;
 
@@ -117,7 +117,7 @@ uint64_t sl_track_lost(const struct sl_track *t)
 	return expected > t->unique ? expected - t->unique : 0;
 }
 
-bool sl_track_complete(const struct sl_track *t)
+bool cli_track_complete(const struct cli_track *t)
 {
 	return t->have_total && t->unique >= t->total;
 }

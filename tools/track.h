@@ -21,7 +21,7 @@
 
 #define SL_TRACK_WINDOW (1u << 20) /* sequence numbers, a bit each */
 
-struct sl_track {
+struct cli_track {
 	uint64_t unique, dups, reordered, late;
 	uint64_t max_seq;
 	uint64_t total; /* announced by the sender, if have_total */
@@ -30,7 +30,7 @@ struct sl_track {
 };
 
 /* What a frame's payload says. */
-struct sl_gen_info {
+struct cli_gen_info {
 	uint64_t seq, tx_ns, total;
 	bool ts, has_total;
 	uint32_t payload_len;
@@ -38,15 +38,15 @@ struct sl_gen_info {
 
 /* 0 and *out when frame is a UDP frame with a gen payload; -1 otherwise
  * (foreign). Fast path. */
-int sl_gen_parse(const uint8_t *frame, uint32_t len, struct sl_gen_info *out);
+int cli_gen_parse(const uint8_t *frame, uint32_t len, struct cli_gen_info *out);
 
 /* 0, or -ENOMEM. */
-int sl_track_init(struct sl_track *t);
-void sl_track_fini(struct sl_track *t);
-void sl_track_record(struct sl_track *t, const struct sl_gen_info *g);
+int cli_track_init(struct cli_track *t);
+void cli_track_fini(struct cli_track *t);
+void cli_track_record(struct cli_track *t, const struct cli_gen_info *g);
 /* Frames of the run not seen (so far). */
-uint64_t sl_track_lost(const struct sl_track *t);
+uint64_t cli_track_lost(const struct cli_track *t);
 /* Every frame of a run with an announced total has arrived. */
-bool sl_track_complete(const struct sl_track *t);
+bool cli_track_complete(const struct cli_track *t);
 
 #endif

@@ -23,8 +23,8 @@ static void test_slots_precision(void **state)
 
 	(void)state;
 	for (v = 1; v < (1ull << 40); v += v / 997 + 1) {
-		unsigned s = sl_hist_slot(v);
-		uint64_t lo = sl_hist_slot_low(s), hi = sl_hist_slot_high(s);
+		unsigned s = cli_hist_slot(v);
+		uint64_t lo = cli_hist_slot_low(s), hi = cli_hist_slot_high(s);
 
 		assert_true(s >= prev);
 		prev = s;
@@ -32,10 +32,10 @@ static void test_slots_precision(void **state)
 		assert_true((double)(hi - lo) <= (double)v / 1000.0);
 	}
 	/* exact below 2048 */
-	assert_int_equal(sl_hist_slot(2047), 2047);
-	assert_int_equal(sl_hist_slot_low(sl_hist_slot(2048)), 2048);
+	assert_int_equal(cli_hist_slot(2047), 2047);
+	assert_int_equal(cli_hist_slot_low(cli_hist_slot(2048)), 2048);
 	/* beyond the range, clamped into the last slot */
-	assert_int_equal(sl_hist_slot(UINT64_MAX), SL_HIST_SLOTS - 1);
+	assert_int_equal(cli_hist_slot(UINT64_MAX), SL_HIST_SLOTS - 1);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -51,7 +51,7 @@ static void test_percentiles_match_sorted(void **state)
 	static const double qs[] = { 50, 90, 99, 99.9 };
 	enum { N = 100000 };
 	uint64_t *vals = malloc(N * sizeof(*vals));
-	struct sl_hist *h = sl_hist_new();
+	struct cli_hist *h = cli_hist_new();
 	unsigned i, k;
 
 	(void)state;
@@ -65,31 +65,31 @@ static void test_percentiles_match_sorted(void **state)
 		if (i % 100 == 0)
 			v *= 1 + (uint64_t)rand() % 1000;
 		vals[i] = v;
-		sl_hist_record(h, v);
+		cli_hist_record(h, v);
 	}
 	qsort(vals, N, sizeof(*vals), cmp_u64);
 	for (k = 0; k < 4; k++) {
 		uint64_t want = vals[(size_t)(qs[k] / 100.0 * N + 0.5) - 1];
-		uint64_t got = sl_hist_percentile(h, qs[k]);
+		uint64_t got = cli_hist_percentile(h, qs[k]);
 		double err = got > want ? (double)(got - want) :
 					  (double)(want - got);
 
 		assert_true(err <= (double)want / 1000.0 + 1);
 	}
-	assert_int_equal(sl_hist_percentile(h, 100), vals[N - 1]);
+	assert_int_equal(cli_hist_percentile(h, 100), vals[N - 1]);
 	assert_int_equal(h->min, vals[0]);
 	assert_int_equal(h->n, N);
-	assert_true(sl_hist_percentile(h, 50) <= sl_hist_percentile(h, 90));
-	assert_true(sl_hist_percentile(h, 99) <= sl_hist_percentile(h, 99.9));
+	assert_true(cli_hist_percentile(h, 50) <= cli_hist_percentile(h, 90));
+	assert_true(cli_hist_percentile(h, 99) <= cli_hist_percentile(h, 99.9));
 	free(vals);
-	sl_hist_free(h);
+	cli_hist_free(h);
 }
 
 /* two halves merged give the same answers as one histogram of all */
 static void test_merge(void **state)
 {
-	struct sl_hist *a = sl_hist_new(), *b = sl_hist_new(),
-		       *all = sl_hist_new();
+	struct cli_hist *a = cli_hist_new(), *b = cli_hist_new(),
+			*all = cli_hist_new();
 	uint64_t v;
 
 	(void)state;
@@ -97,42 +97,42 @@ static void test_merge(void **state)
 	assert_non_null(b);
 	assert_non_null(all);
 	for (v = 1; v < 5000000; v = v * 3 / 2 + 1) {
-		sl_hist_record((v & 1) ? a : b, v);
-		sl_hist_record(all, v);
+		cli_hist_record((v & 1) ? a : b, v);
+		cli_hist_record(all, v);
 	}
-	sl_hist_merge(a, b);
+	cli_hist_merge(a, b);
 	assert_int_equal(a->n, all->n);
 	assert_int_equal(a->min, all->min);
 	assert_int_equal(a->max, all->max);
 	assert_int_equal(a->sum, all->sum);
 	assert_memory_equal(a->slot, all->slot, sizeof(a->slot));
-	assert_int_equal(sl_hist_percentile(a, 99),
-			 sl_hist_percentile(all, 99));
-	sl_hist_free(a);
-	sl_hist_free(b);
-	sl_hist_free(all);
+	assert_int_equal(cli_hist_percentile(a, 99),
+			 cli_hist_percentile(all, 99));
+	cli_hist_free(a);
+	cli_hist_free(b);
+	cli_hist_free(all);
 }
 
 /* empty, single value, and reset */
 static void test_edges(void **state)
 {
-	struct sl_hist *h = sl_hist_new();
+	struct cli_hist *h = cli_hist_new();
 
 	(void)state;
 	assert_non_null(h);
-	assert_int_equal(sl_hist_percentile(h, 50), 0);
-	assert_true(sl_hist_mean(h) == 0.0);
-	sl_hist_record(h, 123456789);
+	assert_int_equal(cli_hist_percentile(h, 50), 0);
+	assert_true(cli_hist_mean(h) == 0.0);
+	cli_hist_record(h, 123456789);
 	/* one value: every percentile is that value, clamped to min/max */
-	assert_int_equal(sl_hist_percentile(h, 50), 123456789);
-	assert_int_equal(sl_hist_percentile(h, 99.9), 123456789);
-	sl_hist_record(h, 0);
-	assert_int_equal(sl_hist_percentile(h, 50), 0);
-	assert_int_equal(sl_hist_percentile(h, 100), 123456789);
-	sl_hist_reset(h);
+	assert_int_equal(cli_hist_percentile(h, 50), 123456789);
+	assert_int_equal(cli_hist_percentile(h, 99.9), 123456789);
+	cli_hist_record(h, 0);
+	assert_int_equal(cli_hist_percentile(h, 50), 0);
+	assert_int_equal(cli_hist_percentile(h, 100), 123456789);
+	cli_hist_reset(h);
 	assert_int_equal(h->n, 0);
-	assert_int_equal(sl_hist_percentile(h, 99), 0);
-	sl_hist_free(h);
+	assert_int_equal(cli_hist_percentile(h, 99), 0);
+	cli_hist_free(h);
 }
 
 int main(void)
