@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The AF_XDP driver's receive and transmit bursts (see xdp.c for the
+ * driver, xsk_desc.c for the checks every descriptor passes). No
+ * allocation, no lock, no log here; the only system calls are the kernel
+ * kicks the rings ask for and the idle device check.
+ */
+#include <errno.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "drivers/xdp/xdp_int.h"
+
+/*
+ * Wake the kernel to send what the TX ring still holds. In copy mode the
+ * sending is done inside sendto(), a bounded batch per call (32 frames on
+ * this kernel): a kick only after posting new frames strands the tail of a
+ * long burst, and once the ring is full nothing new is posted and nothing
+ * is kicked: TX stalls. So both bursts kick while frames are waiting, and
+ * in copy mode a kick goes on until the ring is empty (or XDP_KICK_MAX
+ * calls), since each call sends only its batch: one call per burst of 256
+ * held xdp-copy forwarding to ~32 frames per receive burst. In zero-copy
+ * mode one call wakes the driver, which sends the lot.
+ */
+#define XDP_KICK_MAX 16
+
+static bool tx_waiting(struct xdp_q *q)
+{
+	return xsk_prod_nb_free(&q->tx, q->tx.size) < q->tx.size;
+}
+
+static uint64_t coarse_ns(void);
+
+/*
+ * Zero-copy: the driver sends from the TX ring on its own while it keeps
+ * need_wakeup clear, and a socket that trusts the flag never kicks then.
+ * A driver that leaves frames in the ring with the flag clear would hold
+ * them for ever; once in the lab (virtio-net, Linux 7.3) three forwarded
+ * frames never left, which later runs did not repeat. So frames waiting
+ * while the ring's consumer has not moved for XDP_TX_STALL_NS get a kick
+ * all the same, counted in tx_stall_kicks: a coarse clock read per burst
+ * while frames wait, nothing else.
+ */
+#define XDP_TX_STALL_NS (2 * 1000 * 1000ull)
+
+static bool tx_stalled(struct xdp_q *q)
+{
+	uint32_t cons = __atomic_load_n(q->tx.consumer, __ATOMIC_ACQUIRE);
+	uint64_t now = coarse_ns();
+
+	if (cons != q->tx_last_cons || !q->tx_cons_ns) {
+		q->tx_last_cons = cons;
+		q->tx_cons_ns = now;
+		return false;
+	}
+	return now - q->tx_cons_ns > XDP_TX_STALL_NS;
+}
+
+/* Kick TX (above). Returns true when the kernel says the socket is no
+ * longer bound: its device went away (ENXIO; a device that is only down
+ * gives ENETDOWN, and the next burst tries again). */
+static bool kick_tx(struct xdp_q *q)
+{
+	unsigned calls = q->um->mode == MODE_ZC ? 1 : XDP_KICK_MAX;
+	bool stalled = false;
+
+	if (!xsk_ring_prod__needs_wakeup(&q->tx)) {
+		if (q->um->mode != MODE_ZC || !tx_waiting(q) ||
+		    !(stalled = tx_stalled(q)))
+			return false;
+	}
+	while (calls-- && tx_waiting(q)) {
+		q->wakeups++;
+		q->tx_wakeups++;
+		q->tx_stall_kicks += stalled;
+		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) == 0)
+			continue;
+		if (errno == EAGAIN) /* completion ring full: make room */
+			xdp_reap(q);
+		else if (sl_unlikely(errno == ENXIO))
+			return true;
+		else if (errno != EINTR)
+			break; /* EBUSY, ENETDOWN, ...: the next burst tries */
+	}
+	return false;
+}
+
+/* The vDSO's coarse clock: no system call, a few ns, ticks of 1-4 ms. */
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool port_gone(const struct xdp_priv *pv)
+{
+	return __atomic_load_n(&pv->gone, __ATOMIC_RELAXED);
+}
+
+/* The device went away: say so once, for the whole port (every queue is
+ * on that device). Called from a burst, once in the port's life. */
+__attribute__((cold, noinline)) static void xdp_gone(struct sl_port *port)
+{
+	struct xdp_priv *pv = port->priv;
+
+	if (__atomic_exchange_n(&pv->gone, 1, __ATOMIC_RELAXED))
+		return;
+	sl_port_set_state(port, SL_PORT_ERROR,
+			  "xdp:%s: interface gone (ifindex %d deleted or "
+			  "moved out of this namespace)",
+			  pv->ifname, pv->ifindex);
+	sl_warn("xdp:%s: interface gone (ifindex %d deleted or moved out of "
+		"this namespace); the port is in ERROR, close it",
+		pv->ifname, pv->ifindex);
+}
+
+/* A burst that moved nothing: at most every XDP_GONE_CHECK_NS, ask the
+ * kernel whether the socket is still bound (a non-blocking recvfrom does
+ * nothing else in copy mode; ENXIO: unbound). */
+static void idle_check(struct sl_port *port, struct xdp_q *q)
+{
+	uint64_t now = coarse_ns();
+
+	if (sl_likely(now < q->next_check_ns))
+		return;
+	q->next_check_ns = now + XDP_GONE_CHECK_NS;
+	q->link_checks++;
+	if (recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0 &&
+	    errno == ENXIO)
+		xdp_gone(port);
+}
+
+/* Give completed TX buffers back to the pool. */
+void xdp_reap(struct xdp_q *q)
+{
+	struct sl_pkt *done[XDP_BURST];
+	struct sl_xsk_take_counts c = { 0 };
+	unsigned n;
+
+	do {
+		n = sl_xsk_comp_take(&q->comp, q->g, q->slot, done, XDP_BURST,
+				     &c);
+		if (n)
+			sl_pool_put_bulk(q->pool, done, n);
+	} while (n == XDP_BURST);
+	q->tx_invalid_comp += c.invalid;
+}
+
+/* Top the fill ring up to fill_target from the pool, in batches. When the
+ * pool is dry the kernel goes on with what it has (or drops, counted by
+ * XDP_STATISTICS); the next call tries again, so nothing stalls. */
+void xdp_refill(struct sl_port *port, struct xdp_q *q)
+{
+	struct sl_pkt *b[XDP_FILL_BATCH];
+	uint32_t idx, want, i;
+
+	while (q->fill_target - q->in_fill >= XDP_FILL_BATCH / 4) {
+		want = SL_MIN(q->fill_target - q->in_fill, XDP_FILL_BATCH);
+		if (sl_pool_get_bulk(q->pool, b, want) != 0) {
+			want = XDP_FILL_BATCH / 4;
+			if (sl_pool_get_bulk(q->pool, b, want) != 0) {
+				port->qstats[q->queue].rx_nombuf++;
+				if (q->in_fill == 0)
+					q->fill_ring_empty++;
+				return;
+			}
+		}
+		/* in_fill <= fill_target <= ring size: the room is there */
+		if (xsk_ring_prod__reserve(&q->fill, want, &idx) != want) {
+			sl_pool_put_bulk(q->pool, b, want);
+			return;
+		}
+		for (i = 0; i < want; i++) {
+			uint64_t a = sl_xsk_chunk_addr(q->g, b[i]);
+
+			q->g->owner[a >> q->g->shift] = q->slot;
+			*xsk_ring_prod__fill_addr(&q->fill, idx + i) = a;
+		}
+		xsk_ring_prod__submit(&q->fill, want);
+		q->in_fill += want;
+	}
+}
+
+uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
+		      struct sl_pkt **pkts, uint16_t n)
+{
+	struct xdp_priv *pv = port->priv;
+	struct xdp_q *q = pv->q[queue];
+	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_pkt *rec[XDP_BURST];
+	struct sl_xsk_take_counts c = { 0 };
+	unsigned got, n_rec = 0;
+	bool gone = port_gone(pv);
+
+	xdp_reap(q);
+	if (sl_likely(!gone) && sl_unlikely(kick_tx(q))) {
+		xdp_gone(port);
+		gone = true;
+	}
+	if (n > XDP_BURST)
+		n = XDP_BURST;
+	got = sl_xsk_rx_take(&q->rx, q->g, q->slot, q->port_id, queue, pkts, n,
+			     rec, &n_rec, &c);
+	q->in_fill -= got + n_rec;
+	if (sl_unlikely(n_rec))
+		sl_pool_put_bulk(q->pool, rec, n_rec);
+	if (sl_unlikely(c.invalid)) {
+		q->rx_invalid_desc += c.invalid;
+		st->rx_invalid += c.invalid;
+	}
+	st->rx_packets += got;
+	st->rx_bytes += c.bytes;
+	xdp_refill(port, q);
+	if (got || sl_unlikely(gone))
+		return (uint16_t)got; /* gone: what the ring held, then 0 */
+	/* zero-copy drivers sleep until told there is fill ring to use;
+	 * with busy polling the recvfrom is what runs the driver's NAPI.
+	 * Either way the call answers ENXIO once the device is gone. */
+	if (xsk_ring_prod__needs_wakeup(&q->fill) || q->busy_poll) {
+		q->wakeups++;
+		if (recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0 &&
+		    sl_unlikely(errno == ENXIO))
+			xdp_gone(port);
+	} else {
+		idle_check(port, q);
+	}
+	return (uint16_t)got;
+}
+
+/* Put a packet from another pool into a buffer of ours. NULL when our pool
+ * is dry. */
+static struct sl_pkt *copy_in(struct xdp_q *q, struct sl_pkt *p)
+{
+	struct sl_pkt *c;
+
+	if (sl_pool_get_bulk(q->pool, &c, 1) != 0)
+		return NULL;
+	if (sl_pkt_set(c, p->data, p->len) != 0) {
+		sl_pool_put_bulk(q->pool, &c, 1);
+		return NULL;
+	}
+	return c;
+}
+
+uint16_t xdp_tx_burst(struct sl_port *port, uint16_t queue,
+		      struct sl_pkt **pkts, uint16_t n)
+{
+	struct xdp_priv *pv = port->priv;
+	struct xdp_q *q = pv->q[queue];
+	struct sl_queue_stats *st = &port->qstats[queue];
+	const struct sl_xsk_geom *g = q->g;
+	uint32_t idx, room, i, posted = 0, taken = 0;
+	uint64_t bytes = 0;
+
+	/* the device went away: take nothing, the caller keeps its packets */
+	if (sl_unlikely(port_gone(pv)))
+		return 0;
+	xdp_reap(q);
+	room = xsk_prod_nb_free(&q->tx, n);
+	if (room > n)
+		room = n;
+	if (room && xsk_ring_prod__reserve(&q->tx, room, &idx) != room)
+		room = 0;
+	for (i = 0; i < room; i++) {
+		struct sl_pkt *p = pkts[i];
+		struct xdp_desc *d;
+		uint64_t addr;
+
+		if (sl_unlikely(p->pool != q->pool)) {
+			struct sl_pkt *c;
+
+			if (p->len > q->max_copy) {
+				/* cannot be sent from a chunk: taken, dropped */
+				st->tx_dropped++;
+				sl_pkt_free(p);
+				taken++;
+				continue;
+			}
+			c = copy_in(q, p);
+			if (!c)
+				break; /* our pool is dry: back-pressure */
+			sl_pkt_free(p);
+			q->tx_copied++;
+			p = c;
+		}
+		addr = (uint64_t)(p->data - g->base);
+		g->owner[addr >> g->shift] = q->slot | SL_XSK_OWN_TX;
+		d = xsk_ring_prod__tx_desc(&q->tx, idx + posted);
+		d->addr = addr;
+		d->len = p->len;
+		d->options = 0;
+		bytes += p->len;
+		posted++;
+		taken++;
+	}
+	/* give back the slots reserved but not written (libxdp has no
+	 * cancel for a producer ring; the cached index is ours alone) */
+	q->tx.cached_prod -= room - posted;
+	if (posted)
+		xsk_ring_prod__submit(&q->tx, posted);
+	if (sl_unlikely(kick_tx(q))) {
+		/* posted to a ring nobody reads any more: never sent; the
+		 * buffers come back to the pool at close */
+		xdp_gone(port);
+		st->tx_errors += posted;
+		return (uint16_t)taken;
+	}
+	st->tx_packets += posted;
+	st->tx_bytes += bytes;
+	if (taken < n) {
+		st->tx_full++;
+		/* a ring that stays full, with no kick to tell (zero-copy
+		 * without need_wakeup): ask now and then */
+		if (!taken)
+			idle_check(port, q);
+	}
+	return (uint16_t)taken;
+}
