@@ -179,44 +179,58 @@ unsigned rdma_resp_output(struct sl_rdma_qp *qp)
 	return sent;
 }
 
-void rdma_resp_rx(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
-{
-	unsigned f = h->flags;
-	int32_t d;
-	struct rwqe *rw;
-	uint8_t *dst;
+/*
+ * The steps of a request, as rxe's responder state machine has them: each
+ * check returns whether the packet goes on to the next one, having sent
+ * whatever NAK it calls for; then the handler of its opcode executes it.
+ */
 
-	if (qp->state != SL_RDMA_QPS_RTS)
-		return;
-	d = psn_cmp(h->psn, qp->epsn);
+/* The PSN: a gap is NAKed once, a duplicate is served from the records. */
+static bool resp_check_psn(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
+{
+	int32_t d = psn_cmp(h->psn, qp->epsn);
+
 	if (d > 0) {
 		/* a gap: NAK once until the missing packet arrives */
 		if (!qp->seq_nak_sent && tx_ack(qp, AETH_NAK_SEQ, qp->epsn)) {
 			qp->seq_nak_sent = true;
 			qp->st.seq_naks_sent++;
 		}
-		return;
+		return false;
 	}
 	if (d < 0) {
 		resp_dup(qp, h);
-		return;
+		return false;
 	}
 	qp->seq_nak_sent = false;
-	/*
-	 * READ responses read memory when they are sent: a later request must
-	 * not change it before they are all out. Drain them now; if they do
-	 * not all fit, drop the packet unexecuted (as if lost: the requester
-	 * resends it, and every response it receives meanwhile counts as
-	 * progress, so retries are not used up).
-	 */
-	if (!(f & OPF_READ) && rec_oldest(qp)) {
-		rdma_resp_output(qp);
-		rdma_ep_flush(qp->ep);
-		if (rec_oldest(qp)) {
-			qp->st.rx_deferred++;
-			return;
-		}
+	return true;
+}
+
+/*
+ * READ responses read memory when they are sent: a later request must not
+ * change it before they are all out. Drain them now; if they do not all
+ * fit, drop the packet unexecuted (as if lost: the requester resends it,
+ * and every response it receives meanwhile counts as progress, so retries
+ * are not used up).
+ */
+static bool resp_drain_reads(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
+{
+	if ((h->flags & OPF_READ) || !rec_oldest(qp))
+		return true;
+	rdma_resp_output(qp);
+	rdma_ep_flush(qp->ep);
+	if (rec_oldest(qp)) {
+		qp->st.rx_deferred++;
+		return false;
 	}
+	return true;
+}
+
+/* The opcode sequence, and the QP's remote access rights. */
+static bool resp_check_op(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
+{
+	unsigned f = h->flags;
+
 	/* opcode sequence */
 	if (qp->rcur == RCUR_SEND ?
 		    !(f & OPF_SEND) || !(f & (OPF_MIDDLE | OPF_LAST)) :
@@ -224,7 +238,7 @@ void rdma_resp_rx(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
 		    !(f & OPF_WRITE) || !(f & (OPF_MIDDLE | OPF_LAST)) :
 		    (f & (OPF_MIDDLE | OPF_LAST)) != 0) {
 		resp_fail(qp, AETH_NAK_INV, h->psn);
-		return;
+		return false;
 	}
 	/* QP access */
 	if (((f & OPF_WRITE) &&
@@ -234,220 +248,266 @@ void rdma_resp_rx(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
 	    ((f & OPF_ATOMIC) &&
 	     !(qp->attr.access & SL_RDMA_ACCESS_REMOTE_ATOMIC))) {
 		resp_fail(qp, AETH_NAK_INV, h->psn);
-		return;
+		return false;
 	}
-	/* resources: a receive WQE, or nothing is executed */
-	if ((f & OPF_RQ) && !rq_front(qp)) {
-		if (tx_ack(qp,
-			   (uint8_t)(AETH_RNR | (qp->attr.min_rnr_timer & 31)),
-			   h->psn))
-			qp->st.rnr_naks_sent++;
-		return;
+	return true;
+}
+
+/* Resources: a receive WQE, or nothing is executed (RNR NAK). */
+static bool resp_check_rq(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
+{
+	if (!(h->flags & OPF_RQ) || rq_front(qp))
+		return true;
+	if (tx_ack(qp, (uint8_t)(AETH_RNR | (qp->attr.min_rnr_timer & 31)),
+		   h->psn))
+		qp->st.rnr_naks_sent++;
+	return false;
+}
+
+/* The payload length against the path MTU and the packet's place. */
+static bool resp_check_len(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
+{
+	unsigned f = h->flags;
+	bool bad = false;
+
+	if (!(f & OPF_PAYLOAD))
+		return true;
+	if (f & (OPF_FIRST | OPF_MIDDLE))
+		bad = h->paylen != qp->pmtu || h->pad;
+	else if (f & OPF_LAST)
+		bad = h->paylen == 0 || h->paylen > qp->pmtu ||
+		      h->pad != ((0u - h->paylen) & 3);
+	else
+		bad = h->paylen > qp->pmtu || h->pad != ((0u - h->paylen) & 3);
+	if (bad) {
+		resp_fail(qp, AETH_NAK_INV, h->psn);
+		return false;
 	}
-	/* lengths */
-	if (f & OPF_PAYLOAD) {
-		bool bad = false;
+	return true;
+}
 
-		if (f & (OPF_FIRST | OPF_MIDDLE))
-			bad = h->paylen != qp->pmtu || h->pad;
-		else if (f & OPF_LAST)
-			bad = h->paylen == 0 || h->paylen > qp->pmtu ||
-			      h->pad != ((0u - h->paylen) & 3);
-		else
-			bad = h->paylen > qp->pmtu ||
-			      h->pad != ((0u - h->paylen) & 3);
-		if (bad) {
-			resp_fail(qp, AETH_NAK_INV, h->psn);
-			return;
-		}
-	}
-
-	if (f & OPF_SEND) {
-		if (f & (OPF_FIRST | OPF_ONLY))
-			qp->s_off = 0;
-		rw = rq_front(qp);
-		if (!rw) { /* cannot happen: FIRST/ONLY checked, held since */
-			resp_fail(qp, AETH_NAK_OP, h->psn);
-			return;
-		}
-		if (h->paylen > rw->sge.length - qp->s_off) {
-			rdma_rq_complete(qp, rw, SL_RDMA_WC_LOC_LEN_ERR,
-					 SL_RDMA_WC_RECV, qp->s_off, false, 0);
-			qp->rq_head++;
-			resp_fail(qp, AETH_NAK_INV, h->psn);
-			return;
-		}
-		if (h->paylen) {
-			dst = rdma_mr_check(qp->pd, rw->sge.lkey, false,
-					    rw->sge.addr + qp->s_off, h->paylen,
-					    SL_RDMA_ACCESS_LOCAL_WRITE);
-			if (!dst) {
-				rdma_rq_complete(qp, rw,
-						 SL_RDMA_WC_LOC_PROT_ERR,
-						 SL_RDMA_WC_RECV, 0, false, 0);
-				qp->rq_head++;
-				resp_fail(qp, AETH_NAK_OP, h->psn);
-				return;
-			}
-			memcpy(dst, h->payload, h->paylen);
-		}
-		qp->s_off += h->paylen;
-		if (f & (OPF_LAST | OPF_ONLY)) {
-			if (f & OPF_IETH) {
-				struct sl_rdma_mr *mr =
-					rdma_mr_by_key(h->imm, true);
-
-				if (!mr || mr->pd != qp->pd) {
-					resp_fail(qp, AETH_NAK_OP, h->psn);
-					return;
-				}
-				mr->valid = false;
-			}
-			rdma_rq_complete(qp, rw, SL_RDMA_WC_SUCCESS,
-					 SL_RDMA_WC_RECV, qp->s_off,
-					 (f & OPF_IMM) != 0, h->imm);
-			qp->rq_head++;
-			qp->msn = (qp->msn + 1) & PSN_MASK;
-			qp->rcur = RCUR_NONE;
-		} else {
-			qp->rcur = RCUR_SEND;
-		}
-	} else if (f & OPF_WRITE) {
-		if (f & (OPF_FIRST | OPF_ONLY)) {
-			if (h->dmalen > (1u << 31) ||
-			    ((f & OPF_ONLY) && h->paylen != h->dmalen) ||
-			    ((f & OPF_FIRST) && h->dmalen <= h->paylen)) {
-				resp_fail(qp, AETH_NAK_INV, h->psn);
-				return;
-			}
-			if (h->dmalen &&
-			    !rdma_mr_check(qp->pd, h->rkey, true, h->va,
-					   h->dmalen,
-					   SL_RDMA_ACCESS_REMOTE_WRITE)) {
-				resp_fail(qp, AETH_NAK_ACCESS, h->psn);
-				return;
-			}
-			qp->w_va = h->va;
-			qp->w_rkey = h->rkey;
-			qp->w_len = qp->w_resid = h->dmalen;
-		} else if ((f & OPF_MIDDLE) ? qp->w_resid <= h->paylen :
-					      qp->w_resid != h->paylen) {
-			resp_fail(qp, AETH_NAK_INV, h->psn);
-			return;
-		}
-		if (h->paylen) {
-			/* checked again per packet: the region may have been
-			 * deregistered between two packets of a message */
-			dst = rdma_mr_check(qp->pd, qp->w_rkey, true, qp->w_va,
-					    h->paylen,
-					    SL_RDMA_ACCESS_REMOTE_WRITE);
-			if (!dst) {
-				resp_fail(qp, AETH_NAK_ACCESS, h->psn);
-				return;
-			}
-			memcpy(dst, h->payload, h->paylen);
-		}
-		qp->w_va += h->paylen;
-		qp->w_resid -= h->paylen;
-		if (f & (OPF_LAST | OPF_ONLY)) {
-			if (f & OPF_IMM) {
-				rw = rq_front(qp);
-				rdma_rq_complete(qp, rw, SL_RDMA_WC_SUCCESS,
-						 SL_RDMA_WC_RECV_RDMA_WITH_IMM,
-						 qp->w_len, true, h->imm);
-				qp->rq_head++;
-			}
-			qp->msn = (qp->msn + 1) & PSN_MASK;
-			qp->rcur = RCUR_NONE;
-		} else {
-			qp->rcur = RCUR_WRITE;
-		}
-	} else if (f & OPF_READ) {
-		struct rdrec *r;
-		uint32_t n;
-
-		if (h->dmalen > (1u << 31)) {
-			resp_fail(qp, AETH_NAK_INV, h->psn);
-			return;
-		}
-		if (h->dmalen &&
-		    !rdma_mr_check(qp->pd, h->rkey, true, h->va, h->dmalen,
-				   SL_RDMA_ACCESS_REMOTE_READ)) {
-			resp_fail(qp, AETH_NAK_ACCESS, h->psn);
-			return;
-		}
-		r = rec_alloc(qp);
-		if (!r) {
-			resp_fail(qp, AETH_NAK_INV, h->psn);
-			return;
-		}
-		n = h->dmalen ? (h->dmalen + qp->pmtu - 1) / qp->pmtu : 1;
-		*r = (struct rdrec){
-			.kind = REC_READ,
-			.active = 1,
-			.op = h->opcode,
-			.first = h->psn,
-			.last = (h->psn + n - 1) & PSN_MASK,
-			.rkey = h->rkey,
-			.len = h->dmalen,
-			.va = h->va,
-			.next_psn = h->psn,
-		};
-		qp->epsn = (qp->epsn + n) & PSN_MASK;
-		qp->msn = (qp->msn + 1) & PSN_MASK;
-		return;
-	} else if (f & OPF_ATOMIC) {
-		struct rdrec *r;
-		uint64_t *p, orig;
-
-		dst = rdma_mr_check(qp->pd, h->rkey, true, h->va, 8,
-				    SL_RDMA_ACCESS_REMOTE_ATOMIC);
-		if (!dst) {
-			resp_fail(qp, AETH_NAK_ACCESS, h->psn);
-			return;
-		}
-		if (h->va & 7) {
-			resp_fail(qp, AETH_NAK_INV, h->psn);
-			return;
-		}
-		r = rec_alloc(qp);
-		if (!r) {
-			resp_fail(qp, AETH_NAK_INV, h->psn);
-			return;
-		}
-		p = (uint64_t *)(void *)dst;
-		if (h->opcode == RC_CMP_SWAP) {
-			orig = h->compare;
-			__atomic_compare_exchange_n(p, &orig, h->swap_add,
-						    false, __ATOMIC_SEQ_CST,
-						    __ATOMIC_SEQ_CST);
-		} else {
-			orig = __atomic_fetch_add(p, h->swap_add,
-						  __ATOMIC_SEQ_CST);
-		}
-		*r = (struct rdrec){
-			.kind = REC_ATOMIC,
-			.active = 1,
-			.op = h->opcode,
-			.first = h->psn,
-			.last = h->psn,
-			.rkey = h->rkey,
-			.len = 8,
-			.va = h->va,
-			.next_psn = h->psn,
-			.orig = orig,
-			.swap_add = h->swap_add,
-			.compare = h->compare,
-		};
-		qp->epsn = (qp->epsn + 1) & PSN_MASK;
-		qp->msn = (qp->msn + 1) & PSN_MASK;
-		return;
-	} else {
-		return; /* a response opcode: not for the responder */
-	}
+/* A SEND or WRITE packet was executed: expect the next PSN, and ACK it
+ * (coalesced, from rdma_resp_output) if asked. */
+static void resp_next(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
+{
 	qp->epsn = (qp->epsn + 1) & PSN_MASK;
 	if (h->ackreq) {
 		qp->ack_pending = true;
 		qp->ack_psn = h->psn;
 	}
+}
+
+static void resp_send(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
+{
+	unsigned f = h->flags;
+	struct rwqe *rw;
+	uint8_t *dst;
+
+	if (f & (OPF_FIRST | OPF_ONLY))
+		qp->s_off = 0;
+	rw = rq_front(qp);
+	if (!rw) { /* cannot happen: FIRST/ONLY checked, held since */
+		resp_fail(qp, AETH_NAK_OP, h->psn);
+		return;
+	}
+	if (h->paylen > rw->sge.length - qp->s_off) {
+		rdma_rq_complete(qp, rw, SL_RDMA_WC_LOC_LEN_ERR,
+				 SL_RDMA_WC_RECV, qp->s_off, false, 0);
+		qp->rq_head++;
+		resp_fail(qp, AETH_NAK_INV, h->psn);
+		return;
+	}
+	if (h->paylen) {
+		dst = rdma_mr_check(qp->pd, rw->sge.lkey, false,
+				    rw->sge.addr + qp->s_off, h->paylen,
+				    SL_RDMA_ACCESS_LOCAL_WRITE);
+		if (!dst) {
+			rdma_rq_complete(qp, rw, SL_RDMA_WC_LOC_PROT_ERR,
+					 SL_RDMA_WC_RECV, 0, false, 0);
+			qp->rq_head++;
+			resp_fail(qp, AETH_NAK_OP, h->psn);
+			return;
+		}
+		memcpy(dst, h->payload, h->paylen);
+	}
+	qp->s_off += h->paylen;
+	if (f & (OPF_LAST | OPF_ONLY)) {
+		if (f & OPF_IETH) {
+			struct sl_rdma_mr *mr = rdma_mr_by_key(h->imm, true);
+
+			if (!mr || mr->pd != qp->pd) {
+				resp_fail(qp, AETH_NAK_OP, h->psn);
+				return;
+			}
+			mr->valid = false;
+		}
+		rdma_rq_complete(qp, rw, SL_RDMA_WC_SUCCESS, SL_RDMA_WC_RECV,
+				 qp->s_off, (f & OPF_IMM) != 0, h->imm);
+		qp->rq_head++;
+		qp->msn = (qp->msn + 1) & PSN_MASK;
+		qp->rcur = RCUR_NONE;
+	} else {
+		qp->rcur = RCUR_SEND;
+	}
+	resp_next(qp, h);
+}
+
+static void resp_write(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
+{
+	unsigned f = h->flags;
+	struct rwqe *rw;
+	uint8_t *dst;
+
+	if (f & (OPF_FIRST | OPF_ONLY)) {
+		if (h->dmalen > (1u << 31) ||
+		    ((f & OPF_ONLY) && h->paylen != h->dmalen) ||
+		    ((f & OPF_FIRST) && h->dmalen <= h->paylen)) {
+			resp_fail(qp, AETH_NAK_INV, h->psn);
+			return;
+		}
+		if (h->dmalen &&
+		    !rdma_mr_check(qp->pd, h->rkey, true, h->va, h->dmalen,
+				   SL_RDMA_ACCESS_REMOTE_WRITE)) {
+			resp_fail(qp, AETH_NAK_ACCESS, h->psn);
+			return;
+		}
+		qp->w_va = h->va;
+		qp->w_rkey = h->rkey;
+		qp->w_len = qp->w_resid = h->dmalen;
+	} else if ((f & OPF_MIDDLE) ? qp->w_resid <= h->paylen :
+				      qp->w_resid != h->paylen) {
+		resp_fail(qp, AETH_NAK_INV, h->psn);
+		return;
+	}
+	if (h->paylen) {
+		/* checked again per packet: the region may have been
+		 * deregistered between two packets of a message */
+		dst = rdma_mr_check(qp->pd, qp->w_rkey, true, qp->w_va,
+				    h->paylen, SL_RDMA_ACCESS_REMOTE_WRITE);
+		if (!dst) {
+			resp_fail(qp, AETH_NAK_ACCESS, h->psn);
+			return;
+		}
+		memcpy(dst, h->payload, h->paylen);
+	}
+	qp->w_va += h->paylen;
+	qp->w_resid -= h->paylen;
+	if (f & (OPF_LAST | OPF_ONLY)) {
+		if (f & OPF_IMM) {
+			rw = rq_front(qp);
+			rdma_rq_complete(qp, rw, SL_RDMA_WC_SUCCESS,
+					 SL_RDMA_WC_RECV_RDMA_WITH_IMM,
+					 qp->w_len, true, h->imm);
+			qp->rq_head++;
+		}
+		qp->msn = (qp->msn + 1) & PSN_MASK;
+		qp->rcur = RCUR_NONE;
+	} else {
+		qp->rcur = RCUR_WRITE;
+	}
+	resp_next(qp, h);
+}
+
+/* A READ is only recorded here: rdma_resp_output reads and sends it. */
+static void resp_read(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
+{
+	struct rdrec *r;
+	uint32_t n;
+
+	if (h->dmalen > (1u << 31)) {
+		resp_fail(qp, AETH_NAK_INV, h->psn);
+		return;
+	}
+	if (h->dmalen && !rdma_mr_check(qp->pd, h->rkey, true, h->va, h->dmalen,
+					SL_RDMA_ACCESS_REMOTE_READ)) {
+		resp_fail(qp, AETH_NAK_ACCESS, h->psn);
+		return;
+	}
+	r = rec_alloc(qp);
+	if (!r) {
+		resp_fail(qp, AETH_NAK_INV, h->psn);
+		return;
+	}
+	n = h->dmalen ? (h->dmalen + qp->pmtu - 1) / qp->pmtu : 1;
+	*r = (struct rdrec){
+		.kind = REC_READ,
+		.active = 1,
+		.op = h->opcode,
+		.first = h->psn,
+		.last = (h->psn + n - 1) & PSN_MASK,
+		.rkey = h->rkey,
+		.len = h->dmalen,
+		.va = h->va,
+		.next_psn = h->psn,
+	};
+	qp->epsn = (qp->epsn + n) & PSN_MASK;
+	qp->msn = (qp->msn + 1) & PSN_MASK;
+}
+
+/* An atomic executes once, here; its record keeps the value before, for
+ * the response and for duplicates. */
+static void resp_atomic(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
+{
+	struct rdrec *r;
+	uint64_t *p, orig;
+	uint8_t *dst;
+
+	dst = rdma_mr_check(qp->pd, h->rkey, true, h->va, 8,
+			    SL_RDMA_ACCESS_REMOTE_ATOMIC);
+	if (!dst) {
+		resp_fail(qp, AETH_NAK_ACCESS, h->psn);
+		return;
+	}
+	if (h->va & 7) {
+		resp_fail(qp, AETH_NAK_INV, h->psn);
+		return;
+	}
+	r = rec_alloc(qp);
+	if (!r) {
+		resp_fail(qp, AETH_NAK_INV, h->psn);
+		return;
+	}
+	p = (uint64_t *)(void *)dst;
+	if (h->opcode == RC_CMP_SWAP) {
+		orig = h->compare;
+		__atomic_compare_exchange_n(p, &orig, h->swap_add, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	} else {
+		orig = __atomic_fetch_add(p, h->swap_add, __ATOMIC_SEQ_CST);
+	}
+	*r = (struct rdrec){
+		.kind = REC_ATOMIC,
+		.active = 1,
+		.op = h->opcode,
+		.first = h->psn,
+		.last = h->psn,
+		.rkey = h->rkey,
+		.len = 8,
+		.va = h->va,
+		.next_psn = h->psn,
+		.orig = orig,
+		.swap_add = h->swap_add,
+		.compare = h->compare,
+	};
+	qp->epsn = (qp->epsn + 1) & PSN_MASK;
+	qp->msn = (qp->msn + 1) & PSN_MASK;
+}
+
+void rdma_resp_rx(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
+{
+	unsigned f = h->flags;
+
+	if (qp->state != SL_RDMA_QPS_RTS || !resp_check_psn(qp, h) ||
+	    !resp_drain_reads(qp, h) || !resp_check_op(qp, h) ||
+	    !resp_check_rq(qp, h) || !resp_check_len(qp, h))
+		return;
+	if (f & OPF_SEND)
+		resp_send(qp, h);
+	else if (f & OPF_WRITE)
+		resp_write(qp, h);
+	else if (f & OPF_READ)
+		resp_read(qp, h);
+	else if (f & OPF_ATOMIC)
+		resp_atomic(qp, h);
+	/* else a response opcode: not for the responder */
 }
