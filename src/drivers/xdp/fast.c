@@ -12,21 +12,33 @@
 #include "drivers/xdp/xdp_int.h"
 
 /*
- * Wake the kernel to send what the TX ring still holds. In copy mode the
- * sending is done inside sendto(), a bounded batch per call (32 frames on
- * this kernel): a kick only after posting new frames strands the tail of a
- * long burst, and once the ring is full nothing new is posted and nothing
- * is kicked: TX stalls. So both bursts kick while frames are waiting, and
- * in copy mode a kick goes on until the ring is empty (or XDP_KICK_MAX
- * calls), since each call sends only its batch: one call per burst of 256
- * held xdp-copy forwarding to ~32 frames per receive burst. In zero-copy
- * mode one call wakes the driver, which sends the lot.
+ * Who does what, once per burst (issue 17: each burst did the other
+ * direction's work too, and a forwarding loop reaped completions twice per
+ * iteration and made system calls from its receive side):
+ *
+ *   receive   takes RX descriptors, tops the fill ring up (first with the
+ *             socket's own completed TX buffers, straight from the
+ *             completion ring: no pool round trip, one ownership write),
+ *             and calls the kernel only when the ring asks (need_wakeup),
+ *             when busy polling, or for the idle device check.
+ *   transmit  posts, reaps completions into the pool only when they would
+ *             hold the kernel up (completion ring half full, or no TX
+ *             room), and kicks the kernel once per burst.
+ *
+ * A copy-mode kick sends at most the socket's TX budget per call: 32
+ * frames before Linux 6.17, the whole TX ring since, once the socket asks
+ * with XDP_MAX_TX_SKB_BUDGET (set at open, see xdp_tx_budget). With the
+ * old budget a burst needs several calls; frames a kick could not send
+ * (budget, EAGAIN, EBUSY) leave tx_pending set, and the next burst of
+ * either direction kicks again, so a program that sends once and then
+ * only receives still sees its frames leave.
  */
-#define XDP_KICK_MAX 16
+#define XDP_KICK_MAX 16 /* copy-mode calls per kick, old kernels only */
 
-static bool tx_waiting(struct xdp_q *q)
+static uint32_t tx_waiting(const struct xdp_q *q)
 {
-	return xsk_prod_nb_free(&q->tx, q->tx.size) < q->tx.size;
+	return q->tx.size -
+	       xsk_prod_nb_free((struct xsk_ring_prod *)&q->tx, q->tx.size);
 }
 
 static uint64_t coarse_ns(void);
@@ -56,20 +68,44 @@ static bool tx_stalled(struct xdp_q *q)
 	return now - q->tx_cons_ns > XDP_TX_STALL_NS;
 }
 
+/* Give completed TX buffers back to the pool. */
+void xdp_reap(struct xdp_q *q)
+{
+	struct sl_pkt *done[XDP_BURST];
+	struct sl_xsk_take_counts c = { 0 };
+	unsigned n;
+
+	do {
+		n = sl_xsk_comp_take(&q->comp, q->g, q->slot, done, XDP_BURST,
+				     &c);
+		if (n)
+			sl_pool_put_bulk(q->pool, done, n);
+	} while (n == XDP_BURST);
+	q->tx_invalid_comp += c.invalid;
+}
+
 /* Kick TX (above). Returns true when the kernel says the socket is no
  * longer bound: its device went away (ENXIO; a device that is only down
  * gives ENETDOWN, and the next burst tries again). */
 static bool kick_tx(struct xdp_q *q)
 {
-	unsigned calls = q->um->mode == MODE_ZC ? 1 : XDP_KICK_MAX;
+	uint32_t waiting = tx_waiting(q);
+	unsigned calls = 1;
 	bool stalled = false;
 
+	/* set while frames wait: the next burst of either direction comes
+	 * back here (zero-copy: for the stall check) */
+	q->tx_pending = waiting != 0;
+	if (!waiting)
+		return false;
 	if (!xsk_ring_prod__needs_wakeup(&q->tx)) {
-		if (q->um->mode != MODE_ZC || !tx_waiting(q) ||
-		    !(stalled = tx_stalled(q)))
+		if (q->um->mode != MODE_ZC || !(stalled = tx_stalled(q)))
 			return false;
 	}
-	while (calls-- && tx_waiting(q)) {
+	if (q->um->mode != MODE_ZC)
+		calls = SL_MIN((waiting + q->tx_budget - 1) / q->tx_budget,
+			       XDP_KICK_MAX);
+	while (calls--) {
 		q->wakeups++;
 		q->tx_wakeups++;
 		q->tx_stall_kicks += stalled;
@@ -82,6 +118,7 @@ static bool kick_tx(struct xdp_q *q)
 		else if (errno != EINTR)
 			break; /* EBUSY, ENETDOWN, ...: the next burst tries */
 	}
+	q->tx_pending = tx_waiting(q) != 0;
 	return false;
 }
 
@@ -132,30 +169,27 @@ static void idle_check(struct sl_port *port, struct xdp_q *q)
 		xdp_gone(port);
 }
 
-/* Give completed TX buffers back to the pool. */
-void xdp_reap(struct xdp_q *q)
-{
-	struct sl_pkt *done[XDP_BURST];
-	struct sl_xsk_take_counts c = { 0 };
-	unsigned n;
-
-	do {
-		n = sl_xsk_comp_take(&q->comp, q->g, q->slot, done, XDP_BURST,
-				     &c);
-		if (n)
-			sl_pool_put_bulk(q->pool, done, n);
-	} while (n == XDP_BURST);
-	q->tx_invalid_comp += c.invalid;
-}
-
-/* Top the fill ring up to fill_target from the pool, in batches. When the
- * pool is dry the kernel goes on with what it has (or drops, counted by
+/* Top the fill ring up to fill_target: first with the socket's own
+ * completed TX buffers, then from the pool, in batches. When the pool is
+ * dry the kernel goes on with what it has (or drops, counted by
  * XDP_STATISTICS); the next call tries again, so nothing stalls. */
 void xdp_refill(struct sl_port *port, struct xdp_q *q)
 {
 	struct sl_pkt *b[XDP_FILL_BATCH];
 	uint32_t idx, want, i;
 
+	if (q->fill_target - q->in_fill < XDP_FILL_BATCH / 4)
+		return;
+	if (xsk_cons_nb_avail(&q->comp, 1)) {
+		struct sl_xsk_take_counts c = { 0 };
+		uint32_t n =
+			sl_xsk_comp_recycle(&q->comp, &q->fill, q->g, q->slot,
+					    q->fill_target - q->in_fill, &c);
+
+		q->in_fill += n;
+		q->fill_recycled += n;
+		q->tx_invalid_comp += c.invalid;
+	}
 	while (q->fill_target - q->in_fill >= XDP_FILL_BATCH / 4) {
 		want = SL_MIN(q->fill_target - q->in_fill, XDP_FILL_BATCH);
 		if (sl_pool_get_bulk(q->pool, b, want) != 0) {
@@ -194,13 +228,19 @@ uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 	unsigned got, n_rec = 0;
 	bool gone = port_gone(pv);
 
-	xdp_reap(q);
-	if (sl_likely(!gone) && sl_unlikely(kick_tx(q))) {
-		xdp_gone(port);
-		gone = true;
-	}
 	if (n > XDP_BURST)
 		n = XDP_BURST;
+	/* busy polling: this call is what runs the device's NAPI, so it
+	 * comes before the ring is read (the kernel's xdpsock does the
+	 * same); it also answers ENXIO once the device is gone */
+	if (q->busy_poll && sl_likely(!gone)) {
+		q->wakeups++;
+		if (recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0 &&
+		    sl_unlikely(errno == ENXIO)) {
+			xdp_gone(port);
+			gone = true;
+		}
+	}
 	got = sl_xsk_rx_take(&q->rx, q->g, q->slot, q->port_id, queue, pkts, n,
 			     rec, &n_rec, &c);
 	q->in_fill -= got + n_rec;
@@ -213,12 +253,15 @@ uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 	st->rx_packets += got;
 	st->rx_bytes += c.bytes;
 	xdp_refill(port, q);
-	if (got || sl_unlikely(gone))
+	if (sl_unlikely(q->tx_pending) && !gone && kick_tx(q)) {
+		xdp_gone(port);
+		gone = true;
+	}
+	if (got || q->busy_poll || sl_unlikely(gone))
 		return (uint16_t)got; /* gone: what the ring held, then 0 */
 	/* zero-copy drivers sleep until told there is fill ring to use;
-	 * with busy polling the recvfrom is what runs the driver's NAPI.
-	 * Either way the call answers ENXIO once the device is gone. */
-	if (xsk_ring_prod__needs_wakeup(&q->fill) || q->busy_poll) {
+	 * the call answers ENXIO once the device is gone */
+	if (xsk_ring_prod__needs_wakeup(&q->fill)) {
 		q->wakeups++;
 		if (recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0 &&
 		    sl_unlikely(errno == ENXIO))
@@ -229,19 +272,45 @@ uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 	return (uint16_t)got;
 }
 
-/* Put a packet from another pool into a buffer of ours. NULL when our pool
- * is dry. */
-static struct sl_pkt *copy_in(struct xdp_q *q, struct sl_pkt *p)
+/* The frames of pkts[0..n) as frames of our pool, into out: those of other
+ * pools copied into buffers of ours (taken from the pool in one call, the
+ * originals freed in one call). Returns how many of pkts are taken: all n,
+ * or fewer when our pool is dry (back-pressure: the caller keeps the
+ * rest). A frame too long for a chunk is taken and dropped (counted):
+ * NULL in out. */
+static uint32_t copy_in(struct xdp_q *q, struct sl_queue_stats *st,
+			struct sl_pkt *const *pkts, struct sl_pkt **out,
+			uint32_t n, uint32_t foreign)
 {
-	struct sl_pkt *c;
+	struct sl_pkt *fresh[XDP_BURST], *old[XDP_BURST];
+	uint32_t i, k = 0, n_old = 0;
 
-	if (sl_pool_get_bulk(q->pool, &c, 1) != 0)
-		return NULL;
-	if (sl_pkt_set(c, p->data, p->len) != 0) {
-		sl_pool_put_bulk(q->pool, &c, 1);
-		return NULL;
+	while (foreign && sl_pool_get_bulk(q->pool, fresh, foreign) != 0)
+		foreign /= 2;
+	for (i = 0; i < n; i++) {
+		struct sl_pkt *p = pkts[i];
+
+		out[i] = p;
+		if (sl_likely(p->pool == q->pool))
+			continue;
+		if (p->len > q->max_copy) {
+			/* cannot be sent from a chunk: taken, dropped */
+			st->tx_dropped++;
+			old[n_old++] = p;
+			out[i] = NULL;
+			continue;
+		}
+		if (k == foreign)
+			break; /* our pool is dry */
+		sl_pkt_set(fresh[k], p->data, p->len);
+		old[n_old++] = p;
+		out[i] = fresh[k++];
+		q->tx_copied++;
 	}
-	return c;
+	if (k < foreign)
+		sl_pool_put_bulk(q->pool, fresh + k, foreign - k);
+	sl_pkt_free_bulk(old, n_old);
+	return i;
 }
 
 uint16_t xdp_tx_burst(struct sl_port *port, uint16_t queue,
@@ -251,40 +320,42 @@ uint16_t xdp_tx_burst(struct sl_port *port, uint16_t queue,
 	struct xdp_q *q = pv->q[queue];
 	struct sl_queue_stats *st = &port->qstats[queue];
 	const struct sl_xsk_geom *g = q->g;
-	uint32_t idx, room, i, posted = 0, taken = 0;
+	struct sl_pkt *const *src = pkts, *copied[XDP_BURST];
+	uint32_t idx, room, i, posted = 0, taken, foreign = 0;
 	uint64_t bytes = 0;
 
 	/* the device went away: take nothing, the caller keeps its packets */
 	if (sl_unlikely(port_gone(pv)))
 		return 0;
-	xdp_reap(q);
+	if (n > XDP_BURST)
+		n = XDP_BURST;
+	/* completions hold buffers, and in copy mode the kernel sends only
+	 * while the completion ring has room: give them back when they
+	 * could hold it up, else leave them for the fill ring (recycle) */
 	room = xsk_prod_nb_free(&q->tx, n);
+	if (room < n ||
+	    xsk_cons_nb_avail(&q->comp, q->comp.size / 2) >= q->comp.size / 2) {
+		xdp_reap(q);
+		room = xsk_prod_nb_free(&q->tx, n);
+	}
 	if (room > n)
 		room = n;
-	if (room && xsk_ring_prod__reserve(&q->tx, room, &idx) != room)
-		room = 0;
-	for (i = 0; i < room; i++) {
-		struct sl_pkt *p = pkts[i];
+	for (i = 0; i < room; i++)
+		foreign += pkts[i]->pool != q->pool;
+	taken = room;
+	if (sl_unlikely(foreign)) {
+		taken = copy_in(q, st, pkts, copied, room, foreign);
+		src = copied;
+	}
+	if (taken && xsk_ring_prod__reserve(&q->tx, taken, &idx) != taken)
+		taken = 0; /* cannot happen: room was counted above */
+	for (i = 0; i < taken; i++) {
+		struct sl_pkt *p = src[i];
 		struct xdp_desc *d;
 		uint64_t addr;
 
-		if (sl_unlikely(p->pool != q->pool)) {
-			struct sl_pkt *c;
-
-			if (p->len > q->max_copy) {
-				/* cannot be sent from a chunk: taken, dropped */
-				st->tx_dropped++;
-				sl_pkt_free(p);
-				taken++;
-				continue;
-			}
-			c = copy_in(q, p);
-			if (!c)
-				break; /* our pool is dry: back-pressure */
-			sl_pkt_free(p);
-			q->tx_copied++;
-			p = c;
-		}
+		if (sl_unlikely(!p))
+			continue; /* dropped by copy_in */
 		addr = (uint64_t)(p->data - g->base);
 		g->owner[addr >> g->shift] = q->slot | SL_XSK_OWN_TX;
 		d = xsk_ring_prod__tx_desc(&q->tx, idx + posted);
@@ -293,14 +364,13 @@ uint16_t xdp_tx_burst(struct sl_port *port, uint16_t queue,
 		d->options = 0;
 		bytes += p->len;
 		posted++;
-		taken++;
 	}
 	/* give back the slots reserved but not written (libxdp has no
 	 * cancel for a producer ring; the cached index is ours alone) */
-	q->tx.cached_prod -= room - posted;
+	q->tx.cached_prod -= taken - posted;
 	if (posted)
 		xsk_ring_prod__submit(&q->tx, posted);
-	if (sl_unlikely(kick_tx(q))) {
+	if ((posted || q->tx_pending) && sl_unlikely(kick_tx(q))) {
 		/* posted to a ring nobody reads any more: never sent; the
 		 * buffers come back to the pool at close */
 		xdp_gone(port);

@@ -239,6 +239,30 @@ static bool parked_fits(struct xdp_umem *u, const struct xdp_priv *pv,
 	       (int)if_nametoindex(pv->ifname) == q->ifindex;
 }
 
+#ifndef XDP_MAX_TX_SKB_BUDGET
+#define XDP_MAX_TX_SKB_BUDGET 9 /* Linux 6.17 */
+#endif
+#define XDP_TX_BUDGET_OLD 32 /* net/xdp/xsk.c TX_BATCH_SIZE */
+
+/*
+ * How many frames one copy-mode sendto sends. Before Linux 6.17 the kernel
+ * stops after 32 (TX_BATCH_SIZE), so a burst of 256 took eight system
+ * calls; since 6.17 a socket may raise its own budget up to its TX ring
+ * (XDP_MAX_TX_SKB_BUDGET), and one call sends a whole burst. An older
+ * kernel refuses the option (ENOPROTOOPT): the kick then loops. Zero-copy
+ * sockets send from the driver, whatever the budget.
+ */
+static uint32_t tx_budget(int fd, uint32_t ring, uint16_t bind_flags)
+{
+	unsigned b = ring;
+
+	if (!(bind_flags & XDP_COPY))
+		return ring;
+	if (setsockopt(fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &b, sizeof(b)) == 0)
+		return ring;
+	return XDP_TX_BUDGET_OLD;
+}
+
 /*
  * Make the socket of device queue dq on the UMEM u (a new UMEM's first
  * socket becomes its owner). For a new UMEM, bind_flags say copy or
@@ -266,6 +290,7 @@ int xdp_q_create(struct xdp_priv *pv, struct xdp_umem *u, uint32_t dq,
 		u->refs++;
 		q->busy_poll = false;
 		q->rx_invalid_desc = q->tx_invalid_comp = 0;
+		q->fill_recycled = 0;
 		q->tx_copied = q->fill_ring_empty = q->wakeups = 0;
 		q->tx_wakeups = q->tx_stall_kicks = 0;
 		q->link_checks = 0;
@@ -325,6 +350,7 @@ int xdp_q_create(struct xdp_priv *pv, struct xdp_umem *u, uint32_t dq,
 		       tries * BUSY_WAIT_US / 1000);
 	libxdp_set_print(old);
 	q->fd = xsk_socket__fd(q->xsk);
+	q->tx_budget = tx_budget(q->fd, ring, bind_flags);
 	u->refs++;
 	*out = q;
 	return 0;

@@ -593,7 +593,7 @@ static int xdp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 	struct xdp_statistics ks, sum = { 0 };
 	struct sl_steer_stats ss = { 0 };
 	uint64_t inv = 0, comp = 0, copied = 0, empty = 0, wake = 0, checks = 0;
-	uint64_t txwake = 0, stall = 0;
+	uint64_t txwake = 0, stall = 0, recycled = 0, budget = 0;
 	unsigned i, k = 0;
 
 	pthread_mutex_lock(&xdp_reg_lock);
@@ -609,6 +609,10 @@ static int xdp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 		txwake += __atomic_load_n(&q->tx_wakeups, __ATOMIC_RELAXED);
 		stall += __atomic_load_n(&q->tx_stall_kicks, __ATOMIC_RELAXED);
 		checks += __atomic_load_n(&q->link_checks, __ATOMIC_RELAXED);
+		recycled +=
+			__atomic_load_n(&q->fill_recycled, __ATOMIC_RELAXED);
+		if (!budget || q->tx_budget < budget)
+			budget = q->tx_budget;
 		memset(&ks, 0, sizeof(ks));
 		if (getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &ks, &len) ==
 		    0) {
@@ -629,6 +633,8 @@ static int xdp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 	sl_xstat_put(out, n, k++, "tx_invalid_comp", comp);
 	sl_xstat_put(out, n, k++, "tx_copied", copied);
 	sl_xstat_put(out, n, k++, "fill_ring_empty", empty);
+	sl_xstat_put(out, n, k++, "fill_recycled", recycled);
+	sl_xstat_put(out, n, k++, "tx_kick_budget", budget);
 	sl_xstat_put(out, n, k++, "wakeups", wake);
 	sl_xstat_put(out, n, k++, "tx_wakeups", txwake);
 	sl_xstat_put(out, n, k++, "tx_stall_kicks", stall);

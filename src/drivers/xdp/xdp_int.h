@@ -103,6 +103,8 @@ struct xdp_q {
 	uint32_t in_fill; /* buffers given to the fill ring, not back yet */
 	uint32_t max_copy; /* largest frame a buffer of ours takes */
 	uint64_t next_check_ns; /* coarse clock: next idle device check */
+	uint32_t tx_budget; /* frames one copy-mode kick sends */
+	bool tx_pending; /* frames left in the TX ring after a kick */
 	uint32_t tx_last_cons; /* TX ring consumer when last seen moving */
 	uint64_t tx_cons_ns; /* coarse clock then */
 	/* driver counters, written by the queue's thread only */
@@ -110,6 +112,7 @@ struct xdp_q {
 	uint64_t tx_invalid_comp;
 	uint64_t tx_copied;
 	uint64_t fill_ring_empty;
+	uint64_t fill_recycled; /* completions put straight into the fill ring */
 	uint64_t wakeups; /* kicks: TX (sendto) and fill (recvfrom) */
 	uint64_t tx_wakeups; /* of which TX */
 	uint64_t tx_stall_kicks; /* of which TX the kernel did not ask for */

@@ -78,3 +78,39 @@ unsigned sl_xsk_comp_take(struct xsk_ring_cons *comp,
 		xsk_ring_cons__release(comp, got);
 	return out;
 }
+
+uint32_t sl_xsk_comp_recycle(struct xsk_ring_cons *comp,
+			     struct xsk_ring_prod *fill,
+			     const struct sl_xsk_geom *g, uint8_t slot,
+			     uint32_t want, struct sl_xsk_take_counts *c)
+{
+	uint32_t got, ci = 0, fi = 0, i, out = 0;
+
+	got = xsk_ring_cons__peek(comp, want, &ci);
+	if (!got)
+		return 0;
+	if (xsk_ring_prod__reserve(fill, got, &fi) != got) {
+		xsk_ring_cons__cancel(comp, got);
+		return 0;
+	}
+	for (i = 0; i < got; i++) {
+		uint64_t a =
+			__atomic_load_n(xsk_ring_cons__comp_addr(comp, ci + i),
+					__ATOMIC_RELAXED);
+
+		if (sl_unlikely(sl_xsk_check_comp(g, a, slot) != SL_XSK_OK)) {
+			c->invalid++;
+			continue;
+		}
+		a &= ~(uint64_t)(g->chunk - 1);
+		g->owner[a >> g->shift] = slot;
+		*xsk_ring_prod__fill_addr(fill, fi + out++) = a;
+	}
+	xsk_ring_cons__release(comp, got);
+	/* slots reserved for refused completions were not written: give
+	 * them back (the cached producer index is the caller's alone) */
+	fill->cached_prod -= got - out;
+	if (out)
+		xsk_ring_prod__submit(fill, out);
+	return out;
+}

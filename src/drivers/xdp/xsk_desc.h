@@ -15,7 +15,9 @@
  * Ownership is a byte per chunk (struct sl_xsk_geom.owner): 0 while the
  * buffer is in the pool or with the application, the socket's slot while it
  * sits in that socket's fill ring, slot | SL_XSK_OWN_TX while it is in its TX
- * ring. Each byte is written only by the thread that owns the buffer at the
+ * ring; a completed TX buffer may go straight back into the same socket's
+ * fill ring (sl_xsk_comp_recycle), from slot | SL_XSK_OWN_TX to slot. Each
+ * byte is written only by the thread that owns the buffer at the
  * time, so no atomics are needed. Fast path, no allocation, no logging.
  */
 #ifndef SL_DRIVERS_XDP_XSK_DESC_H
@@ -128,5 +130,19 @@ unsigned sl_xsk_comp_take(struct xsk_ring_cons *comp,
 			  const struct sl_xsk_geom *g, uint8_t slot,
 			  struct sl_pkt **pkts, unsigned n,
 			  struct sl_xsk_take_counts *c);
+
+/*
+ * Move up to want completions of socket `slot` straight into its fill ring,
+ * checked as sl_xsk_comp_take checks them: the chunk a good completion
+ * names goes into the fill ring (at its chunk address) and its tag from
+ * slot | SL_XSK_OWN_TX to slot, with no pool round trip and no write to the
+ * UMEM. Bad ones are counted in c->invalid and skipped. The fill ring must
+ * have room for want (the caller's accounting says so); when it has not,
+ * nothing moves. Returns how many went into the fill ring.
+ */
+uint32_t sl_xsk_comp_recycle(struct xsk_ring_cons *comp,
+			     struct xsk_ring_prod *fill,
+			     const struct sl_xsk_geom *g, uint8_t slot,
+			     uint32_t want, struct sl_xsk_take_counts *c);
 
 #endif

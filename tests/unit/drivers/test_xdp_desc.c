@@ -32,6 +32,10 @@ struct fake {
 	struct xdp_desc rxd[RING];
 	uint64_t compd[RING];
 	struct xsk_ring_cons rx, comp;
+	/* the fill ring: we produce, the kernel (the test) consumes */
+	uint32_t fprod, fcons;
+	uint64_t filld[RING];
+	struct xsk_ring_prod fill;
 };
 
 static struct fake *fake_new(void)
@@ -62,6 +66,12 @@ static struct fake *fake_new(void)
 	f->rx.consumer = f->comp.consumer = &f->cons;
 	f->rx.ring = f->rxd;
 	f->comp.ring = f->compd;
+	f->fill.mask = RING - 1;
+	f->fill.size = RING;
+	f->fill.cached_cons = RING; /* libxdp keeps consumer + size here */
+	f->fill.producer = &f->fprod;
+	f->fill.consumer = &f->fcons;
+	f->fill.ring = f->filld;
 	return f;
 }
 
@@ -273,6 +283,60 @@ static void test_completions(void **state)
 	fake_free(f);
 }
 
+/* Completions straight back into the fill ring: good ones move at their
+ * chunk address with the fill tag, bad ones are refused, want and the
+ * fill ring's room bound what moves. */
+static void test_recycle(void **state)
+{
+	struct fake *f = fake_new();
+	struct sl_xsk_take_counts c = { 0 };
+	unsigned i;
+
+	(void)state;
+	f->owner[1] = SLOT | SL_XSK_OWN_TX;
+	f->owner[2] = SLOT | SL_XSK_OWN_TX;
+	f->owner[5] = SLOT | SL_XSK_OWN_TX;
+	f->owner[3] = SLOT; /* in the fill ring already: never sent */
+	put_comp(f, 1 * CHUNK + HEAD);
+	put_comp(f, (uint64_t)CHUNK * N_CHUNKS); /* outside */
+	put_comp(f, 3 * CHUNK + HEAD);
+	put_comp(f, 1 * CHUNK + HEAD); /* completed twice */
+	put_comp(f, 2 * CHUNK + 100);
+	put_comp(f, 5 * CHUNK + HEAD);
+
+	/* want bounds it: the sixth stays in the completion ring */
+	assert_int_equal(
+		sl_xsk_comp_recycle(&f->comp, &f->fill, &f->g, SLOT, 5, &c), 2);
+	assert_int_equal(c.invalid, 3);
+	assert_int_equal(f->cons, 5);
+	assert_int_equal(f->fprod, 2);
+	assert_int_equal(f->filld[0], 1 * CHUNK);
+	assert_int_equal(f->filld[1], 2 * CHUNK);
+	assert_int_equal(f->owner[1], SLOT);
+	assert_int_equal(f->owner[2], SLOT);
+	assert_int_equal(f->owner[3], SLOT);
+	assert_int_equal(f->owner[5], SLOT | SL_XSK_OWN_TX);
+
+	/* a full fill ring takes nothing and consumes nothing */
+	__atomic_store_n(&f->fprod, f->fcons + RING, __ATOMIC_RELEASE);
+	f->fill.cached_prod = f->fprod;
+	assert_int_equal(
+		sl_xsk_comp_recycle(&f->comp, &f->fill, &f->g, SLOT, 4, &c), 0);
+	assert_int_equal(f->cons, 5);
+	assert_int_equal(f->owner[5], SLOT | SL_XSK_OWN_TX);
+
+	/* room again: the one left goes in */
+	__atomic_store_n(&f->fcons, f->fcons + 4, __ATOMIC_RELEASE);
+	assert_int_equal(
+		sl_xsk_comp_recycle(&f->comp, &f->fill, &f->g, SLOT, 4, &c), 1);
+	assert_int_equal(f->owner[5], SLOT);
+	assert_int_equal(f->filld[(f->fprod - 1) & (RING - 1)], 5 * CHUNK);
+	assert_int_equal(f->cons, 6);
+	for (i = 0; i < N_CHUNKS; i++)
+		assert_true(chunk_untouched(f, i));
+	fake_free(f);
+}
+
 static void test_burst_limit(void **state)
 {
 	struct fake *f = fake_new();
@@ -305,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_short_and_repeated_rx),
 		cmocka_unit_test(test_check_bounds),
 		cmocka_unit_test(test_completions),
+		cmocka_unit_test(test_recycle),
 		cmocka_unit_test(test_burst_limit),
 	};
 
