@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the `sluice rdma` tests share (cmd_rdma.c): the port, queue pair
+ * What the `sluice rdma` tests share (rdma_tool.c): the port, queue pair
  * and completion queue of a test, and the TCP helpers of an out-of-band
- * exchange. cmd_rdma.c speaks sluice's own exchange, cmd_rdma_pp.c
- * ibv_rc_pingpong's. Control path; cli_die on what a test cannot go on
+ * exchange; and the entry points of the command's parts. Sluice's own
+ * exchange is rdma_xchg.h's, perftest's rdma_pt.h's, ibv_rc_pingpong's
+ * cmd_rdma_pp.c's. Control path; cli_die on what a test cannot go on
  * without.
  */
 #ifndef SLUICE_TOOLS_RDMA_TOOL_H
@@ -27,7 +28,7 @@ enum rd_test {
 	RD_READ_LAT,
 };
 
-/* "server", "write-bw", ... */
+/* "server", "write-bw", ... (cmd_rdma.c) */
 const char *rd_test_name(enum rd_test t);
 
 struct rd_ctx {
@@ -70,6 +71,10 @@ int rd_listen(const struct sl_addr *a);
 void rd_peer_mac(const struct rd_ctx *c, const struct sl_addr *remote,
 		 uint8_t mac[SL_ETH_ALEN]);
 
+/* `sluice rdma server` (cmd_rdma_server.c) and `sluice rdma TEST`
+ * (cmd_rdma_client.c), with sluice's exchange. */
+int rd_server(int argc, char **argv);
+int rd_client(enum rd_test test, int argc, char **argv);
 /* `sluice rdma pingpong` (cmd_rdma_pp.c). */
 int rd_pingpong(int argc, char **argv);
 /* --oob perftest given (cli_usage_fail on another --oob); then
