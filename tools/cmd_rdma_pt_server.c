@@ -16,11 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/poll.h> /* not <poll.h>: tools/poll.h shadows it */
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "poll.h"
 #include "rdma_pt.h"
 #include "rdma_tool.h"
 #include "sluice.h"
@@ -41,9 +39,7 @@ int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 	bool gone = false;
 	char line[256], abuf[64];
 
-	oob = s->c->info.addr.family ? s->c->info.addr :
-				       (struct sl_addr){ .family = AF_INET };
-	oob.port = oob_port;
+	rd_oob_addr(s->c, oob_port, &oob);
 	lfd = rd_listen(&oob);
 	if (!json)
 		fprintf(stderr,
@@ -51,18 +47,9 @@ int pt_server(struct pt_sess *s, enum pt_tool tool, uint64_t size,
 			"exchange)\n",
 			pt_names[tool],
 			sl_addr_format(&oob, abuf, sizeof(abuf)));
-	for (;;) {
-		struct pollfd pf = { .fd = lfd, .events = POLLIN };
-
-		if (cli_stop)
-			return 1;
-		if (poll(&pf, 1, 200) > 0)
-			break;
-	}
-	s->fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	close(lfd);
+	s->fd = rd_accept(lfd);
 	if (s->fd < 0)
-		cli_die("accept: %s", strerror(errno));
+		return 1;
 	rd_local_addr(s->c, s->fd, &local);
 	if (local.family != AF_INET)
 		cli_die("perftest's exchange here is for IPv4 RoCE v2 GIDs");

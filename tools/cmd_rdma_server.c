@@ -12,7 +12,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <sys/poll.h> /* not <poll.h>: tools/poll.h shadows it */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,20 +155,11 @@ int rd_server(int argc, char **argv)
 			"sluice: rdma: server: waiting on TCP %s, %" PRIu64
 			" byte buffer\n",
 			sl_addr_format(&listen_a, abuf, sizeof(abuf)), size);
-	for (;;) {
-		struct pollfd pf = { .fd = lfd, .events = POLLIN };
-
-		if (cli_stop) {
-			rd_close(&c);
-			return 0;
-		}
-		if (poll(&pf, 1, 200) > 0)
-			break;
+	fd = rd_accept(lfd);
+	if (fd < 0) {
+		rd_close(&c);
+		return 0;
 	}
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	close(lfd);
-	if (fd < 0)
-		cli_die("accept: %s", strerror(errno));
 	if (rd_read_full(fd, b, sizeof(b), sl_time_ns() + 5000000000ull,
 			 &why) ||
 	    rd_unpack(b, &hello))

@@ -340,17 +340,10 @@ void pt_connect(struct pt_sess *s, const struct sl_addr *local, uint32_t sq_psn,
 {
 	struct sl_rdma_qp_conn q = { .sz = sizeof(q) };
 	char buf[64];
-	unsigned i;
 
-	for (i = 0; i < 10; i++)
-		if (peer->gid[i])
-			break;
-	if (i < 10 || peer->gid[10] != 0xff || peer->gid[11] != 0xff)
+	if (rd_gid_addr(peer->gid, &q.remote))
 		cli_die("the peer's GID is not IPv4-mapped (::ffff:a.b.c.d): "
 			"give perftest -x with its RoCE v2 IPv4 GID index");
-	q.remote.family = AF_INET;
-	memcpy(&q.remote.v4, peer->gid + 12, 4);
-	q.remote.port = SL_RDMA_UDP_PORT;
 	q.local = *local;
 	q.mtu = mtu;
 	q.remote_qpn = peer->qpn;
@@ -374,6 +367,5 @@ void pt_my_dest(struct pt_sess *s, const struct sl_addr *local,
 	d->psn = rd_psn();
 	d->rkey = sl_rdma_mr_rkey(mr);
 	d->vaddr = vaddr;
-	d->gid[10] = d->gid[11] = 0xff;
-	memcpy(d->gid + 12, &local->v4, 4);
+	rd_gid_v4(d->gid, local);
 }

@@ -214,6 +214,57 @@ int rd_listen(const struct sl_addr *a)
 	return fd;
 }
 
+int rd_accept(int lfd)
+{
+	int fd;
+
+	for (;;) {
+		struct pollfd pf = { .fd = lfd, .events = POLLIN };
+
+		if (cli_stop) {
+			close(lfd);
+			return -1;
+		}
+		if (poll(&pf, 1, 200) > 0)
+			break;
+	}
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	close(lfd);
+	if (fd < 0)
+		cli_die("accept: %s", strerror(errno));
+	return fd;
+}
+
+void rd_oob_addr(const struct rd_ctx *c, uint16_t port, struct sl_addr *a)
+{
+	*a = c->info.addr.family ? c->info.addr :
+				   (struct sl_addr){ .family = AF_INET };
+	a->port = port;
+}
+
+void rd_gid_v4(uint8_t gid[16], const struct sl_addr *a)
+{
+	memset(gid, 0, 10);
+	gid[10] = gid[11] = 0xff;
+	memcpy(gid + 12, &a->v4, 4);
+}
+
+int rd_gid_addr(const uint8_t gid[16], struct sl_addr *a)
+{
+	unsigned i;
+
+	for (i = 0; i < 10; i++)
+		if (gid[i])
+			return -1;
+	if (gid[10] != 0xff || gid[11] != 0xff)
+		return -1;
+	memset(a, 0, sizeof(*a));
+	a->family = AF_INET;
+	memcpy(&a->v4, gid + 12, 4);
+	a->port = SL_RDMA_UDP_PORT;
+	return 0;
+}
+
 /* ---- common ---------------------------------------------------------- */
 
 void rd_open(struct rd_ctx *c, const char *spec, unsigned access)

@@ -65,6 +65,18 @@ int rd_read_full(int fd, void *buf, size_t len, uint64_t deadline,
 int rd_write_full(int fd, const void *buf, size_t len);
 int rd_dial(const struct sl_addr *to, uint64_t deadline);
 int rd_listen(const struct sl_addr *a);
+/* Wait for one connection on lfd, which it closes, while watching
+ * cli_stop: the connection, or -1 when stopped (cli_die if accept fails). */
+int rd_accept(int lfd);
+/* Where a server without an address of its own listens for port: the
+ * RoCE port's address, else IPv4's any. */
+void rd_oob_addr(const struct rd_ctx *c, uint16_t port, struct sl_addr *a);
+
+/* The IPv4-mapped GID (::ffff:a.b.c.d) of a RoCE v2 address, which the
+ * perftest and ibv_rc_pingpong exchanges carry; and back: 0 and the
+ * address (on the RoCE port), or -1 when gid is not IPv4-mapped. */
+void rd_gid_v4(uint8_t gid[16], const struct sl_addr *a);
+int rd_gid_addr(const uint8_t gid[16], struct sl_addr *a);
 
 /* The peer's MAC on xdp/packet ports (route and neighbour; cli_die when
  * there is none); zeros on udp: ports, where the kernel resolves it. */
