@@ -87,12 +87,10 @@ static const char pp_help[] =
 
 static void pp_msg(char *m, uint32_t qpn, uint32_t psn, const struct sl_addr *a)
 {
-	uint8_t gid[16] = { 0 };
+	uint8_t gid[16];
 	int i, n;
 
-	/* the IPv4-mapped GID of a RoCEv2 address */
-	gid[10] = gid[11] = 0xff;
-	memcpy(gid + 12, &a->v4, 4);
+	rd_gid_v4(gid, a);
 	n = snprintf(m, PP_MSG, "%04x:%06x:%06x:", 0, qpn & 0xffffff,
 		     psn & 0xffffff);
 	for (i = 0; i < 16; i++)
@@ -118,15 +116,8 @@ static int pp_parse(const char *m, uint32_t *qpn, uint32_t *psn,
 		gid[i] = (uint8_t)b;
 	}
 	/* RoCEv2 over IPv4 only: ::ffff:a.b.c.d */
-	for (i = 0; i < 10; i++)
-		if (gid[i])
-			return -1;
-	if (gid[10] != 0xff || gid[11] != 0xff)
+	if (rd_gid_addr(gid, a))
 		return -1;
-	memset(a, 0, sizeof(*a));
-	a->family = AF_INET;
-	memcpy(&a->v4, gid + 12, 4);
-	a->port = SL_RDMA_UDP_PORT;
 	*qpn = q;
 	*psn = p;
 	return 0;
@@ -234,10 +225,7 @@ int rd_pingpong(int argc, char **argv)
 				why ? why : strerror(errno));
 		(void)rd_write_full(fd, "done", sizeof("done"));
 	} else {
-		oob = c.info.addr.family ?
-			      c.info.addr :
-			      (struct sl_addr){ .family = AF_INET };
-		oob.port = oob_port;
+		rd_oob_addr(&c, oob_port, &oob);
 		lfd = rd_listen(&oob);
 		fd = accept(lfd, NULL, NULL);
 		if (fd < 0)

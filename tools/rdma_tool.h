@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the `sluice rdma` tests share (cmd_rdma.c): the port, queue pair
+ * What the `sluice rdma` tests share (rdma_tool.c): the port, queue pair
  * and completion queue of a test, and the TCP helpers of an out-of-band
- * exchange. cmd_rdma.c speaks sluice's own exchange, cmd_rdma_pp.c
- * ibv_rc_pingpong's. Control path; cli_die on what a test cannot go on
+ * exchange; and the entry points of the command's parts. Sluice's own
+ * exchange is rdma_xchg.h's, perftest's rdma_pt.h's, ibv_rc_pingpong's
+ * cmd_rdma_pp.c's. Control path; cli_die on what a test cannot go on
  * without.
  */
 #ifndef SLUICE_TOOLS_RDMA_TOOL_H
@@ -27,7 +28,7 @@ enum rd_test {
 	RD_READ_LAT,
 };
 
-/* "server", "write-bw", ... */
+/* "server", "write-bw", ... (cmd_rdma.c) */
 const char *rd_test_name(enum rd_test t);
 
 struct rd_ctx {
@@ -64,12 +65,28 @@ int rd_read_full(int fd, void *buf, size_t len, uint64_t deadline,
 int rd_write_full(int fd, const void *buf, size_t len);
 int rd_dial(const struct sl_addr *to, uint64_t deadline);
 int rd_listen(const struct sl_addr *a);
+/* Wait for one connection on lfd, which it closes, while watching
+ * cli_stop: the connection, or -1 when stopped (cli_die if accept fails). */
+int rd_accept(int lfd);
+/* Where a server without an address of its own listens for port: the
+ * RoCE port's address, else IPv4's any. */
+void rd_oob_addr(const struct rd_ctx *c, uint16_t port, struct sl_addr *a);
+
+/* The IPv4-mapped GID (::ffff:a.b.c.d) of a RoCE v2 address, which the
+ * perftest and ibv_rc_pingpong exchanges carry; and back: 0 and the
+ * address (on the RoCE port), or -1 when gid is not IPv4-mapped. */
+void rd_gid_v4(uint8_t gid[16], const struct sl_addr *a);
+int rd_gid_addr(const uint8_t gid[16], struct sl_addr *a);
 
 /* The peer's MAC on xdp/packet ports (route and neighbour; cli_die when
  * there is none); zeros on udp: ports, where the kernel resolves it. */
 void rd_peer_mac(const struct rd_ctx *c, const struct sl_addr *remote,
 		 uint8_t mac[SL_ETH_ALEN]);
 
+/* `sluice rdma server` (cmd_rdma_server.c) and `sluice rdma TEST`
+ * (cmd_rdma_client.c), with sluice's exchange. */
+int rd_server(int argc, char **argv);
+int rd_client(enum rd_test test, int argc, char **argv);
 /* `sluice rdma pingpong` (cmd_rdma_pp.c). */
 int rd_pingpong(int argc, char **argv);
 /* --oob perftest given (cli_usage_fail on another --oob); then
