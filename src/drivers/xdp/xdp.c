@@ -443,7 +443,7 @@ static uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 {
 	struct xdp_priv *pv = port->priv;
 	struct xdp_q *q = pv->q[queue];
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	struct sl_pkt *rec[XDP_BURST];
 	struct sl_xsk_take_counts c = { 0 };
 	unsigned got, n_rec = 0;
@@ -504,7 +504,7 @@ static uint16_t xdp_tx_burst(struct sl_port *port, uint16_t queue,
 {
 	struct xdp_priv *pv = port->priv;
 	struct xdp_q *q = pv->q[queue];
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	const struct sl_xsk_geom *g = q->g;
 	uint32_t idx, room, i, posted = 0, taken = 0;
 	uint64_t bytes = 0;
