@@ -299,25 +299,38 @@ void cli_status_end(struct cli_status *s)
 
 /* ---- results ---------------------------------------------------------- */
 
-static struct json_object *jq(const struct sl_queue_stats *q)
+/* The counters' JSON, the same keys for a port's totals and for a queue. */
+#define COUNTERS(X)   \
+	X(rx_packets) \
+	X(rx_bytes)   \
+	X(rx_dropped) \
+	X(rx_errors)  \
+	X(rx_nombuf)  \
+	X(rx_invalid) \
+	X(tx_packets) \
+	X(tx_bytes)   \
+	X(tx_dropped) \
+	X(tx_errors)  \
+	X(tx_full)
+#define ADD(f) json_object_object_add(o, #f, json_object_new_uint64(s->f));
+
+static struct json_object *jq(const struct sl_queue_stats *s)
 {
 	struct json_object *o = json_object_new_object();
 
-#define ADD(f) json_object_object_add(o, #f, json_object_new_uint64(q->f))
-	ADD(rx_packets);
-	ADD(rx_bytes);
-	ADD(rx_dropped);
-	ADD(rx_errors);
-	ADD(rx_nombuf);
-	ADD(rx_invalid);
-	ADD(tx_packets);
-	ADD(tx_bytes);
-	ADD(tx_dropped);
-	ADD(tx_errors);
-	ADD(tx_full);
-#undef ADD
+	COUNTERS(ADD)
 	return o;
 }
+
+static struct json_object *jtotal(const struct sl_port_stats *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	COUNTERS(ADD)
+	return o;
+}
+#undef ADD
+#undef COUNTERS
 
 struct json_object *cli_json_port(struct sl_port *port)
 {
@@ -342,10 +355,14 @@ struct json_object *cli_json_port(struct sl_port *port)
 	if (sl_port_stats(port, &st) == 0) {
 		struct json_object *a = json_object_new_array();
 
-		json_object_object_add(o, "stats", jq(&st.total));
+		json_object_object_add(o, "stats", jtotal(&st));
 		/* "stats" is their sum */
-		for (i = 0; i < st.n_queues && i < SL_PORT_MAX_QUEUES; i++)
-			json_object_array_add(a, jq(&st.q[i]));
+		for (i = 0; i < st.n_queues; i++) {
+			struct sl_queue_stats q = { .sz = sizeof(q) };
+
+			if (sl_port_queue_stats(port, (uint16_t)i, &q) == 0)
+				json_object_array_add(a, jq(&q));
+		}
 		json_object_object_add(o, "queue_stats", a);
 	}
 	n = sl_port_xstats(port, xs, SL_ARRAY_SIZE_T(xs));

@@ -67,9 +67,19 @@ SL_API uint64_t sl_time_ns(void);
  * A small index for the calling thread, 0..SL_MAX_THREADS-1, stable for the
  * thread's life and reused after it exits; SL_MAX_THREADS when all are taken.
  * Per-thread caches (pools) are indexed by it. Fast path.
+ *
+ * The inline reads a variable of the library's, with the default TLS model
+ * on purpose: the toolchain picks per caller. In an executable's code (the
+ * static library's too, once linked into one) it is one load from the
+ * thread pointer; in a shared object's, the library's own included, a call
+ * to __tls_get_addr (a few ns a burst in a plugin's pool calls, nothing
+ * measurable in a port's).
+ * Forcing initial-exec here made libsluice.so need static TLS, so dlopen
+ * (a plugin, a language binding) failed with "cannot allocate memory in
+ * static TLS block"; an exported accessor function instead would cost
+ * every program a call where it has a load.
  */
-SL_API extern __thread unsigned sl_tls_thread_index_
-	__attribute__((tls_model("initial-exec")));
+SL_API extern __thread unsigned sl_tls_thread_index_;
 SL_API unsigned sl_thread_index_slow(void);
 
 static inline unsigned sl_thread_index(void)

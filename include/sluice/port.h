@@ -90,7 +90,18 @@ SL_API uint16_t sl_rx_burst(struct sl_port *port, uint16_t queue,
 SL_API uint16_t sl_tx_burst(struct sl_port *port, uint16_t queue,
 			    struct sl_pkt **pkts, uint16_t n);
 
+/*
+ * Counters. A port's totals and each queue's counters are two output
+ * structs, each with its own `sz` (core.h), read by two calls: neither
+ * struct holds the other and neither has an array sized by the queue
+ * limit, so a new counter (at the end of both) or a higher
+ * SL_PORT_MAX_QUEUES changes no layout a built caller relies on. One call
+ * per queue (not an array with its element size) keeps the one sz rule as
+ * it is for every other struct; reading stats is the control path, where
+ * a call per queue costs nothing that matters.
+ */
 struct sl_queue_stats {
+	size_t sz; /* sizeof(struct sl_queue_stats), set by the caller */
 	uint64_t rx_packets;
 	uint64_t rx_bytes;
 	uint64_t rx_dropped; /* received then dropped (not UDP, filter, fault) */
@@ -104,16 +115,32 @@ struct sl_queue_stats {
 	uint64_t tx_full; /* bursts cut short by back-pressure */
 };
 
+/* The same counters as sl_queue_stats, summed over the port's queues. */
 struct sl_port_stats {
 	size_t sz; /* sizeof(struct sl_port_stats), set by the caller */
-	uint16_t n_queues;
-	struct sl_queue_stats total; /* sum over the queues */
-	struct sl_queue_stats q[SL_PORT_MAX_QUEUES];
+	uint16_t n_queues; /* queues 0..n_queues-1 for sl_port_queue_stats */
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t rx_dropped;
+	uint64_t rx_errors;
+	uint64_t rx_nombuf;
+	uint64_t rx_invalid;
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t tx_dropped;
+	uint64_t tx_errors;
+	uint64_t tx_full;
 };
 
-/* Counters now. 0 or -errno. Thread-safe (values read without stopping the
- * data path, each one consistent). */
+/* The port's totals now. 0 or -errno. Thread-safe (values read without
+ * stopping the data path, each one consistent). Control path. */
 SL_API int sl_port_stats(struct sl_port *port, struct sl_port_stats *out);
+
+/* One queue's counters now, read as sl_port_stats reads them. 0, or
+ * -EINVAL (no port, out->sz too small, queue not below n_queues).
+ * Thread-safe. Control path. */
+SL_API int sl_port_queue_stats(struct sl_port *port, uint16_t queue,
+			       struct sl_queue_stats *out);
 
 /* Driver and decorator counters by name ("fault_dropped", "pcap_eof", ...). */
 struct sl_xstat {

@@ -113,8 +113,7 @@ void sl_strlcpy(char *dst, const char *src, size_t size)
  * and stop many threads do not run out. Whatever a departed thread left in a
  * per-thread cache stays valid: the next owner of the index simply uses it.
  */
-__thread unsigned sl_tls_thread_index_
-	__attribute__((tls_model("initial-exec")));
+__thread unsigned sl_tls_thread_index_; /* default TLS model: core.h */
 
 static pthread_mutex_t index_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t index_used; /* bit i: index i is taken */

@@ -33,7 +33,7 @@ int sl_opts_in(void *ours, size_t ours_sz, const void *user, const char *fn,
 	return 0;
 }
 
-int sl_opts_out(const void *out, size_t ours_sz, size_t *n, const char *fn,
+int sl_opts_out(void *out, size_t ours_sz, size_t *n, const char *fn,
 		const char *type)
 {
 	size_t sz;
@@ -46,6 +46,10 @@ int sl_opts_out(const void *out, size_t ours_sz, size_t *n, const char *fn,
 			       "%s: out->sz is %zu (set it to "
 			       "sizeof(struct %s))",
 			       fn, sz, type);
+	/* a newer caller's fields this library does not know read as zero,
+	 * not as whatever its memory held */
+	if (sz > ours_sz)
+		memset((unsigned char *)out + ours_sz, 0, sz - ours_sz);
 	*n = sz < ours_sz ? sz : ours_sz;
 	return 0;
 }

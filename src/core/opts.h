@@ -10,8 +10,9 @@
  * - a larger struct (a newer header) is fine when every byte past the
  *   fields this library knows is zero: it asks for nothing that would be
  *   ignored; a non-zero byte there is an error that says so;
- * - an output struct gets min(sz, what the library knows) bytes, and its
- *   sz stays the caller's.
+ * - an output struct gets min(sz, what the library knows) bytes, the bytes
+ *   past those up to sz are zeroed (a newer caller's new fields read as
+ *   zero, "not known"), and its sz stays the caller's.
  *
  * So a struct grows at its end only, and a new field may sit in what was
  * the old struct's tail padding only if callers zero their structs (an
@@ -31,9 +32,10 @@
 int sl_opts_in(void *ours, size_t ours_sz, const void *user, const char *fn,
 	       const char *type);
 
-/* Output: check out's sz; *n is how many bytes of ours to copy into it.
- * 0, or -EINVAL (out NULL, or sz too small). */
-int sl_opts_out(const void *out, size_t ours_sz, size_t *n, const char *fn,
+/* Output: check out's sz and zero what it has past ours_sz; *n is how many
+ * bytes of ours to copy into it. 0, or -EINVAL (out NULL, or sz too small).
+ */
+int sl_opts_out(void *out, size_t ours_sz, size_t *n, const char *fn,
 		const char *type);
 
 #endif

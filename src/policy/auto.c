@@ -77,7 +77,7 @@ struct auto_priv {
 	bool warned_ns; /* a check came from another namespace: said once */
 	uint32_t xdp_prog_id; /* ours, on xdp paths; 0 otherwise */
 	struct mnl_socket *nl; /* health checks, in the port's namespace */
-	struct sl_queue_stats *inner_qstats; /* the inner port's own */
+	struct sl_port_qstats *inner_qstats; /* the inner port's own */
 	struct sl_pool *pool;
 	uint32_t ring_size;
 	uint16_t port_id;

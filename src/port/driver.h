@@ -54,6 +54,27 @@ struct sl_driver {
 
 struct sl_deco; /* decorators: port/deco.c */
 
+/*
+ * A queue's counters, written by the queue's thread without atomics (the
+ * drivers' and decorators' bursts). Not the public struct sl_queue_stats,
+ * whose layout is ABI: sl_port_stats and sl_port_queue_stats copy from
+ * here field by field (port.c), so this one may change freely. One cache
+ * line per queue: queues run on different threads.
+ */
+struct sl_port_qstats {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t rx_dropped;
+	uint64_t rx_errors;
+	uint64_t rx_nombuf;
+	uint64_t rx_invalid;
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t tx_dropped;
+	uint64_t tx_errors;
+	uint64_t tx_full;
+} SL_CACHE_ALIGNED;
+
 /* Counters the port layer keeps per queue, written by the queue's thread. */
 struct sl_port_qx {
 	uint64_t tx_csum_sw; /* checksums filled in software (SL_PKT_F_TX_*) */
@@ -68,7 +89,7 @@ struct sl_port {
 	uint16_t n_queues;
 	uint16_t port_id;
 	const struct sl_port_opts *opts; /* valid during open() only */
-	struct sl_queue_stats *qstats; /* SL_PORT_MAX_QUEUES, cache aligned */
+	struct sl_port_qstats *qstats; /* SL_PORT_MAX_QUEUES of them */
 	struct sl_port_qx *qx; /* port-layer counters, one line per queue */
 	struct sl_port_info info; /* drivers fill mode, name, ... in open() */
 	struct sl_deco *deco; /* NULL when no decorator */

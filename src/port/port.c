@@ -103,7 +103,7 @@ struct sl_port *sl_port_open(const char *spec_str,
 	port->drv = drv;
 	port->priv = zalloc_aligned(drv->priv_size);
 	port->qstats = zalloc_aligned(SL_PORT_MAX_QUEUES *
-				      sizeof(struct sl_queue_stats));
+				      sizeof(struct sl_port_qstats));
 	port->qx = zalloc_aligned(SL_PORT_MAX_QUEUES * sizeof(*port->qx));
 	if (!port->priv || !port->qstats || !port->qx) {
 		err = sl_spec_fail(spec, ENOMEM, "out of memory");
@@ -220,29 +220,52 @@ uint16_t sl_tx_burst(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
 	return sl_deco_tx(port, queue, pkts, n);
 }
 
+/* Every counter, in the order of the structs (driver.h, port.h). */
+#define QSTATS(X)     \
+	X(rx_packets) \
+	X(rx_bytes)   \
+	X(rx_dropped) \
+	X(rx_errors)  \
+	X(rx_nombuf)  \
+	X(rx_invalid) \
+	X(tx_packets) \
+	X(tx_bytes)   \
+	X(tx_dropped) \
+	X(tx_errors)  \
+	X(tx_full)
+
+/* A counter the list above misses would be left zero: the three structs
+ * have exactly its fields. */
+#define ONE(f) +1
+_Static_assert(sizeof(struct sl_queue_stats) ==
+		       sizeof(size_t) + (0 QSTATS(ONE)) * sizeof(uint64_t),
+	       "struct sl_queue_stats has a counter QSTATS does not list");
+_Static_assert(sizeof(struct sl_port_stats) ==
+		       offsetof(struct sl_port_stats, rx_packets) +
+			       (0 QSTATS(ONE)) * sizeof(uint64_t),
+	       "struct sl_port_stats has a counter QSTATS does not list");
+_Static_assert(offsetof(struct sl_port_qstats, tx_full) ==
+		       ((0 QSTATS(ONE)) - 1) * sizeof(uint64_t),
+	       "struct sl_port_qstats has a counter QSTATS does not list");
+#undef ONE
+
 /* Counters are written by the queue's thread without atomics; reading each
  * 64-bit word with a relaxed atomic load gives consistent values without
  * stopping it. */
-static void read_qstats(const struct sl_queue_stats *src,
+static void read_qstats(const struct sl_port_qstats *src,
 			struct sl_queue_stats *dst)
 {
-	const uint64_t *s = (const uint64_t *)src;
-	uint64_t *d = (uint64_t *)dst;
-	size_t i;
-
-	for (i = 0; i < sizeof(*src) / sizeof(uint64_t); i++)
-		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+#define LOAD(f) dst->f = __atomic_load_n(&src->f, __ATOMIC_RELAXED);
+	QSTATS(LOAD)
+#undef LOAD
 }
-
-_Static_assert(sizeof(struct sl_queue_stats) % sizeof(uint64_t) == 0,
-	       "queue stats are 64-bit counters only");
 
 int sl_port_stats(struct sl_port *port, struct sl_port_stats *out)
 {
 	struct sl_port_stats st;
-	uint64_t *tot = (uint64_t *)&st.total;
-	size_t sz, i;
-	unsigned q;
+	struct sl_queue_stats q;
+	size_t sz;
+	unsigned i;
 
 	if (!port)
 		return sl_fail(EINVAL, "sl_port_stats: no port");
@@ -250,15 +273,36 @@ int sl_port_stats(struct sl_port *port, struct sl_port_stats *out)
 		return -EINVAL;
 	memset(&st, 0, sizeof(st));
 	st.n_queues = port->n_queues;
-	for (q = 0; q < port->n_queues; q++) {
-		const uint64_t *v = (const uint64_t *)&st.q[q];
-
-		read_qstats(&port->qstats[q], &st.q[q]);
-		for (i = 0; i < sizeof(st.total) / sizeof(uint64_t); i++)
-			tot[i] += v[i];
+	for (i = 0; i < port->n_queues; i++) {
+		read_qstats(&port->qstats[i], &q);
+#define ADD(f) st.f += q.f;
+		QSTATS(ADD)
+#undef ADD
 	}
 	st.sz = out->sz;
 	memcpy(out, &st, sz);
+	return 0;
+}
+
+int sl_port_queue_stats(struct sl_port *port, uint16_t queue,
+			struct sl_queue_stats *out)
+{
+	struct sl_queue_stats q;
+	size_t sz;
+
+	if (!port)
+		return sl_fail(EINVAL, "sl_port_queue_stats: no port");
+	if (sl_opts_out(out, sizeof(q), &sz, "sl_port_queue_stats",
+			"sl_queue_stats"))
+		return -EINVAL;
+	if (queue >= port->n_queues)
+		return sl_fail(EINVAL,
+			       "sl_port_queue_stats: queue %u of a port with "
+			       "%u (0..%u)",
+			       queue, port->n_queues, port->n_queues - 1u);
+	read_qstats(&port->qstats[queue], &q);
+	q.sz = out->sz;
+	memcpy(out, &q, sz);
 	return 0;
 }
 

@@ -32,3 +32,16 @@ export PKG_CONFIG_PATH=$(dirname "$pc")
 flags=$(pkg-config --cflags --libs sluice)
 cc -std=c11 -Wall -Wextra -Werror -o "$root/hello" "$src/tests/install/hello.c" $flags
 LD_LIBRARY_PATH=$(dirname "$so") "$root/hello"
+
+# loaded at run time by a program not linked with it, and used from a
+# plugin's code on two threads: the library must not need static TLS
+cc -std=c11 -Wall -Wextra -Werror -fPIC -shared -o "$root/plugin.so" \
+	"$src/tests/install/dlopen_plugin.c" $flags -pthread
+cc -std=c11 -Wall -Wextra -Werror -o "$root/dlopen_host" \
+	"$src/tests/install/dlopen_host.c" -ldl
+if readelf -d "$so" | grep -q STATIC_TLS; then
+	echo "libsluice.so needs static TLS (an initial-exec TLS variable):" \
+		"dlopen fails once the startup surplus is used up"
+	exit 1
+fi
+"$root/dlopen_host" "$so" "$root/plugin.so"

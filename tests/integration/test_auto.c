@@ -136,9 +136,9 @@ static void roundtrip(struct sl_port *port, int fd, const char *msg)
 
 		sl_port_stats(port, &st);
 		printf("# tx %llu dropped %llu errors %llu\n",
-		       (unsigned long long)st.total.tx_packets,
-		       (unsigned long long)st.total.tx_dropped,
-		       (unsigned long long)st.total.tx_errors);
+		       (unsigned long long)st.tx_packets,
+		       (unsigned long long)st.tx_dropped,
+		       (unsigned long long)st.tx_errors);
 		nx = sl_port_xstats(port, xs, 40);
 		for (k = 0; k < nx && k < 40; k++)
 			printf("#  %s %llu\n", xs[k].name,
@@ -300,7 +300,7 @@ static void test_fallback_when_xdp_removed(void **state)
 	assert_true(f.xdp_progs[0].ours);
 	assert_int_equal(detach_link_of(f.xdp_progs[0].id), 0);
 	assert_int_equal(sl_port_stats(port, &st), 0);
-	before = st.total.rx_packets;
+	before = st.rx_packets;
 
 	/* the bursts notice within their 100 ms check and reopen */
 	roundtrip(port, fd, "after the fallback");
@@ -315,8 +315,8 @@ static void test_fallback_when_xdp_removed(void **state)
 
 	/* counters went on from where they were */
 	assert_int_equal(sl_port_stats(port, &st), 0);
-	assert_true(st.total.rx_packets > before);
-	assert_true(st.total.tx_packets >= 2);
+	assert_true(st.rx_packets > before);
+	assert_true(st.tx_packets >= 2);
 
 	/* the packet held from the xdp path is intact and can be sent */
 	assert_int_equal(memcmp(held->data + held->len - 11, "held across", 11),
@@ -452,7 +452,7 @@ static void test_iface_deleted(void **state)
 	assert_non_null(held);
 	itest_our_xdp(&bed, &prog, &link);
 	assert_int_equal(sl_port_stats(port, &st), 0);
-	rx_before = st.total.rx_packets;
+	rx_before = st.rx_packets;
 
 	bed_delete_link();
 	t0 = sl_time_ns();
@@ -489,7 +489,7 @@ static void test_iface_deleted(void **state)
 	assert_true(itest_xdp_unloaded(prog, link));
 	/* counters are still there and did not move backwards */
 	assert_int_equal(sl_port_stats(port, &st), 0);
-	assert_true(st.total.rx_packets >= rx_before);
+	assert_true(st.rx_packets >= rx_before);
 	/* the packet held from before is intact and goes back to the pool */
 	assert_int_equal(memcmp(held->data + held->len - 22,
 				"held across the delete", 22),
@@ -533,8 +533,8 @@ static void test_iface_down_up(void **state)
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
 	roundtrip(port, fd, "before down");
 	assert_int_equal(sl_port_stats(port, &st), 0);
-	rx_before = st.total.rx_packets;
-	tx_before = st.total.tx_packets;
+	rx_before = st.rx_packets;
+	tx_before = st.tx_packets;
 
 	itest_sh(&bed, "ip -n %s link set %s down", bed.end[1].ns,
 		 bed.end[1].ifname);
@@ -551,8 +551,8 @@ static void test_iface_down_up(void **state)
 	assert_int_equal(info.state, SL_PORT_UP);
 	assert_int_equal(count_events(port, SL_AUTO_EVENT_NO_PATH, NULL), 0);
 	assert_int_equal(sl_port_stats(port, &st), 0);
-	assert_true(st.total.rx_packets > rx_before);
-	assert_true(st.total.tx_packets > tx_before);
+	assert_true(st.rx_packets > rx_before);
+	assert_true(st.tx_packets > tx_before);
 	assert_int_equal(sl_port_close(port), 0);
 	close(fd);
 }
@@ -576,7 +576,7 @@ static void test_iface_recreated(void **state)
 	roundtrip(port, fd, "first interface");
 	itest_our_xdp(&bed, &prog, &link);
 	assert_int_equal(sl_port_stats(port, &st), 0);
-	rx_before = st.total.rx_packets;
+	rx_before = st.rx_packets;
 
 	/* deleted and made again between two checks: the port reopens on
 	 * the new interface, on the fastest path again */
@@ -597,8 +597,8 @@ static void test_iface_recreated(void **state)
 	assert_true(itest_our_xdp(&bed, &prog2, &link2) != old_ifindex);
 	assert_true(prog2 != prog);
 	assert_int_equal(sl_port_stats(port, &st), 0);
-	assert_true(st.total.rx_packets > rx_before);
-	rx_before = st.total.rx_packets;
+	assert_true(st.rx_packets > rx_before);
+	rx_before = st.rx_packets;
 
 	/* deleted for a while: ERROR, then back when the interface is */
 	bed_delete_link();
@@ -617,7 +617,7 @@ static void test_iface_recreated(void **state)
 	roundtrip(port, fd, "third interface");
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
 	assert_int_equal(sl_port_stats(port, &st), 0);
-	assert_true(st.total.rx_packets > rx_before);
+	assert_true(st.rx_packets > rx_before);
 	/* a third interface under the same name, and our program on it */
 	assert_true(itest_our_xdp(&bed, &prog, &link) != old_ifindex);
 	assert_int_equal(sl_port_close(port), 0);

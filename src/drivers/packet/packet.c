@@ -852,7 +852,7 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 {
 	struct pkt_priv *pp = port->priv;
 	struct pkt_q *q = &pp->q[queue];
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	uint64_t now = 0, bytes = 0;
 	unsigned got = 0, dropped = 0;
 	bool empty = false;
@@ -931,7 +931,7 @@ static uint16_t pkt_tx(struct sl_port *port, uint16_t queue,
 {
 	struct pkt_priv *pp = port->priv;
 	struct pkt_q *q = &pp->q[queue];
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	unsigned i = 0, j;
 	bool retried = false;
 

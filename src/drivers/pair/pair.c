@@ -302,7 +302,7 @@ static uint16_t pair_rx(struct sl_port *port, uint16_t queue,
 			struct sl_pkt **pkts, uint16_t n)
 {
 	struct pair_end *pe = port->priv;
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	uint16_t got, i;
 	uint64_t now, bytes = 0;
 
@@ -331,7 +331,7 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 			struct sl_pkt **pkts, uint16_t n)
 {
 	struct pair_end *pe = port->priv;
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	struct spsc *ring;
 	uint16_t sent, i;
 	uint64_t bytes = 0;

@@ -152,7 +152,7 @@ static uint16_t pcap_drv_rx(struct sl_port *port, uint16_t queue,
 			    struct sl_pkt **pkts, uint16_t n)
 {
 	struct pcap_priv *pp = port->priv;
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	struct sl_pkt *p = NULL;
 	uint16_t got = 0;
 	uint64_t now, bytes = 0;
@@ -202,7 +202,7 @@ static uint16_t pcap_drv_tx(struct sl_port *port, uint16_t queue,
 			    struct sl_pkt **pkts, uint16_t n)
 {
 	struct pcap_priv *pp = port->priv;
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	struct pcap_pkthdr h;
 	uint64_t t, bytes = 0;
 	uint16_t i;

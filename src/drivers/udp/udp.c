@@ -338,7 +338,7 @@ static uint16_t udp_rx(struct sl_port *port, uint16_t queue,
 		       struct sl_pkt **pkts, uint16_t n)
 {
 	struct udp_priv *u = port->priv;
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	struct udp_rx *rx = &u->rx;
 	unsigned want = SL_MIN((unsigned)n, (unsigned)UDP_BATCH);
 	unsigned i, got = 0, n_drop = 0, have;
@@ -487,7 +487,7 @@ static bool tx_prepare(struct udp_priv *u, struct udp_tx *tx, unsigned m,
  * go to done[]; returns how many messages were dealt with (cnt unless the
  * socket pushed back: then the rest are the caller's again).
  */
-static unsigned tx_flush(struct udp_priv *u, struct sl_queue_stats *st,
+static unsigned tx_flush(struct udp_priv *u, struct sl_port_qstats *st,
 			 struct sl_pkt **pkts, unsigned cnt, unsigned *n_done)
 {
 	struct udp_tx *tx = &u->tx;
@@ -526,7 +526,7 @@ static uint16_t udp_tx(struct sl_port *port, uint16_t queue,
 		       struct sl_pkt **pkts, uint16_t n)
 {
 	struct udp_priv *u = port->priv;
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	struct udp_tx *tx = &u->tx;
 	unsigned i = 0, cnt = 0, n_done = 0, dealt;
 

@@ -222,7 +222,7 @@ uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 {
 	struct xdp_priv *pv = port->priv;
 	struct xdp_q *q = pv->q[queue];
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	struct sl_pkt *rec[XDP_BURST];
 	struct sl_xsk_take_counts c = { 0 };
 	unsigned got, n_rec = 0;
@@ -278,7 +278,7 @@ uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
  * or fewer when our pool is dry (back-pressure: the caller keeps the
  * rest). A frame too long for a chunk is taken and dropped (counted):
  * NULL in out. */
-static uint32_t copy_in(struct xdp_q *q, struct sl_queue_stats *st,
+static uint32_t copy_in(struct xdp_q *q, struct sl_port_qstats *st,
 			struct sl_pkt *const *pkts, struct sl_pkt **out,
 			uint32_t n, uint32_t foreign)
 {
@@ -318,7 +318,7 @@ uint16_t xdp_tx_burst(struct sl_port *port, uint16_t queue,
 {
 	struct xdp_priv *pv = port->priv;
 	struct xdp_q *q = pv->q[queue];
-	struct sl_queue_stats *st = &port->qstats[queue];
+	struct sl_port_qstats *st = &port->qstats[queue];
 	const struct sl_xsk_geom *g = q->g;
 	struct sl_pkt *const *src = pkts, *copied[XDP_BURST];
 	uint32_t idx, room, i, posted = 0, taken, foreign = 0;

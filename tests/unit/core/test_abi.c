@@ -11,7 +11,12 @@
  * - sz 0 is an error that names the struct;
  * - output structs: an older, smaller sl_port_info gets only its bytes
  *   (the memory past it is left alone); a smaller sl_rdma_qp_attr, which
- *   the library used to refuse, is taken.
+ *   the library used to refuse, is taken;
+ * - the counters, sl_port_stats and sl_queue_stats, the same way: an older
+ *   struct gets its bytes only, sz 0 is refused, and a newer, larger one
+ *   is taken with the fields this library does not know zeroed. Unlike an
+ *   input struct's, those bytes are not checked: the caller asks nothing
+ *   with them, they are written.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -157,6 +162,110 @@ static void test_older_rdma_attr(void **state)
 	assert_int_equal(sl_port_close(p), 0);
 }
 
+/* Two ends of a pair with one frame sent from a to b: counters to read. */
+static void pair_with_traffic(struct sl_port **a, struct sl_port **b)
+{
+	char sa[96], sb[96];
+	struct sl_pkt *p;
+
+	sl_test_name("abiq", name, sizeof(name));
+	snprintf(sa, sizeof(sa), "pair:%s/0", name);
+	snprintf(sb, sizeof(sb), "pair:%s/1", name);
+	*a = sl_port_open(sa, NULL);
+	*b = sl_port_open(sb, NULL);
+	assert_true(*a && *b);
+	p = sl_pkt_alloc(sl_port_pool(*a));
+	assert_non_null(p);
+	memset(p->data, 0, 60);
+	p->len = 60;
+	assert_int_equal(sl_tx_burst(*a, 0, &p, 1), 1);
+	assert_int_equal(sl_rx_burst(*b, 0, &p, 1), 1);
+	sl_pkt_free(p);
+}
+
+static void test_queue_stats_sizes(void **state)
+{
+	struct {
+		struct sl_queue_stats q;
+		uint64_t future[2]; /* what a newer header may add */
+	} m;
+	size_t old_sz = offsetof(struct sl_queue_stats, rx_dropped);
+	struct sl_port *a, *b;
+	unsigned i;
+
+	(void)state;
+	pair_with_traffic(&a, &b);
+
+	/* older: ends after rx_bytes; nothing past it is written */
+	memset(&m, 0x5a, sizeof(m));
+	m.q.sz = old_sz;
+	assert_int_equal(sl_port_queue_stats(b, 0, &m.q), 0);
+	assert_int_equal(m.q.sz, old_sz);
+	assert_int_equal(m.q.rx_packets, 1);
+	assert_int_equal(m.q.rx_bytes, 60);
+	for (i = (unsigned)old_sz; i < sizeof(m); i++)
+		assert_int_equal(((unsigned char *)&m)[i], 0x5a);
+
+	/* newer: the fields we do not know read as zero */
+	memset(&m, 0xa5, sizeof(m));
+	m.q.sz = sizeof(m);
+	assert_int_equal(sl_port_queue_stats(a, 0, &m.q), 0);
+	assert_int_equal(m.q.sz, sizeof(m));
+	assert_int_equal(m.q.tx_packets, 1);
+	assert_int_equal(m.q.rx_packets, 0);
+	assert_int_equal(m.future[0], 0);
+	assert_int_equal(m.future[1], 0);
+
+	/* sz 0 (or too small for sz itself) is refused, naming the struct */
+	memset(&m, 0, sizeof(m));
+	errno = 0;
+	assert_int_equal(sl_port_queue_stats(a, 0, &m.q), -EINVAL);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(sl_last_error(), "sl_queue_stats"));
+	assert_int_equal(sl_port_close(a), 0);
+	assert_int_equal(sl_port_close(b), 0);
+}
+
+static void test_port_stats_sizes(void **state)
+{
+	struct {
+		struct sl_port_stats st;
+		uint64_t future[2];
+	} m;
+	size_t old_sz = offsetof(struct sl_port_stats, rx_bytes);
+	struct sl_port *a, *b;
+	unsigned i;
+
+	(void)state;
+	pair_with_traffic(&a, &b);
+
+	memset(&m, 0x5a, sizeof(m));
+	m.st.sz = old_sz;
+	assert_int_equal(sl_port_stats(b, &m.st), 0);
+	assert_int_equal(m.st.sz, old_sz);
+	assert_int_equal(m.st.n_queues, 1);
+	assert_int_equal(m.st.rx_packets, 1);
+	for (i = (unsigned)old_sz; i < sizeof(m); i++)
+		assert_int_equal(((unsigned char *)&m)[i], 0x5a);
+
+	memset(&m, 0xa5, sizeof(m));
+	m.st.sz = sizeof(m);
+	assert_int_equal(sl_port_stats(a, &m.st), 0);
+	assert_int_equal(m.st.sz, sizeof(m));
+	assert_int_equal(m.st.tx_bytes, 60);
+	assert_int_equal(m.st.tx_full, 0);
+	assert_int_equal(m.future[0], 0);
+	assert_int_equal(m.future[1], 0);
+
+	m.st.sz = sizeof(size_t) - 1;
+	errno = 0;
+	assert_int_equal(sl_port_stats(a, &m.st), -EINVAL);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(sl_last_error(), "sl_port_stats"));
+	assert_int_equal(sl_port_close(a), 0);
+	assert_int_equal(sl_port_close(b), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +274,8 @@ int main(void)
 		cmocka_unit_test(test_sz_zero),
 		cmocka_unit_test(test_older_output),
 		cmocka_unit_test(test_older_rdma_attr),
+		cmocka_unit_test(test_queue_stats_sizes),
+		cmocka_unit_test(test_port_stats_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

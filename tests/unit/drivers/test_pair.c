@@ -77,6 +77,7 @@ static void test_both_directions(void **state)
 {
 	struct sl_pkt *tx[16], *rx[32];
 	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_queue_stats qs = { .sz = sizeof(qs) };
 	struct sl_port_info info = { .sz = sizeof(info) };
 	struct sl_port *a, *b;
 	char name[64];
@@ -118,12 +119,13 @@ static void test_both_directions(void **state)
 
 	assert_int_equal(sl_port_stats(a, &st), 0);
 	assert_int_equal(st.n_queues, 1);
-	assert_int_equal(st.total.tx_packets, 16);
-	assert_int_equal(st.total.tx_bytes, 1600);
-	assert_int_equal(st.total.rx_packets, 16);
-	assert_int_equal(st.total.rx_bytes, 1600);
-	assert_int_equal(st.q[0].tx_packets, 16);
-	assert_int_equal(st.total.tx_full, 0);
+	assert_int_equal(st.tx_packets, 16);
+	assert_int_equal(st.tx_bytes, 1600);
+	assert_int_equal(st.rx_packets, 16);
+	assert_int_equal(st.rx_bytes, 1600);
+	assert_int_equal(sl_port_queue_stats(a, 0, &qs), 0);
+	assert_int_equal(qs.tx_packets, 16);
+	assert_int_equal(st.tx_full, 0);
 	/* no driver counters: only the port layer's tx_csum_sw and
 	 * tx_csum_unfillable */
 	assert_int_equal(sl_port_xstats(a, NULL, 0), 2);
@@ -136,6 +138,7 @@ static void test_both_directions(void **state)
 static void test_queues(void **state)
 {
 	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_queue_stats qs = { .sz = sizeof(qs) };
 	struct sl_pkt *tx[8], *rx[16];
 	struct sl_port *a, *b;
 	char name[64];
@@ -158,9 +161,14 @@ static void test_queues(void **state)
 	}
 	assert_int_equal(sl_port_stats(b, &st), 0);
 	assert_int_equal(st.n_queues, 4);
-	assert_int_equal(st.total.rx_packets, 32);
-	assert_int_equal(st.q[2].rx_packets, 8);
-	assert_int_equal(st.q[2].rx_bytes, 8 * 66);
+	assert_int_equal(st.rx_packets, 32);
+	assert_int_equal(sl_port_queue_stats(b, 2, &qs), 0);
+	assert_int_equal(qs.rx_packets, 8);
+	assert_int_equal(qs.rx_bytes, 8 * 66);
+	/* a queue the port does not have */
+	errno = 0;
+	assert_int_equal(sl_port_queue_stats(b, 4, &qs), -EINVAL);
+	assert_int_equal(errno, EINVAL);
 	sl_port_close(a);
 	sl_port_close(b);
 	sl_test_pool_full(pool);
@@ -212,9 +220,9 @@ static void test_backpressure(void **state)
 	sl_pkt_free_bulk(rx, 14);
 
 	assert_int_equal(sl_port_stats(a, &st), 0);
-	assert_int_equal(st.total.tx_packets, 40);
-	assert_int_equal(st.total.tx_full, 3); /* 3 bursts cut short */
-	assert_int_equal(st.total.tx_dropped + st.total.tx_errors, 0);
+	assert_int_equal(st.tx_packets, 40);
+	assert_int_equal(st.tx_full, 3); /* 3 bursts cut short */
+	assert_int_equal(st.tx_dropped + st.tx_errors, 0);
 	sl_port_close(a);
 	sl_port_close(b);
 	sl_test_pool_full(pool);
@@ -242,8 +250,8 @@ static void test_end_closed(void **state)
 	assert_int_equal(sl_tx_burst(a, 0, tx, 8), 8);
 	sl_test_pool_full(pool);
 	assert_int_equal(sl_port_stats(a, &st), 0);
-	assert_int_equal(st.total.tx_errors, 8);
-	assert_int_equal(st.total.tx_packets, 8);
+	assert_int_equal(st.tx_errors, 8);
+	assert_int_equal(st.tx_packets, 8);
 
 	/* b comes back: the link works again, with nothing stale */
 	b = open_end(name, 1, "", 0, 0);

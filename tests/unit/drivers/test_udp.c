@@ -45,12 +45,12 @@ static struct sl_addr port_addr(struct sl_port *port)
 	return info.addr;
 }
 
-static struct sl_queue_stats port_stats(struct sl_port *port)
+static struct sl_port_stats port_stats(struct sl_port *port)
 {
 	struct sl_port_stats st = { .sz = sizeof(st) };
 
 	assert_int_equal(sl_port_stats(port, &st), 0);
-	return st.total;
+	return st;
 }
 
 static uint64_t xstat(struct sl_port *port, const char *name)
@@ -259,7 +259,7 @@ static void two_ports(const char *spec, const char *kaddr)
 	struct sl_addr aa = port_addr(a), ba = port_addr(b), ka, from;
 	struct sl_pkt *pkts[64];
 	uint8_t payload[32][1200], kbuf[2048];
-	struct sl_queue_stats st;
+	struct sl_port_stats st;
 	unsigned i, got;
 	int kfd;
 
@@ -404,7 +404,7 @@ static void test_flood(void **state)
 	struct sl_port *tx = open_port("udp:127.0.0.1:0", pool);
 	struct sl_port *rx = sl_port_open("udp:127.0.0.1:0", &ro);
 	struct sl_addr ta = port_addr(tx), ra;
-	struct sl_queue_stats ts, rs;
+	struct sl_port_stats ts, rs;
 	uint8_t payload[1400];
 	uint64_t taken = 0, received = 0, short_bursts = 0, drops;
 	struct sl_pkt *pkts[64];
@@ -474,7 +474,7 @@ static void test_oversized(void **state)
 	struct sl_addr pa = port_addr(p), ka;
 	static uint8_t big[8000];
 	struct sl_pkt *pkt;
-	struct sl_queue_stats st;
+	struct sl_port_stats st;
 	int kfd = ksock("127.0.0.1:0", &ka);
 
 	(void)state;
@@ -531,7 +531,7 @@ static void test_not_sendable(void **state)
 	struct sl_addr pa = port_addr(p), ka, v6a, v6b;
 	struct sl_udp_params up;
 	struct sl_pkt *pkts[8];
-	struct sl_queue_stats st;
+	struct sl_port_stats st;
 	uint8_t buf[64];
 	int kfd = ksock("127.0.0.1:0", &ka), n;
 
@@ -579,7 +579,7 @@ static void test_peer_vanishes(void **state)
 	struct sl_pool *pool = sl_test_pool(128);
 	struct sl_addr ka, ka2, pa;
 	struct sl_pkt *pkts[4];
-	struct sl_queue_stats st;
+	struct sl_port_stats st;
 	char spec[128], buf[64];
 	struct sl_port *p;
 	int kfd = ksock("127.0.0.1:0", &ka), tries;
