@@ -71,7 +71,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "drivers/xdp/live.h"
+#include <sluice/live.h>
+
 #include "hist.h"
 #include "rxcore.h"
 #include "sluice.h"
@@ -2148,7 +2149,7 @@ int cmd_bench(int argc, char **argv)
 
 		if (err) {
 			snprintf(why_local, sizeof(why_local), "test bed: %s",
-				 sl_last_error());
+				 sl_testbed_error());
 		} else if (sl_testbed_enter(&tb, SL_TESTBED_B) ||
 			   sl_bench_frame(&tb, SRC_PORT, DST_PORT, frame)) {
 			snprintf(why_local, sizeof(why_local),
