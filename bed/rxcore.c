@@ -116,6 +116,30 @@ void sl_bench_cpu_model(char *buf, size_t len)
 	fclose(f);
 }
 
+void sl_bench_loadavg(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	snprintf(buf, len, "?");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, " ")] = '\0';
+	fclose(f);
+}
+
+int sl_bench_napi_setup(const struct sl_testbed *tb, int side,
+			const char *ifname)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd),
+		 "ethtool -K %.15s gro on >/dev/null 2>&1 && "
+		 "echo 1 > /sys/class/net/%.15s/threaded",
+		 ifname, ifname);
+	return sl_testbed_run(tb, side, cmd);
+}
+
 int sl_bench_pin_napi(const char *ifname, int cpu, int *pids, unsigned max)
 {
 	char want[64], path[64], comm[64];

@@ -54,6 +54,19 @@ struct sl_bench_sender {
 
 void *sl_bench_sender_main(void *arg);
 
+/* The 1-minute load average of /proc/loadavg ("0.52"), "?" when it
+ * cannot be read. */
+void sl_bench_loadavg(char *buf, size_t len);
+
+/*
+ * GRO on and threaded NAPI on ifname, in the bed's side: veth has NAPI
+ * only with GRO or an XDP program, and a threaded one can be pinned to the
+ * receiver's CPU (sl_bench_pin_napi()), so that a row pays for its receive
+ * work on its own CPU. Returns the shell's exit status: 0 when both took.
+ */
+int sl_bench_napi_setup(const struct sl_testbed *tb, int side,
+			const char *ifname);
+
 /*
  * Pin every NAPI kthread of interface ifname ("napi/IFNAME-ID", or a
  * prefix of it when the kernel cut the name at 15 characters) to cpu.

@@ -170,18 +170,6 @@ static int pin_napi(int cpu)
 	return sl_bench_pin_napi(ifb, cpu, NULL, 0);
 }
 
-/* GRO on (veth's NAPI for the socket rows) and threaded NAPI on B. */
-static int napi_setup(void)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd),
-		 "ethtool -K %s gro on >/dev/null 2>&1 && "
-		 "echo 1 > /sys/class/net/%s/threaded",
-		 ifb, ifb);
-	return sl_testbed_run(&tb, SL_TESTBED_B, cmd);
-}
-
 /* ---- the sender -------------------------------------------------------- */
 
 /* ---- receivers ---------------------------------------------------------- */
@@ -770,7 +758,6 @@ int main(int argc, char **argv)
 	time_t t = time(NULL);
 	double start = now_s();
 	unsigned i;
-	FILE *f;
 	int err;
 
 	if (parse_args(argc, argv)) {
@@ -792,12 +779,7 @@ int main(int argc, char **argv)
 	uname(&un);
 	sl_bench_cpu_model(cpu, sizeof(cpu));
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", localtime(&t));
-	f = fopen("/proc/loadavg", "r");
-	if (f) {
-		if (fgets(load, sizeof(load), f))
-			load[strcspn(load, " ")] = '\0';
-		fclose(f);
-	}
+	sl_bench_loadavg(load, sizeof(load));
 	snprintf(
 		header, sizeof(header),
 		"sluice rx benchmark  %s  Linux %s  %s (%ld CPUs), load %s "
@@ -830,7 +812,7 @@ int main(int argc, char **argv)
 			tb.end[SL_TESTBED_B].ns, strerror(-err));
 		return 1;
 	}
-	if (napi_setup())
+	if (sl_bench_napi_setup(&tb, SL_TESTBED_B, ifb))
 		printf("rx_bench: warning: no GRO/threaded NAPI on %s: "
 		       "receive work runs on the sender's CPU\n",
 		       ifb);
@@ -853,12 +835,7 @@ int main(int argc, char **argv)
 	sl_testbed_enter(&tb, SL_TESTBED_HOME);
 	sl_testbed_down(&tb);
 	err = report(header);
-	f = fopen("/proc/loadavg", "r");
-	if (f) {
-		if (fgets(load, sizeof(load), f))
-			load[strcspn(load, " ")] = '\0';
-		fclose(f);
-	}
+	sl_bench_loadavg(load, sizeof(load));
 	/* other work on the two CPUs lowers every row: say so */
 	printf("(%.1f s in all; load %s after)\n", now_s() - start, load);
 	return err;
