@@ -39,7 +39,7 @@
 
 /* ---- NAPI kthreads of the bed's veths ----------------------------------- */
 
-/* Pin the NAPI kthreads of ifname to cpu (bench/rxcore.c); with record,
+/* Pin the NAPI kthreads of ifname to cpu (bed/rxcore.c); with record,
  * keep their pids for the CPU count. */
 /* veth's NAPI for ifname (in namespace end) threaded or not */
 void bench_set_threaded(struct bench *b, int end, const char *ifname, bool on)
