@@ -5,20 +5,8 @@
  * CPU is taken away waits for it), so the report prints it beside the
  * round trips, in the JSON too, and judges the p99.9 goal against it.
  */
-#include <errno.h>
-#include <math.h>
 #include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <netinet/in.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "bench.h"
 

@@ -5,19 +5,11 @@
  * fed by a port sender thread on CPU 0 while bed.c's receiver takes them
  * on CPU 1: receive, forwarding and round trips, as on the bed.
  */
-#include <errno.h>
-#include <math.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <netinet/in.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"

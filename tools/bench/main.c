@@ -28,17 +28,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
-#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 

@@ -7,20 +7,9 @@
  * the best of the rounds, as other work on a shared machine only ever
  * slows a path down.
  */
-#include <errno.h>
-#include <math.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <netinet/in.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "bench.h"
 

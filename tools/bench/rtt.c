@@ -9,19 +9,11 @@
  * pinger_open); round trips go into a log-linear histogram (tools/hist.c).
  */
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <netinet/in.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "bench.h"
 
