@@ -724,6 +724,18 @@ static void test_bad_opts(void **state)
 	o.count = 1;
 	o.flows = 4; /* zero frame: not UDP */
 	expect_einval(&o, "UDP");
+	o.flows = 0;
+	/* the public structs' sz rule (core/opts.h), both ways */
+	o.sz = 0;
+	expect_einval(&o, "sl_live_opts.sz is 0");
+	o.sz = sizeof(o);
+	{
+		struct sl_live_result res = { .sz = 0 };
+
+		assert_int_equal(sl_live_run(&o, &res), -EINVAL);
+		if (!strstr(sl_last_error(), "out->sz is 0"))
+			fail_msg("message '%s'", sl_last_error());
+	}
 }
 
 int main(void)
