@@ -29,7 +29,7 @@
  * Needs root; without it, it says what it skipped and exits 0. Numbers are
  * reported, never judged: the goals of the issue are printed as met or not
  * met and the exit status does not depend on them. The test bed is removed
- * at exit and on signals (tests/lib/testbed.c), testpmd is stopped after
+ * at exit and on signals (bed/testbed.c), testpmd is stopped after
  * its row and killed with us (PR_SET_PDEATHSIG) if we die first.
  */
 #include <errno.h>
@@ -53,10 +53,12 @@
 
 #include <sluice/sluice.h>
 
-#include "core/log.h"
-#include "drivers/xdp/live.h"
+#include <sluice/live.h>
+
 #include "rxcore.h"
 #include "testbed.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define SENDER_CPU 0
 #define RX_CPU 1
@@ -166,18 +168,6 @@ static void sleep_s(double s)
 static int pin_napi(int cpu)
 {
 	return sl_bench_pin_napi(ifb, cpu, NULL, 0);
-}
-
-/* GRO on (veth's NAPI for the socket rows) and threaded NAPI on B. */
-static int napi_setup(void)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd),
-		 "ethtool -K %s gro on >/dev/null 2>&1 && "
-		 "echo 1 > /sys/class/net/%s/threaded",
-		 ifb, ifb);
-	return sl_testbed_run(&tb, SL_TESTBED_B, cmd);
 }
 
 /* ---- the sender -------------------------------------------------------- */
@@ -479,7 +469,7 @@ static void run_row(struct row *row)
 
 static const struct row *row_get(const char *key)
 {
-	for (unsigned i = 0; i < SL_ARRAY_SIZE(rows); i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(rows); i++)
 		if (!strcmp(rows[i].key, key))
 			return rows[i].ran ? &rows[i] : NULL;
 	return NULL;
@@ -536,7 +526,7 @@ static int report(const char *header)
 	printf("\n%s\n", header);
 	printf("%-34s %8s %8s %8s %8s  %-12s %s\n", "receiver (B, CPU 1)",
 	       "rx Mpps", "offered", "x socket", "x ceil", "mode", "note");
-	for (i = 0; i < SL_ARRAY_SIZE(rows); i++) {
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
 		const struct row *r = &rows[i];
 
 		if (!r->ran) {
@@ -561,7 +551,7 @@ static int report(const char *header)
 	       sock ? sock->label : "(no socket row)",
 	       ceil ? ceil->label : "(no ceiling row)");
 	printf("goals (xdp = %s):\n", xdp ? xdp->label : "no xdp row");
-	for (i = 0; i < SL_ARRAY_SIZE(goals); i++) {
+	for (i = 0; i < ARRAY_SIZE(goals); i++) {
 		struct goal *g = &goals[i];
 
 		g->known = g->num && g->den && g->den->rx_mpps > 0;
@@ -592,7 +582,7 @@ static int report(const char *header)
 		",\n  \"frame_len\": %d,\n  \"duration_s\": %.3f,\n"
 		"  \"warmup_s\": %.3f,\n  \"rows\": [",
 		FRAME_LEN, cfg.duration, cfg.warmup);
-	for (i = 0; i < SL_ARRAY_SIZE(rows); i++) {
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
 		const struct row *r = &rows[i];
 
 		fprintf(j, "%s\n    {\"key\": ", i ? "," : "");
@@ -618,7 +608,7 @@ static int report(const char *header)
 		fputc('}', j);
 	}
 	fprintf(j, "\n  ],\n  \"goals\": [");
-	for (i = 0; i < SL_ARRAY_SIZE(goals); i++) {
+	for (i = 0; i < ARRAY_SIZE(goals); i++) {
 		const struct goal *g = &goals[i];
 
 		fprintf(j, "%s\n    {\"goal\": ", i ? "," : "");
@@ -669,7 +659,7 @@ static void usage(FILE *f)
 		"  --quick        1 s per row after 0.25 s (default 3 s after "
 		"0.5 s)\n"
 		"  --only         rows: ");
-	for (unsigned i = 0; i < SL_ARRAY_SIZE(rows); i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(rows); i++)
 		fprintf(f, "%s%s", i ? "," : "", rows[i].key);
 	fprintf(f,
 		",testpmd\n"
@@ -768,7 +758,6 @@ int main(int argc, char **argv)
 	time_t t = time(NULL);
 	double start = now_s();
 	unsigned i;
-	FILE *f;
 	int err;
 
 	if (parse_args(argc, argv)) {
@@ -782,7 +771,7 @@ int main(int argc, char **argv)
 			       "needs root (network namespaces, veth, XDP "
 			       "programs, testpmd)" :
 			       "needs 2 CPUs (sender and receiver)");
-		for (i = 0; i < SL_ARRAY_SIZE(rows); i++)
+		for (i = 0; i < ARRAY_SIZE(rows); i++)
 			if (selected(&rows[i]))
 				printf("  skipped %s\n", rows[i].key);
 		return 0;
@@ -790,12 +779,7 @@ int main(int argc, char **argv)
 	uname(&un);
 	sl_bench_cpu_model(cpu, sizeof(cpu));
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", localtime(&t));
-	f = fopen("/proc/loadavg", "r");
-	if (f) {
-		if (fgets(load, sizeof(load), f))
-			load[strcspn(load, " ")] = '\0';
-		fclose(f);
-	}
+	sl_bench_loadavg(load, sizeof(load));
 	snprintf(
 		header, sizeof(header),
 		"sluice rx benchmark  %s  Linux %s  %s (%ld CPUs), load %s "
@@ -817,7 +801,7 @@ int main(int argc, char **argv)
 
 	err = sl_testbed_up(&tb, &to);
 	if (err) {
-		printf("rx_bench: skipped: test bed: %s\n", sl_last_error());
+		printf("rx_bench: skipped: test bed: %s\n", sl_testbed_error());
 		return err == -EPERM || err == -EOPNOTSUPP ? 0 : 1;
 	}
 	ifb = tb.end[SL_TESTBED_B].ifname;
@@ -828,7 +812,7 @@ int main(int argc, char **argv)
 			tb.end[SL_TESTBED_B].ns, strerror(-err));
 		return 1;
 	}
-	if (napi_setup())
+	if (sl_bench_napi_setup(&tb, SL_TESTBED_B, ifb))
 		printf("rx_bench: warning: no GRO/threaded NAPI on %s: "
 		       "receive work runs on the sender's CPU\n",
 		       ifb);
@@ -845,18 +829,13 @@ int main(int argc, char **argv)
 	/* rounds over all rows rather than repeats of one, so that a busy
 	 * spell of the machine does not land on one row only */
 	for (unsigned rep = 0; rep < cfg.reps; rep++)
-		for (i = 0; i < SL_ARRAY_SIZE(rows); i++)
+		for (i = 0; i < ARRAY_SIZE(rows); i++)
 			if (selected(&rows[i]))
 				run_row(&rows[i]);
 	sl_testbed_enter(&tb, SL_TESTBED_HOME);
 	sl_testbed_down(&tb);
 	err = report(header);
-	f = fopen("/proc/loadavg", "r");
-	if (f) {
-		if (fgets(load, sizeof(load), f))
-			load[strcspn(load, " ")] = '\0';
-		fclose(f);
-	}
+	sl_bench_loadavg(load, sizeof(load));
 	/* other work on the two CPUs lowers every row: say so */
 	printf("(%.1f s in all; load %s after)\n", now_s() - start, load);
 	return err;

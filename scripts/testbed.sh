@@ -2,7 +2,7 @@
 # The veth test bed by hand: two network namespaces NAME-a and NAME-b joined
 # by a veth pair (NAME-a in NAME-a, NAME-b in NAME-b), IPv4 10.77.X.1/.2 and
 # IPv6 fd77:X::1/::2, neighbours pinned both ways. The same bed as
-# tests/lib/testbed.c makes for the integration tests.
+# bed/testbed.c makes for the integration tests.
 #
 #   scripts/testbed.sh up [NAME] [--queues N] [--subnet X] [--json]
 #   scripts/testbed.sh down [NAME]

@@ -12,7 +12,7 @@
  * cap the rate at the timer's resolution.
  *
  * With --engine xdp-live the frames are made in the kernel (see
- * src/drivers/xdp/live.h): then no port is opened, the kernel writes the
+ * include/sluice/live.h): then no port is opened, the kernel writes the
  * sequence, and the send time is absent (the template says so in its flags).
  */
 #include <arpa/inet.h>
@@ -28,7 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "drivers/xdp/live.h"
+#include <sluice/live.h>
+
 #include "sluice.h"
 
 #define GEN_BURST 32
@@ -352,7 +353,7 @@ static int run_live(struct gen_opts *o, uint8_t *frame, size_t hlen,
 		    const struct sl_udp_params *hp0)
 {
 	struct sl_live_opts lo = { .sz = sizeof(lo) };
-	struct sl_live_result res;
+	struct sl_live_result res = { .sz = sizeof(res) };
 	struct sl_udp_params hp = *hp0;
 	const char *ifname = o->spec;
 	char name[IF_NAMESIZE + 1];

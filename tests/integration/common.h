@@ -32,9 +32,9 @@
 		int err_ = sl_testbed_up((tb), (opts));                    \
 		if (err_ == -EPERM || err_ == -EOPNOTSUPP)                 \
 			sl_test_skip("needs root with netns and veth: %s", \
-				     sl_last_error());                     \
+				     sl_testbed_error());                  \
 		if (err_)                                                  \
-			fail_msg("sl_testbed_up: %s", sl_last_error());    \
+			fail_msg("sl_testbed_up: %s", sl_testbed_error()); \
 	} while (0)
 
 /* A socket created in one side's namespace (it stays there for life). */

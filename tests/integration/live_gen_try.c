@@ -30,9 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sluice/live.h>
 #include <sluice/sluice.h>
-
-#include "drivers/xdp/live.h"
 
 static volatile sig_atomic_t stop;
 
@@ -106,7 +105,7 @@ struct args {
 static int do_gen(const struct args *a)
 {
 	struct sl_udp_params p = { .src = a->src, .dst = a->dst };
-	struct sl_live_result r;
+	struct sl_live_result r = { .sz = sizeof(r) };
 	uint8_t frame[SL_LIVE_MAX_FRAME];
 	size_t hdr;
 	int len, err;

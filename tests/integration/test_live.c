@@ -26,8 +26,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sluice/live.h>
+
 #include "core/log.h"
-#include "drivers/xdp/live.h"
 #include "sltest.h"
 
 #define SPORT 9000
@@ -259,7 +260,7 @@ static void send_and_check(int v6, unsigned count, unsigned flows,
 {
 	struct mover mv;
 	struct sl_udp_params p = { 0 };
-	struct sl_live_result res;
+	struct sl_live_result res = { .sz = sizeof(res) };
 	uint8_t frame[128];
 	uint8_t *seen;
 	int len, fd, err, big = 64 << 20;
@@ -602,7 +603,7 @@ static uint64_t sink_run(uint64_t count, double duration, uint64_t rate,
 static void test_sink_exact_counts(void **state)
 {
 	static const uint64_t counts[] = { 1, 10, 64, 1037, 20000 };
-	struct sl_live_result res;
+	struct sl_live_result res = { .sz = sizeof(res) };
 
 	(void)state;
 	check_bed();
@@ -629,7 +630,7 @@ static void test_sink_exact_counts(void **state)
 static void paced_duration(double d, uint64_t rate)
 {
 	struct burst_probe *bp = calloc(1, sizeof(*bp));
-	struct sl_live_result res;
+	struct sl_live_result res = { .sz = sizeof(res) };
 	uint64_t want = (uint64_t)(d * (double)rate + 0.5), got;
 	double lag = SL_MAX(32.0, (double)rate / 1000);
 
@@ -658,7 +659,7 @@ static void paced_duration(double d, uint64_t rate)
 
 static void test_sink_duration_rate(void **state)
 {
-	struct sl_live_result res;
+	struct sl_live_result res = { .sz = sizeof(res) };
 	uint64_t got;
 
 	(void)state;
@@ -689,7 +690,7 @@ static void test_sink_duration_rate(void **state)
 
 static void expect_einval(struct sl_live_opts *o, const char *msg)
 {
-	struct sl_live_result res;
+	struct sl_live_result res = { .sz = sizeof(res) };
 
 	assert_int_equal(sl_live_run(o, &res), -EINVAL);
 	if (!strstr(sl_last_error(), msg))
@@ -723,6 +724,18 @@ static void test_bad_opts(void **state)
 	o.count = 1;
 	o.flows = 4; /* zero frame: not UDP */
 	expect_einval(&o, "UDP");
+	o.flows = 0;
+	/* the public structs' sz rule (core/opts.h), both ways */
+	o.sz = 0;
+	expect_einval(&o, "sl_live_opts.sz is 0");
+	o.sz = sizeof(o);
+	{
+		struct sl_live_result res = { .sz = 0 };
+
+		assert_int_equal(sl_live_run(&o, &res), -EINVAL);
+		if (!strstr(sl_last_error(), "out->sz is 0"))
+			fail_msg("message '%s'", sl_last_error());
+	}
 }
 
 int main(void)

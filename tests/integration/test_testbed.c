@@ -103,7 +103,7 @@ static void test_two_beds(void **state)
 	(void)state;
 	itest_bed_up(&bed, NULL);
 	if (sl_testbed_up(&other, NULL))
-		fail_msg("second bed: %s", sl_last_error());
+		fail_msg("second bed: %s", sl_testbed_error());
 	assert_string_not_equal(bed.name, other.name);
 	fd = itest_udp_bound(&other, SL_TESTBED_B, 0, 7003);
 	itest_udp_send(&other, SL_TESTBED_A, 0, 7003, "second");

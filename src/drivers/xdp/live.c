@@ -58,10 +58,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <sluice/live.h>
 #include <sluice/net.h>
 
 #include "core/log.h"
-#include "drivers/xdp/live.h"
+#include "core/opts.h"
 
 /* The object file, generated from bpf/live.bpf.c at build time. */
 extern const unsigned char sl_live_bpf_obj[];
@@ -475,9 +476,10 @@ static int run_loop(struct bpf_object *obj, const struct sl_live_opts *o,
 	return err;
 }
 
-int sl_live_run(const struct sl_live_opts *uo, struct sl_live_result *res)
+/* sl_live_run() on options checked for their sz, into our own result */
+static int live_run(const struct sl_live_opts *uo, struct sl_live_result *res)
 {
-	struct sl_live_opts o = { 0 };
+	struct sl_live_opts o = *uo;
 	struct live_tmpl t = { 0 };
 	struct bpf_object *obj = NULL;
 	struct sl_live_conf conf = { 0 };
@@ -488,13 +490,6 @@ int sl_live_run(const struct sl_live_opts *uo, struct sl_live_result *res)
 	char ifname[IF_NAMESIZE];
 	int pinned = 0, err;
 
-	if (!uo || !res)
-		return sl_fail(EINVAL, "xdp-live: NULL options or result");
-	if (uo->sz < offsetof(struct sl_live_opts, batch_size))
-		return sl_fail(EINVAL, "xdp-live: opts.sz %zu too small",
-			       uo->sz);
-	memcpy(&o, uo, SL_MIN(uo->sz, sizeof(o)));
-	memset(res, 0, sizeof(*res));
 	err = check_opts(&o);
 	if (err)
 		return err;
@@ -581,6 +576,28 @@ out:
 		pthread_setaffinity_np(pthread_self(), sizeof(old_set),
 				       &old_set);
 	free(t.frame);
+	return err;
+}
+
+int sl_live_run(const struct sl_live_opts *uo, struct sl_live_result *res)
+{
+	struct sl_live_result r = { .sz = sizeof(r) };
+	struct sl_live_opts o;
+	size_t n;
+	int err;
+
+	if (!uo || !res)
+		return sl_fail(EINVAL, "xdp-live: NULL options or result");
+	err = sl_opts_out(res, sizeof(r), &n, "sl_live_run", "sl_live_result");
+	if (!err)
+		err = sl_opts_in(&o, sizeof(o), uo, "sl_live_run",
+				 "sl_live_opts");
+	if (err)
+		return err;
+	err = live_run(&o, &r);
+	/* the caller's sz stays: it says what its struct holds */
+	memcpy((char *)res + sizeof(r.sz), (char *)&r + sizeof(r.sz),
+	       n - sizeof(r.sz));
 	return err;
 }
 

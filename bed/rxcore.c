@@ -2,8 +2,7 @@
 /*
  * Shared by the receive benchmarks on the veth test bed (bench/rx_bench.c,
  * `sluice bench`): the frame and the live-frames sender that feed them,
- * NAPI kthread pinning and dpdk-testpmd as a peer. See
- * rxcore.h. testpmd's statistics are printf()s, so it runs under
+ * NAPI kthread pinning and dpdk-testpmd as a peer. See rxcore.h. testpmd's statistics are printf()s, so it runs under
  * `stdbuf -oL` with its output in a log file that is read back from the
  * start each time (small: a few KiB per row); a command is answered when
  * one more prompt or counter line appears in it.
@@ -21,9 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sluice/core.h>
+#include <sluice/live.h>
 #include <sluice/net.h>
 
-#include "core/log.h"
 #include "rxcore.h"
 
 #define TESTPMD_START_S 30.0 /* EAL start, PMD probe, XDP program load */
@@ -77,6 +77,7 @@ void *sl_bench_sender_main(void *arg)
 		.rate_pps = s->rate_pps,
 	};
 
+	s->res.sz = sizeof(s->res);
 	s->err = sl_testbed_enter(s->tb, SL_TESTBED_A);
 	if (!s->err)
 		s->err = sl_live_run(&o, &s->res);
@@ -113,6 +114,30 @@ void sl_bench_cpu_model(char *buf, size_t len)
 		break;
 	}
 	fclose(f);
+}
+
+void sl_bench_loadavg(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	snprintf(buf, len, "?");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, " ")] = '\0';
+	fclose(f);
+}
+
+int sl_bench_napi_setup(const struct sl_testbed *tb, int side,
+			const char *ifname)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd),
+		 "ethtool -K %.15s gro on >/dev/null 2>&1 && "
+		 "echo 1 > /sys/class/net/%.15s/threaded",
+		 ifname, ifname);
+	return sl_testbed_run(tb, side, cmd);
 }
 
 int sl_bench_pin_napi(const char *ifname, int cpu, int *pids, unsigned max)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the receive benchmarks on the veth test bed share (bench/rx_bench.c
- * and `sluice bench`, tools/cmd_bench.c): pinning the receiving veth's NAPI
+ * and `sluice bench`, tools/bench/): pinning the receiving veth's NAPI
  * kthreads to the receiver's CPU, and driving DPDK's dpdk-testpmd as a peer
  * (started in a namespace of the bed with an AF_XDP or AF_PACKET vdev,
  * commanded through its interactive prompt, its counters read from its
@@ -11,15 +11,16 @@
  * testpmd is killed with the benchmark (PR_SET_PDEATHSIG) if that dies
  * first.
  */
-#ifndef SL_BENCH_RXCORE_H
-#define SL_BENCH_RXCORE_H
+#ifndef SL_BED_RXCORE_H
+#define SL_BED_RXCORE_H
 
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "drivers/xdp/live.h"
+#include <sluice/live.h>
+
 #include "testbed.h"
 
 #define SL_BENCH_FRAME_LEN 60 /* without FCS: 64 bytes on a wire */
@@ -52,6 +53,19 @@ struct sl_bench_sender {
 };
 
 void *sl_bench_sender_main(void *arg);
+
+/* The 1-minute load average of /proc/loadavg ("0.52"), "?" when it
+ * cannot be read. */
+void sl_bench_loadavg(char *buf, size_t len);
+
+/*
+ * GRO on and threaded NAPI on ifname, in the bed's side: veth has NAPI
+ * only with GRO or an XDP program, and a threaded one can be pinned to the
+ * receiver's CPU (sl_bench_pin_napi()), so that a row pays for its receive
+ * work on its own CPU. Returns the shell's exit status: 0 when both took.
+ */
+int sl_bench_napi_setup(const struct sl_testbed *tb, int side,
+			const char *ifname);
 
 /*
  * Pin every NAPI kthread of interface ifname ("napi/IFNAME-ID", or a

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The integration test bed: two network namespaces joined by a veth pair,
+ * The veth test bed of the integration tests, the benchmarks and `sluice
+ * bench` (bed/, a layer above the library that sees only include/sluice/):
+ * two network namespaces joined by a veth pair,
  * with IPv4 and IPv6 addresses and neighbour entries pinned both ways (so a
  * program that diverts traffic cannot break address resolution). Side A is
  * the peer, side B the host under test by convention.
@@ -15,8 +17,8 @@
  * Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) and the `ip` command. Not
  * thread-safe except sl_testbed_enter(), which only moves the calling thread.
  */
-#ifndef SLTEST_TESTBED_H
-#define SLTEST_TESTBED_H
+#ifndef SL_BED_TESTBED_H
+#define SL_BED_TESTBED_H
 
 #include <netinet/in.h>
 #include <stddef.h>
@@ -53,7 +55,7 @@ struct sl_testbed {
 	struct sl_testbed_end end[2]; /* [SL_TESTBED_A], [SL_TESTBED_B] */
 };
 
-/* Create a bed. Returns 0, or -errno with a message for sl_last_error():
+/* Create a bed. Returns 0, or -errno with a message for sl_testbed_error():
  * -EPERM when not root, -EOPNOTSUPP when the kernel or host lacks network
  * namespaces, veth or the ip command (tests skip on those two), anything
  * else is a failure. On failure nothing is left behind. */
@@ -75,6 +77,10 @@ int sl_testbed_run(const struct sl_testbed *tb, int side, const char *cmd);
 /* The same, with stdout and stderr captured into out (always terminated). */
 int sl_testbed_capture(const struct sl_testbed *tb, int side, const char *cmd,
 		       char *out, size_t len);
+
+/* The message of the last failure of sl_testbed_up() in this thread, ""
+ * when none. The bed is not the library: sl_last_error() does not see it. */
+const char *sl_testbed_error(void);
 
 /* Whether a namespace of this name exists in /var/run/netns. */
 int sl_testbed_ns_exists(const char *ns);

@@ -28,8 +28,31 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/log.h"
 #include "testbed.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The bed sits above the library and sees only its public headers, so it
+ * keeps its own last message (sl_testbed_error()) the way the library
+ * keeps sl_last_error(): per thread, set with errno, returned as -err. */
+static __thread char bed_err[512];
+
+__attribute__((format(printf, 2, 3))) static int bed_fail(int err,
+							  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(bed_err, sizeof(bed_err), fmt, ap);
+	va_end(ap);
+	errno = err;
+	return -err;
+}
+
+const char *sl_testbed_error(void)
+{
+	return bed_err;
+}
 
 #define NETNS_DIR "/var/run/netns"
 #define MAX_BEDS 32
@@ -90,7 +113,7 @@ static void set_handlers(void)
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESETHAND;
-	for (i = 0; i < SL_ARRAY_SIZE(sigs); i++) {
+	for (i = 0; i < ARRAY_SIZE(sigs); i++) {
 		sigaction(sigs[i], &sa, &old_sa[sigs[i]]);
 		/* a signal the process ignores (SIGINT in a background job)
 		 * must not start removing beds that are still in use */
@@ -133,7 +156,7 @@ static const char *find_ip(void)
 					     "/usr/bin/ip", "/bin/ip" };
 	unsigned i;
 
-	for (i = 0; !ip_path && i < SL_ARRAY_SIZE(paths); i++)
+	for (i = 0; !ip_path && i < ARRAY_SIZE(paths); i++)
 		if (access(paths[i], X_OK) == 0)
 			ip_path = paths[i];
 	return ip_path;
@@ -195,7 +218,7 @@ static int run_argv(char *const argv[], char *out, size_t len)
 
 /* Run `ip ARGS`, ARGS split on spaces (none of ours contain one). Returns 0
  * or -EIO with a message naming the command and what ip said. */
-static int ip(const char *fmt, ...) SL_PRINTF(1, 2);
+static int ip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int ip(const char *fmt, ...)
 {
 	char cmd[512], out[512], *argv[48], *tok, *save;
@@ -223,10 +246,10 @@ static int ip(const char *fmt, ...)
 	while (n && out[n - 1] == '\n')
 		out[--n] = '\0';
 	if (strstr(out, "Operation not permitted"))
-		return sl_fail(EPERM, "testbed: ip %s: %s", cmd, out);
+		return bed_fail(EPERM, "testbed: ip %s: %s", cmd, out);
 	if (strstr(out, "Unknown device type") || strstr(out, "not supported"))
-		return sl_fail(EOPNOTSUPP, "testbed: ip %s: %s", cmd, out);
-	return sl_fail(EIO, "testbed: ip %s: exit %d: %s", cmd, rc, out);
+		return bed_fail(EOPNOTSUPP, "testbed: ip %s: %s", cmd, out);
+	return bed_fail(EIO, "testbed: ip %s: exit %d: %s", cmd, rc, out);
 }
 
 int sl_testbed_ns_exists(const char *ns)
@@ -316,7 +339,8 @@ static void *side_setup(void *arg)
 	j->err = -ETIMEDOUT;
 	for (i = 0; i < 200; i++) {
 		memset(&ifr, 0, sizeof(ifr));
-		sl_strlcpy(ifr.ifr_name, j->end->ifname, sizeof(ifr.ifr_name));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s",
+			 j->end->ifname);
 		if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 &&
 		    (ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) ==
 			    (IFF_UP | IFF_RUNNING)) {
@@ -458,9 +482,9 @@ static int configure(struct sl_testbed *tb)
 	for (s = 0; s < 2; s++) {
 		err = side_job_run(&tb->end[s]);
 		if (err)
-			return sl_fail(-err, "testbed: %s in %s: %s",
-				       tb->end[s].ifname, tb->end[s].ns,
-				       strerror(-err));
+			return bed_fail(-err, "testbed: %s in %s: %s",
+					tb->end[s].ifname, tb->end[s].ns,
+					strerror(-err));
 	}
 	return 0;
 }
@@ -471,7 +495,7 @@ int sl_testbed_up(struct sl_testbed *tb, const struct sl_testbed_opts *opts)
 	int err;
 
 	if (!tb)
-		return sl_fail(EINVAL, "testbed: no bed");
+		return bed_fail(EINVAL, "testbed: no bed");
 	memset(tb, 0, sizeof(*tb));
 	if (opts &&
 	    opts->sz >= offsetof(struct sl_testbed_opts, queues) +
@@ -481,33 +505,34 @@ int sl_testbed_up(struct sl_testbed *tb, const struct sl_testbed_opts *opts)
 	if (opts && opts->sz >= sizeof(*opts))
 		subnet = opts->subnet;
 	if (queues > 64 || subnet > 254)
-		return sl_fail(EINVAL, "testbed: queues 1..64, subnet 1..254");
+		return bed_fail(EINVAL, "testbed: queues 1..64, subnet 1..254");
 	if (geteuid() != 0)
-		return sl_fail(EPERM, "testbed: needs root (network namespaces "
-				      "and veth)");
+		return bed_fail(EPERM,
+				"testbed: needs root (network namespaces "
+				"and veth)");
 	if (access("/proc/self/ns/net", F_OK))
-		return sl_fail(EOPNOTSUPP, "testbed: kernel without network "
-					   "namespaces");
+		return bed_fail(EOPNOTSUPP, "testbed: kernel without network "
+					    "namespaces");
 	if (!find_ip())
-		return sl_fail(EOPNOTSUPP, "testbed: the ip command "
-					   "(iproute2) is missing");
+		return bed_fail(EOPNOTSUPP, "testbed: the ip command "
+					    "(iproute2) is missing");
 	if (home_fd < 0) {
 		home_fd =
 			open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 		if (home_fd < 0)
-			return sl_fail(errno, "testbed: own namespace: %s",
-				       strerror(errno));
+			return bed_fail(errno, "testbed: own namespace: %s",
+					strerror(errno));
 	}
 	sl_testbed_reap();
 	set_handlers();
 
 	if (seq > 99)
-		return sl_fail(ENOSPC, "testbed: 100 beds per process at most "
-				       "(interface names are 15 characters)");
+		return bed_fail(ENOSPC, "testbed: 100 beds per process at most "
+					"(interface names are 15 characters)");
 	if (snprintf(tb->name, sizeof(tb->name), "sl-%d-%u", (int)getpid(),
 		     seq) > 13)
-		return sl_fail(ENAMETOOLONG, "testbed: name %s too long",
-			       tb->name);
+		return bed_fail(ENAMETOOLONG, "testbed: name %s too long",
+				tb->name);
 	/* a /24 of its own per bed, so two beds never look alike in a
 	 * capture; isolation comes from the namespaces, not from this */
 	tb->subnet = subnet ? subnet : 1 + ((unsigned)getpid() * 7 + seq) % 254;
@@ -520,7 +545,7 @@ int sl_testbed_up(struct sl_testbed *tb, const struct sl_testbed_opts *opts)
 	 * during set-up still removes what was made */
 	err = register_bed(tb);
 	if (err)
-		return sl_fail(-err, "testbed: too many beds");
+		return bed_fail(-err, "testbed: too many beds");
 	tb->up = 1;
 	err = configure(tb);
 	if (err) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * In-kernel traffic generator (internal API): sends copies of one template
+ * In-kernel traffic generator: sends copies of one template
  * frame out of an interface at up to several Mpps using BPF_PROG_RUN in
  * XDP live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES, Linux 5.18), the
  * technique of xdp-tools' xdp-trafficgen. The kernel builds each frame in
@@ -14,12 +14,18 @@
  * veth target, the peer must have NAPI running (an XDP program attached to
  * it, GRO on, or threaded NAPI), otherwise the kernel drops every frame.
  */
-#ifndef SL_DRIVERS_XDP_LIVE_H
-#define SL_DRIVERS_XDP_LIVE_H
+#ifndef SLUICE_LIVE_H
+#define SLUICE_LIVE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <sluice/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Longest template accepted here; the kernel's own limit is lower (3408
  * bytes with 4 KiB pages: the page also holds the frame's headroom and
@@ -54,6 +60,7 @@ struct sl_live_opts {
 };
 
 struct sl_live_result {
+	size_t sz; /* sizeof(struct sl_live_result), set by the caller */
 	uint64_t frames; /* frames the program redirected to the interface */
 	double seconds; /* wall time of the run, pauses included */
 	double mpps; /* frames / seconds / 1e6 */
@@ -96,14 +103,19 @@ struct sl_live_result {
  * take (ring full, peer without NAPI) is dropped by the kernel and only
  * shows in the target's counters (ethtool -S).
  *
+ * o and res follow the sz rule of every sluice struct (core.h): a caller
+ * built against an older, smaller struct is served, fields it lacks take
+ * their defaults.
+ *
  * Returns 0, or -errno with a message in sl_last_error(): -EINVAL (bad
- * options, or a frame the kernel refuses), -ENODEV (no such interface),
+ * options or sz, or a frame the kernel refuses), -ENODEV (no such interface),
  * -EPERM (needs CAP_BPF and CAP_NET_ADMIN), -EOPNOTSUPP (kernel lacks live
  * frames). The calling thread's CPU affinity is restored before return.
  * Control path: allocates, loads a BPF program; thread-safe (each call has
  * its own program).
  */
-int sl_live_run(const struct sl_live_opts *o, struct sl_live_result *res);
+SL_API int sl_live_run(const struct sl_live_opts *o,
+		       struct sl_live_result *res);
 
 /*
  * A receiver for tests and measurements: an XDP program that counts and
@@ -114,10 +126,15 @@ int sl_live_run(const struct sl_live_opts *o, struct sl_live_result *res);
  * privileges, -EEXIST when a program is already attached). Control path.
  */
 struct sl_live_sink;
-int sl_live_sink_attach(int ifindex, bool native, struct sl_live_sink **out);
+SL_API int sl_live_sink_attach(int ifindex, bool native,
+			       struct sl_live_sink **out);
 /* Frames dropped so far, all CPUs. Thread-safe. */
-uint64_t sl_live_sink_count(const struct sl_live_sink *s);
+SL_API uint64_t sl_live_sink_count(const struct sl_live_sink *s);
 /* Detach and free; s may be NULL. */
-void sl_live_sink_detach(struct sl_live_sink *s);
+SL_API void sl_live_sink_detach(struct sl_live_sink *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
