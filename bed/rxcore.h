@@ -36,9 +36,13 @@ void sl_bench_cpu_model(char *buf, size_t len);
 int sl_bench_frame(const struct sl_testbed *tb, uint16_t sport, uint16_t dport,
 		   uint8_t *frame);
 
-/* The live-frames sender, run as a thread (sl_bench_sender_main): from
- * namespace A of tb, pinned to cpu, frame for seconds. err and msg say why
- * it failed; res is what it offered. */
+/* The sender, run as a thread (sl_bench_sender_main): from namespace A of
+ * tb, pinned to cpu, frame for seconds. In-kernel live frames where the
+ * kernel allows them; where it refuses them (EPERM, EOPNOTSUPP: some
+ * kernels and sandboxes), an AF_PACKET port (packet:A) instead, which
+ * offers far less (see port_sender in rxcore.c). engine says which ran
+ * ("xdp-live" or "packet port") and live_why why live frames did not. err
+ * and msg say why it failed; res is what it offered. */
 struct sl_bench_sender {
 	pthread_t thread;
 	const struct sl_testbed *tb;
@@ -50,6 +54,8 @@ struct sl_bench_sender {
 	struct sl_live_result res;
 	int err;
 	char msg[160];
+	const char *engine;
+	char live_why[200];
 };
 
 void *sl_bench_sender_main(void *arg);

@@ -211,6 +211,11 @@ static double measure(struct bench *b, const struct meas *m, double paced,
 	if (m->cpu)
 		u1 = meas_cpu(b, m);
 	pthread_join(s.thread, NULL);
+	if (s.engine)
+		b->sender = s.engine;
+	if (s.live_why[0])
+		snprintf(b->sender_why, sizeof(b->sender_why), "%s",
+			 s.live_why);
 	if (s.err) {
 		snprintf(msg, len, "%s", s.msg);
 		return -1;

@@ -145,6 +145,10 @@ struct bench {
 	unsigned n_rows;
 	struct sl_testbed tb;
 	bool have_bed;
+	/* which sender fed the bed (rxcore.h: "xdp-live", "packet port")
+	 * and, for the fallback, why the kernel refused live frames */
+	const char *sender;
+	char sender_why[200];
 	const char *ifa, *ifb; /* the veth ends in A and B */
 	uint8_t frame[FRAME_LEN]; /* what the live sender sends, A to B */
 	/* The xdp copy mode of the xdp-copy rows ("mode=COPY" in their

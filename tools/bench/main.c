@@ -338,14 +338,17 @@ int cmd_bench(int argc, char **argv)
 	sl_bench_loadavg(load1, sizeof(load1));
 	snprintf(header, sizeof(header),
 		 "%s  Linux %s  %s (%ld CPUs)  load %s before, %s after  "
-		 "%s%s",
+		 "%s%s%s%s",
 		 date, un.release, cpu, sysconf(_SC_NPROCESSORS_ONLN), load0,
-		 load1,
-		 b->have_bed ?
-			 "veth test bed, XDP live-frames sender on CPU 0, "
-			 "receiver + NAPI on CPU 1" :
-			 "no test bed: ",
-		 b->have_bed ? "" : why_local);
+		 load1, b->have_bed ? "veth test bed, " : "no test bed: ",
+		 b->have_bed ? (b->sender && strcmp(b->sender, "xdp-live") ?
+					"AF_PACKET port sender (this kernel "
+					"refuses XDP live frames: ~1 Mpps at "
+					"most)" :
+					"XDP live-frames sender") :
+			       why_local,
+		 b->have_bed ? " on CPU 0, " : "",
+		 b->have_bed ? "receiver + NAPI on CPU 1" : "");
 	bench_print_table(b, header);
 	printf("(%.1f s in all)\n", bench_now_s() - start);
 
@@ -376,6 +379,12 @@ int cmd_bench(int argc, char **argv)
 			       json_object_new_boolean(geteuid() == 0));
 	json_object_object_add(host, "test_bed",
 			       json_object_new_boolean(b->have_bed));
+	if (b->have_bed && b->sender)
+		json_object_object_add(host, "sender",
+				       json_object_new_string(b->sender));
+	if (b->have_bed && b->sender_why[0])
+		json_object_object_add(host, "why_not_live_frames",
+				       json_object_new_string(b->sender_why));
 	if (!b->have_bed)
 		json_object_object_add(host, "why_no_test_bed",
 				       json_object_new_string(why_local));
