@@ -106,6 +106,7 @@
 #include <unistd.h>
 
 #include "net/cursor.h"
+#include "drivers/common/gone.h"
 #include "drivers/packet/packet.h"
 #include "drivers/packet/tpacket.h"
 #include "net/match.h"
@@ -550,11 +551,6 @@ static uint64_t coarse_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static bool port_gone(const struct pkt_priv *pp)
-{
-	return __atomic_load_n(&pp->gone, __ATOMIC_RELAXED);
-}
-
 /*
  * Whether q's socket lost its device: the kernel set its ifindex to -1 on
  * NETDEV_UNREGISTER, and getsockname reads it back. If so, the port goes to
@@ -572,15 +568,7 @@ __attribute__((cold, noinline)) static bool device_lost(struct sl_port *port,
 	if (getsockname(q->fd, (struct sockaddr *)&sll, &len) != 0 ||
 	    sll.sll_ifindex == pp->ifindex)
 		return false;
-	if (__atomic_exchange_n(&pp->gone, 1, __ATOMIC_RELAXED))
-		return true;
-	sl_port_set_state(port, SL_PORT_ERROR,
-			  "packet:%s: interface gone (ifindex %d deleted or "
-			  "moved out of this namespace)",
-			  pp->ifname, pp->ifindex);
-	sl_warn("packet:%s: interface gone (ifindex %d deleted or moved out "
-		"of this namespace); the port is in ERROR, close it",
-		pp->ifname, pp->ifindex);
+	sl_drv_set_gone(port, &pp->gone, "packet", pp->ifname, pp->ifindex);
 	return true;
 }
 
@@ -635,7 +623,7 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 	}
 out:
 	/* gone: what the ring held, then 0 without a system call */
-	if (got == 0 && empty && sl_likely(!port_gone(pp))) {
+	if (got == 0 && empty && sl_likely(!sl_drv_gone(&pp->gone))) {
 		if (q->busy_poll)
 			busy_kick(q);
 		idle_check(port, q);
@@ -659,7 +647,7 @@ static uint16_t pkt_tx(struct sl_port *port, uint16_t queue,
 	bool retried = false;
 
 	/* the device went away: take nothing, the caller keeps its packets */
-	if (sl_unlikely(port_gone(pp)))
+	if (sl_unlikely(sl_drv_gone(&pp->gone)))
 		return 0;
 	while (i < n) {
 		unsigned cnt = SL_MIN((unsigned)n - i, (unsigned)PKT_BATCH);
