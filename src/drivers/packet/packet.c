@@ -109,6 +109,7 @@
 #include "drivers/common/gone.h"
 #include "drivers/packet/packet.h"
 #include "drivers/packet/tpacket.h"
+#include "net/ifdev.h"
 #include "net/match.h"
 #include "port/driver.h"
 
@@ -410,7 +411,6 @@ static int pkt_open(struct sl_port *port, const struct sl_spec *spec)
 	const char *tpv = sl_spec_get(spec, "tpacket");
 	struct sock_filter prog[SL_MATCH_CBPF_MAX];
 	uint32_t fanout, queues;
-	struct ifreq ifr;
 	char rules[256];
 	int n_insn, err;
 	unsigned i;
@@ -494,10 +494,7 @@ static int pkt_open(struct sl_port *port, const struct sl_spec *spec)
 			goto fail;
 		}
 	}
-	memset(&ifr, 0, sizeof(ifr));
-	sl_strlcpy(ifr.ifr_name, pp->ifname, sizeof(ifr.ifr_name));
-	if (ioctl(pp->q[0].fd, SIOCGIFHWADDR, &ifr) == 0)
-		memcpy(port->info.mac, ifr.ifr_hwaddr.sa_data, SL_ETH_ALEN);
+	(void)sl_if_hwaddr(pp->ifname, port->info.mac, NULL);
 	port->n_queues = (uint16_t)pp->n_q;
 	snprintf(port->info.mode, sizeof(port->info.mode), "tpacket-v%c%s",
 		 pp->v2 ? '2' : '3', pp->bypass ? "+qdisc-bypass" : "");

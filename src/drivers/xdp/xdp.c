@@ -190,27 +190,12 @@ static int xdp_libxdp_print(enum libxdp_print_level level, const char *fmt,
 
 static uint64_t netns_id(void)
 {
-	struct stat st;
-
-	if (stat("/proc/thread-self/ns/net", &st) != 0)
-		return 0;
-	return (uint64_t)st.st_ino;
+	return sl_netns_id();
 }
 
 static int ethtool_ioctl(const char *ifname, void *data)
 {
-	struct ifreq ifr;
-	int fd, r;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	sl_strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
-	ifr.ifr_data = data;
-	r = ioctl(fd, SIOCETHTOOL, &ifr) ? -errno : 0;
-	close(fd);
-	return r;
+	return sl_if_ethtool(-1, ifname, data);
 }
 
 /* The kernel driver's name ("veth", "ice", ...) or "?". */
@@ -236,17 +221,7 @@ static unsigned rx_queues(const char *ifname)
 
 static void get_mac(const char *ifname, uint8_t *mac)
 {
-	struct ifreq ifr;
-	int fd;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	memset(&ifr, 0, sizeof(ifr));
-	sl_strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, SL_ETH_ALEN);
-	close(fd);
+	(void)sl_if_hwaddr(ifname, mac, NULL);
 }
 
 static bool is_pow2(uint32_t v)
