@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "net/ifdev.h"
 #include "net/neigh.h"
 
 #define NL_BUF_SIZE 32768 /* a dump message batch */
@@ -373,29 +374,23 @@ static int trigger(const char *ifname, int ifindex, const struct sl_addr *ip)
 /* Whether the interface has link-layer addresses: 0, -ENXIO or -ENODEV. */
 static int if_check(int ifindex, char ifname[IF_NAMESIZE])
 {
-	struct ifreq ifr;
-	int fd, r = 0;
+	unsigned short type;
+	int r;
 
 	if (!if_indextoname((unsigned)ifindex, ifname))
 		return sl_fail(ENODEV, "no interface with index %d", ifindex);
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return sl_fail(errno, "socket: %s", strerror(errno));
-	memset(&ifr, 0, sizeof(ifr));
-	sl_strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		r = sl_fail(errno, "%s: cannot read its hardware address: %s",
-			    ifname, strerror(errno));
-	else if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
-		r = sl_fail(ENXIO,
-			    "%s has no link-layer addresses (%s): no MAC "
-			    "address to resolve",
-			    ifname,
-			    ifr.ifr_hwaddr.sa_family == ARPHRD_LOOPBACK ?
-				    "loopback" :
-				    "not Ethernet");
-	close(fd);
-	return r;
+	r = sl_if_hwaddr(ifname, NULL, &type);
+	if (r)
+		return sl_fail(-r, "%s: cannot read its hardware address: %s",
+			       ifname, strerror(-r));
+	if (type != ARPHRD_ETHER)
+		return sl_fail(ENXIO,
+			       "%s has no link-layer addresses (%s): no MAC "
+			       "address to resolve",
+			       ifname,
+			       type == ARPHRD_LOOPBACK ? "loopback" :
+							 "not Ethernet");
+	return 0;
 }
 
 int sl_neigh_resolve(int ifindex, const struct sl_addr *ip,
@@ -464,8 +459,7 @@ int sl_udp_params_route(struct sl_udp_params *hp, const struct sl_addr *dst,
 			uint16_t sport, unsigned timeout_ms, int *ifindex)
 {
 	struct sl_nexthop nh;
-	struct ifreq ifr;
-	int fd, r;
+	int r;
 
 	if (!hp || !dst)
 		return sl_fail(EINVAL, "sl_udp_params_route: NULL argument");
@@ -477,17 +471,10 @@ int sl_udp_params_route(struct sl_udp_params *hp, const struct sl_addr *dst,
 	if (r && r != -ENXIO)
 		return r;
 	if (r == 0) {
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return sl_fail(errno, "socket: %s", strerror(errno));
-		memset(&ifr, 0, sizeof(ifr));
-		sl_strlcpy(ifr.ifr_name, nh.ifname, sizeof(ifr.ifr_name));
-		r = ioctl(fd, SIOCGIFHWADDR, &ifr);
-		close(fd);
-		if (r < 0)
-			return sl_fail(errno, "%s: cannot read its MAC: %s",
-				       nh.ifname, strerror(errno));
-		memcpy(hp->src_mac, ifr.ifr_hwaddr.sa_data, SL_ETH_ALEN);
+		r = sl_if_hwaddr(nh.ifname, hp->src_mac, NULL);
+		if (r)
+			return sl_fail(-r, "%s: cannot read its MAC: %s",
+				       nh.ifname, strerror(-r));
 	}
 	hp->src = nh.src;
 	hp->src.port = sport;

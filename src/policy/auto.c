@@ -46,6 +46,7 @@
 #include <sluice/auto.h>
 #include <sluice/probe.h>
 
+#include "net/ifdev.h"
 #include "port/driver.h"
 #include "probe/probe.h"
 
@@ -99,17 +100,6 @@ static uint64_t coarse_ns(void)
 	/* vDSO, no system call: the price of a check on every burst */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* The calling thread's network namespace (its inode), 0 when unknown
- * (no /proc, or a seccomp filter). */
-static uint64_t netns_now(void)
-{
-	struct stat st;
-
-	if (stat("/proc/thread-self/ns/net", &st) != 0)
-		return 0;
-	return (uint64_t)st.st_ino;
 }
 
 /* The inner spec for path p, or -EINVAL with why (udp without a port). */
@@ -316,7 +306,7 @@ static int auto_open(struct sl_port *port, const struct sl_spec *spec)
 		return sl_spec_fail(spec, ENODEV,
 				    "no interface %s in this network namespace",
 				    a->iface);
-	a->netns = netns_now();
+	a->netns = sl_netns_id();
 	a->nl = sl_rtnl_open();
 	if (!a->nl)
 		return sl_spec_fail(spec, errno, "cannot open rtnetlink: %s",
@@ -453,7 +443,7 @@ static enum auto_cause diagnose(struct sl_port *port, struct auto_priv *a,
  * it cannot tell, it lets the switch go on. */
 static bool in_port_netns(struct auto_priv *a)
 {
-	uint64_t ns = netns_now();
+	uint64_t ns = sl_netns_id();
 
 	if (!ns || !a->netns || ns == a->netns)
 		return true;

@@ -32,13 +32,13 @@
  * more only when the backlog is empty.
  */
 #include <errno.h>
-#include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/log.h"
+#include "net/pcapw.h"
 #include "port/deco.h"
 #include "port/driver.h"
 #include "port/spec.h"
@@ -84,12 +84,10 @@ struct sl_deco {
 	uint64_t thresh[F_N]; /* event when (rand >> 11) < thresh */
 	bool active[2]; /* the direction goes through the decorator */
 	/* capture */
-	pcap_t *cap_dead;
-	pcap_dumper_t *cap;
+	struct sl_pcapw *cap;
 	pthread_mutex_t cap_lock;
 	uint64_t cap_frames;
 	uint64_t cap_last_flush;
-	int64_t wall_off; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	struct deco_queue *q; /* n_queues */
 };
 
@@ -191,26 +189,19 @@ static void fault_one(struct sl_port *port, struct sl_deco *d,
 static void capture(struct sl_deco *d, struct sl_pkt *const *pkts, unsigned n,
 		    bool use_rx_ts, uint64_t now)
 {
-	struct pcap_pkthdr h;
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
 		const struct sl_pkt *p = pkts[i];
-		uint64_t t = (use_rx_ts && (p->flags & SL_PKT_F_RX_TS)) ?
-				     p->rx_ts :
-				     now;
 
-		t += (uint64_t)d->wall_off;
-		h.ts.tv_sec = (time_t)(t / 1000000000ull);
-		/* a nanosecond dumper reads tv_usec as nanoseconds */
-		h.ts.tv_usec = (suseconds_t)(t % 1000000000ull);
-		h.len = p->len;
-		h.caplen = SL_MIN(p->len, 65535u);
-		pcap_dump((u_char *)d->cap, &h, p->data);
+		sl_pcapw_put(d->cap, p,
+			     (use_rx_ts && (p->flags & SL_PKT_F_RX_TS)) ?
+				     p->rx_ts :
+				     now);
 	}
 	d->cap_frames += n;
 	if (now - d->cap_last_flush >= FLUSH_NS) {
-		pcap_dump_flush(d->cap);
+		sl_pcapw_flush(d->cap);
 		d->cap_last_flush = now;
 	}
 }
@@ -399,31 +390,14 @@ static int parse_fault(struct sl_deco *d, const struct sl_spec *spec,
 static int open_capture(struct sl_deco *d, const struct sl_spec *spec,
 			const char *file)
 {
-	struct timespec rt, mono;
-	FILE *f;
+	char why[256];
 
-	d->cap_dead = pcap_open_dead_with_tstamp_precision(
-		DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
-	if (!d->cap_dead)
-		return sl_spec_fail(spec, ENOMEM, "capture: out of memory");
-	f = fopen(file, "wb");
-	if (!f)
+	d->cap = sl_pcapw_open(file, why, sizeof(why));
+	if (!d->cap)
 		return sl_spec_fail(spec, errno,
 				    "capture: cannot write '%s': %s", file,
-				    strerror(errno));
-	/* a larger buffer than stdio's default: fewer write calls */
-	setvbuf(f, NULL, _IOFBF, 1 << 16);
-	d->cap = pcap_dump_fopen(d->cap_dead, f);
-	if (!d->cap) {
-		fclose(f);
-		return sl_spec_fail(spec, EIO, "capture: cannot write '%s': %s",
-				    file, pcap_geterr(d->cap_dead));
-	}
+				    why);
 	pthread_mutex_init(&d->cap_lock, NULL);
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	d->wall_off = ((int64_t)rt.tv_sec - (int64_t)mono.tv_sec) * 1000000000 +
-		      ((int64_t)rt.tv_nsec - (int64_t)mono.tv_nsec);
 	d->cap_last_flush = sl_time_ns();
 	return 0;
 }
@@ -446,11 +420,9 @@ static void deco_free(struct sl_port *port, struct sl_deco *d)
 		free(d->q);
 	}
 	if (d->cap) {
-		pcap_dump_close(d->cap); /* flushes and closes the file */
+		sl_pcapw_close(d->cap); /* flushes and closes the file */
 		pthread_mutex_destroy(&d->cap_lock);
 	}
-	if (d->cap_dead)
-		pcap_close(d->cap_dead);
 	free(d);
 }
 

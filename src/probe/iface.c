@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/opts.h"
 #include "drivers/xdp/steer.h"
+#include "net/ifdev.h"
 #include "probe/probe.h"
 
 static void note(struct sl_iface_facts *f, const char *fmt, ...)
@@ -48,16 +49,6 @@ static void note(struct sl_iface_facts *f, const char *fmt, ...)
 		vsnprintf(f->unread + n, sizeof(f->unread) - n, fmt, ap);
 		va_end(ap);
 	}
-}
-
-static int ethtool(int fd, const char *name, void *cmd)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	sl_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
-	ifr.ifr_data = cmd;
-	return ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -errno : 0;
 }
 
 static void add_prog(struct sl_iface_facts *f, uint32_t id, const char *mode)
@@ -162,7 +153,7 @@ int sl_probe_iface(const char *name, struct sl_iface_facts *out)
 	if (fd < 0) {
 		note(&f, "ethtool (%s)", strerror(errno));
 	} else {
-		err = ethtool(fd, f.name, &di);
+		err = sl_if_ethtool(fd, f.name, &di);
 		if (!err) {
 			sl_strlcpy(f.driver, di.driver, sizeof(f.driver));
 			sl_strlcpy(f.driver_version, di.version,
@@ -173,7 +164,7 @@ int sl_probe_iface(const char *name, struct sl_iface_facts *out)
 		}
 		/* channels are what `ethtool -L` changes: prefer them to the
 		 * device's queue counts when the driver reports them */
-		err = ethtool(fd, f.name, &ch);
+		err = sl_if_ethtool(fd, f.name, &ch);
 		if (!err) {
 			f.rx_queues = (int)ch.rx_count;
 			f.tx_queues = (int)ch.tx_count;

@@ -10,7 +10,8 @@ checked:
   - a library layer includes only its own layer and the layers below it
     (LAYERS, bottom up; the public header of a layer counts as that layer);
   - a driver includes, of the port layer, only port/driver.h (the driver
-    interface), and no other driver's files; bpf/ only from the xdp driver;
+    interface), and no other driver's files (src/drivers/common/, which
+    is no driver, is theirs to share); bpf/ only from the xdp driver;
   - bed/ (the veth test bed and the benchmarks' receive core) sees the
     library through include/sluice/ only and includes nothing of tools/,
     bench/ or tests/;
@@ -92,7 +93,7 @@ def check(src, tgt):
         if ls == "drivers":
             drv = src.split("/")[2]
             if tgt.startswith("src/drivers/") and \
-                    tgt.split("/")[2] != drv:
+                    tgt.split("/")[2] not in (drv, "common"):
                 return "a driver includes another driver"
             if lt == "port" and tgt.startswith("src/port/") and \
                     tgt != "src/port/driver.h":

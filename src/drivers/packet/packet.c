@@ -25,9 +25,11 @@
  *
  * Both: the copy into pool buffers is unavoidable on AF_PACKET (the ring
  * is not the pool's memory), and it is also what lets ring space go back
- * at once, however long the application keeps its packets. Every block
- * and frame header read from the ring is bounds-checked against its block
- * or slot before it is followed. Then one path (frame_deliver) does what
+ * at once, however long the application keeps its packets. The ring walks
+ * are in tpacket.c, apart so they can be tested and fuzzed without a
+ * socket: every block and frame header read from the ring is bounds-checked
+ * against its block or slot before it is followed, and one that points
+ * outside is a counted drop. Then one path (frame_deliver) does what
  * both rings share: a VLAN tag the kernel stripped (tp_vlan_tci) is put
  * back, so the application sees the frame as it was on the wire, and a UDP
  * checksum a local sender left partial is completed. PACKET_IGNORE_OUTGOING
@@ -87,10 +89,6 @@
  * fragments are reassembled first so they hash, and match, together). The
  * group id is chosen by the kernel (FLAG_UNIQUEID), so two ports never join
  * each other's group by accident.
- *
- * Over 800 lines (both ring versions, fanout and the control path together):
- * its split by job is issue 15's redesign, which takes the whole tree's
- * layout at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -108,7 +106,10 @@
 #include <unistd.h>
 
 #include "net/cursor.h"
+#include "drivers/common/gone.h"
 #include "drivers/packet/packet.h"
+#include "drivers/packet/tpacket.h"
+#include "net/ifdev.h"
 #include "net/match.h"
 #include "port/driver.h"
 
@@ -123,7 +124,7 @@
 #endif
 
 #define PKT_BATCH 64 /* frames per sendmmsg / per pool allocation */
-#define PKT_FRAME_SLOT 2048 /* ring bytes budgeted per frame */
+#define PKT_FRAME_SLOT SL_TPACKET_FRAME /* ring bytes budgeted per frame */
 #define PKT_BLOCK_MIN (64u << 10)
 #define PKT_BLOCK_MAX (1u << 20)
 #define PKT_BLOCKS 16
@@ -137,25 +138,14 @@
 
 struct pkt_q {
 	int fd;
-	uint8_t *ring;
 	size_t ring_len;
-	uint32_t block_size;
-	uint32_t n_blocks;
-	uint32_t n_frames; /* v2: frame slots of PKT_FRAME_SLOT bytes */
-	bool v2; /* TPACKET_V2 frame ring, else TPACKET_V3 block ring */
 	bool busy_poll; /* kick the kernel when the ring is empty */
 	/* receive state, owned by the queue's rx thread */
-	uint32_t cur; /* v3: block being read; v2: next frame slot */
-	uint32_t left; /* v3: frames left in the block; 0: not opened */
-	uint32_t off; /* v3: next frame's offset inside the block */
-	bool skip_outgoing; /* the kernel cannot: look at sll_pkttype */
+	struct sl_tpacket_ring rx; /* the mapped ring and its walk */
 	uint64_t rx_busy_polls; /* recvfrom kicks on an empty ring */
 	uint32_t napi_id; /* SO_INCOMING_NAPI_ID once the kernel has one */
 	uint32_t idle; /* empty polls while it has none */
 	uint64_t next_check_ns; /* coarse clock: next idle device check */
-	uint64_t rx_csum_partial; /* L4 checksums left to finish (CSUMNOTREADY) */
-	uint64_t rx_truncated; /* snaplen < len, or too big for a buffer */
-	uint64_t rx_bad_desc; /* block or frame header out of bounds */
 	struct sl_pkt *bufs[PKT_BATCH];
 	/* transmit scratch, owned by the queue's tx thread */
 	struct mmsghdr msgs[PKT_BATCH] SL_CACHE_ALIGNED;
@@ -207,6 +197,9 @@ static int q_open(struct sl_port *port, const struct sl_spec *spec,
 	struct pkt_priv *pp = port->priv;
 	static struct sock_filter drop_all[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
 	uint64_t bytes = (uint64_t)ring_size * PKT_FRAME_SLOT;
+	uint32_t block_size, n_blocks, n_frames;
+	bool v2 = pp->v2;
+	uint8_t *ring;
 	int err;
 
 	/* protocol 0: the socket sees nothing until bind() names one */
@@ -221,29 +214,28 @@ static int q_open(struct sl_port *port, const struct sl_spec *spec,
 				    "cannot make a packet socket: %s",
 				    strerror(err));
 	}
-	q->v2 = pp->v2;
 	if (set_int(q->fd, SOL_PACKET, PACKET_VERSION,
-		    q->v2 ? TPACKET_V2 : TPACKET_V3)) {
+		    v2 ? TPACKET_V2 : TPACKET_V3)) {
 		err = errno;
 		return sl_spec_fail(spec, err, "TPACKET_V%c refused: %s",
-				    q->v2 ? '2' : '3', strerror(err));
+				    v2 ? '2' : '3', strerror(err));
 	}
-	if (q->v2) {
+	if (v2) {
 		struct tpacket_req req2;
 		uint32_t per_block = PKT_V2_BLOCK / PKT_FRAME_SLOT;
 
 		/* ring_size frames, rounded up to whole blocks: slots are
 		 * contiguous in the mapping (block size = slots x slot size),
 		 * so slot i is at i * PKT_FRAME_SLOT */
-		q->block_size = PKT_V2_BLOCK;
-		q->n_blocks = (uint32_t)SL_MAX(1u, (ring_size + per_block - 1) /
-							   per_block);
-		q->n_frames = q->n_blocks * per_block;
+		block_size = PKT_V2_BLOCK;
+		n_blocks = (uint32_t)SL_MAX(1u, (ring_size + per_block - 1) /
+							per_block);
+		n_frames = n_blocks * per_block;
 		memset(&req2, 0, sizeof(req2));
-		req2.tp_block_size = q->block_size;
-		req2.tp_block_nr = q->n_blocks;
+		req2.tp_block_size = block_size;
+		req2.tp_block_nr = n_blocks;
 		req2.tp_frame_size = PKT_FRAME_SLOT;
-		req2.tp_frame_nr = q->n_frames;
+		req2.tp_frame_nr = n_frames;
 		if (setsockopt(q->fd, SOL_PACKET, PACKET_RX_RING, &req2,
 			       sizeof(req2))) {
 			err = errno;
@@ -251,18 +243,18 @@ static int q_open(struct sl_port *port, const struct sl_spec *spec,
 				spec, err,
 				"cannot set up a receive ring of %u "
 				"x %u-byte frames: %s",
-				q->n_frames, PKT_FRAME_SLOT, strerror(err));
+				n_frames, PKT_FRAME_SLOT, strerror(err));
 		}
 	} else {
 		struct tpacket_req3 req;
 
-		q->block_size = pow2_at_least(bytes / PKT_BLOCKS);
-		q->n_blocks = (uint32_t)SL_MAX(8u, bytes / q->block_size);
+		block_size = pow2_at_least(bytes / PKT_BLOCKS);
+		n_blocks = (uint32_t)SL_MAX(8u, bytes / block_size);
 		memset(&req, 0, sizeof(req));
-		req.tp_block_size = q->block_size;
-		req.tp_block_nr = q->n_blocks;
+		req.tp_block_size = block_size;
+		req.tp_block_nr = n_blocks;
 		req.tp_frame_size = PKT_FRAME_SLOT;
-		req.tp_frame_nr = q->block_size / PKT_FRAME_SLOT * q->n_blocks;
+		req.tp_frame_nr = block_size / PKT_FRAME_SLOT * n_blocks;
 		req.tp_retire_blk_tov = PKT_RETIRE_MS;
 		if (setsockopt(q->fd, SOL_PACKET, PACKET_RX_RING, &req,
 			       sizeof(req))) {
@@ -271,17 +263,22 @@ static int q_open(struct sl_port *port, const struct sl_spec *spec,
 				spec, err,
 				"cannot set up a receive ring of %u "
 				"x %u bytes: %s",
-				q->n_blocks, q->block_size, strerror(err));
+				n_blocks, block_size, strerror(err));
 		}
 	}
-	q->ring_len = (size_t)q->block_size * q->n_blocks;
-	q->ring = mmap(NULL, q->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       q->fd, 0);
-	if (q->ring == MAP_FAILED) {
+	q->ring_len = (size_t)block_size * n_blocks;
+	ring = mmap(NULL, q->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    q->fd, 0);
+	if (ring == MAP_FAILED) {
 		err = errno;
-		q->ring = NULL;
 		return sl_spec_fail(spec, err, "cannot map the ring: %s",
 				    strerror(err));
+	}
+	if (sl_tpacket_init(&q->rx, ring, v2, block_size, n_blocks)) {
+		munmap(ring, q->ring_len);
+		return sl_spec_fail(spec, EINVAL,
+				    "ring of %u x %u bytes: no walk fits it",
+				    n_blocks, block_size);
 	}
 	/* Linux 4.20: without it the port would receive its own frames */
 	if (set_int(q->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)) {
@@ -359,7 +356,7 @@ static int fanout_join(const struct sl_spec *spec, struct pkt_priv *pp)
 					     PACKET_FANOUT_FLAG_UNIQUEID)))) {
 		type &= ~PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
 		for (i = 0; i < pp->n_q; i++)
-			pp->q[i].skip_outgoing = true;
+			pp->q[i].rx.skip_outgoing = true;
 		if (set_int(pp->q[0].fd, SOL_PACKET, PACKET_FANOUT,
 			    fanout_val(0,
 				       (unsigned)(type |
@@ -396,8 +393,8 @@ static void pkt_close(struct sl_port *port)
 	for (i = 0; i < pp->n_q; i++) {
 		struct pkt_q *q = &pp->q[i];
 
-		if (q->ring)
-			munmap(q->ring, q->ring_len);
+		if (q->rx.base)
+			munmap(q->rx.base, q->ring_len);
 		if (q->fd >= 0)
 			close(q->fd);
 	}
@@ -414,7 +411,6 @@ static int pkt_open(struct sl_port *port, const struct sl_spec *spec)
 	const char *tpv = sl_spec_get(spec, "tpacket");
 	struct sock_filter prog[SL_MATCH_CBPF_MAX];
 	uint32_t fanout, queues;
-	struct ifreq ifr;
 	char rules[256];
 	int n_insn, err;
 	unsigned i;
@@ -498,16 +494,13 @@ static int pkt_open(struct sl_port *port, const struct sl_spec *spec)
 			goto fail;
 		}
 	}
-	memset(&ifr, 0, sizeof(ifr));
-	sl_strlcpy(ifr.ifr_name, pp->ifname, sizeof(ifr.ifr_name));
-	if (ioctl(pp->q[0].fd, SIOCGIFHWADDR, &ifr) == 0)
-		memcpy(port->info.mac, ifr.ifr_hwaddr.sa_data, SL_ETH_ALEN);
+	(void)sl_if_hwaddr(pp->ifname, port->info.mac, NULL);
 	port->n_queues = (uint16_t)pp->n_q;
 	snprintf(port->info.mode, sizeof(port->info.mode), "tpacket-v%c%s",
 		 pp->v2 ? '2' : '3', pp->bypass ? "+qdisc-bypass" : "");
 	sl_strlcpy(port->info.name, pp->ifname, sizeof(port->info.name));
 	sl_dbg("%s: %u queue(s), %u blocks of %u bytes, match %s", spec->text,
-	       pp->n_q, pp->q[0].n_blocks, pp->q[0].block_size,
+	       pp->n_q, pp->q[0].rx.n_blocks, pp->q[0].rx.block_size,
 	       sl_match_format(&pp->match, rules, sizeof(rules)));
 	return 0;
 fail:
@@ -516,252 +509,6 @@ fail:
 }
 
 /* ---- receive ---------------------------------------------------------- */
-
-/*
- * A frame as the ring walks (v2 and v3) hand it to frame_deliver: read
- * from its tpacket2_hdr or tpacket3_hdr once that header, and data..
- * data + snaplen, are known to lie inside its slot or block.
- */
-struct pkt_frame {
-	const uint8_t *data; /* the frame, at tp_mac */
-	uint32_t snaplen; /* bytes there */
-	uint32_t len; /* bytes it had (tp_len) */
-	uint32_t status; /* tp_status */
-	uint16_t vlan_tci, vlan_tpid;
-	bool outgoing; /* sll_pkttype PACKET_OUTGOING (skip_outgoing only) */
-};
-
-/*
- * Whether the kernel marked a frame outgoing, from the struct sockaddr_ll
- * it writes after a header of hdr_len bytes: 1 or 0, or -1 when that would
- * run into the frame (at mac).
- */
-static inline int sll_outgoing(const uint8_t *h, size_t hdr_len, uint32_t mac)
-{
-	size_t at = TPACKET_ALIGN(hdr_len);
-
-	if (at + sizeof(struct sockaddr_ll) > mac)
-		return -1;
-	return ((const struct sockaddr_ll *)(h + at))->sll_pkttype ==
-	       PACKET_OUTGOING;
-}
-
-/*
- * What the kernel says of a frame's L4 checksum (tp_status): left for the
- * device to finish (CHECKSUM_PARTIAL: a local sender, a veth peer; the
- * field holds only the pseudo-header sum), verified by the device
- * (CHECKSUM_UNNECESSARY), or nothing. The frame is handed over as it is:
- * completing a PARTIAL checksum is work only a frame sent on needs, and
- * the sender asks for it (SL_PKT_F_TX_L4_CSUM).
- */
-static inline uint16_t rx_csum_flags(struct pkt_q *q, uint32_t status)
-{
-	if (sl_unlikely(status & TP_STATUS_CSUMNOTREADY)) {
-		q->rx_csum_partial++;
-		return SL_PKT_RX_CSUM(SL_CSUM_UNKNOWN, SL_CSUM_PARTIAL);
-	}
-	if (status & TP_STATUS_CSUM_VALID)
-		return SL_PKT_RX_CSUM(SL_CSUM_UNKNOWN, SL_CSUM_GOOD);
-	return 0;
-}
-
-/*
- * Copy a frame into p as it was on the wire, whichever ring it came from:
- * the VLAN tag the kernel stripped put back after the MACs, with its
- * checksum state and receive time in p->flags. Returns 1 (p filled), 0 (dropped and counted:
- * truncated by the ring, or too big for a buffer) or 2 (an outgoing frame,
- * skipped).
- */
-static inline int frame_deliver(struct pkt_q *q, const struct pkt_frame *f,
-				struct sl_pkt *p)
-{
-	uint32_t room = p->room - p->headroom0, len = f->snaplen;
-	bool vlan = (f->status & TP_STATUS_VLAN_VALID) && len >= 12;
-
-	if (sl_unlikely(f->outgoing))
-		return 2;
-	if (sl_unlikely(len < f->len || len + (vlan ? 4 : 0) > room)) {
-		q->rx_truncated++;
-		return 0;
-	}
-	if (vlan) {
-		uint16_t tpid = (f->status & TP_STATUS_VLAN_TPID_VALID) ?
-					f->vlan_tpid :
-					ETH_P_8021Q;
-		uint16_t tag[2] = { htons(tpid), htons(f->vlan_tci) };
-
-		memcpy(p->data, f->data, 12);
-		memcpy(p->data + 12, tag, 4);
-		memcpy(p->data + 16, f->data + 12, len - 12);
-		p->len = len + 4;
-	} else {
-		memcpy(p->data, f->data, len);
-		p->len = len;
-	}
-	p->flags = SL_PKT_F_RX_TS | rx_csum_flags(q, f->status);
-	return 1;
-}
-
-/* -- tpacket=v3: a ring of blocks -- */
-
-static inline struct tpacket_block_desc *block_at(struct pkt_q *q, uint32_t i)
-{
-	return (struct tpacket_block_desc *)(q->ring +
-					     (size_t)i * q->block_size);
-}
-
-/* Give the current block back to the kernel and move to the next. */
-static inline void block_done(struct pkt_q *q)
-{
-	struct tpacket_block_desc *bd = block_at(q, q->cur);
-
-	/* release: our reads of the block happen before the kernel's
-	 * rewrite of it (pairs with the kernel's smp_rmb in
-	 * prb_lookup_block / its status check) */
-	__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL,
-			 __ATOMIC_RELEASE);
-	q->left = 0;
-	q->cur = q->cur + 1 == q->n_blocks ? 0 : q->cur + 1;
-}
-
-/* Open the current block if the kernel has handed it over: true when there
- * are frames to read. */
-static inline bool block_open(struct pkt_q *q)
-{
-	struct tpacket_block_desc *bd = block_at(q, q->cur);
-
-	for (;;) {
-		uint32_t num, first;
-
-		/* acquire: pairs with the kernel's smp_wmb before it sets
-		 * TP_STATUS_USER, so the frames are visible */
-		if (!(__atomic_load_n(&bd->hdr.bh1.block_status,
-				      __ATOMIC_ACQUIRE) &
-		      TP_STATUS_USER))
-			return false;
-		num = bd->hdr.bh1.num_pkts;
-		first = bd->hdr.bh1.offset_to_first_pkt;
-		if (num && first >= sizeof(*bd) && first < q->block_size) {
-			q->left = num;
-			q->off = first;
-			return true;
-		}
-		if (num)
-			q->rx_bad_desc++;
-		block_done(q);
-		bd = block_at(q, q->cur);
-	}
-}
-
-/*
- * Copy the next frame of the open block into p and move past it (giving
- * the block back after its last frame). Returns as frame_deliver, or -1: a
- * header points outside the block, and the caller abandons the rest of it.
- */
-static inline int v3_frame_copy(struct pkt_q *q, struct sl_pkt *p)
-{
-	const uint8_t *blk = (const uint8_t *)block_at(q, q->cur);
-	const struct tpacket3_hdr *h;
-	struct pkt_frame f;
-	uint32_t mac, next;
-	int r;
-
-	if (q->off > q->block_size - sizeof(*h))
-		return -1;
-	h = (const struct tpacket3_hdr *)(blk + q->off);
-	/* each field read once: the kernel shares this memory */
-	mac = h->tp_mac;
-	f.snaplen = h->tp_snaplen;
-	next = h->tp_next_offset;
-	if (mac > q->block_size - q->off ||
-	    f.snaplen > q->block_size - q->off - mac)
-		return -1;
-	f.data = (const uint8_t *)h + mac;
-	f.len = h->tp_len;
-	f.status = h->tp_status;
-	f.vlan_tci = (uint16_t)h->hv1.tp_vlan_tci;
-	f.vlan_tpid = h->hv1.tp_vlan_tpid;
-	f.outgoing = false;
-	if (sl_unlikely(q->skip_outgoing)) {
-		int o = sll_outgoing((const uint8_t *)h, sizeof(*h), mac);
-
-		if (o < 0)
-			return -1;
-		f.outgoing = o;
-	}
-	r = frame_deliver(q, &f, p);
-	if (--q->left == 0) {
-		block_done(q);
-	} else {
-		if (next == 0 || next > q->block_size - q->off)
-			return -1;
-		q->off += next;
-	}
-	return r;
-}
-
-/* -- tpacket=v2: a ring of frame slots -- */
-
-static inline struct tpacket2_hdr *slot_at(struct pkt_q *q, uint32_t i)
-{
-	return (struct tpacket2_hdr *)(q->ring + (size_t)i * PKT_FRAME_SLOT);
-}
-
-/* Whether the kernel has handed slot i over. */
-static inline bool slot_ready(struct pkt_q *q, uint32_t i)
-{
-	/* acquire: pairs with the smp_wmb in the kernel's
-	 * __packet_set_status, after it wrote the frame and its header */
-	return __atomic_load_n(&slot_at(q, i)->tp_status, __ATOMIC_ACQUIRE) &
-	       TP_STATUS_USER;
-}
-
-/*
- * Copy the frame in the current slot (which the caller found ready) into p
- * and give the slot back at once. Returns as frame_deliver, or -1: its
- * header points outside the slot, and the frame is dropped.
- */
-static inline int v2_frame_copy(struct pkt_q *q, struct sl_pkt *p)
-{
-	struct tpacket2_hdr *h = slot_at(q, q->cur);
-	struct pkt_frame f;
-	uint32_t mac = h->tp_mac;
-	int r = -1;
-
-	f.snaplen = h->tp_snaplen;
-	if (mac >= sizeof(*h) && mac <= PKT_FRAME_SLOT &&
-	    f.snaplen <= PKT_FRAME_SLOT - mac) {
-		f.data = (const uint8_t *)h + mac;
-		f.len = h->tp_len;
-		f.status = h->tp_status;
-		f.vlan_tci = h->tp_vlan_tci;
-		f.vlan_tpid = h->tp_vlan_tpid;
-		f.outgoing = false;
-		r = 0;
-		if (sl_unlikely(q->skip_outgoing)) {
-			r = sll_outgoing((const uint8_t *)h, sizeof(*h), mac);
-			f.outgoing = r == 1;
-		}
-		if (r >= 0)
-			r = frame_deliver(q, &f, p);
-	}
-	/* release: our reads of the slot happen before the kernel's
-	 * rewrite of it (it checks for TP_STATUS_KERNEL under its lock) */
-	__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-	q->cur = q->cur + 1 == q->n_frames ? 0 : q->cur + 1;
-	return r;
-}
-
-/* How many slots from the current one on are ready, up to max. */
-static inline unsigned v2_ready(struct pkt_q *q, unsigned max)
-{
-	uint32_t i = q->cur;
-	unsigned k;
-
-	for (k = 0; k < max && slot_ready(q, i); k++)
-		i = i + 1 == q->n_frames ? 0 : i + 1;
-	return k;
-}
 
 /*
  * busy_poll, on an empty ring: the documented kick, a non-blocking
@@ -801,11 +548,6 @@ static uint64_t coarse_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static bool port_gone(const struct pkt_priv *pp)
-{
-	return __atomic_load_n(&pp->gone, __ATOMIC_RELAXED);
-}
-
 /*
  * Whether q's socket lost its device: the kernel set its ifindex to -1 on
  * NETDEV_UNREGISTER, and getsockname reads it back. If so, the port goes to
@@ -823,15 +565,7 @@ __attribute__((cold, noinline)) static bool device_lost(struct sl_port *port,
 	if (getsockname(q->fd, (struct sockaddr *)&sll, &len) != 0 ||
 	    sll.sll_ifindex == pp->ifindex)
 		return false;
-	if (__atomic_exchange_n(&pp->gone, 1, __ATOMIC_RELAXED))
-		return true;
-	sl_port_set_state(port, SL_PORT_ERROR,
-			  "packet:%s: interface gone (ifindex %d deleted or "
-			  "moved out of this namespace)",
-			  pp->ifname, pp->ifindex);
-	sl_warn("packet:%s: interface gone (ifindex %d deleted or moved out "
-		"of this namespace); the port is in ERROR, close it",
-		pp->ifname, pp->ifindex);
+	sl_drv_set_gone(port, &pp->gone, "packet", pp->ifname, pp->ifindex);
 	return true;
 }
 
@@ -853,28 +587,22 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 	struct pkt_priv *pp = port->priv;
 	struct pkt_q *q = &pp->q[queue];
 	struct sl_port_qstats *st = &port->qstats[queue];
-	uint64_t now = 0, bytes = 0;
-	unsigned got = 0, dropped = 0;
+	struct sl_tpacket_counts c = { 0 };
+	uint64_t now = 0;
+	unsigned got = 0;
 	bool empty = false;
 
 	while (got < n) {
-		unsigned want, i, used = 0, avail;
+		unsigned want, used, avail;
 
 		want = SL_MIN((unsigned)n - got, (unsigned)PKT_BATCH);
-		if (q->v2) {
-			avail = v2_ready(q, want);
-		} else {
-			if (!q->left && !block_open(q))
-				avail = 0;
-			else
-				avail = q->left;
-		}
+		avail = sl_tpacket_avail(&q->rx, want);
 		if (!avail) {
 			empty = true;
 			break;
 		}
-		/* avail >= want: the loop below stays inside what the
-		 * kernel handed over (v2: ready slots; v3: the block) */
+		/* avail >= want: the take stays inside what the kernel
+		 * handed over (v2: ready slots; v3: the block) */
 		want = SL_MIN(want, avail);
 		while (sl_pkt_alloc_bulk(port->pool, q->bufs, want) != 0) {
 			st->rx_nombuf++;
@@ -884,43 +612,23 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 		}
 		if (!now)
 			now = sl_time_ns();
-		for (i = 0; i < want; i++) {
-			struct sl_pkt *p = q->bufs[used];
-			int r = q->v2 ? v2_frame_copy(q, p) :
-					v3_frame_copy(q, p);
-
-			if (sl_unlikely(r < 0)) {
-				q->rx_bad_desc++;
-				st->rx_invalid++;
-				if (q->v2)
-					continue; /* its slot is back */
-				block_done(q);
-				break;
-			}
-			if (sl_unlikely(r != 1)) {
-				dropped += r == 0;
-				continue;
-			}
-			p->port = port->port_id;
-			p->queue = queue;
-			p->rx_ts = now;
-			bytes += p->len;
-			pkts[got++] = p;
-			used++;
-		}
+		used = sl_tpacket_take(&q->rx, q->bufs, want, pkts + got,
+				       port->port_id, queue, now, &c);
+		got += used;
 		if (used < want)
 			sl_pkt_free_bulk(q->bufs + used, want - used);
 	}
 out:
 	/* gone: what the ring held, then 0 without a system call */
-	if (got == 0 && empty && sl_likely(!port_gone(pp))) {
+	if (got == 0 && empty && sl_likely(!sl_drv_gone(&pp->gone))) {
 		if (q->busy_poll)
 			busy_kick(q);
 		idle_check(port, q);
 	}
 	st->rx_packets += got;
-	st->rx_bytes += bytes;
-	st->rx_dropped += dropped;
+	st->rx_bytes += c.bytes;
+	st->rx_dropped += c.dropped;
+	st->rx_invalid += c.invalid;
 	return (uint16_t)got;
 }
 
@@ -936,7 +644,7 @@ static uint16_t pkt_tx(struct sl_port *port, uint16_t queue,
 	bool retried = false;
 
 	/* the device went away: take nothing, the caller keeps its packets */
-	if (sl_unlikely(port_gone(pp)))
+	if (sl_unlikely(sl_drv_gone(&pp->gone)))
 		return 0;
 	while (i < n) {
 		unsigned cnt = SL_MIN((unsigned)n - i, (unsigned)PKT_BATCH);
@@ -1015,9 +723,9 @@ static int pkt_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 		packets += q->k_packets;
 		drops += q->k_drops;
 		freeze += q->k_freeze;
-		trunc += q->rx_truncated;
-		bad += q->rx_bad_desc;
-		csum += q->rx_csum_partial;
+		trunc += q->rx.truncated;
+		bad += q->rx.bad_desc;
+		csum += q->rx.csum_partial;
 		busy += q->rx_busy_polls;
 	}
 	pthread_mutex_unlock(&pp->stats_lock);

@@ -13,7 +13,9 @@
  * Ethernet frames.
  *
  * Record writes each frame with the time it was sent (nanoseconds), then
- * frees it; the file is flushed at close. rx returns 0.
+ * frees it; the file is flushed at close. rx returns 0. The writer
+ * (net/pcapw.c) is the one capture=FILE writes with, so both files are
+ * alike.
  */
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -21,15 +23,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/pcapw.h"
 #include "port/driver.h"
 
 struct pcap_priv {
-	pcap_t *pcap; /* the file (read) or a dead handle (write) */
-	pcap_dumper_t *dump; /* write mode */
+	pcap_t *pcap; /* read mode: the file */
+	struct sl_pcapw *dump; /* write mode */
 	bool eof;
 	uint64_t frames; /* read or written */
 	uint64_t snapped; /* frames stored shorter than they were */
-	int64_t wall_off; /* write: CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 };
 
 static int open_read(struct sl_port *port, const struct sl_spec *spec,
@@ -62,38 +64,12 @@ static int open_read(struct sl_port *port, const struct sl_spec *spec,
 static int open_write(struct sl_port *port, const struct sl_spec *spec,
 		      struct pcap_priv *pp)
 {
-	struct timespec rt, mono;
-	FILE *f;
+	char why[256];
 
-	pp->pcap = pcap_open_dead_with_tstamp_precision(
-		DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
-	if (!pp->pcap)
-		return sl_spec_fail(spec, ENOMEM, "out of memory");
-	f = fopen(spec->target, "wb");
-	if (!f) {
-		int err = errno;
-
-		pcap_close(pp->pcap);
-		pp->pcap = NULL;
-		return sl_spec_fail(spec, err, "cannot write '%s': %s",
-				    spec->target, strerror(err));
-	}
-	setvbuf(f, NULL, _IOFBF, 1 << 16);
-	pp->dump = pcap_dump_fopen(pp->pcap, f);
-	if (!pp->dump) {
-		int err = sl_spec_fail(spec, EIO, "cannot write '%s': %s",
-				       spec->target, pcap_geterr(pp->pcap));
-
-		fclose(f);
-		pcap_close(pp->pcap);
-		pp->pcap = NULL;
-		return err;
-	}
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	pp->wall_off =
-		((int64_t)rt.tv_sec - (int64_t)mono.tv_sec) * 1000000000 +
-		((int64_t)rt.tv_nsec - (int64_t)mono.tv_nsec);
+	pp->dump = sl_pcapw_open(spec->target, why, sizeof(why));
+	if (!pp->dump)
+		return sl_spec_fail(spec, errno, "cannot write '%s': %s",
+				    spec->target, why);
 	sl_strlcpy(port->info.mode, "write", sizeof(port->info.mode));
 	return 0;
 }
@@ -128,8 +104,7 @@ static void pcap_drv_close(struct sl_port *port)
 {
 	struct pcap_priv *pp = port->priv;
 
-	if (pp->dump)
-		pcap_dump_close(pp->dump); /* flushes and closes the file */
+	sl_pcapw_close(pp->dump); /* flushes and closes the file */
 	if (pp->pcap)
 		pcap_close(pp->pcap);
 	pp->dump = NULL;
@@ -203,7 +178,6 @@ static uint16_t pcap_drv_tx(struct sl_port *port, uint16_t queue,
 {
 	struct pcap_priv *pp = port->priv;
 	struct sl_port_qstats *st = &port->qstats[queue];
-	struct pcap_pkthdr h;
 	uint64_t t, bytes = 0;
 	uint16_t i;
 
@@ -213,15 +187,10 @@ static uint16_t pcap_drv_tx(struct sl_port *port, uint16_t queue,
 		sl_pkt_free_bulk(pkts, n);
 		return n;
 	}
-	t = sl_time_ns() + (uint64_t)pp->wall_off;
-	h.ts.tv_sec = (time_t)(t / 1000000000ull);
-	h.ts.tv_usec = (suseconds_t)(t % 1000000000ull); /* ns: see open */
+	t = sl_time_ns();
 	for (i = 0; i < n; i++) {
-		h.len = pkts[i]->len;
-		h.caplen = SL_MIN(pkts[i]->len, 65535u);
-		if (h.caplen < h.len)
+		if (!sl_pcapw_put(pp->dump, pkts[i], t))
 			pp->snapped++;
-		pcap_dump((u_char *)pp->dump, &h, pkts[i]->data);
 		bytes += pkts[i]->len;
 	}
 	sl_pkt_free_bulk(pkts, n);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "drivers/common/gone.h"
 #include "drivers/xdp/xdp_int.h"
 
 /*
@@ -142,15 +143,7 @@ __attribute__((cold, noinline)) static void xdp_gone(struct sl_port *port)
 {
 	struct xdp_priv *pv = port->priv;
 
-	if (__atomic_exchange_n(&pv->gone, 1, __ATOMIC_RELAXED))
-		return;
-	sl_port_set_state(port, SL_PORT_ERROR,
-			  "xdp:%s: interface gone (ifindex %d deleted or "
-			  "moved out of this namespace)",
-			  pv->ifname, pv->ifindex);
-	sl_warn("xdp:%s: interface gone (ifindex %d deleted or moved out of "
-		"this namespace); the port is in ERROR, close it",
-		pv->ifname, pv->ifindex);
+	sl_drv_set_gone(port, &pv->gone, "xdp", pv->ifname, pv->ifindex);
 }
 
 /* A burst that moved nothing: at most every XDP_GONE_CHECK_NS, ask the

@@ -8,41 +8,24 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
-#include <linux/sockios.h>
 
 #include "drivers/xdp/xdp_int.h"
+#include "net/ifdev.h"
 
 uint64_t xdp_netns_id(void)
 {
-	struct stat st;
-
-	if (stat("/proc/thread-self/ns/net", &st) != 0)
-		return 0;
-	return (uint64_t)st.st_ino;
+	return sl_netns_id();
 }
 
 static int ethtool_ioctl(const char *ifname, void *data)
 {
-	struct ifreq ifr;
-	int fd, r;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	sl_strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
-	ifr.ifr_data = data;
-	r = ioctl(fd, SIOCETHTOOL, &ifr) ? -errno : 0;
-	close(fd);
-	return r;
+	return sl_if_ethtool(-1, ifname, data);
 }
 
 /* The kernel driver's name ("veth", "ice", ...) or "?". */
@@ -68,17 +51,7 @@ unsigned xdp_rx_queues(const char *ifname)
 
 void xdp_get_mac(const char *ifname, uint8_t *mac)
 {
-	struct ifreq ifr;
-	int fd;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	memset(&ifr, 0, sizeof(ifr));
-	sl_strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, SL_ETH_ALEN);
-	close(fd);
+	(void)sl_if_hwaddr(ifname, mac, NULL);
 }
 
 struct xdp_iface *xdp_iface_find(uint64_t ns, int ifindex)
