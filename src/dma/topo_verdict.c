@@ -306,15 +306,18 @@ int sl_dma_topo_verdict(const struct sl_dma_topo *t, const char *source,
 	v.link = topo_link(s, d, &is, &id);
 
 	check_path(&v, source, sd, td);
-	if (d->d.kind != SL_DMA_DEV_GPU && d->d.kind != SL_DMA_DEV_ACCEL)
+	check_link(&v, s, d, sd, td);
+	check_acs(&v, t, s, d, is, id, sd, td);
+	/* the drivers and the IOMMU matter for device memory only */
+	if (d->d.kind == SL_DMA_DEV_GPU || d->d.kind == SL_DMA_DEV_ACCEL) {
+		check_drivers(&v, t, s, d, sd, td);
+		check_iommu(&v, t, d, td);
+	} else {
 		add(&v, SL_DMA_WHY_TARGET, true, NULL,
 		    "%s has no memory to place payloads in: direct DMA "
 		    "targets a GPU or an accelerator",
 		    td);
-	check_link(&v, s, d, sd, td);
-	check_acs(&v, t, s, d, is, id, sd, td);
-	check_drivers(&v, t, s, d, sd, td);
-	check_iommu(&v, t, d, td);
+	}
 
 	sz = out->sz;
 	memcpy(out, &v, n);
