@@ -179,9 +179,16 @@ static int walk(struct sl_dma_topo *t, hwloc_topology_t topo)
 	return 0;
 }
 
+#if HWLOC_API_VERSION >= 0x00020100
+static const char *const skip_components[] = { "pci",	   "opencl", "gl",
+					       "cuda",	   "nvml",   "rsmi",
+					       "levelzero" };
+#endif
+
 int topo_hwloc_load(struct sl_dma_topo *t, const char *xml)
 {
 	hwloc_topology_t topo;
+	unsigned i;
 	int err;
 
 	if (hwloc_topology_init(&topo))
@@ -190,6 +197,16 @@ int topo_hwloc_load(struct sl_dma_topo *t, const char *xml)
 	 * GPU, NIC, storage or co-processor */
 	hwloc_topology_set_io_types_filter(topo,
 					   HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+#if HWLOC_API_VERSION >= 0x00020100
+	/* hwloc's Linux backend reads the PCI tree from sysfs itself; the
+	 * plugins would add nothing the link class uses: pci (libpciaccess)
+	 * leaks its ID database, and the GPU ones start runtimes (CUDA,
+	 * OpenCL, ROCm) only to name devices */
+	for (i = 0; i < SL_ARRAY_SIZE(skip_components); i++)
+		hwloc_topology_set_components(
+			topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST,
+			skip_components[i]);
+#endif
 	if (xml && hwloc_topology_set_xml(topo, xml)) {
 		err = sl_fail(errno == ENOENT ? ENOENT : EINVAL,
 			      "dma topo: hwloc cannot read the topology XML "
