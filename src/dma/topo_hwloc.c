@@ -173,7 +173,10 @@ static int walk(struct sl_dma_topo *t, hwloc_topology_t topo)
 			snprintf(d->d.name, sizeof(d->d.name), "accel%u",
 				 n_accel++);
 		else if (!d->d.name[0])
-			sl_strlcpy(d->d.name, d->d.bus_id, sizeof(d->d.name));
+			/* an InfiniBand port has mlx5_0 and no interface */
+			sl_strlcpy(d->d.name,
+				   d->alias[0][0] ? d->alias[0] : d->d.bus_id,
+				   sizeof(d->d.name));
 		chain(d, topo, o);
 	}
 	return 0;
