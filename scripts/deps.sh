@@ -10,6 +10,8 @@ pkgs=(
 	clang libclang-rt-14-dev clang-format
 	libcmocka-dev libpcap-dev libxdp-dev libbpf-dev libmnl-dev libcap-dev
 	libjson-c-dev libseccomp-dev
+	# DMA topology: hwloc (its Linux backend reads the PCI tree)
+	libhwloc-dev
 	tshark iproute2 ethtool strace
 	# peers no one here wrote, for the interop tests
 	socat openbsd-inetd iperf tcpdump

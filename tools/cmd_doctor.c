@@ -2,9 +2,11 @@
 /*
  * sluice doctor [IFACE...] [--json]: what this host can do for kernel
  * bypass and what each path would cost here, from the library's probe
- * (include/sluice/probe.h). Without interfaces it reports every interface
- * of the network namespace but lo. The text layout is for people; --json
- * gives the same facts under stable keys for scripts and tests. Exit 0
+ * (include/sluice/probe.h), and how its NICs, GPUs and storage are linked
+ * for DMA (include/sluice/dma_topo.h, the matrix `sluice dma topo`
+ * prints). Without interfaces it reports every interface of the network
+ * namespace but lo. The text layout is for people; --json gives the
+ * same facts under stable keys for scripts and tests. Exit 0
  * when at least one bypass path (packet, xdp-copy, xdp-zc) is available on
  * the interfaces reported, 1 otherwise, 2 on a usage error. Needs no
  * privileges: what it could not read is listed under "unread".
@@ -19,10 +21,11 @@
 
 #include <json-c/json.h>
 
+#include <sluice/dma_topo.h>
 #include <sluice/probe.h>
 #include <sluice/sluice.h>
 
-int cmd_doctor(int argc, char **argv);
+#include "sluice.h"
 
 #define MAX_IFACES 64
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -60,7 +63,9 @@ static void usage(FILE *f)
 		   "features, interfaces,\n  memory, CPUs, privileges, and "
 		   "per path (udp, packet, xdp-copy, xdp-zc)\n  whether it "
 		   "is available, why not, its risk and the command that "
-		   "fixes it.\n  Without IFACE: every interface but lo. Exit "
+		   "fixes it;\n  and for DMA how its NICs, GPUs and storage "
+		   "are linked (X, PIX, PXB,\n  PHB, NODE, SYS: sluice dma "
+		   "topo).\n  Without IFACE: every interface but lo. Exit "
 		   "0 when a bypass path is\n  available, 1 otherwise.\n");
 }
 
@@ -389,7 +394,8 @@ static void print_text(const struct report *r)
 int cmd_doctor(int argc, char **argv)
 {
 	struct sl_path_opts po = { .sz = sizeof(po) };
-	char self[PATH_MAX];
+	struct sl_dma_topo *topo;
+	char self[PATH_MAX], topo_err[256];
 	struct report *r;
 	bool json = false, bypass = false;
 	int i, ret;
@@ -436,6 +442,11 @@ int cmd_doctor(int argc, char **argv)
 	}
 	r->host.sz = sizeof(r->host);
 	sl_probe_host(&r->host);
+	/* NICs, GPUs and storage with their link classes: where payloads
+	 * could go by DMA (SLUICE_TOPO_XML reads another machine's) */
+	topo = sl_dma_topo_open(NULL);
+	if (!topo)
+		copy(topo_err, sl_last_error(), sizeof(topo_err));
 	for (k = 0; k < r->n; k++) {
 		char name[16];
 
@@ -456,7 +467,7 @@ int cmd_doctor(int argc, char **argv)
 	}
 
 	if (json) {
-		json_object *o = host_json(&r->host), *ifs, *paths;
+		json_object *o = host_json(&r->host), *ifs, *paths, *dt;
 
 		ifs = json_object_new_array();
 		paths = json_object_new_array();
@@ -482,6 +493,13 @@ int cmd_doctor(int argc, char **argv)
 		json_object_object_add(o, "paths", paths);
 		json_object_object_add(o, "bypass_available",
 				       json_object_new_boolean(bypass));
+		if (topo) {
+			dt = cli_dma_topo_json(topo);
+		} else {
+			dt = json_object_new_object();
+			json_object_object_add(dt, "error", jstr(topo_err));
+		}
+		json_object_object_add(o, "dma_topology", dt);
 		printf("%s\n",
 		       json_object_to_json_string_ext(
 			       o, JSON_C_TO_STRING_PRETTY |
@@ -489,11 +507,17 @@ int cmd_doctor(int argc, char **argv)
 		json_object_put(o);
 	} else {
 		print_text(r);
+		printf("\n");
+		if (topo)
+			cli_dma_matrix_print(topo);
+		else
+			printf("dma topology: unavailable: %s\n", topo_err);
 		printf("\n%s\n", bypass ?
 					 "bypass: at least one path available" :
 					 "bypass: no path available");
 	}
 	ret = bypass ? 0 : 1;
+	sl_dma_topo_close(topo);
 	free(r);
 	return ret;
 }

@@ -506,6 +506,9 @@ static const struct {
 	  false },
 	{ "rdma", cmd_rdma, "RDMA bandwidth and latency (perftest style)",
 	  false },
+	/* for now: `sluice dma topo` once the dma command exists */
+	{ "dma-topo", cmd_dma_topo,
+	  "which devices can DMA into which (PCIe topology)", false },
 };
 
 /*

@@ -219,5 +219,10 @@ int cmd_capture(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_rdma(int argc, char **argv);
+/* `sluice dma topo` (cmd_dma_topo.c), and its matrix for doctor */
+int cmd_dma_topo(int argc, char **argv);
+struct sl_dma_topo;
+void cli_dma_matrix_print(struct sl_dma_topo *t);
+struct json_object *cli_dma_topo_json(struct sl_dma_topo *t);
 
 #endif

@@ -30,13 +30,14 @@ import sys
 
 # bottom up: a layer may include itself and any layer before it
 LAYERS = ["core", "mem", "ring", "net", "port", "drivers", "probe",
-          "policy", "rdma"]
+          "policy", "rdma", "dma"]
 # public headers by layer
 PUBLIC = {
     "core.h": "core", "privs.h": "core", "pkt.h": "mem", "mem.h": "mem",
     "ring.h": "ring", "net.h": "net", "udp.h": "net", "port.h": "port",
     "probe.h": "probe", "auto.h": "policy", "rdma.h": "rdma",
     "live.h": "drivers",
+    "dma.h": "dma", "dma_topo.h": "dma",
     "sluice.h": "top",
 }
 # allowed for now: (from-file prefix, to-file) -> why
