@@ -55,45 +55,20 @@
 
 #include <sluice/live.h>
 
+#include "rx_bench.h"
 #include "rxcore.h"
 #include "testbed.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
 #define SENDER_CPU 0
 #define RX_CPU 1
-#define FRAME_LEN SL_BENCH_FRAME_LEN
 #define SRC_PORT 9000
 #define DST_PORT 9999
 #define MAX_BURST 256
 
-enum row_kind {
-	K_SINK, /* sl_live_sink: XDP count-and-drop */
-	K_PORT, /* a sluice port, sl_rx_burst in a loop */
-	K_RECVMMSG, /* a plain UDP socket, blocking recvmmsg */
-	K_TESTPMD, /* dpdk-testpmd rxonly with a vdev */
-};
-
-struct row {
-	const char *key; /* for --only and the JSON */
-	const char *label;
-	enum row_kind kind;
-	/* K_PORT: driver ("udp", "packet", "xdp"); K_TESTPMD: vdev name */
-	const char *drv;
-	const char *opts; /* spec options after the interface, or "" */
-	bool native; /* K_SINK: native (driver) mode */
-	/* results */
-	bool ran;
-	double rx_mpps;
-	double offered_mpps;
-	char mode[32]; /* what the receiver really got */
-	char note[200]; /* why skipped, or a warning */
-};
-
 /* Run order: ceiling first (it says what the bed can do), DPDK last (its
  * PMDs leave promiscuous mode and, if they crash, an XDP program behind;
- * both are cleared after its rows, but nothing of ours runs after). */
-static struct row rows[] = {
+ * both are cleared after its rx_rows, but nothing of ours runs after). */
+struct row rx_rows[] = {
 	{ "drop-generic", "XDP drop, generic (ceiling)", K_SINK, NULL, NULL,
 	  false },
 	{ "drop-native", "XDP drop, native (ceiling)", K_SINK, NULL, NULL,
@@ -111,19 +86,9 @@ static struct row rows[] = {
 	{ "testpmd-af_packet", "testpmd, AF_PACKET PMD", K_TESTPMD,
 	  "net_af_packet0", "", false },
 };
+const unsigned rx_n_rows = ARRAY_SIZE(rx_rows);
 
-enum idle_mode { IDLE_SPIN, IDLE_YIELD, IDLE_SLEEP };
-
-static struct {
-	double duration, warmup;
-	const char *json;
-	const char *only;
-	enum idle_mode idle;
-	unsigned idle_us;
-	unsigned burst;
-	unsigned reps;
-	bool quick;
-} cfg = {
+struct rx_cfg rx_cfg = {
 	.duration = 3.0,
 	.warmup = 0.5,
 	.idle = IDLE_SLEEP,
@@ -191,9 +156,9 @@ struct rx {
 
 static void idle_wait(void)
 {
-	struct timespec ts = { 0, (long)cfg.idle_us * 1000 };
+	struct timespec ts = { 0, (long)rx_cfg.idle_us * 1000 };
 
-	switch (cfg.idle) {
+	switch (rx_cfg.idle) {
 	case IDLE_SPIN:
 		break;
 	case IDLE_YIELD:
@@ -214,7 +179,7 @@ static void *port_loop(void *arg)
 	sl_bench_pin_self(RX_CPU);
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		uint16_t got =
-			sl_rx_burst(r->port, 0, pkts, (uint16_t)cfg.burst);
+			sl_rx_burst(r->port, 0, pkts, (uint16_t)rx_cfg.burst);
 
 		if (!got) {
 			idle_wait();
@@ -237,15 +202,15 @@ static void *recvmmsg_loop(void *arg)
 	unsigned i;
 
 	sl_bench_pin_self(RX_CPU);
-	for (i = 0; i < cfg.burst; i++) {
+	for (i = 0; i < rx_cfg.burst; i++) {
 		iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
 		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
 							 .msg_iovlen = 1 } };
 	}
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		/* blocks until a datagram or the 100 ms SO_RCVTIMEO */
-		int got =
-			recvmmsg(r->fd, msgs, cfg.burst, MSG_WAITFORONE, NULL);
+		int got = recvmmsg(r->fd, msgs, rx_cfg.burst, MSG_WAITFORONE,
+				   NULL);
 
 		if (got <= 0)
 			continue;
@@ -396,8 +361,8 @@ static void run_row(struct row *row)
 				     .frame = frame,
 				     .frame_len = sizeof(frame),
 				     .cpu = SENDER_CPU,
-				     .seconds =
-					     cfg.warmup + cfg.duration + 0.3 };
+				     .seconds = rx_cfg.warmup +
+						rx_cfg.duration + 0.3 };
 	uint64_t c0, c1;
 	double t0, t1, mpps;
 	char kept[sizeof(row->note)];
@@ -426,10 +391,10 @@ static void run_row(struct row *row)
 			memcpy(row->note, kept, sizeof(kept));
 		return;
 	}
-	sleep_s(cfg.warmup);
+	sleep_s(rx_cfg.warmup);
 	c0 = rx_count(&r);
 	t0 = now_s();
-	sleep_s(cfg.duration);
+	sleep_s(rx_cfg.duration);
 	c1 = rx_count(&r);
 	t1 = now_s();
 	pthread_join(s.thread, NULL);
@@ -465,181 +430,15 @@ static void run_row(struct row *row)
 			 SENDER_CPU);
 }
 
-/* ---- report ------------------------------------------------------------- */
-
-static const struct row *row_get(const char *key)
-{
-	for (unsigned i = 0; i < ARRAY_SIZE(rows); i++)
-		if (!strcmp(rows[i].key, key))
-			return rows[i].ran ? &rows[i] : NULL;
-	return NULL;
-}
-
-/* The better of two rows that ran, or either, or NULL. */
-static const struct row *best_of(const char *a, const char *b)
-{
-	const struct row *ra = row_get(a), *rb = row_get(b);
-
-	if (ra && rb)
-		return ra->rx_mpps >= rb->rx_mpps ? ra : rb;
-	return ra ? ra : rb;
-}
-
-struct goal {
-	const char *what;
-	const struct row *num, *den;
-	double factor;
-	/* out */
-	bool known, met;
-	double ratio;
-};
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static int report(const char *header)
-{
-	const struct row *sock = row_get("udp") ? row_get("udp") :
-						  row_get("recvmmsg");
-	const struct row *ceil = best_of("drop-generic", "drop-native");
-	const struct row *xdp = best_of("xdp-generic", "xdp-native");
-	struct goal goals[] = {
-		{ "xdp >= 1.2x testpmd AF_XDP", xdp, row_get("testpmd-af_xdp"),
-		  1.2 },
-		{ "xdp >= 3x kernel socket", xdp, sock, 3.0 },
-		{ "xdp >= 0.5x XDP-drop ceiling", xdp, ceil, 0.5 },
-	};
-	FILE *j = NULL;
-	unsigned i;
-
-	printf("\n%s\n", header);
-	printf("%-34s %8s %8s %8s %8s  %-12s %s\n", "receiver (B, CPU 1)",
-	       "rx Mpps", "offered", "x socket", "x ceil", "mode", "note");
-	for (i = 0; i < ARRAY_SIZE(rows); i++) {
-		const struct row *r = &rows[i];
-
-		if (!r->ran) {
-			printf("%-34s %8s %8s %8s %8s  %-12s %s\n", r->label,
-			       "-", "-", "-", "-", "-",
-			       r->note[0] ? r->note : "not selected");
-			continue;
-		}
-		printf("%-34s %8.3f %8.3f", r->label, r->rx_mpps,
-		       r->offered_mpps);
-		if (sock && sock->rx_mpps > 0)
-			printf(" %8.2f", r->rx_mpps / sock->rx_mpps);
-		else
-			printf(" %8s", "-");
-		if (ceil && ceil->rx_mpps > 0)
-			printf(" %8.2f", r->rx_mpps / ceil->rx_mpps);
-		else
-			printf(" %8s", "-");
-		printf("  %-12s %s\n", r->mode, r->note);
-	}
-	printf("x socket: ratio to %s; x ceil: ratio to %s\n",
-	       sock ? sock->label : "(no socket row)",
-	       ceil ? ceil->label : "(no ceiling row)");
-	printf("goals (xdp = %s):\n", xdp ? xdp->label : "no xdp row");
-	for (i = 0; i < ARRAY_SIZE(goals); i++) {
-		struct goal *g = &goals[i];
-
-		g->known = g->num && g->den && g->den->rx_mpps > 0;
-		if (!g->known) {
-			printf("  %-30s unknown (%s did not run)\n", g->what,
-			       !g->num ? "the xdp row" : "its reference row");
-			continue;
-		}
-		g->ratio = g->num->rx_mpps / g->den->rx_mpps;
-		g->met = g->ratio >= g->factor;
-		printf("  %-30s %s: %.3f / %.3f Mpps = %.2fx (%s)\n", g->what,
-		       g->met ? "met" : "NOT met", g->num->rx_mpps,
-		       g->den->rx_mpps, g->ratio, g->den->label);
-	}
-
-	if (!cfg.json)
-		return 0;
-	j = fopen(cfg.json, "w");
-	if (!j) {
-		fprintf(stderr, "rx_bench: %s: %s\n", cfg.json,
-			strerror(errno));
-		return 1;
-	}
-	/* a handful of numbers: fprintf keeps json-c out of the benchmarks */
-	fprintf(j, "{\n  \"header\": ");
-	json_str(j, header);
-	fprintf(j,
-		",\n  \"frame_len\": %d,\n  \"duration_s\": %.3f,\n"
-		"  \"warmup_s\": %.3f,\n  \"rows\": [",
-		FRAME_LEN, cfg.duration, cfg.warmup);
-	for (i = 0; i < ARRAY_SIZE(rows); i++) {
-		const struct row *r = &rows[i];
-
-		fprintf(j, "%s\n    {\"key\": ", i ? "," : "");
-		json_str(j, r->key);
-		fprintf(j, ", \"label\": ");
-		json_str(j, r->label);
-		fprintf(j, ", \"ran\": %s", r->ran ? "true" : "false");
-		if (r->ran) {
-			fprintf(j,
-				", \"rx_mpps\": %.4f, \"offered_mpps\": %.4f",
-				r->rx_mpps, r->offered_mpps);
-			if (sock && sock->rx_mpps > 0)
-				fprintf(j, ", \"x_socket\": %.3f",
-					r->rx_mpps / sock->rx_mpps);
-			if (ceil && ceil->rx_mpps > 0)
-				fprintf(j, ", \"x_ceiling\": %.3f",
-					r->rx_mpps / ceil->rx_mpps);
-		}
-		fprintf(j, ", \"mode\": ");
-		json_str(j, r->mode);
-		fprintf(j, ", \"note\": ");
-		json_str(j, r->note);
-		fputc('}', j);
-	}
-	fprintf(j, "\n  ],\n  \"goals\": [");
-	for (i = 0; i < ARRAY_SIZE(goals); i++) {
-		const struct goal *g = &goals[i];
-
-		fprintf(j, "%s\n    {\"goal\": ", i ? "," : "");
-		json_str(j, g->what);
-		if (g->known)
-			fprintf(j,
-				", \"ratio\": %.3f, \"target\": %.2f, "
-				"\"met\": %s}",
-				g->ratio, g->factor, g->met ? "true" : "false");
-		else
-			fprintf(j, ", \"target\": %.2f, \"met\": null}",
-				g->factor);
-	}
-	fprintf(j, "\n  ]\n}\n");
-	if (fclose(j)) {
-		fprintf(stderr, "rx_bench: %s: %s\n", cfg.json,
-			strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
 /* ---- main --------------------------------------------------------------- */
 
 static bool selected(const struct row *r)
 {
 	char list[256], *tok, *save;
 
-	if (!cfg.only)
+	if (!rx_cfg.only)
 		return true;
-	snprintf(list, sizeof(list), "%s", cfg.only);
+	snprintf(list, sizeof(list), "%s", rx_cfg.only);
 	for (tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save))
 		if (!strcmp(tok, r->key) ||
@@ -658,16 +457,16 @@ static void usage(FILE *f)
 		"Receive rates on a veth test bed, one receiver per row (root).\n"
 		"  --quick        1 s per row after 0.25 s (default 3 s after "
 		"0.5 s)\n"
-		"  --only         rows: ");
-	for (unsigned i = 0; i < ARRAY_SIZE(rows); i++)
-		fprintf(f, "%s%s", i ? "," : "", rows[i].key);
+		"  --only         rx_rows: ");
+	for (unsigned i = 0; i < ARRAY_SIZE(rx_rows); i++)
+		fprintf(f, "%s%s", i ? "," : "", rx_rows[i].key);
 	fprintf(f,
 		",testpmd\n"
 		"  --idle         what a polling receiver does when its port "
 		"is empty\n"
 		"                 (default sleep:100, microseconds)\n"
 		"  --burst        packets per sl_rx_burst / recvmmsg (256)\n"
-		"  --reps N       rounds over the rows, best round per row "
+		"  --reps N       rounds over the rx_rows, best round per row "
 		"(1)\n");
 }
 
@@ -686,7 +485,7 @@ static int parse_args(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'q':
-			cfg.quick = true;
+			rx_cfg.quick = true;
 			break;
 		case 'd':
 			dur = strtod(optarg, NULL);
@@ -699,20 +498,20 @@ static int parse_args(int argc, char **argv)
 				return -1;
 			break;
 		case 'j':
-			cfg.json = optarg;
+			rx_cfg.json = optarg;
 			break;
 		case 'o':
-			cfg.only = optarg;
+			rx_cfg.only = optarg;
 			break;
 		case 'i':
 			if (!strcmp(optarg, "spin")) {
-				cfg.idle = IDLE_SPIN;
+				rx_cfg.idle = IDLE_SPIN;
 			} else if (!strcmp(optarg, "yield")) {
-				cfg.idle = IDLE_YIELD;
+				rx_cfg.idle = IDLE_YIELD;
 			} else if (!strncmp(optarg, "sleep", 5)) {
-				cfg.idle = IDLE_SLEEP;
+				rx_cfg.idle = IDLE_SLEEP;
 				if (optarg[5] == ':')
-					cfg.idle_us =
+					rx_cfg.idle_us =
 						(unsigned)atoi(optarg + 6);
 				else if (optarg[5])
 					return -1;
@@ -721,13 +520,13 @@ static int parse_args(int argc, char **argv)
 			}
 			break;
 		case 'b':
-			cfg.burst = (unsigned)atoi(optarg);
-			if (!cfg.burst || cfg.burst > MAX_BURST)
+			rx_cfg.burst = (unsigned)atoi(optarg);
+			if (!rx_cfg.burst || rx_cfg.burst > MAX_BURST)
 				return -1;
 			break;
 		case 'r':
-			cfg.reps = (unsigned)atoi(optarg);
-			if (!cfg.reps || cfg.reps > 10)
+			rx_cfg.reps = (unsigned)atoi(optarg);
+			if (!rx_cfg.reps || rx_cfg.reps > 10)
 				return -1;
 			break;
 		case 'h':
@@ -739,14 +538,14 @@ static int parse_args(int argc, char **argv)
 	}
 	if (optind != argc)
 		return -1;
-	if (cfg.quick) {
-		cfg.duration = 1.0;
-		cfg.warmup = 0.25;
+	if (rx_cfg.quick) {
+		rx_cfg.duration = 1.0;
+		rx_cfg.warmup = 0.25;
 	}
 	if (dur > 0)
-		cfg.duration = dur;
+		rx_cfg.duration = dur;
 	if (warm >= 0)
-		cfg.warmup = warm;
+		rx_cfg.warmup = warm;
 	return 0;
 }
 
@@ -771,9 +570,9 @@ int main(int argc, char **argv)
 			       "needs root (network namespaces, veth, XDP "
 			       "programs, testpmd)" :
 			       "needs 2 CPUs (sender and receiver)");
-		for (i = 0; i < ARRAY_SIZE(rows); i++)
-			if (selected(&rows[i]))
-				printf("  skipped %s\n", rows[i].key);
+		for (i = 0; i < ARRAY_SIZE(rx_rows); i++)
+			if (selected(&rx_rows[i]))
+				printf("  skipped %s\n", rx_rows[i].key);
 		return 0;
 	}
 	uname(&un);
@@ -788,15 +587,16 @@ int main(int argc, char **argv)
 		"live frames on CPU %d; receivers on CPU %d with the veth's "
 		"NAPI thread;\nbest of %u x %.2f s per row after %.2f s; idle wait: %s",
 		date, un.release, cpu, sysconf(_SC_NPROCESSORS_ONLN), load,
-		FRAME_LEN, SENDER_CPU, RX_CPU, cfg.reps, cfg.duration,
-		cfg.warmup,
-		cfg.idle == IDLE_SPIN  ? "spin" :
-		cfg.idle == IDLE_YIELD ? "sched_yield" :
-					 "sleep");
-	if (cfg.idle == IDLE_SLEEP) {
+		FRAME_LEN, SENDER_CPU, RX_CPU, rx_cfg.reps, rx_cfg.duration,
+		rx_cfg.warmup,
+		rx_cfg.idle == IDLE_SPIN  ? "spin" :
+		rx_cfg.idle == IDLE_YIELD ? "sched_yield" :
+					    "sleep");
+	if (rx_cfg.idle == IDLE_SLEEP) {
 		size_t n = strlen(header);
 
-		snprintf(header + n, sizeof(header) - n, " %u us", cfg.idle_us);
+		snprintf(header + n, sizeof(header) - n, " %u us",
+			 rx_cfg.idle_us);
 	}
 
 	err = sl_testbed_up(&tb, &to);
@@ -825,16 +625,16 @@ int main(int argc, char **argv)
 
 	printf("rx_bench: bed %s (%s -> %s), %.2f s per row after %.2f s\n",
 	       tb.name, tb.end[SL_TESTBED_A].ns, tb.end[SL_TESTBED_B].ns,
-	       cfg.duration, cfg.warmup);
-	/* rounds over all rows rather than repeats of one, so that a busy
+	       rx_cfg.duration, rx_cfg.warmup);
+	/* rounds over all rx_rows rather than repeats of one, so that a busy
 	 * spell of the machine does not land on one row only */
-	for (unsigned rep = 0; rep < cfg.reps; rep++)
-		for (i = 0; i < ARRAY_SIZE(rows); i++)
-			if (selected(&rows[i]))
-				run_row(&rows[i]);
+	for (unsigned rep = 0; rep < rx_cfg.reps; rep++)
+		for (i = 0; i < ARRAY_SIZE(rx_rows); i++)
+			if (selected(&rx_rows[i]))
+				run_row(&rx_rows[i]);
 	sl_testbed_enter(&tb, SL_TESTBED_HOME);
 	sl_testbed_down(&tb);
-	err = report(header);
+	err = rx_report(header);
 	sl_bench_loadavg(load, sizeof(load));
 	/* other work on the two CPUs lowers every row: say so */
 	printf("(%.1f s in all; load %s after)\n", now_s() - start, load);
