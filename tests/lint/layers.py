@@ -25,12 +25,13 @@ import sys
 
 # bottom up: a layer may include itself and any layer before it
 LAYERS = ["core", "mem", "ring", "net", "port", "drivers", "probe",
-          "policy", "rdma"]
+          "policy", "dma", "rdma"]
 # public headers by layer
 PUBLIC = {
     "core.h": "core", "privs.h": "core", "pkt.h": "mem", "mem.h": "mem",
     "ring.h": "ring", "net.h": "net", "udp.h": "net", "port.h": "port",
     "probe.h": "probe", "auto.h": "policy", "rdma.h": "rdma",
+    "dma.h": "dma",
     "sluice.h": "top",
 }
 # allowed for now: (from-file prefix, to-file) -> why
