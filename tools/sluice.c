@@ -489,6 +489,8 @@ static const struct {
 	  false },
 	{ "rdma", cmd_rdma, "RDMA bandwidth and latency (perftest style)",
 	  false },
+	{ "dma", cmd_dma, "payloads into host, file or GPU memory, staged",
+	  false },
 };
 
 /*

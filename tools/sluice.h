@@ -219,5 +219,8 @@ int cmd_capture(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_rdma(int argc, char **argv);
+int cmd_dma(int argc, char **argv);
+/* `sluice dma topo` (tools/cmd_dma_topo.c); cmd_dma.c has a weak stand-in */
+int cmd_dma_topo(int argc, char **argv);
 
 #endif

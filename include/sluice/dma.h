@@ -142,7 +142,7 @@ struct sl_dma_stage_stats {
 	uint64_t retired; /* transfers retired without error */
 	uint64_t acked_bytes; /* bytes of those: on the target */
 	uint64_t acked_end; /* end offset of the last one retired */
-	uint64_t stalls; /* times a blocking call waited for a buffer */
+	uint64_t stalls; /* times a call waited with every buffer in flight */
 	uint32_t in_flight; /* now */
 	uint32_t max_in_flight; /* highest seen */
 	uint64_t resubmits; /* short writes continued */

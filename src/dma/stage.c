@@ -402,6 +402,8 @@ int sl_dma_stage_poll(struct sl_dma_stage *s, bool wait)
 	if (wait) {
 		uint64_t before = s->st.retired;
 
+		if (!s->n_free)
+			s->st.stalls++; /* the caller waits for a buffer */
 		wait_one(s);
 		n = (int)(s->st.retired - before);
 	} else {
