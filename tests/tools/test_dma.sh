@@ -12,8 +12,12 @@
 #   - the host target with --verify; errors of use (exit 2) and of run time
 #     (exit 1) with messages naming what was wrong; cuda:0 without a driver.
 #
-#   test_dma.sh PATH/TO/sluice [SOURCE_ROOT]
+#   - cuda:0 on a fake driver (FAKE_CUDA: tests/unit/dma/fake_cuda.c) with
+#     --verify, and its error in the middle; without the fake, skipped.
+#
+#   test_dma.sh PATH/TO/sluice [SOURCE_ROOT [FAKE_CUDA]]
 set -u
+FAKE_CUDA=${3:-}
 SLUICE=${1:?usage: test_dma.sh PATH/TO/sluice}
 . "$(dirname "$0")/lib.sh"
 export SLUICE_NO_STATUS=1
@@ -175,6 +179,27 @@ if ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
 else
 	t_err "cuda:0 without a driver: exit 1, libcuda.so.1 not found" 1 \
 		"cuda:0: libcuda.so.1 not found" --from "$V/odd.bin" --to cuda:0
+fi
+
+# ---- cuda:0 on the fake driver ---------------------------------------------
+if [ -z "$FAKE_CUDA" ] || [ ! -f "$FAKE_CUDA" ]; then
+	t_skip "cuda:0 (fake driver): copy and --verify" "no fake driver given"
+	t_skip "cuda:0 (fake driver): error in the middle" "no fake driver given"
+else
+	SLUICE_LIBCUDA=$FAKE_CUDA "$SLUICE" dma copy --from "$V/odd.bin" --to cuda:0 \
+		--staging-size 512K --depth 4 --verify --json >"$V/c.json" 2>"$V/c.err"
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		t_check "cuda:0 (fake driver): copy and --verify" t_json "$V/c.json" \
+			'j["verified"] and j["acked_bytes"] == j["bytes"] and j["note"] == "Fake GPU"'
+	else t_fail "cuda:0 (fake driver): copy and --verify" "rc=$rc $(cat "$V/c.err")"; fi
+	FAKE_CUDA_FAIL_AT=5000000 SLUICE_LIBCUDA=$FAKE_CUDA "$SLUICE" dma copy \
+		--from "$V/odd.bin" --to cuda:0 --staging-size 1M >/dev/null 2>"$V/c2.err"
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "cuda:0: write at offset 4194304 (1048576 bytes): Input/output error: cuMemcpyHtoDAsync: CUDA_ERROR_ILLEGAL_ADDRESS" "$V/c2.err" &&
+		grep -q "4194304 bytes before offset 4194304 are on the target" "$V/c2.err"; then
+		t_ok "cuda:0 (fake driver): error in the middle names target, offset, CUDA error"
+	else t_fail "cuda:0 (fake driver): error in the middle names target, offset, CUDA error" "rc=$rc $(cat "$V/c2.err")"; fi
 fi
 
 t_done
