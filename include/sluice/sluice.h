@@ -14,5 +14,6 @@
 #include <sluice/probe.h>
 #include <sluice/auto.h>
 #include <sluice/privs.h>
+#include <sluice/dma.h>
 
 #endif
