@@ -224,6 +224,7 @@ static int copy_run(const struct copy_args *a)
 					.depth = a->depth };
 	struct sl_dma_stage_stats st = { .sz = sizeof(st) };
 	struct progress pr = { 0 };
+	struct stat sst, tst;
 	struct sl_dma_target *t;
 	struct sl_dma_stage *s;
 	uint64_t size, off = 0, t0, ns, bad = UINT64_MAX;
@@ -234,6 +235,12 @@ static int copy_run(const struct copy_args *a)
 	if (fd < 0)
 		cli_die("--from %s: %s", a->from, strerror(errno));
 	size = source_size(fd, a->from);
+	if (!strncmp(a->to, "file:", 5) && stat(a->to + 5, &tst) == 0 &&
+	    fstat(fd, &sst) == 0 && tst.st_dev == sst.st_dev &&
+	    tst.st_ino == sst.st_ino)
+		/* the target is truncated when opened: cp refuses too */
+		cli_usage_fail("--from %s and --to %s: the same file", a->from,
+			       a->to);
 	t = sl_dma_target_open(a->to, &to);
 	if (!t)
 		cli_die("%s", sl_last_error());

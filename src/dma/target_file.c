@@ -53,6 +53,8 @@ static const char *fs_name(int fd)
 	switch ((unsigned long)sf.f_type) {
 	case 0x01021994UL:
 		return "tmpfs";
+	case 0x858458f6UL:
+		return "ramfs";
 	case 0x9123683EUL:
 		return "btrfs";
 	case 0x794c7630UL:
@@ -158,7 +160,9 @@ static int file_submit(struct sl_dma_target *t, struct sl_dma_io *io)
 	else
 		io_uring_prep_write(sqe, fd, io->buf + io->done, n,
 				    io->off + io->done);
-	io_uring_sqe_set_data(sqe, io);
+	/* bit 0 of the user data (a transfer is 8-byte aligned): this
+	 * write went the O_DIRECT way */
+	io_uring_sqe_set_data64(sqe, (uintptr_t)io | (fd == f->dfd));
 	do
 		r = io_uring_submit(&f->ring);
 	while (r == -EINTR);
@@ -178,6 +182,7 @@ static int file_reap(struct sl_dma_target *t, bool wait)
 {
 	struct file_t *f = t->priv;
 	struct io_uring_cqe *cqe;
+	uint64_t ud;
 	int n = 0, r;
 
 	while (f->outstanding) {
@@ -193,14 +198,17 @@ static int file_reap(struct sl_dma_target *t, bool wait)
 			break;
 		if (r < 0)
 			return r;
-		io = io_uring_cqe_get_data(cqe);
+		ud = io_uring_cqe_get_data64(cqe);
+		io = (struct sl_dma_io *)(uintptr_t)(ud & ~(uint64_t)1);
 		r = cqe->res;
 		io_uring_cqe_seen(&f->ring, cqe);
 		f->outstanding--;
-		if (r == -EINVAL && f->dfd >= 0 && direct_ok(f, io)) {
+		if (r == -EINVAL && (ud & 1)) {
 			/* the file system took the open with O_DIRECT but
-			 * not the write: buffered from now on, this one too */
-			go_buffered(t, f, EINVAL);
+			 * not the write: buffered from now on, this one and
+			 * the direct ones still in flight too */
+			if (f->dfd >= 0)
+				go_buffered(t, f, EINVAL);
 			if (!file_submit(t, io))
 				continue;
 		}

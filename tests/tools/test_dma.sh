@@ -8,7 +8,8 @@
 #   - a full file system (a loop-mounted ext4 image of 8 MiB, and a tmpfs
 #     of 4 MiB, made here and removed even on failure; root, else skipped):
 #     exit 1, ENOSPC named with the target and the offset, and the bytes
-#     before that offset are the source's;
+#     before that offset are the source's; a ramfs, which refuses O_DIRECT:
+#     buffered, and the note says so;
 #   - the host target with --verify; errors of use (exit 2) and of run time
 #     (exit 1) with messages naming what was wrong; cuda:0 without a driver.
 #
@@ -121,6 +122,7 @@ full_fs() {
 if [ "$(id -u)" -ne 0 ]; then
 	t_skip "ext4 image full" "needs root to mount a loop device"
 	t_skip "tmpfs full" "needs root to mount a tmpfs"
+	t_skip "O_DIRECT refused (ramfs)" "needs root to mount a ramfs"
 else
 	MNT=$(mktemp -d /var/tmp/sl-dma-mnt.XXXXXX)
 	LOOPIMG="$V/fs.img"
@@ -138,6 +140,21 @@ else
 		umount "$MNT"
 	else
 		t_skip "tmpfs full" "cannot mount a tmpfs: $(cat "$V/tmpfs.err")"
+	fi
+	# ramfs has no O_DIRECT at all: the open is refused, the copy is
+	# buffered and says so
+	if mount -t ramfs sl-dma-ramfs "$MNT" 2>"$V/ramfs.err"; then
+		"$SLUICE" dma copy --from "$V/odd.bin" --to "file:$MNT/r.bin" --json \
+			>"$V/r.json" 2>"$V/r.err"
+		rc=$?
+		if [ $rc -eq 0 ] && cmp -s "$V/odd.bin" "$MNT/r.bin" &&
+			grep -q "warning: file:$MNT/r.bin: O_DIRECT refused by ramfs" "$V/r.err" &&
+			t_json "$V/r.json" 'j["note"].startswith("O_DIRECT refused by ramfs") and "buffered writes" in j["note"]' >/dev/null; then
+			t_ok "O_DIRECT refused (ramfs): buffered, same bytes, the note says so"
+		else t_fail "O_DIRECT refused (ramfs): buffered, same bytes, the note says so" "rc=$rc $(cat "$V/r.err" "$V/r.json")"; fi
+		umount "$MNT"
+	else
+		t_skip "O_DIRECT refused (ramfs)" "cannot mount a ramfs: $(cat "$V/ramfs.err")"
 	fi
 	rmdir "$MNT"
 	MNT=
@@ -165,6 +182,7 @@ t_err "--staging-size 1G: exit 2" 2 "--staging-size 1G: give 4096 to" \
 t_err "missing source: exit 1" 1 "--from $V/nosuch: No such file" --from "$V/nosuch" --to host
 t_err "unwritable target directory: exit 1" 1 "file:$V/no/dir/x: No such file" \
 	--from "$V/odd.bin" --to "file:$V/no/dir/x"
+t_err "the same file: exit 2" 2 "the same file" --from "$V/odd.bin" --to "file:$V/odd.bin"
 t_err "unknown option: exit 2" 2 "unknown option '--bogus'" --bogus
 t_err "--buffered on host: exit 2" 2 "--buffered: only for file: targets" \
 	--from "$V/odd.bin" --to host --buffered
