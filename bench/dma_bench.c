@@ -12,7 +12,9 @@
  * stands in, and the output says so. Staged is sl_dma_stage_write of the
  * same number of bytes from memory (a random 64 MiB buffer, repeated)
  * through the stager to file:DIR/..., flush (fdatasync) included, for each
- * staging size 64 KiB..4 MiB and depth 1..16. Every number is the best of
+ * staging size 64 KiB..4 MiB and depth 1..16; with fio, fio at the same
+ * block size and depth too, to see the engine's own cost at each setting
+ * apart from the device's. Every number is the best of
  * N runs (default 3): the machine is shared, and the best run is the one
  * least disturbed. A benchmark, not a test: it reports numbers and never
  * fails on them.
@@ -39,8 +41,8 @@ static double now_s(void)
 }
 
 /* fio's write bandwidth in bytes/s, or -1 when fio cannot run here. */
-static double fio_raw(const char *path, uint64_t bytes, const char *bs,
-		      int depth)
+static double fio_raw(const char *path, uint64_t bytes, uint32_t bs,
+		      uint32_t depth)
 {
 	char cmd[1024], line[4096];
 	double bw = -1;
@@ -48,8 +50,9 @@ static double fio_raw(const char *path, uint64_t bytes, const char *bs,
 	FILE *p;
 
 	snprintf(cmd, sizeof(cmd),
-		 "fio --name=raw --filename='%s' --rw=write --bs=%s "
-		 "--iodepth=%d --ioengine=io_uring --direct=1 --size=%" PRIu64
+		 "fio --name=raw --filename='%s' --rw=write --bs=%" PRIu32
+		 " --iodepth=%" PRIu32
+		 " --ioengine=io_uring --direct=1 --size=%" PRIu64
 		 " --output-format=json 2>/dev/null",
 		 path, bs, depth, bytes);
 	unlink(path);
@@ -150,9 +153,9 @@ int main(int argc, char **argv)
 {
 	const char *dir = "/var/tmp";
 	uint64_t mib = 256, reps = 3, k;
-	double raw = -1, best = 0, rates[4][5];
+	double raw = -1, best = 0, rates[4][5], same[4][5];
 	const char *raw_how = "fio";
-	bool json = false;
+	bool json = false, fio = false;
 	char path[400], note[256] = "";
 	uint32_t bi = 0, bd = 0;
 	uint8_t *src;
@@ -191,9 +194,12 @@ int main(int argc, char **argv)
 		((uint32_t *)src)[i] = (uint32_t)random();
 
 	for (k = 0; k < reps; k++) {
-		double r1 = fio_raw(path, mib << 20, "1M", 16);
-		double r2 = r1 > 0 ? fio_raw(path, mib << 20, "4M", 8) : -1;
+		double r1;
 
+		r1 = fio_raw(path, mib << 20, 1u << 20, 16);
+		double r2 = r1 > 0 ? fio_raw(path, mib << 20, 4u << 20, 8) : -1;
+
+		fio = r1 > 0;
 		if (r1 < 0) {
 			raw_how = "own O_DIRECT writer (fio absent or failed)";
 			r1 = own_raw(path, mib << 20, src);
@@ -204,14 +210,19 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < 4; i++)
 		for (j = 0; j < 5; j++) {
-			rates[i][j] = -1;
+			rates[i][j] = same[i][j] = -1;
 			for (k = 0; k < reps; k++) {
 				double r = staged(path, mib << 20, src,
 						  sizes[i], depths[j], note,
 						  sizeof(note));
+				double f = fio ? fio_raw(path, mib << 20,
+							 sizes[i], depths[j]) :
+						 -1;
 
 				if (r > rates[i][j])
 					rates[i][j] = r;
+				if (f > same[i][j])
+					same[i][j] = f;
 			}
 			if (rates[i][j] > best) {
 				best = rates[i][j];
@@ -229,10 +240,12 @@ int main(int argc, char **argv)
 			for (j = 0; j < 5; j++)
 				printf("%s{\"staging_size\":%" PRIu32
 				       ",\"depth\":%" PRIu32
-				       ",\"bytes_per_s\":%.0f,\"ratio\":%.3f}",
+				       ",\"bytes_per_s\":%.0f,\"ratio\":%.3f,"
+				       "\"fio_same_bytes_per_s\":%.0f}",
 				       i || j ? "," : "", sizes[i], depths[j],
 				       rates[i][j],
-				       raw > 0 ? rates[i][j] / raw : 0);
+				       raw > 0 ? rates[i][j] / raw : 0,
+				       same[i][j]);
 		printf("],\"best\":{\"staging_size\":%" PRIu32
 		       ",\"depth\":%" PRIu32 ",\"ratio\":%.3f}}\n",
 		       sizes[bi], depths[bd], raw > 0 ? best / raw : 0);
@@ -252,6 +265,23 @@ int main(int argc, char **argv)
 			printf("  %5.0f (%.2f)", rates[i][j] / 1e6,
 			       raw > 0 ? rates[i][j] / raw : 0);
 		printf("\n");
+	}
+	if (fio) {
+		printf("\nfio at the same size and depth, MB/s (staged / it)"
+		       "\n%-9s",
+		       "staging");
+		for (j = 0; j < 5; j++)
+			printf("  depth %-7" PRIu32, depths[j]);
+		printf("\n");
+		for (i = 0; i < 4; i++) {
+			printf("%5" PRIu32 " KiB", sizes[i] >> 10);
+			for (j = 0; j < 5; j++)
+				printf("  %5.0f (%.2f)", same[i][j] / 1e6,
+				       same[i][j] > 0 ?
+					       rates[i][j] / same[i][j] :
+					       0);
+			printf("\n");
+		}
 	}
 	printf("\nbest: %" PRIu32 " KiB x %" PRIu32 ": %.0f MB/s, %.2fx raw\n",
 	       sizes[bi] >> 10, depths[bd], best / 1e6,
