@@ -27,7 +27,9 @@
  * offset 8388608: No space left on device"); what retired before it is on
  * the target; nothing submitted after it is claimed (transfers already in
  * flight are waited for, so that no buffer is freed under a DMA, and then
- * dropped); every later call returns the same error.
+ * dropped); every later call returns the same error (the control calls
+ * with the message again; the fast-path ones, which never log, with errno
+ * only).
  *
  * sl_dma_stage_sink(off, bytes) completing asynchronously, in order, is
  * the call a memory region backed by a target is meant to use (an RDMA

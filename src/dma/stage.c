@@ -64,6 +64,13 @@ static int stream_err(struct sl_dma_stage *s)
 	return sl_fail(-s->st.err, "%s", s->errmsg);
 }
 
+/* The same on the fast path, which never logs: errno only. */
+static int stream_err_quiet(const struct sl_dma_stage *s)
+{
+	errno = -s->st.err;
+	return s->st.err;
+}
+
 static void fail_stream(struct sl_dma_stage *s, const struct sl_dma_io *io,
 			int err)
 {
@@ -349,7 +356,7 @@ int sl_dma_stage_commit(struct sl_dma_stage *s, void *buf, uint64_t off,
 			       s->t->name, idx, len);
 	if (sl_unlikely(s->st.err)) {
 		release(s, io);
-		return stream_err(s);
+		return stream_err_quiet(s);
 	}
 	if (!len) {
 		release(s, io);
@@ -382,7 +389,7 @@ int sl_dma_stage_sink(struct sl_dma_stage *s, uint64_t off, const void *data,
 	void *b;
 
 	if (sl_unlikely(s->st.err))
-		return stream_err(s);
+		return stream_err_quiet(s);
 	if (sl_unlikely(!len || len > s->buf_size || !data))
 		return sl_fail(EINVAL,
 			       "dma: %s: sink of %" PRIu32
@@ -390,7 +397,7 @@ int sl_dma_stage_sink(struct sl_dma_stage *s, uint64_t off, const void *data,
 			       s->t->name, len, s->buf_size);
 	b = sl_dma_stage_buf(s);
 	if (!b)
-		return s->st.err ? stream_err(s) : -EAGAIN;
+		return s->st.err ? stream_err_quiet(s) : -EAGAIN;
 	memcpy(b, data, len);
 	return sl_dma_stage_commit(s, b, off, len, cookie);
 }
