@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages sluice needs, only those missing.
 #   scripts/deps.sh          what `make test` needs
-#   scripts/deps.sh bench    also what `make bench` compares against (DPDK)
+#   scripts/deps.sh bench    also what `make bench` compares against (DPDK,
+#                            fio)
 # Without root it prints the exact apt-get line and fails.
 set -euo pipefail
 
@@ -9,7 +10,7 @@ pkgs=(
 	build-essential meson ninja-build pkg-config python3
 	clang libclang-rt-14-dev clang-format
 	libcmocka-dev libpcap-dev libxdp-dev libbpf-dev libmnl-dev libcap-dev
-	libjson-c-dev libseccomp-dev
+	libjson-c-dev libseccomp-dev liburing-dev
 	# DMA topology: hwloc (its Linux backend reads the PCI tree)
 	libhwloc-dev
 	tshark iproute2 ethtool strace
@@ -22,6 +23,8 @@ pkgs=(
 if [ "${1:-}" = bench ]; then
 	# DPDK only for side-by-side numbers: never a dependency of libsluice
 	pkgs+=(libdpdk-dev dpdk dpdk-dev)
+	# the raw rate a dma file target is compared against (bench/dma_bench)
+	pkgs+=(fio)
 fi
 
 missing=()

@@ -105,7 +105,8 @@ void cli_dma_matrix_print(struct sl_dma_topo *t)
 		else
 			snprintf(numa, sizeof(numa), "%d", a.numa_node);
 		printf("%-6s%-14s%-8s%s\n", numa, a.bus_id,
-		       sl_dma_kind_name(a.kind), a.driver[0] ? a.driver : "-");
+		       sl_dma_dev_kind_name(a.kind),
+		       a.driver[0] ? a.driver : "-");
 	}
 	printf("  X same device, PIX one PCIe switch, PXB several PCIe "
 	       "bridges, PHB a host\n  bridge (the CPU), NODE host bridges "
@@ -133,7 +134,7 @@ json_object *cli_dma_topo_json(struct sl_dma_topo *t)
 		d = json_object_new_object();
 		json_object_object_add(d, "name", jstr(a.name));
 		json_object_object_add(d, "kind",
-				       jstr(sl_dma_kind_name(a.kind)));
+				       jstr(sl_dma_dev_kind_name(a.kind)));
 		json_object_object_add(d, "bus_id", jstr(a.bus_id));
 		json_object_object_add(d, "driver", jstr(a.driver));
 		json_object_object_add(d, "model", jstr(a.model));

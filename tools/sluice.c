@@ -506,9 +506,8 @@ static const struct {
 	  false },
 	{ "rdma", cmd_rdma, "RDMA bandwidth and latency (perftest style)",
 	  false },
-	/* for now: `sluice dma topo` once the dma command exists */
-	{ "dma-topo", cmd_dma_topo,
-	  "which devices can DMA into which (PCIe topology)", false },
+	{ "dma", cmd_dma, "payloads into host, file or GPU memory, staged",
+	  false },
 };
 
 /*

@@ -219,6 +219,7 @@ int cmd_capture(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_rdma(int argc, char **argv);
+int cmd_dma(int argc, char **argv);
 /* `sluice dma topo` (cmd_dma_topo.c), and its matrix for doctor */
 int cmd_dma_topo(int argc, char **argv);
 struct sl_dma_topo;

@@ -59,7 +59,7 @@ SL_API struct sl_dma_topo *
 sl_dma_topo_open(const struct sl_dma_topo_opts *opts);
 SL_API void sl_dma_topo_close(struct sl_dma_topo *t);
 
-enum sl_dma_kind {
+enum sl_dma_dev_kind {
 	SL_DMA_DEV_NIC = 0, /* PCI class 02 */
 	SL_DMA_DEV_GPU, /* class 03 */
 	SL_DMA_DEV_ACCEL, /* class 12 or 0b40: device memory, like a GPU */
@@ -67,11 +67,11 @@ enum sl_dma_kind {
 };
 
 /* "nic", "gpu", "accel", "storage"; NULL for anything else. */
-SL_API const char *sl_dma_kind_name(enum sl_dma_kind k);
+SL_API const char *sl_dma_dev_kind_name(enum sl_dma_dev_kind k);
 
 struct sl_dma_dev {
 	size_t sz; /* sizeof(struct sl_dma_dev), set by the caller */
-	enum sl_dma_kind kind;
+	enum sl_dma_dev_kind kind;
 	/* NIC: its interface ("eth0"); storage: its block device ("vda");
 	 * GPU and accelerators: "gpu0", "accel0" in PCI order; the bus id
 	 * when a NIC or disk has no name */

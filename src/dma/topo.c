@@ -21,7 +21,7 @@ static const char *const kind_names[] = { "nic", "gpu", "accel", "storage" };
 static const char *const link_names[] = { "X",	 "PIX",	 "PXB",
 					  "PHB", "NODE", "SYS" };
 
-const char *sl_dma_kind_name(enum sl_dma_kind k)
+const char *sl_dma_dev_kind_name(enum sl_dma_dev_kind k)
 {
 	return (unsigned)k < SL_ARRAY_SIZE(kind_names) ? kind_names[k] : NULL;
 }

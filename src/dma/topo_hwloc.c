@@ -41,7 +41,7 @@ int topo_hwloc_load(struct sl_dma_topo *t, const char *xml)
 #define OSDEV_IS(o, what) ((o)->attr->osdev.type == HWLOC_OBJ_OSDEV_##what)
 #endif
 
-static int kind_of(unsigned class_id, enum sl_dma_kind *k)
+static int kind_of(unsigned class_id, enum sl_dma_dev_kind *k)
 {
 	switch (class_id >> 8) {
 	case 0x01:
@@ -147,7 +147,7 @@ static int walk(struct sl_dma_topo *t, hwloc_topology_t topo)
 
 	while ((o = hwloc_get_next_pcidev(topo, o))) {
 		const struct hwloc_pcidev_attr_s *a = &o->attr->pcidev;
-		enum sl_dma_kind kind;
+		enum sl_dma_dev_kind kind;
 		struct topo_dev *d;
 		const char *model;
 

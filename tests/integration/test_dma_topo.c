@@ -7,7 +7,7 @@
  *   the reason where either is absent, or sluice was built without hwloc;
  * - the same with SLUICE_TOPO_XML naming a fixture: doctor reads that
  *   machine instead (a GPU and a NIC under one switch: PIX);
- * - `sluice dma-topo SOURCE TARGET`: the verdict's text and exit status.
+ * - `sluice dma topo SOURCE TARGET`: the verdict's text and exit status.
  * The sluice binary is argv[1], or SL_BUILD_ROOT/tools/sluice.
  */
 #include <json-c/json.h>
@@ -151,7 +151,7 @@ static void test_verdict_cmd(void **state)
 	if (access(sluice, X_OK))
 		sl_test_skip("no sluice binary at %s", sluice);
 	snprintf(cmd, sizeof(cmd),
-		 "%s dma-topo --xml %s/vm.xml --sysfs /nonexistent eth0 vda "
+		 "%s dma topo --xml %s/vm.xml --sysfs /nonexistent eth0 vda "
 		 "2>&1",
 		 sluice, fixtures);
 	st = run(cmd);
@@ -161,18 +161,18 @@ static void test_verdict_cmd(void **state)
 	assert_non_null(strstr(out, "eth0 -> vda: staged (PHB)"));
 	assert_non_null(strstr(out, "meet only at the host bridge (PHB)"));
 	snprintf(cmd, sizeof(cmd),
-		 "%s dma-topo --xml %s/pix.xml --sysfs /nonexistent "
+		 "%s dma topo --xml %s/pix.xml --sysfs /nonexistent "
 		 "xdp:ens1f0np0 gpu0 2>&1",
 		 sluice, fixtures);
 	assert_int_equal(run(cmd), 1);
 	assert_non_null(strstr(out, "AF_XDP fills host memory only"));
 	snprintf(cmd, sizeof(cmd),
-		 "%s dma-topo --xml %s/vm.xml eth0 2>&1; echo rc=$?", sluice,
+		 "%s dma topo --xml %s/vm.xml eth0 2>&1; echo rc=$?", sluice,
 		 fixtures);
 	run(cmd);
 	assert_non_null(strstr(out, "rc=2"));
 	snprintf(cmd, sizeof(cmd),
-		 "%s dma-topo --xml %s/vm.xml eth0 gpu9 2>&1; echo rc=$?",
+		 "%s dma topo --xml %s/vm.xml eth0 gpu9 2>&1; echo rc=$?",
 		 sluice, fixtures);
 	run(cmd);
 	assert_non_null(strstr(out, "no NIC, GPU or storage device 'gpu9'"));

@@ -30,7 +30,7 @@ import sys
 
 # bottom up: a layer may include itself and any layer before it
 LAYERS = ["core", "mem", "ring", "net", "port", "drivers", "probe",
-          "policy", "rdma", "dma"]
+          "policy", "dma", "rdma"]
 # public headers by layer
 PUBLIC = {
     "core.h": "core", "privs.h": "core", "pkt.h": "mem", "mem.h": "mem",

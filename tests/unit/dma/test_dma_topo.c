@@ -599,7 +599,8 @@ static void test_env_and_errors(void **state)
 	assert_int_equal(sl_dma_topo_count(NULL), 0);
 	assert_null(sl_dma_link_name((enum sl_dma_link)6));
 	assert_string_equal(sl_dma_link_name(SL_DMA_LINK_NODE), "NODE");
-	assert_string_equal(sl_dma_kind_name(SL_DMA_DEV_STORAGE), "storage");
+	assert_string_equal(sl_dma_dev_kind_name(SL_DMA_DEV_STORAGE),
+			    "storage");
 	assert_string_equal(sl_dma_why_name(SL_DMA_WHY_IOMMU), "iommu");
 	assert_null(sl_dma_why_name((enum sl_dma_why)99));
 	sl_dma_topo_close(NULL);
