@@ -73,43 +73,6 @@ static const char copy_help[] =
 	"--staging-size 4M --depth 8\n";
 
 /* Bytes with K/M/G as powers of 1024 (a staging size is one). */
-static uint64_t size_opt(const char *opt, const char *arg, uint64_t min,
-			 uint64_t max)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	if (!*arg || *arg == '-')
-		cli_usage_fail("%s %s: not a size", opt, arg);
-	v = strtoull(arg, &end, 0);
-	switch (*end) {
-	case 'k':
-	case 'K':
-		v <<= 10, end++;
-		break;
-	case 'm':
-	case 'M':
-		v <<= 20, end++;
-		break;
-	case 'g':
-	case 'G':
-		v <<= 30, end++;
-		break;
-	}
-	if (*end == 'i' && end[1] == 'B')
-		end += 2;
-	else if (*end == 'B')
-		end++;
-	if (errno || *end)
-		cli_usage_fail("%s %s: not a size (like 65536, 64K or 4M)", opt,
-			       arg);
-	if (v < min || v > max)
-		cli_usage_fail("%s %s: give %" PRIu64 " to %" PRIu64 " bytes",
-			       opt, arg, min, max);
-	return v;
-}
-
 struct copy_args {
 	const char *from, *to;
 	uint32_t staging, depth;
@@ -411,9 +374,10 @@ static int cmd_dma_copy(int argc, char **argv)
 			a.to = optarg;
 			break;
 		case 's':
-			a.staging = (uint32_t)size_opt("--staging-size", optarg,
-						       SL_DMA_BUF_MIN,
-						       SL_DMA_BUF_MAX);
+			a.staging = (uint32_t)cli_opt_bytes("--staging-size",
+							    optarg,
+							    SL_DMA_BUF_MIN,
+							    SL_DMA_BUF_MAX);
 			if (a.staging % 4096)
 				cli_usage_fail("--staging-size %s: give a "
 					       "multiple of 4096",

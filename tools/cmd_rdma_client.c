@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <sluice/rdma.h>
@@ -49,6 +50,9 @@ static const char client_help[] =
 	"  --mtu B           path MTU 256..4096 (default 1024)\n"
 	"  --timeout S       to reach the server (default 5)\n"
 	"  --json            print the result as JSON on stdout\n"
+	"  --from FILE       write-bw: WRITE the file, in order, to the same\n"
+	"                    offsets of the server's buffer (one pass; with\n"
+	"                    `server --target` it lands in the target)\n"
 	"  --oob perftest    the server is perftest's ib_* tool (--oob "
 	"perftest\n"
 	"                    --help for its options)\n"
@@ -70,9 +74,12 @@ int rd_client(enum rd_test test, int argc, char **argv)
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "from", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	const char *from = NULL;
+	uint64_t flen = 0;
 	bool lat = test == RD_WRITE_LAT || test == RD_READ_LAT;
 	bool rd = test == RD_READ_BW || test == RD_READ_LAT;
 	uint64_t size = lat ? 8 : 65536, iters = lat ? 10000 : 1000;
@@ -120,6 +127,9 @@ int rd_client(enum rd_test test, int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'f':
+			from = optarg;
+			break;
 		case 'h':
 			fputs(client_help, stdout);
 			return 0;
@@ -149,18 +159,31 @@ int rd_client(enum rd_test test, int argc, char **argv)
 	slots = RD_MAX_LOCAL / size;
 	slots = slots < 1 ? 1 : slots > window ? window : slots;
 	blen = (size_t)(slots * size);
+	if (from) {
+		if (test != RD_WRITE_BW)
+			cli_usage_fail("--from: write-bw only");
+		buf = rd_map_file(from, &flen);
+		/* the file in order: message i is bytes i*size.. of it, at
+		 * the same offset of the server's buffer */
+		iters = (flen + size - 1) / size;
+		blen = (size_t)flen;
+	}
 
 	rd_open(&c, argv[optind], 0);
 	if (!strcmp(c.info.driver, "udp") && c.info.addr.family != to.family)
 		cli_usage_fail("--to: an IPv%c server for an IPv%c port",
 			       to.family == AF_INET6 ? '6' : '4',
 			       c.info.addr.family == AF_INET6 ? '6' : '4');
-	buf = aligned_alloc(4096, (blen + 4095) & ~(size_t)4095);
+	if (!from) {
+		buf = aligned_alloc(4096, (blen + 4095) & ~(size_t)4095);
+		if (!buf)
+			cli_die("--size %" PRIu64 ": out of memory", size);
+		for (size_t i = 0; i < blen; i++)
+			buf[i] = (uint8_t)(i * 31 + 7);
+	}
 	h = cli_hist_new();
-	if (!buf || !h)
-		cli_die("--size %" PRIu64 ": out of memory", size);
-	for (size_t i = 0; i < blen; i++)
-		buf[i] = (uint8_t)(i * 31 + 7);
+	if (!h)
+		cli_die("out of memory");
 	mr = sl_rdma_reg_mr(c.pd, buf, blen, SL_RDMA_ACCESS_LOCAL_WRITE);
 	if (!mr)
 		cli_die("registering %zu bytes: %s", blen, sl_last_error());
@@ -168,6 +191,12 @@ int rd_client(enum rd_test test, int argc, char **argv)
 	fd = rd_dial(&to, sl_time_ns() + timeout_ns);
 	rd_local_addr(&c, fd, &local);
 	hello.test = (uint8_t)test;
+	if (rd_path_mtu(fd, c.mtu) < c.mtu) {
+		cli_warnx("--mtu %u: the path to the server carries at most "
+			  "%u-byte RoCE payloads; using that",
+			  128u << c.mtu, 128u << rd_path_mtu(fd, c.mtu));
+		c.mtu = rd_path_mtu(fd, c.mtu);
+	}
 	hello.mtu = c.mtu;
 	hello.qpn = sl_rdma_qp_num(c.qp);
 	hello.psn = rd_psn();
@@ -187,6 +216,10 @@ int rd_client(enum rd_test test, int argc, char **argv)
 		cli_die("the server's buffer has %" PRIu64 " bytes, less than "
 			"--size %" PRIu64,
 			ans.len, size);
+	if (from && ans.len < flen)
+		cli_die("the server's buffer has %" PRIu64 " bytes, less than "
+			"%s (%" PRIu64 "): give it --size",
+			ans.len, from, flen);
 	c.mtu = ans.mtu;
 	rd_connect(&c, &local, hello.psn, &ans);
 
@@ -212,6 +245,15 @@ int rd_client(enum rd_test test, int argc, char **argv)
 				.remote_addr = ans.va + roff,
 			};
 			int r;
+
+			if (from) {
+				roff = posted * size;
+				wr.sge.addr = (uintptr_t)buf + roff;
+				wr.sge.length = (uint32_t)(flen - roff < size ?
+								   flen - roff :
+								   size);
+				wr.remote_addr = ans.va + roff;
+			}
 
 			if (lat)
 				tpost = sl_time_ns();
@@ -310,6 +352,9 @@ int rd_client(enum rd_test test, int argc, char **argv)
 	sl_rdma_dereg_mr(mr);
 	rd_close(&c);
 	cli_hist_free(h);
-	free(buf);
+	if (from)
+		munmap(buf, flen);
+	else
+		free(buf);
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sluice/dma.h>
 #include <sluice/rdma.h>
 
 #include "poll.h"
@@ -40,6 +41,12 @@ static const char server_help[] =
 	"  --listen ADDR[:PORT]  side channel address (default: a udp: port's\n"
 	"                    address and port; other ports 0.0.0.0:4791)\n"
 	"  --mtu B           largest path MTU accepted (default 4096)\n"
+	"  --target SPEC     the buffer's bytes go on to host, file:PATH or\n"
+	"                    cuda:N through the staging engine as WRITEs land;\n"
+	"                    the answer to the client's \"done\" comes once they\n"
+	"                    are all on the target (file: fdatasync)\n"
+	"  --staging-size B  staging buffer bytes (default 1M; K/M are KiB/MiB)\n"
+	"  --depth N         staging buffers in flight (default 8)\n"
 	"  --busy            never sleep between empty polls\n"
 	"  --json            print the result as JSON on stdout\n"
 	"  --oob perftest    serve perftest's ib_* tools instead (--oob "
@@ -66,6 +73,118 @@ static void rd_refuse(int fd, struct rd_msg *m, const char *fmt, ...)
 	cli_warnx("refused a client: %s", m->reason);
 }
 
+/*
+ * --target: every byte a WRITE places in the buffer is staged on to the
+ * target at the same offset (sl_rdma_mr_on_write). Contiguous bytes are
+ * gathered into transfers of the staging size (across messages: a client
+ * writing a file in order makes full-size transfers); a jump sends what is
+ * gathered, and so does the end of the session. With every staging buffer in flight the
+ * hook waits for the oldest, inside sl_rdma_progress: the next packets, and
+ * so the requester, wait too, instead of the buffer running ahead of the
+ * target.
+ */
+struct rd_target {
+	struct sl_dma_target *t;
+	struct sl_dma_stage *s;
+	const uint8_t *base;
+	uint64_t lo, hi; /* gathered, not yet given to the stager */
+	uint32_t chunk;
+	int err; /* the stream's -errno, once it failed */
+	char why[256];
+};
+
+static void tgt_send(struct rd_target *g, bool all)
+{
+	while (!g->err && g->hi > g->lo && (all || g->hi - g->lo >= g->chunk)) {
+		uint32_t n = (uint32_t)(g->hi - g->lo < g->chunk ?
+						g->hi - g->lo :
+						g->chunk);
+		int r = sl_dma_stage_sink(g->s, g->lo, g->base + g->lo, n,
+					  NULL);
+
+		if (r == -EAGAIN) {
+			r = sl_dma_stage_poll(g->s, true);
+			if (r >= 0)
+				continue;
+		}
+		if (r) {
+			g->err = r;
+			snprintf(g->why, sizeof(g->why), "%s", sl_last_error());
+			break;
+		}
+		g->lo += n;
+	}
+}
+
+static void tgt_on_write(void *ctx, uint64_t off, uint32_t len, bool last)
+{
+	struct rd_target *g = ctx;
+
+	if (off != g->hi) {
+		tgt_send(g, true);
+		g->lo = g->hi = off;
+	}
+	g->hi = off + len;
+	(void)last;
+	tgt_send(g, false);
+}
+
+static void tgt_open(struct rd_target *g, const char *spec, uint64_t size,
+		     uint32_t staging, uint32_t depth, const uint8_t *base)
+{
+	struct sl_dma_stage_opts so = { .sz = sizeof(so),
+					.buf_size = staging,
+					.depth = depth };
+
+	g->t = sl_dma_target_open(spec, NULL);
+	if (!g->t)
+		cli_die("--target %s: %s", spec, sl_last_error());
+	if (sl_dma_target_reserve(g->t, size))
+		cli_die("--target %s: %s", spec, sl_last_error());
+	g->s = sl_dma_stage_create(g->t, &so);
+	if (!g->s)
+		cli_die("--target %s: %s", spec, sl_last_error());
+	g->base = base;
+	g->chunk = sl_dma_stage_buf_size(g->s);
+}
+
+/* Send what is gathered and wait until it is all on the target. 0 or the
+ * stream's -errno (g->why says where). */
+static int tgt_finish(struct rd_target *g)
+{
+	int r;
+
+	tgt_send(g, true);
+	if (g->err)
+		return g->err;
+	r = sl_dma_stage_flush(g->s);
+	if (r) {
+		g->err = r;
+		snprintf(g->why, sizeof(g->why), "%s", sl_last_error());
+	}
+	return r;
+}
+
+static struct json_object *tgt_json(struct rd_target *g)
+{
+	struct sl_dma_stage_stats st = { .sz = sizeof(st) };
+	struct json_object *o = json_object_new_object();
+
+	sl_dma_stage_get_stats(g->s, &st);
+	json_object_object_add(
+		o, "spec", json_object_new_string(sl_dma_target_name(g->t)));
+	json_object_object_add(
+		o, "note", json_object_new_string(sl_dma_target_note(g->t)));
+	json_object_object_add(o, "acked_bytes",
+			       json_object_new_uint64(st.acked_bytes));
+	json_object_object_add(o, "transfers",
+			       json_object_new_uint64(st.retired));
+	json_object_object_add(o, "stalls", json_object_new_uint64(st.stalls));
+	json_object_object_add(o, "error",
+			       g->err ? json_object_new_string(g->why) : NULL);
+	return o;
+}
+
 int rd_server(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -73,6 +192,9 @@ int rd_server(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "busy", no_argument, NULL, 'b' },
+		{ "target", required_argument, NULL, 'T' },
+		{ "staging-size", required_argument, NULL, 'S' },
+		{ "depth", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -84,6 +206,9 @@ int rd_server(int argc, char **argv)
 	uint8_t max_mtu = 5, b[RD_MSG_LEN];
 	struct cli_idle idle = { 0 };
 	struct sl_rdma_mr *mr;
+	struct rd_target tg = { 0 };
+	const char *target = NULL;
+	uint32_t staging = 1u << 20, depth = 8;
 	struct rd_ctx c = { 0 };
 	struct rd_msg hello, ans = { 0 };
 	const char *why = "";
@@ -108,6 +233,23 @@ int rd_server(int argc, char **argv)
 			break;
 		case 'b':
 			idle.busy = true;
+			break;
+		case 'T':
+			target = optarg;
+			break;
+		case 'S':
+			staging = (uint32_t)cli_opt_bytes("--staging-size",
+							  optarg,
+							  SL_DMA_BUF_MIN,
+							  SL_DMA_BUF_MAX);
+			if (staging % 4096)
+				cli_usage_fail("--staging-size %s: give a "
+					       "multiple of 4096",
+					       optarg);
+			break;
+		case 'D':
+			depth = (uint32_t)cli_opt_u64("--depth", optarg, 1,
+						      SL_DMA_DEPTH_MAX);
 			break;
 		case 'j':
 			json = true;
@@ -148,6 +290,10 @@ int rd_server(int argc, char **argv)
 	if (!mr)
 		cli_die("registering %" PRIu64 " bytes: %s", size,
 			sl_last_error());
+	if (target) {
+		tgt_open(&tg, target, size, staging, depth, buf);
+		sl_rdma_mr_on_write(mr, tgt_on_write, &tg);
+	}
 
 	lfd = rd_listen(&listen_a);
 	if (!json)
@@ -181,6 +327,7 @@ int rd_server(int argc, char **argv)
 	}
 	if (max_mtu > rd_max_mtu(&c))
 		max_mtu = rd_max_mtu(&c);
+	max_mtu = rd_path_mtu(fd, max_mtu);
 	c.mtu = hello.mtu < max_mtu ? hello.mtu : max_mtu;
 	ans.mtu = c.mtu;
 	ans.qpn = sl_rdma_qp_num(c.qp);
@@ -237,6 +384,8 @@ int rd_server(int argc, char **argv)
 			};
 			sl_rdma_post_recv(c.qp, wc[j].wr_id, &sge);
 		}
+		if (tg.s)
+			sl_dma_stage_poll(tg.s, false);
 		cli_idle_poll(&idle, (unsigned)(n + k));
 		/* the side channel: a syscall, so not on every turn */
 		now = sl_time_ns();
@@ -257,6 +406,13 @@ int rd_server(int argc, char **argv)
 		}
 	}
 	t1 = sl_time_ns();
+	/* "done" is answered once the bytes are on the target: a client
+	 * that hears it may trust the file (or the GPU) */
+	if (done && tg.s && tgt_finish(&tg)) {
+		cli_warnx("--target: %s", tg.why);
+		done = false;
+		rc = 1;
+	}
 	if (done) {
 		uint8_t d = RD_DONE;
 
@@ -282,6 +438,8 @@ int rd_server(int argc, char **argv)
 				       json_object_new_boolean(done));
 		json_object_object_add(r, "qp", rd_json_qp(c.qp));
 		json_object_object_add(r, "port", cli_json_port(c.port));
+		if (tg.s)
+			json_object_object_add(r, "target", tgt_json(&tg));
 		cli_json_print(r);
 	} else {
 		printf("rdma server: %s from %s%s",
@@ -294,8 +452,24 @@ int rd_server(int argc, char **argv)
 			       recvs, recv_bytes,
 			       recvs ? cli_secs(t1 - t0) : 0);
 		printf("\n");
+		if (tg.s) {
+			struct sl_dma_stage_stats st = { .sz = sizeof(st) };
+
+			sl_dma_stage_get_stats(tg.s, &st);
+			printf("target %s: %" PRIu64 " bytes on it in %" PRIu64
+			       " transfers%s%s%s%s\n",
+			       sl_dma_target_name(tg.t), st.acked_bytes,
+			       st.retired,
+			       *sl_dma_target_note(tg.t) ? "; " : "",
+			       sl_dma_target_note(tg.t), tg.err ? "; " : "",
+			       tg.err ? tg.why : "");
+		}
 	}
 	sl_rdma_dereg_mr(mr);
+	if (tg.s)
+		sl_dma_stage_destroy(tg.s);
+	if (tg.t)
+		sl_dma_target_close(tg.t);
 	rd_close(&c);
 	free(buf);
 	return rc;

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sluice/rdma.h>
@@ -338,6 +340,33 @@ uint8_t rd_max_mtu(const struct rd_ctx *c)
 	return m;
 }
 
+uint8_t rd_path_mtu(int fd, uint8_t mtu)
+{
+	int ip_mtu = 0, hdr;
+	socklen_t len = sizeof(ip_mtu);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	uint8_t m;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl))
+		return mtu;
+	if (ss.ss_family == AF_INET6) {
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &ip_mtu, &len))
+			return mtu;
+		hdr = 40;
+	} else {
+		if (getsockopt(fd, IPPROTO_IP, IP_MTU, &ip_mtu, &len))
+			return mtu;
+		hdr = 20;
+	}
+	/* IP, UDP, BTH, RETH, immediate, pad and ICRC around the payload;
+	 * RoCE never fragments (the kernel would refuse: DF) */
+	for (m = mtu; m > 1; m--)
+		if (hdr + 8 + 12 + 16 + 4 + 3 + 4 + (128 << m) <= ip_mtu)
+			break;
+	return m;
+}
+
 /* Our RoCE address: a udp: port's own, else the address the kernel uses
  * on the side channel (the interface's) with the RoCE port. */
 void rd_local_addr(const struct rd_ctx *c, int fd, struct sl_addr *a)
@@ -446,4 +475,28 @@ uint8_t rd_opt_mtu(const char *arg)
 		return 5;
 	}
 	cli_usage_fail("--mtu %s: one of 256, 512, 1024, 2048, 4096", arg);
+}
+
+void *rd_map_file(const char *path, uint64_t *len)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		cli_die("--from %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		cli_die("--from %s: not a regular file with bytes in it", path);
+	if ((uint64_t)st.st_size > UINT32_MAX)
+		cli_die("--from %s: %lld bytes; a region holds at most 4 GiB",
+			path, (long long)st.st_size);
+	/* private and writable: a region is registered for local writes,
+	 * which a WRITE's source never gets */
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		cli_die("--from %s: mmap: %s", path, strerror(errno));
+	*len = (uint64_t)st.st_size;
+	return p;
 }

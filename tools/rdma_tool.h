@@ -46,6 +46,11 @@ void rd_open(struct rd_ctx *c, const char *spec, unsigned access);
 void rd_close(struct rd_ctx *c);
 /* The largest path MTU (ibv_mtu code) the port's buffers hold. */
 uint8_t rd_max_mtu(const struct rd_ctx *c);
+/* The largest path MTU code (1..mtu) whose packets fit the IP MTU of the
+ * route the connected side channel fd takes (IP_MTU): RoCE packets are
+ * never fragmented, so a larger one would never arrive. mtu when the
+ * kernel does not say. */
+uint8_t rd_path_mtu(int fd, uint8_t mtu);
 /* Our RoCE address: a udp: port's own, else the side channel's (fd). */
 void rd_local_addr(const struct rd_ctx *c, int fd, struct sl_addr *a);
 /* A first PSN (24 bits). */
@@ -93,5 +98,9 @@ int rd_pingpong(int argc, char **argv);
  * `sluice rdma TEST ... --oob perftest` (cmd_rdma_pt.c). */
 bool rd_wants_perftest(int argc, char **argv);
 int rd_perftest(enum rd_test test, int argc, char **argv);
+
+/* Map FILE (a regular file, 1 byte to 4 GiB) for reading, privately;
+ * dies with a message otherwise. */
+void *rd_map_file(const char *path, uint64_t *len);
 
 #endif

@@ -611,3 +611,40 @@ int main(int argc, char **argv)
 	usage(stderr);
 	return 2;
 }
+
+uint64_t cli_opt_bytes(const char *opt, const char *arg, uint64_t min,
+		       uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!*arg || *arg == '-')
+		cli_usage_fail("%s %s: not a size", opt, arg);
+	v = strtoull(arg, &end, 0);
+	switch (*end) {
+	case 'k':
+	case 'K':
+		v <<= 10, end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20, end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30, end++;
+		break;
+	}
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (errno || *end)
+		cli_usage_fail("%s %s: not a size (like 65536, 64K or 4M)", opt,
+			       arg);
+	if (v < min || v > max)
+		cli_usage_fail("%s %s: give %" PRIu64 " to %" PRIu64 " bytes",
+			       opt, arg, min, max);
+	return v;
+}

@@ -93,6 +93,10 @@ void cli_warnx(const char *fmt, ...) SL_PRINTF_T(1, 2);
 /* Numbers of options, each checked and named in the message on error. */
 uint64_t cli_opt_u64(const char *opt, const char *arg, uint64_t min,
 		     uint64_t max);
+/* A byte count with an optional binary suffix (K, M, G = KiB, MiB, GiB;
+ * "KiB" also taken), min..max; exits with a usage error otherwise. */
+uint64_t cli_opt_bytes(const char *opt, const char *arg, uint64_t min,
+		       uint64_t max);
 double cli_opt_seconds(const char *opt, const char *arg);
 void cli_opt_addr(const char *opt, const char *arg, bool port_optional,
 		  struct sl_addr *out);

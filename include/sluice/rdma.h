@@ -160,6 +160,22 @@ SL_API uint32_t sl_rdma_mr_rkey(const struct sl_rdma_mr *mr);
 /* 0 or -errno. The keys are stale when it returns. */
 SL_API int sl_rdma_dereg_mr(struct sl_rdma_mr *mr);
 
+/*
+ * For a region whose bytes go on somewhere once they arrive (a file or a
+ * GPU through the staging engine: `sluice rdma server --target`): fn is
+ * called after each packet of a remote WRITE placed its bytes, with their
+ * offset in the region and length, and last set on a message's last
+ * packet; in the thread that runs sl_rdma_progress, before the packet is
+ * acknowledged, so a fn that waits holds the requester back
+ * (back-pressure) rather than letting it run ahead. fn must not call into
+ * the queue pair. Set it before the rkey is handed out; NULL removes it.
+ * 0, or -EINVAL.
+ */
+typedef void (*sl_rdma_mr_write_fn)(void *ctx, uint64_t off, uint32_t len,
+				    bool last);
+SL_API int sl_rdma_mr_on_write(struct sl_rdma_mr *mr, sl_rdma_mr_write_fn fn,
+			       void *ctx);
+
 /* ---- completion queues ----------------------------------------------- */
 
 /* A queue of up to depth completions. NULL with errno set on failure. */

@@ -134,8 +134,9 @@ struct sl_rdma_mr *rdma_mr_by_key(uint32_t key, bool remote)
 }
 
 /* The §5 checks 3-5: key current, same PD, right present, range inside. */
-uint8_t *rdma_mr_check(struct sl_rdma_pd *pd, uint32_t key, bool remote,
-		       uint64_t va, uint64_t len, unsigned right)
+uint8_t *rdma_mr_check_mr(struct sl_rdma_pd *pd, uint32_t key, bool remote,
+			  uint64_t va, uint64_t len, unsigned right,
+			  struct sl_rdma_mr **out)
 {
 	struct sl_rdma_mr *mr = rdma_mr_by_key(key, remote);
 	uint64_t iova;
@@ -146,7 +147,25 @@ uint8_t *rdma_mr_check(struct sl_rdma_pd *pd, uint32_t key, bool remote,
 	/* written so that no sum can wrap */
 	if (va < iova || len > mr->len || va - iova > mr->len - len)
 		return NULL;
+	if (out)
+		*out = mr;
 	return mr->addr + (va - iova);
+}
+
+uint8_t *rdma_mr_check(struct sl_rdma_pd *pd, uint32_t key, bool remote,
+		       uint64_t va, uint64_t len, unsigned right)
+{
+	return rdma_mr_check_mr(pd, key, remote, va, len, right, NULL);
+}
+
+int sl_rdma_mr_on_write(struct sl_rdma_mr *mr, sl_rdma_mr_write_fn fn,
+			void *ctx)
+{
+	if (!mr)
+		return sl_fail(EINVAL, "rdma: mr_on_write: no region");
+	mr->on_write = fn;
+	mr->on_write_ctx = ctx;
+	return 0;
 }
 
 void rdma_mr_revalidate(struct sl_rdma_mr *mr)

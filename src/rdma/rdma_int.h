@@ -54,6 +54,8 @@ struct sl_rdma_mr {
 	unsigned access;
 	uint32_t lkey, rkey;
 	bool valid; /* cleared by SEND with Invalidate */
+	sl_rdma_mr_write_fn on_write; /* sl_rdma_mr_on_write */
+	void *on_write_ctx;
 };
 
 struct sl_rdma_cq {
@@ -198,6 +200,10 @@ struct sl_rdma_mr *rdma_mr_by_key(uint32_t key, bool remote);
  * the access is refused (the spec's §5 checks 3-5). Fast path. */
 uint8_t *rdma_mr_check(struct sl_rdma_pd *pd, uint32_t key, bool remote,
 		       uint64_t va, uint64_t len, unsigned right);
+/* rdma_mr_check, also giving the region (for its on_write hook) */
+uint8_t *rdma_mr_check_mr(struct sl_rdma_pd *pd, uint32_t key, bool remote,
+			  uint64_t va, uint64_t len, unsigned right,
+			  struct sl_rdma_mr **out);
 
 /* ---- cq.c -------------------------------------------------------------- */
 

@@ -355,6 +355,7 @@ static void resp_send(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
 static void resp_write(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
 {
 	unsigned f = h->flags;
+	struct sl_rdma_mr *mr = NULL;
 	struct rwqe *rw;
 	uint8_t *dst;
 
@@ -382,13 +383,18 @@ static void resp_write(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
 	if (h->paylen) {
 		/* checked again per packet: the region may have been
 		 * deregistered between two packets of a message */
-		dst = rdma_mr_check(qp->pd, qp->w_rkey, true, qp->w_va,
-				    h->paylen, SL_RDMA_ACCESS_REMOTE_WRITE);
+		dst = rdma_mr_check_mr(qp->pd, qp->w_rkey, true, qp->w_va,
+				       h->paylen, SL_RDMA_ACCESS_REMOTE_WRITE,
+				       &mr);
 		if (!dst) {
 			resp_fail(qp, AETH_NAK_ACCESS, h->psn);
 			return;
 		}
 		memcpy(dst, h->payload, h->paylen);
+		if (sl_unlikely(mr->on_write))
+			mr->on_write(mr->on_write_ctx,
+				     (uint64_t)(dst - mr->addr), h->paylen,
+				     f & (OPF_LAST | OPF_ONLY));
 	}
 	qp->w_va += h->paylen;
 	qp->w_resid -= h->paylen;
