@@ -5,7 +5,8 @@
 #                capability-versus-risk table of every receive path on a
 #                veth test bed as root, pair and loopback udp without;
 #                then, as root, round trips against kernel peers:
-#                bench/peers_rtt.sh)
+#                bench/peers_rtt.sh; last, the DMA staging engine against
+#                fio's raw O_DIRECT rate: bench/dma_bench)
 .PHONY: test bench build clean
 
 test:
@@ -25,6 +26,10 @@ bench:
 		--svg build-bench/sluice-bench.svg
 	@echo
 	@bench/peers_rtt.sh build-bench/tools/sluice
+	@echo
+	@ninja -C build-bench bench/dma_bench >build-bench.dma.log 2>&1 || \
+		{ cat build-bench.dma.log; exit 1; }
+	@build-bench/bench/dma_bench --size 256 --reps 3
 
 build:
 	@scripts/deps.sh
