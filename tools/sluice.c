@@ -506,6 +506,9 @@ static const struct {
 	  false },
 	{ "rdma", cmd_rdma, "RDMA bandwidth and latency (perftest style)",
 	  false },
+	{ "stats", cmd_stats, "one process's live counters (telemetry)",
+	  false },
+	{ "top", cmd_top, "live view of every sluice process here", false },
 };
 
 /*

@@ -112,6 +112,10 @@ static void accept_one(struct client *c, unsigned *n)
 	++*n;
 }
 
+static pthread_mutex_t up_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t up_cond = PTHREAD_COND_INITIALIZER;
+static bool up;
+
 static void *server_main(void *arg)
 {
 	struct pollfd pfd[2 + MAX_CLIENTS];
@@ -119,6 +123,12 @@ static void *server_main(void *arg)
 	unsigned n = 0, i;
 
 	(void)arg;
+	/* running: the C library has set the thread up (rseq), which a
+	 * seccomp filter installed right after the start may forbid */
+	pthread_mutex_lock(&up_lock);
+	up = true;
+	pthread_cond_signal(&up_cond);
+	pthread_mutex_unlock(&up_lock);
 	for (;;) {
 		uint64_t now = now_ms(), next = UINT64_MAX;
 		int timeout = -1;
@@ -260,6 +270,13 @@ static int start_locked(const char *path)
 		goto fail;
 	}
 	pthread_setname_np(srv.thread, "sl-telemetry");
+	/* the caller may drop its privileges next (sl_drop_privileges): the
+	 * thread must be past its own start by then */
+	pthread_mutex_lock(&up_lock);
+	while (!up)
+		pthread_cond_wait(&up_cond, &up_lock);
+	up = false;
+	pthread_mutex_unlock(&up_lock);
 	srv.running = true;
 	if (!exit_hooked)
 		exit_hooked = atexit(at_exit) == 0;
