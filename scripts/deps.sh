@@ -11,6 +11,8 @@ pkgs=(
 	libcmocka-dev libpcap-dev libxdp-dev libbpf-dev libmnl-dev libcap-dev
 	libjson-c-dev libseccomp-dev
 	tshark iproute2 ethtool strace
+	# sluice top is checked in a terminal (tests/tools/test_telemetry.sh)
+	tmux
 	# peers no one here wrote, for the interop tests
 	socat openbsd-inetd iperf tcpdump
 	# the lab (scripts/lab.sh): a guest with Linux's RDMA stack and NICs
