@@ -78,8 +78,8 @@ static bool serve(struct client *c)
 	n = recv(c->fd, q, sizeof(q), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR;
-	if (n == 0)
-		return false; /* gone */
+	/* n == 0 is an empty message (answered: an error), not the end:
+	 * the end comes as POLLHUP */
 	if ((size_t)n > sizeof(q))
 		len = (size_t)snprintf(srv.reply, SL_TM_MAX_REPLY,
 				       "{\"error\":\"query too long\"}");
@@ -152,13 +152,11 @@ static void *server_main(void *arg)
 		for (i = n; i-- > 0;) {
 			short ev = pfd[2 + i].revents;
 
-			if (ev & POLLIN) {
-				if (!serve(&c[i]))
-					drop(c, &n, i);
-			} else if (ev & (POLLHUP | POLLERR | POLLNVAL) ||
-				   c[i].deadline_ms <= now) {
+			if (ev & (POLLHUP | POLLERR | POLLNVAL))
 				drop(c, &n, i);
-			}
+			else if (ev & POLLIN ? !serve(&c[i]) :
+					       c[i].deadline_ms <= now)
+				drop(c, &n, i);
 		}
 		if (pfd[1].revents & POLLIN)
 			accept_one(c, &n);
