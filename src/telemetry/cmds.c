@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,8 +24,6 @@
 
 #define MAX_LIST 256 /* objects of a kind in one answer */
 #define MAX_XSTATS 128
-
-extern char *program_invocation_short_name;
 
 static const char *state_name(int state)
 {
@@ -140,9 +139,11 @@ static void port_stats(struct sl_jw *w, struct sl_port *port)
 
 static void port_xstats(struct sl_jw *w, struct sl_port *port)
 {
-	static __thread struct sl_xstat xs[MAX_XSTATS];
+	struct sl_xstat *xs = calloc(MAX_XSTATS, sizeof(*xs));
 	int n, i;
 
+	if (!xs)
+		return;
 	n = sl_port_xstats(port, xs, MAX_XSTATS);
 	if (n > MAX_XSTATS)
 		n = MAX_XSTATS;
@@ -150,6 +151,7 @@ static void port_xstats(struct sl_jw *w, struct sl_port *port)
 		xs[i].name[sizeof(xs[i].name) - 1] = '\0';
 		sl_jw_u64(w, xs[i].name, xs[i].value);
 	}
+	free(xs);
 }
 
 static void pool_obj(struct sl_jw *w, unsigned id, struct sl_reg_ent *e)
