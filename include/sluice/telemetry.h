@@ -17,7 +17,8 @@
  * keeps (relaxed atomic loads; nothing is added to the fast path) and
  * never holds what a burst needs. It serves at most a few clients at
  * once, drops one that stays idle for a few seconds or does not read its
- * answers, and refuses more.
+ * answers, and refuses more. A child of fork() has no server (nor the
+ * parent's socket); it may start its own.
  */
 #ifndef SLUICE_TELEMETRY_H
 #define SLUICE_TELEMETRY_H

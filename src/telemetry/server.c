@@ -202,6 +202,17 @@ static void at_exit(void)
 	pthread_mutex_unlock(&srv_lock);
 }
 
+/* A child of fork() has no server thread: forget the parent's server
+ * (its socket stays the parent's) so that the child may start its own. */
+static void at_fork_child(void)
+{
+	if (!srv.running)
+		return;
+	close_all();
+	srv.path[0] = '\0';
+	srv.running = false;
+}
+
 static int start_locked(const char *path)
 {
 	static bool exit_hooked;
@@ -277,7 +288,8 @@ static int start_locked(const char *path)
 	pthread_mutex_unlock(&up_lock);
 	srv.running = true;
 	if (!exit_hooked)
-		exit_hooked = atexit(at_exit) == 0;
+		exit_hooked = atexit(at_exit) == 0 &&
+			      pthread_atfork(NULL, NULL, at_fork_child) == 0;
 	return 0;
 fail_listen:
 	err = sl_fail(errno, "telemetry: cannot listen at %s: %s", srv.path,
