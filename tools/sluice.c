@@ -508,6 +508,9 @@ static const struct {
 	  false },
 	{ "dma", cmd_dma, "payloads into host, file or GPU memory, staged",
 	  false },
+	{ "stats", cmd_stats, "one process's live counters (telemetry)",
+	  false },
+	{ "top", cmd_top, "live view of every sluice process here", false },
 };
 
 /*

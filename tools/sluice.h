@@ -229,5 +229,7 @@ int cmd_dma_topo(int argc, char **argv);
 struct sl_dma_topo;
 void cli_dma_matrix_print(struct sl_dma_topo *t);
 struct json_object *cli_dma_topo_json(struct sl_dma_topo *t);
+int cmd_stats(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

@@ -16,5 +16,6 @@
 #include <sluice/privs.h>
 #include <sluice/live.h>
 #include <sluice/dma.h>
+#include <sluice/telemetry.h>
 
 #endif

@@ -26,6 +26,7 @@
 
 #include "core/log.h"
 #include "core/opts.h"
+#include "core/registry.h"
 
 struct sl_pool_priv {
 	pthread_spinlock_t lock; /* guards stack and n_free */
@@ -153,6 +154,7 @@ struct sl_pool *sl_pool_create(const struct sl_pool_opts *opts)
 		pv->stack[o.n_bufs - 1 - i] = pkt;
 	}
 	pv->n_free = o.n_bufs;
+	sl_reg_add(SL_REG_POOL, p, o.name); /* for telemetry */
 	return p;
 
 nomem:
@@ -176,6 +178,7 @@ void sl_pool_destroy(struct sl_pool *p)
 
 	if (!p)
 		return;
+	sl_reg_del(p); /* first: waits out a telemetry read of it */
 	pv = p->priv;
 	if (pv) {
 		if (p->caches)

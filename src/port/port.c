@@ -26,6 +26,7 @@
 
 #include "core/log.h"
 #include "core/opts.h"
+#include "core/registry.h"
 #include "port/deco.h"
 #include "port/driver.h"
 #include "port/spec.h"
@@ -157,6 +158,9 @@ struct sl_port *sl_port_open(const char *spec_str,
 		goto fail_port;
 	}
 	free(spec);
+	/* listed for telemetry; unlisted it still works */
+	sl_reg_add(SL_REG_PORT, port, NULL);
+	sl_telemetry_env_start();
 	return port;
 
 fail_port:
@@ -171,6 +175,8 @@ int sl_port_close(struct sl_port *port)
 {
 	if (!port)
 		return sl_fail(EINVAL, "sl_port_close: no port");
+	/* first: waits out a telemetry read of this port */
+	sl_reg_del(port);
 	/* decorators hold packets and a capture file: they go first, while
 	 * the driver and the pool are still there */
 	sl_deco_close(port);
@@ -251,7 +257,8 @@ _Static_assert(offsetof(struct sl_port_qstats, tx_full) ==
 
 /* Counters are written by the queue's thread without atomics; reading each
  * 64-bit word with a relaxed atomic load gives consistent values without
- * stopping it. */
+ * stopping it (aligned 64-bit loads do not tear on x86-64 and arm64), from
+ * any thread: the telemetry server's too. */
 static void read_qstats(const struct sl_port_qstats *src,
 			struct sl_queue_stats *dst)
 {

@@ -18,6 +18,7 @@
 
 #include "core/log.h"
 #include "core/opts.h"
+#include "core/registry.h"
 #include "rdma/rdma_int.h"
 #include "rdma/wire.h"
 
@@ -208,6 +209,7 @@ struct sl_rdma_qp *sl_rdma_qp_create(struct sl_rdma_pd *pd,
 	__atomic_add_fetch(&pd->refs, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&rdma_qp_tab[qp->qpn % QP_TAB], qp, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&rdma_tab_lock);
+	sl_reg_add(SL_REG_QP, qp, NULL); /* for telemetry */
 	return qp;
 fail:
 	free(qp->sq);
@@ -318,6 +320,7 @@ int sl_rdma_qp_destroy(struct sl_rdma_qp *qp)
 
 	if (!qp)
 		return 0;
+	sl_reg_del(qp); /* first: waits out a telemetry read of it */
 	pthread_mutex_lock(&rdma_tab_lock);
 	__atomic_store_n(&rdma_qp_tab[qp->qpn % QP_TAB], NULL,
 			 __ATOMIC_RELEASE);
@@ -345,19 +348,38 @@ uint32_t sl_rdma_qp_num(const struct sl_rdma_qp *qp)
 
 int sl_rdma_qp_state(const struct sl_rdma_qp *qp)
 {
-	return qp->state;
+	/* relaxed: telemetry reads it from its own thread */
+	return __atomic_load_n(&qp->state, __ATOMIC_RELAXED);
 }
+
+/* The counters are plain words written by the thread that drives the QP;
+ * a relaxed load of each aligned word is tear-free, so another thread
+ * (telemetry) reads them without stopping it. */
+static void load_words(uint64_t *dst, const uint64_t *src, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+_Static_assert(sizeof(struct sl_rdma_qp_stats) % sizeof(uint64_t) == 0,
+	       "sl_rdma_qp_stats: uint64_t counters only");
+_Static_assert(sizeof(struct sl_rdma_port_stats) % sizeof(uint64_t) == 0,
+	       "sl_rdma_port_stats: uint64_t counters only");
 
 int sl_rdma_qp_stats(const struct sl_rdma_qp *qp, struct sl_rdma_qp_stats *out)
 {
-	*out = qp->st;
+	load_words((uint64_t *)out, (const uint64_t *)&qp->st,
+		   sizeof(*out) / sizeof(uint64_t));
 	return 0;
 }
 
 int sl_rdma_port_stats(const struct sl_rdma_qp *qp,
 		       struct sl_rdma_port_stats *out)
 {
-	*out = qp->ep->st;
+	load_words((uint64_t *)out, (const uint64_t *)&qp->ep->st,
+		   sizeof(*out) / sizeof(uint64_t));
 	return 0;
 }
 

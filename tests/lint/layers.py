@@ -30,7 +30,7 @@ import sys
 
 # bottom up: a layer may include itself and any layer before it
 LAYERS = ["core", "mem", "ring", "net", "port", "drivers", "probe",
-          "policy", "dma", "rdma"]
+          "policy", "dma", "rdma", "telemetry"]
 # public headers by layer
 PUBLIC = {
     "core.h": "core", "privs.h": "core", "pkt.h": "mem", "mem.h": "mem",
@@ -38,6 +38,7 @@ PUBLIC = {
     "probe.h": "probe", "auto.h": "policy", "rdma.h": "rdma",
     "live.h": "drivers",
     "dma.h": "dma", "dma_topo.h": "dma",
+    "live.h": "drivers", "telemetry.h": "telemetry",
     "sluice.h": "top",
 }
 # allowed for now: (from-file prefix, to-file) -> why
