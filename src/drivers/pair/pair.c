@@ -22,110 +22,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sluice/ring.h>
+
 #include "port/driver.h"
 
-/*
- * The ring. The producer owns head and caches tail; the consumer owns tail
- * and caches head; each side does an acquire load of the other's index only
- * when its cached copy says the ring is full (or empty). The release store
- * of head publishes the slots written before it (pairs with the consumer's
- * acquire load of head); the release store of tail hands the slots read
- * back to the producer (pairs with the producer's acquire load of tail).
- * Indexes run freely and wrap at 2^32; size is a power of two.
- */
-struct spsc {
-	struct {
-		_Atomic uint32_t head;
-		uint32_t tail_cache;
-		uint32_t mask;
-	} prod SL_CACHE_ALIGNED;
-	struct {
-		_Atomic uint32_t tail;
-		uint32_t head_cache;
-		uint32_t mask;
-	} cons SL_CACHE_ALIGNED;
-	struct sl_pkt *slots[] SL_CACHE_ALIGNED;
-};
-
-static struct spsc *spsc_new(uint32_t size)
-{
-	size_t len = sizeof(struct spsc) + size * sizeof(struct sl_pkt *);
-	struct spsc *r;
-
-	len = (len + SL_CACHE_LINE - 1) & ~(size_t)(SL_CACHE_LINE - 1);
-	r = aligned_alloc(SL_CACHE_LINE, len);
-	if (!r)
-		return NULL;
-	memset(r, 0, len);
-	r->prod.mask = r->cons.mask = size - 1;
-	return r;
-}
-
-/* How many of n slots the producer may fill now. */
-static inline uint32_t spsc_room(struct spsc *r, uint32_t n)
-{
-	uint32_t head =
-		atomic_load_explicit(&r->prod.head, memory_order_relaxed);
-	uint32_t size = r->prod.mask + 1;
-	uint32_t free_ = size - (head - r->prod.tail_cache);
-
-	if (free_ < n) {
-		r->prod.tail_cache = atomic_load_explicit(&r->cons.tail,
-							  memory_order_acquire);
-		free_ = size - (head - r->prod.tail_cache);
-		if (n > free_)
-			n = free_;
-	}
-	return n;
-}
-
-/* Publish n packets; n must not exceed what spsc_room returned. */
-static inline void spsc_commit(struct spsc *r, struct sl_pkt *const *pkts,
-			       uint32_t n)
-{
-	uint32_t head =
-		atomic_load_explicit(&r->prod.head, memory_order_relaxed);
-	uint32_t idx, first;
-
-	idx = head & r->prod.mask;
-	first = SL_MIN(n, r->prod.mask + 1 - idx);
-	/* at most two contiguous pieces: memcpy vectorises them */
-	memcpy(&r->slots[idx], pkts, first * sizeof(*pkts));
-	memcpy(&r->slots[0], pkts + first, (n - first) * sizeof(*pkts));
-	atomic_store_explicit(&r->prod.head, head + n, memory_order_release);
-}
-
-static inline uint32_t spsc_pop(struct spsc *r, struct sl_pkt **pkts,
-				uint32_t n)
-{
-	uint32_t tail =
-		atomic_load_explicit(&r->cons.tail, memory_order_relaxed);
-	uint32_t avail = r->cons.head_cache - tail;
-	uint32_t idx, first;
-
-	if (avail < n) {
-		r->cons.head_cache = atomic_load_explicit(&r->prod.head,
-							  memory_order_acquire);
-		avail = r->cons.head_cache - tail;
-		if (n > avail)
-			n = avail;
-	}
-	idx = tail & r->cons.mask;
-	first = SL_MIN(n, r->cons.mask + 1 - idx);
-	memcpy(pkts, &r->slots[idx], first * sizeof(*pkts));
-	memcpy(pkts + first, &r->slots[0], (n - first) * sizeof(*pkts));
-	atomic_store_explicit(&r->cons.tail, tail + n, memory_order_release);
-	return n;
-}
-
-/* Free everything in the ring; the caller is its only user (or its
- * consumer, with the producer possibly still running). */
-static void spsc_drain(struct spsc *r)
+/* Free everything in the ring; the caller is its only consumer (the
+ * producer may still be running). */
+static void ring_drain(struct sl_ring *r)
 {
 	struct sl_pkt *pkts[64];
-	uint32_t n;
+	unsigned n;
 
-	while ((n = spsc_pop(r, pkts, SL_ARRAY_SIZE(pkts))) > 0)
+	while ((n = sl_ring_dequeue_burst(r, (void **)pkts,
+					  SL_ARRAY_SIZE(pkts))) > 0)
 		sl_pkt_free_bulk(pkts, n);
 }
 
@@ -139,7 +48,7 @@ struct pair {
 	_Atomic bool open[2]; /* read by the other end's tx */
 	struct sl_pool **orphans; /* pools handed over by closed ends */
 	unsigned n_orphans;
-	struct spsc *ring[2][SL_PORT_MAX_QUEUES]; /* [from end][queue] */
+	struct sl_ring *ring[2][SL_PORT_MAX_QUEUES]; /* [from end][queue] */
 };
 
 struct pair_end {
@@ -157,8 +66,8 @@ static void pair_destroy(struct pair *p)
 	for (e = 0; e < 2; e++)
 		for (q = 0; q < p->n_queues; q++)
 			if (p->ring[e][q]) {
-				spsc_drain(p->ring[e][q]);
-				free(p->ring[e][q]);
+				ring_drain(p->ring[e][q]);
+				sl_ring_destroy(p->ring[e][q]);
 			}
 	for (e = 0; e < p->n_orphans; e++)
 		sl_pool_destroy(p->orphans[e]);
@@ -170,7 +79,7 @@ static uint32_t pow2_at_least(uint32_t v)
 {
 	uint32_t s = 2;
 
-	while (s < v && s < (1u << 30))
+	while (s < v && s < SL_RING_SIZE_MAX)
 		s <<= 1;
 	return s;
 }
@@ -224,7 +133,7 @@ static int pair_open(struct sl_port *port, const struct sl_spec *spec)
 		/* whatever a closed end left in its inbound rings (a racing
 		 * sender) is stale: start empty */
 		for (q = 0; q < p->n_queues; q++)
-			spsc_drain(p->ring[!end][q]);
+			ring_drain(p->ring[!end][q]);
 	} else {
 		p = calloc(1, sizeof(*p));
 		if (!p) {
@@ -236,7 +145,9 @@ static int pair_open(struct sl_port *port, const struct sl_spec *spec)
 		p->ring_size = pow2_at_least(port->opts->ring_size);
 		for (e = 0; e < 2; e++)
 			for (q = 0; q < nq; q++)
-				if (!(p->ring[e][q] = spsc_new(p->ring_size)))
+				if (!(p->ring[e][q] = sl_ring_create(
+					      p->ring_size,
+					      SL_RING_SP_ENQ | SL_RING_SC_DEQ)))
 					err = -ENOMEM;
 		if (err) {
 			pair_destroy(p);
@@ -267,7 +178,7 @@ static void pair_close(struct sl_port *port)
 	atomic_store(&p->open[end], false);
 	/* this end was the consumer of these rings: nobody else reads them */
 	for (q = 0; q < p->n_queues; q++)
-		spsc_drain(p->ring[!end][q]);
+		ring_drain(p->ring[!end][q]);
 	if (atomic_load(&p->open[!end])) {
 		/* packets from this port's own pool may still be in flight
 		 * towards the peer: keep the pool alive as long as the pair */
@@ -284,7 +195,7 @@ static void pair_close(struct sl_port *port)
 				 * (the peer might be reading: a small risk
 				 * only on an allocation failure) */
 				for (q = 0; q < p->n_queues; q++)
-					spsc_drain(p->ring[end][q]);
+					ring_drain(p->ring[end][q]);
 			}
 		}
 	} else {
@@ -306,7 +217,8 @@ static uint16_t pair_rx(struct sl_port *port, uint16_t queue,
 	uint16_t got, i;
 	uint64_t now, bytes = 0;
 
-	got = (uint16_t)spsc_pop(pe->pair->ring[!pe->end][queue], pkts, n);
+	got = (uint16_t)sl_ring_dequeue_burst(pe->pair->ring[!pe->end][queue],
+					      (void **)pkts, n);
 	if (!got)
 		return 0;
 	now = sl_time_ns();
@@ -332,7 +244,7 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 {
 	struct pair_end *pe = port->priv;
 	struct sl_queue_stats *st = &port->qstats[queue];
-	struct spsc *ring;
+	struct sl_ring *ring;
 	uint16_t sent, i;
 	uint64_t bytes = 0;
 
@@ -343,11 +255,14 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 		return n;
 	}
 	ring = pe->pair->ring[pe->end][queue];
-	sent = (uint16_t)spsc_room(ring, n);
-	/* count before publishing: once in the ring, the peer may free them */
-	for (i = 0; i < sent; i++)
+	/* count before publishing: once in the ring, the peer may free them
+	 * (the ring takes the first ones, so count them all and take back
+	 * what it refused) */
+	for (i = 0; i < n; i++)
 		bytes += pkts[i]->len;
-	spsc_commit(ring, pkts, sent);
+	sent = (uint16_t)sl_ring_enqueue_burst(ring, (void *const *)pkts, n);
+	for (i = sent; i < n; i++)
+		bytes -= pkts[i]->len;
 	if (sent < n)
 		st->tx_full++;
 	st->tx_packets += sent;
