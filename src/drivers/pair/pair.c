@@ -15,7 +15,18 @@
  * would stall the sender forever). Packets in flight towards an end are
  * freed when it closes. Packets in flight from an end that closes stay
  * deliverable; if they come from the closing port's own pool, the pair
- * keeps that pool alive (the port hands it over) until the pair goes away.
+ * keeps that pool alive (the port hands it over, an "orphan") until the
+ * pair goes away.
+ *
+ * An end that closes and reopens over and over (a client reconnecting)
+ * must not pile up orphans. An orphan cannot be freed early: its packets
+ * may sit in the peer's hands or be in the middle of a free on the peer's
+ * thread, and the pair sees neither (frees go straight to the pool). So a
+ * reopening end that would make its own pool adopts an orphan of the same
+ * shape instead: the orphan becomes its pool again (late frees of the old
+ * packets land in it, as they would have), and the fresh pool, which no
+ * packet can be from yet, is destroyed. Orphans then stay at one per end
+ * as long as reopens ask for the same pool size.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -46,7 +57,8 @@ struct pair {
 	uint16_t n_queues;
 	uint32_t ring_size;
 	_Atomic bool open[2]; /* read by the other end's tx */
-	struct sl_pool **orphans; /* pools handed over by closed ends */
+	struct sl_pool **orphans; /* pools handed over by closed ends, not
+				   * yet adopted by a reopened one */
 	unsigned n_orphans;
 	struct sl_ring *ring[2][SL_PORT_MAX_QUEUES]; /* [from end][queue] */
 };
@@ -73,6 +85,36 @@ static void pair_destroy(struct pair *p)
 		sl_pool_destroy(p->orphans[e]);
 	free(p->orphans);
 	free(p);
+}
+
+/* Whether pool a can stand in for b: the same buffers, caching and
+ * checks, so a port cannot tell which one it got. */
+static bool pool_same_shape(const struct sl_pool *a, const struct sl_pool *b)
+{
+	return a->n_bufs == b->n_bufs && a->buf_size == b->buf_size &&
+	       a->cache_size == b->cache_size && a->flags == b->flags &&
+	       sl_pool_headroom(a) == sl_pool_headroom(b);
+}
+
+/*
+ * Give a port that made its own pool an orphan of the same shape instead
+ * (see the top of the file). Under registry_lock.
+ */
+static void adopt_orphan(struct pair *p, struct sl_port *port)
+{
+	unsigned i;
+
+	if (!port->own_pool)
+		return;
+	for (i = 0; i < p->n_orphans; i++)
+		if (pool_same_shape(p->orphans[i], port->pool))
+			break;
+	if (i == p->n_orphans)
+		return;
+	/* nothing has come out of the fresh pool yet: no packet to outlive */
+	sl_pool_destroy(port->pool);
+	port->pool = p->orphans[i];
+	p->orphans[i] = p->orphans[--p->n_orphans];
 }
 
 static uint32_t pow2_at_least(uint32_t v)
@@ -134,6 +176,7 @@ static int pair_open(struct sl_port *port, const struct sl_spec *spec)
 		 * sender) is stale: start empty */
 		for (q = 0; q < p->n_queues; q++)
 			ring_drain(p->ring[!end][q]);
+		adopt_orphan(p, port);
 	} else {
 		p = calloc(1, sizeof(*p));
 		if (!p) {
