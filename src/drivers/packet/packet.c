@@ -598,7 +598,7 @@ static inline int frame_deliver(struct pkt_q *q, const struct pkt_frame *f,
 		memcpy(p->data, f->data, len);
 		p->len = len;
 	}
-	p->flags = SL_PKT_F_RX_TS | rx_csum_flags(q, f->status);
+	p->flags = rx_csum_flags(q, f->status);
 	return 1;
 }
 
@@ -882,7 +882,7 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 			if (want == 0)
 				goto out;
 		}
-		if (!now)
+		if (!now && port->rx_ts) /* one clock read per burst */
 			now = sl_time_ns();
 		for (i = 0; i < want; i++) {
 			struct sl_pkt *p = q->bufs[used];
@@ -904,6 +904,8 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 			p->port = port->port_id;
 			p->queue = queue;
 			p->rx_ts = now;
+			if (now)
+				p->flags |= SL_PKT_F_RX_TS;
 			bytes += p->len;
 			pkts[got++] = p;
 			used++;
@@ -1046,6 +1048,7 @@ int sl_packet_queue_fd(struct sl_port *port, uint16_t queue)
 
 const struct sl_driver sl_driver_packet = {
 	.name = "packet",
+	.caps = SL_DRV_CAP_PAD_POOL,
 	.keys = pkt_keys,
 	.priv_size = sizeof(struct pkt_priv),
 	.open = pkt_open,

@@ -37,6 +37,38 @@
 
 #include "port/driver.h"
 
+/*
+ * A ring slot holds the packet's address with its length in the top 16
+ * bits, so that the receiver counts bytes without reading the packet: its
+ * metadata line was last written by the sender, often on another core.
+ * Packets live in pool regions that sl_region maps without an address
+ * hint, and Linux gives such mappings addresses below 2^47 (x86-64, with
+ * 5-level paging too) or 2^48 (arm64); a length fits 16 bits (sl_pkt.room
+ * does).
+ */
+#define SLOT_LEN_SHIFT 48
+#define SLOT_ADDR_MASK ((UINT64_C(1) << SLOT_LEN_SHIFT) - 1)
+
+static inline void *slot_of(struct sl_pkt *p)
+{
+	return (void *)((uintptr_t)p | (uintptr_t)p->len << SLOT_LEN_SHIFT);
+}
+
+/* Turn n slots back into packets in place; returns their bytes. */
+static inline uint64_t slots_to_pkts(struct sl_pkt **pkts, unsigned n)
+{
+	uint64_t bytes = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		uintptr_t v = (uintptr_t)pkts[i];
+
+		bytes += v >> SLOT_LEN_SHIFT;
+		pkts[i] = (struct sl_pkt *)(v & SLOT_ADDR_MASK);
+	}
+	return bytes;
+}
+
 /* Free everything in the ring; the caller is its only consumer (the
  * producer may still be running). */
 static void ring_drain(struct sl_ring *r)
@@ -45,8 +77,10 @@ static void ring_drain(struct sl_ring *r)
 	unsigned n;
 
 	while ((n = sl_ring_dequeue_burst(r, (void **)pkts,
-					  SL_ARRAY_SIZE(pkts))) > 0)
+					  SL_ARRAY_SIZE(pkts))) > 0) {
+		slots_to_pkts(pkts, n);
 		sl_pkt_free_bulk(pkts, n);
+	}
 }
 
 /* ---- the registry ------------------------------------------------------- */
@@ -57,15 +91,23 @@ struct pair {
 	uint16_t n_queues;
 	uint32_t ring_size;
 	_Atomic bool open[2]; /* read by the other end's tx */
+	_Atomic uint16_t port_id[2]; /* the open ends' ids: the peer stamps */
 	struct sl_pool **orphans; /* pools handed over by closed ends, not
 				   * yet adopted by a reopened one */
 	unsigned n_orphans;
 	struct sl_ring *ring[2][SL_PORT_MAX_QUEUES]; /* [from end][queue] */
 };
 
+/* Free slots of a queue's outbound ring, as last seen (it only grows
+ * behind the producer's back): the producer's own line. */
+struct pair_txq {
+	uint32_t room;
+} SL_CACHE_ALIGNED;
+
 struct pair_end {
 	struct pair *pair;
 	unsigned end;
+	struct pair_txq txq[SL_PORT_MAX_QUEUES];
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -200,6 +242,7 @@ static int pair_open(struct sl_port *port, const struct sl_spec *spec)
 		p->next = registry;
 		registry = p;
 	}
+	atomic_store(&p->port_id[end], port->port_id);
 	atomic_store(&p->open[end], true);
 	pe->pair = p;
 	pe->end = end;
@@ -257,29 +300,30 @@ static uint16_t pair_rx(struct sl_port *port, uint16_t queue,
 {
 	struct pair_end *pe = port->priv;
 	struct sl_queue_stats *st = &port->qstats[queue];
-	uint16_t got, i;
-	uint64_t now, bytes = 0;
+	uint16_t got;
 
 	got = (uint16_t)sl_ring_dequeue_burst(pe->pair->ring[!pe->end][queue],
 					      (void **)pkts, n);
 	if (!got)
 		return 0;
-	now = sl_time_ns();
-	for (i = 0; i < got; i++) {
-		struct sl_pkt *p = pkts[i];
-
-		p->port = port->port_id;
-		p->queue = queue;
-		p->rx_ts = now;
-		/* the sender may have changed the frame after whatever
-		 * checked it: its checksums are unknown here */
-		p->flags = (uint16_t)((p->flags & ~SL_PKT_RX_CSUM_MASK) |
-				      SL_PKT_F_RX_TS);
-		bytes += p->len;
-	}
+	/* the sender stamped port, queue and flags: nothing to read here */
+	st->rx_bytes += slots_to_pkts(pkts, got);
 	st->rx_packets += got;
-	st->rx_bytes += bytes;
+	sl_port_rx_stamp(port, pkts, got);
 	return got;
+}
+
+/* Flags a sent packet must not carry to the other end: the checksum
+ * fill it asks for is done here; the sender may have changed the frame
+ * after whatever checked it, so its checksums are unknown there; its
+ * receive time is not the other end's. */
+#define PAIR_TX_FLAGS (SL_PKT_F_TX_CSUM | SL_PKT_RX_CSUM_MASK | SL_PKT_F_RX_TS)
+
+static void tx_flags(struct sl_port *port, uint16_t queue, struct sl_pkt *p)
+{
+	if (p->flags & SL_PKT_F_TX_CSUM)
+		sl_port_tx_csum_one(port, queue, p);
+	p->flags = (uint16_t)(p->flags & ~PAIR_TX_FLAGS);
 }
 
 static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
@@ -287,8 +331,10 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 {
 	struct pair_end *pe = port->priv;
 	struct sl_queue_stats *st = &port->qstats[queue];
+	struct pair_txq *tq = &pe->txq[queue];
+	struct pair *pr = pe->pair;
 	struct sl_ring *ring;
-	uint16_t sent, i;
+	uint16_t sent, i, peer;
 	uint64_t bytes = 0;
 
 	if (sl_unlikely(!atomic_load_explicit(&pe->pair->open[!pe->end],
@@ -297,15 +343,43 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 		sl_pkt_free_bulk(pkts, n);
 		return n;
 	}
-	ring = pe->pair->ring[pe->end][queue];
-	/* count before publishing: once in the ring, the peer may free them
-	 * (the ring takes the first ones, so count them all and take back
-	 * what it refused) */
-	for (i = 0; i < n; i++)
-		bytes += pkts[i]->len;
-	sent = (uint16_t)sl_ring_enqueue_burst(ring, (void *const *)pkts, n);
-	for (i = sent; i < n; i++)
-		bytes -= pkts[i]->len;
+	ring = pr->ring[pe->end][queue];
+	/* know first how many the ring takes: only those may be stamped
+	 * (the caller keeps the rest as they were) */
+	if (tq->room < n)
+		tq->room = sl_ring_free_count(ring);
+	sent = (uint16_t)SL_MIN(n, tq->room);
+	tq->room -= sent;
+	peer = atomic_load_explicit(&pr->port_id[!pe->end],
+				    memory_order_relaxed);
+	for (i = 0; i < sent;) {
+		void *slots[64];
+		unsigned k = SL_MIN(64u, (unsigned)(sent - i)), j;
+
+		/*
+		 * The one pass over what is sent: the checksum fill asked
+		 * for, then what the receiver would stamp, all before the ring
+		 * publishes the packets (the peer may free them once they are
+		 * in). Writes only where something changes, so that packets
+		 * going back and forth cost a read of one line each.
+		 */
+		for (j = 0; j < k; j++) {
+			struct sl_pkt *p = pkts[i + j];
+
+			if (sl_unlikely(p->flags & PAIR_TX_FLAGS))
+				tx_flags(port, queue, p);
+			if (sl_unlikely(p->port != peer || p->queue != queue)) {
+				p->port = peer;
+				p->queue = queue;
+			}
+			bytes += p->len;
+			slots[j] = slot_of(p);
+		}
+		/* takes all k: the ring had at least room free, and only
+		 * we fill it */
+		sl_ring_enqueue_burst(ring, slots, k);
+		i = (uint16_t)(i + k);
+	}
 	if (sent < n)
 		st->tx_full++;
 	st->tx_packets += sent;
@@ -317,6 +391,7 @@ static const char *const pair_keys[] = { NULL };
 
 const struct sl_driver sl_driver_pair = {
 	.name = "pair",
+	.caps = SL_DRV_CAP_TX_CSUM_SW | SL_DRV_CAP_PAD_POOL,
 	.keys = pair_keys,
 	.priv_size = sizeof(struct pair_end),
 	.open = pair_open,

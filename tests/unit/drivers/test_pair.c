@@ -31,13 +31,17 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* sl_port_opts.flags for open_end */
+static unsigned open_flags;
+
 static struct sl_port *open_end(const char *name, int end, const char *opts,
 				uint32_t ring_size, uint16_t port_id)
 {
 	struct sl_port_opts o = { .sz = sizeof(o),
 				  .pool = pool,
 				  .ring_size = ring_size,
-				  .port_id = port_id };
+				  .port_id = port_id,
+				  .flags = open_flags };
 	char spec[256];
 	struct sl_port *p;
 
@@ -86,7 +90,9 @@ static void test_both_directions(void **state)
 	(void)state;
 	sl_test_name("pair", name, sizeof(name));
 	a = open_end(name, 0, "", 0, 7);
+	open_flags = SL_PORT_F_RX_TS; /* b takes receive times, a does not */
 	b = open_end(name, 1, "", 0, 9);
+	open_flags = 0;
 	assert_int_equal(sl_port_info(a, &info), 0);
 	assert_string_equal(info.driver, "pair");
 	assert_string_equal(info.mode, "ring");
@@ -115,6 +121,8 @@ static void test_both_directions(void **state)
 	assert_int_equal(sl_rx_burst(a, 0, rx, 32), 16);
 	check_frames(rx, 16, 100, 1);
 	assert_int_equal(rx[3]->port, 7);
+	/* b's receive time is not a's */
+	assert_false(rx[3]->flags & SL_PKT_F_RX_TS);
 	sl_pkt_free_bulk(rx, 16);
 
 	assert_int_equal(sl_port_stats(a, &st), 0);
