@@ -3,12 +3,19 @@
  * The pair driver: "pair:NAME/0" and "pair:NAME/1" are the two ends of an
  * in-process link, for tests and pipelines between threads.
  *
- * Each direction has one bounded single-producer/single-consumer ring of
- * packet pointers per queue: nothing is copied, a packet keeps its pool and
- * goes back there when it is freed. A full ring is back-pressure (tx takes
- * fewer), never a loss. A process-wide registry, under a mutex, finds pairs
- * by name: the first end opened creates the pair, the other attaches, and
- * the pair goes away when both are closed.
+ * Each direction has one bounded single-producer/single-consumer ring
+ * (sl_ring) of packet pointers per queue: nothing is copied, a packet keeps
+ * its pool and goes back there when it is freed. A full ring is
+ * back-pressure (tx takes fewer), never a loss. A process-wide registry,
+ * under a mutex, finds pairs by name: the first end opened creates the
+ * pair, the other attaches, and the pair goes away when both are closed.
+ *
+ * A receive here is only pointers, so everything per packet is done once,
+ * by the sender, on lines it has just used: the checksum fill it asked
+ * for, the receiver's port id and queue, the flags the receiver must not
+ * inherit; the length rides in the ring slot for the receiver's byte
+ * count. The receiver touches a packet only to stamp a receive time, when
+ * its port asked for them.
  *
  * When one end is closed the other's tx takes what it is given, frees it and
  * counts tx_errors (a peer that is gone is an error, not back-pressure that

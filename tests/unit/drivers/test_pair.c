@@ -374,6 +374,38 @@ static void test_own_pools(void **state)
 	sl_port_close(b);
 }
 
+/* Without SL_PORT_F_RX_TS a port stamps no receive time, unless it
+ * captures: the capture file needs them. */
+static void test_rx_ts_opt_in(void **state)
+{
+	struct sl_pkt *tx[4], *rx[8];
+	struct sl_port *a, *b;
+	char name[64], file[256], opts[300];
+
+	(void)state;
+	sl_test_name("pairts", name, sizeof(name));
+	a = open_end(name, 0, "", 0, 0);
+	b = open_end(name, 1, "", 0, 0);
+	make_frames(tx, 4, 60, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 4), 4);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 8), 4);
+	assert_false(rx[0]->flags & SL_PKT_F_RX_TS);
+	sl_pkt_free_bulk(rx, 4);
+	sl_port_close(b);
+
+	sl_test_tmpfile("pairts.pcap", file, sizeof(file));
+	snprintf(opts, sizeof(opts), ",capture=%s", file);
+	b = open_end(name, 1, opts, 0, 0);
+	make_frames(tx, 4, 60, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 4), 4);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 8), 4);
+	assert_true(rx[3]->flags & SL_PKT_F_RX_TS);
+	sl_pkt_free_bulk(rx, 4);
+	sl_port_close(b);
+	sl_port_close(a);
+	sl_test_pool_full(pool);
+}
+
 /* Resident memory of this process, in bytes. */
 static uint64_t rss_bytes(void)
 {
@@ -603,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_already_open_and_bad_specs),
 		cmocka_unit_test(test_own_pools),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_rx_ts_opt_in),
 		cmocka_unit_test(test_reconnect_loop),
 		cmocka_unit_test(test_reconnect_threads),
 	};
