@@ -13,9 +13,9 @@
  * A receive here is only pointers, so everything per packet is done once,
  * by the sender, on lines it has just used: the checksum fill it asked
  * for, the receiver's port id and queue, the flags the receiver must not
- * inherit; the length rides in the ring slot for the receiver's byte
- * count. The receiver touches a packet only to stamp a receive time, when
- * its port asked for them.
+ * inherit, and a running byte count the receiver reads once a burst
+ * (struct link). The receiver touches a packet only to stamp a receive
+ * time, when its port asked for them.
  *
  * When one end is closed the other's tx takes what it is given, frees it and
  * counts tx_errors (a peer that is gone is an error, not back-pressure that
@@ -36,6 +36,7 @@
  * as long as reopens ask for the same pool size.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,49 +46,80 @@
 #include "port/driver.h"
 
 /*
- * A ring slot holds the packet's address with its length in the top 16
- * bits, so that the receiver counts bytes without reading the packet: its
- * metadata line was last written by the sender, often on another core.
- * Packets live in pool regions that sl_region maps without an address
- * hint, and Linux gives such mappings addresses below 2^47 (x86-64, with
- * 5-level paging too) or 2^48 (arm64); a length fits 16 bits (sl_pkt.room
- * does).
+ * One direction of one queue: the ring, and the byte count, so that the
+ * receiver counts bytes without reading a packet (a line the sender wrote
+ * last, perhaps on another core). The sender, which reads each length in
+ * its pass anyway, writes the running total of bytes sent after each
+ * packet at that packet's position; the receiver reads the entry of the
+ * last packet it took, once a burst. The array has twice the ring's size:
+ * the sender is at most a ring ahead of the receiver's last dequeue, so it
+ * cannot overwrite the entry the receiver reads after that dequeue. Each
+ * side counts its own position, in step with the ring's.
  */
-#define SLOT_LEN_SHIFT 48
-#define SLOT_ADDR_MASK ((UINT64_C(1) << SLOT_LEN_SHIFT) - 1)
+struct link {
+	struct sl_ring *ring;
+	uint64_t *cum; /* 2 x ring size, by position: bytes sent up to it */
+	uint32_t cum_mask;
+	uint32_t pushed SL_CACHE_ALIGNED; /* the sender's */
+	uint64_t pushed_bytes;
+	uint32_t popped SL_CACHE_ALIGNED; /* the receiver's */
+	uint64_t popped_bytes;
+};
 
-static inline void *slot_of(struct sl_pkt *p)
+static void link_free(struct link *l)
 {
-	return (void *)((uintptr_t)p | (uintptr_t)p->len << SLOT_LEN_SHIFT);
+	if (!l)
+		return;
+	sl_ring_destroy(l->ring);
+	free(l->cum);
+	free(l);
 }
 
-/* Turn n slots back into packets in place; returns their bytes. */
-static inline uint64_t slots_to_pkts(struct sl_pkt **pkts, unsigned n)
+static struct link *link_new(uint32_t size)
 {
-	uint64_t bytes = 0;
-	unsigned i;
+	struct link *l = aligned_alloc(SL_CACHE_LINE, sizeof(*l));
 
-	for (i = 0; i < n; i++) {
-		uintptr_t v = (uintptr_t)pkts[i];
-
-		bytes += v >> SLOT_LEN_SHIFT;
-		pkts[i] = (struct sl_pkt *)(v & SLOT_ADDR_MASK);
+	if (!l)
+		return NULL;
+	memset(l, 0, sizeof(*l));
+	l->ring = sl_ring_create(size, SL_RING_SP_ENQ | SL_RING_SC_DEQ);
+	l->cum = calloc(2 * (size_t)size, sizeof(*l->cum));
+	l->cum_mask = 2 * size - 1;
+	if (!l->ring || !l->cum) {
+		link_free(l);
+		return NULL;
 	}
-	return bytes;
+	return l;
 }
 
-/* Free everything in the ring; the caller is its only consumer (the
- * producer may still be running). */
-static void ring_drain(struct sl_ring *r)
+/* Receive up to n packets from the link; *bytes gets their length. */
+static inline unsigned link_pop(struct link *l, struct sl_pkt **pkts,
+				unsigned n, uint64_t *bytes)
+{
+	unsigned got = sl_ring_dequeue_burst(l->ring, (void **)pkts, n);
+	uint64_t upto;
+
+	if (!got) {
+		*bytes = 0;
+		return 0;
+	}
+	l->popped += got;
+	upto = l->cum[(l->popped - 1) & l->cum_mask];
+	*bytes = upto - l->popped_bytes;
+	l->popped_bytes = upto;
+	return got;
+}
+
+/* Free everything in the link; the caller is its only receiver (the
+ * sender may still be running). */
+static void link_drain(struct link *l)
 {
 	struct sl_pkt *pkts[64];
+	uint64_t bytes;
 	unsigned n;
 
-	while ((n = sl_ring_dequeue_burst(r, (void **)pkts,
-					  SL_ARRAY_SIZE(pkts))) > 0) {
-		slots_to_pkts(pkts, n);
+	while ((n = link_pop(l, pkts, SL_ARRAY_SIZE(pkts), &bytes)) > 0)
 		sl_pkt_free_bulk(pkts, n);
-	}
 }
 
 /* ---- the registry ------------------------------------------------------- */
@@ -102,7 +134,7 @@ struct pair {
 	struct sl_pool **orphans; /* pools handed over by closed ends, not
 				   * yet adopted by a reopened one */
 	unsigned n_orphans;
-	struct sl_ring *ring[2][SL_PORT_MAX_QUEUES]; /* [from end][queue] */
+	struct link *link[2][SL_PORT_MAX_QUEUES]; /* [from end][queue] */
 };
 
 /* Free slots of a queue's outbound ring, as last seen (it only grows
@@ -126,9 +158,9 @@ static void pair_destroy(struct pair *p)
 
 	for (e = 0; e < 2; e++)
 		for (q = 0; q < p->n_queues; q++)
-			if (p->ring[e][q]) {
-				ring_drain(p->ring[e][q]);
-				sl_ring_destroy(p->ring[e][q]);
+			if (p->link[e][q]) {
+				link_drain(p->link[e][q]);
+				link_free(p->link[e][q]);
 			}
 	for (e = 0; e < p->n_orphans; e++)
 		sl_pool_destroy(p->orphans[e]);
@@ -224,7 +256,7 @@ static int pair_open(struct sl_port *port, const struct sl_spec *spec)
 		/* whatever a closed end left in its inbound rings (a racing
 		 * sender) is stale: start empty */
 		for (q = 0; q < p->n_queues; q++)
-			ring_drain(p->ring[!end][q]);
+			link_drain(p->link[!end][q]);
 		adopt_orphan(p, port);
 	} else {
 		p = calloc(1, sizeof(*p));
@@ -237,9 +269,7 @@ static int pair_open(struct sl_port *port, const struct sl_spec *spec)
 		p->ring_size = pow2_at_least(port->opts->ring_size);
 		for (e = 0; e < 2; e++)
 			for (q = 0; q < nq; q++)
-				if (!(p->ring[e][q] = sl_ring_create(
-					      p->ring_size,
-					      SL_RING_SP_ENQ | SL_RING_SC_DEQ)))
+				if (!(p->link[e][q] = link_new(p->ring_size)))
 					err = -ENOMEM;
 		if (err) {
 			pair_destroy(p);
@@ -271,7 +301,7 @@ static void pair_close(struct sl_port *port)
 	atomic_store(&p->open[end], false);
 	/* this end was the consumer of these rings: nobody else reads them */
 	for (q = 0; q < p->n_queues; q++)
-		ring_drain(p->ring[!end][q]);
+		link_drain(p->link[!end][q]);
 	if (atomic_load(&p->open[!end])) {
 		/* packets from this port's own pool may still be in flight
 		 * towards the peer: keep the pool alive as long as the pair */
@@ -288,7 +318,7 @@ static void pair_close(struct sl_port *port)
 				 * (the peer might be reading: a small risk
 				 * only on an allocation failure) */
 				for (q = 0; q < p->n_queues; q++)
-					ring_drain(p->ring[end][q]);
+					link_drain(p->link[end][q]);
 			}
 		}
 	} else {
@@ -307,15 +337,16 @@ static uint16_t pair_rx(struct sl_port *port, uint16_t queue,
 {
 	struct pair_end *pe = port->priv;
 	struct sl_queue_stats *st = &port->qstats[queue];
+	uint64_t bytes;
 	uint16_t got;
 
-	got = (uint16_t)sl_ring_dequeue_burst(pe->pair->ring[!pe->end][queue],
-					      (void **)pkts, n);
+	got = (uint16_t)link_pop(pe->pair->link[!pe->end][queue], pkts, n,
+				 &bytes);
 	if (!got)
 		return 0;
 	/* the sender stamped port, queue and flags: nothing to read here */
-	st->rx_bytes += slots_to_pkts(pkts, got);
 	st->rx_packets += got;
+	st->rx_bytes += bytes;
 	sl_port_rx_stamp(port, pkts, got);
 	return got;
 }
@@ -326,6 +357,49 @@ static uint16_t pair_rx(struct sl_port *port, uint16_t queue,
  * receive time is not the other end's. */
 #define PAIR_TX_FLAGS (SL_PKT_F_TX_CSUM | SL_PKT_RX_CSUM_MASK | SL_PKT_F_RX_TS)
 
+/* What a sent packet must not carry to the other end, and the fill it
+ * asks for (see tx_fix). */
+#define PAIR_TX_FLAGS (SL_PKT_F_TX_CSUM | SL_PKT_RX_CSUM_MASK | SL_PKT_F_RX_TS)
+
+/* The rare packet whose flags need work: the checksum fill it asks for
+ * (done here: SL_DRV_CAP_TX_CSUM_SW); the checksum states it was received
+ * with (the sender may have changed the frame after whatever checked it:
+ * unknown at the other end); its receive time (not the other end's). */
+static void tx_fix(struct sl_port *port, uint16_t queue, struct sl_pkt *p)
+{
+	if (p->flags & SL_PKT_F_TX_CSUM)
+		sl_port_tx_csum_one(port, queue, p);
+	p->flags = (uint16_t)(p->flags & ~PAIR_TX_FLAGS);
+}
+
+/* port, queue and flags side by side, within the struct: one load, read
+ * as a little-endian word */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "pair_tx reads port, queue and flags as a little-endian word"
+#endif
+_Static_assert(offsetof(struct sl_pkt, queue) ==
+			       offsetof(struct sl_pkt, port) + 2 &&
+		       offsetof(struct sl_pkt, flags) ==
+			       offsetof(struct sl_pkt, port) + 4 &&
+		       offsetof(struct sl_pkt, port) + 8 <=
+			       sizeof(struct sl_pkt),
+	       "pair_tx loads port, queue and flags as one word");
+
+/* Stamp what the receiver would on every packet of a burst in which
+ * some packet needs it. */
+static void tx_fix_all(struct sl_port *port, uint16_t queue,
+		       struct sl_pkt **pkts, uint16_t n, uint16_t peer)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (pkts[i]->flags & PAIR_TX_FLAGS)
+			tx_fix(port, queue, pkts[i]);
+		pkts[i]->port = peer;
+		pkts[i]->queue = queue;
+	}
+}
+
 static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 			struct sl_pkt **pkts, uint16_t n)
 {
@@ -333,9 +407,11 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 	struct sl_queue_stats *st = &port->qstats[queue];
 	struct pair_txq *tq = &pe->txq[queue];
 	struct pair *pr = pe->pair;
-	struct sl_ring *ring;
+	struct link *l = pr->link[pe->end][queue];
+	uint32_t pos = l->pushed, mask = l->cum_mask;
+	uint64_t *cum = l->cum, done = l->pushed_bytes, bytes = 0, other = 0;
+	uint64_t expect, care;
 	uint16_t sent, i, peer;
-	uint64_t bytes = 0;
 
 	if (sl_unlikely(!atomic_load_explicit(&pr->open[!pe->end],
 					      memory_order_acquire))) {
@@ -343,42 +419,42 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 		sl_pkt_free_bulk(pkts, n);
 		return n;
 	}
-	ring = pr->ring[pe->end][queue];
-	/* know first how many the ring takes: only those may be stamped
+	/* know first how many the ring takes: only those may be changed
 	 * (the caller keeps the rest as they were) */
 	if (tq->room < n)
-		tq->room = sl_ring_free_count(ring);
+		tq->room = sl_ring_free_count(l->ring);
 	sent = (uint16_t)SL_MIN(n, tq->room);
 	tq->room -= sent;
 	peer = atomic_load_explicit(&pr->port_id[!pe->end],
 				    memory_order_relaxed);
-	for (i = 0; i < sent;) {
-		void *slots[64];
-		unsigned k = SL_MIN(64u, (unsigned)(sent - i)), j;
+	/* port, queue and flags as the word below holds them */
+	expect = (uint64_t)peer | (uint64_t)queue << 16;
+	care = 0xffffffffull | (uint64_t)PAIR_TX_FLAGS << 32;
+	/*
+	 * The one pass over what is sent, before the ring publishes it (the
+	 * peer may free the packets once they are in): lengths for both
+	 * byte counts, and whether any packet needs what the receiver would
+	 * stamp (one from another port, flags to fix). As few loads as can
+	 * be, and no branch: the row is bound by loads, and a test and a
+	 * store per packet cost bench_sluice's pair row half its rate.
+	 * Packets that go back and forth between the ends need no write.
+	 */
+	for (i = 0; i < sent; i++) {
+		const struct sl_pkt *p = pkts[i];
+		uint64_t w;
 
-		/*
-		 * The one pass over what is sent: the checksum fill asked
-		 * for, then what the receiver would stamp, all before the ring
-		 * publishes the packets (the peer may free them once they are
-		 * in). Plain stores: testing first whether a field changes
-		 * made bench_sluice's pair row a fifth slower.
-		 */
-		for (j = 0; j < k; j++) {
-			struct sl_pkt *p = pkts[i + j];
-
-			if (sl_unlikely(p->flags & SL_PKT_F_TX_CSUM))
-				sl_port_tx_csum_one(port, queue, p);
-			p->flags = (uint16_t)(p->flags & ~PAIR_TX_FLAGS);
-			p->port = peer;
-			p->queue = queue;
-			bytes += p->len;
-			slots[j] = slot_of(p);
-		}
-		/* takes all k: the ring had at least room free, and only
-		 * we fill it */
-		sl_ring_enqueue_burst(ring, slots, k);
-		i = (uint16_t)(i + k);
+		memcpy(&w, (const uint8_t *)p + offsetof(struct sl_pkt, port),
+		       sizeof(w));
+		bytes += p->len;
+		cum[(pos + i) & mask] = done + bytes;
+		other |= (w ^ expect) & care;
 	}
+	if (sl_unlikely(other))
+		tx_fix_all(port, queue, pkts, sent, peer);
+	/* takes all: the ring had at least room free, and only we fill it */
+	sl_ring_enqueue_burst(l->ring, (void *const *)pkts, sent);
+	l->pushed = pos + sent;
+	l->pushed_bytes = done + bytes;
 	if (sent < n)
 		st->tx_full++;
 	st->tx_packets += sent;
