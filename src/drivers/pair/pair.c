@@ -46,23 +46,30 @@
 #include "port/driver.h"
 
 /*
- * One direction of one queue: the ring, and the byte count, so that the
- * receiver counts bytes without reading a packet (a line the sender wrote
- * last, perhaps on another core). The sender, which reads each length in
- * its pass anyway, writes the running total of bytes sent after each
- * packet at that packet's position; the receiver reads the entry of the
- * last packet it took, once a burst. The array has twice the ring's size:
- * the sender is at most a ring ahead of the receiver's last dequeue, so it
- * cannot overwrite the entry the receiver reads after that dequeue. Each
- * side counts its own position, in step with the ring's.
+ * One direction of one queue: the ring, and what the receiver needs to
+ * count bytes without reading packets (lines the sender wrote last,
+ * perhaps on another core). The sender reads each length in its pass
+ * anyway; at the end of each burst it leaves the running total of bytes
+ * sent, under the count of packets sent, in an array indexed by that
+ * count. A receiver that stops where a burst ended (it takes all there
+ * is, the usual case) finds its count there and reads the total once;
+ * one that stops inside a burst sums the lengths itself. The array has
+ * twice the ring's size: the sender is at most a ring ahead of the
+ * receiver's last dequeue, so it cannot overwrite the entry the receiver
+ * reads after that dequeue. Counts are 64-bit: an old entry never matches.
  */
+struct burst_end {
+	uint64_t count; /* packets sent up to the end of the burst */
+	uint64_t bytes; /* bytes sent up to the end of the burst */
+};
+
 struct link {
 	struct sl_ring *ring;
-	uint64_t *cum; /* 2 x ring size, by position: bytes sent up to it */
-	uint32_t cum_mask;
-	uint32_t pushed SL_CACHE_ALIGNED; /* the sender's */
+	struct burst_end *ends; /* 2 x ring size, by (count - 1) */
+	uint32_t ends_mask;
+	uint64_t pushed SL_CACHE_ALIGNED; /* the sender's */
 	uint64_t pushed_bytes;
-	uint32_t popped SL_CACHE_ALIGNED; /* the receiver's */
+	uint64_t popped SL_CACHE_ALIGNED; /* the receiver's */
 	uint64_t popped_bytes;
 };
 
@@ -71,7 +78,7 @@ static void link_free(struct link *l)
 	if (!l)
 		return;
 	sl_ring_destroy(l->ring);
-	free(l->cum);
+	free(l->ends);
 	free(l);
 }
 
@@ -83,9 +90,9 @@ static struct link *link_new(uint32_t size)
 		return NULL;
 	memset(l, 0, sizeof(*l));
 	l->ring = sl_ring_create(size, SL_RING_SP_ENQ | SL_RING_SC_DEQ);
-	l->cum = calloc(2 * (size_t)size, sizeof(*l->cum));
-	l->cum_mask = 2 * size - 1;
-	if (!l->ring || !l->cum) {
+	l->ends = calloc(2 * (size_t)size, sizeof(*l->ends));
+	l->ends_mask = 2 * size - 1;
+	if (!l->ring || !l->ends) {
 		link_free(l);
 		return NULL;
 	}
@@ -96,17 +103,23 @@ static struct link *link_new(uint32_t size)
 static inline unsigned link_pop(struct link *l, struct sl_pkt **pkts,
 				unsigned n, uint64_t *bytes)
 {
-	unsigned got = sl_ring_dequeue_burst(l->ring, (void **)pkts, n);
-	uint64_t upto;
+	unsigned got = sl_ring_dequeue_burst(l->ring, (void **)pkts, n), i;
+	const struct burst_end *e;
+	uint64_t b = 0;
 
-	if (!got) {
-		*bytes = 0;
+	*bytes = 0;
+	if (!got)
 		return 0;
-	}
 	l->popped += got;
-	upto = l->cum[(l->popped - 1) & l->cum_mask];
-	*bytes = upto - l->popped_bytes;
-	l->popped_bytes = upto;
+	e = &l->ends[(l->popped - 1) & l->ends_mask];
+	if (sl_likely(e->count == l->popped)) {
+		b = e->bytes - l->popped_bytes;
+	} else {
+		for (i = 0; i < got; i++)
+			b += pkts[i]->len;
+	}
+	l->popped_bytes += b;
+	*bytes = b;
 	return got;
 }
 
@@ -408,8 +421,7 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 	struct pair_txq *tq = &pe->txq[queue];
 	struct pair *pr = pe->pair;
 	struct link *l = pr->link[pe->end][queue];
-	uint32_t pos = l->pushed, mask = l->cum_mask;
-	uint64_t *cum = l->cum, done = l->pushed_bytes, bytes = 0, other = 0;
+	uint64_t bytes = 0, other = 0;
 	uint64_t expect, care;
 	uint16_t sent, i, peer;
 
@@ -446,15 +458,22 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 		memcpy(&w, (const uint8_t *)p + offsetof(struct sl_pkt, port),
 		       sizeof(w));
 		bytes += p->len;
-		cum[(pos + i) & mask] = done + bytes;
 		other |= (w ^ expect) & care;
 	}
 	if (sl_unlikely(other))
 		tx_fix_all(port, queue, pkts, sent, peer);
-	/* takes all: the ring had at least room free, and only we fill it */
+	if (sent) {
+		struct burst_end *e;
+
+		l->pushed += sent;
+		l->pushed_bytes += bytes;
+		e = &l->ends[(l->pushed - 1) & l->ends_mask];
+		e->count = l->pushed;
+		e->bytes = l->pushed_bytes;
+	}
+	/* takes all: the ring had at least room free, and only we fill it;
+	 * its release also publishes the burst's end above */
 	sl_ring_enqueue_burst(l->ring, (void *const *)pkts, sent);
-	l->pushed = pos + sent;
-	l->pushed_bytes = done + bytes;
 	if (sent < n)
 		st->tx_full++;
 	st->tx_packets += sent;

@@ -406,6 +406,50 @@ static void test_rx_ts_opt_in(void **state)
 	sl_test_pool_full(pool);
 }
 
+/* Byte counts stay exact when the receiver stops inside a sent burst. */
+static void test_bytes_partial(void **state)
+{
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_pkt *tx[16], *rx[16];
+	struct sl_port *a, *b;
+	char name[64];
+	unsigned i;
+
+	(void)state;
+	sl_test_name("pairby", name, sizeof(name));
+	a = open_end(name, 0, "", 0, 0);
+	b = open_end(name, 1, "", 0, 0);
+	make_frames(tx, 8, 100, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 8), 8);
+	make_frames(tx, 8, 60, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 8), 8);
+	/* 3 of the first burst, the rest of it and 2 of the second, the
+	 * rest: 300, 500 + 120, 360 */
+	assert_int_equal(sl_rx_burst(b, 0, rx, 3), 3);
+	assert_int_equal(sl_port_stats(b, &st), 0);
+	assert_int_equal(st.total.rx_bytes, 300);
+	assert_int_equal(sl_rx_burst(b, 0, rx + 3, 7), 7);
+	assert_int_equal(sl_port_stats(b, &st), 0);
+	assert_int_equal(st.total.rx_bytes, 920);
+	assert_int_equal(sl_rx_burst(b, 0, rx + 10, 16), 6);
+	assert_int_equal(sl_port_stats(b, &st), 0);
+	assert_int_equal(st.total.rx_bytes, 1280);
+	assert_int_equal(st.total.rx_packets, 16);
+	for (i = 0; i < 16; i++)
+		assert_int_equal(rx[i]->len, i < 8 ? 100 : 60);
+	sl_pkt_free_bulk(rx, 16);
+	/* and whole bursts again after that */
+	make_frames(tx, 4, 50, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 4), 4);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 16), 4);
+	assert_int_equal(sl_port_stats(b, &st), 0);
+	assert_int_equal(st.total.rx_bytes, 1480);
+	sl_pkt_free_bulk(rx, 4);
+	sl_port_close(a);
+	sl_port_close(b);
+	sl_test_pool_full(pool);
+}
+
 /* Resident memory of this process, in bytes. */
 static uint64_t rss_bytes(void)
 {
@@ -636,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_own_pools),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_rx_ts_opt_in),
+		cmocka_unit_test(test_bytes_partial),
 		cmocka_unit_test(test_reconnect_loop),
 		cmocka_unit_test(test_reconnect_threads),
 	};
