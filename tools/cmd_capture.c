@@ -17,6 +17,10 @@
 #include "poll.h"
 #include "sluice.h"
 
+/* records carry receive times: the port must take them */
+static const struct sl_port_opts rx_ts_opts = { .sz = sizeof(rx_ts_opts),
+						.flags = SL_PORT_F_RX_TS };
+
 #define CAP_BURST 64
 #define CAP_SNAPLEN 262144
 
@@ -103,7 +107,7 @@ int cmd_capture(int argc, char **argv)
 	dump = pcap_dump_open(pd, file);
 	if (!dump)
 		cli_die("-w %s: %s", file, pcap_geterr(pd));
-	port = cli_open_port(argv[optind], NULL);
+	port = cli_open_port_opts(argv[optind], NULL, &rx_ts_opts);
 	{
 		struct sl_port_info info = { .sz = sizeof(info) };
 

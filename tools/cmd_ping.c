@@ -18,6 +18,10 @@
 #include "sluice.h"
 #include "track.h"
 
+/* round trips from receive times: the port must take them */
+static const struct sl_port_opts rx_ts_opts = { .sz = sizeof(rx_ts_opts),
+						.flags = SL_PORT_F_RX_TS };
+
 #define PING_BURST 32
 
 static const char ping_help[] =
@@ -152,7 +156,7 @@ int cmd_ping(int argc, char **argv)
 			       "least %u bytes",
 			       size, min);
 
-	port = cli_open_port(argv[optind], NULL);
+	port = cli_open_port_opts(argv[optind], NULL, &rx_ts_opts);
 	pool = sl_port_pool(port);
 	sl_port_info(port, &info);
 	if (!strcmp(info.driver, "udp") && info.addr.family != hp.dst.family)

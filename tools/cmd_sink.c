@@ -22,6 +22,10 @@
 #include "sluice.h"
 #include "track.h"
 
+/* latencies from receive times: the port must take them */
+static const struct sl_port_opts rx_ts_opts = { .sz = sizeof(rx_ts_opts),
+						.flags = SL_PORT_F_RX_TS };
+
 #define SINK_BURST 64
 
 static const char sink_help[] =
@@ -115,7 +119,7 @@ int cmd_sink(int argc, char **argv)
 	h = cli_hist_new();
 	if (!h || cli_track_init(&tr))
 		cli_die("out of memory");
-	port = cli_open_port(spec, NULL);
+	port = cli_open_port_opts(spec, NULL, &rx_ts_opts);
 	sl_port_info(port, &info);
 	nq = info.n_queues ? info.n_queues : 1;
 

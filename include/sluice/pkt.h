@@ -98,7 +98,8 @@ enum sl_csum {
 struct sl_pkt {
 	uint8_t *data; /* first byte of the frame */
 	struct sl_pool *pool; /* the pool the buffer returns to */
-	uint64_t rx_ts; /* receive time, sl_time_ns() clock, if SL_PKT_F_RX_TS */
+	uint64_t rx_ts; /* receive time, sl_time_ns() clock, if SL_PKT_F_RX_TS
+			 * (ports opened with SL_PORT_F_RX_TS) */
 	uint64_t user; /* the application's, never touched by sluice */
 	uint32_t len; /* bytes of frame at data */
 	uint32_t idx; /* buffer index inside its pool */

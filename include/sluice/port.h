@@ -57,8 +57,17 @@ struct sl_port_opts {
 	uint32_t n_bufs; /* size of the port's own pool (default 4096) */
 	uint32_t ring_size; /* driver ring sizes where they apply (def. 1024) */
 	uint16_t port_id; /* stamped in sl_pkt.port on receive */
-	unsigned flags;
+	unsigned flags; /* SL_PORT_F_* */
 };
+
+/*
+ * sl_port_opts.flags. SL_PORT_F_RX_TS: stamp received packets with the
+ * time of their receive burst (sl_pkt.rx_ts, flag SL_PKT_F_RX_TS; one clock
+ * read per burst). Off, received packets carry no time and cost no write
+ * for it: ask for it where a latency or a capture needs it (a port opened
+ * with capture= turns it on itself).
+ */
+#define SL_PORT_F_RX_TS (1u << 0)
 
 /*
  * Open a port. opts may be NULL. Returns NULL with errno set on failure;

@@ -452,6 +452,8 @@ int sl_deco_open(struct sl_port *port, const struct sl_spec *spec)
 		err = open_capture(d, spec, file);
 		if (err)
 			goto fail;
+		/* the file carries receive times: the driver must take them */
+		port->rx_ts = true;
 	}
 	d->q = aligned_alloc(SL_CACHE_LINE,
 			     port->n_queues * sizeof(struct deco_queue));

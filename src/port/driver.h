@@ -11,9 +11,23 @@
  * packets the driver still holds.
  *
  * Bursts follow the public contract (port.h): counts, never errors; drivers
- * count into port->qstats[queue] and stamp received packets' port, queue
- * and (when they have it) rx_ts. The port layer adds decorators (capture,
- * fault) around the driver's bursts; drivers do not see them.
+ * count into port->qstats[queue]. What a receive costs per packet is the
+ * point of a port, so the per-packet work is only what the application
+ * asked for:
+ *
+ *  - packets and bytes are always counted, bytes from what the path hands
+ *    over anyway (a descriptor's or a syscall's length, or the length the
+ *    driver just wrote), never by reading a packet line that the receive
+ *    would not otherwise touch;
+ *  - port and queue are stamped where the driver writes the packet's
+ *    metadata anyway (it fills data and len); a driver that only passes
+ *    pointers (pair) has the sender stamp them, on a line it just used;
+ *  - a receive time only when port->rx_ts (SL_PORT_F_RX_TS, or a capture
+ *    decorator): one sl_time_ns() per burst, sl_port_rx_stamp() or the
+ *    same inside the driver's own loop; otherwise SL_PKT_F_RX_TS is clear.
+ *
+ * The port layer adds decorators (capture, fault) around the driver's
+ * bursts; drivers do not see them.
  */
 #ifndef SL_PORT_DRIVER_H
 #define SL_PORT_DRIVER_H
@@ -33,6 +47,14 @@ struct sl_port;
 /* The path computes checksums itself (a kernel socket): sl_tx_burst leaves
  * SL_PKT_F_TX_* to it and does no software fill. */
 #define SL_DRV_CAP_TX_CSUM (1u << 0)
+/* The driver reads every packet it sends anyway: it does the software fill
+ * of SL_PKT_F_TX_* itself, in that pass, with sl_port_tx_csum_one(), so
+ * that sl_tx_burst does not make a second pass over the packets (it still
+ * does when a decorator must see the filled frames). */
+#define SL_DRV_CAP_TX_CSUM_SW (1u << 1)
+/* The port's own pool may have buffers of any size (it is no UMEM): the
+ * port pads them so that packet metadata spreads over the cache sets. */
+#define SL_DRV_CAP_PAD_POOL (1u << 2)
 
 struct sl_driver {
 	const char *name; /* the spec prefix */
@@ -86,6 +108,7 @@ struct sl_port {
 	void *priv; /* priv_size bytes, zeroed, cache-line aligned */
 	struct sl_pool *pool; /* receive buffers */
 	bool own_pool;
+	bool rx_ts; /* stamp receive times: read on every rx burst */
 	uint16_t n_queues;
 	uint16_t port_id;
 	const struct sl_port_opts *opts; /* valid during open() only */
@@ -103,6 +126,34 @@ void sl_port_refuse(struct sl_port *port, const char *path, const char *fmt,
  * returning 0). */
 void sl_port_set_state(struct sl_port *port, enum sl_port_state state,
 		       const char *fmt, ...) SL_PRINTF(3, 4);
+
+/* Stamp n received packets with one clock read when the port asks for
+ * receive times; nothing otherwise. For drivers whose receive loop does
+ * not touch the packets. Fast path. */
+static inline void sl_port_rx_stamp(const struct sl_port *port,
+				    struct sl_pkt *const *pkts, unsigned n)
+{
+	uint64_t now;
+	unsigned i;
+
+	if (!port->rx_ts || !n)
+		return;
+	now = sl_time_ns();
+	for (i = 0; i < n; i++) {
+		pkts[i]->rx_ts = now;
+		pkts[i]->flags |= SL_PKT_F_RX_TS;
+	}
+}
+
+/* The software fill of SL_PKT_F_TX_* for one packet that asks for it, with
+ * its counters (SL_DRV_CAP_TX_CSUM_SW drivers). Fast path. */
+static inline void sl_port_tx_csum_one(struct sl_port *port, uint16_t queue,
+				       struct sl_pkt *p)
+{
+	port->qx[queue].tx_csum_sw++;
+	if (sl_unlikely(sl_pkt_csum_fill(p) != 0))
+		port->qx[queue].tx_csum_unfillable++;
+}
 
 /* Helper for xstats callbacks: store (name, value) at out[i] if i < n. */
 static inline void sl_xstat_put(struct sl_xstat *out, unsigned n, unsigned i,

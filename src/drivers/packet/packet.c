@@ -610,7 +610,7 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 			if (want == 0)
 				goto out;
 		}
-		if (!now)
+		if (!now && port->rx_ts) /* one clock read per burst */
 			now = sl_time_ns();
 		used = sl_tpacket_take(&q->rx, q->bufs, want, pkts + got,
 				       port->port_id, queue, now, &c);
@@ -754,6 +754,7 @@ int sl_packet_queue_fd(struct sl_port *port, uint16_t queue)
 
 const struct sl_driver sl_driver_packet = {
 	.name = "packet",
+	.caps = SL_DRV_CAP_PAD_POOL,
 	.keys = pkt_keys,
 	.priv_size = sizeof(struct pkt_priv),
 	.open = pkt_open,

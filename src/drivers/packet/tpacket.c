@@ -119,7 +119,7 @@ static inline int frame_deliver(struct sl_tpacket_ring *r,
 		memcpy(p->data, f->data, len);
 		p->len = len;
 	}
-	p->flags = SL_PKT_F_RX_TS | rx_csum_flags(r, f->status);
+	p->flags = rx_csum_flags(r, f->status);
 	return 1;
 }
 
@@ -329,6 +329,8 @@ unsigned sl_tpacket_take(struct sl_tpacket_ring *r, struct sl_pkt **bufs,
 		p->port = port;
 		p->queue = queue;
 		p->rx_ts = now;
+		if (now) /* 0: receive times are off on this port */
+			p->flags |= SL_PKT_F_RX_TS;
 		c->bytes += p->len;
 		out[used++] = p;
 	}

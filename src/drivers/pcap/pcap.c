@@ -134,7 +134,7 @@ static uint16_t pcap_drv_rx(struct sl_port *port, uint16_t queue,
 
 	if (pp->eof || pp->dump)
 		return 0;
-	now = sl_time_ns();
+	now = port->rx_ts ? sl_time_ns() : 0;
 	while (got < n) {
 		struct pcap_pkthdr *h;
 		const u_char *data;
@@ -160,7 +160,8 @@ static uint16_t pcap_drv_rx(struct sl_port *port, uint16_t queue,
 		p->port = port->port_id;
 		p->queue = queue;
 		p->rx_ts = now;
-		p->flags |= SL_PKT_F_RX_TS;
+		if (now)
+			p->flags |= SL_PKT_F_RX_TS;
 		bytes += p->len;
 		pkts[got++] = p;
 		p = NULL;
@@ -215,6 +216,7 @@ static const char *const pcap_keys[] = { "write", NULL };
 
 const struct sl_driver sl_driver_pcap = {
 	.name = "pcap",
+	.caps = SL_DRV_CAP_PAD_POOL,
 	.keys = pcap_keys,
 	.priv_size = sizeof(struct pcap_priv),
 	.open = pcap_drv_open,

@@ -385,7 +385,7 @@ static uint16_t udp_rx(struct sl_port *port, uint16_t queue,
 			st->rx_errors++;
 		r = 0;
 	}
-	if (r > 0)
+	if (r > 0 && port->rx_ts) /* one clock read per burst, if asked */
 		now = sl_time_ns();
 	for (i = 0; i < (unsigned)r; i++) {
 		struct sl_pkt *p = pkts[i];
@@ -423,7 +423,7 @@ static uint16_t udp_rx(struct sl_port *port, uint16_t queue,
 		p->port = port->port_id;
 		p->queue = queue;
 		p->rx_ts = now;
-		p->flags = SL_PKT_F_RX_TS | u->rx_csum;
+		p->flags = (uint16_t)((now ? SL_PKT_F_RX_TS : 0) | u->rx_csum);
 		bytes += (uint32_t)flen;
 		pkts[got++] = p;
 	}
@@ -596,7 +596,7 @@ int sl_udp_socket_fd(struct sl_port *port)
 
 const struct sl_driver sl_driver_udp = {
 	.name = "udp",
-	.caps = SL_DRV_CAP_TX_CSUM,
+	.caps = SL_DRV_CAP_TX_CSUM | SL_DRV_CAP_PAD_POOL,
 	.keys = udp_keys,
 	.priv_size = sizeof(struct udp_priv),
 	.open = udp_open,

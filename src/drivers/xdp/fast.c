@@ -237,6 +237,7 @@ uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 	got = sl_xsk_rx_take(&q->rx, q->g, q->slot, q->port_id, queue, pkts, n,
 			     rec, &n_rec, &c);
 	q->in_fill -= got + n_rec;
+	sl_port_rx_stamp(port, pkts, got);
 	if (sl_unlikely(n_rec))
 		sl_pool_put_bulk(q->pool, rec, n_rec);
 	if (sl_unlikely(c.invalid)) {

@@ -60,7 +60,8 @@ static struct sl_port *open_port(const char *spec)
 {
 	struct sl_port_opts o = { .sz = sizeof(o),
 				  .pool = pool,
-				  .ring_size = 256 };
+				  .ring_size = 256,
+				  .flags = SL_PORT_F_RX_TS };
 
 	return sl_port_open(spec, &o);
 }

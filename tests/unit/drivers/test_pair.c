@@ -2,13 +2,14 @@
 /*
  * The pair driver: frames both ways, several queues, back-pressure at a full
  * ring, a closed end, an end opened twice, bad specs, own pools outliving
- * their port while their packets are in flight; every scenario ends with
- * the pool full.
+ * their port while their packets are in flight, an end reconnecting in a
+ * loop; every scenario ends with the pool full.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sltest.h"
 
@@ -30,13 +31,17 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* sl_port_opts.flags for open_end */
+static unsigned open_flags;
+
 static struct sl_port *open_end(const char *name, int end, const char *opts,
 				uint32_t ring_size, uint16_t port_id)
 {
 	struct sl_port_opts o = { .sz = sizeof(o),
 				  .pool = pool,
 				  .ring_size = ring_size,
-				  .port_id = port_id };
+				  .port_id = port_id,
+				  .flags = open_flags };
 	char spec[256];
 	struct sl_port *p;
 
@@ -86,7 +91,9 @@ static void test_both_directions(void **state)
 	(void)state;
 	sl_test_name("pair", name, sizeof(name));
 	a = open_end(name, 0, "", 0, 7);
+	open_flags = SL_PORT_F_RX_TS; /* b takes receive times, a does not */
 	b = open_end(name, 1, "", 0, 9);
+	open_flags = 0;
 	assert_int_equal(sl_port_info(a, &info), 0);
 	assert_string_equal(info.driver, "pair");
 	assert_string_equal(info.mode, "ring");
@@ -115,6 +122,8 @@ static void test_both_directions(void **state)
 	assert_int_equal(sl_rx_burst(a, 0, rx, 32), 16);
 	check_frames(rx, 16, 100, 1);
 	assert_int_equal(rx[3]->port, 7);
+	/* b's receive time is not a's */
+	assert_false(rx[3]->flags & SL_PKT_F_RX_TS);
 	sl_pkt_free_bulk(rx, 16);
 
 	assert_int_equal(sl_port_stats(a, &st), 0);
@@ -373,6 +382,233 @@ static void test_own_pools(void **state)
 	sl_port_close(b);
 }
 
+/* Without SL_PORT_F_RX_TS a port stamps no receive time, unless it
+ * captures: the capture file needs them. */
+static void test_rx_ts_opt_in(void **state)
+{
+	struct sl_pkt *tx[4], *rx[8];
+	struct sl_port *a, *b;
+	char name[64], file[256], opts[300];
+
+	(void)state;
+	sl_test_name("pairts", name, sizeof(name));
+	a = open_end(name, 0, "", 0, 0);
+	b = open_end(name, 1, "", 0, 0);
+	make_frames(tx, 4, 60, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 4), 4);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 8), 4);
+	assert_false(rx[0]->flags & SL_PKT_F_RX_TS);
+	sl_pkt_free_bulk(rx, 4);
+	sl_port_close(b);
+
+	sl_test_tmpfile("pairts.pcap", file, sizeof(file));
+	snprintf(opts, sizeof(opts), ",capture=%s", file);
+	b = open_end(name, 1, opts, 0, 0);
+	make_frames(tx, 4, 60, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 4), 4);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 8), 4);
+	assert_true(rx[3]->flags & SL_PKT_F_RX_TS);
+	sl_pkt_free_bulk(rx, 4);
+	sl_port_close(b);
+	sl_port_close(a);
+	sl_test_pool_full(pool);
+}
+
+/* Byte counts stay exact when the receiver stops inside a sent burst. */
+static void test_bytes_partial(void **state)
+{
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_pkt *tx[16], *rx[16];
+	struct sl_port *a, *b;
+	char name[64];
+	unsigned i;
+
+	(void)state;
+	sl_test_name("pairby", name, sizeof(name));
+	a = open_end(name, 0, "", 0, 0);
+	b = open_end(name, 1, "", 0, 0);
+	make_frames(tx, 8, 100, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 8), 8);
+	make_frames(tx, 8, 60, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 8), 8);
+	/* 3 of the first burst, the rest of it and 2 of the second, the
+	 * rest: 300, 500 + 120, 360 */
+	assert_int_equal(sl_rx_burst(b, 0, rx, 3), 3);
+	assert_int_equal(sl_port_stats(b, &st), 0);
+	assert_int_equal(st.rx_bytes, 300);
+	assert_int_equal(sl_rx_burst(b, 0, rx + 3, 7), 7);
+	assert_int_equal(sl_port_stats(b, &st), 0);
+	assert_int_equal(st.rx_bytes, 920);
+	assert_int_equal(sl_rx_burst(b, 0, rx + 10, 16), 6);
+	assert_int_equal(sl_port_stats(b, &st), 0);
+	assert_int_equal(st.rx_bytes, 1280);
+	assert_int_equal(st.rx_packets, 16);
+	for (i = 0; i < 16; i++)
+		assert_int_equal(rx[i]->len, i < 8 ? 100 : 60);
+	sl_pkt_free_bulk(rx, 16);
+	/* and whole bursts again after that */
+	make_frames(tx, 4, 50, 0);
+	assert_int_equal(sl_tx_burst(a, 0, tx, 4), 4);
+	assert_int_equal(sl_rx_burst(b, 0, rx, 16), 4);
+	assert_int_equal(sl_port_stats(b, &st), 0);
+	assert_int_equal(st.rx_bytes, 1480);
+	sl_pkt_free_bulk(rx, 4);
+	sl_port_close(a);
+	sl_port_close(b);
+	sl_test_pool_full(pool);
+}
+
+/* Resident memory of this process, in bytes. */
+static uint64_t rss_bytes(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
+	fclose(f);
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* One life of a reconnecting end: open b with its own pool of n_bufs,
+ * send n frames numbered from *seq towards the other end, close b with
+ * them in flight. */
+static void reconnect_once(const char *name, uint32_t n_bufs, unsigned n,
+			   uint32_t *seq)
+{
+	struct sl_port_opts o = { .sz = sizeof(o), .n_bufs = n_bufs };
+	struct sl_pkt *pkts[8];
+	struct sl_port *b;
+	char spec[128];
+	unsigned i, k = 0;
+
+	snprintf(spec, sizeof(spec), "pair:%s/1", name);
+	b = sl_port_open(spec, &o);
+	assert_non_null(b);
+	while (sl_pkt_alloc_bulk(sl_port_pool(b), pkts, n) != 0)
+		; /* the other thread still holds some (threaded test) */
+	for (i = 0; i < n; i++) {
+		uint32_t v = (*seq)++;
+
+		memcpy(sl_pkt_append(pkts[i], 64), &v, sizeof(v));
+	}
+	while (k < n)
+		k += sl_tx_burst(b, 0, pkts + k, (uint16_t)(n - k));
+	sl_port_close(b);
+}
+
+/* a receives up to n frames and checks they continue *seq. */
+static unsigned receive_in_order(struct sl_port *a, unsigned n, uint32_t *seq,
+				 unsigned *bad)
+{
+	struct sl_pkt *rx[8];
+	uint16_t got = sl_rx_burst(a, 0, rx, (uint16_t)SL_MIN(n, 8u));
+	unsigned i;
+
+	for (i = 0; i < got; i++) {
+		uint32_t v;
+
+		memcpy(&v, rx[i]->data, sizeof(v));
+		if (v != (*seq)++)
+			(*bad)++;
+	}
+	sl_pkt_free_bulk(rx, got);
+	return got;
+}
+
+/* An end that reconnects 10000 times while the other stays open: the
+ * pools its ports made are reused, not piled up (memory stays flat), and
+ * the frames in flight at each close all arrive, once. */
+static void test_reconnect_loop(void **state)
+{
+	struct sl_port_opts o = { .sz = sizeof(o), .n_bufs = 64 };
+	uint32_t sent = 0, seen = 0;
+	uint64_t rss0 = 0;
+	struct sl_port *a, *b;
+	unsigned i, bad = 0;
+	char name[64], spec[128];
+
+	(void)state;
+	sl_test_name("pairre", name, sizeof(name));
+	a = open_end(name, 0, "", 1024, 0);
+	for (i = 0; i < 10000; i++) {
+		struct sl_pkt *late;
+
+		/* a frame towards b that b never reads: freed at b's close */
+		assert_int_equal(sl_pkt_alloc_bulk(pool, &late, 1), 0);
+		reconnect_once(name, 64, 4, &sent);
+		/* b is closed now: a's frame is an error, freed by tx */
+		assert_int_equal(sl_tx_burst(a, 0, &late, 1), 1);
+		assert_int_equal(receive_in_order(a, 8, &seen, &bad), 4);
+		if (i == 100)
+			rss0 = rss_bytes();
+		/* each leaked pool would be ~130 KiB: stop long before the
+		 * machine notices */
+		if (i > 100 && i % 1000 == 0 &&
+		    rss_bytes() > rss0 + 16 * 1024 * 1024)
+			fail_msg("RSS grew from %llu to %llu bytes after %u "
+				 "reconnects",
+				 (unsigned long long)rss0,
+				 (unsigned long long)rss_bytes(), i);
+	}
+	assert_int_equal(bad, 0);
+	assert_int_equal(seen, 40000);
+	assert_true(rss_bytes() < rss0 + 16 * 1024 * 1024);
+
+	/* the next b gets the one pool all those frames went back to */
+	snprintf(spec, sizeof(spec), "pair:%s/1", name);
+	b = sl_port_open(spec, &o);
+	assert_non_null(b);
+	sl_pool_cache_flush(sl_port_pool(b));
+	sl_test_pool_full(sl_port_pool(b));
+	sl_port_close(b);
+	sl_port_close(a);
+	sl_pool_cache_flush(pool);
+	sl_test_pool_full(pool);
+}
+
+/* The same with the two ends on two threads: a receives and frees into
+ * the pool while b's thread closes, reopens and adopts it (the
+ * ThreadSanitizer run checks the hand-over). The pools are larger than a
+ * thread's cache, so that what a frees does not all stay in a's cache. */
+struct reconnector {
+	const char *name;
+	unsigned rounds;
+	uint32_t sent;
+};
+
+static void *reconnector(void *arg)
+{
+	struct reconnector *r = arg;
+	unsigned i;
+
+	for (i = 0; i < r->rounds; i++)
+		reconnect_once(r->name, 1024, 4, &r->sent);
+	return NULL;
+}
+
+static void test_reconnect_threads(void **state)
+{
+	struct reconnector r = { .rounds = 2000 };
+	uint32_t seen = 0;
+	struct sl_port *a;
+	unsigned bad = 0;
+	char name[64];
+	pthread_t t;
+
+	(void)state;
+	sl_test_name("pairrt", name, sizeof(name));
+	r.name = name;
+	a = open_end(name, 0, "", 1024, 0);
+	assert_int_equal(pthread_create(&t, NULL, reconnector, &r), 0);
+	while (seen < 4 * r.rounds)
+		receive_in_order(a, 4 * r.rounds - seen, &seen, &bad);
+	pthread_join(t, NULL);
+	assert_int_equal(bad, 0);
+	assert_int_equal(r.sent, 4 * r.rounds);
+	sl_port_close(a);
+}
+
 /* Two threads, one per end: the ring under real concurrency. */
 struct flow {
 	struct sl_port *port;
@@ -451,6 +687,10 @@ int main(void)
 		cmocka_unit_test(test_already_open_and_bad_specs),
 		cmocka_unit_test(test_own_pools),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_rx_ts_opt_in),
+		cmocka_unit_test(test_bytes_partial),
+		cmocka_unit_test(test_reconnect_loop),
+		cmocka_unit_test(test_reconnect_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

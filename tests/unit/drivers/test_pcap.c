@@ -33,7 +33,9 @@ static int teardown(void **state)
 
 static struct sl_port *open_spec(bool write, const char *file)
 {
-	struct sl_port_opts o = { .sz = sizeof(o), .pool = pool };
+	struct sl_port_opts o = { .sz = sizeof(o),
+				  .pool = pool,
+				  .flags = SL_PORT_F_RX_TS };
 	char spec[512];
 	struct sl_port *p;
 

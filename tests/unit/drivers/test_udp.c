@@ -29,7 +29,9 @@
 
 static struct sl_port *open_port(const char *spec, struct sl_pool *pool)
 {
-	struct sl_port_opts o = { .sz = sizeof(o), .pool = pool };
+	struct sl_port_opts o = { .sz = sizeof(o),
+				  .pool = pool,
+				  .flags = SL_PORT_F_RX_TS };
 	struct sl_port *port = sl_port_open(spec, &o);
 
 	if (!port)
