@@ -15,5 +15,6 @@
 #include <sluice/auto.h>
 #include <sluice/privs.h>
 #include <sluice/live.h>
+#include <sluice/lcore.h>
 
 #endif
