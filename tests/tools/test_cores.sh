@@ -88,6 +88,11 @@ if ! t_wait_dropped $sink 10; then
 	exit
 fi
 # every thread: no capability, the filter, and the workers each on its CPU
+# (they start right after the drop: wait for them)
+for i in $(seq 100); do
+	[ "$(ls /proc/$sink/task 2>/dev/null | wc -l)" -ge 3 ] && break
+	sleep 0.05
+done
 threads=
 for t in /proc/$sink/task/*; do
 	threads="$threads $(awk '$1 == "Name:" { n = $2 } $1 == "CapEff:" { c = $2 } $1 == "Seccomp:" { s = $2 } $1 == "Cpus_allowed_list:" { a = $2 } END { print n "/" c "/" s "/" a }' "$t/status")"
