@@ -172,8 +172,16 @@ static int relay_worker(void *arg)
 	struct relay_w *w = arg;
 	struct cli_idle idle = { .busy = w->r->busy };
 
+	unsigned d;
+
 	while (!cli_stop && !sl_lcore_stopping())
 		cli_idle_poll(&idle, relay_poll(w));
+	/* what this worker's cache holds goes back (a pool flushed twice
+	 * has nothing the second time) */
+	for (d = 0; d < w->r->n; d++) {
+		sl_pool_cache_flush(sl_port_pool(w->r->in[d]));
+		sl_pool_cache_flush(sl_port_pool(w->r->out[d]));
+	}
 	return 0;
 }
 

@@ -39,6 +39,7 @@
 
 #define GEN_BURST 32
 #define GEN_SPIN_NS 200000 /* waits shorter than this spin */
+#define GEN_POOL_BUFS 4096 /* a port's default pool, per --cores worker */
 
 static inline void cli_cpu_relax(void)
 {
@@ -503,6 +504,9 @@ static int gen_loop(void *arg)
 		if (sl_pkt_alloc_bulk(g->pool, pkts, n)) {
 			nombuf++;
 			cli_st(&g->nombuf, nombuf);
+			/* an empty burst lets the driver take back what its
+			 * transmit completions hold */
+			sl_tx_burst(g->port, (uint16_t)q, pkts, 0);
 			now = sl_time_ns();
 			continue;
 		}
@@ -558,6 +562,9 @@ static int gen_loop(void *arg)
 		if (g->st)
 			cli_status_tick(g->st, now, "gen", k, bytes, nombuf);
 	}
+	/* what this worker's cache holds goes back for the others */
+	if (g->nw > 1)
+		sl_pool_cache_flush(g->pool);
 	cli_st(&g->done, 1);
 	return 0;
 }
@@ -566,6 +573,7 @@ int cmd_gen(int argc, char **argv)
 {
 	struct sl_port_info info = { .sz = sizeof(info) };
 	struct sl_udp_params hp = { 0 };
+	struct sl_port_opts po = { .sz = sizeof(po) };
 	struct cli_qcount qc[SL_PORT_MAX_QUEUES];
 	struct json_object *checks = NULL;
 	struct sl_lcores *set = NULL;
@@ -613,7 +621,11 @@ int cmd_gen(int argc, char **argv)
 	if (o.live)
 		return run_live(&o, tmpl, hlen, &hp);
 
-	port = cli_open_port(o.spec, NULL);
+	/* each queue's rings hold buffers (an xdp port's fill and TX rings,
+	 * a ring each per queue) and each worker its pool cache: a pool per
+	 * worker the size of the default one */
+	po.n_bufs = o.cores.n > 1 ? GEN_POOL_BUFS * o.cores.n : 0;
+	port = cli_open_port_opts(o.spec, NULL, &po);
 	pool = sl_port_pool(port);
 	if (sl_port_info(port, &info) == 0) {
 		if (!o.have_src_mac)

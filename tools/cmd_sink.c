@@ -131,6 +131,7 @@ static int sink_worker(void *arg)
 
 	while (!cli_stop && !sl_lcore_stopping())
 		cli_idle_poll(&idle, sink_poll(w));
+	sl_pool_cache_flush(sl_port_pool(w->port));
 	return 0;
 }
 
