@@ -115,7 +115,13 @@ static int port_sender(struct sl_bench_sender *s)
 		if (sl_pkt_alloc_bulk(pool, pkts, n) != 0)
 			continue; /* all in flight: the TX ring gives back */
 		for (i = 0; i < n; i++)
-			sl_pkt_set(pkts[i], s->frame, (uint32_t)s->frame_len);
+			sl_pkt_set(pkts[i],
+				   s->frames ?
+					   s->frames + (sent + i) %
+							       s->n_frames *
+							       s->frame_len :
+					   s->frame,
+				   (uint32_t)s->frame_len);
 		took = sl_tx_burst(port, 0, pkts, (uint16_t)n);
 		if (took < n)
 			sl_pkt_free_bulk(pkts + took, n - took);

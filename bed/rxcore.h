@@ -48,6 +48,12 @@ struct sl_bench_sender {
 	const struct sl_testbed *tb;
 	const uint8_t *frame;
 	size_t frame_len;
+	/* the AF_PACKET sender cycles through these (n_frames of frame_len
+	 * bytes, e.g. one per flow, so a multi-queue veth spreads them);
+	 * NULL: frame alone. Live frames go out as frame: veth puts them on
+	 * the receive queue of the sending CPU, whatever their flow. */
+	const uint8_t *frames;
+	unsigned n_frames;
 	int cpu;
 	double seconds;
 	uint64_t rate_pps; /* 0: as fast as it goes; else evenly paced */

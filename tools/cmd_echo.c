@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cores.h"
 #include "sluice.h"
 
 static const char echo_help[] =
@@ -24,8 +25,8 @@ static const char echo_help[] =
 	"  --count N        stop after N frames\n"
 	"  --duration S     stop after S seconds\n"
 	"  --busy           never sleep between empty polls (lower latency)\n"
-	"  --json           print the result as JSON on stdout\n" SL_PRIVS_HELP
-	"\n"
+	"  --json           print the result as JSON on stdout\n" CLI_CORES_HELP
+		SL_PRIVS_HELP "\n"
 	"examples:\n"
 	"  sluice echo udp:127.0.0.1:7000 --busy\n"
 	"  sluice echo xdp:veth1,match=udp:7000\n";
@@ -37,12 +38,14 @@ int cmd_echo(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "busy", no_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "cores", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct cli_relay r = {
 		.what = "echo", .n = 1, .turn = true, .swap_ip = true
 	};
+	struct cli_cores cores = { 0 };
 	int c, rc;
 
 	opterr = 0;
@@ -59,6 +62,10 @@ int cmd_echo(int argc, char **argv)
 			break;
 		case 'j':
 			r.json = true;
+			break;
+		case 'C':
+			cli_cores_parse(&cores, optarg);
+			r.cores = &cores;
 			break;
 		case 'h':
 			fputs(echo_help, stdout);

@@ -11,6 +11,10 @@
  * (low rates), a shorter one spins (high rates): a sleep per frame would
  * cap the rate at the timer's resolution.
  *
+ * With --cores a pinned worker per core sends on its share of the queues
+ * (tools/cores.h) its share of the count and rate, sequence numbers
+ * interleaved so the run still carries 0, 1, 2, ... once each.
+ *
  * With --engine xdp-live the frames are made in the kernel (see
  * include/sluice/live.h): then no port is opened, the kernel writes the
  * sequence, and the send time is absent (the template says so in its flags).
@@ -30,10 +34,12 @@
 
 #include <sluice/live.h>
 
+#include "cores.h"
 #include "sluice.h"
 
 #define GEN_BURST 32
 #define GEN_SPIN_NS 200000 /* waits shorter than this spin */
+#define GEN_POOL_BUFS 4096 /* a port's default pool, per --cores worker */
 
 static inline void cli_cpu_relax(void)
 {
@@ -69,6 +75,10 @@ static const char gen_help[] =
 	"                      broadcast; ignored by udp: ports)\n"
 	"  --src-mac MAC       source MAC (default: the port's or interface's)\n"
 	"  --json              print the result as JSON on stdout\n"
+	"  --cores LIST        send from these CPUs, a pinned worker each on\n"
+	"                      queues LIST[i mod n] (the port needs\n"
+	"                      queues=A-B); count and rate are shared out,\n"
+	"                      worker w sends sequence numbers w, w + n, ...\n"
 	"\n"
 	"On a udp: port the kernel socket decides the source address and port;\n"
 	"the destination is taken from each frame's IP/UDP headers.\n" SL_PRIVS_HELP
@@ -89,6 +99,7 @@ struct gen_opts {
 	uint64_t rate, count;
 	double duration;
 	bool live;
+	struct cli_cores cores; /* --cores; n 0 without */
 };
 
 /* The source address the kernel would use towards dst (a connected UDP
@@ -217,6 +228,7 @@ static void parse(int argc, char **argv, struct gen_opts *o)
 		{ "dst-mac", required_argument, NULL, 'D' },
 		{ "src-mac", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "cores", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -279,6 +291,9 @@ static void parse(int argc, char **argv, struct gen_opts *o)
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'C':
+			cli_cores_parse(&o->cores, optarg);
 			break;
 		case 'h':
 			fputs(gen_help, stdout);
@@ -421,19 +436,155 @@ static void wait_until(uint64_t t)
 		cli_cpu_relax();
 }
 
+/*
+ * One sender: worker w of nw sends the sequence numbers w, w + nw, ... (all
+ * of them, 0, 1, ..., when alone), count of them (0: until end or a stop)
+ * at rate frames per second (0: as fast as it can), round robin over its
+ * queues first, first + step, ... below nq. sent, bytes, nombuf and done
+ * are published for the main thread.
+ */
+struct gen_w {
+	const struct gen_opts *o;
+	struct sl_port *port;
+	struct sl_pool *pool;
+	const uint8_t *tmpl;
+	size_t hlen, plen;
+	int len;
+	bool ts;
+	uint16_t sport;
+	unsigned w, nw, first, step, nq;
+	uint64_t count, rate, end;
+	struct cli_qcount *qc;
+	struct cli_status *st; /* the main thread's line, when it sends */
+	uint64_t sent, bytes, nombuf, done; /* published */
+} SL_CACHE_ALIGNED;
+
+static int gen_loop(void *arg)
+{
+	struct gen_w *g = arg;
+	const struct gen_opts *o = g->o;
+	struct sl_pkt *pkts[GEN_BURST];
+	double tokens = GEN_BURST, per_ns, depth;
+	uint64_t k = 0, bytes = 0, nombuf = 0, now, last;
+	unsigned q = g->first;
+
+	per_ns = g->rate ? (double)g->rate / 1e9 : 0;
+	depth = (double)g->rate / 100;
+	if (depth < GEN_BURST)
+		depth = GEN_BURST;
+	last = now = sl_time_ns();
+	while (!cli_stop && !sl_lcore_stopping()) {
+		unsigned n = GEN_BURST, i, taken;
+
+		if (g->count && k >= g->count)
+			break;
+		if (g->end && now >= g->end)
+			break;
+		if (g->count && g->count - k < n)
+			n = (unsigned)(g->count - k);
+		if (per_ns) {
+			tokens += (double)(now - last) * per_ns;
+			last = now;
+			if (tokens > depth)
+				tokens = depth;
+			if (tokens < 1) {
+				uint64_t due =
+					now +
+					(uint64_t)((1 - tokens) / per_ns) + 1;
+
+				if (g->end && due > g->end)
+					due = g->end;
+				wait_until(due);
+				now = sl_time_ns();
+				continue;
+			}
+			if (n > (unsigned)tokens)
+				n = (unsigned)tokens;
+		}
+		if (sl_pkt_alloc_bulk(g->pool, pkts, n)) {
+			nombuf++;
+			cli_st(&g->nombuf, nombuf);
+			/* an empty burst lets the driver take back what its
+			 * transmit completions hold */
+			sl_tx_burst(g->port, (uint16_t)q, pkts, 0);
+			now = sl_time_ns();
+			continue;
+		}
+		now = sl_time_ns();
+		for (i = 0; i < n; i++) {
+			struct sl_pkt *p = pkts[i];
+			uint8_t *pl = p->data + g->hlen;
+			uint64_t s = (k + i) * g->nw + g->w;
+
+			memcpy(p->data, g->tmpl, (size_t)g->len);
+			p->len = (uint32_t)g->len;
+			if (g->plen >= 8)
+				cli_put_be64(pl + SL_GEN_OFF_SEQ, s);
+			if (g->ts)
+				cli_put_be64(pl + SL_GEN_OFF_TS, now);
+			if (o->flows > 1) {
+				struct sl_udp_hdr *u =
+					(void *)(p->data + g->hlen - 8);
+
+				u->sport = htons(
+					(uint16_t)(g->sport + s % o->flows));
+			}
+			if (o->to.family == AF_INET6) {
+				struct sl_udp_hdr *u =
+					(void *)(p->data + g->hlen - 8);
+				struct sl_ipv6_hdr *ip6 =
+					(void *)(p->data + g->hlen - 8 -
+						 sizeof(*ip6));
+
+				u->csum = 0;
+				u->csum = sl_ipv6_l4_csum(ip6, SL_IPPROTO_UDP,
+							  u, g->plen + 8);
+			}
+		}
+		taken = sl_tx_burst(g->port, (uint16_t)q, pkts, (uint16_t)n);
+		if (taken < n) {
+			/* back-pressure: the unsent tail gets its sequence
+			 * numbers again next time, so the stream has no gap */
+			sl_pkt_free_bulk(pkts + taken, n - taken);
+		}
+		k += taken;
+		bytes += (uint64_t)taken * (uint64_t)g->len;
+		g->qc[q].tx += taken;
+		g->qc[q].bytes += (uint64_t)taken * (uint64_t)g->len;
+		q += g->step;
+		if (q >= g->nq)
+			q = g->first;
+		if (per_ns)
+			tokens -= taken;
+		cli_st(&g->sent, k);
+		cli_st(&g->bytes, bytes);
+		now = sl_time_ns();
+		if (g->st)
+			cli_status_tick(g->st, now, "gen", k, bytes, nombuf);
+	}
+	/* what this worker's cache holds goes back for the others */
+	if (g->nw > 1)
+		sl_pool_cache_flush(g->pool);
+	cli_st(&g->done, 1);
+	return 0;
+}
+
 int cmd_gen(int argc, char **argv)
 {
 	struct sl_port_info info = { .sz = sizeof(info) };
 	struct sl_udp_params hp = { 0 };
-	struct sl_pkt *pkts[GEN_BURST];
+	struct sl_port_opts po = { .sz = sizeof(po) };
+	struct cli_qcount qc[SL_PORT_MAX_QUEUES];
+	struct json_object *checks = NULL;
+	struct sl_lcores *set = NULL;
 	struct cli_status st;
 	struct gen_opts o;
+	struct gen_w *ws;
+	unsigned nq, nw, w;
 	struct sl_port *port;
 	struct sl_pool *pool;
 	uint8_t tmpl[9216];
 	uint64_t seq = 0, bytes = 0, t0, now, end = 0, nombuf = 0;
-	double tokens = GEN_BURST, per_ns, depth;
-	uint64_t last;
 	size_t hlen, plen;
 	bool ts;
 	int len;
@@ -464,10 +615,17 @@ int cmd_gen(int argc, char **argv)
 		cli_usage_fail(
 			"--user: not with --engine xdp-live, which needs "
 			"its privileges for the whole run");
+	if (o.live && o.cores.n)
+		cli_usage_fail("--cores: not with --engine xdp-live, whose "
+			       "frames the kernel makes");
 	if (o.live)
 		return run_live(&o, tmpl, hlen, &hp);
 
-	port = cli_open_port(o.spec, NULL);
+	/* each queue's rings hold buffers (an xdp port's fill and TX rings,
+	 * a ring each per queue) and each worker its pool cache: a pool per
+	 * worker the size of the default one */
+	po.n_bufs = o.cores.n > 1 ? GEN_POOL_BUFS * o.cores.n : 0;
+	port = cli_open_port_opts(o.spec, NULL, &po);
 	pool = sl_port_pool(port);
 	if (sl_port_info(port, &info) == 0) {
 		if (!o.have_src_mac)
@@ -495,91 +653,74 @@ int cmd_gen(int argc, char **argv)
 		cli_usage_fail("--size %u: too large for the port's buffers",
 			       o.size);
 
+	nq = info.n_queues ? info.n_queues : 1;
+	cli_cores_fit(&o.cores, nq, o.spec);
+	nw = o.cores.n ? o.cores.n : 1;
+	if (o.rate && o.rate < nw)
+		cli_usage_fail("--rate %" PRIu64 ": below one frame a second "
+			       "for each of %u cores",
+			       o.rate, nw);
+	ws = aligned_alloc(SL_CACHE_LINE, nw * sizeof(*ws));
+	if (!ws)
+		cli_die("out of memory");
+	memset(ws, 0, nw * sizeof(*ws));
+	memset(qc, 0, sizeof(qc));
+	checks = cli_cores_check(&o.cores, port, o.json);
+
 	cli_status_init(&st, o.json);
 	cli_privs_drop(&port, 1, true);
-	per_ns = o.rate ? (double)o.rate / 1e9 : 0;
-	depth = (double)o.rate / 100;
-	if (depth < GEN_BURST)
-		depth = GEN_BURST;
-	t0 = last = now = sl_time_ns();
+	t0 = now = sl_time_ns();
 	if (o.duration > 0)
 		end = t0 + (uint64_t)(o.duration * 1e9);
-	while (!cli_stop) {
-		unsigned n = GEN_BURST, i, taken;
+	for (w = 0; w < nw; w++) {
+		struct gen_w *g = &ws[w];
 
-		if (o.count && seq >= o.count)
-			break;
-		if (end && now >= end)
-			break;
-		if (o.count && o.count - seq < n)
-			n = (unsigned)(o.count - seq);
-		if (per_ns) {
-			tokens += (double)(now - last) * per_ns;
-			last = now;
-			if (tokens > depth)
-				tokens = depth;
-			if (tokens < 1) {
-				uint64_t due =
-					now +
-					(uint64_t)((1 - tokens) / per_ns) + 1;
+		g->o = &o;
+		g->port = port;
+		g->pool = pool;
+		g->tmpl = tmpl;
+		g->hlen = hlen;
+		g->plen = plen;
+		g->len = len;
+		g->ts = ts;
+		g->sport = hp.src.port;
+		g->w = g->first = w;
+		g->nw = g->step = nw;
+		g->nq = o.cores.n ? nq : 1; /* alone: queue 0, as ever */
+		/* the run's count and rate shared out, the rest to the
+		 * first workers: together exactly the run's */
+		g->count = o.count / nw + (w < o.count % nw);
+		g->rate = o.rate / nw + (w < o.rate % nw);
+		g->end = end;
+		g->qc = qc;
+		g->st = o.cores.n ? NULL : &st;
+	}
+	if (o.cores.n) {
+		set = cli_cores_launch(&o.cores, gen_loop, ws, sizeof(*ws));
+		for (;;) {
+			struct timespec nap = { 0, 1000000 };
+			uint64_t sent = 0, b = 0, nb = 0;
+			unsigned done = 0;
 
-				if (end && due > end)
-					due = end;
-				wait_until(due);
-				now = sl_time_ns();
-				continue;
+			nanosleep(&nap, NULL);
+			for (w = 0; w < nw; w++) {
+				sent += cli_ld(&ws[w].sent);
+				b += cli_ld(&ws[w].bytes);
+				nb += cli_ld(&ws[w].nombuf);
+				done += (unsigned)cli_ld(&ws[w].done);
 			}
-			if (n > (unsigned)tokens)
-				n = (unsigned)tokens;
+			cli_status_tick(&st, sl_time_ns(), "gen", sent, b, nb);
+			if (done == nw || cli_stop)
+				break;
 		}
-		if (sl_pkt_alloc_bulk(pool, pkts, n)) {
-			nombuf++;
-			now = sl_time_ns();
-			continue;
-		}
-		now = sl_time_ns();
-		for (i = 0; i < n; i++) {
-			struct sl_pkt *p = pkts[i];
-			uint8_t *pl = p->data + hlen;
-			uint64_t s = seq + i;
-
-			memcpy(p->data, tmpl, (size_t)len);
-			p->len = (uint32_t)len;
-			if (plen >= 8)
-				cli_put_be64(pl + SL_GEN_OFF_SEQ, s);
-			if (ts)
-				cli_put_be64(pl + SL_GEN_OFF_TS, now);
-			if (o.flows > 1) {
-				struct sl_udp_hdr *u =
-					(void *)(p->data + hlen - 8);
-
-				u->sport = htons(
-					(uint16_t)(hp.src.port + s % o.flows));
-			}
-			if (o.to.family == AF_INET6) {
-				struct sl_udp_hdr *u =
-					(void *)(p->data + hlen - 8);
-				struct sl_ipv6_hdr *ip6 =
-					(void *)(p->data + hlen - 8 -
-						 sizeof(*ip6));
-
-				u->csum = 0;
-				u->csum = sl_ipv6_l4_csum(ip6, SL_IPPROTO_UDP,
-							  u, plen + 8);
-			}
-		}
-		taken = sl_tx_burst(port, 0, pkts, (uint16_t)n);
-		if (taken < n) {
-			/* back-pressure: the unsent tail gets its sequence
-			 * numbers again next time, so the stream has no gap */
-			sl_pkt_free_bulk(pkts + taken, n - taken);
-		}
-		seq += taken;
-		bytes += (uint64_t)taken * (uint64_t)len;
-		if (per_ns)
-			tokens -= taken;
-		now = sl_time_ns();
-		cli_status_tick(&st, now, "gen", seq, bytes, nombuf);
+		cli_cores_join(set);
+	} else {
+		gen_loop(&ws[0]);
+	}
+	for (w = 0; w < nw; w++) {
+		seq += ws[w].sent;
+		bytes += ws[w].bytes;
+		nombuf += ws[w].nombuf;
 	}
 	now = sl_time_ns();
 	cli_status_end(&st);
@@ -589,11 +730,21 @@ int cmd_gen(int argc, char **argv)
 
 		json_object_object_add(r, "nombuf",
 				       json_object_new_uint64(nombuf));
+		if (o.cores.n) {
+			json_object_object_add(
+				r, "queues", cli_json_queues(&o.cores, qc, nq));
+			json_object_object_add(r, "cores", checks);
+			checks = NULL;
+		}
 		json_object_object_add(r, "port", cli_json_port(port));
 		cli_json_print(r);
 	} else {
 		print_text(&o, seq, bytes, cli_secs(now - t0));
+		if (o.cores.n)
+			cli_print_queues(&o.cores, qc, nq);
 	}
+	json_object_put(checks);
+	free(ws);
 	sl_port_close(port);
 	return 0;
 }

@@ -10,6 +10,12 @@
  * frame, on SIGINT/SIGTERM, or (unless --no-auto-stop) when every frame of
  * a gen run that announced its total has arrived; it prints its result in
  * every case.
+ *
+ * With --cores each core runs a worker over its share of the queues, with
+ * its own counters, loss tracker and histogram (no lock, no shared line);
+ * the main thread watches their published counters for the stop
+ * conditions and folds their results together at the end. Without it the
+ * main thread polls every queue itself, as one worker.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -17,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cores.h"
 #include "hist.h"
 #include "poll.h"
 #include "sluice.h"
@@ -41,7 +48,7 @@ static const char sink_help[] =
 	"  --no-auto-stop    do not stop when a gen run with a known count\n"
 	"                    has fully arrived\n"
 	"  --busy            never sleep between empty polls (lower latency)\n"
-	"  --json            print the result as JSON on stdout\n"
+	"  --json            print the result as JSON on stdout\n" CLI_CORES_HELP
 	"\n"
 	"Loss counts from sequence 0 to the gen's --count (or the highest\n"
 	"sequence seen): start the sink before the gen. Without gen payload a\n"
@@ -51,7 +58,121 @@ static const char sink_help[] =
 	"  sluice sink udp:127.0.0.1:9000 --duration 10\n"
 	"  sluice sink 'udp:127.0.0.1:9000,fault=drop:0.1,seed=3' --idle 1 "
 	"--json\n"
-	"  sluice sink xdp:veth1,match=udp:9000 --duration 30\n";
+	"  sluice sink xdp:veth1,match=udp:9000 --duration 30\n"
+	"  sluice sink xdp:veth1,match=udp:9000,queues=0-1 --cores 0-1\n";
+
+/* One worker: its queues are first, first + step, ... below nq. The
+ * fields the main thread reads while it runs are published with cli_st. */
+struct sink_w {
+	struct sl_port *port;
+	struct cli_qcount *qc;
+	unsigned first, step, nq;
+	bool busy;
+	uint64_t rx, bytes, foreign, gen, no_ts; /* rx, bytes published */
+	uint64_t first_rx, last_rx; /* published */
+	uint64_t unique, total; /* of tr, published */
+	struct cli_track tr;
+	struct cli_hist *h;
+} SL_CACHE_ALIGNED;
+
+/* One pass over the worker's queues; frames received. */
+static unsigned sink_poll(struct sink_w *w)
+{
+	struct sl_pkt *pkts[SINK_BURST];
+	unsigned got = 0, q;
+	uint64_t now = 0;
+
+	for (q = w->first; q < w->nq; q += w->step) {
+		uint64_t b = 0;
+		uint16_t n, i;
+
+		n = sl_rx_burst(w->port, (uint16_t)q, pkts, SINK_BURST);
+		if (!n)
+			continue;
+		now = sl_time_ns();
+		got += n;
+		for (i = 0; i < n; i++) {
+			struct sl_pkt *p = pkts[i];
+			struct cli_gen_info g;
+			uint64_t rts;
+
+			b += p->len;
+			if (cli_gen_parse(p->data, p->len, &g)) {
+				w->foreign++;
+				continue;
+			}
+			w->gen++;
+			cli_track_record(&w->tr, &g);
+			if (!g.ts) {
+				w->no_ts++;
+				continue;
+			}
+			rts = (p->flags & SL_PKT_F_RX_TS) ? p->rx_ts : now;
+			if (rts >= g.tx_ns)
+				cli_hist_record(w->h, rts - g.tx_ns);
+		}
+		sl_pkt_free_bulk(pkts, n);
+		w->qc[q].rx += n;
+		w->qc[q].bytes += b;
+		cli_st(&w->bytes, w->bytes + b);
+	}
+	if (got) {
+		cli_st(&w->rx, w->rx + got);
+		cli_st(&w->last_rx, now);
+		if (!w->first_rx)
+			cli_st(&w->first_rx, now);
+		cli_st(&w->unique, w->tr.unique);
+		if (w->tr.have_total)
+			cli_st(&w->total, w->tr.total);
+	}
+	return got;
+}
+
+static int sink_worker(void *arg)
+{
+	struct sink_w *w = arg;
+	struct cli_idle idle = { .busy = w->busy };
+
+	while (!cli_stop && !sl_lcore_stopping())
+		cli_idle_poll(&idle, sink_poll(w));
+	sl_pool_cache_flush(sl_port_pool(w->port));
+	return 0;
+}
+
+static int sink_w_init(struct sink_w *w, struct sl_port *port,
+		       struct cli_qcount *qc, unsigned nq, bool busy)
+{
+	memset(w, 0, sizeof(*w));
+	w->port = port;
+	w->qc = qc;
+	w->nq = nq;
+	w->step = 1;
+	w->busy = busy;
+	w->h = cli_hist_new();
+	return w->h && !cli_track_init(&w->tr) ? 0 : -1;
+}
+
+static void sink_w_fini(struct sink_w *w)
+{
+	cli_track_fini(&w->tr);
+	cli_hist_free(w->h);
+}
+
+/* Fold worker src's results into dst (after the workers are done). */
+static void sink_w_fold(struct sink_w *dst, const struct sink_w *src)
+{
+	dst->rx += src->rx;
+	dst->bytes += src->bytes;
+	dst->foreign += src->foreign;
+	dst->gen += src->gen;
+	dst->no_ts += src->no_ts;
+	if (src->first_rx && (!dst->first_rx || src->first_rx < dst->first_rx))
+		dst->first_rx = src->first_rx;
+	if (src->last_rx > dst->last_rx)
+		dst->last_rx = src->last_rx;
+	cli_track_merge(&dst->tr, &src->tr);
+	cli_hist_merge(dst->h, src->h);
+}
 
 int cmd_sink(int argc, char **argv)
 {
@@ -62,23 +183,25 @@ int cmd_sink(int argc, char **argv)
 		{ "no-auto-stop", no_argument, NULL, 'A' },
 		{ "busy", no_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "cores", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct sl_port_info info = { .sz = sizeof(info) };
-	struct sl_pkt *pkts[SINK_BURST];
+	struct cli_qcount qc[SL_PORT_MAX_QUEUES];
 	struct cli_idle idle = { 0 };
-	uint64_t count = 0, rx = 0, bytes = 0, foreign = 0, gen = 0;
-	uint64_t t0, now, end = 0, idle_ns = 0, last_rx = 0, no_ts = 0;
-	uint64_t first_rx = 0;
+	struct json_object *checks = NULL;
+	struct sl_lcores *set = NULL;
+	struct cli_cores cores = { 0 };
+	uint64_t count = 0, rx = 0, bytes = 0;
+	uint64_t t0, now, end = 0, idle_ns = 0, last_rx = 0;
 	double duration = 0, idle_s = 0;
 	bool json = false, auto_stop = true;
+	struct sink_w *ws, *t;
 	struct cli_status st;
-	struct cli_track tr;
-	struct cli_hist *h;
 	struct sl_port *port;
 	const char *spec;
-	unsigned nq, q;
+	unsigned nq, w, nw;
 	int c;
 
 	opterr = 0;
@@ -102,6 +225,9 @@ int cmd_sink(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'C':
+			cli_cores_parse(&cores, optarg);
+			break;
 		case 'h':
 			fputs(sink_help, stdout);
 			return 0;
@@ -116,12 +242,24 @@ int cmd_sink(int argc, char **argv)
 	if (optind < argc)
 		cli_usage_fail("unexpected argument '%s'", argv[optind]);
 
-	h = cli_hist_new();
-	if (!h || cli_track_init(&tr))
-		cli_die("out of memory");
 	port = cli_open_port_opts(spec, NULL, &rx_ts_opts);
 	sl_port_info(port, &info);
 	nq = info.n_queues ? info.n_queues : 1;
+	cli_cores_fit(&cores, nq, spec);
+	/* worker 0 is the main thread without --cores; with it, worker w
+	 * serves queues w, w + n, ... and ws[n] is where they are folded */
+	nw = cores.n ? cores.n : 1;
+	ws = aligned_alloc(SL_CACHE_LINE, (nw + 1) * sizeof(*ws));
+	if (!ws)
+		cli_die("out of memory");
+	memset(qc, 0, sizeof(qc));
+	for (w = 0; w <= nw; w++) {
+		if (sink_w_init(&ws[w], port, qc, nq, idle.busy))
+			cli_die("out of memory");
+		ws[w].first = w;
+		ws[w].step = nw;
+	}
+	checks = cli_cores_check(&cores, port, json);
 
 	cli_status_init(&st, json);
 	cli_privs_drop(&port, 1, true);
@@ -129,74 +267,75 @@ int cmd_sink(int argc, char **argv)
 	if (duration > 0)
 		end = t0 + (uint64_t)(duration * 1e9);
 	idle_ns = (uint64_t)(idle_s * 1e9);
+	if (cores.n)
+		set = cli_cores_launch(&cores, sink_worker, ws, sizeof(*ws));
 	while (!cli_stop) {
+		uint64_t unique = 0, total = 0;
 		unsigned got = 0;
 
-		for (q = 0; q < nq; q++) {
-			uint16_t n, i;
-
-			n = sl_rx_burst(port, (uint16_t)q, pkts, SINK_BURST);
-			if (!n)
-				continue;
-			now = sl_time_ns();
-			got += n;
-			for (i = 0; i < n; i++) {
-				struct sl_pkt *p = pkts[i];
-				struct cli_gen_info g;
-				uint64_t rts;
-
-				bytes += p->len;
-				if (cli_gen_parse(p->data, p->len, &g)) {
-					foreign++;
-					continue;
-				}
-				gen++;
-				cli_track_record(&tr, &g);
-				if (!g.ts) {
-					no_ts++;
-					continue;
-				}
-				rts = (p->flags & SL_PKT_F_RX_TS) ? p->rx_ts :
-								    now;
-				if (rts >= g.tx_ns)
-					cli_hist_record(h, rts - g.tx_ns);
-			}
-			sl_pkt_free_bulk(pkts, n);
-			rx += n;
-		}
-		cli_idle_poll(&idle, got);
-		if (got) {
-			last_rx = now;
-			if (!first_rx)
-				first_rx = now;
+		if (!set) {
+			got = sink_poll(&ws[0]);
+			cli_idle_poll(&idle, got);
 		} else {
-			now = sl_time_ns();
+			/* the workers poll; this thread only watches */
+			struct timespec nap = { 0, 1000000 };
+
+			nanosleep(&nap, NULL);
 		}
+		rx = bytes = 0;
+		for (w = 0; w < nw; w++) {
+			uint64_t l = cli_ld(&ws[w].last_rx);
+
+			rx += cli_ld(&ws[w].rx);
+			bytes += cli_ld(&ws[w].bytes);
+			unique += cli_ld(&ws[w].unique);
+			if (cli_ld(&ws[w].total))
+				total = cli_ld(&ws[w].total);
+			if (l > last_rx)
+				last_rx = l;
+		}
+		now = got && ws[0].last_rx ? ws[0].last_rx : sl_time_ns();
 		cli_status_tick(&st, now, "sink", rx, bytes,
-				cli_track_lost(&tr));
+				set ? 0 : cli_track_lost(&ws[0].tr));
 		if (count && rx >= count)
 			break;
 		if (end && now >= end)
 			break;
-		if (idle_ns && last_rx && now - last_rx >= idle_ns)
+		if (idle_ns && last_rx && now > last_rx &&
+		    now - last_rx >= idle_ns)
 			break;
-		if (auto_stop && cli_track_complete(&tr))
+		if (auto_stop && !set && cli_track_complete(&ws[0].tr))
+			break;
+		/* the workers' trackers together: a run's frames spread
+		 * over queues each see once */
+		if (auto_stop && set && total && unique >= total)
 			break;
 	}
+	if (set)
+		cli_cores_join(set);
 	now = sl_time_ns();
 	cli_status_end(&st);
+	t = &ws[nw];
+	for (w = 0; w < nw; w++)
+		sink_w_fold(t, &ws[w]);
 
 	/* rates over the time frames were arriving, not the wait before */
 	double secs = cli_secs(now - t0);
-	double active =
-		first_rx ? cli_secs((last_rx > first_rx ? last_rx : first_rx) -
-				    first_rx) :
-			   0;
+	double active = t->first_rx ? cli_secs((t->last_rx > t->first_rx ?
+							t->last_rx :
+							t->first_rx) -
+					       t->first_rx) :
+				      0;
 	const char *lat_note = NULL;
+	struct cli_track *tr = &t->tr;
+	struct cli_hist *h = t->h;
 
-	if (gen && !h->n)
-		lat_note = no_ts == gen ? "no timestamps (xdp-live sender)" :
-					  "no timestamps";
+	rx = t->rx;
+	bytes = t->bytes;
+	if (t->gen && !h->n)
+		lat_note = t->no_ts == t->gen ?
+				   "no timestamps (xdp-live sender)" :
+				   "no timestamps";
 	if (json) {
 		struct json_object *r = json_object_new_object();
 
@@ -205,23 +344,23 @@ int cmd_sink(int argc, char **argv)
 		json_object_object_add(r, "rx_bytes",
 				       json_object_new_uint64(bytes));
 		json_object_object_add(r, "gen_packets",
-				       json_object_new_uint64(gen));
+				       json_object_new_uint64(t->gen));
 		json_object_object_add(r, "foreign",
-				       json_object_new_uint64(foreign));
+				       json_object_new_uint64(t->foreign));
 		json_object_object_add(
 			r, "expected",
 			json_object_new_uint64(
-				tr.any || tr.have_total ?
-					tr.unique + cli_track_lost(&tr) :
+				tr->any || tr->have_total ?
+					tr->unique + cli_track_lost(tr) :
 					0));
 		json_object_object_add(
-			r, "lost", json_object_new_uint64(cli_track_lost(&tr)));
+			r, "lost", json_object_new_uint64(cli_track_lost(tr)));
 		json_object_object_add(r, "duplicates",
-				       json_object_new_uint64(tr.dups));
+				       json_object_new_uint64(tr->dups));
 		json_object_object_add(r, "reordered",
-				       json_object_new_uint64(tr.reordered));
+				       json_object_new_uint64(tr->reordered));
 		json_object_object_add(r, "late",
-				       json_object_new_uint64(tr.late));
+				       json_object_new_uint64(tr->late));
 		json_object_object_add(r, "elapsed_s",
 				       json_object_new_double(secs));
 		json_object_object_add(r, "active_s",
@@ -244,6 +383,12 @@ int cmd_sink(int argc, char **argv)
 					       port, "fault_dropped")));
 		json_object_object_add(r, "interrupted",
 				       json_object_new_boolean(cli_stop));
+		if (cores.n) {
+			json_object_object_add(r, "queues",
+					       cli_json_queues(&cores, qc, nq));
+			json_object_object_add(r, "cores", checks);
+			checks = NULL;
+		}
 		json_object_object_add(r, "port", cli_json_port(port));
 		cli_json_print(r);
 	} else {
@@ -255,15 +400,19 @@ int cmd_sink(int argc, char **argv)
 		printf("  gen frames %" PRIu64 ": lost %" PRIu64
 		       ", duplicates %" PRIu64 ", reordered %" PRIu64
 		       "; foreign %" PRIu64 "\n",
-		       gen, cli_track_lost(&tr), tr.dups, tr.reordered,
-		       foreign);
+		       t->gen, cli_track_lost(tr), tr->dups, tr->reordered,
+		       t->foreign);
 		if (lat_note)
 			printf("  one-way latency: %s\n", lat_note);
 		else if (h->n)
 			cli_print_hist_us("  one-way latency:", h);
+		if (cores.n)
+			cli_print_queues(&cores, qc, nq);
 	}
+	json_object_put(checks);
 	sl_port_close(port);
-	cli_track_fini(&tr);
-	cli_hist_free(h);
+	for (w = 0; w <= nw; w++)
+		sink_w_fini(&ws[w]);
+	free(ws);
 	return 0;
 }

@@ -196,9 +196,12 @@ int cli_arp_lookup(const struct sl_addr *ip, uint8_t mac[SL_ETH_ALEN]);
  * are swapped; and every frame sent on that a local sender left with a
  * partial checksum gets it completed (sl_pkt_csum_forward). Runs until count
  * frames were received, duration_s passed, or a signal; prints the result
- * (JSON with json). Returns the exit status. Used by fwd and echo. */
+ * (JSON with json). With cores, a worker per core over its share of the
+ * queues. Returns the exit status. Used by fwd and echo. */
+struct cli_cores;
 struct cli_relay {
 	const char *what; /* "fwd", "echo" */
+	const struct cli_cores *cores; /* --cores (cores.h); NULL: none */
 	unsigned n;
 	struct sl_port *in[2], *out[2];
 	bool turn, swap_ip, json, busy;

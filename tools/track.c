@@ -121,3 +121,36 @@ bool cli_track_complete(const struct cli_track *t)
 {
 	return t->have_total && t->unique >= t->total;
 }
+
+void cli_track_merge(struct cli_track *dst, const struct cli_track *src)
+{
+	uint64_t i, both = 0;
+
+	if (src->have_total) {
+		dst->total = src->total;
+		dst->have_total = true;
+	}
+	if (!src->any)
+		return;
+	if (!dst->any) {
+		dst->any = true;
+		dst->max_seq = src->max_seq;
+		memcpy(dst->bits, src->bits, W / 8);
+		dst->unique = src->unique;
+		dst->dups = src->dups;
+		dst->reordered = src->reordered;
+		dst->late = src->late;
+		return;
+	}
+	for (i = 0; i < W / 64; i++) {
+		both += (uint64_t)__builtin_popcountll(dst->bits[i] &
+						       src->bits[i]);
+		dst->bits[i] |= src->bits[i];
+	}
+	dst->unique += src->unique - both;
+	dst->dups += src->dups + both;
+	dst->reordered += src->reordered;
+	dst->late += src->late;
+	if (src->max_seq > dst->max_seq)
+		dst->max_seq = src->max_seq;
+}

@@ -48,5 +48,13 @@ void cli_track_record(struct cli_track *t, const struct cli_gen_info *g);
 uint64_t cli_track_lost(const struct cli_track *t);
 /* Every frame of a run with an announced total has arrived. */
 bool cli_track_complete(const struct cli_track *t);
+/*
+ * Fold src into dst: what two sinks (two --cores workers) saw of one run,
+ * as if one had seen it all. A sequence number both saw counts as a
+ * duplicate. Exact while the two highest sequences are close (workers fed
+ * by RSS are bursts apart); once they are a large part of SL_TRACK_WINDOW
+ * apart, a bit may stand for two sequences and duplicates are approximate.
+ */
+void cli_track_merge(struct cli_track *dst, const struct cli_track *src);
 
 #endif

@@ -17,5 +17,6 @@
 #include <sluice/live.h>
 #include <sluice/dma.h>
 #include <sluice/telemetry.h>
+#include <sluice/lcore.h>
 
 #endif

@@ -96,6 +96,14 @@ static const char *const allowed[] = {
 	"restart_syscall",
 	"tgkill",
 	"getrandom",
+	/* starting the poll-loop workers (sl_lcore_launch) after the drop:
+	 * a thread pinned to its CPU; clone3 is what glibc tries first */
+	"clone",
+	"clone3",
+	"set_robust_list",
+	"rseq",
+	"sched_getaffinity",
+	"sched_setaffinity",
 	/* leaving */
 	"exit",
 	"exit_group",

@@ -11,7 +11,7 @@ trap 'rm -rf "$root"' EXIT
 meson install -C "$build" --destdir "$root" --no-rebuild --quiet
 pc=$(find "$root" -name sluice.pc | head -n1)
 [ -n "$pc" ] || { echo "sluice.pc not installed"; exit 1; }
-for h in sluice.h core.h pkt.h mem.h ring.h net.h port.h udp.h rdma.h probe.h auto.h privs.h live.h dma.h dma_topo.h telemetry.h; do
+for h in sluice.h core.h pkt.h mem.h ring.h net.h port.h udp.h rdma.h probe.h auto.h privs.h live.h dma.h dma_topo.h telemetry.h lcore.h; do
 	[ -n "$(find "$root" -path "*/include/sluice/$h")" ] ||
 		{ echo "include/sluice/$h not installed"; exit 1; }
 done

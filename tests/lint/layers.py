@@ -29,16 +29,15 @@ import re
 import sys
 
 # bottom up: a layer may include itself and any layer before it
-LAYERS = ["core", "mem", "ring", "net", "port", "drivers", "probe",
+LAYERS = ["core", "lcore", "mem", "ring", "net", "port", "drivers", "probe",
           "policy", "dma", "rdma", "telemetry"]
 # public headers by layer
 PUBLIC = {
     "core.h": "core", "privs.h": "core", "pkt.h": "mem", "mem.h": "mem",
     "ring.h": "ring", "net.h": "net", "udp.h": "net", "port.h": "port",
     "probe.h": "probe", "auto.h": "policy", "rdma.h": "rdma",
-    "live.h": "drivers",
-    "dma.h": "dma", "dma_topo.h": "dma",
-    "live.h": "drivers", "telemetry.h": "telemetry",
+    "live.h": "drivers", "lcore.h": "lcore",
+    "dma.h": "dma", "dma_topo.h": "dma", "telemetry.h": "telemetry",
     "sluice.h": "top",
 }
 # allowed for now: (from-file prefix, to-file) -> why

@@ -11,7 +11,8 @@
  *   local.c   without a bed: pair and udp on loopback in one process;
  *   jitter.c  the host's jitter;
  *   report.c  the table, the goals and the JSON;
- *   svg.c     the chart.
+ *   svg.c     the chart;
+ *   scale.c   --scale: rates as queues and cores grow.
  * Internal to the command: nothing here is the library's (no sl_ names).
  */
 #ifndef SLUICE_TOOLS_BENCH_H
@@ -131,7 +132,7 @@ struct bench_cfg {
 	double rtt_max_s; /* a row's pings stop after this long */
 	unsigned reps, pings;
 	const char *json, *svg, *only;
-	bool quick, peers;
+	bool quick, peers, scale;
 };
 
 /*
@@ -241,6 +242,11 @@ void bench_print_jitter(struct bench *b);
 void bench_print_table(struct bench *b, const char *header);
 struct json_object *bench_jnum(double v, int decimals);
 int bench_write_json(struct bench *b, struct json_object *host);
+
+/* scale.c: the queues the bed gets for --scale, and the run on it (the
+ * bed up with queues queues, B entered; why_fewer: why not more) */
+unsigned bench_scale_queues(void);
+int bench_run_scale(struct bench *b, unsigned queues, const char *why_fewer);
 
 /* svg.c */
 int bench_write_svg(struct bench *b, const char *header);

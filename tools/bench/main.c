@@ -39,6 +39,7 @@
 
 static const char bench_help[] =
 	"usage: sluice bench [--quick] [--json FILE] [--svg FILE] [--peers]\n"
+	"                    [--scale]\n"
 	"                    [--duration S] [--reps N] [--pings N] "
 	"[--only PATH,...]\n"
 	"\n"
@@ -64,11 +65,15 @@ static const char bench_help[] =
 	"  --pings N        round trips per row (default 5000, quick 1000;\n"
 	"                   at most 2 s of them, quick 0.5 s)\n"
 	"  --only LIST      paths to run (udp,packet,xdp-copy,...,xdp-drop)\n"
+	"  --scale          instead: receive and forwarding rate of an xdp\n"
+	"                   port as queues and pinned cores grow (1, 2, ...),\n"
+	"                   with the efficiency of each added core\n"
 	"\n"
 	"examples:\n"
 	"  sudo sluice bench\n"
 	"  sudo sluice bench --quick --json bench.json --svg bench.svg\n"
-	"  sudo sluice bench --peers\n";
+	"  sudo sluice bench --peers\n"
+	"  sudo sluice bench --scale --quick\n";
 /* ---- small helpers ------------------------------------------------------ */
 
 double bench_now_s(void)
@@ -123,6 +128,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },
 		{ "pings", required_argument, NULL, 'n' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "scale", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -161,6 +167,9 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			break;
 		case 'o':
 			b->cfg.only = optarg;
+			break;
+		case 'S':
+			b->cfg.scale = true;
 			break;
 		case 'h':
 			fputs(bench_help, stdout);
@@ -222,7 +231,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench *b = &bench;
 	struct sl_testbed_opts to = { .sz = sizeof(to), .queues = 1 };
 	char header[512], cpu[128], date[32], load0[32], load1[32];
-	char why_local[200] = "";
+	char why_local[200] = "", why_fewer[200] = "";
 	const char *refusal;
 	struct json_object *host, *modes;
 	struct utsname un;
@@ -240,8 +249,19 @@ int cmd_bench(int argc, char **argv)
 	sl_bench_loadavg(load0, sizeof(load0));
 
 	refusal = bed_refusal();
+	if (b->cfg.scale)
+		to.queues = bench_scale_queues();
 	if (!refusal) {
 		int err = sl_testbed_up(&b->tb, &to);
+
+		/* --scale: a bed that cannot have several queues still
+		 * gives the one-core point, and the output says why */
+		if (err && to.queues > 1) {
+			snprintf(why_fewer, sizeof(why_fewer), "%s",
+				 sl_testbed_error());
+			to.queues = 1;
+			err = sl_testbed_up(&b->tb, &to);
+		}
 
 		if (err) {
 			snprintf(why_local, sizeof(why_local), "test bed: %s",
@@ -259,6 +279,27 @@ int cmd_bench(int argc, char **argv)
 		snprintf(why_local, sizeof(why_local), "%s", refusal);
 	}
 
+	if (b->cfg.scale) {
+		if (!b->have_bed) {
+			printf("sluice bench --scale: no test bed (%s): "
+			       "nothing measured\n",
+			       why_local);
+			return 0;
+		}
+		b->ifa = b->tb.end[SL_TESTBED_A].ifname;
+		b->ifb = b->tb.end[SL_TESTBED_B].ifname;
+		if (sl_bench_napi_setup(&b->tb, SL_TESTBED_B, b->ifb))
+			cli_warnx("no GRO/threaded NAPI on %s: receive work "
+				  "runs on the senders' CPUs",
+				  b->ifb);
+		rc = bench_run_scale(b, to.queues,
+				     why_fewer[0] ? why_fewer : NULL);
+		sl_testbed_enter(&b->tb, SL_TESTBED_HOME);
+		sl_testbed_down(&b->tb);
+		for (i = 0; i < SL_ARRAY_SIZE_T(b->jit); i++)
+			cli_hist_free(b->jit[i].h);
+		return rc ? 1 : 0;
+	}
 	if (b->have_bed) {
 		b->rows = bench_bed_rows;
 		b->n_rows = bench_n_bed_rows;
