@@ -16,6 +16,7 @@
  * shows up as a message, not as a dead process with no explanation.
  */
 #include <errno.h>
+#include <sched.h>
 #include <grp.h>
 #include <linux/bpf.h>
 #include <pwd.h>
@@ -97,9 +98,7 @@ static const char *const allowed[] = {
 	"tgkill",
 	"getrandom",
 	/* starting the poll-loop workers (sl_lcore_launch) after the drop:
-	 * a thread pinned to its CPU; clone3 is what glibc tries first */
-	"clone",
-	"clone3",
+	 * threads only, see install_seccomp for clone and clone3 */
 	"set_robust_list",
 	"rseq",
 	"sched_getaffinity",
@@ -149,6 +148,23 @@ static int install_seccomp(void)
 			return sl_fail(-err, "seccomp: cannot allow bpf: %s",
 				       strerror(-err));
 		}
+	}
+	/*
+	 * Threads, never processes: clone only with CLONE_THREAD (a fork or
+	 * a vfork+exec stays denied), and clone3, whose flags sit in a struct
+	 * a filter cannot read, answers ENOSYS, on which glibc's
+	 * pthread_create falls back to clone.
+	 */
+	err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+			       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
+				       CLONE_THREAD));
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+				       SCMP_SYS(clone3), 0);
+	if (err) {
+		seccomp_release(ctx);
+		return sl_fail(-err, "seccomp: cannot allow threads: %s",
+			       strerror(-err));
 	}
 	err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (!err)

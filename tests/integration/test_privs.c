@@ -13,6 +13,7 @@
  */
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -83,6 +84,11 @@ static int roundtrip(struct sl_port *port, int fd, uint16_t dport,
 	return strcmp(back, msg) ? 7 : 0;
 }
 
+static void *idle_thread(void *arg)
+{
+	return arg;
+}
+
 static int child(const struct sl_privs_opts *po)
 {
 	struct sl_pool *pool = sl_test_pool(4096);
@@ -134,6 +140,19 @@ static int child(const struct sl_privs_opts *po)
 	 * interface up with) */
 	CHECK(34, again == NULL && (po->seccomp || errno == EPERM));
 	printf("# reopening: %s\n", sl_last_error());
+	if (po->seccomp) {
+		pthread_t th;
+		pid_t pid;
+
+		/* threads (the --cores workers) start under the filter;
+		 * processes do not */
+		CHECK(35, pthread_create(&th, NULL, idle_thread, NULL) == 0 &&
+				  pthread_join(th, NULL) == 0);
+		pid = fork();
+		if (pid == 0)
+			_exit(0);
+		CHECK(36, pid < 0 && errno == EPERM);
+	}
 	return 0;
 }
 
