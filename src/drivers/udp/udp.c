@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The udp driver: "udp:ADDR:PORT[,peer=ADDR:PORT][,busy_poll]", the
+ * The udp driver: "udp:ADDR:PORT[,peer=ADDR:PORT][,busy_poll][,gso=off]", the
  * kernel-guarded path.
  * One kernel UDP socket moves datagrams; the driver presents them as
  * Ethernet frames so an application runs unchanged on every driver.
@@ -30,6 +30,20 @@
  * EHOSTUNREACH, EMSGSIZE...) takes the packet, counts it in tx_errors and
  * goes on with the rest of the burst.
  *
+ * Runs of frames to one destination go out as one UDP GSO message
+ * (UDP_SEGMENT, Linux 4.18): the payloads as one iovec list, cut by the
+ * kernel into datagrams of the run's first size, all of that size but the
+ * last, which may be shorter; at most UDP_GSO_SEGS datagrams and
+ * UDP_GSO_BYTES bytes a run. One trip through the stack for the run
+ * instead of one per datagram, which is what the RDMA transport's
+ * messages are: runs of full MTU packets to one peer. The receiver sees
+ * the same datagrams (the kernel cuts the run up, on the way or at the
+ * receiving socket). gso=off sends datagram by datagram. A run the kernel
+ * refuses as a run (EINVAL: longer than
+ * the path takes; EIO: a device that cannot finish the checksums) is sent
+ * datagram by datagram; after EIO the socket stops trying (xstats
+ * udp_gso_*).
+ *
  * busy_poll: SO_PREFER_BUSY_POLL, SO_BUSY_POLL and SO_BUSY_POLL_BUDGET on
  * the socket (port/busy_poll.h). The receive path needs nothing more: a
  * non-blocking recvmmsg() on an empty socket is where the kernel busy-polls
@@ -53,6 +67,11 @@
 #include "port/driver.h"
 
 #define UDP_BATCH 256 /* datagrams per recvmmsg / sendmmsg call */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h, 4.18 */
+#endif
+#define UDP_GSO_SEGS 64 /* datagrams per GSO run (the kernel takes 128) */
+#define UDP_GSO_BYTES 65000 /* payload bytes per GSO run (one IP packet) */
 #define UDP_BUF_MIN (256 * 1024) /* socket buffers asked for, at least */
 
 static const uint8_t mac_port[SL_ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x00 };
@@ -84,6 +103,13 @@ struct udp_tx {
 	struct sockaddr_storage names[UDP_BATCH];
 	uint16_t idx[UDP_BATCH]; /* message -> position in the burst */
 	struct sl_pkt *done[UDP_BATCH];
+	/* the messages as sent: runs of msgs[first .. first + count) */
+	struct mmsghdr runs[UDP_BATCH];
+	uint16_t first[UDP_BATCH], count[UDP_BATCH];
+	union {
+		char b[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} seg[UDP_BATCH];
 } SL_CACHE_ALIGNED;
 
 struct udp_priv {
@@ -97,6 +123,10 @@ struct udp_priv {
 	uint16_t rx_csum; /* the checksum state of every frame made on rx */
 	uint32_t kernel_drops; /* SO_RXQ_OVFL: dropped by the kernel */
 	uint64_t rx_truncated;
+	bool no_gso; /* the kernel refused a run with EIO: never again */
+	uint64_t gso_runs; /* GSO messages sent, and their datagrams */
+	uint64_t gso_segs;
+	uint64_t gso_refused; /* runs sent datagram by datagram instead */
 	struct udp_rx rx;
 	struct udp_tx tx;
 };
@@ -182,6 +212,17 @@ static int udp_open(struct sl_port *port, const struct sl_spec *spec)
 				    "bad busy_poll '%s': it is a flag, "
 				    "without a value",
 				    busy);
+	if (sl_spec_has(spec, "gso")) {
+		const char *g = sl_spec_get(spec, "gso");
+
+		if (!strcmp(g, "off"))
+			u->no_gso = true;
+		else if (strcmp(g, "on"))
+			return sl_spec_fail(spec, EINVAL,
+					    "bad gso '%s': on (the default) or "
+					    "off",
+					    g);
+	}
 	if (peer) {
 		if (sl_addr_parse(peer, false, &u->peer))
 			return sl_spec_fail(spec, EINVAL, "bad peer: %s",
@@ -482,28 +523,91 @@ static bool tx_prepare(struct udp_priv *u, struct udp_tx *tx, unsigned m,
 	return true;
 }
 
-/*
- * Send messages [0, cnt) prepared for pkts[idx[]]. Sent and failed packets
- * go to done[]; returns how many messages were dealt with (cnt unless the
- * socket pushed back: then the rest are the caller's again).
- */
-static unsigned tx_flush(struct udp_priv *u, struct sl_port_qstats *st,
-			 struct sl_pkt **pkts, unsigned cnt, unsigned *n_done)
+/* Whether messages a and b go to the same address. */
+static bool same_dest(const struct udp_tx *tx, unsigned a, unsigned b)
 {
-	struct udp_tx *tx = &u->tx;
-	unsigned m = 0, j;
+	return tx->msgs[a].msg_hdr.msg_namelen ==
+		       tx->msgs[b].msg_hdr.msg_namelen &&
+	       !memcmp(&tx->names[a], &tx->names[b],
+		       tx->msgs[a].msg_hdr.msg_namelen);
+}
+
+/* Cut messages [0, cnt) into runs (above); one message is a run of one.
+ * Returns how many runs. */
+static unsigned tx_runs(const struct udp_priv *u, struct udp_tx *tx,
+			unsigned cnt)
+{
+	unsigned m = 0, r = 0, k;
 
 	while (m < cnt) {
-		int r = sendmmsg(u->fd, tx->msgs + m, cnt - m, MSG_DONTWAIT);
+		size_t seg = tx->iov[m].iov_len, total = seg;
+		struct msghdr *mh = &tx->runs[r].msg_hdr;
+
+		k = m + 1;
+		if (!u->no_gso && seg)
+			while (k < cnt && k - m < UDP_GSO_SEGS &&
+			       tx->iov[k - 1].iov_len == seg &&
+			       tx->iov[k].iov_len &&
+			       tx->iov[k].iov_len <= seg &&
+			       total + tx->iov[k].iov_len <= UDP_GSO_BYTES &&
+			       same_dest(tx, m, k))
+				total += tx->iov[k++].iov_len;
+		*mh = tx->msgs[m].msg_hdr;
+		mh->msg_iov = &tx->iov[m];
+		mh->msg_iovlen = k - m;
+		if (k - m > 1) {
+			struct cmsghdr *cm = &tx->seg[r].align;
+			uint16_t s = (uint16_t)seg;
+
+			mh->msg_control = tx->seg[r].b;
+			mh->msg_controllen = sizeof(tx->seg[r].b);
+			cm->cmsg_level = IPPROTO_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(s));
+			memcpy(CMSG_DATA(cm), &s, sizeof(s));
+		}
+		tx->first[r] = (uint16_t)m;
+		tx->count[r] = (uint16_t)(k - m);
+		r++;
+		m = k;
+	}
+	return r;
+}
+
+static void tx_took(struct udp_tx *tx, struct sl_port_qstats *st,
+		    struct sl_pkt **pkts, unsigned m, unsigned cnt,
+		    unsigned *n_done, bool sent)
+{
+	unsigned j;
+
+	for (j = m; j < m + cnt; j++) {
+		struct sl_pkt *p = pkts[tx->idx[j]];
+
+		if (sent) {
+			st->tx_packets++;
+			st->tx_bytes += p->len;
+		} else {
+			st->tx_errors++;
+		}
+		tx->done[(*n_done)++] = p;
+	}
+}
+
+/* Send messages [m0, m0 + cnt) one datagram each. Returns how many were
+ * dealt with (sent, or failed for good), cnt unless the socket pushed
+ * back. */
+static unsigned tx_plain(struct udp_priv *u, struct sl_port_qstats *st,
+			 struct sl_pkt **pkts, unsigned m0, unsigned cnt,
+			 unsigned *n_done)
+{
+	struct udp_tx *tx = &u->tx;
+	unsigned m = m0, end = m0 + cnt;
+
+	while (m < end) {
+		int r = sendmmsg(u->fd, tx->msgs + m, end - m, MSG_DONTWAIT);
 
 		if (r > 0) {
-			for (j = m; j < m + (unsigned)r; j++) {
-				struct sl_pkt *p = pkts[tx->idx[j]];
-
-				st->tx_packets++;
-				st->tx_bytes += p->len;
-				tx->done[(*n_done)++] = p;
-			}
+			tx_took(tx, st, pkts, m, (unsigned)r, n_done, true);
 			m += (unsigned)r;
 			continue;
 		}
@@ -515,11 +619,69 @@ static unsigned tx_flush(struct udp_priv *u, struct sl_port_qstats *st,
 			break;
 		}
 		/* this one failed for good: take it and go on */
-		st->tx_errors++;
-		tx->done[(*n_done)++] = pkts[tx->idx[m]];
+		tx_took(tx, st, pkts, m, 1, n_done, false);
 		m++;
 	}
-	return m;
+	return m - m0;
+}
+
+/*
+ * Send messages [0, cnt) prepared for pkts[idx[]], as runs. Sent and failed
+ * packets go to done[]; returns how many messages were dealt with (cnt
+ * unless the socket pushed back: then the rest are the caller's again).
+ */
+static unsigned tx_flush(struct udp_priv *u, struct sl_port_qstats *st,
+			 struct sl_pkt **pkts, unsigned cnt, unsigned *n_done)
+{
+	struct udp_tx *tx = &u->tx;
+	unsigned n_runs = tx_runs(u, tx, cnt), g = 0, dealt = 0, j;
+
+	while (g < n_runs) {
+		int r = sendmmsg(u->fd, tx->runs + g, n_runs - g, MSG_DONTWAIT);
+
+		if (r > 0) {
+			for (j = g; j < g + (unsigned)r; j++) {
+				tx_took(tx, st, pkts, tx->first[j],
+					tx->count[j], n_done, true);
+				dealt += tx->count[j];
+				if (tx->count[j] > 1) {
+					u->gso_runs++;
+					u->gso_segs += tx->count[j];
+				}
+			}
+			g += (unsigned)r;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == ENOBUFS) {
+			st->tx_full++;
+			break;
+		}
+		if (tx->count[g] > 1 &&
+		    (errno == EINVAL || errno == EIO || errno == EMSGSIZE)) {
+			/* refused as a run: one datagram each */
+			unsigned sent;
+
+			if (errno == EIO)
+				u->no_gso = true;
+			u->gso_refused++;
+			sent = tx_plain(u, st, pkts, tx->first[g], tx->count[g],
+					n_done);
+			dealt += sent;
+			if (sent < tx->count[g])
+				break;
+			g++;
+			continue;
+		}
+		/* this one failed for good: take it and go on */
+		tx_took(tx, st, pkts, tx->first[g], tx->count[g], n_done,
+			false);
+		dealt += tx->count[g];
+		g++;
+	}
+	return dealt;
 }
 
 static uint16_t udp_tx(struct sl_port *port, uint16_t queue,
@@ -582,10 +744,16 @@ static int udp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 
 	sl_xstat_put(out, n, 0, "udp_kernel_drops", u->kernel_drops);
 	sl_xstat_put(out, n, 1, "udp_rx_truncated", u->rx_truncated);
-	return 2;
+	sl_xstat_put(out, n, 2, "udp_gso_runs",
+		     __atomic_load_n(&u->gso_runs, __ATOMIC_RELAXED));
+	sl_xstat_put(out, n, 3, "udp_gso_segs",
+		     __atomic_load_n(&u->gso_segs, __ATOMIC_RELAXED));
+	sl_xstat_put(out, n, 4, "udp_gso_refused",
+		     __atomic_load_n(&u->gso_refused, __ATOMIC_RELAXED));
+	return 5;
 }
 
-static const char *const udp_keys[] = { "peer", "busy_poll", NULL };
+static const char *const udp_keys[] = { "peer", "busy_poll", "gso", NULL };
 
 int sl_udp_socket_fd(struct sl_port *port)
 {

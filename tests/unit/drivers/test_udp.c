@@ -782,6 +782,86 @@ static void test_busy_poll_refused(void **state)
 
 /* ---- bad specs ---------------------------------------------------------- */
 
+/*
+ * Runs of frames to one destination go out as GSO runs, and the receiver
+ * sees each datagram as it was: a burst of 40 full-size datagrams and a
+ * shorter last one to kernel socket A, then 3 to socket B, then 2 more to
+ * A (runs break on a new destination, a size larger than the run's, and
+ * after a shorter one). Every datagram arrives with its bytes and in
+ * order; with gso=off the same burst goes datagram by datagram.
+ */
+static void gso_case(const char *spec, bool want_runs)
+{
+	static const size_t sizes[] = { 1200, 1200, 700, 1200, 300 };
+	struct sl_pool_opts po = { .sz = sizeof(po),
+				   .n_bufs = 256,
+				   .buf_size = 4096 };
+	struct sl_pool *pool = sl_pool_create(&po);
+	struct sl_addr ka, kb, me;
+	int fa = ksock("127.0.0.1:0", &ka), fb = ksock("127.0.0.1:0", &kb);
+	struct sl_port *port;
+	struct sl_pkt *pkts[64];
+	uint8_t b[2048], want[2048];
+	unsigned n = 0, i, seq_a = 0, seq_b = 0;
+
+	assert_non_null(pool);
+	assert_true(fa >= 0 && fb >= 0);
+	port = open_port(spec, pool);
+	me = port_addr(port);
+	/* A: 40 x 1200, then 700 (shorter: the run ends with it) */
+	for (i = 0; i < 41; i++) {
+		fill(b, 1200, i);
+		pkts[n++] = udp_frame(pool, &me, &ka, b, i < 40 ? 1200 : 700);
+	}
+	for (i = 0; i < 3; i++) { /* B */
+		fill(b, 1200, 100 + i);
+		pkts[n++] = udp_frame(pool, &me, &kb, b, sizes[i]);
+	}
+	for (i = 0; i < 2; i++) { /* A again */
+		fill(b, 1200, 200 + i);
+		pkts[n++] = udp_frame(pool, &me, &ka, b, sizes[3 + i]);
+	}
+	assert_int_equal(sl_tx_burst(port, 0, pkts, (uint16_t)n), n);
+	for (i = 0; i < 43; i++) {
+		size_t len = i < 40 ? 1200 : i == 40 ? 700 : sizes[3 + i - 41];
+		unsigned seed = i < 41 ? i : 200 + i - 41;
+
+		fill(want, len, seed);
+		assert_int_equal(krecv(fa, b, sizeof(b), NULL), (ssize_t)len);
+		assert_memory_equal(b, want, len);
+		seq_a++;
+	}
+	for (i = 0; i < 3; i++) {
+		fill(want, sizes[i], 100 + i);
+		assert_int_equal(krecv(fb, b, sizeof(b), NULL),
+				 (ssize_t)sizes[i]);
+		assert_memory_equal(b, want, sizes[i]);
+		seq_b++;
+	}
+	assert_int_equal(seq_a + seq_b, n);
+	assert_int_equal(port_stats(port).tx_packets, n);
+	if (want_runs) {
+		/* A's 41, B's first two (1200, 1200; 700 is shorter: in),
+		 * A's last two (1200 then 300) */
+		assert_true(xstat(port, "udp_gso_runs") >= 3);
+		assert_int_equal(xstat(port, "udp_gso_segs"), 41 + 3 + 2);
+	} else {
+		assert_int_equal(xstat(port, "udp_gso_runs"), 0);
+	}
+	assert_int_equal(xstat(port, "udp_gso_refused"), 0);
+	sl_port_close(port);
+	sl_pool_destroy(pool);
+	close(fa);
+	close(fb);
+}
+
+static void test_gso(void **state)
+{
+	(void)state;
+	gso_case("udp:127.0.0.1:0", true);
+	gso_case("udp:127.0.0.1:0,gso=off", false);
+}
+
 static void check_bad_spec(const char *spec, const char *msg)
 {
 	struct sl_port *p = sl_port_open(spec, NULL);
@@ -812,6 +892,8 @@ static void test_bad_specs(void **state)
 	check_bad_spec("udp:127.0.0.1:0,busy_poll=1",
 		       "udp:127.0.0.1:0,busy_poll=1: bad busy_poll '1': it "
 		       "is a flag");
+	check_bad_spec("udp:127.0.0.1:0,gso=yes",
+		       "bad gso 'yes': on (the default) or off");
 	check_bad_spec("udp:127.0.0.1:0,tpacket=v2",
 		       "option 'tpacket' not taken by driver udp");
 	/* an address that is not ours */
@@ -832,6 +914,7 @@ int main(void)
 		cmocka_unit_test(test_peer_vanishes),
 		cmocka_unit_test(test_busy_poll),
 		cmocka_unit_test(test_busy_poll_refused),
+		cmocka_unit_test(test_gso),
 		cmocka_unit_test(test_bad_specs),
 	};
 
