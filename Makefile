@@ -5,7 +5,9 @@
 #                capability-versus-risk table of every receive path on a
 #                veth test bed as root, pair and loopback udp without;
 #                then, as root, round trips against kernel peers:
-#                bench/peers_rtt.sh; last, the DMA staging engine against
+#                bench/peers_rtt.sh; RDMA bandwidth over udp and xdp
+#                ports next to TCP's (sluice bench --rdma); last, the DMA
+#                staging engine against
 #                fio's raw O_DIRECT rate: bench/dma_bench)
 .PHONY: test bench build clean
 
@@ -26,6 +28,9 @@ bench:
 		--svg build-bench/sluice-bench.svg
 	@echo
 	@bench/peers_rtt.sh build-bench/tools/sluice
+	@echo
+	@env -u SLUICE_DEBUG build-bench/tools/sluice bench --rdma \
+		--json build-bench/sluice-bench-rdma.json
 	@echo
 	@ninja -C build-bench bench/dma_bench >build-bench.dma.log 2>&1 || \
 		{ cat build-bench.dma.log; exit 1; }

@@ -26,7 +26,7 @@ if [ "${1:-}" = bench ]; then
 	# DPDK only for side-by-side numbers: never a dependency of libsluice
 	pkgs+=(libdpdk-dev dpdk dpdk-dev)
 	# the raw rate a dma file target is compared against (bench/dma_bench)
-	pkgs+=(fio)
+	pkgs+=(fio iperf3)
 fi
 
 missing=()

@@ -132,7 +132,7 @@ struct bench_cfg {
 	double rtt_max_s; /* a row's pings stop after this long */
 	unsigned reps, pings;
 	const char *json, *svg, *only;
-	bool quick, peers, scale;
+	bool quick, peers, scale, rdma;
 };
 
 /*
@@ -247,6 +247,8 @@ int bench_write_json(struct bench *b, struct json_object *host);
  * bed up with queues queues, B entered; why_fewer: why not more) */
 unsigned bench_scale_queues(void);
 int bench_run_scale(struct bench *b, unsigned queues, const char *why_fewer);
+/* --rdma (rdma.c): RDMA bandwidth on udp and xdp ports next to TCP's */
+int bench_run_rdma(struct bench *b);
 
 /* svg.c */
 int bench_write_svg(struct bench *b, const char *header);

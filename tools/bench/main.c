@@ -39,7 +39,7 @@
 
 static const char bench_help[] =
 	"usage: sluice bench [--quick] [--json FILE] [--svg FILE] [--peers]\n"
-	"                    [--scale]\n"
+	"                    [--scale | --rdma]\n"
 	"                    [--duration S] [--reps N] [--pings N] "
 	"[--only PATH,...]\n"
 	"\n"
@@ -68,12 +68,15 @@ static const char bench_help[] =
 	"  --scale          instead: receive and forwarding rate of an xdp\n"
 	"                   port as queues and pinned cores grow (1, 2, ...),\n"
 	"                   with the efficiency of each added core\n"
+	"  --rdma           instead: RDMA write-bw and read-bw (64 KiB) over\n"
+	"                   udp and xdp ports next to one TCP stream (iperf3)\n"
 	"\n"
 	"examples:\n"
 	"  sudo sluice bench\n"
 	"  sudo sluice bench --quick --json bench.json --svg bench.svg\n"
 	"  sudo sluice bench --peers\n"
-	"  sudo sluice bench --scale --quick\n";
+	"  sudo sluice bench --scale --quick\n"
+	"  sudo sluice bench --rdma\n";
 /* ---- small helpers ------------------------------------------------------ */
 
 double bench_now_s(void)
@@ -129,6 +132,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		{ "pings", required_argument, NULL, 'n' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "scale", no_argument, NULL, 'S' },
+		{ "rdma", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -171,6 +175,9 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		case 'S':
 			b->cfg.scale = true;
 			break;
+		case 'R':
+			b->cfg.rdma = true;
+			break;
 		case 'h':
 			fputs(bench_help, stdout);
 			exit(0);
@@ -180,6 +187,8 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	}
 	if (optind < argc)
 		cli_usage_fail("unexpected argument '%s'", argv[optind]);
+	if (b->cfg.scale && b->cfg.rdma)
+		cli_usage_fail("--scale and --rdma: one at a time");
 	b->cfg.duration = b->cfg.quick ? 0.4 : 1.0;
 	b->cfg.warmup = b->cfg.quick ? 0.2 : 0.3;
 	b->cfg.reps = b->cfg.quick ? 1 : 2;
@@ -279,6 +288,20 @@ int cmd_bench(int argc, char **argv)
 		snprintf(why_local, sizeof(why_local), "%s", refusal);
 	}
 
+	if (b->cfg.rdma) {
+		if (!b->have_bed) {
+			printf("sluice bench --rdma: no test bed (%s): "
+			       "nothing measured\n",
+			       why_local);
+			return 0;
+		}
+		rc = bench_run_rdma(b);
+		sl_testbed_enter(&b->tb, SL_TESTBED_HOME);
+		sl_testbed_down(&b->tb);
+		for (i = 0; i < SL_ARRAY_SIZE_T(b->jit); i++)
+			cli_hist_free(b->jit[i].h);
+		return rc ? 1 : 0;
+	}
 	if (b->cfg.scale) {
 		if (!b->have_bed) {
 			printf("sluice bench --scale: no test bed (%s): "
