@@ -506,6 +506,8 @@ static const struct {
 	  false },
 	{ "rdma", cmd_rdma, "RDMA bandwidth and latency (perftest style)",
 	  false },
+	{ "run", cmd_run, "run a UDP program with its sockets on a bypass path",
+	  false },
 };
 
 /*

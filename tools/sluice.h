@@ -219,5 +219,6 @@ int cmd_capture(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_rdma(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Receive and send on a served socket, in the calling thread, with the
+ * socket's lock held: frames from the port are checked as the kernel
+ * would (addresses, connected peer, checksums) before they are stashed,
+ * so a frame in the stash is a datagram the kernel would have delivered.
+ * A send goes out through the port when the port can send it as the
+ * kernel would, else through the kernel socket, which is always there.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sluice/mem.h>
+
+#include "ps.h"
+
+void ps_stash_drop(struct ps_sock *s)
+{
+	while (s->n) {
+		sl_pkt_free(s->stash[s->head]);
+		s->rx_dropped++;
+		s->head = (s->head + 1) % PS_STASH;
+		s->n--;
+	}
+	s->head = 0;
+}
+
+/* A frame the kernel would deliver to this socket? */
+static bool wanted(struct ps_sock *s, struct sl_pkt *p)
+{
+	struct sl_udp_view v;
+
+	if (sl_udp_parse(p, &v) || v.dst.family != AF_INET ||
+	    v.dst.port != s->local.port)
+		return false;
+	if (!s->any && v.dst.v4.s_addr != s->local.v4.s_addr)
+		return false;
+	if (s->connected && (v.src.v4.s_addr != s->peer.v4.s_addr ||
+			     v.src.port != s->peer.port))
+		return false;
+	if ((size_t)(v.payload - p->data) + v.len > p->len)
+		return false;
+	sl_pkt_csum_check(p);
+	return sl_pkt_rx_l3_csum(p) != SL_CSUM_BAD &&
+	       sl_pkt_rx_l4_csum(p) != SL_CSUM_BAD;
+}
+
+/* Is the port still working? Asked when a burst finds nothing, at most
+ * every 100 ms: a port in error (interface gone, program detached and no
+ * path left) sends the socket to the kernel. */
+static void check_port(struct ps_sock *s)
+{
+	static __thread uint64_t next;
+	struct sl_port_info info = { .sz = sizeof(info) };
+	uint64_t now = ps_now_ns();
+
+	if (now < next)
+		return;
+	next = now + 100000000ull;
+	if (sl_port_info(s->port, &info) == 0 && info.state == SL_PORT_ERROR)
+		ps_fallback(s, "the %s port failed: %s", s->path, info.error);
+	else if (strcmp(sl_port_path(s->port), s->path))
+		ps_fallback(s, "the port moved to the %s path",
+			    sl_port_path(s->port));
+}
+
+/* Take what the port has into the stash. */
+static void fill(struct ps_sock *s)
+{
+	struct sl_pkt *pk[PS_STASH];
+	uint16_t got, i;
+	uint64_t now = 0;
+
+	if (!s->served || s->n)
+		return;
+	got = sl_rx_burst(s->port, 0, pk, PS_STASH);
+	if (!got) {
+		check_port(s);
+		return;
+	}
+	if (s->ts || s->tsns) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000ull +
+		      (uint64_t)ts.tv_nsec;
+	}
+	s->head = 0;
+	for (i = 0; i < got; i++) {
+		if (!wanted(s, pk[i])) {
+			sl_pkt_free(pk[i]);
+			s->rx_dropped++;
+			continue;
+		}
+		pk[i]->user = now;
+		s->stash[s->n++] = pk[i];
+		s->stash_seq++;
+	}
+}
+
+bool ps_readable(struct ps_sock *s)
+{
+	fill(s);
+	return s->n > 0;
+}
+
+static void put_cmsg(struct msghdr *m, size_t *used, int level, int type,
+		     const void *data, size_t len)
+{
+	struct cmsghdr *c;
+
+	if (*used + CMSG_SPACE(len) > m->msg_controllen) {
+		m->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	c = (struct cmsghdr *)((char *)m->msg_control + *used);
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	*used += CMSG_SPACE(len);
+}
+
+/* One datagram from the stash into m; -EAGAIN when there is none. */
+static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
+{
+	struct sl_pkt *p;
+	struct sl_udp_view v;
+	size_t off = 0, i, used = 0;
+
+	fill(s);
+	if (!s->n)
+		return -EAGAIN;
+	p = s->stash[s->head];
+	(void)sl_udp_parse(p, &v);
+	m->msg_flags = 0;
+	for (i = 0; i < m->msg_iovlen && off < v.len; i++) {
+		size_t k = m->msg_iov[i].iov_len;
+
+		if (k > v.len - off)
+			k = v.len - off;
+		memcpy(m->msg_iov[i].iov_base, v.payload + off, k);
+		off += k;
+	}
+	if (off < v.len)
+		m->msg_flags |= MSG_TRUNC;
+	if (m->msg_name) {
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_port = htons(v.src.port),
+					   .sin_addr = v.src.v4 };
+		size_t k = m->msg_namelen < sizeof(sin) ? m->msg_namelen :
+							  sizeof(sin);
+
+		memcpy(m->msg_name, &sin, k);
+		m->msg_namelen = sizeof(sin);
+	}
+	if (m->msg_control && m->msg_controllen) {
+		if (s->ts) {
+			struct timeval tv = {
+				.tv_sec = (time_t)(p->user / 1000000000ull),
+				.tv_usec =
+					(long)(p->user % 1000000000ull) / 1000,
+			};
+
+			put_cmsg(m, &used, SOL_SOCKET, SO_TIMESTAMP, &tv,
+				 sizeof(tv));
+		}
+		if (s->tsns) {
+			struct timespec ts = {
+				.tv_sec = (time_t)(p->user / 1000000000ull),
+				.tv_nsec = (long)(p->user % 1000000000ull),
+			};
+
+			put_cmsg(m, &used, SOL_SOCKET, SO_TIMESTAMPNS, &ts,
+				 sizeof(ts));
+		}
+		if (s->pktinfo) {
+			struct in_pktinfo pi = { .ipi_ifindex = s->ifindex,
+						 .ipi_spec_dst = v.dst.v4,
+						 .ipi_addr = v.dst.v4 };
+
+			put_cmsg(m, &used, IPPROTO_IP, IP_PKTINFO, &pi,
+				 sizeof(pi));
+		}
+	}
+	m->msg_controllen = used;
+	if (!(flags & MSG_PEEK)) {
+		s->rx++;
+		s->rx_bytes += v.len;
+		sl_pkt_free(p);
+		s->head = (s->head + 1) % PS_STASH;
+		s->n--;
+	}
+	return (ssize_t)((flags & MSG_TRUNC) ? v.len : off);
+}
+
+ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags)
+{
+	ssize_t r = from_stash(s, m, flags);
+
+	if (r != -EAGAIN)
+		return r;
+	/* datagrams that reached the kernel socket: other interfaces,
+	 * loopback, RSS queues without a socket, fragments */
+	r = ps_real.recvmsg(fd, m, flags | MSG_DONTWAIT);
+	if (r < 0)
+		return -errno;
+	s->rx_kernel++;
+	return r;
+}
+
+/* The headers for dst: from the cache, or asked of the kernel's routing
+ * and neighbour tables (control path: may wait for an ARP reply). NULL:
+ * send through the kernel. */
+static const struct sl_udp_params *route(struct ps_sock *s,
+					 const struct sl_addr *dst)
+{
+	uint64_t now = ps_now_ns();
+	struct ps_route *r;
+	int ifindex = 0, i;
+
+	for (i = 0; i < PS_ROUTES; i++) {
+		r = &s->routes[i];
+		if (r->until_ns > now && sl_addr_equal(&r->dst, dst))
+			return r->kernel ? NULL : &r->hp;
+	}
+	r = &s->routes[s->next_route++ % PS_ROUTES];
+	memset(r, 0, sizeof(*r));
+	r->dst = *dst;
+	r->until_ns = now + 1000000000ull;
+	if (sl_udp_params_route(&r->hp, dst, s->local.port, 1000, &ifindex) ||
+	    ifindex != s->ifindex) {
+		r->kernel = true;
+		return NULL;
+	}
+	if (!s->any)
+		r->hp.src.v4 = s->local.v4;
+	r->hp.src.port = s->local.port;
+	return &r->hp;
+}
+
+ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
+{
+	const struct sl_udp_params *hp;
+	struct sl_addr dst = { .family = AF_INET };
+	struct sl_pkt *p;
+	size_t len = 0, off, i;
+	uint32_t hl;
+	int b, tries;
+	ssize_t r;
+
+	if (!s->served || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) ||
+	    m->msg_controllen)
+		goto kernel;
+	if (m->msg_name) {
+		const struct sockaddr_in *sin = m->msg_name;
+
+		if (m->msg_namelen < sizeof(*sin) || sin->sin_family != AF_INET)
+			goto kernel;
+		dst.v4 = sin->sin_addr;
+		dst.port = ntohs(sin->sin_port);
+	} else if (s->connected) {
+		dst = s->peer;
+	} else {
+		goto kernel;
+	}
+	if (!dst.port || IN_MULTICAST(ntohl(dst.v4.s_addr)) ||
+	    dst.v4.s_addr == INADDR_BROADCAST || dst.v4.s_addr == INADDR_ANY)
+		goto kernel;
+	for (i = 0; i < m->msg_iovlen; i++)
+		len += m->msg_iov[i].iov_len;
+	hp = route(s, &dst);
+	if (!hp)
+		goto kernel;
+	p = sl_pkt_alloc(sl_port_pool(s->port));
+	if (!p)
+		goto kernel;
+	hl = (uint32_t)sl_udp_hdr_len(hp);
+	if (hl + len > sl_pkt_tailroom(p)) {
+		sl_pkt_free(p);
+		goto kernel; /* too big for a buffer: the kernel fragments */
+	}
+	for (i = 0, off = hl; i < m->msg_iovlen; i++) {
+		memcpy(p->data + off, m->msg_iov[i].iov_base,
+		       m->msg_iov[i].iov_len);
+		off += m->msg_iov[i].iov_len;
+	}
+	b = sl_udp_build(p->data, sl_pkt_tailroom(p), hp, NULL, len);
+	if (b < 0) {
+		sl_pkt_free(p);
+		goto kernel;
+	}
+	p->len = (uint32_t)b;
+	for (tries = 0; tries < 4; tries++)
+		if (sl_tx_burst(s->port, 0, &p, 1) == 1)
+			break;
+	if (tries == 4) {
+		sl_pkt_free(p);
+		goto kernel; /* the ring stays full */
+	}
+	s->tx++;
+	s->tx_bytes += len;
+	return (ssize_t)len;
+kernel:
+	r = ps_real.sendmsg(fd, m, flags);
+	if (r < 0)
+		return -errno;
+	s->tx_kernel++;
+	return r;
+}

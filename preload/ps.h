@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libsluice-preload.so, internal: the state of the application's sockets
+ * that sluice serves, shared by the interposed calls (calls.c, io.c,
+ * wait.c) and the engine (sock.c).
+ *
+ * Design: the application's fd stays the kernel UDP socket it made, bound
+ * and connected as the application asked (so the port stays reserved,
+ * getsockname, fcntl, dup and close work, and ICMP and datagrams that
+ * reach the kernel still have a socket). When the socket is bound on an
+ * interface where a bypass path opens, a sluice port for that interface
+ * with match=udp:PORT takes its datagrams; receives read that port first
+ * and then the kernel socket, sends go out through the port, or through
+ * the kernel socket whenever the port cannot send a datagram the way the
+ * kernel would (another interface, too big, ring full). Anything sluice
+ * does not implement sends the socket back to the kernel for good: the
+ * port is closed, its XDP program detached, and the kernel socket, which
+ * was there all along, carries on.
+ */
+#ifndef SLUICE_PRELOAD_PS_H
+#define SLUICE_PRELOAD_PS_H
+
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <sluice/net.h>
+#include <sluice/pkt.h>
+#include <sluice/port.h>
+#include <sluice/udp.h>
+
+#define PS_MAX_FD 65536
+#define PS_STASH 32 /* frames received ahead of the application */
+#define PS_ROUTES 8 /* destinations whose headers are kept */
+#define PS_PORT_FDS 16
+
+/* The libc calls under ours (dlsym RTLD_NEXT), resolved once. */
+struct ps_real {
+	int (*socket)(int, int, int);
+	int (*bind)(int, const struct sockaddr *, socklen_t);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*close)(int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*poll)(struct pollfd *, nfds_t, int);
+	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *,
+		     const sigset_t *);
+	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int,
+			   const sigset_t *);
+	int (*epoll_pwait2)(int, struct epoll_event *, int,
+			    const struct timespec *, const sigset_t *);
+	pid_t (*fork)(void);
+	int (*fcntl)(int, int, ...);
+};
+extern struct ps_real ps_real;
+
+/* A cached route: the headers for one destination. */
+struct ps_route {
+	struct sl_addr dst;
+	struct sl_udp_params hp;
+	bool kernel; /* reached through another interface: send by the kernel */
+	uint64_t until_ns; /* looked up again after this */
+};
+
+struct ps_sock {
+	pthread_mutex_t lock; /* the port's queue: one thread at a time */
+	int refs; /* fds of the table pointing here */
+	int fd; /* the first fd (for the report) */
+	bool served; /* a port serves it; false: kernel */
+	bool gave_up; /* fell back for good: never served again */
+	bool decided; /* served or not for local as it is */
+	char path[24]; /* "xdp", "packet", "kernel" */
+	char why[200]; /* why kernel (or "" when never tried) */
+	struct sl_port *port;
+	int qfd; /* the port's queue fd, to sleep on */
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	struct sl_addr local; /* as the kernel socket is bound */
+	bool connected;
+	struct sl_addr peer;
+	bool any; /* bound to 0.0.0.0: takes any destination address */
+	bool drop_filter; /* a drop-all filter is on the kernel socket */
+	/* receive options the application asked for */
+	bool pktinfo, ts, tsns;
+	/* frames taken from the port, not yet read */
+	struct sl_pkt *stash[PS_STASH];
+	unsigned head, n;
+	uint64_t stash_seq; /* frames stashed so far: edge-triggered epoll */
+	struct ps_route routes[PS_ROUTES];
+	unsigned next_route;
+	int port_fds[PS_PORT_FDS]; /* the port's fds: closed in a fork child */
+	unsigned n_port_fds;
+	/* counters */
+	uint64_t rx, rx_bytes, tx, tx_bytes, rx_kernel, tx_kernel;
+	uint64_t rx_dropped; /* bad checksum, not for us, lost on fallback */
+};
+
+extern struct ps_sock *ps_tab[PS_MAX_FD];
+extern bool ps_on; /* the preload is active (not --path kernel) */
+
+static inline struct ps_sock *ps_get(int fd)
+{
+	return fd >= 0 && fd < PS_MAX_FD ?
+		       __atomic_load_n(&ps_tab[fd], __ATOMIC_ACQUIRE) :
+		       NULL;
+}
+
+/* sock.c */
+void ps_init(void);
+void ps_track(int fd, int family);
+void ps_untrack(int fd);
+void ps_dup(int oldfd, int newfd);
+void ps_after_bind(int fd);
+void ps_after_connect(int fd);
+void ps_fallback(struct ps_sock *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ps_report_sock(struct ps_sock *s);
+uint64_t ps_now_ns(void);
+extern unsigned ps_spin_us;
+
+/* io.c: the lock of s is held by the caller; -errno or bytes */
+ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags);
+ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m,
+		   int flags);
+/* a frame is there to read (taken into the stash); lock held */
+bool ps_readable(struct ps_sock *s);
+void ps_stash_drop(struct ps_sock *s);
+
+/* wait.c */
+int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
+	    const sigset_t *mask);
+void ps_epoll_forget_sock(struct ps_sock *s);
+void ps_epoll_forget_epfd(int epfd);
+
+#endif

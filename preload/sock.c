@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The engine of libsluice-preload.so: which socket a port serves, opening
+ * and closing ports, falling back to the kernel, fork, and the report.
+ *
+ * A UDP/IPv4 socket is served once it has a local port: after bind, or
+ * after connect or a first send gave it an ephemeral one. Its interface is
+ * the one holding the bound address; for 0.0.0.0 the only non-loopback
+ * interface that is up (or SLUICE_RUN_IFACE). The port is
+ * "PATH:IFACE,match=udp:PORT" with PATH from SLUICE_RUN_PATH (auto, xdp,
+ * packet): auto: decides by the same probe and policy as everywhere else.
+ * One port per interface (the steering program is the interface's): a
+ * second socket on an interface already served stays with the kernel.
+ */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ps.h"
+
+struct ps_real ps_real;
+struct ps_sock *ps_tab[PS_MAX_FD];
+bool ps_on;
+unsigned ps_spin_us;
+
+static pthread_mutex_t ps_ctl = PTHREAD_MUTEX_INITIALIZER;
+static char ps_path[16] = "auto";
+static const char *ps_report;
+/* interfaces a port of ours serves: one port per interface */
+static char ps_served_if[16][IF_NAMESIZE];
+
+uint64_t ps_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#define REAL(name) ps_real.name = dlsym(RTLD_NEXT, #name)
+
+static void ps_atfork_child(void);
+
+__attribute__((constructor)) void ps_init(void)
+{
+	const char *p;
+
+	if (ps_real.socket)
+		return;
+	REAL(socket);
+	REAL(bind);
+	REAL(connect);
+	REAL(close);
+	REAL(dup);
+	REAL(dup2);
+	REAL(dup3);
+	REAL(setsockopt);
+	REAL(recvmsg);
+	REAL(sendmsg);
+	REAL(poll);
+	REAL(ppoll);
+	REAL(epoll_ctl);
+	REAL(epoll_pwait);
+	REAL(epoll_pwait2);
+	REAL(fork);
+	REAL(fcntl);
+	p = getenv("SLUICE_RUN_PATH");
+	if (p && *p)
+		snprintf(ps_path, sizeof(ps_path), "%s", p);
+	ps_on = strcmp(ps_path, "kernel") != 0;
+	ps_report = getenv("SLUICE_RUN_REPORT");
+	if (ps_report && !*ps_report)
+		ps_report = NULL;
+	p = getenv("SLUICE_RUN_SPIN");
+	if (p)
+		ps_spin_us = (unsigned)strtoul(p, NULL, 10);
+	pthread_atfork(NULL, NULL, ps_atfork_child);
+}
+
+void ps_track(int fd, int family)
+{
+	struct ps_sock *s;
+
+	if (fd < 0 || fd >= PS_MAX_FD)
+		return;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return;
+	pthread_mutex_init(&s->lock, NULL);
+	s->refs = 1;
+	s->fd = fd;
+	s->qfd = -1;
+	s->local.family = family;
+	snprintf(s->path, sizeof(s->path), "kernel");
+	if (family != AF_INET)
+		snprintf(s->why, sizeof(s->why),
+			 "IPv6 sockets are not served yet");
+	__atomic_store_n(&ps_tab[fd], s, __ATOMIC_RELEASE);
+}
+
+static void unserve(struct ps_sock *s);
+
+static void put(struct ps_sock *s)
+{
+	bool last;
+
+	pthread_mutex_lock(&ps_ctl);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&ps_ctl);
+	if (!last)
+		return;
+	ps_epoll_forget_sock(s);
+	pthread_mutex_lock(&s->lock);
+	ps_report_sock(s);
+	unserve(s);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+void ps_untrack(int fd)
+{
+	struct ps_sock *s;
+
+	if (fd < 0 || fd >= PS_MAX_FD)
+		return;
+	s = __atomic_exchange_n(&ps_tab[fd], NULL, __ATOMIC_ACQ_REL);
+	if (s)
+		put(s);
+}
+
+void ps_dup(int oldfd, int newfd)
+{
+	struct ps_sock *s = ps_get(oldfd);
+
+	if (!s || newfd == oldfd)
+		return;
+	if (newfd < 0 || newfd >= PS_MAX_FD) {
+		pthread_mutex_lock(&s->lock);
+		ps_fallback(s, "dup'ed to fd %d, beyond the preload's table",
+			    newfd);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	pthread_mutex_lock(&ps_ctl);
+	s->refs++;
+	pthread_mutex_unlock(&ps_ctl);
+	ps_untrack(newfd);
+	__atomic_store_n(&ps_tab[newfd], s, __ATOMIC_RELEASE);
+}
+
+/* The interface that holds addr (0.0.0.0: the only one up that is not
+ * loopback, or SLUICE_RUN_IFACE). 0, or -1 with why. */
+static int find_iface(const struct in_addr *addr, char *ifname, char *why,
+		      size_t wlen)
+{
+	struct ifaddrs *ifa, *i;
+	const char *env = getenv("SLUICE_RUN_IFACE");
+	unsigned n = 0;
+
+	if (getifaddrs(&ifa)) {
+		snprintf(why, wlen, "getifaddrs: %s", strerror(errno));
+		return -1;
+	}
+	ifname[0] = 0;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)i->ifa_addr;
+
+		if (!sin || sin->sin_family != AF_INET)
+			continue;
+		if (addr->s_addr != INADDR_ANY) {
+			if (sin->sin_addr.s_addr == addr->s_addr) {
+				snprintf(ifname, IF_NAMESIZE, "%s",
+					 i->ifa_name);
+				n = 1;
+				break;
+			}
+			continue;
+		}
+		if ((i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+			continue;
+		if (env && *env) {
+			if (strcmp(env, i->ifa_name))
+				continue;
+		} else if (n && strcmp(ifname, i->ifa_name)) {
+			n++;
+			continue;
+		}
+		if (!n)
+			n = 1;
+		snprintf(ifname, IF_NAMESIZE, "%s", i->ifa_name);
+	}
+	freeifaddrs(ifa);
+	if (n == 1 && ifname[0])
+		return 0;
+	if (addr->s_addr != INADDR_ANY)
+		snprintf(why, wlen, "no interface holds the bound address");
+	else if (env && *env)
+		snprintf(why, wlen, "SLUICE_RUN_IFACE=%s: not up with IPv4",
+			 env);
+	else if (!n)
+		snprintf(why, wlen,
+			 "bound to 0.0.0.0, no interface up "
+			 "but loopback");
+	else
+		snprintf(why, wlen,
+			 "bound to 0.0.0.0 with %u interfaces up: "
+			 "set SLUICE_RUN_IFACE to serve one",
+			 n);
+	return -1;
+}
+
+static bool iface_claim(const char *ifname)
+{
+	unsigned i, free_i = 16;
+
+	for (i = 0; i < 16; i++) {
+		if (!strcmp(ps_served_if[i], ifname))
+			return false;
+		if (!ps_served_if[i][0] && free_i == 16)
+			free_i = i;
+	}
+	if (free_i == 16)
+		return false;
+	snprintf(ps_served_if[free_i], IF_NAMESIZE, "%s", ifname);
+	return true;
+}
+
+static void iface_release(const char *ifname)
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++)
+		if (!strcmp(ps_served_if[i], ifname))
+			ps_served_if[i][0] = 0;
+}
+
+/* The fds open now, as a bitmap over the first 4096. */
+static void fd_snapshot(uint64_t *bits)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	memset(bits, 0, 4096 / 8);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+
+		if (fd > 0 && fd < 4096)
+			bits[fd / 64] |= 1ull << (fd % 64);
+	}
+	closedir(d);
+}
+
+/* Open the port that serves s; ctl held. */
+static void serve(struct ps_sock *s)
+{
+	char spec[128], why[160];
+	uint64_t before[64], after[64];
+	struct sl_port *p;
+	const char *path;
+	int fd, i;
+
+	if (find_iface(&s->local.v4, s->ifname, why, sizeof(why))) {
+		snprintf(s->why, sizeof(s->why), "%s", why);
+		return;
+	}
+	if (!iface_claim(s->ifname)) {
+		snprintf(s->why, sizeof(s->why),
+			 "%s is served for another socket already (one "
+			 "steering program per interface)",
+			 s->ifname);
+		return;
+	}
+	snprintf(spec, sizeof(spec), "%s:%s,match=udp:%u", ps_path, s->ifname,
+		 s->local.port);
+	fd_snapshot(before);
+	p = sl_port_open(spec, NULL);
+	if (!p) {
+		snprintf(s->why, sizeof(s->why), "%s: %s", spec,
+			 sl_last_error());
+		iface_release(s->ifname);
+		return;
+	}
+	path = sl_port_path(p);
+	fd = sl_port_queue_fd(p, 0);
+	if (strcmp(path, "xdp") && strcmp(path, "packet")) {
+		snprintf(s->why, sizeof(s->why),
+			 "%s took the %s path: the kernel socket is that", spec,
+			 path);
+		sl_port_close(p);
+		iface_release(s->ifname);
+		return;
+	}
+	if (fd < 0) {
+		snprintf(s->why, sizeof(s->why), "%s: no fd to sleep on", spec);
+		sl_port_close(p);
+		iface_release(s->ifname);
+		return;
+	}
+	fd_snapshot(after);
+	s->n_port_fds = 0;
+	for (i = 0; i < 4096; i++) {
+		if (!(after[i / 64] & ~before[i / 64] & (1ull << (i % 64))))
+			continue;
+		/* never to a program we exec: the steering link with it */
+		(void)ps_real.fcntl(i, F_SETFD, FD_CLOEXEC);
+		if (s->n_port_fds < PS_PORT_FDS)
+			s->port_fds[s->n_port_fds++] = i;
+	}
+	if (!strcmp(path, "packet")) {
+		/* AF_PACKET gets a copy, the kernel socket would too: make the
+		 * kernel socket drop what the port reads */
+		struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+		struct sock_fprog prog = { .len = 1, .filter = &drop };
+
+		if (ps_real.setsockopt(s->fd, SOL_SOCKET, SO_ATTACH_FILTER,
+				       &prog, sizeof(prog)) == 0)
+			s->drop_filter = true;
+	}
+	s->port = p;
+	s->qfd = fd;
+	s->ifindex = (int)if_nametoindex(s->ifname);
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->why[0] = 0;
+	s->served = true;
+}
+
+/* Close the port; s's lock held. */
+static void unserve(struct ps_sock *s)
+{
+	if (!s->served)
+		return;
+	ps_stash_drop(s);
+	if (s->drop_filter) {
+		int one = 0;
+
+		(void)ps_real.setsockopt(s->fd, SOL_SOCKET, SO_DETACH_FILTER,
+					 &one, sizeof(one));
+		s->drop_filter = false;
+	}
+	if (s->port)
+		sl_port_close(s->port);
+	s->port = NULL;
+	s->qfd = -1;
+	s->served = false;
+	pthread_mutex_lock(&ps_ctl);
+	iface_release(s->ifname);
+	pthread_mutex_unlock(&ps_ctl);
+	snprintf(s->path, sizeof(s->path), "kernel");
+}
+
+void ps_fallback(struct ps_sock *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->gave_up)
+		return; /* the first reason stands */
+	s->gave_up = true;
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	va_end(ap);
+	unserve(s);
+}
+
+/* Read where the kernel socket is bound (and to whom connected) and serve
+ * it if it has a port and is not served yet. */
+static void refresh(struct ps_sock *s, bool connected_call)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+
+	if (s->local.family != AF_INET || !ps_on || s->gave_up)
+		return;
+	if (getsockname(s->fd, (struct sockaddr *)&sin, &sl) ||
+	    sin.sin_family != AF_INET)
+		return;
+	if (s->served && (ntohs(sin.sin_port) != s->local.port ||
+			  (sin.sin_addr.s_addr != s->local.v4.s_addr &&
+			   sin.sin_addr.s_addr != INADDR_ANY && !s->any))) {
+		/* the kernel moved the socket (disconnect): serve anew */
+		unserve(s);
+		s->decided = false;
+	}
+	if (!s->served && s->decided && ntohs(sin.sin_port) == s->local.port &&
+	    sin.sin_addr.s_addr == s->local.v4.s_addr)
+		return;
+	s->local.v4 = sin.sin_addr;
+	s->local.port = ntohs(sin.sin_port);
+	s->any = sin.sin_addr.s_addr == INADDR_ANY;
+	if (connected_call) {
+		sl = sizeof(sin);
+		s->connected =
+			getpeername(s->fd, (struct sockaddr *)&sin, &sl) == 0 &&
+			sin.sin_family == AF_INET;
+		if (s->connected) {
+			s->peer.family = AF_INET;
+			s->peer.v4 = sin.sin_addr;
+			s->peer.port = ntohs(sin.sin_port);
+		}
+		memset(s->routes, 0, sizeof(s->routes));
+	}
+	if (s->served || !s->local.port || s->gave_up)
+		return;
+	s->decided = true;
+	if ((ntohl(s->local.v4.s_addr) >> 24) == 127) {
+		snprintf(s->why, sizeof(s->why), "bound on loopback");
+		return;
+	}
+	if (IN_MULTICAST(ntohl(s->local.v4.s_addr))) {
+		snprintf(s->why, sizeof(s->why), "bound to a multicast group");
+		return;
+	}
+	pthread_mutex_lock(&ps_ctl);
+	serve(s);
+	pthread_mutex_unlock(&ps_ctl);
+}
+
+void ps_after_bind(int fd)
+{
+	struct ps_sock *s = ps_get(fd);
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	refresh(s, false);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void ps_after_connect(int fd)
+{
+	struct ps_sock *s = ps_get(fd);
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	refresh(s, true);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The child of a fork shares the parent's rings through the inherited
+ * memory: it must not touch them. Its sockets fall back to the kernel; it
+ * closes its copies of the port's fds (so that the steering link goes with
+ * the parent) and leaves the port's memory alone. */
+static void ps_atfork_child(void)
+{
+	unsigned fd, i;
+
+	pthread_mutex_init(&ps_ctl, NULL);
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (!s || s->fd != (int)fd)
+			continue;
+		pthread_mutex_init(&s->lock, NULL);
+		if (!s->served)
+			continue;
+		for (i = 0; i < s->n_port_fds; i++)
+			ps_real.close(s->port_fds[i]);
+		s->port = NULL; /* the parent's */
+		s->n = 0;
+		s->qfd = -1;
+		s->served = false;
+		if (s->drop_filter) {
+			int z = 0;
+
+			ps_real.setsockopt(s->fd, SOL_SOCKET, SO_DETACH_FILTER,
+					   &z, sizeof(z));
+			s->drop_filter = false;
+		}
+		snprintf(s->why, sizeof(s->why),
+			 "fork: the child's copy; the parent %d keeps the %s "
+			 "port",
+			 (int)getppid(), s->path);
+		snprintf(s->path, sizeof(s->path), "kernel");
+	}
+	memset(ps_served_if, 0, sizeof(ps_served_if));
+}
+
+/* One line per socket, appended to SLUICE_RUN_REPORT ("-": stderr) when it
+ * closes or the program exits; s's lock held. */
+void ps_report_sock(struct ps_sock *s)
+{
+	char a[64], line[640];
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	int fd, len;
+
+	if (!ps_report || s->local.family == 0)
+		return;
+	if (s->port)
+		(void)sl_port_stats(s->port, &st);
+	sl_addr_format(&s->local, a, sizeof(a));
+	len = snprintf(
+		line, sizeof(line),
+		"sluice-run pid=%d fd=%d udp%s %s path=%s iface=%s "
+		"rx=%llu rx_bytes=%llu tx=%llu tx_bytes=%llu "
+		"rx_kernel=%llu tx_kernel=%llu rx_dropped=%llu "
+		"port_rx=%llu port_tx=%llu%s%s%s\n",
+		(int)getpid(), s->fd, s->local.family == AF_INET6 ? "6" : "4",
+		a, s->path, s->ifname[0] ? s->ifname : "-",
+		(unsigned long long)s->rx, (unsigned long long)s->rx_bytes,
+		(unsigned long long)s->tx, (unsigned long long)s->tx_bytes,
+		(unsigned long long)s->rx_kernel,
+		(unsigned long long)s->tx_kernel,
+		(unsigned long long)s->rx_dropped,
+		(unsigned long long)st.rx_packets,
+		(unsigned long long)st.tx_packets, s->why[0] ? " why=\"" : "",
+		s->why, s->why[0] ? "\"" : "");
+	if (len <= 0)
+		return;
+	if (len >= (int)sizeof(line))
+		len = sizeof(line) - 1;
+	if (!strcmp(ps_report, "-")) {
+		(void)!write(2, line, (size_t)len);
+		return;
+	}
+	fd = open(ps_report, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	(void)!write(fd, line, (size_t)len);
+	ps_real.close(fd);
+}
+
+/* At exit, the sockets still open go into the report. */
+__attribute__((destructor)) static void ps_fini(void)
+{
+	unsigned fd;
+
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (!s || s->fd != (int)fd)
+			continue;
+		if (pthread_mutex_trylock(&s->lock))
+			continue;
+		ps_report_sock(s);
+		pthread_mutex_unlock(&s->lock);
+	}
+}
