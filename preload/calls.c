@@ -32,7 +32,8 @@ int socket(int domain, int type, int protocol)
 
 	ps_init();
 	fd = ps_real.socket(domain, type, protocol);
-	if (fd >= 0 && ps_on && (domain == AF_INET || domain == AF_INET6) &&
+	if (fd >= 0 && ps_on && !ps_inside &&
+	    (domain == AF_INET || domain == AF_INET6) &&
 	    (type & 0xff) == SOCK_DGRAM &&
 	    (protocol == 0 || protocol == IPPROTO_UDP)) {
 		ps_untrack(fd);

@@ -231,8 +231,10 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 	memset(r, 0, sizeof(*r));
 	r->dst = *dst;
 	r->until_ns = now + 1000000000ull;
-	if (sl_udp_params_route(&r->hp, dst, s->local.port, 1000, &ifindex) ||
-	    ifindex != s->ifindex) {
+	ps_inside++;
+	i = sl_udp_params_route(&r->hp, dst, s->local.port, 1000, &ifindex);
+	ps_inside--;
+	if (i || ifindex != s->ifindex) {
 		r->kernel = true;
 		return NULL;
 	}

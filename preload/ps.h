@@ -107,6 +107,9 @@ struct ps_sock {
 
 extern struct ps_sock *ps_tab[PS_MAX_FD];
 extern bool ps_on; /* the preload is active (not --path kernel) */
+/* Set while this thread is in the library: its own sockets are its own,
+ * not the application's, and go to libc untouched. */
+extern __thread int ps_inside;
 
 static inline struct ps_sock *ps_get(int fd)
 {

@@ -31,6 +31,7 @@
 struct ps_real ps_real;
 struct ps_sock *ps_tab[PS_MAX_FD];
 bool ps_on;
+__thread int ps_inside;
 unsigned ps_spin_us;
 
 static pthread_mutex_t ps_ctl = PTHREAD_MUTEX_INITIALIZER;
@@ -350,8 +351,10 @@ static void unserve(struct ps_sock *s)
 					 &one, sizeof(one));
 		s->drop_filter = false;
 	}
+	ps_inside++;
 	if (s->port)
 		sl_port_close(s->port);
+	ps_inside--;
 	s->port = NULL;
 	s->qfd = -1;
 	s->served = false;
@@ -423,7 +426,9 @@ static void refresh(struct ps_sock *s, bool connected_call)
 		return;
 	}
 	pthread_mutex_lock(&ps_ctl);
+	ps_inside++;
 	serve(s);
+	ps_inside--;
 	pthread_mutex_unlock(&ps_ctl);
 }
 
