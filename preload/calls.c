@@ -233,7 +233,10 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 
 		pthread_mutex_lock(&s->lock);
 		if (!s->served) {
+			r = ps_recv_held(s, m, flags);
 			pthread_mutex_unlock(&s->lock);
+			if (r != -EAGAIN)
+				return r;
 			return ps_real.recvmsg(fd, m, flags);
 		}
 		r = ps_recvmsg(s, fd, m, flags);

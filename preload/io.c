@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,33 +125,29 @@ static void put_cmsg(struct msghdr *m, size_t *used, int level, int type,
 	*used += CMSG_SPACE(len);
 }
 
-/* One datagram from the stash into m; -EAGAIN when there is none. */
-static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
+/* One datagram into m, as recvmsg fills it. */
+static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
+		       const uint8_t *pl, uint32_t len,
+		       const struct sl_addr *src, const struct sl_addr *dst,
+		       uint64_t tsn)
 {
-	struct sl_pkt *p;
-	struct sl_udp_view v;
 	size_t off = 0, i, used = 0;
 
-	fill(s);
-	if (!s->n)
-		return -EAGAIN;
-	p = s->stash[s->head];
-	(void)sl_udp_parse(p, &v);
 	m->msg_flags = 0;
-	for (i = 0; i < m->msg_iovlen && off < v.len; i++) {
+	for (i = 0; i < m->msg_iovlen && off < len; i++) {
 		size_t k = m->msg_iov[i].iov_len;
 
-		if (k > v.len - off)
-			k = v.len - off;
-		memcpy(m->msg_iov[i].iov_base, v.payload + off, k);
+		if (k > len - off)
+			k = len - off;
+		memcpy(m->msg_iov[i].iov_base, pl + off, k);
 		off += k;
 	}
-	if (off < v.len)
+	if (off < len)
 		m->msg_flags |= MSG_TRUNC;
 	if (m->msg_name) {
 		struct sockaddr_in sin = { .sin_family = AF_INET,
-					   .sin_port = htons(v.src.port),
-					   .sin_addr = v.src.v4 };
+					   .sin_port = htons(src->port),
+					   .sin_addr = src->v4 };
 		size_t k = m->msg_namelen < sizeof(sin) ? m->msg_namelen :
 							  sizeof(sin);
 
@@ -160,9 +157,8 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 	if (m->msg_control && m->msg_controllen) {
 		if (s->ts) {
 			struct timeval tv = {
-				.tv_sec = (time_t)(p->user / 1000000000ull),
-				.tv_usec =
-					(long)(p->user % 1000000000ull) / 1000,
+				.tv_sec = (time_t)(tsn / 1000000000ull),
+				.tv_usec = (long)(tsn % 1000000000ull) / 1000,
 			};
 
 			put_cmsg(m, &used, SOL_SOCKET, SO_TIMESTAMP, &tv,
@@ -170,8 +166,8 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 		}
 		if (s->tsns) {
 			struct timespec ts = {
-				.tv_sec = (time_t)(p->user / 1000000000ull),
-				.tv_nsec = (long)(p->user % 1000000000ull),
+				.tv_sec = (time_t)(tsn / 1000000000ull),
+				.tv_nsec = (long)(tsn % 1000000000ull),
 			};
 
 			put_cmsg(m, &used, SOL_SOCKET, SO_TIMESTAMPNS, &ts,
@@ -179,8 +175,8 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 		}
 		if (s->pktinfo) {
 			struct in_pktinfo pi = { .ipi_ifindex = s->ifindex,
-						 .ipi_spec_dst = v.dst.v4,
-						 .ipi_addr = v.dst.v4 };
+						 .ipi_spec_dst = dst->v4,
+						 .ipi_addr = dst->v4 };
 
 			put_cmsg(m, &used, IPPROTO_IP, IP_PKTINFO, &pi,
 				 sizeof(pi));
@@ -189,12 +185,47 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 	m->msg_controllen = used;
 	if (!(flags & MSG_PEEK)) {
 		s->rx++;
-		s->rx_bytes += v.len;
+		s->rx_bytes += len;
+	}
+	return (ssize_t)((flags & MSG_TRUNC) ? len : off);
+}
+
+/* One datagram from the stash into m; -EAGAIN when there is none. */
+static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
+{
+	struct sl_pkt *p;
+	struct sl_udp_view v;
+	ssize_t r;
+
+	fill(s);
+	if (!s->n)
+		return -EAGAIN;
+	p = s->stash[s->head];
+	(void)sl_udp_parse(p, &v);
+	r = deliver(s, m, flags, v.payload, v.len, &v.src, &v.dst, p->user);
+	if (!(flags & MSG_PEEK)) {
 		sl_pkt_free(p);
 		s->head = (s->head + 1) % PS_STASH;
 		s->n--;
 	}
-	return (ssize_t)((flags & MSG_TRUNC) ? v.len : off);
+	return r;
+}
+
+ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags)
+{
+	struct ps_dgram *d;
+	ssize_t r;
+
+	if (!s->held_n)
+		return -EAGAIN;
+	d = s->held[s->held_head];
+	r = deliver(s, m, flags, d->data, d->len, &d->src, &d->dst, d->ts);
+	if (!(flags & MSG_PEEK)) {
+		free(d);
+		s->held_head = (s->held_head + 1) % PS_STASH;
+		s->held_n--;
+	}
+	return r;
 }
 
 ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags)

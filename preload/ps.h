@@ -72,6 +72,15 @@ struct ps_route {
 	uint64_t until_ns; /* looked up again after this */
 };
 
+/* A datagram a fork child was handed: the parent had taken it from the
+ * port (MSG_PEEK, poll) and the child reads it from its socket. */
+struct ps_dgram {
+	uint32_t len;
+	struct sl_addr src, dst;
+	uint64_t ts;
+	uint8_t data[];
+};
+
 struct ps_sock {
 	pthread_mutex_t lock; /* the port's queue: one thread at a time */
 	int refs; /* fds of the table pointing here */
@@ -96,6 +105,10 @@ struct ps_sock {
 	struct sl_pkt *stash[PS_STASH];
 	unsigned head, n;
 	uint64_t stash_seq; /* frames stashed so far: edge-triggered epoll */
+	/* a fork child's: datagrams the parent had stashed */
+	struct ps_dgram *held[PS_STASH];
+	unsigned held_head, held_n;
+	uint64_t forked; /* stashed datagrams handed to a fork child */
 	struct ps_route routes[PS_ROUTES];
 	unsigned next_route;
 	int port_fds[PS_PORT_FDS]; /* the port's fds: closed in a fork child */
@@ -137,6 +150,13 @@ ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m,
 		   int flags);
 /* a frame is there to read (taken into the stash); lock held */
 bool ps_readable(struct ps_sock *s);
+/* a fork child's datagram into m, -EAGAIN when none */
+ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags);
+/* a served socket, or a fork child's with datagrams handed down */
+static inline bool ps_special(const struct ps_sock *s)
+{
+	return s && (s->served || s->held_n);
+}
 void ps_stash_drop(struct ps_sock *s);
 
 /* wait.c */

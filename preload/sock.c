@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sluice/mem.h>
+
 #include "ps.h"
 
 struct ps_real ps_real;
@@ -50,6 +52,8 @@ uint64_t ps_now_ns(void)
 
 #define REAL(name) ps_real.name = dlsym(RTLD_NEXT, #name)
 
+static void ps_atfork_prepare(void);
+static void ps_atfork_parent(void);
 static void ps_atfork_child(void);
 
 __attribute__((constructor)) void ps_init(void)
@@ -85,7 +89,7 @@ __attribute__((constructor)) void ps_init(void)
 	p = getenv("SLUICE_RUN_SPIN");
 	if (p)
 		ps_spin_us = (unsigned)strtoul(p, NULL, 10);
-	pthread_atfork(NULL, NULL, ps_atfork_child);
+	pthread_atfork(ps_atfork_prepare, ps_atfork_parent, ps_atfork_child);
 }
 
 void ps_track(int fd, int family)
@@ -452,6 +456,74 @@ void ps_after_connect(int fd)
 	pthread_mutex_lock(&s->lock);
 	refresh(s, true);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Datagrams a served socket had taken from its port but not yet read go
+ * to the child of a fork, as if it had read them from the kernel
+ * socket they share: a parent that peeks and forks a child to read
+ * (socat UDP-RECVFROM,fork) works. Prepare copies them while every
+ * served socket is locked; the parent then drops its own, the child keeps
+ * the copies.
+ */
+static void ps_atfork_prepare(void)
+{
+	unsigned fd, i;
+
+	pthread_mutex_lock(&ps_ctl);
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (!s || s->fd != (int)fd)
+			continue;
+		pthread_mutex_lock(&s->lock);
+		for (i = 0; s->served && i < s->n && s->held_n < PS_STASH;
+		     i++) {
+			struct sl_pkt *p = s->stash[(s->head + i) % PS_STASH];
+			struct sl_udp_view v;
+			struct ps_dgram *d;
+
+			if (sl_udp_parse(p, &v))
+				continue;
+			d = malloc(sizeof(*d) + v.len);
+			if (!d)
+				break;
+			d->len = v.len;
+			d->src = v.src;
+			d->dst = v.dst;
+			d->ts = p->user;
+			memcpy(d->data, v.payload, v.len);
+			s->held[(s->held_head + s->held_n++) % PS_STASH] = d;
+		}
+	}
+}
+
+static void ps_atfork_parent(void)
+{
+	unsigned fd;
+
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (!s || s->fd != (int)fd)
+			continue;
+		if (s->served && s->held_n) {
+			s->forked += s->n;
+			while (s->n) {
+				sl_pkt_free(s->stash[s->head]);
+				s->head = (s->head + 1) % PS_STASH;
+				s->n--;
+			}
+			s->head = 0;
+		}
+		while (s->held_n) {
+			free(s->held[s->held_head]);
+			s->held_head = (s->held_head + 1) % PS_STASH;
+			s->held_n--;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_unlock(&ps_ctl);
 }
 
 /* The child of a fork shares the parent's rings through the inherited

@@ -60,10 +60,10 @@ static int stash_ready(struct pollfd *fds, nfds_t n, bool *ready)
 		struct ps_sock *s = ps_get(fds[i].fd);
 
 		ready[i] = false;
-		if (!s || !s->served || !(fds[i].events & POLLIN))
+		if (!ps_special(s) || !(fds[i].events & POLLIN))
 			continue;
 		pthread_mutex_lock(&s->lock);
-		ready[i] = ps_readable(s);
+		ready[i] = s->held_n || ps_readable(s);
 		pthread_mutex_unlock(&s->lock);
 		k += ready[i];
 	}
@@ -141,7 +141,7 @@ static bool any_served(const struct pollfd *fds, nfds_t n)
 	for (i = 0; i < n; i++) {
 		struct ps_sock *s = ps_get(fds[i].fd);
 
-		if (s && s->served)
+		if (ps_special(s))
 			return true;
 	}
 	return false;
@@ -308,7 +308,7 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	s = ps_get(fd);
 	pthread_mutex_lock(&ep_lock);
 	r = ep_find(epfd, fd);
-	if (!s || (!r && (op != EPOLL_CTL_ADD || !s->served))) {
+	if (!s || (!r && (op != EPOLL_CTL_ADD || !ps_special(s)))) {
 		pthread_mutex_unlock(&ep_lock);
 		return ps_real.epoll_ctl(epfd, op, fd, ev);
 	}
@@ -415,11 +415,11 @@ static int ep_stashed(int epfd, struct epoll_event *out, int max)
 		struct ep_reg *r = &ep_regs[i];
 		bool rd;
 
-		if (!r->used || r->epfd != epfd || !r->s->served ||
+		if (!r->used || r->epfd != epfd || !ps_special(r->s) ||
 		    !(r->events & EPOLLIN))
 			continue;
 		pthread_mutex_lock(&r->s->lock);
-		rd = r->s->n > 0 || ps_readable(r->s);
+		rd = r->s->held_n || r->s->n > 0 || ps_readable(r->s);
 		if (rd && (r->events & EPOLLET)) {
 			rd = r->s->stash_seq != r->seen_seq;
 			r->seen_seq = r->s->stash_seq;
