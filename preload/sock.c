@@ -516,7 +516,9 @@ static void ps_atfork_parent(void)
 			}
 			s->head = 0;
 		}
-		while (s->held_n) {
+		/* a served socket holds nothing but the copies just made;
+		 * an unserved one (a child's) keeps what it was handed */
+		while (s->served && s->held_n) {
 			free(s->held[s->held_head]);
 			s->held_head = (s->held_head + 1) % PS_STASH;
 			s->held_n--;
@@ -541,6 +543,7 @@ static void ps_atfork_child(void)
 		if (!s || s->fd != (int)fd)
 			continue;
 		pthread_mutex_init(&s->lock, NULL);
+		s->forked = 0;
 		if (!s->served)
 			continue;
 		for (i = 0; i < s->n_port_fds; i++)
@@ -583,7 +586,7 @@ void ps_report_sock(struct ps_sock *s)
 		"sluice-run pid=%d fd=%d udp%s %s path=%s iface=%s "
 		"rx=%llu rx_bytes=%llu tx=%llu tx_bytes=%llu "
 		"rx_kernel=%llu tx_kernel=%llu rx_dropped=%llu "
-		"port_rx=%llu port_tx=%llu%s%s%s\n",
+		"port_rx=%llu port_tx=%llu forked=%llu%s%s%s\n",
 		(int)getpid(), s->fd, s->local.family == AF_INET6 ? "6" : "4",
 		a, s->path, s->ifname[0] ? s->ifname : "-",
 		(unsigned long long)s->rx, (unsigned long long)s->rx_bytes,
@@ -592,7 +595,8 @@ void ps_report_sock(struct ps_sock *s)
 		(unsigned long long)s->tx_kernel,
 		(unsigned long long)s->rx_dropped,
 		(unsigned long long)st.rx_packets,
-		(unsigned long long)st.tx_packets, s->why[0] ? " why=\"" : "",
+		(unsigned long long)st.tx_packets,
+		(unsigned long long)s->forked, s->why[0] ? " why=\"" : "",
 		s->why, s->why[0] ? "\"" : "");
 	if (len <= 0)
 		return;
