@@ -12,7 +12,7 @@ pkgs=(
 	libjson-c-dev libseccomp-dev
 	tshark iproute2 ethtool strace
 	# peers no one here wrote, for the interop tests
-	socat openbsd-inetd iperf tcpdump
+	socat openbsd-inetd iperf tcpdump sockperf dnsutils
 	# the lab (scripts/lab.sh): a guest with Linux's RDMA stack and NICs
 	qemu-system-x86 busybox-static cpio kmod xz-utils
 	rdma-core ibverbs-utils ibverbs-providers perftest python3-pyverbs

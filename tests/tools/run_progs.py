@@ -6,6 +6,7 @@
   run_progs.py selectors PORT N       non-blocking socket under selectors
   run_progs.py mixed UPORT TPORT N    UDP echo and a TCP echo in one loop
   run_progs.py option PORT            sets IP_MULTICAST_IF, then echoes one
+  run_progs.py dns PORT N             answers N DNS A queries with 10.9.8.7
   run_progs.py client HOST PORT N [tcp]   the kernel client: N round trips
 """
 import asyncio
@@ -110,6 +111,22 @@ def option(port):
     s.sendto(d, a)
 
 
+def dns(port, n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    s.settimeout(20)
+    for _ in range(n):
+        q, a = s.recvfrom(512)
+        end = 12
+        while q[end]:
+            end += q[end] + 1
+        end += 5  # the root label, QTYPE, QCLASS
+        hdr = q[:2] + b"\x81\x80" + q[4:6] + b"\x00\x01\x00\x00\x00\x00"
+        ans = (b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" +
+               bytes([10, 9, 8, 7]))
+        s.sendto(hdr + q[12:end] + ans, a)
+
+
 def client(host, port, n, tcp=False):
     if tcp:
         s = socket.create_connection((host, port), 5)
@@ -143,5 +160,7 @@ if __name__ == "__main__":
         mixed(int(a[1]), int(a[2]), int(a[3]))
     elif a[0] == "option":
         option(int(a[1]))
+    elif a[0] == "dns":
+        dns(int(a[1]), int(a[2]))
     elif a[0] == "client":
         client(a[1], int(a[2]), int(a[3]), len(a) > 4)

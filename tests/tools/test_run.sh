@@ -3,10 +3,12 @@
 # without UDP run as without it; on the veth test bed (root), servers in
 # namespace B under `sluice run --path xdp` answer kernel clients in A byte
 # for byte (a blocking python3 echo, asyncio's epoll loop, selectors,
-# socat UDP-RECVFROM with fork), the report names each socket's path and
-# counts; TCP in the same program stays kernel and works; an option sluice
-# does not implement sends that socket to the kernel, named in the report;
-# SIGKILL leaves no XDP program on the interface. The bed is sl-tr<PID>,
+# socat UDP-RECVFROM with fork, sockperf, iperf2 -u, a DNS server asked by
+# dig), clients under it reach kernel servers (sockperf ping-pong, iperf2
+# -u), the report names each socket's path and counts; TCP in the same
+# program stays kernel and works; an option sluice does not implement
+# sends that socket to the kernel, named in the report; SIGKILL leaves no
+# XDP program on the interface. The bed is sl-tr<PID>,
 # removed on exit. Prints TAP.
 #
 #   test_run.sh PATH/TO/sluice SOURCE_ROOT
@@ -16,7 +18,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=12
+N=16
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -156,5 +158,82 @@ if command -v socat >/dev/null; then
 	fi
 else
 	t_skip "socat UDP-RECVFROM under sluice run" "socat not installed"
+fi
+
+# sockperf_ok OUT: the client saw every reply
+sockperf_ok() { grep -q 'dropped messages = 0;' "$1" && grep -q 'Summary: Latency' "$1"; }
+if command -v sockperf >/dev/null; then
+	t_bg "$D/sps.out" ip netns exec "$NSB" env SLUICE_RUN_REPORT="$D/sps.report" \
+		"$SLUICE" run --path xdp -- sockperf server -i "$IPB" -p 7011
+	sleep 1.5
+	A timeout 20 sockperf ping-pong -i "$IPB" -p 7011 -t 2 >"$D/spc" 2>&1
+	kill -INT $T_LAST 2>/dev/null
+	t_wait $T_LAST 5
+	if sockperf_ok "$D/spc" && served sps; then
+		t_ok "sockperf server under sluice run: every message answered"
+	else
+		t_fail "sockperf server under sluice run: every message answered" \
+			"$(tail -5 "$D/spc"; cat "$D/sps.report")"
+	fi
+	t_bg "$D/sps2.out" ip netns exec "$NSB" sockperf server -i "$IPB" -p 7012
+	sleep 1.5
+	A timeout 20 env SLUICE_RUN_REPORT="$D/spc2.report" "$SLUICE" run \
+		--path xdp -- sockperf ping-pong -i "$IPB" -p 7012 -t 2 >"$D/spc2" 2>&1
+	kill -INT $T_LAST 2>/dev/null
+	t_wait $T_LAST 5
+	if sockperf_ok "$D/spc2" && served spc2; then
+		t_ok "sockperf ping-pong under sluice run: every message answered"
+	else
+		t_fail "sockperf ping-pong under sluice run: every message answered" \
+			"$(tail -5 "$D/spc2"; cat "$D/spc2.report")"
+	fi
+else
+	t_skip "sockperf server under sluice run" "sockperf not installed"
+	t_skip "sockperf ping-pong under sluice run" "sockperf not installed"
+fi
+
+if command -v iperf >/dev/null; then
+	t_bg "$D/ips.out" ip netns exec "$NSB" env SLUICE_RUN_REPORT="$D/ips.report" \
+		"$SLUICE" run --path xdp -- iperf -s -u -p 7013
+	t_udp_ready 7013 "$NSB"
+	sleep 0.3
+	A timeout 20 iperf -c "$IPB" -u -p 7013 -b 20M -t 2 >"$D/ipc" 2>&1
+	kill $T_LAST 2>/dev/null
+	t_wait $T_LAST 5
+	if grep -q ' 0/[0-9]* (0%)' "$D/ipc" && grep -q 'path=xdp .*rx=[1-9]' "$D/ips.report"; then
+		t_ok "iperf2 -u server under sluice run: no loss"
+	else
+		t_fail "iperf2 -u server under sluice run: no loss" \
+			"$(tail -3 "$D/ipc"; cat "$D/ips.report")"
+	fi
+	t_bg "$D/ips2.out" ip netns exec "$NSB" iperf -s -u -p 7014
+	t_udp_ready 7014 "$NSB"
+	A timeout 20 env SLUICE_RUN_REPORT="$D/ipc2.report" "$SLUICE" run \
+		--path xdp -- iperf -c "$IPB" -u -p 7014 -b 20M -t 2 >"$D/ipc2" 2>&1
+	kill $T_LAST 2>/dev/null
+	t_wait $T_LAST 5
+	if grep -q ' 0/[0-9]* (0%)' "$D/ipc2" && grep -q 'path=xdp .*tx=[1-9]' "$D/ipc2.report"; then
+		t_ok "iperf2 -u client under sluice run: no loss"
+	else
+		t_fail "iperf2 -u client under sluice run: no loss" \
+			"$(tail -3 "$D/ipc2"; cat "$D/ipc2.report")"
+	fi
+else
+	t_skip "iperf2 -u server under sluice run" "iperf not installed"
+	t_skip "iperf2 -u client under sluice run" "iperf not installed"
+fi
+
+if command -v dig >/dev/null; then
+	serve dns 7015 python3 "$PROGS" dns 7015 1
+	out=$(A dig @"$IPB" -p 7015 +short +tries=1 +time=3 sluice.test A 2>&1)
+	t_wait $T_LAST 5
+	if [ "$out" = 10.9.8.7 ] && grep -q 'path=xdp .*rx=1 ' "$D/dns.report"; then
+		t_ok "dig against a DNS server under sluice run"
+	else
+		t_fail "dig against a DNS server under sluice run" \
+			"$out $(cat "$D/dns.report")"
+	fi
+else
+	t_skip "dig against a DNS server under sluice run" "dig not installed"
 fi
 t_done
