@@ -26,86 +26,11 @@ void ps_stash_drop(struct ps_sock *s)
 		s->head = (s->head + 1) % PS_STASH;
 		s->n--;
 	}
-	s->head = 0;
-}
-
-/* A frame the kernel would deliver to this socket? */
-static bool wanted(struct ps_sock *s, struct sl_pkt *p)
-{
-	struct sl_udp_view v;
-
-	if (sl_udp_parse(p, &v) || v.dst.family != AF_INET ||
-	    v.dst.port != s->local.port)
-		return false;
-	if (!s->any && v.dst.v4.s_addr != s->local.v4.s_addr)
-		return false;
-	if (s->connected && (v.src.v4.s_addr != s->peer.v4.s_addr ||
-			     v.src.port != s->peer.port))
-		return false;
-	if ((size_t)(v.payload - p->data) + v.len > p->len)
-		return false;
-	sl_pkt_csum_check(p);
-	return sl_pkt_rx_l3_csum(p) != SL_CSUM_BAD &&
-	       sl_pkt_rx_l4_csum(p) != SL_CSUM_BAD;
-}
-
-/* Is the port still working? Asked when a burst finds nothing, at most
- * every 100 ms: a port in error (interface gone, program detached and no
- * path left) sends the socket to the kernel. */
-static void check_port(struct ps_sock *s)
-{
-	static __thread uint64_t next;
-	struct sl_port_info info = { .sz = sizeof(info) };
-	uint64_t now = ps_now_ns();
-
-	if (now < next)
-		return;
-	next = now + 100000000ull;
-	if (sl_port_info(s->port, &info) == 0 && info.state == SL_PORT_ERROR)
-		ps_fallback(s, "the %s port failed: %s", s->path, info.error);
-	else if (strcmp(sl_port_path(s->port), s->path))
-		ps_fallback(s, "the port moved to the %s path",
-			    sl_port_path(s->port));
-}
-
-/* Take what the port has into the stash. */
-static void fill(struct ps_sock *s)
-{
-	struct sl_pkt *pk[PS_STASH];
-	uint16_t got, i;
-	uint64_t now = 0;
-
-	if (!s->served || s->n)
-		return;
-	got = sl_rx_burst(s->port, 0, pk, PS_STASH);
-	if (!got) {
-		check_port(s);
-		return;
-	}
-	if (s->ts || s->tsns) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		now = (uint64_t)ts.tv_sec * 1000000000ull +
-		      (uint64_t)ts.tv_nsec;
-	}
-	s->head = 0;
-	for (i = 0; i < got; i++) {
-		if (!wanted(s, pk[i])) {
-			sl_pkt_free(pk[i]);
-			s->rx_dropped++;
-			continue;
-		}
-		pk[i]->user = now;
-		s->stash[s->n++] = pk[i];
-		s->stash_seq++;
-	}
 }
 
 bool ps_readable(struct ps_sock *s)
 {
-	fill(s);
-	return s->n > 0;
+	return s->served && ps_iface_fill(s);
 }
 
 static void put_cmsg(struct msghdr *m, size_t *used, int level, int type,
@@ -197,17 +122,24 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 	struct sl_udp_view v;
 	ssize_t r;
 
-	fill(s);
-	if (!s->n)
+	if (!ps_readable(s))
 		return -EAGAIN;
+	/* the interface's lock: a socket joining may reopen the port and
+	 * free the stashes meanwhile */
+	pthread_mutex_lock(&s->ifc->lock);
+	if (!s->n) {
+		pthread_mutex_unlock(&s->ifc->lock);
+		return -EAGAIN;
+	}
 	p = s->stash[s->head];
 	(void)sl_udp_parse(p, &v);
 	r = deliver(s, m, flags, v.payload, v.len, &v.src, &v.dst, p->user);
 	if (!(flags & MSG_PEEK)) {
-		sl_pkt_free(p);
 		s->head = (s->head + 1) % PS_STASH;
 		s->n--;
+		sl_pkt_free(p);
 	}
+	pthread_mutex_unlock(&s->ifc->lock);
 	return r;
 }
 
@@ -278,6 +210,7 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
 {
 	const struct sl_udp_params *hp;
+	struct ps_iface *f;
 	struct sl_addr dst = { .family = AF_INET };
 	struct sl_pkt *p;
 	size_t len = 0, off, i;
@@ -308,13 +241,17 @@ ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
 	hp = route(s, &dst);
 	if (!hp)
 		goto kernel;
-	p = sl_pkt_alloc(sl_port_pool(s->port));
+	f = s->ifc;
+	/* the interface's lock from the buffer to the ring: a reopen
+	 * destroys the pool with the port */
+	pthread_mutex_lock(&f->lock);
+	p = f->port ? sl_pkt_alloc(sl_port_pool(f->port)) : NULL;
 	if (!p)
-		goto kernel;
+		goto unlock_kernel;
 	hl = (uint32_t)sl_udp_hdr_len(hp);
 	if (hl + len > sl_pkt_tailroom(p)) {
 		sl_pkt_free(p);
-		goto kernel; /* too big for a buffer: the kernel fragments */
+		goto unlock_kernel; /* too big for a buffer: the kernel fragments */
 	}
 	for (i = 0, off = hl; i < m->msg_iovlen; i++) {
 		memcpy(p->data + off, m->msg_iov[i].iov_base,
@@ -324,19 +261,22 @@ ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
 	b = sl_udp_build(p->data, sl_pkt_tailroom(p), hp, NULL, len);
 	if (b < 0) {
 		sl_pkt_free(p);
-		goto kernel;
+		goto unlock_kernel;
 	}
 	p->len = (uint32_t)b;
 	for (tries = 0; tries < 4; tries++)
-		if (sl_tx_burst(s->port, 0, &p, 1) == 1)
+		if (sl_tx_burst(f->port, 0, &p, 1) == 1)
 			break;
 	if (tries == 4) {
 		sl_pkt_free(p);
-		goto kernel; /* the ring stays full */
+		goto unlock_kernel; /* the ring stays full */
 	}
+	pthread_mutex_unlock(&f->lock);
 	s->tx++;
 	s->tx_bytes += len;
 	return (ssize_t)len;
+unlock_kernel:
+	pthread_mutex_unlock(&f->lock);
 kernel:
 	r = ps_real.sendmsg(fd, m, flags);
 	if (r < 0)

@@ -35,7 +35,8 @@
 #include <sluice/udp.h>
 
 #define PS_MAX_FD 65536
-#define PS_STASH 32 /* frames received ahead of the application */
+#define PS_STASH 256 /* frames received ahead of the application */
+#define PS_IF_SOCKS 32 /* served sockets on one interface */
 #define PS_ROUTES 8 /* destinations whose headers are kept */
 #define PS_PORT_FDS 16
 
@@ -81,8 +82,27 @@ struct ps_dgram {
 	uint8_t data[];
 };
 
+/* The port of one interface, shared by the sockets served there
+ * (iface.c). */
+struct ps_iface {
+	pthread_mutex_t lock; /* the queue, and every stash of its sockets */
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	struct sl_port *port;
+	int qfd; /* the port's queue fd */
+	char path[24];
+	int port_fds[PS_PORT_FDS]; /* the port's fds: closed in a fork child */
+	unsigned n_port_fds;
+	struct ps_sock *socks[PS_IF_SOCKS];
+	unsigned n_socks;
+	uint16_t ports[PS_IF_SOCKS]; /* its match= now */
+	unsigned n_ports;
+	uint64_t next_check;
+	uint64_t rx_unmatched; /* frames for no socket of ours */
+};
+
 struct ps_sock {
-	pthread_mutex_t lock; /* the port's queue: one thread at a time */
+	pthread_mutex_t lock; /* the socket's state */
 	int refs; /* fds of the table pointing here */
 	int fd; /* the first fd (for the report) */
 	bool served; /* a port serves it; false: kernel */
@@ -90,8 +110,9 @@ struct ps_sock {
 	bool decided; /* served or not for local as it is */
 	char path[24]; /* "xdp", "packet", "kernel" */
 	char why[200]; /* why kernel (or "" when never tried) */
-	struct sl_port *port;
-	int qfd; /* the port's queue fd, to sleep on */
+	struct ps_iface *ifc; /* the interface serving it, NULL: kernel */
+	int qfd; /* our copy of the port's queue fd, to sleep on */
+	unsigned qgen; /* bumped when qfd is a new port's: epoll adds it */
 	int ifindex;
 	char ifname[IF_NAMESIZE];
 	struct sl_addr local; /* as the kernel socket is bound */
@@ -101,7 +122,7 @@ struct ps_sock {
 	bool drop_filter; /* a drop-all filter is on the kernel socket */
 	/* receive options the application asked for */
 	bool pktinfo, ts, tsns;
-	/* frames taken from the port, not yet read */
+	/* frames taken from the port, not yet read; the interface's lock */
 	struct sl_pkt *stash[PS_STASH];
 	unsigned head, n;
 	uint64_t stash_seq; /* frames stashed so far: edge-triggered epoll */
@@ -111,8 +132,6 @@ struct ps_sock {
 	uint64_t forked; /* stashed datagrams handed to a fork child */
 	struct ps_route routes[PS_ROUTES];
 	unsigned next_route;
-	int port_fds[PS_PORT_FDS]; /* the port's fds: closed in a fork child */
-	unsigned n_port_fds;
 	/* counters */
 	uint64_t rx, rx_bytes, tx, tx_bytes, rx_kernel, tx_kernel;
 	uint64_t rx_dropped; /* bad checksum, not for us, lost on fallback */
@@ -157,7 +176,18 @@ static inline bool ps_special(const struct ps_sock *s)
 {
 	return s && (s->served || s->held_n);
 }
+/* free the stash; the interface's lock held */
 void ps_stash_drop(struct ps_sock *s);
+
+/* iface.c; join and leave with s's lock and ps_ctl held */
+int ps_iface_join(struct ps_sock *s, const char *path, char *why,
+		  size_t wlen);
+void ps_iface_leave(struct ps_sock *s);
+/* fill the stashes from the port; whether s's has a frame (lock held) */
+bool ps_iface_fill(struct ps_sock *s);
+void ps_iface_fork_lock(void);
+void ps_iface_fork_unlock(void);
+void ps_iface_fork_child(void);
 
 /* wait.c */
 int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,

@@ -39,8 +39,6 @@ unsigned ps_spin_us;
 static pthread_mutex_t ps_ctl = PTHREAD_MUTEX_INITIALIZER;
 static char ps_path[16] = "auto";
 static const char *ps_report;
-/* interfaces a port of ours serves: one port per interface */
-static char ps_served_if[16][IF_NAMESIZE];
 
 uint64_t ps_now_ns(void)
 {
@@ -225,146 +223,29 @@ static int find_iface(const struct in_addr *addr, char *ifname, char *why,
 	return -1;
 }
 
-static bool iface_claim(const char *ifname)
-{
-	unsigned i, free_i = 16;
-
-	for (i = 0; i < 16; i++) {
-		if (!strcmp(ps_served_if[i], ifname))
-			return false;
-		if (!ps_served_if[i][0] && free_i == 16)
-			free_i = i;
-	}
-	if (free_i == 16)
-		return false;
-	snprintf(ps_served_if[free_i], IF_NAMESIZE, "%s", ifname);
-	return true;
-}
-
-static void iface_release(const char *ifname)
-{
-	unsigned i;
-
-	for (i = 0; i < 16; i++)
-		if (!strcmp(ps_served_if[i], ifname))
-			ps_served_if[i][0] = 0;
-}
-
-/* The fds open now, as a bitmap over the first 4096. */
-static void fd_snapshot(uint64_t *bits)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-
-	memset(bits, 0, 4096 / 8);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		int fd = atoi(e->d_name);
-
-		if (fd > 0 && fd < 4096)
-			bits[fd / 64] |= 1ull << (fd % 64);
-	}
-	closedir(d);
-}
-
-/* Open the port that serves s; ctl held. */
+/* Serve s by its interface's port; ctl held. */
 static void serve(struct ps_sock *s)
 {
-	char spec[128], why[160];
-	uint64_t before[64], after[64];
-	struct sl_port *p;
-	const char *path;
-	int fd, i;
+	char why[200];
 
-	if (find_iface(&s->local.v4, s->ifname, why, sizeof(why))) {
+	if (find_iface(&s->local.v4, s->ifname, why, sizeof(why)) ||
+	    ps_iface_join(s, ps_path, why, sizeof(why))) {
 		snprintf(s->why, sizeof(s->why), "%s", why);
 		return;
 	}
-	if (!iface_claim(s->ifname)) {
-		snprintf(s->why, sizeof(s->why),
-			 "%s is served for another socket already (one "
-			 "steering program per interface)",
-			 s->ifname);
-		return;
-	}
-	snprintf(spec, sizeof(spec), "%s:%s,match=udp:%u", ps_path, s->ifname,
-		 s->local.port);
-	fd_snapshot(before);
-	p = sl_port_open(spec, NULL);
-	if (!p) {
-		snprintf(s->why, sizeof(s->why), "%s: %s", spec,
-			 sl_last_error());
-		iface_release(s->ifname);
-		return;
-	}
-	path = sl_port_path(p);
-	fd = sl_port_queue_fd(p, 0);
-	if (strcmp(path, "xdp") && strcmp(path, "packet")) {
-		snprintf(s->why, sizeof(s->why),
-			 "%s took the %s path: the kernel socket is that", spec,
-			 path);
-		sl_port_close(p);
-		iface_release(s->ifname);
-		return;
-	}
-	if (fd < 0) {
-		snprintf(s->why, sizeof(s->why), "%s: no fd to sleep on", spec);
-		sl_port_close(p);
-		iface_release(s->ifname);
-		return;
-	}
-	fd_snapshot(after);
-	s->n_port_fds = 0;
-	for (i = 0; i < 4096; i++) {
-		if (!(after[i / 64] & ~before[i / 64] & (1ull << (i % 64))))
-			continue;
-		/* never to a program we exec: the steering link with it */
-		(void)ps_real.fcntl(i, F_SETFD, FD_CLOEXEC);
-		if (s->n_port_fds < PS_PORT_FDS)
-			s->port_fds[s->n_port_fds++] = i;
-	}
-	if (!strcmp(path, "packet")) {
-		/* AF_PACKET gets a copy, the kernel socket would too: make the
-		 * kernel socket drop what the port reads */
-		struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
-		struct sock_fprog prog = { .len = 1, .filter = &drop };
-
-		if (ps_real.setsockopt(s->fd, SOL_SOCKET, SO_ATTACH_FILTER,
-				       &prog, sizeof(prog)) == 0)
-			s->drop_filter = true;
-	}
-	s->port = p;
-	s->qfd = fd;
-	s->ifindex = (int)if_nametoindex(s->ifname);
-	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->why[0] = 0;
 	s->served = true;
 }
 
-/* Close the port; s's lock held. */
+/* Leave the port; s's lock held. */
 static void unserve(struct ps_sock *s)
 {
 	if (!s->served)
 		return;
-	ps_stash_drop(s);
-	if (s->drop_filter) {
-		int one = 0;
-
-		(void)ps_real.setsockopt(s->fd, SOL_SOCKET, SO_DETACH_FILTER,
-					 &one, sizeof(one));
-		s->drop_filter = false;
-	}
-	ps_inside++;
-	if (s->port)
-		sl_port_close(s->port);
-	ps_inside--;
-	s->port = NULL;
-	s->qfd = -1;
-	s->served = false;
 	pthread_mutex_lock(&ps_ctl);
-	iface_release(s->ifname);
+	ps_iface_leave(s);
 	pthread_mutex_unlock(&ps_ctl);
+	s->served = false;
 	snprintf(s->path, sizeof(s->path), "kernel");
 }
 
@@ -470,13 +351,19 @@ static void ps_atfork_prepare(void)
 {
 	unsigned fd, i;
 
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (s && s->fd == (int)fd)
+			pthread_mutex_lock(&s->lock);
+	}
 	pthread_mutex_lock(&ps_ctl);
+	ps_iface_fork_lock();
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];
 
 		if (!s || s->fd != (int)fd)
 			continue;
-		pthread_mutex_lock(&s->lock);
 		for (i = 0; s->served && i < s->n && s->held_n < PS_STASH;
 		     i++) {
 			struct sl_pkt *p = s->stash[(s->head + i) % PS_STASH];
@@ -505,38 +392,44 @@ static void ps_atfork_parent(void)
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];
 
-		if (!s || s->fd != (int)fd)
+		if (!s || s->fd != (int)fd || !s->served)
 			continue;
-		if (s->served && s->held_n) {
+		/* what was copied is the child's now */
+		if (s->held_n) {
+			uint64_t d = s->rx_dropped;
+
 			s->forked += s->n;
-			while (s->n) {
-				sl_pkt_free(s->stash[s->head]);
-				s->head = (s->head + 1) % PS_STASH;
-				s->n--;
-			}
-			s->head = 0;
+			ps_stash_drop(s);
+			s->rx_dropped = d;
 		}
-		/* a served socket holds nothing but the copies just made;
-		 * an unserved one (a child's) keeps what it was handed */
-		while (s->served && s->held_n) {
+		/* a served socket holds nothing but the copies just made */
+		while (s->held_n) {
 			free(s->held[s->held_head]);
 			s->held_head = (s->held_head + 1) % PS_STASH;
 			s->held_n--;
 		}
-		pthread_mutex_unlock(&s->lock);
 	}
+	ps_iface_fork_unlock();
 	pthread_mutex_unlock(&ps_ctl);
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (s && s->fd == (int)fd)
+			pthread_mutex_unlock(&s->lock);
+	}
 }
 
 /* The child of a fork shares the parent's rings through the inherited
  * memory: it must not touch them. Its sockets fall back to the kernel; it
- * closes its copies of the port's fds (so that the steering link goes with
- * the parent) and leaves the port's memory alone. */
+ * closes its copies of the ports' fds (so that the steering links go
+ * with the parent) and leaves the ports' memory alone. An unserved
+ * socket keeps what it was handed. */
 static void ps_atfork_child(void)
 {
-	unsigned fd, i;
+	unsigned fd;
 
 	pthread_mutex_init(&ps_ctl, NULL);
+	ps_iface_fork_child();
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];
 
@@ -546,11 +439,11 @@ static void ps_atfork_child(void)
 		s->forked = 0;
 		if (!s->served)
 			continue;
-		for (i = 0; i < s->n_port_fds; i++)
-			ps_real.close(s->port_fds[i]);
-		s->port = NULL; /* the parent's */
-		s->n = 0;
+		if (s->qfd >= 0)
+			ps_real.close(s->qfd);
 		s->qfd = -1;
+		s->ifc = NULL; /* the parent's */
+		s->n = 0;
 		s->served = false;
 		if (s->drop_filter) {
 			int z = 0;
@@ -565,7 +458,6 @@ static void ps_atfork_child(void)
 			 (int)getppid(), s->path);
 		snprintf(s->path, sizeof(s->path), "kernel");
 	}
-	memset(ps_served_if, 0, sizeof(ps_served_if));
 }
 
 /* One line per socket, appended to SLUICE_RUN_REPORT ("-": stderr) when it
@@ -578,8 +470,8 @@ void ps_report_sock(struct ps_sock *s)
 
 	if (!ps_report || s->local.family == 0)
 		return;
-	if (s->port)
-		(void)sl_port_stats(s->port, &st);
+	if (s->ifc && s->ifc->port)
+		(void)sl_port_stats(s->ifc->port, &st);
 	sl_addr_format(&s->local, a, sizeof(a));
 	len = snprintf(
 		line, sizeof(line),

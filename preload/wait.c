@@ -37,6 +37,7 @@ struct ep_reg {
 	uint32_t events; /* as the application asked */
 	uint64_t data; /* the application's */
 	uint64_t seen_seq; /* edge-triggered: stash seq reported */
+	unsigned qgen; /* the socket's qgen when qfd was added */
 };
 
 static struct ep_reg ep_regs[EP_SLOTS];
@@ -363,6 +364,7 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	r->used = true;
 	r->events = ev->events;
 	r->data = ev->data.u64;
+	r->qgen = __atomic_load_n(&s->qgen, __ATOMIC_ACQUIRE);
 	if (s->served && s->qfd >= 0 && (ev->events & EPOLLIN)) {
 		qev.events = EPOLLIN | (ev->events & EPOLLET);
 		qev.data.u64 = kev.data.u64;
@@ -402,6 +404,33 @@ void ps_epoll_forget_epfd(int epfd)
 		if (ep_regs[i].used && ep_regs[i].epfd == epfd)
 			ep_regs[i].used = false;
 	pthread_mutex_unlock(&ep_lock);
+}
+
+/* A socket's port was reopened: its qfd is the new port's now (same
+ * number, new file), which the epoll set does not watch yet. ep_lock
+ * held. */
+static void ep_refresh(int epfd)
+{
+	unsigned i;
+
+	for (i = 0; i < EP_SLOTS; i++) {
+		struct ep_reg *r = &ep_regs[i];
+		struct epoll_event qev;
+		unsigned g;
+
+		if (!r->used || r->epfd != epfd || r->qfd < 0)
+			continue;
+		g = __atomic_load_n(&r->s->qgen, __ATOMIC_ACQUIRE);
+		if (g == r->qgen)
+			continue;
+		r->qgen = g;
+		qev.events = EPOLLIN | (r->events & EPOLLET);
+		qev.data.u64 = EP_TAG | i;
+		if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, r->qfd, &qev) &&
+		    errno == EEXIST)
+			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_MOD, r->qfd,
+						&qev);
+	}
 }
 
 /* Served sockets of epfd with datagrams waiting where no fd shows them:
@@ -488,6 +517,7 @@ int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 		int k;
 
 		pthread_mutex_lock(&ep_lock);
+		ep_refresh(epfd);
 		k = ep_stashed(epfd, ev, max);
 		pthread_mutex_unlock(&ep_lock);
 		if (k)
