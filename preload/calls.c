@@ -227,7 +227,7 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 	if (flags & (MSG_ERRQUEUE | MSG_OOB))
 		return ps_real.recvmsg(fd, m, flags);
 	for (;;) {
-		struct pollfd pf[2];
+		struct pollfd pf[3];
 		ssize_t r;
 		int t = -1, pr;
 
@@ -241,6 +241,7 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 		}
 		r = ps_recvmsg(s, fd, m, flags);
 		pf[0].fd = s->qfd;
+		pf[2].fd = s->kfd;
 		pthread_mutex_unlock(&s->lock);
 		if (r != -EAGAIN) {
 			if (r >= 0)
@@ -281,7 +282,8 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 		pf[0].events = POLLIN;
 		pf[1].fd = fd;
 		pf[1].events = POLLIN;
-		pr = ps_real.poll(pf, 2, t);
+		pf[2].events = POLLIN;
+		pr = ps_real.poll(pf, 3, t);
 		if (pr < 0 && errno == EINTR)
 			return -1;
 	}

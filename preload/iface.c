@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <sluice/mem.h>
@@ -49,12 +50,29 @@ static void fd_snapshot(uint64_t *bits)
 	closedir(d);
 }
 
+/* Never readable: stands at a socket's qfd number while its port is
+ * reopened, since a copy of the old AF_XDP fd would keep the old socket,
+ * and the device queue with it, taken. */
+static int placeholder(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = eventfd(0, EFD_CLOEXEC);
+	return fd;
+}
+
 static void close_port(struct ps_iface *f)
 {
 	unsigned i;
 
-	for (i = 0; i < f->n_socks; i++)
-		ps_stash_drop(f->socks[i]);
+	for (i = 0; i < f->n_socks; i++) {
+		struct ps_sock *s = f->socks[i];
+
+		ps_stash_drop(s);
+		if (s->qfd >= 0 && placeholder() >= 0)
+			(void)ps_real.dup3(placeholder(), s->qfd, O_CLOEXEC);
+	}
 	if (f->port) {
 		ps_inside++;
 		sl_port_close(f->port);
@@ -192,6 +210,8 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 		ports[n++] = f->ports[i];
 		have |= f->ports[i] == s->local.port;
 	}
+	if (s->kfd < 0)
+		s->kfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	f->socks[f->n_socks++] = s;
 	s->ifc = f;
 	s->qfd = -1;
@@ -209,14 +229,14 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 	} else {
 		s->qfd = ps_real.fcntl(f->qfd, F_DUPFD_CLOEXEC, 0);
 	}
-	if (r || s->qfd < 0) {
+	if (r || s->qfd < 0 || s->kfd < 0) {
 		f->n_socks--;
 		s->ifc = NULL;
 		if (s->qfd >= 0)
 			ps_real.close(s->qfd);
 		s->qfd = -1;
 		if (!r)
-			snprintf(why, wlen, "dup of the port's fd: %s",
+			snprintf(why, wlen, "dup of the port's fd, eventfd: %s",
 				 strerror(errno));
 		r = -1;
 	} else {
@@ -302,7 +322,7 @@ static struct ps_sock *lookup(struct ps_iface *f, const struct sl_udp_view *v)
 
 /* Take what the port has into the stashes of the sockets it is for;
  * f's lock held. */
-static void fill(struct ps_iface *f)
+static void fill(struct ps_iface *f, struct ps_sock *self)
 {
 	struct sl_pkt *pk[32];
 	uint16_t got, i;
@@ -343,6 +363,10 @@ static void fill(struct ps_iface *f)
 			continue;
 		}
 		pk[i]->user = now;
+		if (s != self && !s->n && !s->kicked) {
+			(void)eventfd_write(s->kfd, 1);
+			s->kicked = true;
+		}
 		s->stash[(s->head + s->n++) % PS_STASH] = pk[i];
 		s->stash_seq++;
 	}
@@ -383,7 +407,7 @@ bool ps_iface_fill(struct ps_sock *s)
 		return false;
 	pthread_mutex_lock(&f->lock);
 	if (!s->n && f->port) {
-		fill(f);
+		fill(f, s);
 		if (!s->n)
 			bad = check_port(f, why, sizeof(why));
 	}

@@ -11,12 +11,24 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sluice/mem.h>
 
 #include "ps.h"
+
+/* The stash is empty: kfd is not readable any more. */
+static void ps_unkick(struct ps_sock *s)
+{
+	eventfd_t v;
+
+	if (s->kicked) {
+		(void)eventfd_read(s->kfd, &v);
+		s->kicked = false;
+	}
+}
 
 void ps_stash_drop(struct ps_sock *s)
 {
@@ -26,6 +38,7 @@ void ps_stash_drop(struct ps_sock *s)
 		s->head = (s->head + 1) % PS_STASH;
 		s->n--;
 	}
+	ps_unkick(s);
 }
 
 bool ps_readable(struct ps_sock *s)
@@ -138,6 +151,8 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 		s->head = (s->head + 1) % PS_STASH;
 		s->n--;
 		sl_pkt_free(p);
+		if (!s->n)
+			ps_unkick(s);
 	}
 	pthread_mutex_unlock(&s->ifc->lock);
 	return r;

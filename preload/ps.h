@@ -113,6 +113,10 @@ struct ps_sock {
 	struct ps_iface *ifc; /* the interface serving it, NULL: kernel */
 	int qfd; /* our copy of the port's queue fd, to sleep on */
 	unsigned qgen; /* bumped when qfd is a new port's: epoll adds it */
+	/* readable while another socket's receive has put frames in our
+	 * stash (an eventfd): a wait on qfd alone would miss them */
+	int kfd;
+	bool kicked;
 	int ifindex;
 	char ifname[IF_NAMESIZE];
 	struct sl_addr local; /* as the kernel socket is bound */
@@ -180,8 +184,7 @@ static inline bool ps_special(const struct ps_sock *s)
 void ps_stash_drop(struct ps_sock *s);
 
 /* iface.c; join and leave with s's lock and ps_ctl held */
-int ps_iface_join(struct ps_sock *s, const char *path, char *why,
-		  size_t wlen);
+int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen);
 void ps_iface_leave(struct ps_sock *s);
 /* fill the stashes from the port; whether s's has a frame (lock held) */
 bool ps_iface_fill(struct ps_sock *s);

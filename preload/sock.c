@@ -103,6 +103,7 @@ void ps_track(int fd, int family)
 	s->refs = 1;
 	s->fd = fd;
 	s->qfd = -1;
+	s->kfd = -1;
 	s->local.family = family;
 	snprintf(s->path, sizeof(s->path), "kernel");
 	if (family != AF_INET)
@@ -127,6 +128,8 @@ static void put(struct ps_sock *s)
 	ps_report_sock(s);
 	unserve(s);
 	pthread_mutex_unlock(&s->lock);
+	if (s->kfd >= 0)
+		ps_real.close(s->kfd);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -27,12 +27,19 @@
 #define EP_SLOTS 1024
 #define EP_TAG 0x51c3e00000000000ull
 #define EP_TAG_MASK 0xfffff00000000000ull
+/* what a tagged registration watches: the kernel socket, the port's fd,
+ * the socket's kick eventfd */
+#define EP_KERNEL 0ull
+#define EP_Q (1ull << 32)
+#define EP_K (2ull << 32)
+#define EP_KIND_MASK (3ull << 32)
 
 struct ep_reg {
 	bool used;
 	int epfd;
 	int fd; /* the application's */
 	int qfd; /* the port's fd we added, -1 when none */
+	int kfd; /* the socket's kick eventfd we added, -1 when none */
 	struct ps_sock *s;
 	uint32_t events; /* as the application asked */
 	uint64_t data; /* the application's */
@@ -82,12 +89,12 @@ int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 	uint64_t spin_end = ps_now_ns() + ps_spin_us * 1000ull;
 	int r, k;
 
-	all = malloc(sizeof(*all) * 2 * n + sizeof(*ready) * n);
+	all = malloc(sizeof(*all) * 3 * n + sizeof(*ready) * n);
 	if (!all) {
 		errno = ENOMEM;
 		return -1;
 	}
-	ready = (bool *)(all + 2 * n);
+	ready = (bool *)(all + 3 * n);
 	for (;;) {
 		struct timespec ts, *tsp = NULL;
 		int64_t left;
@@ -102,6 +109,10 @@ int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 			if (s && s->served && s->qfd >= 0 &&
 			    (fds[i].events & POLLIN)) {
 				all[m].fd = s->qfd;
+				all[m].events = POLLIN;
+				all[m].revents = 0;
+				m++;
+				all[m].fd = s->kfd;
 				all[m].events = POLLIN;
 				all[m].revents = 0;
 				m++;
@@ -294,6 +305,8 @@ static void ep_free(struct ep_reg *r)
 {
 	if (r->qfd >= 0)
 		(void)ps_real.epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->qfd, NULL);
+	if (r->kfd >= 0)
+		(void)ps_real.epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->kfd, NULL);
 	r->used = false;
 }
 
@@ -350,6 +363,7 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		r->epfd = epfd;
 		r->fd = fd;
 		r->qfd = -1;
+		r->kfd = -1;
 		r->s = s;
 	}
 	kev.events = ev->events;
@@ -365,18 +379,32 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	r->events = ev->events;
 	r->data = ev->data.u64;
 	r->qgen = __atomic_load_n(&s->qgen, __ATOMIC_ACQUIRE);
-	if (s->served && s->qfd >= 0 && (ev->events & EPOLLIN)) {
+	if (s->served && s->qfd >= 0 && s->kfd >= 0 && (ev->events & EPOLLIN)) {
+		uint64_t tag = kev.data.u64;
+
 		qev.events = EPOLLIN | (ev->events & EPOLLET);
-		qev.data.u64 = kev.data.u64;
+		qev.data.u64 = tag | EP_Q;
 		if (r->qfd == s->qfd)
 			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_MOD, r->qfd,
 						&qev);
 		else if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, s->qfd, &qev) ==
 			 0)
 			r->qfd = s->qfd;
-	} else if (r->qfd >= 0) {
-		(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_DEL, r->qfd, NULL);
-		r->qfd = -1;
+		qev.data.u64 = tag | EP_K;
+		if (r->kfd == s->kfd)
+			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_MOD, r->kfd,
+						&qev);
+		else if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, s->kfd, &qev) ==
+			 0)
+			r->kfd = s->kfd;
+	} else {
+		if (r->qfd >= 0)
+			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_DEL, r->qfd,
+						NULL);
+		if (r->kfd >= 0)
+			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_DEL, r->kfd,
+						NULL);
+		r->qfd = r->kfd = -1;
 	}
 	pthread_mutex_unlock(&ep_lock);
 	return 0;
@@ -425,7 +453,7 @@ static void ep_refresh(int epfd)
 			continue;
 		r->qgen = g;
 		qev.events = EPOLLIN | (r->events & EPOLLET);
-		qev.data.u64 = EP_TAG | i;
+		qev.data.u64 = EP_TAG | EP_Q | i;
 		if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, r->qfd, &qev) &&
 		    errno == EEXIST)
 			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_MOD, r->qfd,
@@ -474,13 +502,23 @@ static int ep_translate(struct epoll_event *ev, int n)
 		uint32_t e = ev[i].events;
 
 		if ((d & EP_TAG_MASK) != EP_TAG ||
-		    (d & ~EP_TAG_MASK) >= EP_SLOTS) {
+		    (d & ~(EP_TAG_MASK | EP_KIND_MASK)) >= EP_SLOTS) {
 			ev[k++] = ev[i];
 			continue;
 		}
-		r = &ep_regs[d & ~EP_TAG_MASK];
+		r = &ep_regs[d & ~(EP_TAG_MASK | EP_KIND_MASK)];
 		if (!r->used)
 			continue;
+		if ((d & EP_KIND_MASK) != EP_KERNEL) {
+			/* the port's fd wakes every socket of the interface,
+			 * the kick is a hint: readable if a datagram waits */
+			bool rd;
+
+			pthread_mutex_lock(&r->s->lock);
+			rd = r->s->held_n || ps_readable(r->s);
+			pthread_mutex_unlock(&r->s->lock);
+			e = rd ? EPOLLIN : 0;
+		}
 		e &= r->events | EPOLLERR | EPOLLHUP;
 		for (j = 0; j < k; j++)
 			if (ev[j].data.u64 == r->data &&

@@ -5,6 +5,7 @@
   run_progs.py asyncio PORT N         asyncio datagram endpoint (epoll)
   run_progs.py selectors PORT N       non-blocking socket under selectors
   run_progs.py mixed UPORT TPORT N    UDP echo and a TCP echo in one loop
+  run_progs.py two PORT N             two sockets, PORT and PORT+1, N each
   run_progs.py option PORT            sets IP_MULTICAST_IF, then echoes one
   run_progs.py dns PORT N             answers N DNS A queries with 10.9.8.7
   run_progs.py client HOST PORT N [tcp]   the kernel client: N round trips
@@ -101,6 +102,26 @@ def mixed(uport, tport, n):
                 left -= 1
 
 
+def two(port, n):
+    socks = []
+    for p in (port, port + 1):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("0.0.0.0", p))
+        socks.append(s)
+    m = selectors.DefaultSelector()
+    for s in socks:
+        m.register(s, selectors.EVENT_READ)
+    left = 2 * n
+    while left:
+        ev = m.select(20)
+        if not ev:
+            sys.exit("two: timeout")
+        for k, _ in ev:
+            d, a = k.fileobj.recvfrom(65536)
+            k.fileobj.sendto(d, a)
+            left -= 1
+
+
 def option(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("0.0.0.0", port))
@@ -158,6 +179,8 @@ if __name__ == "__main__":
         sel(int(a[1]), int(a[2]))
     elif a[0] == "mixed":
         mixed(int(a[1]), int(a[2]), int(a[3]))
+    elif a[0] == "two":
+        two(int(a[1]), int(a[2]))
     elif a[0] == "option":
         option(int(a[1]))
     elif a[0] == "dns":

@@ -18,7 +18,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=16
+N=17
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -101,6 +101,19 @@ if A python3 "$PROGS" client "$IPB" 7004 50 >"$D/c4" 2>&1 &&
 else
 	t_fail "UDP on xdp and TCP on the kernel in one program" \
 		"$(cat "$D/c4" "$D/mixed.out.err" "$D/mixed.report" 2>&1)"
+fi
+
+# two sockets on one interface share its port (match=udp:A+udp:B)
+serve two 7016 python3 "$PROGS" two 7016 50
+t_udp_ready 7017 "$NSB"
+if A python3 "$PROGS" client "$IPB" 7016 50 >"$D/c8" 2>&1 &&
+	A python3 "$PROGS" client "$IPB" 7017 50 >>"$D/c8" 2>&1 &&
+	t_wait $T_LAST 10 &&
+	[ "$(grep -c 'path=xdp .*rx=50 .*tx=50 ' "$D/two.report")" = 2 ]; then
+	t_ok "two sockets on one interface, both on xdp"
+else
+	t_fail "two sockets on one interface, both on xdp" \
+		"$(cat "$D/c8" "$D/two.out.err" "$D/two.report" 2>&1)"
 fi
 
 serve opt 7006 python3 "$PROGS" option 7006
