@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -219,6 +220,26 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 
 /* ---- receive --------------------------------------------------------- */
 
+/* A kernel socket's receive without a timeout restarts after a signal
+ * whose handler has SA_RESTART, and fails with EINTR otherwise; which
+ * signal came is not known here, so restart only when every handler has
+ * it. Asked only after a signal. */
+static bool all_restart(void)
+{
+	struct sigaction sa;
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sigaction(sig, NULL, &sa))
+			continue;
+		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
+			continue;
+		if (!(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
 static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 {
 	bool known = false, nb = false;
@@ -284,7 +305,8 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 		pf[1].events = POLLIN;
 		pf[2].events = POLLIN;
 		pr = ps_real.poll(pf, 3, t);
-		if (pr < 0 && errno == EINTR)
+		if (pr < 0 && errno == EINTR &&
+		    (deadline != UINT64_MAX || !all_restart()))
 			return -1;
 	}
 }

@@ -39,6 +39,7 @@ unsigned ps_spin_us;
 static pthread_mutex_t ps_ctl = PTHREAD_MUTEX_INITIALIZER;
 static char ps_path[16] = "auto";
 static const char *ps_report;
+static bool ps_fork_keep; /* SLUICE_RUN_FORK=keep */
 
 uint64_t ps_now_ns(void)
 {
@@ -84,6 +85,8 @@ __attribute__((constructor)) void ps_init(void)
 	ps_report = getenv("SLUICE_RUN_REPORT");
 	if (ps_report && !*ps_report)
 		ps_report = NULL;
+	p = getenv("SLUICE_RUN_FORK");
+	ps_fork_keep = p && !strcmp(p, "keep");
 	p = getenv("SLUICE_RUN_SPIN");
 	if (p)
 		ps_spin_us = (unsigned)strtoul(p, NULL, 10);
@@ -420,6 +423,22 @@ static void ps_atfork_parent(void)
 		if (s && s->fd == (int)fd)
 			pthread_mutex_unlock(&s->lock);
 	}
+	if (ps_fork_keep)
+		return;
+	/* The child's copy is a kernel socket that receives only what the
+	 * port leaves to the kernel: so that parent and child share the
+	 * socket as they would without sluice, the parent's goes to the
+	 * kernel too (SLUICE_RUN_FORK=keep keeps it on the port). */
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (!s || s->fd != (int)fd)
+			continue;
+		pthread_mutex_lock(&s->lock);
+		if (s->served)
+			ps_fallback(s, "fork: shared with a child process");
+		pthread_mutex_unlock(&s->lock);
+	}
 }
 
 /* The child of a fork shares the parent's rings through the inherited
@@ -456,9 +475,8 @@ static void ps_atfork_child(void)
 			s->drop_filter = false;
 		}
 		snprintf(s->why, sizeof(s->why),
-			 "fork: the child's copy; the parent %d keeps the %s "
-			 "port",
-			 (int)getppid(), s->path);
+			 "fork: the child's copy of a %s socket of %d", s->path,
+			 (int)getppid());
 		snprintf(s->path, sizeof(s->path), "kernel");
 	}
 }

@@ -18,7 +18,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=17
+N=19
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -57,7 +57,8 @@ serve() {
 	local name=$1 port=$2
 	shift 2
 	t_bg "$D/$name.out" ip netns exec "$NSB" env \
-		SLUICE_RUN_REPORT="$D/$name.report" "$SLUICE" run --path xdp -- "$@"
+		SLUICE_RUN_REPORT="$D/$name.report" \
+		SLUICE_RUN_FORK="${SLUICE_RUN_FORK:-}" "$SLUICE" run --path xdp -- "$@"
 	t_udp_ready "$port" "$NSB"
 	sleep 0.3 # the port opens right after bind
 }
@@ -116,6 +117,31 @@ else
 		"$(cat "$D/c8" "$D/two.out.err" "$D/two.report" 2>&1)"
 fi
 
+# the semantics programs rely on (run_sem.py: sizes, MSG_PEEK/TRUNC,
+# IP_PKTINFO, SO_TIMESTAMP, non-blocking, timeouts, SO_RCVTIMEO, connect,
+# read/write, sendmsg, dup/dup2, select/poll with a pipe, two threads,
+# fork), first on kernel sockets, then served, against a kernel echo in A
+t_bg "$D/semecho.out" ip netns exec "$NSA" python3 "$PROGS" echo 7018 100000
+t_udp_ready 7018 "$NSA"
+IPA=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["a"]["ipv4"])' "$D/bed.json")
+for p in kernel xdp; do
+	B timeout 60 env SLUICE_RUN_REPORT="$D/sem-$p.report" "$SLUICE" run \
+		--path $p -- python3 "$(dirname "$PROGS")/run_sem.py" "$IPA" 7018 \
+		>"$D/sem-$p" 2>&1
+	rc=$?
+	if [ $p = xdp ]; then
+		# served until the fork sent them to the kernel, parent and child
+		grep -q 'rx=[1-9].*why="fork: shared with a child' "$D/sem-$p.report" || rc=1
+	fi
+	if [ $rc -eq 0 ]; then
+		t_ok "socket semantics, --path $p ($(grep -c ^ok "$D/sem-$p") checks)"
+	else
+		t_fail "socket semantics, --path $p" \
+			"$(grep -v ^ok "$D/sem-$p"; cat "$D/sem-$p.report")"
+	fi
+done
+kill $T_LAST 2>/dev/null
+
 serve opt 7006 python3 "$PROGS" option 7006
 if A python3 "$PROGS" client "$IPB" 7006 1 >"$D/c5" 2>&1 && t_wait $T_LAST 10 &&
 	grep -q 'path=kernel .*why="setsockopt(level 0, option 32)' "$D/opt.report" &&
@@ -154,7 +180,10 @@ else
 	t_fail "--path kernel: kernel sockets, nothing attached" "$(cat "$D/c7")"
 fi
 if command -v socat >/dev/null; then
-	serve socat 7007 socat UDP4-RECVFROM:7007,fork EXEC:cat
+	# SLUICE_RUN_FORK=keep: the parent keeps its port after a fork (the
+	# children only answer); without it the parent's socket would go to
+	# the kernel at the first fork
+	SLUICE_RUN_FORK=keep serve socat 7007 socat UDP4-RECVFROM:7007,fork EXEC:cat
 	A python3 "$PROGS" client "$IPB" 7007 50 >"$D/c6" 2>&1
 	rc=$?
 	# socat exits on SIGTERM: its report line comes then
