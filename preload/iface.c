@@ -133,6 +133,7 @@ static int open_port(struct ps_iface *f, const char *path,
 	f->port = p;
 	f->qfd = fd;
 	snprintf(f->path, sizeof(f->path), "%s", got);
+	f->path_ptr = got;
 	memcpy(f->ports, ports, n * sizeof(*ports));
 	f->n_ports = n;
 	/* each socket sleeps on its own copy of the fd, at a number that
@@ -332,6 +333,14 @@ static void fill(struct ps_iface *f, struct ps_sock *self)
 	got = sl_rx_burst(f->port, 0, pk, 32);
 	if (!got)
 		return;
+	if (sl_port_path(f->port) != f->path_ptr) {
+		/* an auto: port moved to another path (packet: the kernel
+		 * socket gets these too): not ours to deliver; check_port
+		 * sends the sockets to the kernel */
+		sl_pkt_free_bulk(pk, got);
+		f->next_check = 0;
+		return;
+	}
 	for (i = 0; i < f->n_socks; i++)
 		ts |= f->socks[i]->ts || f->socks[i]->tsns;
 	if (ts) {
@@ -406,12 +415,20 @@ bool ps_iface_fill(struct ps_sock *s)
 	if (!f)
 		return false;
 	pthread_mutex_lock(&f->lock);
+	ps_inside++; /* an auto: port may reopen a path in this burst */
 	if (!s->n && f->port) {
 		fill(f, s);
 		if (!s->n)
 			bad = check_port(f, why, sizeof(why));
+	} else if (!f->port) {
+		snprintf(why, sizeof(why),
+			 "the port of %s could not be "
+			 "reopened",
+			 f->ifname);
+		bad = why;
 	}
 	r = s->n > 0;
+	ps_inside--;
 	pthread_mutex_unlock(&f->lock);
 	if (bad)
 		ps_fallback(s, "%s", bad);

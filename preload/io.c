@@ -279,9 +279,11 @@ ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
 		goto unlock_kernel;
 	}
 	p->len = (uint32_t)b;
+	ps_inside++;
 	for (tries = 0; tries < 4; tries++)
 		if (sl_tx_burst(f->port, 0, &p, 1) == 1)
 			break;
+	ps_inside--;
 	if (tries == 4) {
 		sl_pkt_free(p);
 		goto unlock_kernel; /* the ring stays full */

@@ -91,6 +91,7 @@ struct ps_iface {
 	struct sl_port *port;
 	int qfd; /* the port's queue fd */
 	char path[24];
+	const char *path_ptr; /* sl_port_path's string: a change is a switch */
 	int port_fds[PS_PORT_FDS]; /* the port's fds: closed in a fork child */
 	unsigned n_port_fds;
 	struct ps_sock *socks[PS_IF_SOCKS];

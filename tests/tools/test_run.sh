@@ -18,7 +18,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=19
+N=20
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -58,7 +58,8 @@ serve() {
 	shift 2
 	t_bg "$D/$name.out" ip netns exec "$NSB" env \
 		SLUICE_RUN_REPORT="$D/$name.report" \
-		SLUICE_RUN_FORK="${SLUICE_RUN_FORK:-}" "$SLUICE" run --path xdp -- "$@"
+		SLUICE_RUN_FORK="${SLUICE_RUN_FORK:-}" "$SLUICE" run \
+		--path "${RUN_PATH:-xdp}" -- "$@"
 	t_udp_ready "$port" "$NSB"
 	sleep 0.3 # the port opens right after bind
 }
@@ -150,6 +151,21 @@ if A python3 "$PROGS" client "$IPB" 7006 1 >"$D/c5" 2>&1 && t_wait $T_LAST 10 &&
 else
 	t_fail "setsockopt IP_MULTICAST_IF: that socket falls back, named in the report" \
 		"$(cat "$D/c5" "$D/opt.out.err" "$D/opt.report" 2>&1)"
+fi
+
+# the XDP link detached under a served socket (--path auto): the socket
+# goes to the kernel and every datagram is still answered
+RUN_PATH=auto serve det 7019 python3 "$PROGS" echo 7019 60
+if A python3 "$PROGS" client "$IPB" 7019 20 >"$D/c9" 2>&1 &&
+	B python3 "$(dirname "$PROGS")/xdp_detach.py" "$IFB" >>"$D/c9" 2>&1 &&
+	A python3 "$PROGS" client "$IPB" 7019 40 >>"$D/c9" 2>&1 &&
+	t_wait $T_LAST 10 &&
+	grep -q 'path=kernel .*rx=20 .*why="the port moved to the packet path' "$D/det.report" &&
+	[ "$(grep -c . "$D/det.report")" = 1 ]; then
+	t_ok "XDP detached in use: the socket goes on on the kernel"
+else
+	t_fail "XDP detached in use: the socket goes on on the kernel" \
+		"$(cat "$D/c9" "$D/det.out.err" "$D/det.report" 2>&1)"
 fi
 
 # SIGKILL: the steering program goes with the process (BPF link)
