@@ -195,6 +195,19 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 			return true;
 		}
 	}
+	if (level == IPPROTO_IPV6) {
+		switch (name) {
+		case IPV6_V6ONLY:
+			s->v6only = on;
+			return true;
+		case IPV6_RECVPKTINFO:
+			s->pktinfo6 = on;
+			return true;
+		case IPV6_RECVERR:
+		case IPV6_MTU_DISCOVER:
+			return true;
+		}
+	}
 	return false;
 }
 

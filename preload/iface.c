@@ -302,13 +302,17 @@ static struct ps_sock *lookup(struct ps_iface *f, const struct sl_udp_view *v)
 
 		if (s->local.port != v->dst.port)
 			continue;
+		/* an IPv6 socket on :: takes IPv4 too unless IPV6_V6ONLY */
+		if (s->local.family != v->dst.family &&
+		    !(s->local.family == AF_INET6 && s->any && !s->v6only))
+			continue;
 		if (!s->any) {
-			if (s->local.v4.s_addr != v->dst.v4.s_addr)
+			if (!ps_ip_eq(&s->local, &v->dst))
 				continue;
 			sc += 2;
 		}
 		if (s->connected) {
-			if (s->peer.v4.s_addr != v->src.v4.s_addr ||
+			if (!ps_ip_eq(&s->peer, &v->src) ||
 			    s->peer.port != v->src.port)
 				continue;
 			sc += 4;
@@ -353,7 +357,7 @@ static void fill(struct ps_iface *f, struct ps_sock *self)
 		struct sl_udp_view v;
 		struct ps_sock *s = NULL;
 
-		if (!sl_udp_parse(pk[i], &v) && v.dst.family == AF_INET &&
+		if (!sl_udp_parse(pk[i], &v) &&
 		    (size_t)(v.payload - pk[i]->data) + v.len <= pk[i]->len)
 			s = lookup(f, &v);
 		if (s) {

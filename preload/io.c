@@ -63,6 +63,32 @@ static void put_cmsg(struct msghdr *m, size_t *used, int level, int type,
 	*used += CMSG_SPACE(len);
 }
 
+/* a as the socket's family names it (IPv4 in an IPv6 socket:
+ * ::ffff:a.b.c.d); returns the length. */
+static socklen_t to_sockaddr(const struct ps_sock *s, const struct sl_addr *a,
+			     struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (s->local.family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(a->port);
+		if (a->family == AF_INET6) {
+			sin6->sin6_addr = a->v6;
+		} else {
+			sin6->sin6_addr.s6_addr[10] = 0xff;
+			sin6->sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&sin6->sin6_addr.s6_addr[12], &a->v4, 4);
+		}
+		return sizeof(*sin6);
+	}
+	((struct sockaddr_in *)ss)->sin_family = AF_INET;
+	((struct sockaddr_in *)ss)->sin_port = htons(a->port);
+	((struct sockaddr_in *)ss)->sin_addr = a->v4;
+	return sizeof(struct sockaddr_in);
+}
+
 /* One datagram into m, as recvmsg fills it. */
 static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 		       const uint8_t *pl, uint32_t len,
@@ -83,14 +109,12 @@ static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 	if (off < len)
 		m->msg_flags |= MSG_TRUNC;
 	if (m->msg_name) {
-		struct sockaddr_in sin = { .sin_family = AF_INET,
-					   .sin_port = htons(src->port),
-					   .sin_addr = src->v4 };
-		size_t k = m->msg_namelen < sizeof(sin) ? m->msg_namelen :
-							  sizeof(sin);
+		struct sockaddr_storage ss;
+		socklen_t sl = to_sockaddr(s, src, &ss);
+		size_t k = m->msg_namelen < sl ? m->msg_namelen : sl;
 
-		memcpy(m->msg_name, &sin, k);
-		m->msg_namelen = sizeof(sin);
+		memcpy(m->msg_name, &ss, k);
+		m->msg_namelen = sl;
 	}
 	if (m->msg_control && m->msg_controllen) {
 		if (s->ts) {
@@ -111,12 +135,23 @@ static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 			put_cmsg(m, &used, SOL_SOCKET, SO_TIMESTAMPNS, &ts,
 				 sizeof(ts));
 		}
-		if (s->pktinfo) {
+		if (s->pktinfo && dst->family == AF_INET) {
 			struct in_pktinfo pi = { .ipi_ifindex = s->ifindex,
 						 .ipi_spec_dst = dst->v4,
 						 .ipi_addr = dst->v4 };
 
 			put_cmsg(m, &used, IPPROTO_IP, IP_PKTINFO, &pi,
+				 sizeof(pi));
+		}
+		if (s->pktinfo6 && s->local.family == AF_INET6) {
+			struct sockaddr_storage a;
+			struct in6_pktinfo pi = {
+				.ipi6_ifindex = (unsigned)s->ifindex
+			};
+
+			(void)to_sockaddr(s, dst, &a);
+			pi.ipi6_addr = ((struct sockaddr_in6 *)&a)->sin6_addr;
+			put_cmsg(m, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi,
 				 sizeof(pi));
 		}
 	}
@@ -217,7 +252,7 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 		return NULL;
 	}
 	if (!s->any)
-		r->hp.src.v4 = s->local.v4;
+		r->hp.src = s->local;
 	r->hp.src.port = s->local.port;
 	return &r->hp;
 }
@@ -226,7 +261,7 @@ ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
 {
 	const struct sl_udp_params *hp;
 	struct ps_iface *f;
-	struct sl_addr dst = { .family = AF_INET };
+	struct sl_addr dst;
 	struct sl_pkt *p;
 	size_t len = 0, off, i;
 	uint32_t hl;
@@ -237,19 +272,23 @@ ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
 	    m->msg_controllen)
 		goto kernel;
 	if (m->msg_name) {
-		const struct sockaddr_in *sin = m->msg_name;
-
-		if (m->msg_namelen < sizeof(*sin) || sin->sin_family != AF_INET)
+		if (ps_from_sockaddr(m->msg_name, m->msg_namelen, &dst) ||
+		    dst.family != s->local.family)
 			goto kernel;
-		dst.v4 = sin->sin_addr;
-		dst.port = ntohs(sin->sin_port);
 	} else if (s->connected) {
 		dst = s->peer;
 	} else {
 		goto kernel;
 	}
-	if (!dst.port || IN_MULTICAST(ntohl(dst.v4.s_addr)) ||
-	    dst.v4.s_addr == INADDR_BROADCAST || dst.v4.s_addr == INADDR_ANY)
+	/* what a port does not send as the kernel would: broadcast,
+	 * multicast, v4-mapped, link-local (the scope) */
+	if (!dst.port || ps_addr_any(&dst))
+		goto kernel;
+	if (dst.family == AF_INET ? IN_MULTICAST(ntohl(dst.v4.s_addr)) ||
+					    dst.v4.s_addr == INADDR_BROADCAST :
+				    IN6_IS_ADDR_MULTICAST(&dst.v6) ||
+					    IN6_IS_ADDR_V4MAPPED(&dst.v6) ||
+					    IN6_IS_ADDR_LINKLOCAL(&dst.v6))
 		goto kernel;
 	for (i = 0; i < m->msg_iovlen; i++)
 		len += m->msg_iov[i].iov_len;

@@ -2,25 +2,27 @@
 /*
  * libsluice-preload.so, internal: the state of the application's sockets
  * that sluice serves, shared by the interposed calls (calls.c, io.c,
- * wait.c) and the engine (sock.c).
+ * wait.c), the engine (sock.c) and the interfaces' ports (iface.c).
  *
  * Design: the application's fd stays the kernel UDP socket it made, bound
  * and connected as the application asked (so the port stays reserved,
  * getsockname, fcntl, dup and close work, and ICMP and datagrams that
  * reach the kernel still have a socket). When the socket is bound on an
- * interface where a bypass path opens, a sluice port for that interface
- * with match=udp:PORT takes its datagrams; receives read that port first
+ * interface where a bypass path opens, the sluice port of that interface
+ * (match= the ports of its sockets) takes its datagrams; receives read
+ * that port first
  * and then the kernel socket, sends go out through the port, or through
  * the kernel socket whenever the port cannot send a datagram the way the
  * kernel would (another interface, too big, ring full). Anything sluice
- * does not implement sends the socket back to the kernel for good: the
- * port is closed, its XDP program detached, and the kernel socket, which
- * was there all along, carries on.
+ * does not implement sends the socket back to the kernel for good: it
+ * leaves the port (the last one out closes it and its XDP program goes),
+ * and the kernel socket, which was there all along, carries on.
  */
 #ifndef SLUICE_PRELOAD_PS_H
 #define SLUICE_PRELOAD_PS_H
 
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -123,10 +125,11 @@ struct ps_sock {
 	struct sl_addr local; /* as the kernel socket is bound */
 	bool connected;
 	struct sl_addr peer;
-	bool any; /* bound to 0.0.0.0: takes any destination address */
+	bool any; /* bound to 0.0.0.0 or ::: takes any destination address */
+	bool v6only; /* IPv6: IPV6_V6ONLY (else :: takes IPv4 too) */
 	bool drop_filter; /* a drop-all filter is on the kernel socket */
 	/* receive options the application asked for */
-	bool pktinfo, ts, tsns;
+	bool pktinfo, pktinfo6, ts, tsns;
 	/* frames taken from the port, not yet read; the interface's lock */
 	struct sl_pkt *stash[PS_STASH];
 	unsigned head, n;
@@ -141,6 +144,24 @@ struct ps_sock {
 	uint64_t rx, rx_bytes, tx, tx_bytes, rx_kernel, tx_kernel;
 	uint64_t rx_dropped; /* bad checksum, not for us, lost on fallback */
 };
+
+/* Addresses (sl_addr, port aside). */
+static inline bool ps_addr_any(const struct sl_addr *a)
+{
+	return a->family == AF_INET6 ? IN6_IS_ADDR_UNSPECIFIED(&a->v6) :
+				       a->v4.s_addr == INADDR_ANY;
+}
+
+static inline bool ps_ip_eq(const struct sl_addr *a, const struct sl_addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	return a->family == AF_INET6 ? IN6_ARE_ADDR_EQUAL(&a->v6, &b->v6) :
+				       a->v4.s_addr == b->v4.s_addr;
+}
+
+/* sockaddr_in or _in6 to sl_addr: 0, or -1 for another family. */
+int ps_from_sockaddr(const void *sa, socklen_t len, struct sl_addr *out);
 
 extern struct ps_sock *ps_tab[PS_MAX_FD];
 extern bool ps_on; /* the preload is active (not --path kernel) */

@@ -3,14 +3,13 @@
  * The engine of libsluice-preload.so: which socket a port serves, opening
  * and closing ports, falling back to the kernel, fork, and the report.
  *
- * A UDP/IPv4 socket is served once it has a local port: after bind, or
- * after connect or a first send gave it an ephemeral one. Its interface is
- * the one holding the bound address; for 0.0.0.0 the only non-loopback
- * interface that is up (or SLUICE_RUN_IFACE). The port is
+ * A UDP socket (IPv4 or IPv6) is served once it has a local port: after
+ * bind, or after connect or a first send gave it an ephemeral one. Its
+ * interface is the one holding the bound address; for 0.0.0.0 or :: the
+ * only non-loopback interface that is up (or SLUICE_RUN_IFACE). The port is
  * "PATH:IFACE,match=udp:PORT" with PATH from SLUICE_RUN_PATH (auto, xdp,
  * packet): auto: decides by the same probe and policy as everywhere else.
- * One port per interface (the steering program is the interface's): a
- * second socket on an interface already served stays with the kernel.
+ * The sockets of one interface share its port (iface.c).
  */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -109,9 +108,6 @@ void ps_track(int fd, int family)
 	s->kfd = -1;
 	s->local.family = family;
 	snprintf(s->path, sizeof(s->path), "kernel");
-	if (family != AF_INET)
-		snprintf(s->why, sizeof(s->why),
-			 "IPv6 sockets are not served yet");
 	__atomic_store_n(&ps_tab[fd], s, __ATOMIC_RELEASE);
 }
 
@@ -168,13 +164,36 @@ void ps_dup(int oldfd, int newfd)
 	__atomic_store_n(&ps_tab[newfd], s, __ATOMIC_RELEASE);
 }
 
-/* The interface that holds addr (0.0.0.0: the only one up that is not
- * loopback, or SLUICE_RUN_IFACE). 0, or -1 with why. */
-static int find_iface(const struct in_addr *addr, char *ifname, char *why,
+int ps_from_sockaddr(const void *sa, socklen_t len, struct sl_addr *out)
+{
+	const struct sockaddr_in *sin = sa;
+	const struct sockaddr_in6 *sin6 = sa;
+
+	memset(out, 0, sizeof(*out));
+	if (len >= sizeof(*sin) && sin->sin_family == AF_INET) {
+		out->family = AF_INET;
+		out->v4 = sin->sin_addr;
+		out->port = ntohs(sin->sin_port);
+		return 0;
+	}
+	if (len >= sizeof(*sin6) && sin6->sin6_family == AF_INET6) {
+		out->family = AF_INET6;
+		out->v6 = sin6->sin6_addr;
+		out->port = ntohs(sin6->sin6_port);
+		return 0;
+	}
+	return -1;
+}
+
+/* The interface that holds addr (0.0.0.0 or ::: the only one up that is
+ * not loopback and has an address of that family, or SLUICE_RUN_IFACE).
+ * 0, or -1 with why. */
+static int find_iface(const struct sl_addr *addr, char *ifname, char *why,
 		      size_t wlen)
 {
 	struct ifaddrs *ifa, *i;
 	const char *env = getenv("SLUICE_RUN_IFACE");
+	bool any = ps_addr_any(addr);
 	unsigned n = 0;
 
 	if (getifaddrs(&ifa)) {
@@ -183,12 +202,18 @@ static int find_iface(const struct in_addr *addr, char *ifname, char *why,
 	}
 	ifname[0] = 0;
 	for (i = ifa; i; i = i->ifa_next) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)i->ifa_addr;
+		struct sl_addr a;
 
-		if (!sin || sin->sin_family != AF_INET)
+		if (!i->ifa_addr ||
+		    ps_from_sockaddr(i->ifa_addr,
+				     addr->family == AF_INET6 ?
+					     sizeof(struct sockaddr_in6) :
+					     sizeof(struct sockaddr_in),
+				     &a) ||
+		    a.family != addr->family)
 			continue;
-		if (addr->s_addr != INADDR_ANY) {
-			if (sin->sin_addr.s_addr == addr->s_addr) {
+		if (!any) {
+			if (ps_ip_eq(&a, addr)) {
 				snprintf(ifname, IF_NAMESIZE, "%s",
 					 i->ifa_name);
 				n = 1;
@@ -212,19 +237,19 @@ static int find_iface(const struct in_addr *addr, char *ifname, char *why,
 	freeifaddrs(ifa);
 	if (n == 1 && ifname[0])
 		return 0;
-	if (addr->s_addr != INADDR_ANY)
+	if (!any)
 		snprintf(why, wlen, "no interface holds the bound address");
 	else if (env && *env)
-		snprintf(why, wlen, "SLUICE_RUN_IFACE=%s: not up with IPv4",
-			 env);
+		snprintf(why, wlen, "SLUICE_RUN_IFACE=%s: not up with IPv%c",
+			 env, addr->family == AF_INET6 ? '6' : '4');
 	else if (!n)
 		snprintf(why, wlen,
-			 "bound to 0.0.0.0, no interface up "
+			 "bound to any address, no interface up "
 			 "but loopback");
 	else
 		snprintf(why, wlen,
-			 "bound to 0.0.0.0 with %u interfaces up: "
-			 "set SLUICE_RUN_IFACE to serve one",
+			 "bound to any address with %u interfaces "
+			 "up: set SLUICE_RUN_IFACE to serve one",
 			 n);
 	return -1;
 }
@@ -234,7 +259,7 @@ static void serve(struct ps_sock *s)
 {
 	char why[200];
 
-	if (find_iface(&s->local.v4, s->ifname, why, sizeof(why)) ||
+	if (find_iface(&s->local, s->ifname, why, sizeof(why)) ||
 	    ps_iface_join(s, ps_path, why, sizeof(why))) {
 		snprintf(s->why, sizeof(s->why), "%s", why);
 		return;
@@ -272,48 +297,64 @@ void ps_fallback(struct ps_sock *s, const char *fmt, ...)
  * it if it has a port and is not served yet. */
 static void refresh(struct ps_sock *s, bool connected_call)
 {
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct sl_addr la;
 
-	if (s->local.family != AF_INET || !ps_on || s->gave_up)
+	if (!s->local.family || !ps_on || s->gave_up)
 		return;
-	if (getsockname(s->fd, (struct sockaddr *)&sin, &sl) ||
-	    sin.sin_family != AF_INET)
+	if (getsockname(s->fd, (struct sockaddr *)&ss, &sl) ||
+	    ps_from_sockaddr(&ss, sl, &la))
 		return;
-	if (s->served && (ntohs(sin.sin_port) != s->local.port ||
-			  (sin.sin_addr.s_addr != s->local.v4.s_addr &&
-			   sin.sin_addr.s_addr != INADDR_ANY && !s->any))) {
+	if (s->served &&
+	    (la.port != s->local.port ||
+	     (!ps_ip_eq(&la, &s->local) && !ps_addr_any(&la) && !s->any))) {
 		/* the kernel moved the socket (disconnect): serve anew */
 		unserve(s);
 		s->decided = false;
 	}
-	if (!s->served && s->decided && ntohs(sin.sin_port) == s->local.port &&
-	    sin.sin_addr.s_addr == s->local.v4.s_addr)
+	if (!s->served && s->decided && la.port == s->local.port &&
+	    ps_ip_eq(&la, &s->local))
 		return;
-	s->local.v4 = sin.sin_addr;
-	s->local.port = ntohs(sin.sin_port);
-	s->any = sin.sin_addr.s_addr == INADDR_ANY;
+	s->local = la;
+	s->any = ps_addr_any(&la);
+	if (la.family == AF_INET6) {
+		int v = 0;
+		socklen_t vl = sizeof(v);
+
+		if (getsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &vl) == 0)
+			s->v6only = v;
+	}
 	if (connected_call) {
-		sl = sizeof(sin);
+		sl = sizeof(ss);
 		s->connected =
-			getpeername(s->fd, (struct sockaddr *)&sin, &sl) == 0 &&
-			sin.sin_family == AF_INET;
-		if (s->connected) {
-			s->peer.family = AF_INET;
-			s->peer.v4 = sin.sin_addr;
-			s->peer.port = ntohs(sin.sin_port);
-		}
+			getpeername(s->fd, (struct sockaddr *)&ss, &sl) == 0 &&
+			ps_from_sockaddr(&ss, sl, &s->peer) == 0;
 		memset(s->routes, 0, sizeof(s->routes));
 	}
 	if (s->served || !s->local.port || s->gave_up)
 		return;
 	s->decided = true;
-	if ((ntohl(s->local.v4.s_addr) >> 24) == 127) {
+	if (la.family == AF_INET ? (ntohl(la.v4.s_addr) >> 24) == 127 :
+				   IN6_IS_ADDR_LOOPBACK(&la.v6)) {
 		snprintf(s->why, sizeof(s->why), "bound on loopback");
 		return;
 	}
-	if (IN_MULTICAST(ntohl(s->local.v4.s_addr))) {
+	if (la.family == AF_INET ? IN_MULTICAST(ntohl(la.v4.s_addr)) :
+				   IN6_IS_ADDR_MULTICAST(&la.v6)) {
 		snprintf(s->why, sizeof(s->why), "bound to a multicast group");
+		return;
+	}
+	if (la.family == AF_INET6 &&
+	    (IN6_IS_ADDR_V4MAPPED(&la.v6) || IN6_IS_ADDR_LINKLOCAL(&la.v6))) {
+		snprintf(s->why, sizeof(s->why),
+			 "bound to a v4-mapped or link-local address");
+		return;
+	}
+	if (s->connected && s->peer.family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&s->peer.v6)) {
+		snprintf(s->why, sizeof(s->why),
+			 "connected to a v4-mapped address");
 		return;
 	}
 	pthread_mutex_lock(&ps_ctl);

@@ -2,6 +2,7 @@
 """Small unmodified programs for test_run.sh, run under `sluice run`.
 
   run_progs.py echo PORT N            blocking recvfrom/sendto echo, N datagrams
+  run_progs.py echo6 PORT N           the same on [::] (IPv6 and IPv4)
   run_progs.py asyncio PORT N         asyncio datagram endpoint (epoll)
   run_progs.py selectors PORT N       non-blocking socket under selectors
   run_progs.py mixed UPORT TPORT N    UDP echo and a TCP echo in one loop
@@ -17,9 +18,10 @@ import socket
 import sys
 
 
-def echo(port, n):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("0.0.0.0", port))
+def echo(port, n, v6=False):
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,
+                      socket.SOCK_DGRAM)
+    s.bind(("::" if v6 else "0.0.0.0", port))
     s.settimeout(20)
     for _ in range(n):
         d, a = s.recvfrom(65536)
@@ -152,7 +154,8 @@ def client(host, port, n, tcp=False):
     if tcp:
         s = socket.create_connection((host, port), 5)
     else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                          socket.SOCK_DGRAM)
     s.settimeout(3)
     for i in range(n):
         msg = os.urandom(1 + (i * 97) % 1400)
@@ -173,6 +176,8 @@ if __name__ == "__main__":
     a = sys.argv[1:]
     if a[0] == "echo":
         echo(int(a[1]), int(a[2]))
+    elif a[0] == "echo6":
+        echo(int(a[1]), int(a[2]), True)
     elif a[0] == "asyncio":
         aio(int(a[1]), int(a[2]))
     elif a[0] == "selectors":

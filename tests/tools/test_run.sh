@@ -18,7 +18,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=20
+N=21
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -43,10 +43,11 @@ if ! "$ROOT/scripts/testbed.sh" up "$BED" --json >"$D/bed.json" 2>"$D/bed.err"; 
 	t_done
 	exit 0
 fi
-read -r NSA NSB IFB IPB < <(python3 -c '
+read -r NSA NSB IFB IPB IP6B < <(python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
-print(j["a"]["netns"], j["b"]["netns"], j["b"]["ifname"], j["b"]["ipv4"])' "$D/bed.json")
+print(j["a"]["netns"], j["b"]["netns"], j["b"]["ifname"], j["b"]["ipv4"],
+      j["b"]["ipv6"])' "$D/bed.json")
 A() { ip netns exec "$NSA" "$@"; }
 B() { ip netns exec "$NSB" "$@"; }
 no_xdp() { ! B ip link show "$IFB" | grep -q 'prog/xdp'; }
@@ -75,6 +76,19 @@ if A python3 "$PROGS" client "$IPB" 7001 200 >"$D/c1" 2>&1 && t_wait $T_LAST 10 
 else
 	t_fail "python3 blocking echo on xdp: 200 replies, report" \
 		"$(cat "$D/c1" "$D/echo.out.err" "$D/echo.report" 2>&1)"
+fi
+
+# IPv6, and IPv4 into the same socket on [::]: both served; the replies
+# to v4-mapped addresses go through the kernel socket
+serve echo6 7021 python3 "$PROGS" echo6 7021 100
+if A python3 "$PROGS" client "$IP6B" 7021 50 >"$D/c10" 2>&1 &&
+	A python3 "$PROGS" client "$IPB" 7021 50 >>"$D/c10" 2>&1 &&
+	t_wait $T_LAST 10 &&
+	grep -q 'udp6 \[::\]:7021 path=xdp .*rx=100 .*tx=50 .*tx_kernel=50 ' "$D/echo6.report"; then
+	t_ok "IPv6 echo on [::] on xdp, IPv4 into it too"
+else
+	t_fail "IPv6 echo on [::] on xdp, IPv4 into it too" \
+		"$(cat "$D/c10" "$D/echo6.out.err" "$D/echo6.report" 2>&1)"
 fi
 
 serve aio 7002 python3 "$PROGS" asyncio 7002 100
