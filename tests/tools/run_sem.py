@@ -141,6 +141,32 @@ check("poll: both readable", c.fileno() in ev and r in ev)
 c.recv(10)
 os.read(r, 1)
 
+# epoll, level and edge triggered
+ep = select.epoll()
+ep.register(c, select.EPOLLIN)
+c.send(b"e1")
+c.send(b"e2")
+time.sleep(0.2)
+ok = len(ep.poll(3)) == 1
+c.recv(10)
+ok &= len(ep.poll(0)) == 1  # level: one more waits
+c.recv(10)
+ok &= ep.poll(0.1) == []
+check("epoll level-triggered", ok)
+ep.modify(c, select.EPOLLIN | select.EPOLLET)
+c.send(b"e3")
+c.send(b"e4")
+time.sleep(0.2)
+ok = len(ep.poll(3)) == 1
+c.recv(10)
+ok &= ep.poll(0.1) == []  # edge: nothing new arrived
+c.send(b"e5")
+ok &= len(ep.poll(3)) == 1
+c.recv(10)
+c.recv(10)
+check("epoll edge-triggered", ok)
+ep.close()
+
 # threads: two sockets on the interface, each blocked in its own thread
 res = {}
 

@@ -18,7 +18,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=21
+N=22
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -76,6 +76,15 @@ if A python3 "$PROGS" client "$IPB" 7001 200 >"$D/c1" 2>&1 && t_wait $T_LAST 10 
 else
 	t_fail "python3 blocking echo on xdp: 200 replies, report" \
 		"$(cat "$D/c1" "$D/echo.out.err" "$D/echo.report" 2>&1)"
+fi
+
+RUN_PATH=packet serve pkt 7022 python3 "$PROGS" echo 7022 100
+if A python3 "$PROGS" client "$IPB" 7022 100 >"$D/c11" 2>&1 && t_wait $T_LAST 10 &&
+	grep -q 'path=packet .*rx=100 .*tx=100 ' "$D/pkt.report"; then
+	t_ok "python3 blocking echo on packet (--path packet)"
+else
+	t_fail "python3 blocking echo on packet (--path packet)" \
+		"$(cat "$D/c11" "$D/pkt.out.err" "$D/pkt.report" 2>&1)"
 fi
 
 # IPv6, and IPv4 into the same socket on [::]: both served; the replies
