@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -231,7 +232,46 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 	return 0;
 }
 
+/* FIONREAD (SIOCINQ): a UDP socket says the size of its next datagram;
+ * a served one's may be in the stash, which the kernel does not see. */
+int ioctl(int fd, unsigned long req, ...)
+{
+	static int (*real)(int, unsigned long, ...);
+	struct ps_sock *s = ps_get(fd);
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "ioctl");
+	if (s && req == FIONREAD && arg) {
+		int n = -1;
+
+		pthread_mutex_lock(&s->lock);
+		if (s->served)
+			n = ps_next_len(s);
+		pthread_mutex_unlock(&s->lock);
+		if (n >= 0) {
+			*(int *)arg = n;
+			return 0;
+		}
+	}
+	return real(fd, req, arg);
+}
+
 /* ---- receive --------------------------------------------------------- */
+
+/* The program closed one of our fds behind our back (close_range,
+ * a loop over every fd): the port cannot be trusted, the kernel socket
+ * can. */
+static void nval(struct ps_sock *s)
+{
+	pthread_mutex_lock(&s->lock);
+	ps_fallback(s, "the program closed the port's fd");
+	pthread_mutex_unlock(&s->lock);
+}
 
 /* A kernel socket's receive without a timeout restarts after a signal
  * whose handler has SA_RESTART, and fails with EINTR otherwise; which
@@ -321,6 +361,8 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 		if (pr < 0 && errno == EINTR &&
 		    (deadline != UINT64_MAX || !all_restart()))
 			return -1;
+		if (pr > 0 && ((pf[0].revents | pf[2].revents) & POLLNVAL))
+			nval(s);
 	}
 }
 

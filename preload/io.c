@@ -193,6 +193,20 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 	return r;
 }
 
+int ps_next_len(struct ps_sock *s)
+{
+	struct sl_udp_view v;
+	int n = 0;
+
+	if (!ps_readable(s))
+		return s->held_n ? (int)s->held[s->held_head]->len : -1;
+	pthread_mutex_lock(&s->ifc->lock);
+	if (s->n && !sl_udp_parse(s->stash[s->head], &v))
+		n = (int)v.len;
+	pthread_mutex_unlock(&s->ifc->lock);
+	return n;
+}
+
 ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags)
 {
 	struct ps_dgram *d;

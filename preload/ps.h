@@ -195,6 +195,8 @@ ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m,
 		   int flags);
 /* a frame is there to read (taken into the stash); lock held */
 bool ps_readable(struct ps_sock *s);
+/* the size of the next datagram in the stash, -1 when it is empty */
+int ps_next_len(struct ps_sock *s);
 /* a fork child's datagram into m, -EAGAIN when none */
 ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags);
 /* a served socket, or a fork child's with datagrams handed down */

@@ -78,6 +78,23 @@ static int stash_ready(struct pollfd *fds, nfds_t n, bool *ready)
 	return k;
 }
 
+/* One of our fds was closed behind our back: its socket goes to the
+ * kernel (else every wait would wake at once on POLLNVAL). */
+static void nval_fd(struct pollfd *fds, nfds_t n, int fd)
+{
+	nfds_t i;
+
+	for (i = 0; i < n; i++) {
+		struct ps_sock *s = ps_get(fds[i].fd);
+
+		if (!s || (s->qfd != fd && s->kfd != fd))
+			continue;
+		pthread_mutex_lock(&s->lock);
+		ps_fallback(s, "the program closed the port's fd");
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
 int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 	    const sigset_t *mask)
 {
@@ -130,6 +147,9 @@ int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 		/* a queue fd that woke: look at its port */
 		if (r > 0 && m > n)
 			k = stash_ready(fds, n, ready);
+		for (i = n; i < m; i++)
+			if (all[i].revents & POLLNVAL)
+				nval_fd(fds, n, all[i].fd);
 		r = 0;
 		for (i = 0; i < n; i++) {
 			fds[i].revents = all[i].revents;

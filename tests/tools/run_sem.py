@@ -5,11 +5,14 @@ exits 1 if one fails.
 
   run_sem.py HOST PORT
 """
+import array
+import fcntl
 import os
 import select
 import socket
 import struct
 import sys
+import termios
 import threading
 import time
 
@@ -108,6 +111,14 @@ os.write(c.fileno(), b"rw")
 check("write/read on a connected socket", os.read(c.fileno(), 10) == b"rw")
 c.sendmsg([b"ab", b"cd", b"ef"])
 check("sendmsg gathers its iovecs", c.recv(10) == b"abcdef")
+
+# FIONREAD: the size of the next datagram
+c.send(b"12345")
+time.sleep(0.2)
+buf = array.array("i", [0])
+fcntl.ioctl(c, termios.FIONREAD, buf)
+check("FIONREAD: the next datagram's size", buf[0] == 5, str(buf[0]))
+c.recv(10)
 
 # dup: both fds are the socket; closing one keeps the other
 d2 = c.dup()
