@@ -4,10 +4,16 @@ administrator or a crash of the link's holder would, leaving the process
 that made it running: the fallback under test follows. No bpftool here.
 
   xdp_detach.py IFNAME     (in the interface's namespace; root)
+
+Links are global and an ifindex is only unique within a namespace, so the
+link is found by the id of the program attached to IFNAME here (ip -j -d
+link), never by the ifindex alone: another namespace's link is never
+touched.
 """
 import ctypes
-import socket
+import json
 import struct
+import subprocess
 import sys
 
 NR_BPF = 321  # x86_64
@@ -24,7 +30,12 @@ def bpf(cmd, attr):
     return r, buf.raw
 
 
-ifindex = socket.if_nametoindex(sys.argv[1])
+link = json.loads(subprocess.run(
+    ["ip", "-j", "-d", "link", "show", "dev", sys.argv[1]],
+    capture_output=True, check=True).stdout)[0]
+prog = (link.get("xdp") or {}).get("prog", {}).get("id")
+if not prog:
+    sys.exit("no XDP program on %s" % sys.argv[1])
 lid = 0
 while True:
     r, raw = bpf(LINK_GET_NEXT_ID, struct.pack("II", lid, 0))
@@ -37,8 +48,7 @@ while True:
     info = ctypes.create_string_buffer(64)
     r, _ = bpf(OBJ_GET_INFO_BY_FD,
                struct.pack("IIQ", fd, 64, ctypes.addressof(info)))
-    # type, id, prog_id, then the union, 8-byte aligned: xdp.ifindex
-    typ, _, _, _, ifi = struct.unpack("IIIII", info.raw[:20])
-    if r == 0 and typ == LINK_TYPE_XDP and ifi == ifindex:
+    typ, _, prog_id = struct.unpack("III", info.raw[:12])
+    if r == 0 and typ == LINK_TYPE_XDP and prog_id == prog:
         r, _ = bpf(LINK_DETACH, struct.pack("I", fd))
         sys.exit(0 if r == 0 else "BPF_LINK_DETACH failed")
