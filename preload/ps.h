@@ -176,6 +176,10 @@ static inline struct ps_sock *ps_get(int fd)
 		       NULL;
 }
 
+/* Everything below is the preload's own: hidden, even where the file
+ * defining it exports its interposed calls. */
+#pragma GCC visibility push(hidden)
+
 /* sock.c */
 void ps_init(void);
 void ps_track(int fd, int family);
@@ -221,5 +225,7 @@ int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 	    const sigset_t *mask);
 void ps_epoll_forget_sock(struct ps_sock *s);
 void ps_epoll_forget_epfd(int epfd);
+
+#pragma GCC visibility pop
 
 #endif
