@@ -540,7 +540,7 @@ void ps_report_sock(struct ps_sock *s)
 		"sluice-run pid=%d fd=%d udp%s %s path=%s iface=%s "
 		"rx=%llu rx_bytes=%llu tx=%llu tx_bytes=%llu "
 		"rx_kernel=%llu tx_kernel=%llu rx_dropped=%llu "
-		"port_rx=%llu port_tx=%llu forked=%llu%s%s%s\n",
+		"port_rx=%llu port_tx=%llu unmatched=%llu forked=%llu%s%s%s\n",
 		(int)getpid(), s->fd, s->local.family == AF_INET6 ? "6" : "4",
 		a, s->path, s->ifname[0] ? s->ifname : "-",
 		(unsigned long long)s->rx, (unsigned long long)s->rx_bytes,
@@ -550,6 +550,7 @@ void ps_report_sock(struct ps_sock *s)
 		(unsigned long long)s->rx_dropped,
 		(unsigned long long)st.rx_packets,
 		(unsigned long long)st.tx_packets,
+		(unsigned long long)(s->ifc ? s->ifc->rx_unmatched : 0),
 		(unsigned long long)s->forked, s->why[0] ? " why=\"" : "",
 		s->why, s->why[0] ? "\"" : "");
 	if (len <= 0)
