@@ -225,6 +225,8 @@ int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 	    const sigset_t *mask);
 void ps_epoll_forget_sock(struct ps_sock *s);
 void ps_epoll_forget_epfd(int epfd);
+void ps_epoll_fork_lock(void);
+void ps_epoll_fork_unlock(void);
 
 #pragma GCC visibility pop
 

@@ -398,6 +398,7 @@ static void ps_atfork_prepare(void)
 {
 	unsigned fd, i;
 
+	ps_epoll_fork_lock();
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];
 
@@ -464,6 +465,7 @@ static void ps_atfork_parent(void)
 		if (s && s->fd == (int)fd)
 			pthread_mutex_unlock(&s->lock);
 	}
+	ps_epoll_fork_unlock();
 	if (ps_fork_keep)
 		return;
 	/* The child's copy is a kernel socket that receives only what the
@@ -492,6 +494,7 @@ static void ps_atfork_child(void)
 	unsigned fd;
 
 	pthread_mutex_init(&ps_ctl, NULL);
+	ps_epoll_fork_unlock();
 	ps_iface_fork_child();
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];

@@ -430,6 +430,18 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	return 0;
 }
 
+/* fork: ep_lock comes first (it is taken before sockets' locks), so that
+ * the child does not inherit it held by a thread it does not have */
+void ps_epoll_fork_lock(void)
+{
+	pthread_mutex_lock(&ep_lock);
+}
+
+void ps_epoll_fork_unlock(void)
+{
+	pthread_mutex_unlock(&ep_lock);
+}
+
 void ps_epoll_forget_sock(struct ps_sock *s)
 {
 	unsigned i;
