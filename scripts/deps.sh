@@ -17,7 +17,7 @@ pkgs=(
 	# sluice top is checked in a terminal (tests/tools/test_telemetry.sh)
 	tmux
 	# peers no one here wrote, for the interop tests
-	socat openbsd-inetd iperf tcpdump
+	socat openbsd-inetd iperf tcpdump sockperf dnsutils
 	# the lab (scripts/lab.sh): a guest with Linux's RDMA stack and NICs
 	qemu-system-x86 busybox-static cpio kmod xz-utils
 	rdma-core ibverbs-utils ibverbs-providers perftest python3-pyverbs

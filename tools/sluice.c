@@ -511,6 +511,8 @@ static const struct {
 	{ "stats", cmd_stats, "one process's live counters (telemetry)",
 	  false },
 	{ "top", cmd_top, "live view of every sluice process here", false },
+	{ "run", cmd_run, "run a UDP program with its sockets on a bypass path",
+	  false },
 };
 
 /*

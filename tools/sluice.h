@@ -234,5 +234,6 @@ void cli_dma_matrix_print(struct sl_dma_topo *t);
 struct json_object *cli_dma_topo_json(struct sl_dma_topo *t);
 int cmd_stats(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

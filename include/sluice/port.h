@@ -225,6 +225,20 @@ SL_API int sl_port_info(struct sl_port *port, struct sl_port_info *out);
  */
 SL_API const char *sl_port_path(struct sl_port *port);
 
+/*
+ * A file descriptor that poll() and epoll report readable when the queue
+ * may have frames to receive, for an application that sleeps between
+ * bursts: the AF_XDP socket on xdp ports (a poll on it also gives the
+ * kernel the fill-ring wake-up it may need), the socket on packet and udp
+ * ports; on an auto: port the one of the path in use, which changes when
+ * the path does (ask again when sl_port_path changes). The port owns it:
+ * never close it or read from it. Readable is a hint: a burst says what is
+ * there. Returns the fd, or -ENOTSUP where the path has none (pair, pcap,
+ * an auto: port with no path), -EINVAL (no port, no such queue).
+ * Thread-safe; cheap enough to call before each sleep.
+ */
+SL_API int sl_port_queue_fd(struct sl_port *port, uint16_t queue);
+
 /* The pool receive buffers come from. */
 SL_API struct sl_pool *sl_port_pool(struct sl_port *port);
 

@@ -765,6 +765,15 @@ static const char *auto_path(struct sl_port *port)
 	return in ? sl_port_path(in) : "none";
 }
 
+/* The inner port's: the fd of the path frames take now. */
+static int auto_queue_fd(struct sl_port *port, uint16_t queue)
+{
+	struct auto_priv *a = port->priv;
+	struct sl_port *in = __atomic_load_n(&a->inner, __ATOMIC_ACQUIRE);
+
+	return in ? sl_port_queue_fd(in, queue) : -ENOTSUP;
+}
+
 const struct sl_driver sl_driver_auto = {
 	.name = "auto",
 	/* its bursts are the inner port's sl_tx_burst, which fills */
@@ -777,4 +786,5 @@ const struct sl_driver sl_driver_auto = {
 	.tx_burst = auto_tx,
 	.xstats = auto_xstats,
 	.path = auto_path,
+	.queue_fd = auto_queue_fd,
 };

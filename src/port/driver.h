@@ -72,6 +72,8 @@ struct sl_driver {
 	/* optional: the driver moving frames now (sl_port_path); without it
 	 * the driver's own name */
 	const char *(*path)(struct sl_port *port);
+	/* optional: sl_port_queue_fd; without it -ENOTSUP */
+	int (*queue_fd)(struct sl_port *port, uint16_t queue);
 };
 
 struct sl_deco; /* decorators: port/deco.c */

@@ -369,6 +369,14 @@ const char *sl_port_path(struct sl_port *port)
 	return port->drv->path ? port->drv->path(port) : port->drv->name;
 }
 
+int sl_port_queue_fd(struct sl_port *port, uint16_t queue)
+{
+	if (!port || queue >= port->n_queues)
+		return -EINVAL;
+	return port->drv->queue_fd ? port->drv->queue_fd(port, queue) :
+				     -ENOTSUP;
+}
+
 int sl_port_info(struct sl_port *port, struct sl_port_info *out)
 {
 	size_t sz;

@@ -4,7 +4,7 @@
   layers.py SOURCE_ROOT
 
 Every #include "..." and #include <sluice/...> in src/, bed/, tools/,
-bench/ and tests/lib/ is resolved to the file it names, and each edge is
+bench/, tests/lib/ and preload/ is resolved to the file it names, and each edge is
 checked:
 
   - a library layer includes only its own layer and the layers below it
@@ -12,6 +12,9 @@ checked:
   - a driver includes, of the port layer, only port/driver.h (the driver
     interface), and no other driver's files (src/drivers/common/, which
     is no driver, is theirs to share); bpf/ only from the xdp driver;
+  - preload/ (libsluice-preload.so, for `sluice run`) sees the library
+    through include/sluice/ only and includes nothing of bed/, tools/,
+    bench/ or tests/;
   - bed/ (the veth test bed and the benchmarks' receive core) sees the
     library through include/sluice/ only and includes nothing of tools/,
     bench/ or tests/;
@@ -112,6 +115,12 @@ def check(src, tgt):
         if tgt.startswith("src/"):
             return "tools/ sees the library through include/sluice/ only"
         return None
+    if ks == "preload":
+        if kt in ("tools", "bench", "tests", "bed"):
+            return "preload/ includes %s/" % kt
+        if tgt.startswith("src/"):
+            return "preload/ sees the library through include/sluice/ only"
+        return None
     if ks == "bench":
         if kt == "tests":
             return "bench/ includes tests/"
@@ -124,7 +133,7 @@ def check(src, tgt):
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else "."
     bad = known = edges = 0
-    for top in ("src", "bed", "tools", "bench", "tests/lib"):
+    for top in ("src", "bed", "tools", "bench", "tests/lib", "preload"):
         for dp, _, files in os.walk(os.path.join(root, top)):
             for fn in sorted(files):
                 if not fn.endswith((".c", ".h")):

@@ -762,4 +762,5 @@ const struct sl_driver sl_driver_packet = {
 	.rx_burst = pkt_rx,
 	.tx_burst = pkt_tx,
 	.xstats = pkt_xstats,
+	.queue_fd = sl_packet_queue_fd,
 };

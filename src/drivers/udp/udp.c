@@ -762,6 +762,12 @@ int sl_udp_socket_fd(struct sl_port *port)
 	return ((struct udp_priv *)port->priv)->fd;
 }
 
+static int udp_queue_fd(struct sl_port *port, uint16_t queue)
+{
+	(void)queue;
+	return ((struct udp_priv *)port->priv)->fd;
+}
+
 const struct sl_driver sl_driver_udp = {
 	.name = "udp",
 	.caps = SL_DRV_CAP_TX_CSUM | SL_DRV_CAP_PAD_POOL,
@@ -772,4 +778,5 @@ const struct sl_driver sl_driver_udp = {
 	.rx_burst = udp_rx,
 	.tx_burst = udp_tx,
 	.xstats = udp_xstats,
+	.queue_fd = udp_queue_fd,
 };

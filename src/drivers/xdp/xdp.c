@@ -653,6 +653,13 @@ static int xdp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 	return (int)k;
 }
 
+static int xdp_queue_fd(struct sl_port *port, uint16_t queue)
+{
+	struct xdp_priv *pv = port->priv;
+
+	return pv->q[queue] ? pv->q[queue]->fd : -ENOTSUP;
+}
+
 static const char *const xdp_keys[] = { "queue",   "mode",	"match",
 					"replace", "busy_poll", NULL };
 
@@ -665,4 +672,5 @@ const struct sl_driver sl_driver_xdp = {
 	.rx_burst = xdp_rx_burst,
 	.tx_burst = xdp_tx_burst,
 	.xstats = xdp_xstats,
+	.queue_fd = xdp_queue_fd,
 };

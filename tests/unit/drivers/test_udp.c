@@ -389,6 +389,14 @@ static void test_info(void **state)
 	snprintf(want, sizeof(want), "127.0.0.1:%u", info.addr.port);
 	assert_string_equal(info.name, want);
 	assert_true(sl_addr_equal(&info.peer, &ka));
+	/* the fd to sleep on is the socket; no queue 1; none on a pair */
+	assert_true(sl_port_queue_fd(p, 0) >= 0);
+	assert_int_equal(sl_port_queue_fd(p, 1), -EINVAL);
+	assert_int_equal(sl_port_queue_fd(NULL, 0), -EINVAL);
+	sl_port_close(p);
+	p = sl_port_open("pair:sl-udp-qfd/0", NULL);
+	assert_non_null(p);
+	assert_int_equal(sl_port_queue_fd(p, 0), -ENOTSUP);
 	sl_port_close(p);
 	close(kfd);
 	sl_test_pool_full(pool);

@@ -1,0 +1,613 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The calls libsluice-preload.so puts in front of libc's (dlsym
+ * RTLD_NEXT). Each one asks first whether its fd is a socket sluice
+ * serves (one table load) and otherwise goes straight to libc, so a
+ * program without UDP sockets runs as it would without the preload.
+ * Blocking follows the kernel socket's own settings (O_NONBLOCK,
+ * SO_RCVTIMEO), read when there is nothing to receive; a wait sleeps in
+ * poll on the port's fd and the kernel socket, after SLUICE_RUN_SPIN
+ * microseconds of trying.
+ */
+/* both fcntl and fcntl64 are defined here: no redirection of one to the
+ * other */
+#undef _FILE_OFFSET_BITS
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "ps.h"
+
+/* the calls put in front of libc's */
+#pragma GCC visibility push(default)
+
+int socket(int domain, int type, int protocol)
+{
+	int fd;
+
+	ps_init();
+	fd = ps_real.socket(domain, type, protocol);
+	if (fd >= 0 && ps_on && !ps_inside &&
+	    (domain == AF_INET || domain == AF_INET6) &&
+	    (type & 0xff) == SOCK_DGRAM &&
+	    (protocol == 0 || protocol == IPPROTO_UDP)) {
+		ps_untrack(fd);
+		ps_track(fd, domain);
+	}
+	return fd;
+}
+
+int bind(int fd, const struct sockaddr *a, socklen_t len)
+{
+	int r;
+
+	ps_init();
+	r = ps_real.bind(fd, a, len);
+	if (r == 0 && ps_get(fd)) {
+		int e = errno;
+
+		ps_after_bind(fd);
+		errno = e;
+	}
+	return r;
+}
+
+int connect(int fd, const struct sockaddr *a, socklen_t len)
+{
+	int r;
+
+	ps_init();
+	r = ps_real.connect(fd, a, len);
+	if (r == 0 && ps_get(fd)) {
+		int e = errno;
+
+		ps_after_connect(fd);
+		errno = e;
+	}
+	return r;
+}
+
+int close(int fd)
+{
+	ps_init();
+	if (ps_get(fd))
+		ps_untrack(fd);
+	ps_epoll_forget_epfd(fd);
+	return ps_real.close(fd);
+}
+
+int dup(int fd)
+{
+	int r;
+
+	ps_init();
+	r = ps_real.dup(fd);
+	if (r >= 0)
+		ps_dup(fd, r);
+	return r;
+}
+
+int dup2(int fd, int nfd)
+{
+	int r;
+
+	ps_init();
+	r = ps_real.dup2(fd, nfd);
+	if (r >= 0 && fd != nfd) {
+		ps_untrack(nfd);
+		ps_dup(fd, nfd);
+	}
+	return r;
+}
+
+int dup3(int fd, int nfd, int flags)
+{
+	int r;
+
+	ps_init();
+	r = ps_real.dup3(fd, nfd, flags);
+	if (r >= 0) {
+		ps_untrack(nfd);
+		ps_dup(fd, nfd);
+	}
+	return r;
+}
+
+static int fcntl_common(int fd, int cmd, void *arg)
+{
+	int r = ps_real.fcntl(fd, cmd, arg);
+
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		ps_dup(fd, r);
+	return r;
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	ps_init();
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg);
+}
+
+int fcntl64(int fd, int cmd, ...);
+int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	ps_init();
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg);
+}
+
+/* Options a served socket honours (the kernel socket takes them too);
+ * any other sends it to the kernel. */
+static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
+		   socklen_t len)
+{
+	int on = v && len >= (socklen_t)sizeof(int) ? *(const int *)v : 1;
+
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_TIMESTAMP:
+			s->ts = on;
+			return true;
+		case SO_TIMESTAMPNS:
+			s->tsns = on;
+			return true;
+		case SO_REUSEADDR:
+		case SO_REUSEPORT:
+		case SO_RCVBUF:
+		case SO_SNDBUF:
+		case SO_RCVBUFFORCE:
+		case SO_SNDBUFFORCE:
+		case SO_RCVTIMEO:
+		case SO_SNDTIMEO:
+		case SO_BROADCAST:
+		case SO_KEEPALIVE:
+		case SO_LINGER:
+		case SO_BUSY_POLL:
+		case SO_RCVLOWAT:
+			return true;
+		}
+		return false;
+	}
+	if (level == IPPROTO_IP) {
+		switch (name) {
+		case IP_PKTINFO:
+			s->pktinfo = on;
+			return true;
+		case IP_RECVERR: /* nothing a port sends fails later */
+		case IP_MTU_DISCOVER: /* the port's datagrams go with DF */
+			return true;
+		}
+	}
+	if (level == IPPROTO_IPV6) {
+		switch (name) {
+		case IPV6_V6ONLY:
+			s->v6only = on;
+			return true;
+		case IPV6_RECVPKTINFO:
+			s->pktinfo6 = on;
+			return true;
+		case IPV6_RECVERR:
+		case IPV6_MTU_DISCOVER:
+			return true;
+		}
+	}
+	return false;
+}
+
+int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
+{
+	struct ps_sock *s;
+	int r;
+
+	ps_init();
+	r = ps_real.setsockopt(fd, level, name, v, len);
+	s = ps_get(fd);
+	if (r || !s)
+		return r;
+	pthread_mutex_lock(&s->lock);
+	if (!opt_ok(s, level, name, v, len))
+		ps_fallback(s,
+			    "setsockopt(level %d, option %d) is not "
+			    "implemented",
+			    level, name);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* FIONREAD (SIOCINQ): a UDP socket says the size of its next datagram;
+ * a served one's may be in the stash, which the kernel does not see. */
+int ioctl(int fd, unsigned long req, ...)
+{
+	static int (*real)(int, unsigned long, ...);
+	struct ps_sock *s = ps_get(fd);
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "ioctl");
+	if (s && req == FIONREAD && arg) {
+		int n = -1;
+
+		pthread_mutex_lock(&s->lock);
+		if (s->served)
+			n = ps_next_len(s);
+		pthread_mutex_unlock(&s->lock);
+		if (n >= 0) {
+			*(int *)arg = n;
+			return 0;
+		}
+	}
+	return real(fd, req, arg);
+}
+
+/* ---- receive --------------------------------------------------------- */
+
+/* The program closed one of our fds behind our back (close_range,
+ * a loop over every fd): the port cannot be trusted, the kernel socket
+ * can. */
+static void nval(struct ps_sock *s)
+{
+	pthread_mutex_lock(&s->lock);
+	ps_fallback(s, "the program closed the port's fd");
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* A kernel socket's receive without a timeout restarts after a signal
+ * whose handler has SA_RESTART, and fails with EINTR otherwise; which
+ * signal came is not known here, so restart only when every handler has
+ * it. Asked only after a signal. */
+static bool all_restart(void)
+{
+	struct sigaction sa;
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sigaction(sig, NULL, &sa))
+			continue;
+		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
+			continue;
+		if (!(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
+static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
+{
+	bool known = false, nb = false;
+	uint64_t deadline = UINT64_MAX, spin_end = 0;
+
+	if (flags & (MSG_ERRQUEUE | MSG_OOB))
+		return ps_real.recvmsg(fd, m, flags);
+	for (;;) {
+		struct pollfd pf[3];
+		ssize_t r;
+		int t = -1, pr;
+
+		pthread_mutex_lock(&s->lock);
+		if (!s->served) {
+			r = ps_recv_held(s, m, flags);
+			pthread_mutex_unlock(&s->lock);
+			if (r != -EAGAIN)
+				return r;
+			return ps_real.recvmsg(fd, m, flags);
+		}
+		r = ps_recvmsg(s, fd, m, flags);
+		pf[0].fd = s->qfd;
+		pf[2].fd = s->kfd;
+		pthread_mutex_unlock(&s->lock);
+		if (r != -EAGAIN) {
+			if (r >= 0)
+				return r;
+			errno = (int)-r;
+			return -1;
+		}
+		if (!known) {
+			struct timeval tv = { 0 };
+			socklen_t sl = sizeof(tv);
+
+			known = true;
+			nb = (flags & MSG_DONTWAIT) ||
+			     (ps_real.fcntl(fd, F_GETFL) & O_NONBLOCK);
+			if (!getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+					&sl) &&
+			    (tv.tv_sec || tv.tv_usec))
+				deadline = ps_now_ns() +
+					   (uint64_t)tv.tv_sec * 1000000000ull +
+					   (uint64_t)tv.tv_usec * 1000ull;
+			spin_end = ps_now_ns() + ps_spin_us * 1000ull;
+		}
+		if (nb) {
+			errno = EAGAIN;
+			return -1;
+		}
+		if (ps_now_ns() < spin_end)
+			continue;
+		if (deadline != UINT64_MAX) {
+			uint64_t now = ps_now_ns();
+
+			if (now >= deadline) {
+				errno = EAGAIN;
+				return -1;
+			}
+			t = (int)((deadline - now + 999999) / 1000000);
+		}
+		pf[0].events = POLLIN;
+		pf[1].fd = fd;
+		pf[1].events = POLLIN;
+		pf[2].events = POLLIN;
+		pr = ps_real.poll(pf, 3, t);
+		if (pr < 0 && errno == EINTR &&
+		    (deadline != UINT64_MAX || !all_restart()))
+			return -1;
+		if (pr > 0 && ((pf[0].revents | pf[2].revents) & POLLNVAL))
+			nval(s);
+	}
+}
+
+ssize_t recvmsg(int fd, struct msghdr *m, int flags)
+{
+	struct ps_sock *s = ps_get(fd);
+
+	if (!s)
+		return ps_real.recvmsg(fd, m, flags);
+	return do_recv(s, fd, m, flags);
+}
+
+ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
+		 struct sockaddr *from, socklen_t *fromlen)
+{
+	static ssize_t (*real)(int, void *, size_t, int, struct sockaddr *,
+			       socklen_t *);
+	struct ps_sock *s = ps_get(fd);
+	struct iovec iov = { buf, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r;
+
+	if (!s) {
+		if (!real)
+			real = dlsym(RTLD_NEXT, "recvfrom");
+		return real(fd, buf, len, flags, from, fromlen);
+	}
+	if (from && fromlen) {
+		m.msg_name = from;
+		m.msg_namelen = *fromlen;
+	}
+	r = do_recv(s, fd, &m, flags);
+	if (r >= 0 && from && fromlen)
+		*fromlen = m.msg_namelen;
+	return r;
+}
+
+ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	return recvfrom(fd, buf, len, flags, NULL, NULL);
+}
+
+ssize_t __recv_chk(int fd, void *buf, size_t len, size_t blen, int flags);
+ssize_t __recv_chk(int fd, void *buf, size_t len, size_t blen, int flags)
+{
+	(void)blen;
+	return recvfrom(fd, buf, len, flags, NULL, NULL);
+}
+
+ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t blen, int flags,
+		       struct sockaddr *from, socklen_t *fromlen);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t blen, int flags,
+		       struct sockaddr *from, socklen_t *fromlen)
+{
+	(void)blen;
+	return recvfrom(fd, buf, len, flags, from, fromlen);
+}
+
+ssize_t read(int fd, void *buf, size_t len)
+{
+	static ssize_t (*real)(int, void *, size_t);
+	struct ps_sock *s = ps_get(fd);
+	struct iovec iov = { buf, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (!s) {
+		if (!real)
+			real = dlsym(RTLD_NEXT, "read");
+		return real(fd, buf, len);
+	}
+	return do_recv(s, fd, &m, 0);
+}
+
+ssize_t __read_chk(int fd, void *buf, size_t len, size_t blen);
+ssize_t __read_chk(int fd, void *buf, size_t len, size_t blen)
+{
+	(void)blen;
+	return read(fd, buf, len);
+}
+
+ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+	static ssize_t (*real)(int, const struct iovec *, int);
+	struct ps_sock *s = ps_get(fd);
+	struct msghdr m = { .msg_iov = (struct iovec *)iov,
+			    .msg_iovlen = (size_t)n };
+
+	if (!s) {
+		if (!real)
+			real = dlsym(RTLD_NEXT, "readv");
+		return real(fd, iov, n);
+	}
+	return do_recv(s, fd, &m, 0);
+}
+
+int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags,
+	     struct timespec *t)
+{
+	static int (*real)(int, struct mmsghdr *, unsigned, int,
+			   struct timespec *);
+	struct ps_sock *s = ps_get(fd);
+	unsigned i;
+
+	if (!s || t) {
+		if (!real)
+			real = dlsym(RTLD_NEXT, "recvmmsg");
+		if (s && t) {
+			pthread_mutex_lock(&s->lock);
+			ps_fallback(s, "recvmmsg with a timeout");
+			pthread_mutex_unlock(&s->lock);
+		}
+		return real(fd, v, n, flags, t);
+	}
+	for (i = 0; i < n; i++) {
+		int f = flags & ~MSG_WAITFORONE;
+		ssize_t r;
+
+		if (i && (flags & MSG_WAITFORONE))
+			f |= MSG_DONTWAIT;
+		if (i)
+			f |= MSG_DONTWAIT;
+		r = do_recv(s, fd, &v[i].msg_hdr, f);
+		if (r < 0) {
+			if (i)
+				break;
+			return -1;
+		}
+		v[i].msg_len = (unsigned)r;
+	}
+	return (int)i;
+}
+
+/* ---- send ------------------------------------------------------------ */
+
+static ssize_t do_send(struct ps_sock *s, int fd, const struct msghdr *m,
+		       int flags)
+{
+	ssize_t r;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->served) {
+		bool unbound = !s->local.port && !s->gave_up;
+
+		pthread_mutex_unlock(&s->lock);
+		r = ps_real.sendmsg(fd, m, flags);
+		if (r >= 0 && unbound) {
+			int e = errno;
+
+			/* the kernel gave it an ephemeral port */
+			ps_after_bind(fd);
+			errno = e;
+		}
+		return r;
+	}
+	r = ps_sendmsg(s, fd, m, flags);
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	struct ps_sock *s = ps_get(fd);
+
+	if (!s)
+		return ps_real.sendmsg(fd, m, flags);
+	return do_send(s, fd, m, flags);
+}
+
+ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+	       const struct sockaddr *to, socklen_t tolen)
+{
+	static ssize_t (*real)(int, const void *, size_t, int,
+			       const struct sockaddr *, socklen_t);
+	struct ps_sock *s = ps_get(fd);
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr m = { .msg_name = (void *)to,
+			    .msg_namelen = to ? tolen : 0,
+			    .msg_iov = &iov,
+			    .msg_iovlen = 1 };
+
+	if (!s) {
+		if (!real)
+			real = dlsym(RTLD_NEXT, "sendto");
+		return real(fd, buf, len, flags, to, tolen);
+	}
+	return do_send(s, fd, &m, flags);
+}
+
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	return sendto(fd, buf, len, flags, NULL, 0);
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	static ssize_t (*real)(int, const void *, size_t);
+	struct ps_sock *s = ps_get(fd);
+
+	if (!s) {
+		if (!real)
+			real = dlsym(RTLD_NEXT, "write");
+		return real(fd, buf, len);
+	}
+	return sendto(fd, buf, len, 0, NULL, 0);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+	static ssize_t (*real)(int, const struct iovec *, int);
+	struct ps_sock *s = ps_get(fd);
+	struct msghdr m = { .msg_iov = (struct iovec *)iov,
+			    .msg_iovlen = (size_t)n };
+
+	if (!s) {
+		if (!real)
+			real = dlsym(RTLD_NEXT, "writev");
+		return real(fd, iov, n);
+	}
+	return do_send(s, fd, &m, 0);
+}
+
+int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+	static int (*real)(int, struct mmsghdr *, unsigned, int);
+	struct ps_sock *s = ps_get(fd);
+	unsigned i;
+
+	if (!s) {
+		if (!real)
+			real = dlsym(RTLD_NEXT, "sendmmsg");
+		return real(fd, v, n, flags);
+	}
+	for (i = 0; i < n; i++) {
+		ssize_t r = do_send(s, fd, &v[i].msg_hdr, flags);
+
+		if (r < 0) {
+			if (i)
+				break;
+			return -1;
+		}
+		v[i].msg_len = (unsigned)r;
+	}
+	return (int)i;
+}

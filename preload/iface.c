@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One port per interface, shared by the served sockets bound on it: the
+ * steering program is the interface's and takes one match= list, so the
+ * port matches the union of the sockets' ports and a receive hands each
+ * frame to the socket the kernel would have chosen (a connected socket
+ * whose peer sent it, else one bound to its destination address, else
+ * one bound to 0.0.0.0). A socket joining with a new port reopens the
+ * port with the longer list; datagrams arriving meanwhile reach the
+ * kernel sockets, which receives read as well, so none is lost.
+ *
+ * Locks: a socket's lock, then ps_ctl (which guards the interface list
+ * and the membership), then the interface's lock (the port's queue and
+ * the stashes of all its sockets). Nothing takes a socket's lock while
+ * holding an interface's.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <sluice/mem.h>
+
+#include "ps.h"
+
+#define PS_IFACES 16
+
+struct ps_iface *ps_ifaces[PS_IFACES];
+
+/* The fds open now, as a bitmap over the first 4096. */
+static void fd_snapshot(uint64_t *bits)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	memset(bits, 0, 4096 / 8);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+
+		if (fd > 0 && fd < 4096)
+			bits[fd / 64] |= 1ull << (fd % 64);
+	}
+	closedir(d);
+}
+
+/* Never readable: stands at a socket's qfd number while its port is
+ * reopened, since a copy of the old AF_XDP fd would keep the old socket,
+ * and the device queue with it, taken. */
+static int placeholder(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = eventfd(0, EFD_CLOEXEC);
+	return fd;
+}
+
+static void close_port(struct ps_iface *f)
+{
+	unsigned i;
+
+	for (i = 0; i < f->n_socks; i++) {
+		struct ps_sock *s = f->socks[i];
+
+		ps_stash_drop(s);
+		if (s->qfd >= 0 && placeholder() >= 0)
+			(void)ps_real.dup3(placeholder(), s->qfd, O_CLOEXEC);
+	}
+	if (f->port) {
+		ps_inside++;
+		sl_port_close(f->port);
+		ps_inside--;
+	}
+	f->port = NULL;
+	f->qfd = -1;
+	f->n_port_fds = 0;
+	f->n_ports = 0;
+}
+
+/* (Re)open f's port for ports[0..n); f's lock held. 0 or -1 with why. */
+static int open_port(struct ps_iface *f, const char *path,
+		     const uint16_t *ports, unsigned n, char *why, size_t wlen)
+{
+	char spec[PS_IF_SOCKS * 12 + 64];
+	uint64_t before[64], after[64];
+	struct sl_port *p;
+	const char *got;
+	size_t len;
+	unsigned i;
+	int fd;
+
+	len = (size_t)snprintf(spec, sizeof(spec), "%s:%s,match=", path,
+			       f->ifname);
+	for (i = 0; i < n && len < sizeof(spec); i++)
+		len += (size_t)snprintf(spec + len, sizeof(spec) - len,
+					"%sudp:%u", i ? "+" : "", ports[i]);
+	close_port(f);
+	fd_snapshot(before);
+	ps_inside++;
+	p = sl_port_open(spec, NULL);
+	ps_inside--;
+	if (!p) {
+		snprintf(why, wlen, "%s: %s", spec, sl_last_error());
+		return -1;
+	}
+	got = sl_port_path(p);
+	fd = sl_port_queue_fd(p, 0);
+	if ((strcmp(got, "xdp") && strcmp(got, "packet")) || fd < 0) {
+		snprintf(why, wlen, "%s took the %s path%s", spec, got,
+			 fd < 0 ? " with no fd to sleep on" :
+				  ": the kernel socket is that");
+		ps_inside++;
+		sl_port_close(p);
+		ps_inside--;
+		return -1;
+	}
+	fd_snapshot(after);
+	for (i = 0; i < 4096; i++) {
+		if (!(after[i / 64] & ~before[i / 64] & (1ull << (i % 64))))
+			continue;
+		/* never to a program we exec: the steering link with it */
+		(void)ps_real.fcntl((int)i, F_SETFD, FD_CLOEXEC);
+		if (f->n_port_fds < PS_PORT_FDS)
+			f->port_fds[f->n_port_fds++] = (int)i;
+	}
+	f->port = p;
+	f->qfd = fd;
+	snprintf(f->path, sizeof(f->path), "%s", got);
+	f->path_ptr = got;
+	memcpy(f->ports, ports, n * sizeof(*ports));
+	f->n_ports = n;
+	/* each socket sleeps on its own copy of the fd, at a number that
+	 * stays across reopens (epoll keys on it) */
+	for (i = 0; i < f->n_socks; i++) {
+		struct ps_sock *s = f->socks[i];
+
+		if (s->qfd >= 0)
+			(void)ps_real.dup3(fd, s->qfd, O_CLOEXEC);
+		else
+			s->qfd = ps_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		__atomic_add_fetch(&s->qgen, 1, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+static void set_filter(struct ps_sock *s, bool on)
+{
+	if (on && !s->drop_filter) {
+		/* AF_PACKET gets a copy, the kernel socket would too: make the
+		 * kernel socket drop what the port reads */
+		struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+		struct sock_fprog prog = { .len = 1, .filter = &drop };
+
+		s->drop_filter = ps_real.setsockopt(s->fd, SOL_SOCKET,
+						    SO_ATTACH_FILTER, &prog,
+						    sizeof(prog)) == 0;
+	} else if (!on && s->drop_filter) {
+		int z = 0;
+
+		(void)ps_real.setsockopt(s->fd, SOL_SOCKET, SO_DETACH_FILTER,
+					 &z, sizeof(z));
+		s->drop_filter = false;
+	}
+}
+
+int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
+{
+	struct ps_iface *f = NULL;
+	uint16_t ports[PS_IF_SOCKS];
+	unsigned i, n = 0, free_i = PS_IFACES;
+	bool have = false;
+	int r = 0;
+
+	for (i = 0; i < PS_IFACES; i++) {
+		if (ps_ifaces[i] && !strcmp(ps_ifaces[i]->ifname, s->ifname))
+			f = ps_ifaces[i];
+		else if (!ps_ifaces[i] && free_i == PS_IFACES)
+			free_i = i;
+	}
+	if (!f) {
+		if (free_i == PS_IFACES) {
+			snprintf(why, wlen, "more than %d interfaces served",
+				 PS_IFACES);
+			return -1;
+		}
+		f = calloc(1, sizeof(*f));
+		if (!f) {
+			snprintf(why, wlen, "out of memory");
+			return -1;
+		}
+		pthread_mutex_init(&f->lock, NULL);
+		snprintf(f->ifname, sizeof(f->ifname), "%s", s->ifname);
+		f->ifindex = (int)if_nametoindex(s->ifname);
+		f->qfd = -1;
+		ps_ifaces[free_i] = f;
+	}
+	if (f->n_socks == PS_IF_SOCKS) {
+		snprintf(why, wlen, "%s serves %d sockets already", f->ifname,
+			 PS_IF_SOCKS);
+		return -1;
+	}
+	pthread_mutex_lock(&f->lock);
+	for (i = 0; i < f->n_ports; i++) {
+		ports[n++] = f->ports[i];
+		have |= f->ports[i] == s->local.port;
+	}
+	if (s->kfd < 0)
+		s->kfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->socks[f->n_socks++] = s;
+	s->ifc = f;
+	s->qfd = -1;
+	if (!have) {
+		ports[n++] = s->local.port;
+		r = open_port(f, path, ports, n, why, wlen);
+		if (r && n > 1) {
+			/* the others keep what they had */
+			char w2[8];
+
+			f->n_socks--;
+			(void)open_port(f, path, ports, n - 1, w2, sizeof(w2));
+			f->n_socks++;
+		}
+	} else {
+		s->qfd = ps_real.fcntl(f->qfd, F_DUPFD_CLOEXEC, 0);
+	}
+	if (r || s->qfd < 0 || s->kfd < 0) {
+		f->n_socks--;
+		s->ifc = NULL;
+		if (s->qfd >= 0)
+			ps_real.close(s->qfd);
+		s->qfd = -1;
+		if (!r)
+			snprintf(why, wlen, "dup of the port's fd, eventfd: %s",
+				 strerror(errno));
+		r = -1;
+	} else {
+		s->ifindex = f->ifindex;
+		snprintf(s->path, sizeof(s->path), "%s", f->path);
+		set_filter(s, !strcmp(f->path, "packet"));
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (!f->n_socks) {
+		for (i = 0; i < PS_IFACES; i++)
+			if (ps_ifaces[i] == f)
+				ps_ifaces[i] = NULL;
+		close_port(f);
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+	}
+	return r;
+}
+
+void ps_iface_leave(struct ps_sock *s)
+{
+	struct ps_iface *f = s->ifc;
+	unsigned i;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	ps_stash_drop(s);
+	for (i = 0; i < f->n_socks; i++)
+		if (f->socks[i] == s)
+			f->socks[i] = f->socks[--f->n_socks];
+	set_filter(s, false);
+	if (s->qfd >= 0)
+		ps_real.close(s->qfd);
+	s->qfd = -1;
+	s->ifc = NULL;
+	/* the match stays as it is for the others: a datagram to a port
+	 * nobody serves any more is dropped (counted), where the kernel
+	 * would answer ICMP port unreachable */
+	if (!f->n_socks)
+		close_port(f);
+	pthread_mutex_unlock(&f->lock);
+	if (!f->n_socks) {
+		for (i = 0; i < PS_IFACES; i++)
+			if (ps_ifaces[i] == f)
+				ps_ifaces[i] = NULL;
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+	}
+}
+
+/* The socket the kernel would deliver this datagram to, or NULL. */
+static struct ps_sock *lookup(struct ps_iface *f, const struct sl_udp_view *v)
+{
+	struct ps_sock *best = NULL;
+	int score = 0;
+	unsigned i;
+
+	for (i = 0; i < f->n_socks; i++) {
+		struct ps_sock *s = f->socks[i];
+		int sc = 1;
+
+		if (s->local.port != v->dst.port)
+			continue;
+		/* an IPv6 socket on :: takes IPv4 too unless IPV6_V6ONLY */
+		if (s->local.family != v->dst.family &&
+		    !(s->local.family == AF_INET6 && s->any && !s->v6only))
+			continue;
+		if (!s->any) {
+			if (!ps_ip_eq(&s->local, &v->dst))
+				continue;
+			sc += 2;
+		}
+		if (s->connected) {
+			if (!ps_ip_eq(&s->peer, &v->src) ||
+			    s->peer.port != v->src.port)
+				continue;
+			sc += 4;
+		}
+		if (sc > score) {
+			score = sc;
+			best = s;
+		}
+	}
+	return best;
+}
+
+/* Take what the port has into the stashes of the sockets it is for;
+ * f's lock held. */
+static void fill(struct ps_iface *f, struct ps_sock *self)
+{
+	struct sl_pkt *pk[32];
+	uint16_t got, i;
+	uint64_t now = 0;
+	bool ts = false;
+
+	got = sl_rx_burst(f->port, 0, pk, 32);
+	if (!got)
+		return;
+	if (sl_port_path(f->port) != f->path_ptr) {
+		/* an auto: port moved to another path (packet: the kernel
+		 * socket gets these too): not ours to deliver; check_port
+		 * sends the sockets to the kernel */
+		sl_pkt_free_bulk(pk, got);
+		f->next_check = 0;
+		return;
+	}
+	for (i = 0; i < f->n_socks; i++)
+		ts |= f->socks[i]->ts || f->socks[i]->tsns;
+	if (ts) {
+		struct timespec t;
+
+		clock_gettime(CLOCK_REALTIME, &t);
+		now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+	}
+	for (i = 0; i < got; i++) {
+		struct sl_udp_view v;
+		struct ps_sock *s = NULL;
+
+		if (!sl_udp_parse(pk[i], &v) &&
+		    (size_t)(v.payload - pk[i]->data) + v.len <= pk[i]->len)
+			s = lookup(f, &v);
+		if (s) {
+			sl_pkt_csum_check(pk[i]);
+			if (sl_pkt_rx_l3_csum(pk[i]) == SL_CSUM_BAD ||
+			    sl_pkt_rx_l4_csum(pk[i]) == SL_CSUM_BAD ||
+			    s->n == PS_STASH) {
+				s->rx_dropped++;
+				s = NULL;
+			}
+		} else {
+			f->rx_unmatched++;
+		}
+		if (!s) {
+			sl_pkt_free(pk[i]);
+			continue;
+		}
+		pk[i]->user = now;
+		if (s != self && !s->n && !s->kicked) {
+			(void)eventfd_write(s->kfd, 1);
+			s->kicked = true;
+		}
+		s->stash[(s->head + s->n++) % PS_STASH] = pk[i];
+		s->stash_seq++;
+	}
+}
+
+/* Is the port still working? Asked when a burst finds nothing, at most
+ * every 100 ms: a port in error (interface gone, program detached and no
+ * path left) sends the socket to the kernel. f's lock held. */
+static const char *check_port(struct ps_iface *f, char *why, size_t len)
+{
+	struct sl_port_info info = { .sz = sizeof(info) };
+	uint64_t now = ps_now_ns();
+
+	if (now < f->next_check)
+		return NULL;
+	f->next_check = now + 100000000ull;
+	if (sl_port_info(f->port, &info) == 0 && info.state == SL_PORT_ERROR) {
+		snprintf(why, len, "the %s port failed: %s", f->path,
+			 info.error);
+		return why;
+	}
+	if (strcmp(sl_port_path(f->port), f->path)) {
+		snprintf(why, len, "the port moved to the %s path",
+			 sl_port_path(f->port));
+		return why;
+	}
+	return NULL;
+}
+
+bool ps_iface_fill(struct ps_sock *s)
+{
+	struct ps_iface *f = s->ifc;
+	char why[320];
+	const char *bad = NULL;
+	bool r;
+
+	if (!f)
+		return false;
+	pthread_mutex_lock(&f->lock);
+	ps_inside++; /* an auto: port may reopen a path in this burst */
+	if (!s->n && f->port) {
+		fill(f, s);
+		if (!s->n)
+			bad = check_port(f, why, sizeof(why));
+	} else if (!f->port) {
+		snprintf(why, sizeof(why),
+			 "the port of %s could not be "
+			 "reopened",
+			 f->ifname);
+		bad = why;
+	}
+	r = s->n > 0;
+	ps_inside--;
+	pthread_mutex_unlock(&f->lock);
+	if (bad)
+		ps_fallback(s, "%s", bad);
+	return r;
+}
+
+/* fork: every lock, so that the child gets them free and the stashes
+ * whole; then ps_iface_fork_done in both. */
+void ps_iface_fork_lock(void)
+{
+	unsigned i;
+
+	for (i = 0; i < PS_IFACES; i++)
+		if (ps_ifaces[i])
+			pthread_mutex_lock(&ps_ifaces[i]->lock);
+}
+
+void ps_iface_fork_unlock(void)
+{
+	unsigned i;
+
+	for (i = 0; i < PS_IFACES; i++)
+		if (ps_ifaces[i])
+			pthread_mutex_unlock(&ps_ifaces[i]->lock);
+}
+
+/* In a fork child: close the copies of the ports' fds (so that the
+ * steering links go with the parent) and forget the ports, whose memory
+ * is the parent's. */
+void ps_iface_fork_child(void)
+{
+	unsigned i, k;
+
+	for (i = 0; i < PS_IFACES; i++) {
+		struct ps_iface *f = ps_ifaces[i];
+
+		if (!f)
+			continue;
+		for (k = 0; k < f->n_port_fds; k++)
+			ps_real.close(f->port_fds[k]);
+		ps_ifaces[i] = NULL; /* leaked: the parent's */
+	}
+}

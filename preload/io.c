@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Receive and send on a served socket, in the calling thread, with the
+ * socket's lock held: frames from the port are checked as the kernel
+ * would (addresses, connected peer, checksums) before they are stashed,
+ * so a frame in the stash is a datagram the kernel would have delivered.
+ * A send goes out through the port when the port can send it as the
+ * kernel would, else through the kernel socket, which is always there.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sluice/mem.h>
+
+#include "ps.h"
+
+/* The stash is empty: kfd is not readable any more. */
+static void ps_unkick(struct ps_sock *s)
+{
+	eventfd_t v;
+
+	if (s->kicked) {
+		(void)eventfd_read(s->kfd, &v);
+		s->kicked = false;
+	}
+}
+
+void ps_stash_drop(struct ps_sock *s)
+{
+	while (s->n) {
+		sl_pkt_free(s->stash[s->head]);
+		s->rx_dropped++;
+		s->head = (s->head + 1) % PS_STASH;
+		s->n--;
+	}
+	ps_unkick(s);
+}
+
+bool ps_readable(struct ps_sock *s)
+{
+	return s->served && ps_iface_fill(s);
+}
+
+static void put_cmsg(struct msghdr *m, size_t *used, int level, int type,
+		     const void *data, size_t len)
+{
+	struct cmsghdr *c;
+
+	if (*used + CMSG_SPACE(len) > m->msg_controllen) {
+		m->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	c = (struct cmsghdr *)((char *)m->msg_control + *used);
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	*used += CMSG_SPACE(len);
+}
+
+/* a as the socket's family names it (IPv4 in an IPv6 socket:
+ * ::ffff:a.b.c.d); returns the length. */
+static socklen_t to_sockaddr(const struct ps_sock *s, const struct sl_addr *a,
+			     struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (s->local.family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(a->port);
+		if (a->family == AF_INET6) {
+			sin6->sin6_addr = a->v6;
+		} else {
+			sin6->sin6_addr.s6_addr[10] = 0xff;
+			sin6->sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&sin6->sin6_addr.s6_addr[12], &a->v4, 4);
+		}
+		return sizeof(*sin6);
+	}
+	((struct sockaddr_in *)ss)->sin_family = AF_INET;
+	((struct sockaddr_in *)ss)->sin_port = htons(a->port);
+	((struct sockaddr_in *)ss)->sin_addr = a->v4;
+	return sizeof(struct sockaddr_in);
+}
+
+/* One datagram into m, as recvmsg fills it. */
+static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
+		       const uint8_t *pl, uint32_t len,
+		       const struct sl_addr *src, const struct sl_addr *dst,
+		       uint64_t tsn)
+{
+	size_t off = 0, i, used = 0;
+
+	m->msg_flags = 0;
+	for (i = 0; i < m->msg_iovlen && off < len; i++) {
+		size_t k = m->msg_iov[i].iov_len;
+
+		if (k > len - off)
+			k = len - off;
+		memcpy(m->msg_iov[i].iov_base, pl + off, k);
+		off += k;
+	}
+	if (off < len)
+		m->msg_flags |= MSG_TRUNC;
+	if (m->msg_name) {
+		struct sockaddr_storage ss;
+		socklen_t sl = to_sockaddr(s, src, &ss);
+		size_t k = m->msg_namelen < sl ? m->msg_namelen : sl;
+
+		memcpy(m->msg_name, &ss, k);
+		m->msg_namelen = sl;
+	}
+	if (m->msg_control && m->msg_controllen) {
+		if (s->ts) {
+			struct timeval tv = {
+				.tv_sec = (time_t)(tsn / 1000000000ull),
+				.tv_usec = (long)(tsn % 1000000000ull) / 1000,
+			};
+
+			put_cmsg(m, &used, SOL_SOCKET, SO_TIMESTAMP, &tv,
+				 sizeof(tv));
+		}
+		if (s->tsns) {
+			struct timespec ts = {
+				.tv_sec = (time_t)(tsn / 1000000000ull),
+				.tv_nsec = (long)(tsn % 1000000000ull),
+			};
+
+			put_cmsg(m, &used, SOL_SOCKET, SO_TIMESTAMPNS, &ts,
+				 sizeof(ts));
+		}
+		if (s->pktinfo && dst->family == AF_INET) {
+			struct in_pktinfo pi = { .ipi_ifindex = s->ifindex,
+						 .ipi_spec_dst = dst->v4,
+						 .ipi_addr = dst->v4 };
+
+			put_cmsg(m, &used, IPPROTO_IP, IP_PKTINFO, &pi,
+				 sizeof(pi));
+		}
+		if (s->pktinfo6 && s->local.family == AF_INET6) {
+			struct sockaddr_storage a;
+			struct in6_pktinfo pi = {
+				.ipi6_ifindex = (unsigned)s->ifindex
+			};
+
+			(void)to_sockaddr(s, dst, &a);
+			pi.ipi6_addr = ((struct sockaddr_in6 *)&a)->sin6_addr;
+			put_cmsg(m, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi,
+				 sizeof(pi));
+		}
+	}
+	m->msg_controllen = used;
+	if (!(flags & MSG_PEEK)) {
+		s->rx++;
+		s->rx_bytes += len;
+	}
+	return (ssize_t)((flags & MSG_TRUNC) ? len : off);
+}
+
+/* One datagram from the stash into m; -EAGAIN when there is none. */
+static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
+{
+	struct sl_pkt *p;
+	struct sl_udp_view v;
+	ssize_t r;
+
+	if (!ps_readable(s))
+		return -EAGAIN;
+	/* the interface's lock: a socket joining may reopen the port and
+	 * free the stashes meanwhile */
+	pthread_mutex_lock(&s->ifc->lock);
+	if (!s->n) {
+		pthread_mutex_unlock(&s->ifc->lock);
+		return -EAGAIN;
+	}
+	p = s->stash[s->head];
+	(void)sl_udp_parse(p, &v);
+	r = deliver(s, m, flags, v.payload, v.len, &v.src, &v.dst, p->user);
+	if (!(flags & MSG_PEEK)) {
+		s->head = (s->head + 1) % PS_STASH;
+		s->n--;
+		sl_pkt_free(p);
+		if (!s->n)
+			ps_unkick(s);
+	}
+	pthread_mutex_unlock(&s->ifc->lock);
+	return r;
+}
+
+int ps_next_len(struct ps_sock *s)
+{
+	struct sl_udp_view v;
+	int n = 0;
+
+	if (!ps_readable(s))
+		return s->held_n ? (int)s->held[s->held_head]->len : -1;
+	pthread_mutex_lock(&s->ifc->lock);
+	if (s->n && !sl_udp_parse(s->stash[s->head], &v))
+		n = (int)v.len;
+	pthread_mutex_unlock(&s->ifc->lock);
+	return n;
+}
+
+ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags)
+{
+	struct ps_dgram *d;
+	ssize_t r;
+
+	if (!s->held_n)
+		return -EAGAIN;
+	d = s->held[s->held_head];
+	r = deliver(s, m, flags, d->data, d->len, &d->src, &d->dst, d->ts);
+	if (!(flags & MSG_PEEK)) {
+		free(d);
+		s->held_head = (s->held_head + 1) % PS_STASH;
+		s->held_n--;
+	}
+	return r;
+}
+
+ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags)
+{
+	ssize_t r = from_stash(s, m, flags);
+
+	if (r != -EAGAIN)
+		return r;
+	/* datagrams that reached the kernel socket: other interfaces,
+	 * loopback, RSS queues without a socket, fragments */
+	r = ps_real.recvmsg(fd, m, flags | MSG_DONTWAIT);
+	if (r < 0)
+		return -errno;
+	s->rx_kernel++;
+	return r;
+}
+
+/* The headers for dst: from the cache, or asked of the kernel's routing
+ * and neighbour tables (control path: may wait for an ARP reply). NULL:
+ * send through the kernel. */
+static const struct sl_udp_params *route(struct ps_sock *s,
+					 const struct sl_addr *dst)
+{
+	uint64_t now = ps_now_ns();
+	struct ps_route *r;
+	int ifindex = 0, i;
+
+	for (i = 0; i < PS_ROUTES; i++) {
+		r = &s->routes[i];
+		if (r->until_ns > now && sl_addr_equal(&r->dst, dst))
+			return r->kernel ? NULL : &r->hp;
+	}
+	r = &s->routes[s->next_route++ % PS_ROUTES];
+	memset(r, 0, sizeof(*r));
+	r->dst = *dst;
+	r->until_ns = now + 1000000000ull;
+	ps_inside++;
+	i = sl_udp_params_route(&r->hp, dst, s->local.port, 1000, &ifindex);
+	ps_inside--;
+	if (i || ifindex != s->ifindex) {
+		r->kernel = true;
+		return NULL;
+	}
+	if (!s->any)
+		r->hp.src = s->local;
+	r->hp.src.port = s->local.port;
+	return &r->hp;
+}
+
+ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
+{
+	const struct sl_udp_params *hp;
+	struct ps_iface *f;
+	struct sl_addr dst;
+	struct sl_pkt *p;
+	size_t len = 0, off, i;
+	uint32_t hl;
+	int b, tries;
+	ssize_t r;
+
+	if (!s->served || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) ||
+	    m->msg_controllen)
+		goto kernel;
+	if (m->msg_name) {
+		if (ps_from_sockaddr(m->msg_name, m->msg_namelen, &dst) ||
+		    dst.family != s->local.family)
+			goto kernel;
+	} else if (s->connected) {
+		dst = s->peer;
+	} else {
+		goto kernel;
+	}
+	/* what a port does not send as the kernel would: broadcast,
+	 * multicast, v4-mapped, link-local (the scope) */
+	if (!dst.port || ps_addr_any(&dst))
+		goto kernel;
+	if (dst.family == AF_INET ? IN_MULTICAST(ntohl(dst.v4.s_addr)) ||
+					    dst.v4.s_addr == INADDR_BROADCAST :
+				    IN6_IS_ADDR_MULTICAST(&dst.v6) ||
+					    IN6_IS_ADDR_V4MAPPED(&dst.v6) ||
+					    IN6_IS_ADDR_LINKLOCAL(&dst.v6))
+		goto kernel;
+	for (i = 0; i < m->msg_iovlen; i++)
+		len += m->msg_iov[i].iov_len;
+	hp = route(s, &dst);
+	if (!hp)
+		goto kernel;
+	f = s->ifc;
+	/* the interface's lock from the buffer to the ring: a reopen
+	 * destroys the pool with the port */
+	pthread_mutex_lock(&f->lock);
+	p = f->port ? sl_pkt_alloc(sl_port_pool(f->port)) : NULL;
+	if (!p)
+		goto unlock_kernel;
+	hl = (uint32_t)sl_udp_hdr_len(hp);
+	if (hl + len > sl_pkt_tailroom(p)) {
+		sl_pkt_free(p);
+		goto unlock_kernel; /* too big for a buffer: the kernel fragments */
+	}
+	for (i = 0, off = hl; i < m->msg_iovlen; i++) {
+		memcpy(p->data + off, m->msg_iov[i].iov_base,
+		       m->msg_iov[i].iov_len);
+		off += m->msg_iov[i].iov_len;
+	}
+	b = sl_udp_build(p->data, sl_pkt_tailroom(p), hp, NULL, len);
+	if (b < 0) {
+		sl_pkt_free(p);
+		goto unlock_kernel;
+	}
+	p->len = (uint32_t)b;
+	ps_inside++;
+	for (tries = 0; tries < 4; tries++)
+		if (sl_tx_burst(f->port, 0, &p, 1) == 1)
+			break;
+	ps_inside--;
+	if (tries == 4) {
+		sl_pkt_free(p);
+		goto unlock_kernel; /* the ring stays full */
+	}
+	pthread_mutex_unlock(&f->lock);
+	s->tx++;
+	s->tx_bytes += len;
+	return (ssize_t)len;
+unlock_kernel:
+	pthread_mutex_unlock(&f->lock);
+kernel:
+	r = ps_real.sendmsg(fd, m, flags);
+	if (r < 0)
+		return -errno;
+	s->tx_kernel++;
+	return r;
+}

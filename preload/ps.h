@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libsluice-preload.so, internal: the state of the application's sockets
+ * that sluice serves, shared by the interposed calls (calls.c, io.c,
+ * wait.c), the engine (sock.c) and the interfaces' ports (iface.c).
+ *
+ * Design: the application's fd stays the kernel UDP socket it made, bound
+ * and connected as the application asked (so the port stays reserved,
+ * getsockname, fcntl, dup and close work, and ICMP and datagrams that
+ * reach the kernel still have a socket). When the socket is bound on an
+ * interface where a bypass path opens, the sluice port of that interface
+ * (match= the ports of its sockets) takes its datagrams; receives read
+ * that port first
+ * and then the kernel socket, sends go out through the port, or through
+ * the kernel socket whenever the port cannot send a datagram the way the
+ * kernel would (another interface, too big, ring full). Anything sluice
+ * does not implement sends the socket back to the kernel for good: it
+ * leaves the port (the last one out closes it and its XDP program goes),
+ * and the kernel socket, which was there all along, carries on.
+ */
+#ifndef SLUICE_PRELOAD_PS_H
+#define SLUICE_PRELOAD_PS_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <sluice/net.h>
+#include <sluice/pkt.h>
+#include <sluice/port.h>
+#include <sluice/udp.h>
+
+#define PS_MAX_FD 65536
+#define PS_STASH 256 /* frames received ahead of the application */
+#define PS_IF_SOCKS 32 /* served sockets on one interface */
+#define PS_ROUTES 8 /* destinations whose headers are kept */
+#define PS_PORT_FDS 16
+
+/* The libc calls under ours (dlsym RTLD_NEXT), resolved once. */
+struct ps_real {
+	int (*socket)(int, int, int);
+	int (*bind)(int, const struct sockaddr *, socklen_t);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*close)(int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*poll)(struct pollfd *, nfds_t, int);
+	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *,
+		     const sigset_t *);
+	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int,
+			   const sigset_t *);
+	int (*epoll_pwait2)(int, struct epoll_event *, int,
+			    const struct timespec *, const sigset_t *);
+	pid_t (*fork)(void);
+	int (*fcntl)(int, int, ...);
+};
+extern struct ps_real ps_real;
+
+/* A cached route: the headers for one destination. */
+struct ps_route {
+	struct sl_addr dst;
+	struct sl_udp_params hp;
+	bool kernel; /* reached through another interface: send by the kernel */
+	uint64_t until_ns; /* looked up again after this */
+};
+
+/* A datagram a fork child was handed: the parent had taken it from the
+ * port (MSG_PEEK, poll) and the child reads it from its socket. */
+struct ps_dgram {
+	uint32_t len;
+	struct sl_addr src, dst;
+	uint64_t ts;
+	uint8_t data[];
+};
+
+/* The port of one interface, shared by the sockets served there
+ * (iface.c). */
+struct ps_iface {
+	pthread_mutex_t lock; /* the queue, and every stash of its sockets */
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	struct sl_port *port;
+	int qfd; /* the port's queue fd */
+	char path[24];
+	const char *path_ptr; /* sl_port_path's string: a change is a switch */
+	int port_fds[PS_PORT_FDS]; /* the port's fds: closed in a fork child */
+	unsigned n_port_fds;
+	struct ps_sock *socks[PS_IF_SOCKS];
+	unsigned n_socks;
+	uint16_t ports[PS_IF_SOCKS]; /* its match= now */
+	unsigned n_ports;
+	uint64_t next_check;
+	uint64_t rx_unmatched; /* frames for no socket of ours */
+};
+
+struct ps_sock {
+	pthread_mutex_t lock; /* the socket's state */
+	int refs; /* fds of the table pointing here */
+	int fd; /* the first fd (for the report) */
+	bool served; /* a port serves it; false: kernel */
+	bool gave_up; /* fell back for good: never served again */
+	bool decided; /* served or not for local as it is */
+	char path[24]; /* "xdp", "packet", "kernel" */
+	char why[200]; /* why kernel (or "" when never tried) */
+	struct ps_iface *ifc; /* the interface serving it, NULL: kernel */
+	int qfd; /* our copy of the port's queue fd, to sleep on */
+	unsigned qgen; /* bumped when qfd is a new port's: epoll adds it */
+	/* readable while another socket's receive has put frames in our
+	 * stash (an eventfd): a wait on qfd alone would miss them */
+	int kfd;
+	bool kicked;
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	struct sl_addr local; /* as the kernel socket is bound */
+	bool connected;
+	struct sl_addr peer;
+	bool any; /* bound to 0.0.0.0 or ::: takes any destination address */
+	bool v6only; /* IPv6: IPV6_V6ONLY (else :: takes IPv4 too) */
+	bool drop_filter; /* a drop-all filter is on the kernel socket */
+	/* receive options the application asked for */
+	bool pktinfo, pktinfo6, ts, tsns;
+	/* frames taken from the port, not yet read; the interface's lock */
+	struct sl_pkt *stash[PS_STASH];
+	unsigned head, n;
+	uint64_t stash_seq; /* frames stashed so far: edge-triggered epoll */
+	/* a fork child's: datagrams the parent had stashed */
+	struct ps_dgram *held[PS_STASH];
+	unsigned held_head, held_n;
+	uint64_t forked; /* stashed datagrams handed to a fork child */
+	struct ps_route routes[PS_ROUTES];
+	unsigned next_route;
+	/* counters */
+	uint64_t rx, rx_bytes, tx, tx_bytes, rx_kernel, tx_kernel;
+	uint64_t rx_dropped; /* bad checksum, not for us, lost on fallback */
+};
+
+/* Addresses (sl_addr, port aside). */
+static inline bool ps_addr_any(const struct sl_addr *a)
+{
+	return a->family == AF_INET6 ? IN6_IS_ADDR_UNSPECIFIED(&a->v6) :
+				       a->v4.s_addr == INADDR_ANY;
+}
+
+static inline bool ps_ip_eq(const struct sl_addr *a, const struct sl_addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	return a->family == AF_INET6 ? IN6_ARE_ADDR_EQUAL(&a->v6, &b->v6) :
+				       a->v4.s_addr == b->v4.s_addr;
+}
+
+/* sockaddr_in or _in6 to sl_addr: 0, or -1 for another family. */
+int ps_from_sockaddr(const void *sa, socklen_t len, struct sl_addr *out);
+
+extern struct ps_sock *ps_tab[PS_MAX_FD];
+extern bool ps_on; /* the preload is active (not --path kernel) */
+/* Set while this thread is in the library: its own sockets are its own,
+ * not the application's, and go to libc untouched. */
+extern __thread int ps_inside;
+
+static inline struct ps_sock *ps_get(int fd)
+{
+	return fd >= 0 && fd < PS_MAX_FD ?
+		       __atomic_load_n(&ps_tab[fd], __ATOMIC_ACQUIRE) :
+		       NULL;
+}
+
+/* Everything below is the preload's own: hidden, even where the file
+ * defining it exports its interposed calls. */
+#pragma GCC visibility push(hidden)
+
+/* sock.c */
+void ps_init(void);
+void ps_track(int fd, int family);
+void ps_untrack(int fd);
+void ps_dup(int oldfd, int newfd);
+void ps_after_bind(int fd);
+void ps_after_connect(int fd);
+void ps_fallback(struct ps_sock *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ps_report_sock(struct ps_sock *s);
+uint64_t ps_now_ns(void);
+extern unsigned ps_spin_us;
+
+/* io.c: the lock of s is held by the caller; -errno or bytes */
+ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags);
+ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m,
+		   int flags);
+/* a frame is there to read (taken into the stash); lock held */
+bool ps_readable(struct ps_sock *s);
+/* the size of the next datagram in the stash, -1 when it is empty */
+int ps_next_len(struct ps_sock *s);
+/* a fork child's datagram into m, -EAGAIN when none */
+ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags);
+/* a served socket, or a fork child's with datagrams handed down */
+static inline bool ps_special(const struct ps_sock *s)
+{
+	return s && (s->served || s->held_n);
+}
+/* free the stash; the interface's lock held */
+void ps_stash_drop(struct ps_sock *s);
+
+/* iface.c; join and leave with s's lock and ps_ctl held */
+int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen);
+void ps_iface_leave(struct ps_sock *s);
+/* fill the stashes from the port; whether s's has a frame (lock held) */
+bool ps_iface_fill(struct ps_sock *s);
+void ps_iface_fork_lock(void);
+void ps_iface_fork_unlock(void);
+void ps_iface_fork_child(void);
+
+/* wait.c */
+int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
+	    const sigset_t *mask);
+void ps_epoll_forget_sock(struct ps_sock *s);
+void ps_epoll_forget_epfd(int epfd);
+void ps_epoll_fork_lock(void);
+void ps_epoll_fork_unlock(void);
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The engine of libsluice-preload.so: which socket a port serves, opening
+ * and closing ports, falling back to the kernel, fork, and the report.
+ *
+ * A UDP socket (IPv4 or IPv6) is served once it has a local port: after
+ * bind, or after connect or a first send gave it an ephemeral one. Its
+ * interface is the one holding the bound address; for 0.0.0.0 or :: the
+ * only non-loopback interface that is up (or SLUICE_RUN_IFACE). The port is
+ * "PATH:IFACE,match=udp:PORT" with PATH from SLUICE_RUN_PATH (auto, xdp,
+ * packet): auto: decides by the same probe and policy as everywhere else.
+ * The sockets of one interface share its port (iface.c).
+ */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sluice/mem.h>
+
+#include "ps.h"
+
+struct ps_real ps_real;
+struct ps_sock *ps_tab[PS_MAX_FD];
+bool ps_on;
+__thread int ps_inside;
+unsigned ps_spin_us;
+
+static pthread_mutex_t ps_ctl = PTHREAD_MUTEX_INITIALIZER;
+static char ps_path[16] = "auto";
+static const char *ps_report;
+static bool ps_fork_keep; /* SLUICE_RUN_FORK=keep */
+
+uint64_t ps_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#define REAL(name) ps_real.name = dlsym(RTLD_NEXT, #name)
+
+static void ps_atfork_prepare(void);
+static void ps_atfork_parent(void);
+static void ps_atfork_child(void);
+
+__attribute__((constructor)) void ps_init(void)
+{
+	const char *p;
+
+	if (ps_real.socket)
+		return;
+	REAL(socket);
+	REAL(bind);
+	REAL(connect);
+	REAL(close);
+	REAL(dup);
+	REAL(dup2);
+	REAL(dup3);
+	REAL(setsockopt);
+	REAL(recvmsg);
+	REAL(sendmsg);
+	REAL(poll);
+	REAL(ppoll);
+	REAL(epoll_ctl);
+	REAL(epoll_pwait);
+	REAL(epoll_pwait2);
+	REAL(fork);
+	REAL(fcntl);
+	p = getenv("SLUICE_RUN_PATH");
+	if (p && *p)
+		snprintf(ps_path, sizeof(ps_path), "%s", p);
+	ps_on = strcmp(ps_path, "kernel") != 0;
+	ps_report = getenv("SLUICE_RUN_REPORT");
+	if (ps_report && !*ps_report)
+		ps_report = NULL;
+	p = getenv("SLUICE_RUN_FORK");
+	ps_fork_keep = p && !strcmp(p, "keep");
+	p = getenv("SLUICE_RUN_SPIN");
+	if (p)
+		ps_spin_us = (unsigned)strtoul(p, NULL, 10);
+	pthread_atfork(ps_atfork_prepare, ps_atfork_parent, ps_atfork_child);
+}
+
+void ps_track(int fd, int family)
+{
+	struct ps_sock *s;
+
+	if (fd < 0 || fd >= PS_MAX_FD)
+		return;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return;
+	pthread_mutex_init(&s->lock, NULL);
+	s->refs = 1;
+	s->fd = fd;
+	s->qfd = -1;
+	s->kfd = -1;
+	s->local.family = family;
+	snprintf(s->path, sizeof(s->path), "kernel");
+	__atomic_store_n(&ps_tab[fd], s, __ATOMIC_RELEASE);
+}
+
+static void unserve(struct ps_sock *s);
+
+static void put(struct ps_sock *s)
+{
+	bool last;
+
+	pthread_mutex_lock(&ps_ctl);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&ps_ctl);
+	if (!last)
+		return;
+	ps_epoll_forget_sock(s);
+	pthread_mutex_lock(&s->lock);
+	ps_report_sock(s);
+	unserve(s);
+	pthread_mutex_unlock(&s->lock);
+	if (s->kfd >= 0)
+		ps_real.close(s->kfd);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+void ps_untrack(int fd)
+{
+	struct ps_sock *s;
+
+	if (fd < 0 || fd >= PS_MAX_FD)
+		return;
+	s = __atomic_exchange_n(&ps_tab[fd], NULL, __ATOMIC_ACQ_REL);
+	if (s)
+		put(s);
+}
+
+void ps_dup(int oldfd, int newfd)
+{
+	struct ps_sock *s = ps_get(oldfd);
+
+	if (!s || newfd == oldfd)
+		return;
+	if (newfd < 0 || newfd >= PS_MAX_FD) {
+		pthread_mutex_lock(&s->lock);
+		ps_fallback(s, "dup'ed to fd %d, beyond the preload's table",
+			    newfd);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	pthread_mutex_lock(&ps_ctl);
+	s->refs++;
+	pthread_mutex_unlock(&ps_ctl);
+	ps_untrack(newfd);
+	__atomic_store_n(&ps_tab[newfd], s, __ATOMIC_RELEASE);
+}
+
+int ps_from_sockaddr(const void *sa, socklen_t len, struct sl_addr *out)
+{
+	const struct sockaddr_in *sin = sa;
+	const struct sockaddr_in6 *sin6 = sa;
+
+	memset(out, 0, sizeof(*out));
+	if (len >= sizeof(*sin) && sin->sin_family == AF_INET) {
+		out->family = AF_INET;
+		out->v4 = sin->sin_addr;
+		out->port = ntohs(sin->sin_port);
+		return 0;
+	}
+	if (len >= sizeof(*sin6) && sin6->sin6_family == AF_INET6) {
+		out->family = AF_INET6;
+		out->v6 = sin6->sin6_addr;
+		out->port = ntohs(sin6->sin6_port);
+		return 0;
+	}
+	return -1;
+}
+
+/* The interface that holds addr (0.0.0.0 or ::: the only one up that is
+ * not loopback and has an address of that family, or SLUICE_RUN_IFACE).
+ * 0, or -1 with why. */
+static int find_iface(const struct sl_addr *addr, char *ifname, char *why,
+		      size_t wlen)
+{
+	struct ifaddrs *ifa, *i;
+	const char *env = getenv("SLUICE_RUN_IFACE");
+	bool any = ps_addr_any(addr);
+	unsigned n = 0;
+
+	if (getifaddrs(&ifa)) {
+		snprintf(why, wlen, "getifaddrs: %s", strerror(errno));
+		return -1;
+	}
+	ifname[0] = 0;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct sl_addr a;
+
+		if (!i->ifa_addr ||
+		    ps_from_sockaddr(i->ifa_addr,
+				     addr->family == AF_INET6 ?
+					     sizeof(struct sockaddr_in6) :
+					     sizeof(struct sockaddr_in),
+				     &a) ||
+		    a.family != addr->family)
+			continue;
+		if (!any) {
+			if (ps_ip_eq(&a, addr)) {
+				snprintf(ifname, IF_NAMESIZE, "%s",
+					 i->ifa_name);
+				n = 1;
+				break;
+			}
+			continue;
+		}
+		if ((i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+			continue;
+		if (env && *env) {
+			if (strcmp(env, i->ifa_name))
+				continue;
+		} else if (n && strcmp(ifname, i->ifa_name)) {
+			n++;
+			continue;
+		}
+		if (!n)
+			n = 1;
+		snprintf(ifname, IF_NAMESIZE, "%s", i->ifa_name);
+	}
+	freeifaddrs(ifa);
+	if (n == 1 && ifname[0])
+		return 0;
+	if (!any)
+		snprintf(why, wlen, "no interface holds the bound address");
+	else if (env && *env)
+		snprintf(why, wlen, "SLUICE_RUN_IFACE=%s: not up with IPv%c",
+			 env, addr->family == AF_INET6 ? '6' : '4');
+	else if (!n)
+		snprintf(why, wlen,
+			 "bound to any address, no interface up "
+			 "but loopback");
+	else
+		snprintf(why, wlen,
+			 "bound to any address with %u interfaces "
+			 "up: set SLUICE_RUN_IFACE to serve one",
+			 n);
+	return -1;
+}
+
+/* Serve s by its interface's port; ctl held. */
+static void serve(struct ps_sock *s)
+{
+	char why[200];
+
+	if (find_iface(&s->local, s->ifname, why, sizeof(why)) ||
+	    ps_iface_join(s, ps_path, why, sizeof(why))) {
+		snprintf(s->why, sizeof(s->why), "%s", why);
+		return;
+	}
+	s->why[0] = 0;
+	s->served = true;
+}
+
+/* Leave the port; s's lock held. */
+static void unserve(struct ps_sock *s)
+{
+	if (!s->served)
+		return;
+	pthread_mutex_lock(&ps_ctl);
+	ps_iface_leave(s);
+	pthread_mutex_unlock(&ps_ctl);
+	s->served = false;
+	snprintf(s->path, sizeof(s->path), "kernel");
+}
+
+void ps_fallback(struct ps_sock *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->gave_up)
+		return; /* the first reason stands */
+	s->gave_up = true;
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	va_end(ap);
+	unserve(s);
+}
+
+/* Read where the kernel socket is bound (and to whom connected) and serve
+ * it if it has a port and is not served yet. */
+static void refresh(struct ps_sock *s, bool connected_call)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct sl_addr la;
+
+	if (!s->local.family || !ps_on || s->gave_up)
+		return;
+	if (getsockname(s->fd, (struct sockaddr *)&ss, &sl) ||
+	    ps_from_sockaddr(&ss, sl, &la))
+		return;
+	if (s->served &&
+	    (la.port != s->local.port ||
+	     (!ps_ip_eq(&la, &s->local) && !ps_addr_any(&la) && !s->any))) {
+		/* the kernel moved the socket (disconnect): serve anew */
+		unserve(s);
+		s->decided = false;
+	}
+	if (!s->served && s->decided && la.port == s->local.port &&
+	    ps_ip_eq(&la, &s->local))
+		return;
+	s->local = la;
+	s->any = ps_addr_any(&la);
+	if (la.family == AF_INET6) {
+		int v = 0;
+		socklen_t vl = sizeof(v);
+
+		if (getsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &vl) == 0)
+			s->v6only = v;
+	}
+	if (connected_call) {
+		sl = sizeof(ss);
+		s->connected =
+			getpeername(s->fd, (struct sockaddr *)&ss, &sl) == 0 &&
+			ps_from_sockaddr(&ss, sl, &s->peer) == 0;
+		memset(s->routes, 0, sizeof(s->routes));
+	}
+	if (s->served || !s->local.port || s->gave_up)
+		return;
+	s->decided = true;
+	if (la.family == AF_INET ? (ntohl(la.v4.s_addr) >> 24) == 127 :
+				   IN6_IS_ADDR_LOOPBACK(&la.v6)) {
+		snprintf(s->why, sizeof(s->why), "bound on loopback");
+		return;
+	}
+	if (la.family == AF_INET ? IN_MULTICAST(ntohl(la.v4.s_addr)) :
+				   IN6_IS_ADDR_MULTICAST(&la.v6)) {
+		snprintf(s->why, sizeof(s->why), "bound to a multicast group");
+		return;
+	}
+	if (la.family == AF_INET6 &&
+	    (IN6_IS_ADDR_V4MAPPED(&la.v6) || IN6_IS_ADDR_LINKLOCAL(&la.v6))) {
+		snprintf(s->why, sizeof(s->why),
+			 "bound to a v4-mapped or link-local address");
+		return;
+	}
+	if (s->connected && s->peer.family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&s->peer.v6)) {
+		snprintf(s->why, sizeof(s->why),
+			 "connected to a v4-mapped address");
+		return;
+	}
+	pthread_mutex_lock(&ps_ctl);
+	ps_inside++;
+	serve(s);
+	ps_inside--;
+	pthread_mutex_unlock(&ps_ctl);
+}
+
+void ps_after_bind(int fd)
+{
+	struct ps_sock *s = ps_get(fd);
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	refresh(s, false);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void ps_after_connect(int fd)
+{
+	struct ps_sock *s = ps_get(fd);
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	refresh(s, true);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Datagrams a served socket had taken from its port but not yet read go
+ * to the child of a fork, as if it had read them from the kernel
+ * socket they share: a parent that peeks and forks a child to read
+ * (socat UDP-RECVFROM,fork) works. Prepare copies them while every
+ * served socket is locked; the parent then drops its own, the child keeps
+ * the copies.
+ */
+static void ps_atfork_prepare(void)
+{
+	unsigned fd, i;
+
+	ps_epoll_fork_lock();
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (s && s->fd == (int)fd)
+			pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_lock(&ps_ctl);
+	ps_iface_fork_lock();
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (!s || s->fd != (int)fd)
+			continue;
+		for (i = 0; s->served && i < s->n && s->held_n < PS_STASH;
+		     i++) {
+			struct sl_pkt *p = s->stash[(s->head + i) % PS_STASH];
+			struct sl_udp_view v;
+			struct ps_dgram *d;
+
+			if (sl_udp_parse(p, &v))
+				continue;
+			d = malloc(sizeof(*d) + v.len);
+			if (!d)
+				break;
+			d->len = v.len;
+			d->src = v.src;
+			d->dst = v.dst;
+			d->ts = p->user;
+			memcpy(d->data, v.payload, v.len);
+			s->held[(s->held_head + s->held_n++) % PS_STASH] = d;
+		}
+	}
+}
+
+static void ps_atfork_parent(void)
+{
+	unsigned fd;
+
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (!s || s->fd != (int)fd || !s->served)
+			continue;
+		/* what was copied is the child's now */
+		if (s->held_n) {
+			uint64_t d = s->rx_dropped;
+
+			s->forked += s->n;
+			ps_stash_drop(s);
+			s->rx_dropped = d;
+		}
+		/* a served socket holds nothing but the copies just made */
+		while (s->held_n) {
+			free(s->held[s->held_head]);
+			s->held_head = (s->held_head + 1) % PS_STASH;
+			s->held_n--;
+		}
+	}
+	ps_iface_fork_unlock();
+	pthread_mutex_unlock(&ps_ctl);
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (s && s->fd == (int)fd)
+			pthread_mutex_unlock(&s->lock);
+	}
+	ps_epoll_fork_unlock();
+	if (ps_fork_keep)
+		return;
+	/* The child's copy is a kernel socket that receives only what the
+	 * port leaves to the kernel: so that parent and child share the
+	 * socket as they would without sluice, the parent's goes to the
+	 * kernel too (SLUICE_RUN_FORK=keep keeps it on the port). */
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (!s || s->fd != (int)fd)
+			continue;
+		pthread_mutex_lock(&s->lock);
+		if (s->served)
+			ps_fallback(s, "fork: shared with a child process");
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+/* The child of a fork shares the parent's rings through the inherited
+ * memory: it must not touch them. Its sockets fall back to the kernel; it
+ * closes its copies of the ports' fds (so that the steering links go
+ * with the parent) and leaves the ports' memory alone. An unserved
+ * socket keeps what it was handed. */
+static void ps_atfork_child(void)
+{
+	unsigned fd;
+
+	pthread_mutex_init(&ps_ctl, NULL);
+	ps_epoll_fork_unlock();
+	ps_iface_fork_child();
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (!s || s->fd != (int)fd)
+			continue;
+		pthread_mutex_init(&s->lock, NULL);
+		s->forked = 0;
+		if (!s->served)
+			continue;
+		if (s->qfd >= 0)
+			ps_real.close(s->qfd);
+		s->qfd = -1;
+		s->ifc = NULL; /* the parent's */
+		s->n = 0;
+		s->served = false;
+		if (s->drop_filter) {
+			int z = 0;
+
+			ps_real.setsockopt(s->fd, SOL_SOCKET, SO_DETACH_FILTER,
+					   &z, sizeof(z));
+			s->drop_filter = false;
+		}
+		snprintf(s->why, sizeof(s->why),
+			 "fork: the child's copy of a %s socket of %d", s->path,
+			 (int)getppid());
+		snprintf(s->path, sizeof(s->path), "kernel");
+	}
+}
+
+/* One line per socket, appended to SLUICE_RUN_REPORT ("-": stderr) when it
+ * closes or the program exits; s's lock held. */
+void ps_report_sock(struct ps_sock *s)
+{
+	char a[64], line[640];
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	int fd, len;
+
+	if (!ps_report || s->local.family == 0)
+		return;
+	if (s->ifc && s->ifc->port)
+		(void)sl_port_stats(s->ifc->port, &st);
+	sl_addr_format(&s->local, a, sizeof(a));
+	len = snprintf(
+		line, sizeof(line),
+		"sluice-run pid=%d fd=%d udp%s %s path=%s iface=%s "
+		"rx=%llu rx_bytes=%llu tx=%llu tx_bytes=%llu "
+		"rx_kernel=%llu tx_kernel=%llu rx_dropped=%llu "
+		"port_rx=%llu port_tx=%llu unmatched=%llu forked=%llu%s%s%s\n",
+		(int)getpid(), s->fd, s->local.family == AF_INET6 ? "6" : "4",
+		a, s->path, s->ifname[0] ? s->ifname : "-",
+		(unsigned long long)s->rx, (unsigned long long)s->rx_bytes,
+		(unsigned long long)s->tx, (unsigned long long)s->tx_bytes,
+		(unsigned long long)s->rx_kernel,
+		(unsigned long long)s->tx_kernel,
+		(unsigned long long)s->rx_dropped,
+		(unsigned long long)st.rx_packets,
+		(unsigned long long)st.tx_packets,
+		(unsigned long long)(s->ifc ? s->ifc->rx_unmatched : 0),
+		(unsigned long long)s->forked, s->why[0] ? " why=\"" : "",
+		s->why, s->why[0] ? "\"" : "");
+	if (len <= 0)
+		return;
+	if (len >= (int)sizeof(line))
+		len = sizeof(line) - 1;
+	if (!strcmp(ps_report, "-")) {
+		(void)!write(2, line, (size_t)len);
+		return;
+	}
+	fd = open(ps_report, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	(void)!write(fd, line, (size_t)len);
+	ps_real.close(fd);
+}
+
+/* At exit, the sockets still open go into the report. */
+__attribute__((destructor)) static void ps_fini(void)
+{
+	unsigned fd;
+
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (!s || s->fd != (int)fd)
+			continue;
+		if (pthread_mutex_trylock(&s->lock))
+			continue;
+		ps_report_sock(s);
+		pthread_mutex_unlock(&s->lock);
+	}
+}

@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: MIT
+/*
+ * poll, ppoll, select, pselect and epoll over a mix of kernel sockets and
+ * served ones. A served socket is readable when its stash or its port
+ * holds a datagram, or its kernel socket has one: the kernel sees the
+ * second, so a wait also watches the port's queue fd (the AF_XDP socket)
+ * and, before it sleeps, looks at the stashes, which no fd shows.
+ *
+ * epoll: the application's registration of a served fd is kept for the
+ * kernel socket (writability, errors, datagrams the kernel got) and the
+ * port's queue fd is added to the same epoll set; both carry a tag in
+ * their data, and epoll_wait turns tagged events back into the
+ * application's one event for that fd.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+#include "ps.h"
+
+/* the calls put in front of libc's */
+#pragma GCC visibility push(default)
+
+#define EP_SLOTS 1024
+#define EP_TAG 0x51c3e00000000000ull
+#define EP_TAG_MASK 0xfffff00000000000ull
+/* what a tagged registration watches: the kernel socket, the port's fd,
+ * the socket's kick eventfd */
+#define EP_KERNEL 0ull
+#define EP_Q (1ull << 32)
+#define EP_K (2ull << 32)
+#define EP_KIND_MASK (3ull << 32)
+
+struct ep_reg {
+	bool used;
+	int epfd;
+	int fd; /* the application's */
+	int qfd; /* the port's fd we added, -1 when none */
+	int kfd; /* the socket's kick eventfd we added, -1 when none */
+	struct ps_sock *s;
+	uint32_t events; /* as the application asked */
+	uint64_t data; /* the application's */
+	uint64_t seen_seq; /* edge-triggered: stash seq reported */
+	unsigned qgen; /* the socket's qgen when qfd was added */
+};
+
+static struct ep_reg ep_regs[EP_SLOTS];
+static pthread_mutex_t ep_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ep_count; /* registrations ever made: close() skips the scan */
+
+static int64_t left_ns(uint64_t deadline)
+{
+	uint64_t now = ps_now_ns();
+
+	return now >= deadline ? 0 : (int64_t)(deadline - now);
+}
+
+/* Readable served sockets among fds get POLLIN; returns how many. */
+static int stash_ready(struct pollfd *fds, nfds_t n, bool *ready)
+{
+	nfds_t i;
+	int k = 0;
+
+	for (i = 0; i < n; i++) {
+		struct ps_sock *s = ps_get(fds[i].fd);
+
+		ready[i] = false;
+		if (!ps_special(s) || !(fds[i].events & POLLIN))
+			continue;
+		pthread_mutex_lock(&s->lock);
+		ready[i] = s->held_n || ps_readable(s);
+		pthread_mutex_unlock(&s->lock);
+		k += ready[i];
+	}
+	return k;
+}
+
+/* One of our fds was closed behind our back: its socket goes to the
+ * kernel (else every wait would wake at once on POLLNVAL). */
+static void nval_fd(struct pollfd *fds, nfds_t n, int fd)
+{
+	nfds_t i;
+
+	for (i = 0; i < n; i++) {
+		struct ps_sock *s = ps_get(fds[i].fd);
+
+		if (!s || (s->qfd != fd && s->kfd != fd))
+			continue;
+		pthread_mutex_lock(&s->lock);
+		ps_fallback(s, "the program closed the port's fd");
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
+	    const sigset_t *mask)
+{
+	struct pollfd *all;
+	bool *ready;
+	nfds_t i, m;
+	uint64_t deadline = timeout_ns < 0 ? UINT64_MAX :
+					     ps_now_ns() + (uint64_t)timeout_ns;
+	uint64_t spin_end = ps_now_ns() + ps_spin_us * 1000ull;
+	int r, k;
+
+	all = malloc(sizeof(*all) * 3 * n + sizeof(*ready) * n);
+	if (!all) {
+		errno = ENOMEM;
+		return -1;
+	}
+	ready = (bool *)(all + 3 * n);
+	for (;;) {
+		struct timespec ts, *tsp = NULL;
+		int64_t left;
+
+		k = stash_ready(fds, n, ready);
+		memcpy(all, fds, sizeof(*all) * n);
+		m = n;
+		for (i = 0; i < n; i++) {
+			struct ps_sock *s = ps_get(fds[i].fd);
+
+			all[i].revents = 0;
+			if (s && s->served && s->qfd >= 0 &&
+			    (fds[i].events & POLLIN)) {
+				all[m].fd = s->qfd;
+				all[m].events = POLLIN;
+				all[m].revents = 0;
+				m++;
+				all[m].fd = s->kfd;
+				all[m].events = POLLIN;
+				all[m].revents = 0;
+				m++;
+			}
+		}
+		left = k || ps_now_ns() < spin_end ? 0 : left_ns(deadline);
+		if (deadline != UINT64_MAX || left == 0) {
+			ts.tv_sec = left / 1000000000;
+			ts.tv_nsec = left % 1000000000;
+			tsp = &ts;
+		}
+		r = ps_real.ppoll(all, m, tsp, mask);
+		if (r < 0)
+			break;
+		/* a queue fd that woke: look at its port */
+		if (r > 0 && m > n)
+			k = stash_ready(fds, n, ready);
+		for (i = n; i < m; i++)
+			if (all[i].revents & POLLNVAL)
+				nval_fd(fds, n, all[i].fd);
+		r = 0;
+		for (i = 0; i < n; i++) {
+			fds[i].revents = all[i].revents;
+			if (ready[i])
+				fds[i].revents |= POLLIN;
+			r += fds[i].revents != 0;
+		}
+		if (r || left_ns(deadline) == 0)
+			break;
+		/* woken by a queue fd with nothing for us (a frame not
+		 * wanted), or spinning: again */
+	}
+	free(all);
+	return r;
+}
+
+static bool any_served(const struct pollfd *fds, nfds_t n)
+{
+	nfds_t i;
+
+	for (i = 0; i < n; i++) {
+		struct ps_sock *s = ps_get(fds[i].fd);
+
+		if (ps_special(s))
+			return true;
+	}
+	return false;
+}
+
+int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	ps_init();
+	if (!any_served(fds, n))
+		return ps_real.poll(fds, n, timeout);
+	return ps_poll(fds, n, timeout < 0 ? -1 : timeout * 1000000ll, NULL);
+}
+
+int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t len);
+int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t len)
+{
+	(void)len;
+	return poll(fds, n, timeout);
+}
+
+int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t,
+	  const sigset_t *mask)
+{
+	ps_init();
+	if (!any_served(fds, n))
+		return ps_real.ppoll(fds, n, t, mask);
+	return ps_poll(fds, n, t ? t->tv_sec * 1000000000ll + t->tv_nsec : -1,
+		       mask);
+}
+
+/* select over poll, when a served fd is in the sets. */
+static int sel(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t t_ns,
+	       const sigset_t *mask, bool *used)
+{
+	struct pollfd pf[FD_SETSIZE];
+	nfds_t n = 0, i;
+	int fd, r;
+
+	*used = false;
+	for (fd = 0; fd < nfds && fd < FD_SETSIZE; fd++) {
+		short ev = 0;
+
+		if (rd && FD_ISSET(fd, rd))
+			ev |= POLLIN;
+		if (wr && FD_ISSET(fd, wr))
+			ev |= POLLOUT;
+		if (ex && FD_ISSET(fd, ex))
+			ev |= POLLPRI;
+		if (!ev)
+			continue;
+		pf[n].fd = fd;
+		pf[n].events = ev;
+		pf[n].revents = 0;
+		n++;
+	}
+	if (!any_served(pf, n))
+		return 0;
+	*used = true;
+	r = ps_poll(pf, n, t_ns, mask);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n; i++)
+		if (pf[i].revents & POLLNVAL) {
+			errno = EBADF;
+			return -1;
+		}
+	if (rd)
+		FD_ZERO(rd);
+	if (wr)
+		FD_ZERO(wr);
+	if (ex)
+		FD_ZERO(ex);
+	r = 0;
+	for (i = 0; i < n; i++) {
+		short re = pf[i].revents;
+
+		if (rd && (pf[i].events & POLLIN) &&
+		    (re & (POLLIN | POLLHUP | POLLERR))) {
+			FD_SET(pf[i].fd, rd);
+			r++;
+		}
+		if (wr && (pf[i].events & POLLOUT) &&
+		    (re & (POLLOUT | POLLERR))) {
+			FD_SET(pf[i].fd, wr);
+			r++;
+		}
+		if (ex && (pf[i].events & POLLPRI) && (re & POLLPRI)) {
+			FD_SET(pf[i].fd, ex);
+			r++;
+		}
+	}
+	return r;
+}
+
+int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
+{
+	bool used;
+	int r;
+
+	ps_init();
+	r = sel(nfds, rd, wr, ex,
+		tv ? tv->tv_sec * 1000000000ll + tv->tv_usec * 1000ll : -1,
+		NULL, &used);
+	if (!used) {
+		struct timespec ts, *tsp = NULL;
+
+		if (tv) {
+			ts.tv_sec = tv->tv_sec;
+			ts.tv_nsec = tv->tv_usec * 1000;
+			tsp = &ts;
+		}
+		return pselect(nfds, rd, wr, ex, tsp, NULL);
+	}
+	return r;
+}
+
+int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
+	    const struct timespec *t, const sigset_t *mask)
+{
+	static int (*real_pselect)(int, fd_set *, fd_set *, fd_set *,
+				   const struct timespec *, const sigset_t *);
+	bool used;
+	int r;
+
+	ps_init();
+	if (!real_pselect)
+		real_pselect = dlsym(RTLD_NEXT, "pselect");
+	r = sel(nfds, rd, wr, ex,
+		t ? t->tv_sec * 1000000000ll + t->tv_nsec : -1, mask, &used);
+	if (!used)
+		return real_pselect(nfds, rd, wr, ex, t, mask);
+	return r;
+}
+
+/* ---- epoll ----------------------------------------------------------- */
+
+static struct ep_reg *ep_find(int epfd, int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < EP_SLOTS; i++)
+		if (ep_regs[i].used && ep_regs[i].epfd == epfd &&
+		    ep_regs[i].fd == fd)
+			return &ep_regs[i];
+	return NULL;
+}
+
+static void ep_free(struct ep_reg *r)
+{
+	if (r->qfd >= 0)
+		(void)ps_real.epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->qfd, NULL);
+	if (r->kfd >= 0)
+		(void)ps_real.epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->kfd, NULL);
+	r->used = false;
+}
+
+int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct ps_sock *s;
+	struct ep_reg *r;
+	struct epoll_event kev, qev;
+	unsigned i;
+	int ret;
+
+	ps_init();
+	s = ps_get(fd);
+	pthread_mutex_lock(&ep_lock);
+	r = ep_find(epfd, fd);
+	if (!s || (!r && (op != EPOLL_CTL_ADD || !ps_special(s)))) {
+		pthread_mutex_unlock(&ep_lock);
+		return ps_real.epoll_ctl(epfd, op, fd, ev);
+	}
+	if (op == EPOLL_CTL_DEL) {
+		ret = ps_real.epoll_ctl(epfd, op, fd, ev);
+		ep_free(r);
+		pthread_mutex_unlock(&ep_lock);
+		return ret;
+	}
+	if (ev && (ev->events & (EPOLLONESHOT | EPOLLEXCLUSIVE))) {
+		pthread_mutex_lock(&s->lock);
+		ps_fallback(s, "epoll_ctl with EPOLLONESHOT or EPOLLEXCLUSIVE");
+		pthread_mutex_unlock(&s->lock);
+		if (r) {
+			/* back to the application's own registration */
+			ret = ps_real.epoll_ctl(epfd, op, fd, ev);
+			ep_free(r);
+			pthread_mutex_unlock(&ep_lock);
+			return ret;
+		}
+		pthread_mutex_unlock(&ep_lock);
+		return ps_real.epoll_ctl(epfd, op, fd, ev);
+	}
+	if (!r) {
+		for (i = 0; i < EP_SLOTS && ep_regs[i].used; i++)
+			;
+		if (i == EP_SLOTS) {
+			pthread_mutex_unlock(&ep_lock);
+			pthread_mutex_lock(&s->lock);
+			ps_fallback(s, "more than %d epoll registrations",
+				    EP_SLOTS);
+			pthread_mutex_unlock(&s->lock);
+			return ps_real.epoll_ctl(epfd, op, fd, ev);
+		}
+		r = &ep_regs[i];
+		memset(r, 0, sizeof(*r));
+		__atomic_store_n(&ep_count, 1, __ATOMIC_RELAXED);
+		r->epfd = epfd;
+		r->fd = fd;
+		r->qfd = -1;
+		r->kfd = -1;
+		r->s = s;
+	}
+	kev.events = ev->events;
+	kev.data.u64 = EP_TAG | (uint64_t)(r - ep_regs);
+	ret = ps_real.epoll_ctl(epfd, op, fd, &kev);
+	if (ret) {
+		if (op == EPOLL_CTL_ADD)
+			r->used = false;
+		pthread_mutex_unlock(&ep_lock);
+		return ret;
+	}
+	r->used = true;
+	r->events = ev->events;
+	r->data = ev->data.u64;
+	r->qgen = __atomic_load_n(&s->qgen, __ATOMIC_ACQUIRE);
+	if (s->served && s->qfd >= 0 && s->kfd >= 0 && (ev->events & EPOLLIN)) {
+		uint64_t tag = kev.data.u64;
+
+		qev.events = EPOLLIN | (ev->events & EPOLLET);
+		qev.data.u64 = tag | EP_Q;
+		if (r->qfd == s->qfd)
+			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_MOD, r->qfd,
+						&qev);
+		else if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, s->qfd, &qev) ==
+			 0)
+			r->qfd = s->qfd;
+		qev.data.u64 = tag | EP_K;
+		if (r->kfd == s->kfd)
+			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_MOD, r->kfd,
+						&qev);
+		else if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, s->kfd, &qev) ==
+			 0)
+			r->kfd = s->kfd;
+	} else {
+		if (r->qfd >= 0)
+			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_DEL, r->qfd,
+						NULL);
+		if (r->kfd >= 0)
+			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_DEL, r->kfd,
+						NULL);
+		r->qfd = r->kfd = -1;
+	}
+	pthread_mutex_unlock(&ep_lock);
+	return 0;
+}
+
+/* fork: ep_lock comes first (it is taken before sockets' locks), so that
+ * the child does not inherit it held by a thread it does not have */
+void ps_epoll_fork_lock(void)
+{
+	pthread_mutex_lock(&ep_lock);
+}
+
+void ps_epoll_fork_unlock(void)
+{
+	pthread_mutex_unlock(&ep_lock);
+}
+
+void ps_epoll_forget_sock(struct ps_sock *s)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&ep_lock);
+	for (i = 0; i < EP_SLOTS; i++)
+		if (ep_regs[i].used && ep_regs[i].s == s)
+			ep_free(&ep_regs[i]);
+	pthread_mutex_unlock(&ep_lock);
+}
+
+void ps_epoll_forget_epfd(int epfd)
+{
+	unsigned i;
+
+	if (!__atomic_load_n(&ep_count, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&ep_lock);
+	for (i = 0; i < EP_SLOTS; i++)
+		if (ep_regs[i].used && ep_regs[i].epfd == epfd)
+			ep_regs[i].used = false;
+	pthread_mutex_unlock(&ep_lock);
+}
+
+/* A socket's port was reopened: its qfd is the new port's now (same
+ * number, new file), which the epoll set does not watch yet. ep_lock
+ * held. */
+static void ep_refresh(int epfd)
+{
+	unsigned i;
+
+	for (i = 0; i < EP_SLOTS; i++) {
+		struct ep_reg *r = &ep_regs[i];
+		struct epoll_event qev;
+		unsigned g;
+
+		if (!r->used || r->epfd != epfd || r->qfd < 0)
+			continue;
+		g = __atomic_load_n(&r->s->qgen, __ATOMIC_ACQUIRE);
+		if (g == r->qgen)
+			continue;
+		r->qgen = g;
+		qev.events = EPOLLIN | (r->events & EPOLLET);
+		qev.data.u64 = EP_TAG | EP_Q | i;
+		if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, r->qfd, &qev) &&
+		    errno == EEXIST)
+			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_MOD, r->qfd,
+						&qev);
+	}
+}
+
+/* Served sockets of epfd with datagrams waiting where no fd shows them:
+ * into out (at most max). */
+static int ep_stashed(int epfd, struct epoll_event *out, int max)
+{
+	unsigned i;
+	int k = 0;
+
+	for (i = 0; i < EP_SLOTS && k < max; i++) {
+		struct ep_reg *r = &ep_regs[i];
+		bool rd;
+
+		if (!r->used || r->epfd != epfd || !ps_special(r->s) ||
+		    !(r->events & EPOLLIN))
+			continue;
+		pthread_mutex_lock(&r->s->lock);
+		rd = r->s->held_n || r->s->n > 0 || ps_readable(r->s);
+		if (rd && (r->events & EPOLLET)) {
+			rd = r->s->stash_seq != r->seen_seq;
+			r->seen_seq = r->s->stash_seq;
+		}
+		pthread_mutex_unlock(&r->s->lock);
+		if (!rd)
+			continue;
+		out[k].events = EPOLLIN;
+		out[k].data.u64 = EP_TAG | i;
+		k++;
+	}
+	return k;
+}
+
+/* Turn tagged events into the application's, one per fd. */
+static int ep_translate(struct epoll_event *ev, int n)
+{
+	int i, j, k = 0;
+
+	for (i = 0; i < n; i++) {
+		uint64_t d = ev[i].data.u64;
+		struct ep_reg *r;
+		uint32_t e = ev[i].events;
+
+		if ((d & EP_TAG_MASK) != EP_TAG ||
+		    (d & ~(EP_TAG_MASK | EP_KIND_MASK)) >= EP_SLOTS) {
+			ev[k++] = ev[i];
+			continue;
+		}
+		r = &ep_regs[d & ~(EP_TAG_MASK | EP_KIND_MASK)];
+		if (!r->used)
+			continue;
+		if ((d & EP_KIND_MASK) != EP_KERNEL) {
+			/* the port's fd wakes every socket of the interface,
+			 * the kick is a hint: readable if a datagram waits */
+			bool rd;
+
+			pthread_mutex_lock(&r->s->lock);
+			rd = r->s->held_n || ps_readable(r->s);
+			pthread_mutex_unlock(&r->s->lock);
+			e = rd ? EPOLLIN : 0;
+		}
+		e &= r->events | EPOLLERR | EPOLLHUP;
+		for (j = 0; j < k; j++)
+			if (ev[j].data.u64 == r->data &&
+			    (ev[j].events & 0x80000000u))
+				break;
+		if (j < k) {
+			ev[j].events |= e;
+			continue;
+		}
+		if (!e)
+			continue;
+		ev[k].events = e | 0x80000000u; /* ours, for merging */
+		ev[k].data.u64 = r->data;
+		k++;
+	}
+	for (j = 0; j < k; j++)
+		ev[j].events &= ~0x80000000u;
+	return k;
+}
+
+int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
+		 const struct timespec *t, const sigset_t *mask)
+{
+	uint64_t deadline;
+	int n;
+
+	ps_init();
+	deadline = t ? ps_now_ns() + (uint64_t)t->tv_sec * 1000000000ull +
+				   (uint64_t)t->tv_nsec :
+		       UINT64_MAX;
+	for (;;) {
+		struct timespec ts, *tsp = NULL;
+		int64_t left = left_ns(deadline);
+		int k;
+
+		pthread_mutex_lock(&ep_lock);
+		ep_refresh(epfd);
+		k = ep_stashed(epfd, ev, max);
+		pthread_mutex_unlock(&ep_lock);
+		if (k)
+			left = 0;
+		if (deadline != UINT64_MAX || k) {
+			ts.tv_sec = left / 1000000000;
+			ts.tv_nsec = left % 1000000000;
+			tsp = &ts;
+		}
+		n = ps_real.epoll_pwait2 ?
+			    ps_real.epoll_pwait2(epfd, ev + k, max - k, tsp,
+						 mask) :
+			    ps_real.epoll_pwait(
+				    epfd, ev + k, max - k,
+				    tsp ? (int)(left / 1000000) : -1, mask);
+		if (n < 0 && !k)
+			return n;
+		if (n < 0)
+			n = 0;
+		pthread_mutex_lock(&ep_lock);
+		n = ep_translate(ev, k + n);
+		pthread_mutex_unlock(&ep_lock);
+		if (n || left_ns(deadline) == 0)
+			return n;
+	}
+}
+
+int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
+		const sigset_t *mask)
+{
+	struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
+
+	return epoll_pwait2(epfd, ev, max, timeout < 0 ? NULL : &ts, mask);
+}
+
+int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
+{
+	return epoll_pwait(epfd, ev, max, timeout, NULL);
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Small unmodified programs for test_run.sh, run under `sluice run`.
+
+  run_progs.py echo PORT N            blocking recvfrom/sendto echo, N datagrams
+  run_progs.py echo6 PORT N           the same on [::] (IPv6 and IPv4)
+  run_progs.py asyncio PORT N         asyncio datagram endpoint (epoll)
+  run_progs.py selectors PORT N       non-blocking socket under selectors
+  run_progs.py mixed UPORT TPORT N    UDP echo and a TCP echo in one loop
+  run_progs.py two PORT N             two sockets, PORT and PORT+1, N each
+  run_progs.py option PORT            sets IP_MULTICAST_IF, then echoes one
+  run_progs.py dns PORT N             answers N DNS A queries with 10.9.8.7
+  run_progs.py client HOST PORT N [tcp]   the kernel client: N round trips
+"""
+import asyncio
+import os
+import selectors
+import socket
+import sys
+
+
+def echo(port, n, v6=False):
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,
+                      socket.SOCK_DGRAM)
+    s.bind(("::" if v6 else "0.0.0.0", port))
+    s.settimeout(20)
+    for _ in range(n):
+        d, a = s.recvfrom(65536)
+        s.sendto(d, a)
+
+
+def aio(port, n):
+    class Echo(asyncio.DatagramProtocol):
+        def __init__(self):
+            self.left = n
+
+        def connection_made(self, t):
+            self.t = t
+
+        def datagram_received(self, d, a):
+            self.t.sendto(d, a)
+            self.left -= 1
+            if not self.left:
+                done.set_result(True)
+
+    async def main():
+        global done
+        done = asyncio.get_running_loop().create_future()
+        t, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            Echo, local_addr=("0.0.0.0", port))
+        await asyncio.wait_for(done, 20)
+        t.close()
+    asyncio.run(main())
+
+
+def sel(port, n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    s.bind(("0.0.0.0", port))
+    m = selectors.DefaultSelector()
+    m.register(s, selectors.EVENT_READ)
+    left = n
+    while left:
+        if not m.select(20):
+            sys.exit("selectors: timeout")
+        while True:
+            try:
+                d, a = s.recvfrom(65536)
+            except BlockingIOError:
+                break
+            s.sendto(d, a)
+            left -= 1
+
+
+def mixed(uport, tport, n):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("0.0.0.0", uport))
+    t = socket.socket()
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind(("0.0.0.0", tport))
+    t.listen()
+    m = selectors.DefaultSelector()
+    m.register(u, selectors.EVENT_READ)
+    m.register(t, selectors.EVENT_READ)
+    left = 2 * n
+    while left > 0:
+        ev = m.select(20)
+        if not ev:
+            sys.exit("mixed: timeout")
+        for k, _ in ev:
+            if k.fileobj is u:
+                d, a = u.recvfrom(65536)
+                u.sendto(d, a)
+                left -= 1
+            elif k.fileobj is t:
+                c, _ = t.accept()
+                m.register(c, selectors.EVENT_READ)
+            else:
+                d = k.fileobj.recv(65536)
+                if not d:
+                    m.unregister(k.fileobj)
+                    k.fileobj.close()
+                    continue
+                k.fileobj.sendall(d)
+                left -= 1
+
+
+def two(port, n):
+    socks = []
+    for p in (port, port + 1):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("0.0.0.0", p))
+        socks.append(s)
+    m = selectors.DefaultSelector()
+    for s in socks:
+        m.register(s, selectors.EVENT_READ)
+    left = 2 * n
+    while left:
+        ev = m.select(20)
+        if not ev:
+            sys.exit("two: timeout")
+        for k, _ in ev:
+            d, a = k.fileobj.recvfrom(65536)
+            k.fileobj.sendto(d, a)
+            left -= 1
+
+
+def option(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
+                 socket.inet_aton("0.0.0.0"))
+    s.settimeout(20)
+    d, a = s.recvfrom(65536)
+    s.sendto(d, a)
+
+
+def dns(port, n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    s.settimeout(20)
+    for _ in range(n):
+        q, a = s.recvfrom(512)
+        end = 12
+        while q[end]:
+            end += q[end] + 1
+        end += 5  # the root label, QTYPE, QCLASS
+        hdr = q[:2] + b"\x81\x80" + q[4:6] + b"\x00\x01\x00\x00\x00\x00"
+        ans = (b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" +
+               bytes([10, 9, 8, 7]))
+        s.sendto(hdr + q[12:end] + ans, a)
+
+
+def client(host, port, n, tcp=False):
+    if tcp:
+        s = socket.create_connection((host, port), 5)
+    else:
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                          socket.SOCK_DGRAM)
+    s.settimeout(3)
+    for i in range(n):
+        msg = os.urandom(1 + (i * 97) % 1400)
+        if tcp:
+            s.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                got += s.recv(65536)
+        else:
+            s.sendto(msg, (host, port))
+            got, _ = s.recvfrom(65536)
+        if got != msg:
+            sys.exit("reply %d differs" % i)
+    print("ok %d" % n)
+
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    if a[0] == "echo":
+        echo(int(a[1]), int(a[2]))
+    elif a[0] == "echo6":
+        echo(int(a[1]), int(a[2]), True)
+    elif a[0] == "asyncio":
+        aio(int(a[1]), int(a[2]))
+    elif a[0] == "selectors":
+        sel(int(a[1]), int(a[2]))
+    elif a[0] == "mixed":
+        mixed(int(a[1]), int(a[2]), int(a[3]))
+    elif a[0] == "two":
+        two(int(a[1]), int(a[2]))
+    elif a[0] == "option":
+        option(int(a[1]))
+    elif a[0] == "dns":
+        dns(int(a[1]), int(a[2]))
+    elif a[0] == "client":
+        client(a[1], int(a[2]), int(a[3]), len(a) > 4)

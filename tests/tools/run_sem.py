@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Socket semantics a program relies on, run under `sluice run` against a
+kernel echo (run_progs.py echo) at HOST PORT. Prints one line per check;
+exits 1 if one fails.
+
+  run_sem.py HOST PORT
+"""
+import array
+import fcntl
+import os
+import select
+import socket
+import struct
+import sys
+import termios
+import threading
+import time
+
+HOST, PORT = sys.argv[1], int(sys.argv[2])
+ECHO = (HOST, PORT)
+bad = 0
+
+
+def check(name, ok, why=""):
+    global bad
+    print("%s %s%s" % ("ok" if ok else "FAIL", name, "" if ok else ": " + why),
+          flush=True)
+    bad += not ok
+
+
+def sock(timeout=3):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", 0))
+    s.settimeout(timeout)
+    return s
+
+
+# sendto/recvfrom, byte for byte, sizes up to the MTU and beyond (the
+# kernel fragments what a buffer does not take)
+s = sock()
+ok = True
+for n in (1, 100, 1472, 3000, 8000):
+    m = os.urandom(n)
+    s.sendto(m, ECHO)
+    d, a = s.recvfrom(65536)
+    ok &= d == m and a == ECHO
+check("sendto/recvfrom 1..8000 bytes", ok)
+
+# MSG_PEEK then read; MSG_TRUNC on a short buffer
+s.sendto(b"peekaboo", ECHO)
+p = s.recv(100, socket.MSG_PEEK)
+d = s.recv(100)
+check("MSG_PEEK leaves the datagram", p == b"peekaboo" and d == p)
+s.sendto(b"0123456789", ECHO)
+d, _, fl, _ = s.recvmsg(4)
+check("short buffer: truncated, MSG_TRUNC in flags",
+      d == b"0123" and fl & socket.MSG_TRUNC, repr((d, fl)))
+s.sendto(b"0123456789", ECHO)
+n = len(s.recv(4, socket.MSG_TRUNC))
+check("MSG_TRUNC flag: the datagram's length", n == 10, str(n))
+
+# IP_PKTINFO, SO_TIMESTAMP
+IP_PKTINFO = 8
+SO_TIMESTAMP = 29
+s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
+s.sendto(b"x", ECHO)
+d, anc, fl, a = s.recvmsg(100, 256)
+kinds = {(lv, ty) for lv, ty, _ in anc}
+ts = [struct.unpack("qq", v[:16]) for lv, ty, v in anc
+      if (lv, ty) == (socket.SOL_SOCKET, SO_TIMESTAMP)]
+check("IP_PKTINFO and SO_TIMESTAMP cmsgs",
+      (socket.IPPROTO_IP, IP_PKTINFO) in kinds and ts and
+      abs(ts[0][0] + ts[0][1] / 1e6 - time.time()) < 5, repr(anc))
+
+# non-blocking: EAGAIN; timeout: after about the timeout
+s.setblocking(False)
+try:
+    s.recv(10)
+    check("non-blocking recv with nothing: EAGAIN", False, "got data")
+except BlockingIOError:
+    check("non-blocking recv with nothing: EAGAIN", True)
+s.settimeout(0.3)
+t0 = time.time()
+try:
+    s.recv(10)
+    check("timeout with nothing", False, "got data")
+except socket.timeout:
+    check("timeout with nothing", 0.25 < time.time() - t0 < 2)
+
+# SO_RCVTIMEO on a blocking socket (no python timeout: a real blocking recv)
+b = sock(None)
+b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 300000))
+b.sendto(b"prime", ECHO)
+b.recv(10)
+t0 = time.time()
+try:
+    b.recv(10)
+    check("SO_RCVTIMEO", False, "got data")
+except BlockingIOError:
+    check("SO_RCVTIMEO", 0.25 < time.time() - t0 < 2)
+
+# connect, send/recv, read/write, getsockname/getpeername
+c = sock(None)  # blocking, for os.read; SO_RCVTIMEO bounds a failure
+c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 3, 0))
+c.connect(ECHO)
+c.send(b"conn")
+check("connected send/recv", c.recv(10) == b"conn")
+check("getpeername", c.getpeername() == ECHO)
+os.write(c.fileno(), b"rw")
+check("write/read on a connected socket", os.read(c.fileno(), 10) == b"rw")
+c.sendmsg([b"ab", b"cd", b"ef"])
+check("sendmsg gathers its iovecs", c.recv(10) == b"abcdef")
+
+# FIONREAD: the size of the next datagram
+c.send(b"12345")
+time.sleep(0.2)
+buf = array.array("i", [0])
+fcntl.ioctl(c, termios.FIONREAD, buf)
+check("FIONREAD: the next datagram's size", buf[0] == 5, str(buf[0]))
+c.recv(10)
+
+# dup: both fds are the socket; closing one keeps the other
+d2 = c.dup()
+d2.send(b"dup")
+check("dup'ed fd sends, the other receives", c.recv(10) == b"dup")
+d2.close()
+c.send(b"after")
+check("close of a dup keeps the socket", c.recv(10) == b"after")
+fd3 = os.dup(c.fileno())
+os.dup2(fd3, 200)
+os.write(200, b"dup2")
+check("dup2'ed fd", c.recv(10) == b"dup2")
+os.close(200)
+os.close(fd3)
+
+# poll and select over the socket and a pipe
+r, w = os.pipe()
+c.send(b"sel")
+rd, _, _ = select.select([r, c], [], [], 3)
+check("select sees the socket readable, not the pipe", rd == [c])
+c.recv(10)
+po = select.poll()
+po.register(c, select.POLLIN)
+po.register(r, select.POLLIN)
+check("poll with nothing: times out", po.poll(200) == [])
+c.send(b"poll")
+time.sleep(0.2)
+os.write(w, b"p")
+ev = dict(po.poll(3000))
+check("poll: both readable", c.fileno() in ev and r in ev)
+c.recv(10)
+os.read(r, 1)
+
+# epoll, level and edge triggered
+ep = select.epoll()
+ep.register(c, select.EPOLLIN)
+c.send(b"e1")
+c.send(b"e2")
+time.sleep(0.2)
+ok = len(ep.poll(3)) == 1
+c.recv(10)
+ok &= len(ep.poll(0)) == 1  # level: one more waits
+c.recv(10)
+ok &= ep.poll(0.1) == []
+check("epoll level-triggered", ok)
+ep.modify(c, select.EPOLLIN | select.EPOLLET)
+c.send(b"e3")
+c.send(b"e4")
+time.sleep(0.2)
+ok = len(ep.poll(3)) == 1
+c.recv(10)
+ok &= ep.poll(0.1) == []  # edge: nothing new arrived
+c.send(b"e5")
+ok &= len(ep.poll(3)) == 1
+c.recv(10)
+c.recv(10)
+check("epoll edge-triggered", ok)
+ep.close()
+
+# threads: two sockets on the interface, each blocked in its own thread
+res = {}
+
+
+def waiter(k, so):
+    res[k] = so.recv(100)
+
+
+s1, s2 = sock(5), sock(5)
+th = [threading.Thread(target=waiter, args=(i, so))
+      for i, so in enumerate((s1, s2))]
+for t in th:
+    t.start()
+time.sleep(0.2)
+s2.sendto(b"two", ECHO)
+s1.sendto(b"one", ECHO)
+for t in th:
+    t.join()
+check("threads blocked on two sockets both wake", res == {0: b"one", 1: b"two"},
+      repr(res))
+
+# fork: the child's socket is a kernel socket and still works
+pid = os.fork()
+if pid == 0:
+    c.send(b"child")
+    os._exit(0 if c.recv(10) == b"child" else 1)
+_, st = os.waitpid(pid, 0)
+check("fork: the child's copy works", st == 0)
+c.send(b"parent")
+check("fork: the parent's still works", c.recv(10) == b"parent")
+
+sys.exit(1 if bad else 0)

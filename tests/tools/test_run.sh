@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# `sluice run` with real, unmodified programs (docs/run.md): programs
+# without UDP run as without it; on the veth test bed (root), servers in
+# namespace B under `sluice run --path xdp` answer kernel clients in A byte
+# for byte (a blocking python3 echo, asyncio's epoll loop, selectors,
+# socat UDP-RECVFROM with fork, sockperf, iperf2 -u, a DNS server asked by
+# dig), clients under it reach kernel servers (sockperf ping-pong, iperf2
+# -u), the report names each socket's path and counts; TCP in the same
+# program stays kernel and works; an option sluice does not implement
+# sends that socket to the kernel, named in the report; SIGKILL leaves no
+# XDP program on the interface. The bed is sl-tr<PID>,
+# removed on exit. Prints TAP.
+#
+#   test_run.sh PATH/TO/sluice SOURCE_ROOT
+set -u
+SLUICE=${1:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
+ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
+. "$(dirname "$0")/lib.sh"
+D=$T_DIR
+PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
+N=22
+
+# programs that use no UDP: exit status and output are theirs
+t_check "run: true" "$SLUICE" run -- true
+out=$("$SLUICE" run -- sh -c 'echo hi; exit 3'); rc=$?
+[ "$out" = hi ] && [ $rc -eq 3 ] && t_ok "run: sh keeps output and status" ||
+	t_fail "run: sh keeps output and status" "out=$out rc=$rc"
+out=$("$SLUICE" run -- python3 -c 'print(1)' 2>&1)
+[ "$out" = 1 ] && t_ok "run: python3" || t_fail "run: python3" "$out"
+
+if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
+	for i in $(seq $((N - 3))); do t_skip "run bed $i" "needs root and iproute2"; done
+	t_done
+	exit 0
+fi
+BED=sl-tr$$
+BED=${BED:0:13}
+bed_down() { "$ROOT/scripts/testbed.sh" down "$BED" >/dev/null 2>&1 || true; }
+trap 'bed_down; t_cleanup' EXIT
+trap 'exit 1' INT TERM
+if ! "$ROOT/scripts/testbed.sh" up "$BED" --json >"$D/bed.json" 2>"$D/bed.err"; then
+	for i in $(seq $((N - 3))); do t_skip "run bed $i" "test bed did not come up: $(head -1 "$D/bed.err")"; done
+	t_done
+	exit 0
+fi
+read -r NSA NSB IFB IPB IP6B < <(python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(j["a"]["netns"], j["b"]["netns"], j["b"]["ifname"], j["b"]["ipv4"],
+      j["b"]["ipv6"])' "$D/bed.json")
+A() { ip netns exec "$NSA" "$@"; }
+B() { ip netns exec "$NSB" "$@"; }
+no_xdp() { ! B ip link show "$IFB" | grep -q 'prog/xdp'; }
+
+# serve NAME PORT CMD...: CMD under sluice run --path xdp in B, report in
+# $D/NAME.report; waits for the port
+serve() {
+	local name=$1 port=$2
+	shift 2
+	t_bg "$D/$name.out" ip netns exec "$NSB" env \
+		SLUICE_RUN_REPORT="$D/$name.report" \
+		SLUICE_RUN_FORK="${SLUICE_RUN_FORK:-}" "$SLUICE" run \
+		--path "${RUN_PATH:-xdp}" -- "$@"
+	t_udp_ready "$port" "$NSB"
+	sleep 0.3 # the port opens right after bind
+}
+# served NAME: the report has a socket on xdp that received and sent
+served() {
+	grep -q 'path=xdp .*rx=[1-9][0-9]* .*tx=[1-9]' "$D/$1.report" 2>/dev/null
+}
+
+serve echo 7001 python3 "$PROGS" echo 7001 200
+if A python3 "$PROGS" client "$IPB" 7001 200 >"$D/c1" 2>&1 && t_wait $T_LAST 10 &&
+	served echo; then
+	t_ok "python3 blocking echo on xdp: 200 replies, report"
+else
+	t_fail "python3 blocking echo on xdp: 200 replies, report" \
+		"$(cat "$D/c1" "$D/echo.out.err" "$D/echo.report" 2>&1)"
+fi
+
+RUN_PATH=packet serve pkt 7022 python3 "$PROGS" echo 7022 100
+if A python3 "$PROGS" client "$IPB" 7022 100 >"$D/c11" 2>&1 && t_wait $T_LAST 10 &&
+	grep -q 'path=packet .*rx=100 .*tx=100 ' "$D/pkt.report"; then
+	t_ok "python3 blocking echo on packet (--path packet)"
+else
+	t_fail "python3 blocking echo on packet (--path packet)" \
+		"$(cat "$D/c11" "$D/pkt.out.err" "$D/pkt.report" 2>&1)"
+fi
+
+# IPv6, and IPv4 into the same socket on [::]: both served; the replies
+# to v4-mapped addresses go through the kernel socket
+serve echo6 7021 python3 "$PROGS" echo6 7021 100
+if A python3 "$PROGS" client "$IP6B" 7021 50 >"$D/c10" 2>&1 &&
+	A python3 "$PROGS" client "$IPB" 7021 50 >>"$D/c10" 2>&1 &&
+	t_wait $T_LAST 10 &&
+	grep -q 'udp6 \[::\]:7021 path=xdp .*rx=100 .*tx=50 .*tx_kernel=50 ' "$D/echo6.report"; then
+	t_ok "IPv6 echo on [::] on xdp, IPv4 into it too"
+else
+	t_fail "IPv6 echo on [::] on xdp, IPv4 into it too" \
+		"$(cat "$D/c10" "$D/echo6.out.err" "$D/echo6.report" 2>&1)"
+fi
+
+serve aio 7002 python3 "$PROGS" asyncio 7002 100
+if A python3 "$PROGS" client "$IPB" 7002 100 >"$D/c2" 2>&1 && t_wait $T_LAST 10 &&
+	served aio; then
+	t_ok "python3 asyncio datagram endpoint (epoll) on xdp"
+else
+	t_fail "python3 asyncio datagram endpoint (epoll) on xdp" \
+		"$(cat "$D/c2" "$D/aio.out.err" "$D/aio.report" 2>&1)"
+fi
+
+serve sel 7003 python3 "$PROGS" selectors 7003 100
+if A python3 "$PROGS" client "$IPB" 7003 100 >"$D/c3" 2>&1 && t_wait $T_LAST 10 &&
+	served sel; then
+	t_ok "python3 non-blocking socket with selectors on xdp"
+else
+	t_fail "python3 non-blocking socket with selectors on xdp" \
+		"$(cat "$D/c3" "$D/sel.out.err" "$D/sel.report" 2>&1)"
+fi
+
+serve mixed 7004 python3 "$PROGS" mixed 7004 7005 50
+if A python3 "$PROGS" client "$IPB" 7004 50 >"$D/c4" 2>&1 &&
+	A python3 "$PROGS" client "$IPB" 7005 50 tcp >>"$D/c4" 2>&1 &&
+	t_wait $T_LAST 10 && served mixed; then
+	t_ok "UDP on xdp and TCP on the kernel in one program"
+else
+	t_fail "UDP on xdp and TCP on the kernel in one program" \
+		"$(cat "$D/c4" "$D/mixed.out.err" "$D/mixed.report" 2>&1)"
+fi
+
+# two sockets on one interface share its port (match=udp:A+udp:B)
+serve two 7016 python3 "$PROGS" two 7016 50
+t_udp_ready 7017 "$NSB"
+if A python3 "$PROGS" client "$IPB" 7016 50 >"$D/c8" 2>&1 &&
+	A python3 "$PROGS" client "$IPB" 7017 50 >>"$D/c8" 2>&1 &&
+	t_wait $T_LAST 10 &&
+	[ "$(grep -c 'path=xdp .*rx=50 .*tx=50 ' "$D/two.report")" = 2 ]; then
+	t_ok "two sockets on one interface, both on xdp"
+else
+	t_fail "two sockets on one interface, both on xdp" \
+		"$(cat "$D/c8" "$D/two.out.err" "$D/two.report" 2>&1)"
+fi
+
+# the semantics programs rely on (run_sem.py: sizes, MSG_PEEK/TRUNC,
+# IP_PKTINFO, SO_TIMESTAMP, non-blocking, timeouts, SO_RCVTIMEO, connect,
+# read/write, sendmsg, dup/dup2, select/poll with a pipe, two threads,
+# fork), first on kernel sockets, then served, against a kernel echo in A
+t_bg "$D/semecho.out" ip netns exec "$NSA" python3 "$PROGS" echo 7018 100000
+t_udp_ready 7018 "$NSA"
+IPA=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["a"]["ipv4"])' "$D/bed.json")
+for p in kernel xdp; do
+	B timeout 60 env SLUICE_RUN_REPORT="$D/sem-$p.report" "$SLUICE" run \
+		--path $p -- python3 "$(dirname "$PROGS")/run_sem.py" "$IPA" 7018 \
+		>"$D/sem-$p" 2>&1
+	rc=$?
+	if [ $p = xdp ]; then
+		# served until the fork sent them to the kernel, parent and child
+		grep -q 'rx=[1-9].*why="fork: shared with a child' "$D/sem-$p.report" || rc=1
+	fi
+	if [ $rc -eq 0 ]; then
+		t_ok "socket semantics, --path $p ($(grep -c ^ok "$D/sem-$p") checks)"
+	else
+		t_fail "socket semantics, --path $p" \
+			"$(grep -v ^ok "$D/sem-$p"; cat "$D/sem-$p.report")"
+	fi
+done
+kill $T_LAST 2>/dev/null
+
+serve opt 7006 python3 "$PROGS" option 7006
+if A python3 "$PROGS" client "$IPB" 7006 1 >"$D/c5" 2>&1 && t_wait $T_LAST 10 &&
+	grep -q 'path=kernel .*why="setsockopt(level 0, option 32)' "$D/opt.report" &&
+	no_xdp; then
+	t_ok "setsockopt IP_MULTICAST_IF: that socket falls back, named in the report"
+else
+	t_fail "setsockopt IP_MULTICAST_IF: that socket falls back, named in the report" \
+		"$(cat "$D/c5" "$D/opt.out.err" "$D/opt.report" 2>&1)"
+fi
+
+# the XDP link detached under a served socket (--path auto): the socket
+# goes to the kernel and every datagram is still answered
+RUN_PATH=auto serve det 7019 python3 "$PROGS" echo 7019 60
+if A python3 "$PROGS" client "$IPB" 7019 20 >"$D/c9" 2>&1 &&
+	B python3 "$(dirname "$PROGS")/xdp_detach.py" "$IFB" >>"$D/c9" 2>&1 &&
+	A python3 "$PROGS" client "$IPB" 7019 40 >>"$D/c9" 2>&1 &&
+	t_wait $T_LAST 10 &&
+	grep -q 'path=kernel .*rx=20 .*why="the port moved to the packet path' "$D/det.report" &&
+	[ "$(grep -c . "$D/det.report")" = 1 ]; then
+	t_ok "XDP detached in use: the socket goes on on the kernel"
+else
+	t_fail "XDP detached in use: the socket goes on on the kernel" \
+		"$(cat "$D/c9" "$D/det.out.err" "$D/det.report" 2>&1)"
+fi
+
+# SIGKILL: the steering program goes with the process (BPF link)
+serve kill 7008 python3 "$PROGS" echo 7008 1000
+if B ip link show "$IFB" | grep -q 'prog/xdp'; then
+	kill -KILL $T_LAST
+	wait $T_LAST 2>/dev/null
+	sleep 0.5
+	if no_xdp; then
+		t_ok "SIGKILL leaves no XDP program on the interface"
+	else
+		t_fail "SIGKILL leaves no XDP program on the interface" \
+			"$(B ip link show "$IFB")"
+	fi
+else
+	t_fail "SIGKILL leaves no XDP program on the interface" \
+		"no XDP program while served: $(cat "$D/kill.out.err")"
+fi
+
+# --path kernel: nothing attached, the program still answers
+t_bg "$D/k.out" ip netns exec "$NSB" "$SLUICE" run --path kernel --report \
+	-- python3 "$PROGS" echo 7009 10
+t_udp_ready 7009 "$NSB"
+if A python3 "$PROGS" client "$IPB" 7009 10 >"$D/c7" 2>&1 && no_xdp &&
+	t_wait $T_LAST 10; then
+	t_ok "--path kernel: kernel sockets, nothing attached"
+else
+	t_fail "--path kernel: kernel sockets, nothing attached" "$(cat "$D/c7")"
+fi
+if command -v socat >/dev/null; then
+	# SLUICE_RUN_FORK=keep: the parent keeps its port after a fork (the
+	# children only answer); without it the parent's socket would go to
+	# the kernel at the first fork
+	SLUICE_RUN_FORK=keep serve socat 7007 socat UDP4-RECVFROM:7007,fork EXEC:cat
+	A python3 "$PROGS" client "$IPB" 7007 50 >"$D/c6" 2>&1
+	rc=$?
+	# socat exits on SIGTERM: its report line comes then
+	kill $T_LAST 2>/dev/null
+	t_wait $T_LAST 5
+	# the parent receives on xdp, each fork child is handed its datagram
+	# and answers through its kernel socket
+	if [ $rc -eq 0 ] &&
+		grep -q 'path=xdp .*port_rx=50 .*forked=50' "$D/socat.report"; then
+		t_ok "socat UDP-RECVFROM,fork EXEC:cat under sluice run"
+	else
+		t_fail "socat UDP-RECVFROM,fork EXEC:cat under sluice run" \
+			"$(cat "$D/c6" "$D/socat.out.err" "$D/socat.report" 2>&1)"
+	fi
+else
+	t_skip "socat UDP-RECVFROM under sluice run" "socat not installed"
+fi
+
+# sockperf_ok OUT: the client saw every reply
+sockperf_ok() { grep -q 'dropped messages = 0;' "$1" && grep -q 'Summary: Latency' "$1"; }
+if command -v sockperf >/dev/null; then
+	t_bg "$D/sps.out" ip netns exec "$NSB" env SLUICE_RUN_REPORT="$D/sps.report" \
+		"$SLUICE" run --path xdp -- sockperf server -i "$IPB" -p 7011
+	sleep 1.5
+	A timeout 20 sockperf ping-pong -i "$IPB" -p 7011 -t 2 >"$D/spc" 2>&1
+	kill -INT $T_LAST 2>/dev/null
+	t_wait $T_LAST 5
+	if sockperf_ok "$D/spc" && served sps; then
+		t_ok "sockperf server under sluice run: every message answered"
+	else
+		t_fail "sockperf server under sluice run: every message answered" \
+			"$(tail -5 "$D/spc"; cat "$D/sps.report")"
+	fi
+	t_bg "$D/sps2.out" ip netns exec "$NSB" sockperf server -i "$IPB" -p 7012
+	sleep 1.5
+	A timeout 20 env SLUICE_RUN_REPORT="$D/spc2.report" "$SLUICE" run \
+		--path xdp -- sockperf ping-pong -i "$IPB" -p 7012 -t 2 >"$D/spc2" 2>&1
+	kill -INT $T_LAST 2>/dev/null
+	t_wait $T_LAST 5
+	if sockperf_ok "$D/spc2" && served spc2; then
+		t_ok "sockperf ping-pong under sluice run: every message answered"
+	else
+		t_fail "sockperf ping-pong under sluice run: every message answered" \
+			"$(tail -5 "$D/spc2"; cat "$D/spc2.report")"
+	fi
+else
+	t_skip "sockperf server under sluice run" "sockperf not installed"
+	t_skip "sockperf ping-pong under sluice run" "sockperf not installed"
+fi
+
+if command -v iperf >/dev/null; then
+	t_bg "$D/ips.out" ip netns exec "$NSB" env SLUICE_RUN_REPORT="$D/ips.report" \
+		"$SLUICE" run --path xdp -- iperf -s -u -p 7013
+	t_udp_ready 7013 "$NSB"
+	sleep 0.3
+	A timeout 20 iperf -c "$IPB" -u -p 7013 -b 20M -t 2 >"$D/ipc" 2>&1
+	kill $T_LAST 2>/dev/null
+	t_wait $T_LAST 5
+	if grep -q ' 0/[0-9]* (0%)' "$D/ipc" && grep -q 'path=xdp .*rx=[1-9]' "$D/ips.report"; then
+		t_ok "iperf2 -u server under sluice run: no loss"
+	else
+		t_fail "iperf2 -u server under sluice run: no loss" \
+			"$(tail -3 "$D/ipc"; cat "$D/ips.report")"
+	fi
+	t_bg "$D/ips2.out" ip netns exec "$NSB" iperf -s -u -p 7014
+	t_udp_ready 7014 "$NSB"
+	A timeout 20 env SLUICE_RUN_REPORT="$D/ipc2.report" "$SLUICE" run \
+		--path xdp -- iperf -c "$IPB" -u -p 7014 -b 20M -t 2 >"$D/ipc2" 2>&1
+	kill $T_LAST 2>/dev/null
+	t_wait $T_LAST 5
+	if grep -q ' 0/[0-9]* (0%)' "$D/ipc2" && grep -q 'path=xdp .*tx=[1-9]' "$D/ipc2.report"; then
+		t_ok "iperf2 -u client under sluice run: no loss"
+	else
+		t_fail "iperf2 -u client under sluice run: no loss" \
+			"$(tail -3 "$D/ipc2"; cat "$D/ipc2.report")"
+	fi
+else
+	t_skip "iperf2 -u server under sluice run" "iperf not installed"
+	t_skip "iperf2 -u client under sluice run" "iperf not installed"
+fi
+
+if command -v dig >/dev/null; then
+	# through a shell that execs it: the environment carries the preload
+	serve dns 7015 sh -c "exec python3 '$PROGS' dns 7015 1"
+	out=$(A dig @"$IPB" -p 7015 +short +tries=1 +time=3 sluice.test A 2>&1)
+	t_wait $T_LAST 5
+	if [ "$out" = 10.9.8.7 ] && grep -q 'path=xdp .*rx=1 ' "$D/dns.report"; then
+		t_ok "dig against a DNS server under sluice run (sh -c exec)"
+	else
+		t_fail "dig against a DNS server under sluice run (sh -c exec)" \
+			"$out $(cat "$D/dns.report")"
+	fi
+else
+	t_skip "dig against a DNS server under sluice run" "dig not installed"
+fi
+t_done
