@@ -516,6 +516,20 @@ static unsigned receive_in_order(struct sl_port *a, unsigned n, uint32_t *seq,
 	return got;
 }
 
+/* RSS says nothing under ASan: freed memory waits in its quarantine
+ * (256 MB by default), so there the loop checks the frames and the pool,
+ * not the memory. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MEANS_SOMETHING 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_MEANS_SOMETHING 0
+#endif
+#endif
+#ifndef RSS_MEANS_SOMETHING
+#define RSS_MEANS_SOMETHING 1
+#endif
+
 /* An end that reconnects 10000 times while the other stays open: the
  * pools its ports made are reused, not piled up (memory stays flat), and
  * the frames in flight at each close all arrive, once. */
@@ -544,7 +558,7 @@ static void test_reconnect_loop(void **state)
 			rss0 = rss_bytes();
 		/* each leaked pool would be ~130 KiB: stop long before the
 		 * machine notices */
-		if (i > 100 && i % 1000 == 0 &&
+		if (RSS_MEANS_SOMETHING && i > 100 && i % 1000 == 0 &&
 		    rss_bytes() > rss0 + 16 * 1024 * 1024)
 			fail_msg("RSS grew from %llu to %llu bytes after %u "
 				 "reconnects",
@@ -553,7 +567,8 @@ static void test_reconnect_loop(void **state)
 	}
 	assert_int_equal(bad, 0);
 	assert_int_equal(seen, 40000);
-	assert_true(rss_bytes() < rss0 + 16 * 1024 * 1024);
+	assert_true(!RSS_MEANS_SOMETHING ||
+		    rss_bytes() < rss0 + 16 * 1024 * 1024);
 
 	/* the next b gets the one pool all those frames went back to */
 	snprintf(spec, sizeof(spec), "pair:%s/1", name);
