@@ -29,6 +29,7 @@
 
 #define RD_CQ_DEPTH 1024
 #define RD_UDP_BUF 8192 /* a 4096 path MTU with headers and headroom */
+#define RD_XDP_BUF 4096 /* a page: AF_XDP's largest chunk */
 
 /* ---- the side channel ---------------------------------------------- */
 
@@ -286,18 +287,23 @@ void rd_open(struct rd_ctx *c, const char *spec, unsigned access)
 
 	/*
 	 * udp: ports get buffers for a 4096-byte path MTU (rxe's and RoCE
-	 * NICs' largest); the socket takes whatever size it is given. AF_XDP
-	 * and packet rings have their own frame sizes (2048 on xdp ports).
+	 * NICs' largest); the socket takes whatever size it is given. xdp
+	 * ports get UMEM chunks of a page, the most AF_XDP takes without
+	 * multi-buffer frames: a 2048-byte path MTU (a port's own pool has
+	 * 2048-byte chunks: 1024). packet rings have their own frame size.
 	 */
-	if (!strncmp(spec, "udp:", 4)) {
+	if (!strncmp(spec, "udp:", 4) || !strncmp(spec, "xdp:", 4)) {
+		bool xdp = spec[0] == 'x';
 		struct sl_pool_opts po = { .sz = sizeof(po),
-					   .buf_size = RD_UDP_BUF,
+					   .buf_size = xdp ? RD_XDP_BUF :
+							     RD_UDP_BUF,
+					   .n_bufs = xdp ? 8192 : 0,
 					   .name = "rdma" };
 		struct sl_port_opts o = { .sz = sizeof(o) };
 
 		c->pool = sl_pool_create(&po);
 		if (!c->pool)
-			cli_die("a pool of %u-byte buffers: %s", RD_UDP_BUF,
+			cli_die("a pool of %u-byte buffers: %s", po.buf_size,
 				sl_last_error());
 		o.pool = c->pool;
 		c->port = cli_open_port_opts(spec, NULL, &o);
