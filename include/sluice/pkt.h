@@ -90,6 +90,14 @@ enum sl_csum {
 #define SL_PKT_F_TX_IP_CSUM (1u << 9)
 #define SL_PKT_F_TX_L4_CSUM (1u << 10)
 #define SL_PKT_F_TX_CSUM (SL_PKT_F_TX_IP_CSUM | SL_PKT_F_TX_L4_CSUM)
+/*
+ * The frame's IPv4 header must leave as it was built: never merged into a
+ * segmentation run (UDP GSO on udp ports), because segmentation numbers
+ * the IPv4 Identification of each datagram it cuts (0, 1, 2, ...) and an
+ * end-to-end check covers it: RoCEv2's ICRC (sluice/rdma.h sets it on
+ * every IPv4 frame it sends). Kept by sl_tx_burst.
+ */
+#define SL_PKT_F_TX_NO_GSO (1u << 11)
 
 /* sl_pkt.state, kept by pools in debug mode to catch double frees */
 #define SL_PKT_STATE_FREE 0x5a

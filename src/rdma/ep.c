@@ -182,6 +182,9 @@ bool rdma_tx_pkt(struct sl_rdma_qp *qp, uint8_t op, uint32_t psn, bool se,
 		memcpy(udp + 6, &c, 2);
 	}
 	p->len = (uint32_t)len;
+	/* the ICRC covers the IPv4 ID, which GSO would renumber */
+	if (qp->ip_len == 20)
+		p->flags |= SL_PKT_F_TX_NO_GSO;
 	ep->txq[ep->txn++] = p;
 	qp->st.tx_pkts++;
 	return true;

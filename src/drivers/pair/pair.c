@@ -368,11 +368,15 @@ static uint16_t pair_rx(struct sl_port *port, uint16_t queue,
  * fill it asks for is done here (SL_DRV_CAP_TX_CSUM_SW); the sender may have changed the frame
  * after whatever checked it, so its checksums are unknown there; its
  * receive time is not the other end's. */
-#define PAIR_TX_FLAGS (SL_PKT_F_TX_CSUM | SL_PKT_RX_CSUM_MASK | SL_PKT_F_RX_TS)
+#define PAIR_TX_FLAGS                                                  \
+	(SL_PKT_F_TX_CSUM | SL_PKT_F_TX_NO_GSO | SL_PKT_RX_CSUM_MASK | \
+	 SL_PKT_F_RX_TS)
 
 /* What a sent packet must not carry to the other end, and the fill it
  * asks for (see tx_fix). */
-#define PAIR_TX_FLAGS (SL_PKT_F_TX_CSUM | SL_PKT_RX_CSUM_MASK | SL_PKT_F_RX_TS)
+#define PAIR_TX_FLAGS                                                  \
+	(SL_PKT_F_TX_CSUM | SL_PKT_F_TX_NO_GSO | SL_PKT_RX_CSUM_MASK | \
+	 SL_PKT_F_RX_TS)
 
 /* The rare packet whose flags need work: the checksum fill it asks for
  * (done here: SL_DRV_CAP_TX_CSUM_SW); the checksum states it was received

@@ -38,7 +38,10 @@
  * instead of one per datagram, which is what the RDMA transport's
  * messages are: runs of full MTU packets to one peer. The receiver sees
  * the same datagrams (the kernel cuts the run up, on the way or at the
- * receiving socket). gso=off sends datagram by datagram. A run the kernel
+ * receiving socket). Segmentation numbers the IPv4 Identification of the
+ * datagrams it cuts (0, 1, 2, ...), so a frame whose ID an end-to-end
+ * check covers (SL_PKT_F_TX_NO_GSO: RoCEv2 over IPv4, whose ICRC does)
+ * never joins a run. gso=off sends datagram by datagram. A run the kernel
  * refuses as a run (EINVAL: longer than
  * the path takes; EIO: a device that cannot finish the checksums) is sent
  * datagram by datagram; after EIO the socket stops trying (xstats
@@ -535,7 +538,7 @@ static bool same_dest(const struct udp_tx *tx, unsigned a, unsigned b)
 /* Cut messages [0, cnt) into runs (above); one message is a run of one.
  * Returns how many runs. */
 static unsigned tx_runs(const struct udp_priv *u, struct udp_tx *tx,
-			unsigned cnt)
+			struct sl_pkt **pkts, unsigned cnt)
 {
 	unsigned m = 0, r = 0, k;
 
@@ -544,12 +547,15 @@ static unsigned tx_runs(const struct udp_priv *u, struct udp_tx *tx,
 		struct msghdr *mh = &tx->runs[r].msg_hdr;
 
 		k = m + 1;
-		if (!u->no_gso && seg)
+		if (!u->no_gso && seg &&
+		    !(pkts[tx->idx[m]]->flags & SL_PKT_F_TX_NO_GSO))
 			while (k < cnt && k - m < UDP_GSO_SEGS &&
 			       tx->iov[k - 1].iov_len == seg &&
 			       tx->iov[k].iov_len &&
 			       tx->iov[k].iov_len <= seg &&
 			       total + tx->iov[k].iov_len <= UDP_GSO_BYTES &&
+			       !(pkts[tx->idx[k]]->flags &
+				 SL_PKT_F_TX_NO_GSO) &&
 			       same_dest(tx, m, k))
 				total += tx->iov[k++].iov_len;
 		*mh = tx->msgs[m].msg_hdr;
@@ -634,7 +640,7 @@ static unsigned tx_flush(struct udp_priv *u, struct sl_port_qstats *st,
 			 struct sl_pkt **pkts, unsigned cnt, unsigned *n_done)
 {
 	struct udp_tx *tx = &u->tx;
-	unsigned n_runs = tx_runs(u, tx, cnt), g = 0, dealt = 0, j;
+	unsigned n_runs = tx_runs(u, tx, pkts, cnt), g = 0, dealt = 0, j;
 
 	while (g < n_runs) {
 		int r = sendmmsg(u->fd, tx->runs + g, n_runs - g, MSG_DONTWAIT);

@@ -798,7 +798,7 @@ static void test_busy_poll_refused(void **state)
  * after a shorter one). Every datagram arrives with its bytes and in
  * order; with gso=off the same burst goes datagram by datagram.
  */
-static void gso_case(const char *spec, bool want_runs)
+static void gso_case(const char *spec, bool want_runs, bool no_gso_last)
 {
 	static const size_t sizes[] = { 1200, 1200, 700, 1200, 300 };
 	struct sl_pool_opts po = { .sz = sizeof(po),
@@ -828,6 +828,9 @@ static void gso_case(const char *spec, bool want_runs)
 	for (i = 0; i < 2; i++) { /* A again */
 		fill(b, 1200, 200 + i);
 		pkts[n++] = udp_frame(pool, &me, &ka, b, sizes[3 + i]);
+		/* with TX_NO_GSO on the second, no run: one datagram each */
+		if (i == 1 && no_gso_last)
+			pkts[n - 1]->flags |= SL_PKT_F_TX_NO_GSO;
 	}
 	assert_int_equal(sl_tx_burst(port, 0, pkts, (uint16_t)n), n);
 	for (i = 0; i < 43; i++) {
@@ -851,8 +854,10 @@ static void gso_case(const char *spec, bool want_runs)
 	if (want_runs) {
 		/* A's 41, B's first two (1200, 1200; 700 is shorter: in),
 		 * A's last two (1200 then 300) */
-		assert_true(xstat(port, "udp_gso_runs") >= 3);
-		assert_int_equal(xstat(port, "udp_gso_segs"), 41 + 3 + 2);
+		assert_int_equal(xstat(port, "udp_gso_runs"),
+				 no_gso_last ? 2 : 3);
+		assert_int_equal(xstat(port, "udp_gso_segs"),
+				 41 + 3 + (no_gso_last ? 0 : 2));
 	} else {
 		assert_int_equal(xstat(port, "udp_gso_runs"), 0);
 	}
@@ -866,8 +871,9 @@ static void gso_case(const char *spec, bool want_runs)
 static void test_gso(void **state)
 {
 	(void)state;
-	gso_case("udp:127.0.0.1:0", true);
-	gso_case("udp:127.0.0.1:0,gso=off", false);
+	gso_case("udp:127.0.0.1:0", true, false);
+	gso_case("udp:127.0.0.1:0", true, true);
+	gso_case("udp:127.0.0.1:0,gso=off", false, false);
 }
 
 static void check_bad_spec(const char *spec, const char *msg)
