@@ -66,7 +66,7 @@ static void run_rdma(struct bench *b, const char *self, struct rdma_pt *pt,
 {
 	const struct sl_testbed_end *a = &b->tb.end[SL_TESTBED_A];
 	const struct sl_testbed_end *e = &b->tb.end[SL_TESTBED_B];
-	bool xdp = !strcmp(pt->path, "xdp");
+	bool xdp = !strcmp(pt->path, "xdp"), v6 = !strcmp(pt->path, "udp6");
 	char cmd[768], out[8192], sa[96], sb[96];
 	double v;
 
@@ -75,6 +75,10 @@ static void run_rdma(struct bench *b, const char *self, struct rdma_pt *pt,
 			 RDMA_PORT);
 		snprintf(sb, sizeof(sb), "xdp:%s,match=udp:%u", e->ifname,
 			 RDMA_PORT);
+	} else if (v6) {
+		snprintf(sa, sizeof(sa), "udp:[%s]:%u", a->ip6_str,
+			 RDMA_PORT + 1);
+		snprintf(sb, sizeof(sb), "udp:[%s]:%u", e->ip6_str, RDMA_PORT);
 	} else {
 		snprintf(sa, sizeof(sa), "udp:%s:%u", a->ip4_str,
 			 RDMA_PORT + 1);
@@ -93,9 +97,10 @@ static void run_rdma(struct bench *b, const char *self, struct rdma_pt *pt,
 		return;
 	}
 	snprintf(cmd, sizeof(cmd),
-		 "taskset -c %d %s rdma %s %s --to %s:%u --size %u --iters %u "
-		 "--mtu 4096 --json 2>&1",
-		 SENDER_CPU, self, pt->test, sa, e->ip4_str, RDMA_PORT,
+		 "taskset -c %d %s rdma %s %s --to %s%s%s:%u --size %u "
+		 "--iters %u --mtu 4096 --json 2>&1",
+		 SENDER_CPU, self, pt->test, sa, v6 ? "[" : "",
+		 v6 ? e->ip6_str : e->ip4_str, v6 ? "]" : "", RDMA_PORT,
 		 RDMA_MSG, iters);
 	out[0] = '\0';
 	sl_testbed_capture(&b->tb, SL_TESTBED_A, cmd, out, sizeof(out));
@@ -181,6 +186,8 @@ int bench_run_rdma(struct bench *b)
 	struct rdma_pt pts[] = {
 		{ "udp", "write-bw", -1, 0, "" },
 		{ "udp", "read-bw", -1, 0, "" },
+		{ "udp6", "write-bw", -1, 0, "" },
+		{ "udp6", "read-bw", -1, 0, "" },
 		{ "xdp", "write-bw", -1, 0, "" },
 		{ "xdp", "read-bw", -1, 0, "" },
 		{ "TCP", "stream", -1, 0, "" },
