@@ -300,18 +300,7 @@ void cli_status_end(struct cli_status *s)
 /* ---- results ---------------------------------------------------------- */
 
 /* The counters' JSON, the same keys for a port's totals and for a queue. */
-#define COUNTERS(X)   \
-	X(rx_packets) \
-	X(rx_bytes)   \
-	X(rx_dropped) \
-	X(rx_errors)  \
-	X(rx_nombuf)  \
-	X(rx_invalid) \
-	X(tx_packets) \
-	X(tx_bytes)   \
-	X(tx_dropped) \
-	X(tx_errors)  \
-	X(tx_full)
+#define COUNTERS(X) SL_QUEUE_STATS_FIELDS(X)
 #define ADD(f) json_object_object_add(o, #f, json_object_new_uint64(s->f));
 
 static struct json_object *jq(const struct sl_queue_stats *s)

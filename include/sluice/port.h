@@ -124,6 +124,21 @@ struct sl_queue_stats {
 	uint64_t tx_full; /* bursts cut short by back-pressure */
 };
 
+/* The counters of sl_queue_stats and sl_port_stats, in their order, for
+ * code that walks them by name (JSON, Prometheus): X(name) for each. */
+#define SL_QUEUE_STATS_FIELDS(X) \
+	X(rx_packets)            \
+	X(rx_bytes)              \
+	X(rx_dropped)            \
+	X(rx_errors)             \
+	X(rx_nombuf)             \
+	X(rx_invalid)            \
+	X(tx_packets)            \
+	X(tx_bytes)              \
+	X(tx_dropped)            \
+	X(tx_errors)             \
+	X(tx_full)
+
 /* The same counters as sl_queue_stats, summed over the port's queues. */
 struct sl_port_stats {
 	size_t sz; /* sizeof(struct sl_port_stats), set by the caller */

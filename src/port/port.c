@@ -246,18 +246,7 @@ uint16_t sl_tx_burst(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
 }
 
 /* Every counter, in the order of the structs (driver.h, port.h). */
-#define QSTATS(X)     \
-	X(rx_packets) \
-	X(rx_bytes)   \
-	X(rx_dropped) \
-	X(rx_errors)  \
-	X(rx_nombuf)  \
-	X(rx_invalid) \
-	X(tx_packets) \
-	X(tx_bytes)   \
-	X(tx_dropped) \
-	X(tx_errors)  \
-	X(tx_full)
+#define QSTATS(X) SL_QUEUE_STATS_FIELDS(X)
 
 /* A counter the list above misses would be left zero: the three structs
  * have exactly its fields. */

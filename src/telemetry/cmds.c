@@ -52,18 +52,7 @@ static const char *qp_state_name(int state)
 }
 
 /* The counters of struct sl_queue_stats and sl_port_stats, by name. */
-#define QSTATS(X)     \
-	X(rx_packets) \
-	X(rx_bytes)   \
-	X(rx_dropped) \
-	X(rx_errors)  \
-	X(rx_nombuf)  \
-	X(rx_invalid) \
-	X(tx_packets) \
-	X(tx_bytes)   \
-	X(tx_dropped) \
-	X(tx_errors)  \
-	X(tx_full)
+#define QSTATS(X) SL_QUEUE_STATS_FIELDS(X)
 
 #define QPSTATS(X)       \
 	X(tx_pkts)       \

@@ -76,7 +76,6 @@ static void *rx_main(void *arg)
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		int mode = atomic_load_explicit(&r->mode, memory_order_relaxed);
 		uint16_t got = sl_rx_burst(r->port, 0, pkts, BURST);
-		uint16_t i, k = 0, took;
 
 		if (!got) {
 			/* the echo spins for latency; rate rows sleep (see
@@ -87,19 +86,7 @@ static void *rx_main(void *arg)
 		}
 		n += got;
 		atomic_store_explicit(&r->count, n, memory_order_relaxed);
-		if (mode == M_RX) {
-			sl_pkt_free_bulk(pkts, got);
-			continue;
-		}
-		for (i = 0; i < got; i++) {
-			if (sl_udp_swap(pkts[i]))
-				sl_pkt_free(pkts[i]);
-			else
-				pkts[k++] = pkts[i];
-		}
-		took = sl_tx_burst(r->port, 0, pkts, k);
-		if (took < k)
-			sl_pkt_free_bulk(pkts + took, k - took);
+		bench_turn(r->port, 0, pkts, got, mode != M_RX);
 	}
 	return NULL;
 }

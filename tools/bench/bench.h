@@ -164,6 +164,29 @@ struct bench {
 	bool have_jitter;
 };
 
+/* What B does with a received burst: free it (rx), or turn every UDP
+ * frame around (sl_udp_swap) and send it back out of queue q (fwd, echo);
+ * what cannot be turned or sent is freed. Fast path. */
+static inline void bench_turn(struct sl_port *port, uint16_t q,
+			      struct sl_pkt **pkts, uint16_t got, bool turn)
+{
+	uint16_t i, k = 0, took;
+
+	if (!turn) {
+		sl_pkt_free_bulk(pkts, got);
+		return;
+	}
+	for (i = 0; i < got; i++) {
+		if (sl_udp_swap(pkts[i]))
+			sl_pkt_free(pkts[i]);
+		else
+			pkts[k++] = pkts[i];
+	}
+	took = sl_tx_burst(port, q, pkts, k);
+	if (took < k)
+		sl_pkt_free_bulk(pkts + took, k - took);
+}
+
 /* B's receiver thread (bed.c): counts, turns frames around, or echoes */
 enum rx_mode { M_RX, M_FWD, M_ECHO };
 

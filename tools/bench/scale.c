@@ -83,7 +83,6 @@ static int scale_worker(void *arg)
 	while (!sl_lcore_stopping()) {
 		int mode = __atomic_load_n(&w->mode, __ATOMIC_RELAXED);
 		uint16_t got = sl_rx_burst(w->port, w->q, pkts, BURST);
-		uint16_t i, k = 0, took;
 
 		if (!got) {
 			nanosleep(&nap, NULL);
@@ -91,19 +90,7 @@ static int scale_worker(void *arg)
 		}
 		n += got;
 		__atomic_store_n(&w->rx, n, __ATOMIC_RELAXED);
-		if (mode == M_RX) {
-			sl_pkt_free_bulk(pkts, got);
-			continue;
-		}
-		for (i = 0; i < got; i++) {
-			if (sl_udp_swap(pkts[i]))
-				sl_pkt_free(pkts[i]);
-			else
-				pkts[k++] = pkts[i];
-		}
-		took = sl_tx_burst(w->port, w->q, pkts, k);
-		if (took < k)
-			sl_pkt_free_bulk(pkts + took, k - took);
+		bench_turn(w->port, w->q, pkts, got, mode != M_RX);
 	}
 	return 0;
 }
