@@ -82,22 +82,15 @@ struct sl_deco; /* decorators: port/deco.c */
  * A queue's counters, written by the queue's thread without atomics (the
  * drivers' and decorators' bursts). Not the public struct sl_queue_stats,
  * whose layout is ABI: sl_port_stats and sl_port_queue_stats copy from
- * here field by field (port.c), so this one may change freely. One cache
+ * here field by field (port.c), so this one may change freely. Its fields
+ * are the public list's (SL_QUEUE_STATS_FIELDS), so the two never differ. One cache
  * line per queue: queues run on different threads.
  */
+#define SL_PORT_QSTATS_FIELD(name) uint64_t name;
 struct sl_port_qstats {
-	uint64_t rx_packets;
-	uint64_t rx_bytes;
-	uint64_t rx_dropped;
-	uint64_t rx_errors;
-	uint64_t rx_nombuf;
-	uint64_t rx_invalid;
-	uint64_t tx_packets;
-	uint64_t tx_bytes;
-	uint64_t tx_dropped;
-	uint64_t tx_errors;
-	uint64_t tx_full;
+	SL_QUEUE_STATS_FIELDS(SL_PORT_QSTATS_FIELD)
 } SL_CACHE_ALIGNED;
+#undef SL_PORT_QSTATS_FIELD
 
 /* Counters the port layer keeps per queue, written by the queue's thread. */
 struct sl_port_qx {
