@@ -111,11 +111,11 @@ struct sl_pkt {
 	uint64_t user; /* the application's, never touched by sluice */
 	uint32_t len; /* bytes of frame at data */
 	uint32_t idx; /* buffer index inside its pool */
-	uint16_t room; /* bytes of buffer after the metadata */
-	uint16_t headroom0; /* headroom after a reset (the pool's) */
 	uint16_t port; /* port id it was received on */
 	uint16_t queue; /* queue it was received on */
 	uint16_t flags; /* SL_PKT_F_* */
+	uint16_t room; /* bytes of buffer after the metadata */
+	uint16_t headroom0; /* headroom after a reset (the pool's) */
 	uint8_t state; /* SL_PKT_STATE_* in debug pools */
 	uint8_t rsvd[5];
 } SL_CACHE_ALIGNED;

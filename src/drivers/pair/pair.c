@@ -43,6 +43,10 @@
 
 #include <sluice/ring.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "port/driver.h"
 
 /*
@@ -364,14 +368,6 @@ static uint16_t pair_rx(struct sl_port *port, uint16_t queue,
 	return got;
 }
 
-/* Flags a sent packet must not carry to the other end: the checksum
- * fill it asks for is done here (SL_DRV_CAP_TX_CSUM_SW); the sender may have changed the frame
- * after whatever checked it, so its checksums are unknown there; its
- * receive time is not the other end's. */
-#define PAIR_TX_FLAGS                                                  \
-	(SL_PKT_F_TX_CSUM | SL_PKT_F_TX_NO_GSO | SL_PKT_RX_CSUM_MASK | \
-	 SL_PKT_F_RX_TS)
-
 /* What a sent packet must not carry to the other end, and the fill it
  * asks for (see tx_fix). */
 #define PAIR_TX_FLAGS                                                  \
@@ -389,18 +385,101 @@ static void tx_fix(struct sl_port *port, uint16_t queue, struct sl_pkt *p)
 	p->flags = (uint16_t)(p->flags & ~PAIR_TX_FLAGS);
 }
 
-/* port, queue and flags side by side, within the struct: one load, read
- * as a little-endian word */
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "pair_tx reads port, queue and flags as a little-endian word"
-#endif
-_Static_assert(offsetof(struct sl_pkt, queue) ==
-			       offsetof(struct sl_pkt, port) + 2 &&
+/*
+ * Per packet, the sender needs its length (both byte counts) and whether
+ * port, queue and the flags above already read what the receiver must see.
+ * len, idx, port, queue and flags are the first 14 bytes of one 16-byte
+ * word (pkt.h keeps them together for this): one load per packet gives
+ * both, lengths summed in the low lane, port/queue/flags compared in the
+ * high one.
+ */
+_Static_assert(offsetof(struct sl_pkt, idx) ==
+			       offsetof(struct sl_pkt, len) + 4 &&
+		       offsetof(struct sl_pkt, port) ==
+			       offsetof(struct sl_pkt, len) + 8 &&
+		       offsetof(struct sl_pkt, queue) ==
+			       offsetof(struct sl_pkt, len) + 10 &&
 		       offsetof(struct sl_pkt, flags) ==
-			       offsetof(struct sl_pkt, port) + 4 &&
-		       offsetof(struct sl_pkt, port) + 8 <=
-			       sizeof(struct sl_pkt),
-	       "pair_tx loads port, queue and flags as one word");
+			       offsetof(struct sl_pkt, len) + 12,
+	       "pair_tx reads len, port, queue and flags as one 16-byte word");
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "pair_tx reads the packet word as little-endian lanes"
+#endif
+
+/* What the pass over a burst finds: its bytes, and the bits of port,
+ * queue and flags in which some packet differs from the expected. */
+struct scan {
+	uint64_t bytes;
+	uint64_t diff;
+};
+
+#ifdef __SSE2__
+static inline __m128i pkt_word(const struct sl_pkt *p)
+{
+	return _mm_loadu_si128((const __m128i *)((const uint8_t *)p +
+						 offsetof(struct sl_pkt, len)));
+}
+
+/*
+ * The pass is bound by loads, two per packet (its pointer, its word), and
+ * by the chains of adds and ORs: four of each, so no chain waits on the
+ * one before.
+ */
+static inline void scan_burst(struct sl_pkt *const *pkts, unsigned n,
+			      uint64_t expect, struct scan *sc)
+{
+	__m128i want = _mm_set_epi64x((long long)expect, 0);
+	__m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
+	__m128i d0 = s0, d1 = s0, d2 = s0, d3 = s0;
+	unsigned i;
+
+	for (i = 0; i + 4 <= n; i += 4) {
+		__m128i v0 = pkt_word(pkts[i]), v1 = pkt_word(pkts[i + 1]);
+		__m128i v2 = pkt_word(pkts[i + 2]), v3 = pkt_word(pkts[i + 3]);
+
+		s0 = _mm_add_epi64(s0, v0);
+		s1 = _mm_add_epi64(s1, v1);
+		s2 = _mm_add_epi64(s2, v2);
+		s3 = _mm_add_epi64(s3, v3);
+		d0 = _mm_or_si128(d0, _mm_xor_si128(v0, want));
+		d1 = _mm_or_si128(d1, _mm_xor_si128(v1, want));
+		d2 = _mm_or_si128(d2, _mm_xor_si128(v2, want));
+		d3 = _mm_or_si128(d3, _mm_xor_si128(v3, want));
+	}
+	for (; i < n; i++) {
+		__m128i v = pkt_word(pkts[i]);
+
+		s0 = _mm_add_epi64(s0, v);
+		d0 = _mm_or_si128(d0, _mm_xor_si128(v, want));
+	}
+	s0 = _mm_add_epi64(_mm_add_epi64(s0, s1), _mm_add_epi64(s2, s3));
+	d0 = _mm_or_si128(_mm_or_si128(d0, d1), _mm_or_si128(d2, d3));
+	/* the low lane is len | idx << 32: lengths (each at most a buffer's
+	 * uint16_t room, at most 65535 of them a burst) never carry into
+	 * the index half */
+	sc->bytes = (uint64_t)_mm_cvtsi128_si64(s0) & 0xffffffffu;
+	sc->diff = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(d0, d0));
+}
+#else
+static inline void scan_burst(struct sl_pkt *const *pkts, unsigned n,
+			      uint64_t expect, struct scan *sc)
+{
+	uint64_t bytes = 0, diff = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		const struct sl_pkt *p = pkts[i];
+		uint64_t w;
+
+		memcpy(&w, (const uint8_t *)p + offsetof(struct sl_pkt, port),
+		       sizeof(w));
+		bytes += p->len;
+		diff |= w ^ expect;
+	}
+	sc->bytes = bytes;
+	sc->diff = diff;
+}
+#endif
 
 /* Stamp what the receiver would on every packet of a burst in which
  * some packet needs it. */
@@ -427,7 +506,8 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 	struct link *l = pr->link[pe->end][queue];
 	uint64_t bytes = 0, other = 0;
 	uint64_t expect, care;
-	uint16_t sent, i, peer;
+	struct scan sc;
+	uint16_t sent, peer;
 
 	if (sl_unlikely(!atomic_load_explicit(&pr->open[!pe->end],
 					      memory_order_acquire))) {
@@ -455,15 +535,9 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 	 * store per packet cost bench_sluice's pair row half its rate.
 	 * Packets that go back and forth between the ends need no write.
 	 */
-	for (i = 0; i < sent; i++) {
-		const struct sl_pkt *p = pkts[i];
-		uint64_t w;
-
-		memcpy(&w, (const uint8_t *)p + offsetof(struct sl_pkt, port),
-		       sizeof(w));
-		bytes += p->len;
-		other |= (w ^ expect) & care;
-	}
+	scan_burst(pkts, sent, expect, &sc);
+	bytes = sc.bytes;
+	other = sc.diff & care;
 	if (sl_unlikely(other))
 		tx_fix_all(port, queue, pkts, sent, peer);
 	if (sent) {

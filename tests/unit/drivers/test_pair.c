@@ -144,6 +144,73 @@ static void test_both_directions(void **state)
 	sl_test_pool_full(pool);
 }
 
+/*
+ * The sender scans a burst for packets whose port, queue or flags the
+ * receiver must not see as they are, several packets at a time: whichever
+ * single packet of a burst of any length needs it, every packet arrives
+ * stamped, and the byte counts add up lengths that all differ.
+ */
+static void test_stamp_any_position(void **state)
+{
+	struct sl_port_stats st = { .sz = sizeof(st) };
+	struct sl_pkt *tx[9], *rx[9];
+	uint64_t bytes = 0, sent_bytes;
+	struct sl_port *a, *b;
+	unsigned n, bad, i, what;
+	char name[64];
+
+	(void)state;
+	sl_test_name("pair-stamp", name, sizeof(name));
+	a = open_end(name, 0, "", 0, 3);
+	b = open_end(name, 1, "", 0, 5);
+	for (n = 1; n <= 9; n++) {
+		for (bad = 0; bad < n; bad++) {
+			for (what = 0; what < 3; what++) {
+				assert_int_equal(sl_pkt_alloc_bulk(pool, tx, n),
+						 0);
+				sent_bytes = 0;
+				for (i = 0; i < n; i++) {
+					uint32_t len = 60 + 7 * i + bad;
+
+					memset(sl_pkt_append(tx[i], len), 1,
+					       len);
+					sent_bytes += len;
+					/* as if received on b: nothing to
+					 * change on the way to b */
+					tx[i]->port = 5;
+					tx[i]->queue = 0;
+					tx[i]->flags = 0;
+				}
+				if (what == 0)
+					tx[bad]->port = 4;
+				else if (what == 1)
+					tx[bad]->queue = 1;
+				else
+					tx[bad]->flags = SL_PKT_RX_CSUM_MASK;
+				assert_int_equal(
+					sl_tx_burst(a, 0, tx, (uint16_t)n), n);
+				assert_int_equal(sl_rx_burst(b, 0, rx, 9), n);
+				for (i = 0; i < n; i++) {
+					assert_int_equal(rx[i]->port, 5);
+					assert_int_equal(rx[i]->queue, 0);
+					assert_int_equal(rx[i]->flags, 0);
+					assert_int_equal(rx[i]->len,
+							 60 + 7 * i + bad);
+				}
+				sl_pkt_free_bulk(rx, (uint16_t)n);
+				bytes += sent_bytes;
+			}
+		}
+	}
+	assert_int_equal(sl_port_stats(a, &st), 0);
+	assert_int_equal(st.tx_bytes, bytes);
+	assert_int_equal(sl_port_stats(b, &st), 0);
+	assert_int_equal(st.rx_bytes, bytes);
+	assert_int_equal(sl_port_close(a), 0);
+	assert_int_equal(sl_port_close(b), 0);
+	sl_test_pool_full(pool);
+}
+
 static void test_queues(void **state)
 {
 	struct sl_port_stats st = { .sz = sizeof(st) };
@@ -704,6 +771,7 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_rx_ts_opt_in),
 		cmocka_unit_test(test_bytes_partial),
+		cmocka_unit_test(test_stamp_any_position),
 		cmocka_unit_test(test_reconnect_loop),
 		cmocka_unit_test(test_reconnect_threads),
 	};
