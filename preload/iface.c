@@ -200,6 +200,7 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 		}
 		pthread_mutex_init(&f->lock, NULL);
 		snprintf(f->ifname, sizeof(f->ifname), "%s", s->ifname);
+		snprintf(f->want, sizeof(f->want), "%s", path);
 		f->ifindex = (int)if_nametoindex(s->ifname);
 		f->qfd = -1;
 		ps_ifaces[free_i] = f;
@@ -260,7 +261,32 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 	return r;
 }
 
-void ps_iface_leave(struct ps_sock *s)
+/* Reopen f's port without port when none of its sockets has it; f's
+ * lock held. The reopen drops what the stashes held (counted), as a
+ * join's does; a port that cannot reopen sends the others to the kernel
+ * at their next receive. */
+static void unmatch(struct ps_iface *f, uint16_t port)
+{
+	struct sl_port_info info = { .sz = sizeof(info) };
+	uint16_t ports[PS_IF_SOCKS];
+	unsigned i, n = 0;
+	char why[8];
+
+	/* a failing port: each socket finds out at its next receive */
+	if (sl_port_path(f->port) != f->path_ptr ||
+	    (sl_port_info(f->port, &info) == 0 && info.state == SL_PORT_ERROR))
+		return;
+	for (i = 0; i < f->n_socks; i++)
+		if (f->socks[i]->local.port == port)
+			return;
+	for (i = 0; i < f->n_ports; i++)
+		if (f->ports[i] != port)
+			ports[n++] = f->ports[i];
+	if (n < f->n_ports)
+		(void)open_port(f, f->want, ports, n, why, sizeof(why));
+}
+
+void ps_iface_leave(struct ps_sock *s, bool drop_port)
 {
 	struct ps_iface *f = s->ifc;
 	unsigned i;
@@ -277,11 +303,14 @@ void ps_iface_leave(struct ps_sock *s)
 		ps_real.close(s->qfd);
 	s->qfd = -1;
 	s->ifc = NULL;
-	/* the match stays as it is for the others: a datagram to a port
-	 * nobody serves any more is dropped (counted), where the kernel
-	 * would answer ICMP port unreachable */
+	/* a socket that closes leaves the match as it is for the others: a
+	 * datagram to a port nobody serves any more is dropped (counted),
+	 * where the kernel would answer ICMP port unreachable; one that goes
+	 * to the kernel for good needs its datagrams left to the kernel */
 	if (!f->n_socks)
 		close_port(f);
+	else if (drop_port && f->port)
+		unmatch(f, s->local.port);
 	pthread_mutex_unlock(&f->lock);
 	if (!f->n_socks) {
 		for (i = 0; i < PS_IFACES; i++)

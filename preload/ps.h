@@ -95,6 +95,7 @@ struct ps_iface {
 	bool closing; /* port being closed: a signal's report keeps off it */
 	int qfd; /* the port's queue fd */
 	char path[24];
+	char want[16]; /* the path asked for (SLUICE_RUN_PATH): reopens */
 	const char *path_ptr; /* sl_port_path's string: a change is a switch */
 	int port_fds[PS_PORT_FDS]; /* the port's fds: closed in a fork child */
 	unsigned n_port_fds;
@@ -226,7 +227,9 @@ void ps_stash_drop(struct ps_sock *s);
 
 /* iface.c; join and leave with s's lock and ps_ctl held */
 int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen);
-void ps_iface_leave(struct ps_sock *s);
+/* drop_port: take s's port out of the port's match when no other socket
+ * has it (s goes to the kernel, which must get its datagrams) */
+void ps_iface_leave(struct ps_sock *s, bool drop_port);
 /* fill the stashes from the port; whether s's has a frame (lock held) */
 bool ps_iface_fill(struct ps_sock *s);
 void ps_iface_fork_lock(void);

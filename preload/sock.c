@@ -39,6 +39,7 @@ static pthread_mutex_t ps_ctl = PTHREAD_MUTEX_INITIALIZER;
 static char ps_path[16] = "auto";
 const char *ps_report;
 static bool ps_fork_keep; /* SLUICE_RUN_FORK=keep */
+static __thread bool all_going; /* this thread sends every socket away */
 
 uint64_t ps_now_ns(void)
 {
@@ -276,7 +277,9 @@ static void unserve(struct ps_sock *s)
 	if (!s->served)
 		return;
 	pthread_mutex_lock(&ps_ctl);
-	ps_iface_leave(s);
+	/* to the kernel for good: the port leaves it the socket's
+	 * datagrams, unless every socket is going (fork) */
+	ps_iface_leave(s, s->gave_up && !all_going);
 	pthread_mutex_unlock(&ps_ctl);
 	s->served = false;
 	snprintf(s->path, sizeof(s->path), "kernel");
@@ -565,6 +568,7 @@ static void ps_atfork_parent(void)
 	 * port leaves to the kernel: so that parent and child share the
 	 * socket as they would without sluice, the parent's goes to the
 	 * kernel too (SLUICE_RUN_FORK=keep keeps it on the port). */
+	all_going = true;
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];
 
@@ -575,6 +579,7 @@ static void ps_atfork_parent(void)
 			ps_fallback(s, "fork: shared with a child process");
 		pthread_mutex_unlock(&s->lock);
 	}
+	all_going = false;
 }
 
 /* The child of a fork shares the parent's rings through the inherited

@@ -12,7 +12,9 @@
   run_progs.py reuse PORT N            two SO_REUSEPORT sockets on PORT, a
                                       thread each, N replies in all, each
                                       prefixed with its socket's number
-  run_progs.py reusebpf PORT N        the same with a BPF program on the group
+  run_progs.py reusebpf PORT N        the same with a BPF program on the
+                                      group, and a plain echo on PORT+1
+                                      (N replies in all too)
   run_progs.py sleep [handler]        a UDP socket on loopback, then sleeps;
                                       handler: exits 0 on SIGTERM
   run_progs.py client HOST PORT N [tcp]   the kernel client: N round trips
@@ -166,6 +168,11 @@ def dns(port, n):
 
 def reuse(port, n, bpf=False):
     socks = []
+    if bpf:
+        # on the port first: it goes on sharing it when the group leaves
+        plain = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        plain.bind(("0.0.0.0", port + 1))
+        plain.settimeout(0.2)
     for _ in range(2):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -185,8 +192,9 @@ def reuse(port, n, bpf=False):
         prog = Prog(1, insn)
         socks[0].setsockopt(socket.SOL_SOCKET, 51,  # ..._REUSEPORT_CBPF
                             bytes(prog))
+        socks.append(plain)
     left = [n]
-    counts = [0, 0]
+    counts = [0] * len(socks)
     lock = threading.Lock()
     end = time.time() + 20
 
@@ -200,16 +208,17 @@ def reuse(port, n, bpf=False):
                 d, a = s.recvfrom(65536)
             except socket.timeout:
                 continue
-            s.sendto(b"%d:" % i + d, a)
+            s.sendto(b"%d:" % i + d if i < 2 else d, a)
             with lock:
                 left[0] -= 1
                 counts[i] += 1
-    th = [threading.Thread(target=serve, args=(i,)) for i in range(2)]
+    th = [threading.Thread(target=serve, args=(i,))
+          for i in range(len(socks))]
     for x in th:
         x.start()
     for x in th:
         x.join()
-    print("replies", counts[0], counts[1])
+    print("replies", *counts)
     sys.exit(0 if left[0] <= 0 else 1)
 
 

@@ -190,16 +190,20 @@ else
 		"$(cat "$D/c12" "$D/reuse.out" "$D/reuse.out.err" "$D/reuse.report" 2>&1)"
 fi
 
-# a BPF program on the group: the kernel steers, both sockets go to it
-serve rbpf 7024 python3 "$PROGS" reusebpf 7024 40
-if A python3 "$PROGS" flows "$IPB" 7024 20 2 one >"$D/c13" 2>&1 && t_wait $T_LAST 10 &&
+# a BPF program on the group: the kernel steers, both sockets go to it;
+# the port leaves their datagrams to the kernel and goes on serving the
+# program's plain socket on 7027
+serve rbpf 7026 python3 "$PROGS" reusebpf 7026 60
+if A python3 "$PROGS" flows "$IPB" 7026 20 2 one >"$D/c13" 2>&1 &&
+	A python3 "$PROGS" client "$IPB" 7027 20 >>"$D/c13" 2>&1 && t_wait $T_LAST 10 &&
+	grep -q 'udp4 0.0.0.0:7027 path=xdp .*rx=20 .*tx=20 ' "$D/rbpf.report" &&
 	bfd=$(sed -n 's/.* fd=\([0-9]*\) .*path=kernel .*why="SO_ATTACH_REUSEPORT_CBPF.*/\1/p' "$D/rbpf.report") &&
 	[ -n "$bfd" ] &&
 	grep -q "path=kernel .*why=\"its SO_REUSEPORT group steers by a BPF program (attached on fd $bfd)" "$D/rbpf.report" &&
 	no_xdp; then
-	t_ok "SO_REUSEPORT with a BPF program: the group goes to the kernel"
+	t_ok "SO_REUSEPORT with a BPF program: the group goes to the kernel, a plain socket stays on xdp"
 else
-	t_fail "SO_REUSEPORT with a BPF program: the group goes to the kernel" \
+	t_fail "SO_REUSEPORT with a BPF program: the group goes to the kernel, a plain socket stays on xdp" \
 		"$(cat "$D/c13" "$D/rbpf.out.err" "$D/rbpf.report" 2>&1)"
 fi
 
