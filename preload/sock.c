@@ -442,8 +442,9 @@ static void refresh(struct ps_sock *s, bool connected_call)
 	}
 	pthread_mutex_lock(&ps_ctl);
 	bpf_fd = s->reuseport ? group_bpf(s) : -1;
-	s->rp_bpf = bpf_fd >= 0;
-	if (bpf_fd < 0) {
+	if (bpf_fd >= 0) {
+		s->rp_bpf = true; /* the mark stays with the group */
+	} else {
 		ps_inside++;
 		serve(s);
 		ps_inside--;
