@@ -215,6 +215,7 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 {
 	struct ps_sock *s;
+	bool bpf;
 	int r;
 
 	ps_init();
@@ -222,13 +223,22 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 	s = ps_get(fd);
 	if (r || !s)
 		return r;
+	bpf = level == SOL_SOCKET && (name == SO_ATTACH_REUSEPORT_CBPF ||
+				      name == SO_ATTACH_REUSEPORT_EBPF);
 	pthread_mutex_lock(&s->lock);
-	if (!opt_ok(s, level, name, v, len))
+	if (bpf)
+		ps_fallback(s,
+			    "SO_ATTACH_REUSEPORT_%cBPF: its SO_REUSEPORT "
+			    "group steers by a BPF program",
+			    name == SO_ATTACH_REUSEPORT_CBPF ? 'C' : 'E');
+	else if (!opt_ok(s, level, name, v, len))
 		ps_fallback(s,
 			    "setsockopt(level %d, option %d) is not "
 			    "implemented",
 			    level, name);
 	pthread_mutex_unlock(&s->lock);
+	if (bpf) /* the whole group goes to the kernel */
+		ps_rp_bpf(s);
 	return 0;
 }
 

@@ -5,7 +5,8 @@
  * port matches the union of the sockets' ports and a receive hands each
  * frame to the socket the kernel would have chosen (a connected socket
  * whose peer sent it, else one bound to its destination address, else
- * one bound to 0.0.0.0). A socket joining with a new port reopens the
+ * one bound to 0.0.0.0; within a SO_REUSEPORT group, the one the flow's
+ * hash picks). A socket joining with a new port reopens the
  * port with the longer list; datagrams arriving meanwhile reach the
  * kernel sockets, which receives read as well, so none is lost.
  *
@@ -74,11 +75,13 @@ static void close_port(struct ps_iface *f)
 			(void)ps_real.dup3(placeholder(), s->qfd, O_CLOEXEC);
 	}
 	if (f->port) {
+		__atomic_store_n(&f->closing, true, __ATOMIC_SEQ_CST);
 		ps_inside++;
 		sl_port_close(f->port);
 		ps_inside--;
 	}
 	f->port = NULL;
+	__atomic_store_n(&f->closing, false, __ATOMIC_RELEASE);
 	f->qfd = -1;
 	f->n_port_fds = 0;
 	f->n_ports = 0;
@@ -197,6 +200,7 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 		}
 		pthread_mutex_init(&f->lock, NULL);
 		snprintf(f->ifname, sizeof(f->ifname), "%s", s->ifname);
+		snprintf(f->want, sizeof(f->want), "%s", path);
 		f->ifindex = (int)if_nametoindex(s->ifname);
 		f->qfd = -1;
 		ps_ifaces[free_i] = f;
@@ -257,7 +261,32 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 	return r;
 }
 
-void ps_iface_leave(struct ps_sock *s)
+/* Reopen f's port without port when none of its sockets has it; f's
+ * lock held. The reopen drops what the stashes held (counted), as a
+ * join's does; a port that cannot reopen sends the others to the kernel
+ * at their next receive. */
+static void unmatch(struct ps_iface *f, uint16_t port)
+{
+	struct sl_port_info info = { .sz = sizeof(info) };
+	uint16_t ports[PS_IF_SOCKS];
+	unsigned i, n = 0;
+	char why[8];
+
+	/* a failing port: each socket finds out at its next receive */
+	if (sl_port_path(f->port) != f->path_ptr ||
+	    (sl_port_info(f->port, &info) == 0 && info.state == SL_PORT_ERROR))
+		return;
+	for (i = 0; i < f->n_socks; i++)
+		if (f->socks[i]->local.port == port)
+			return;
+	for (i = 0; i < f->n_ports; i++)
+		if (f->ports[i] != port)
+			ports[n++] = f->ports[i];
+	if (n < f->n_ports)
+		(void)open_port(f, f->want, ports, n, why, sizeof(why));
+}
+
+void ps_iface_leave(struct ps_sock *s, bool drop_port)
 {
 	struct ps_iface *f = s->ifc;
 	unsigned i;
@@ -274,11 +303,14 @@ void ps_iface_leave(struct ps_sock *s)
 		ps_real.close(s->qfd);
 	s->qfd = -1;
 	s->ifc = NULL;
-	/* the match stays as it is for the others: a datagram to a port
-	 * nobody serves any more is dropped (counted), where the kernel
-	 * would answer ICMP port unreachable */
+	/* a socket that closes leaves the match as it is for the others: a
+	 * datagram to a port nobody serves any more is dropped (counted),
+	 * where the kernel would answer ICMP port unreachable; one that goes
+	 * to the kernel for good needs its datagrams left to the kernel */
 	if (!f->n_socks)
 		close_port(f);
+	else if (drop_port && f->port)
+		unmatch(f, s->local.port);
 	pthread_mutex_unlock(&f->lock);
 	if (!f->n_socks) {
 		for (i = 0; i < PS_IFACES; i++)
@@ -289,17 +321,55 @@ void ps_iface_leave(struct ps_sock *s)
 	}
 }
 
-/* The socket the kernel would deliver this datagram to, or NULL. */
+/* A hash of the datagram's flow (addresses and ports, both ways), for
+ * spreading over a SO_REUSEPORT group: the same flow, the same value. */
+static uint32_t flow_hash(const struct sl_udp_view *v)
+{
+	uint32_t w[8];
+	uint64_t h = (uint64_t)v->src.port << 16 | v->dst.port;
+	unsigned i, n;
+
+	if (v->src.family == AF_INET6) {
+		memcpy(w, &v->src.v6, 16);
+		memcpy(w + 4, &v->dst.v6, 16);
+		n = 8;
+	} else {
+		w[0] = v->src.v4.s_addr;
+		w[1] = v->dst.v4.s_addr;
+		n = 2;
+	}
+	for (i = 0; i < n; i++)
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+/* Both of one SO_REUSEPORT group: unconnected, on the same address and
+ * port, both with SO_REUSEPORT. */
+static bool same_group(const struct ps_sock *a, const struct ps_sock *b)
+{
+	return a->reuseport && b->reuseport && !a->connected && !b->connected &&
+	       a->local.port == b->local.port && ps_ip_eq(&a->local, &b->local);
+}
+
+/* The socket the kernel would deliver this datagram to, or NULL. A
+ * SO_REUSEPORT group shares its flows as the kernel's does: the hash of
+ * the flow scaled to the group's size picks one, so a flow stays on one
+ * socket while the group stays as it is (not the kernel's own choice:
+ * its hash has a secret of its own). */
 static struct ps_sock *lookup(struct ps_iface *f, const struct sl_udp_view *v)
 {
-	struct ps_sock *best = NULL;
-	int score = 0;
-	unsigned i;
+	struct ps_sock *best = NULL, *group[PS_IF_SOCKS];
+	int score = 0, scores[PS_IF_SOCKS];
+	unsigned i, n = 0;
 
 	for (i = 0; i < f->n_socks; i++) {
 		struct ps_sock *s = f->socks[i];
 		int sc = 1;
 
+		scores[i] = 0;
 		if (s->local.port != v->dst.port)
 			continue;
 		/* an IPv6 socket on :: takes IPv4 too unless IPV6_V6ONLY */
@@ -317,12 +387,18 @@ static struct ps_sock *lookup(struct ps_iface *f, const struct sl_udp_view *v)
 				continue;
 			sc += 4;
 		}
+		scores[i] = sc;
 		if (sc > score) {
 			score = sc;
 			best = s;
 		}
 	}
-	return best;
+	if (!best || !best->reuseport || best->connected)
+		return best;
+	for (i = 0; i < f->n_socks; i++)
+		if (scores[i] == score && same_group(f->socks[i], best))
+			group[n++] = f->socks[i];
+	return group[((uint64_t)flow_hash(v) * n) >> 32];
 }
 
 /* Take what the port has into the stashes of the sockets it is for;

@@ -64,6 +64,7 @@ struct ps_real {
 			    const struct timespec *, const sigset_t *);
 	pid_t (*fork)(void);
 	int (*fcntl)(int, int, ...);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 };
 extern struct ps_real ps_real;
 
@@ -91,8 +92,10 @@ struct ps_iface {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	struct sl_port *port;
+	bool closing; /* port being closed: a signal's report keeps off it */
 	int qfd; /* the port's queue fd */
 	char path[24];
+	char want[16]; /* the path asked for (SLUICE_RUN_PATH): reopens */
 	const char *path_ptr; /* sl_port_path's string: a change is a switch */
 	int port_fds[PS_PORT_FDS]; /* the port's fds: closed in a fork child */
 	unsigned n_port_fds;
@@ -126,6 +129,12 @@ struct ps_sock {
 	bool connected;
 	struct sl_addr peer;
 	bool any; /* bound to 0.0.0.0 or ::: takes any destination address */
+	/* SO_REUSEPORT when bound: one of a group that shares the address
+	 * and port (iface.c spreads the flows over it); rp_bpf: the group
+	 * steers by a BPF program, so it is the kernel's. local, reuseport
+	 * and rp_bpf are written with ps_ctl held too: other sockets' binds
+	 * read them */
+	bool reuseport, rp_bpf;
 	bool v6only; /* IPv6: IPV6_V6ONLY (else :: takes IPv4 too) */
 	bool drop_filter; /* a drop-all filter is on the kernel socket */
 	/* receive options the application asked for */
@@ -189,9 +198,14 @@ void ps_after_bind(int fd);
 void ps_after_connect(int fd);
 void ps_fallback(struct ps_sock *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void ps_report_sock(struct ps_sock *s);
+void ps_rp_bpf(struct ps_sock *s);
 uint64_t ps_now_ns(void);
 extern unsigned ps_spin_us;
+extern const char *ps_report; /* SLUICE_RUN_REPORT, NULL: none */
+
+/* report.c */
+void ps_report_sock(struct ps_sock *s); /* s's lock held */
+void ps_signals_init(void); /* after the settings are read */
 
 /* io.c: the lock of s is held by the caller; -errno or bytes */
 ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags);
@@ -213,7 +227,9 @@ void ps_stash_drop(struct ps_sock *s);
 
 /* iface.c; join and leave with s's lock and ps_ctl held */
 int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen);
-void ps_iface_leave(struct ps_sock *s);
+/* drop_port: take s's port out of the port's match when no other socket
+ * has it (s goes to the kernel, which must get its datagrams) */
+void ps_iface_leave(struct ps_sock *s, bool drop_port);
 /* fill the stashes from the port; whether s's has a frame (lock held) */
 bool ps_iface_fill(struct ps_sock *s);
 void ps_iface_fork_lock(void);

@@ -37,8 +37,9 @@ unsigned ps_spin_us;
 
 static pthread_mutex_t ps_ctl = PTHREAD_MUTEX_INITIALIZER;
 static char ps_path[16] = "auto";
-static const char *ps_report;
+const char *ps_report;
 static bool ps_fork_keep; /* SLUICE_RUN_FORK=keep */
+static __thread bool all_going; /* this thread sends every socket away */
 
 uint64_t ps_now_ns(void)
 {
@@ -89,7 +90,9 @@ __attribute__((constructor)) void ps_init(void)
 	p = getenv("SLUICE_RUN_SPIN");
 	if (p)
 		ps_spin_us = (unsigned)strtoul(p, NULL, 10);
+	REAL(sigaction);
 	pthread_atfork(ps_atfork_prepare, ps_atfork_parent, ps_atfork_child);
+	ps_signals_init();
 }
 
 void ps_track(int fd, int family)
@@ -274,7 +277,9 @@ static void unserve(struct ps_sock *s)
 	if (!s->served)
 		return;
 	pthread_mutex_lock(&ps_ctl);
-	ps_iface_leave(s);
+	/* to the kernel for good: the port leaves it the socket's
+	 * datagrams, unless every socket is going (fork) */
+	ps_iface_leave(s, s->gave_up && !all_going);
 	pthread_mutex_unlock(&ps_ctl);
 	s->served = false;
 	snprintf(s->path, sizeof(s->path), "kernel");
@@ -293,6 +298,79 @@ void ps_fallback(struct ps_sock *s, const char *fmt, ...)
 	unserve(s);
 }
 
+/* Where s is bound (as the kernel says: la), and whether it is one of a
+ * SO_REUSEPORT group, which the kernel decides at bind; s's lock held. */
+static void set_local(struct ps_sock *s, const struct sl_addr *la)
+{
+	int v = 0;
+	socklen_t vl = sizeof(v);
+
+	if (la->port &&
+	    getsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &v, &vl) != 0)
+		v = 0;
+	pthread_mutex_lock(&ps_ctl);
+	s->local = *la;
+	s->any = ps_addr_any(la);
+	s->reuseport = la->port && v;
+	pthread_mutex_unlock(&ps_ctl);
+}
+
+/* Whether s's SO_REUSEPORT group (sockets on its address and port with
+ * SO_REUSEPORT) has a BPF program: the fd it was attached on, or -1.
+ * ctl held: a socket is freed only after its last put takes ctl. */
+static int group_bpf(const struct ps_sock *s)
+{
+	unsigned fd;
+
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *t = ps_get((int)fd);
+
+		if (t && t != s && t->rp_bpf && t->reuseport &&
+		    t->local.port == s->local.port &&
+		    ps_ip_eq(&t->local, &s->local))
+			return (int)fd;
+	}
+	return -1;
+}
+
+/*
+ * s's SO_REUSEPORT group steers by a BPF program (SO_ATTACH_REUSEPORT_*),
+ * which a port cannot run: every socket of the group goes to the kernel,
+ * and those that join it later (refresh asks group_bpf). s has fallen
+ * back already; its lock is not held.
+ */
+void ps_rp_bpf(struct ps_sock *s)
+{
+	struct ps_sock *m[64];
+	unsigned fd, n = 0, i;
+
+	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&ps_ctl);
+	s->rp_bpf = true;
+	for (fd = 0; fd < PS_MAX_FD && n < 64 && s->reuseport; fd++) {
+		struct ps_sock *t = ps_get((int)fd);
+
+		if (t && t != s && t->fd == (int)fd && t->reuseport &&
+		    t->local.port == s->local.port &&
+		    ps_ip_eq(&t->local, &s->local)) {
+			t->rp_bpf = true; /* the mark stays with the group */
+			t->refs++; /* kept until its fallback below */
+			m[n++] = t;
+		}
+	}
+	pthread_mutex_unlock(&ps_ctl);
+	pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&m[i]->lock);
+		ps_fallback(m[i],
+			    "its SO_REUSEPORT group steers by a BPF program "
+			    "(attached on fd %d)",
+			    s->fd);
+		pthread_mutex_unlock(&m[i]->lock);
+		put(m[i]);
+	}
+}
+
 /* Read where the kernel socket is bound (and to whom connected) and serve
  * it if it has a port and is not served yet. */
 static void refresh(struct ps_sock *s, bool connected_call)
@@ -300,12 +378,18 @@ static void refresh(struct ps_sock *s, bool connected_call)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct sl_addr la;
+	int bpf_fd;
 
-	if (!s->local.family || !ps_on || s->gave_up)
+	if (!s->local.family || !ps_on || (s->gave_up && !s->rp_bpf))
 		return;
 	if (getsockname(s->fd, (struct sockaddr *)&ss, &sl) ||
 	    ps_from_sockaddr(&ss, sl, &la))
 		return;
+	if (s->gave_up) {
+		/* where its group is: others bound there go to the kernel */
+		set_local(s, &la);
+		return;
+	}
 	if (s->served &&
 	    (la.port != s->local.port ||
 	     (!ps_ip_eq(&la, &s->local) && !ps_addr_any(&la) && !s->any))) {
@@ -316,8 +400,7 @@ static void refresh(struct ps_sock *s, bool connected_call)
 	if (!s->served && s->decided && la.port == s->local.port &&
 	    ps_ip_eq(&la, &s->local))
 		return;
-	s->local = la;
-	s->any = ps_addr_any(&la);
+	set_local(s, &la);
 	if (la.family == AF_INET6) {
 		int v = 0;
 		socklen_t vl = sizeof(v);
@@ -358,21 +441,35 @@ static void refresh(struct ps_sock *s, bool connected_call)
 		return;
 	}
 	pthread_mutex_lock(&ps_ctl);
-	ps_inside++;
-	serve(s);
-	ps_inside--;
+	bpf_fd = s->reuseport ? group_bpf(s) : -1;
+	if (bpf_fd >= 0) {
+		s->rp_bpf = true; /* the mark stays with the group */
+	} else {
+		ps_inside++;
+		serve(s);
+		ps_inside--;
+	}
 	pthread_mutex_unlock(&ps_ctl);
+	if (bpf_fd >= 0)
+		ps_fallback(s,
+			    "its SO_REUSEPORT group steers by a BPF program "
+			    "(attached on fd %d)",
+			    bpf_fd);
 }
 
 void ps_after_bind(int fd)
 {
 	struct ps_sock *s = ps_get(fd);
+	bool bpf;
 
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
 	refresh(s, false);
+	bpf = s->rp_bpf && s->gave_up;
 	pthread_mutex_unlock(&s->lock);
+	if (bpf) /* a program attached before bind: the group joined */
+		ps_rp_bpf(s);
 }
 
 void ps_after_connect(int fd)
@@ -472,6 +569,7 @@ static void ps_atfork_parent(void)
 	 * port leaves to the kernel: so that parent and child share the
 	 * socket as they would without sluice, the parent's goes to the
 	 * kernel too (SLUICE_RUN_FORK=keep keeps it on the port). */
+	all_going = true;
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];
 
@@ -482,6 +580,7 @@ static void ps_atfork_parent(void)
 			ps_fallback(s, "fork: shared with a child process");
 		pthread_mutex_unlock(&s->lock);
 	}
+	all_going = false;
 }
 
 /* The child of a fork shares the parent's rings through the inherited
@@ -522,68 +621,5 @@ static void ps_atfork_child(void)
 			 "fork: the child's copy of a %s socket of %d", s->path,
 			 (int)getppid());
 		snprintf(s->path, sizeof(s->path), "kernel");
-	}
-}
-
-/* One line per socket, appended to SLUICE_RUN_REPORT ("-": stderr) when it
- * closes or the program exits; s's lock held. */
-void ps_report_sock(struct ps_sock *s)
-{
-	char a[64], line[640];
-	struct sl_port_stats st = { .sz = sizeof(st) };
-	int fd, len;
-
-	if (!ps_report || s->local.family == 0)
-		return;
-	if (s->ifc && s->ifc->port)
-		(void)sl_port_stats(s->ifc->port, &st);
-	sl_addr_format(&s->local, a, sizeof(a));
-	len = snprintf(
-		line, sizeof(line),
-		"sluice-run pid=%d fd=%d udp%s %s path=%s iface=%s "
-		"rx=%llu rx_bytes=%llu tx=%llu tx_bytes=%llu "
-		"rx_kernel=%llu tx_kernel=%llu rx_dropped=%llu "
-		"port_rx=%llu port_tx=%llu unmatched=%llu forked=%llu%s%s%s\n",
-		(int)getpid(), s->fd, s->local.family == AF_INET6 ? "6" : "4",
-		a, s->path, s->ifname[0] ? s->ifname : "-",
-		(unsigned long long)s->rx, (unsigned long long)s->rx_bytes,
-		(unsigned long long)s->tx, (unsigned long long)s->tx_bytes,
-		(unsigned long long)s->rx_kernel,
-		(unsigned long long)s->tx_kernel,
-		(unsigned long long)s->rx_dropped,
-		(unsigned long long)st.rx_packets,
-		(unsigned long long)st.tx_packets,
-		(unsigned long long)(s->ifc ? s->ifc->rx_unmatched : 0),
-		(unsigned long long)s->forked, s->why[0] ? " why=\"" : "",
-		s->why, s->why[0] ? "\"" : "");
-	if (len <= 0)
-		return;
-	if (len >= (int)sizeof(line))
-		len = sizeof(line) - 1;
-	if (!strcmp(ps_report, "-")) {
-		(void)!write(2, line, (size_t)len);
-		return;
-	}
-	fd = open(ps_report, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	(void)!write(fd, line, (size_t)len);
-	ps_real.close(fd);
-}
-
-/* At exit, the sockets still open go into the report. */
-__attribute__((destructor)) static void ps_fini(void)
-{
-	unsigned fd;
-
-	for (fd = 0; fd < PS_MAX_FD; fd++) {
-		struct ps_sock *s = ps_tab[fd];
-
-		if (!s || s->fd != (int)fd)
-			continue;
-		if (pthread_mutex_trylock(&s->lock))
-			continue;
-		ps_report_sock(s);
-		pthread_mutex_unlock(&s->lock);
 	}
 }

@@ -9,13 +9,29 @@
   run_progs.py two PORT N             two sockets, PORT and PORT+1, N each
   run_progs.py option PORT            sets IP_MULTICAST_IF, then echoes one
   run_progs.py dns PORT N             answers N DNS A queries with 10.9.8.7
+  run_progs.py reuse PORT N            two SO_REUSEPORT sockets on PORT, a
+                                      thread each, N replies in all, each
+                                      prefixed with its socket's number
+  run_progs.py reusebpf PORT N        the same with a BPF program on the
+                                      group, and a plain echo on PORT+1
+                                      (N replies in all too)
+  run_progs.py sleep [handler]        a UDP socket on loopback, then sleeps;
+                                      handler: exits 0 on SIGTERM
   run_progs.py client HOST PORT N [tcp]   the kernel client: N round trips
+  run_progs.py flows HOST PORT F K [one]   the kernel client of reuse: F
+                                      flows (source ports) of K round trips
+                                      each, a flow always at one socket,
+                                      both sockets used (one: all at 0)
 """
 import asyncio
+import ctypes
 import os
 import selectors
+import signal
 import socket
 import sys
+import threading
+import time
 
 
 def echo(port, n, v6=False):
@@ -150,6 +166,100 @@ def dns(port, n):
         s.sendto(hdr + q[12:end] + ans, a)
 
 
+def reuse(port, n, bpf=False):
+    socks = []
+    if bpf:
+        # on the port first: it goes on sharing it when the group leaves
+        plain = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        plain.bind(("0.0.0.0", port + 1))
+        plain.settimeout(0.2)
+    for _ in range(2):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind(("0.0.0.0", port))
+        s.settimeout(0.2)
+        socks.append(s)
+    if bpf:
+        # classic BPF "return 0": the group's first socket takes all
+        class Insn(ctypes.Structure):
+            _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8),
+                        ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+        class Prog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_uint16),
+                        ("filter", ctypes.POINTER(Insn))]
+        insn = (Insn * 1)(Insn(0x06, 0, 0, 0))  # BPF_RET | BPF_K
+        prog = Prog(1, insn)
+        socks[0].setsockopt(socket.SOL_SOCKET, 51,  # ..._REUSEPORT_CBPF
+                            bytes(prog))
+        socks.append(plain)
+    left = [n]
+    counts = [0] * len(socks)
+    lock = threading.Lock()
+    end = time.time() + 20
+
+    def serve(i):
+        s = socks[i]
+        while time.time() < end:
+            with lock:
+                if left[0] <= 0:
+                    return
+            try:
+                d, a = s.recvfrom(65536)
+            except socket.timeout:
+                continue
+            s.sendto(b"%d:" % i + d if i < 2 else d, a)
+            with lock:
+                left[0] -= 1
+                counts[i] += 1
+    th = [threading.Thread(target=serve, args=(i,))
+          for i in range(len(socks))]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    print("replies", *counts)
+    sys.exit(0 if left[0] <= 0 else 1)
+
+
+def sleep(handler):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    if handler:
+        def h(n, f):
+            print("handled", n, flush=True)
+            sys.exit(0)
+        signal.signal(signal.SIGTERM, h)
+    print("ready", flush=True)
+    time.sleep(30)
+
+
+def flows(host, port, f, k, one):
+    at = {}
+    counts = [0, 0]
+    for i in range(f):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        for j in range(k):
+            msg = os.urandom(1 + (i * 31 + j * 97) % 1400)
+            s.sendto(msg, (host, port))
+            got, _ = s.recvfrom(65536)
+            idx, _, rest = got.partition(b":")
+            if rest != msg:
+                sys.exit("flow %d: reply %d differs" % (i, j))
+            src = s.getsockname()[1]
+            if at.setdefault(src, idx) != idx:
+                sys.exit("flow from port %d went to sockets %s and %s" %
+                         (src, at[src], idx))
+            counts[int(idx)] += 1
+        s.close()
+    print("ok", counts[0], counts[1])
+    if one:
+        sys.exit(0 if not counts[1] else "the BPF program was not obeyed")
+    sys.exit(0 if counts[0] and counts[1] else
+             "all flows went to one socket: %s" % counts)
+
+
 def client(host, port, n, tcp=False):
     if tcp:
         s = socket.create_connection((host, port), 5)
@@ -190,5 +300,13 @@ if __name__ == "__main__":
         option(int(a[1]))
     elif a[0] == "dns":
         dns(int(a[1]), int(a[2]))
+    elif a[0] == "reuse":
+        reuse(int(a[1]), int(a[2]))
+    elif a[0] == "reusebpf":
+        reuse(int(a[1]), int(a[2]), True)
+    elif a[0] == "sleep":
+        sleep(len(a) > 1)
+    elif a[0] == "flows":
+        flows(a[1], int(a[2]), int(a[3]), int(a[4]), len(a) > 5)
     elif a[0] == "client":
         client(a[1], int(a[2]), int(a[3]), len(a) > 4)

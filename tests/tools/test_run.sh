@@ -7,8 +7,11 @@
 # dig), clients under it reach kernel servers (sockperf ping-pong, iperf2
 # -u), the report names each socket's path and counts; TCP in the same
 # program stays kernel and works; an option sluice does not implement
-# sends that socket to the kernel, named in the report; SIGKILL leaves no
-# XDP program on the interface. The bed is sl-tr<PID>,
+# sends that socket to the kernel, named in the report; a SO_REUSEPORT
+# group shares the flows over its sockets on xdp, and goes to the kernel
+# with a BPF program; a program killed by SIGTERM still writes its report
+# and dies of the signal, one with its own handler runs it; SIGKILL leaves
+# no XDP program on the interface. The bed is sl-tr<PID>,
 # removed on exit. Prints TAP.
 #
 #   test_run.sh PATH/TO/sluice SOURCE_ROOT
@@ -18,7 +21,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=22
+N=27
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -28,8 +31,43 @@ out=$("$SLUICE" run -- sh -c 'echo hi; exit 3'); rc=$?
 out=$("$SLUICE" run -- python3 -c 'print(1)' 2>&1)
 [ "$out" = 1 ] && t_ok "run: python3" || t_fail "run: python3" "$out"
 
+# killed by a signal it left at SIG_DFL: the report lines are written all
+# the same and the exit status still says the signal (128 + 15)
+# run_sleep NAME [handler]: run_progs.py sleep under sluice run --report,
+# then SIGTERM; returns its exit status
+run_sleep() {
+	local name=$1 i
+	shift
+	"$SLUICE" run --report="$D/$name.report" -- python3 "$PROGS" sleep "$@" \
+		>"$D/$name.out" 2>&1 &
+	T_LAST=$!
+	for i in $(seq 50); do
+		grep -q ready "$D/$name.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	kill -TERM $T_LAST
+	wait $T_LAST
+}
+run_sleep term
+rc=$?
+if [ $rc -eq 143 ] && grep -q 'udp4 127.0.0.1:.* path=kernel .*why="bound on loopback"' "$D/term.report"; then
+	t_ok "run: SIGTERM: report lines written, exit status signal 15"
+else
+	t_fail "run: SIGTERM: report lines written, exit status signal 15" \
+		"rc=$rc $(cat "$D/term.out" "$D/term.report" 2>&1)"
+fi
+run_sleep own handler
+rc=$?
+if [ $rc -eq 0 ] && grep -q 'handled 15' "$D/own.out" &&
+	[ "$(grep -c . "$D/own.report")" = 1 ]; then
+	t_ok "run: a SIGTERM handler of the program's own still runs"
+else
+	t_fail "run: a SIGTERM handler of the program's own still runs" \
+		"rc=$rc $(cat "$D/own.out" "$D/own.report" 2>&1)"
+fi
+
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
-	for i in $(seq $((N - 3))); do t_skip "run bed $i" "needs root and iproute2"; done
+	for i in $(seq $((N - 5))); do t_skip "run bed $i" "needs root and iproute2"; done
 	t_done
 	exit 0
 fi
@@ -39,7 +77,7 @@ bed_down() { "$ROOT/scripts/testbed.sh" down "$BED" >/dev/null 2>&1 || true; }
 trap 'bed_down; t_cleanup' EXIT
 trap 'exit 1' INT TERM
 if ! "$ROOT/scripts/testbed.sh" up "$BED" --json >"$D/bed.json" 2>"$D/bed.err"; then
-	for i in $(seq $((N - 3))); do t_skip "run bed $i" "test bed did not come up: $(head -1 "$D/bed.err")"; done
+	for i in $(seq $((N - 5))); do t_skip "run bed $i" "test bed did not come up: $(head -1 "$D/bed.err")"; done
 	t_done
 	exit 0
 fi
@@ -139,6 +177,47 @@ if A python3 "$PROGS" client "$IPB" 7016 50 >"$D/c8" 2>&1 &&
 else
 	t_fail "two sockets on one interface, both on xdp" \
 		"$(cat "$D/c8" "$D/two.out.err" "$D/two.report" 2>&1)"
+fi
+
+# a SO_REUSEPORT group (a socket per thread) shares the flows as the
+# kernel's does: both sockets on xdp, each source port at one socket only
+serve reuse 7023 python3 "$PROGS" reuse 7023 120
+if A python3 "$PROGS" flows "$IPB" 7023 40 3 >"$D/c12" 2>&1 && t_wait $T_LAST 10 &&
+	[ "$(grep -c 'udp4 0.0.0.0:7023 path=xdp .*rx=[1-9][0-9]* .*tx=[1-9][0-9]* .*rx_kernel=0 ' "$D/reuse.report")" = 2 ]; then
+	t_ok "SO_REUSEPORT: two sockets share the flows, both on xdp ($(cat "$D/c12"))"
+else
+	t_fail "SO_REUSEPORT: two sockets share the flows, both on xdp" \
+		"$(cat "$D/c12" "$D/reuse.out" "$D/reuse.out.err" "$D/reuse.report" 2>&1)"
+fi
+
+# a BPF program on the group: the kernel steers, both sockets go to it;
+# the port leaves their datagrams to the kernel and goes on serving the
+# program's plain socket on 7027
+serve rbpf 7026 python3 "$PROGS" reusebpf 7026 60
+if A python3 "$PROGS" flows "$IPB" 7026 20 2 one >"$D/c13" 2>&1 &&
+	A python3 "$PROGS" client "$IPB" 7027 20 >>"$D/c13" 2>&1 && t_wait $T_LAST 10 &&
+	grep -q 'udp4 0.0.0.0:7027 path=xdp .*rx=20 .*tx=20 ' "$D/rbpf.report" &&
+	bfd=$(sed -n 's/.* fd=\([0-9]*\) .*path=kernel .*why="SO_ATTACH_REUSEPORT_CBPF.*/\1/p' "$D/rbpf.report") &&
+	[ -n "$bfd" ] &&
+	grep -q "path=kernel .*why=\"its SO_REUSEPORT group steers by a BPF program (attached on fd $bfd)" "$D/rbpf.report" &&
+	no_xdp; then
+	t_ok "SO_REUSEPORT with a BPF program: the group goes to the kernel, a plain socket stays on xdp"
+else
+	t_fail "SO_REUSEPORT with a BPF program: the group goes to the kernel, a plain socket stays on xdp" \
+		"$(cat "$D/c13" "$D/rbpf.out.err" "$D/rbpf.report" 2>&1)"
+fi
+
+# SIGTERM to a served program: its lines, with what it served
+serve sterm 7025 python3 "$PROGS" echo 7025 1000
+A python3 "$PROGS" client "$IPB" 7025 20 >"$D/c14" 2>&1
+kill -TERM $T_LAST
+wait $T_LAST
+rc=$?
+if [ $rc -eq 143 ] && grep -q 'path=xdp .*rx=20 .*tx=20 ' "$D/sterm.report"; then
+	t_ok "SIGTERM to a served program: its report line, status signal 15"
+else
+	t_fail "SIGTERM to a served program: its report line, status signal 15" \
+		"rc=$rc $(cat "$D/c14" "$D/sterm.out.err" "$D/sterm.report" 2>&1)"
 fi
 
 # the semantics programs rely on (run_sem.py: sizes, MSG_PEEK/TRUNC,
