@@ -6,7 +6,9 @@
 #                veth test bed as root, pair and loopback udp without;
 #                then, as root, round trips against kernel peers:
 #                bench/peers_rtt.sh; RDMA bandwidth over udp and xdp
-#                ports next to TCP's (sluice bench --rdma); last, the DMA
+#                ports next to TCP's (sluice bench --rdma); sockperf
+#                with and without `sluice run` (sluice bench --run); last,
+#                the DMA
 #                staging engine against
 #                fio's raw O_DIRECT rate: bench/dma_bench)
 .PHONY: test bench build clean
@@ -31,6 +33,12 @@ bench:
 	@echo
 	@env -u SLUICE_DEBUG build-bench/tools/sluice bench --rdma \
 		--json build-bench/sluice-bench-rdma.json
+	@echo
+	@ninja -C build-bench preload/libsluice-preload.so \
+		>build-bench.preload.log 2>&1 || \
+		{ cat build-bench.preload.log; exit 1; }
+	@env -u SLUICE_DEBUG build-bench/tools/sluice bench --run \
+		--json build-bench/sluice-bench-run.json
 	@echo
 	@ninja -C build-bench bench/dma_bench >build-bench.dma.log 2>&1 || \
 		{ cat build-bench.dma.log; exit 1; }

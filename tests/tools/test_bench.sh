@@ -5,7 +5,10 @@
 # facts; per path rx_mpps, fwd_mpps, rtt_us p50/p99/p999 in order,
 # cpu_ns_per_pkt and the risk columns, or "skipped" with a reason), the SVG
 # must be well-formed XML, and bad options must fail with exit 2 and a
-# message naming them. It never checks the speed: benchmarks report.
+# message naming them. As root with sockperf, `--run --quick` (sockperf
+# with and without `sluice run`) must list every row with its figures or a
+# reason, and say where each served socket ran. It never checks the speed:
+# benchmarks report.
 #
 #   test_bench.sh PATH/TO/sluice [SOURCE_ROOT]
 set -u
@@ -33,8 +36,14 @@ if [ $rc -eq 2 ] && grep -q "unknown path 'nosuch'" "$D/e3"; then
 	t_ok "bad --only: exit 2, names the path"
 else t_fail "bad --only: exit 2, names the path" "rc=$rc $(cat "$D/e3")"; fi
 
+"$SLUICE" bench --spin 5 >/dev/null 2>"$D/e4"
+rc=$?
+if [ $rc -eq 2 ] && grep -q -- "--spin: only with --run" "$D/e4"; then
+	t_ok "--spin without --run: exit 2, says why"
+else t_fail "--spin without --run: exit 2, says why" "rc=$rc $(cat "$D/e4")"; fi
+
 "$SLUICE" bench --help >"$D/help" 2>&1
-if [ $? -eq 0 ] && grep -q "examples:" "$D/help"; then
+if [ $? -eq 0 ] && grep -q "examples:" "$D/help" && grep -q -- "--run " "$D/help"; then
 	t_ok "--help: usage with examples"
 else t_fail "--help: usage with examples" "$(cat "$D/help")"; fi
 
@@ -168,6 +177,67 @@ print("ok")
 PY
 )
 if [ $? -eq 0 ]; then t_ok "SVG is well-formed with labels and bars"; else t_fail "SVG is well-formed with labels and bars" "$out"; fi
+
+# ---- --run: sockperf with and without sluice run ---------------------------
+# every row prints numbers or says why not; the figures are never judged
+if [ "$(id -u)" -ne 0 ]; then
+	t_skip "bench --run --quick: a row per path, numbers or a reason" \
+		"needs root (test bed)"
+elif ! command -v sockperf >/dev/null; then
+	t_skip "bench --run --quick: a row per path, numbers or a reason" \
+		"sockperf not installed (scripts/deps.sh)"
+else
+	start=$(date +%s)
+	timeout 240 "$SLUICE" bench --run --quick --json "$D/r.json" \
+		>"$D/rout" 2>"$D/rerr"
+	rc=$?
+	took=$(($(date +%s) - start))
+	if [ $rc -eq 0 ] && grep -q "^row .*p50 us.*p99.9.*Mmsg/s.*Gbit/s" "$D/rout" &&
+		grep -q "HALF the round trip" "$D/rout"; then
+		t_ok "bench --run --quick exits 0 and prints the table (${took} s)"
+	else
+		t_fail "bench --run --quick exits 0 and prints the table" \
+			"rc=$rc $(tail -n 30 "$D/rout" "$D/rerr")"
+	fi
+	out=$(python3 - "$D/r.json" "$D/rout" <<'PY' 2>&1
+import json, sys
+
+rows = json.load(open(sys.argv[1]))["run"]
+table = open(sys.argv[2]).read()
+bad = []
+names = [r["row"] for r in rows]
+want = ["kernel (no sluice run)"] + ["%s: %s" % (p, v) for p in
+        ("kernel", "packet", "xdp", "auto") for v in
+        ("server", "both", "server, spin", "both, spin")]
+if names != want:
+    bad.append("rows %r, want %r" % (names, want))
+measured = 0
+for r in rows:
+    n = r["row"]
+    if n not in table:
+        bad.append("%s: not in the table" % n)
+    lat, tp = r.get("half_rtt_us"), r.get("mmsg_per_s")
+    if lat is None or tp is None:
+        if not r.get("why"):
+            bad.append("%s: a figure missing and no reason" % n)
+        continue
+    if not 0 < lat["p50"] <= lat["p99"] <= lat["p999"]:
+        bad.append("%s: percentiles out of order %r" % (n, lat))
+    if not (tp > 0 and r.get("gbit_per_s", 0) > 0):
+        bad.append("%s: throughput %r" % (n, tp))
+    measured += 1
+    if r["path"] in ("packet", "xdp") and r["server_on"] != r["path"] \
+            and not r["server_on"].startswith("kernel: "):
+        bad.append("%s: server ran on %r" % (n, r["server_on"]))
+if not rows or rows[0].get("half_rtt_us") is None:
+    bad.append("the baseline (plain programs) was not measured: %r" % rows[:1])
+print("\n".join(bad) if bad else "ok: %d rows, %d measured" % (len(rows), measured))
+sys.exit(1 if bad else 0)
+PY
+)
+	if [ $? -eq 0 ]; then t_ok "bench --run: every row has numbers or a reason ($out)"
+	else t_fail "bench --run: every row has numbers or a reason" "$out"; fi
+fi
 
 echo "1..$T_N"
 [ $T_FAIL -eq 0 ]

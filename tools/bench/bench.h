@@ -12,7 +12,9 @@
  *   jitter.c  the host's jitter;
  *   report.c  the table, the goals and the JSON;
  *   svg.c     the chart;
- *   scale.c   --scale: rates as queues and cores grow.
+ *   scale.c   --scale: rates as queues and cores grow;
+ *   rdma.c    --rdma: RDMA bandwidth next to TCP's;
+ *   apps.c    --run: sockperf with and without `sluice run`.
  * Internal to the command: nothing here is the library's (no sl_ names).
  */
 #ifndef SLUICE_TOOLS_BENCH_H
@@ -132,7 +134,8 @@ struct bench_cfg {
 	double rtt_max_s; /* a row's pings stop after this long */
 	unsigned reps, pings;
 	const char *json, *svg, *only;
-	bool quick, peers, scale, rdma;
+	bool quick, peers, scale, rdma, run;
+	unsigned run_spin_us; /* --run's spin rows: SLUICE_RUN_SPIN */
 };
 
 /*
@@ -272,6 +275,10 @@ unsigned bench_scale_queues(void);
 int bench_run_scale(struct bench *b, unsigned queues, const char *why_fewer);
 /* --rdma (rdma.c): RDMA bandwidth on udp and xdp ports next to TCP's */
 int bench_run_rdma(struct bench *b);
+
+/* --run (apps.c): sockperf's latency and throughput with and without
+ * sluice run, per path */
+int bench_run_apps(struct bench *b);
 
 /* svg.c */
 int bench_write_svg(struct bench *b, const char *header);

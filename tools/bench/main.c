@@ -39,7 +39,7 @@
 
 static const char bench_help[] =
 	"usage: sluice bench [--quick] [--json FILE] [--svg FILE] [--peers]\n"
-	"                    [--scale | --rdma]\n"
+	"                    [--scale | --rdma | --run [--spin US]]\n"
 	"                    [--duration S] [--reps N] [--pings N] "
 	"[--only PATH,...]\n"
 	"\n"
@@ -70,13 +70,24 @@ static const char bench_help[] =
 	"                   with the efficiency of each added core\n"
 	"  --rdma           instead: RDMA write-bw and read-bw (64 KiB) over\n"
 	"                   udp and xdp ports next to one TCP stream (iperf3)\n"
+	"  --run            instead: sockperf ping-pong (p50/p99/p99.9 of "
+	"half\n"
+	"                   the round trip) and throughput (msg/s, Gbit/s) "
+	"with\n"
+	"                   and without `sluice run`, per path (kernel, "
+	"packet,\n"
+	"                   xdp, auto): server under it, both under it, both\n"
+	"                   spinning; ratios against the plain programs\n"
+	"  --spin US        --run's spin rows: SLUICE_RUN_SPIN=US (default "
+	"20)\n"
 	"\n"
 	"examples:\n"
 	"  sudo sluice bench\n"
 	"  sudo sluice bench --quick --json bench.json --svg bench.svg\n"
 	"  sudo sluice bench --peers\n"
 	"  sudo sluice bench --scale --quick\n"
-	"  sudo sluice bench --rdma\n";
+	"  sudo sluice bench --rdma\n"
+	"  sudo sluice bench --run --quick\n";
 /* ---- small helpers ------------------------------------------------------ */
 
 double bench_now_s(void)
@@ -133,11 +144,14 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		{ "only", required_argument, NULL, 'o' },
 		{ "scale", no_argument, NULL, 'S' },
 		{ "rdma", no_argument, NULL, 'R' },
+		{ "run", no_argument, NULL, 'U' },
+		{ "spin", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	double dur = 0;
 	long reps = 0, pings = 0;
+	bool spin = false;
 	int c;
 
 	opterr = 0;
@@ -178,6 +192,14 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		case 'R':
 			b->cfg.rdma = true;
 			break;
+		case 'U':
+			b->cfg.run = true;
+			break;
+		case 'P':
+			b->cfg.run_spin_us = (unsigned)cli_opt_u64(
+				"--spin", optarg, 1, 1000000);
+			spin = true;
+			break;
 		case 'h':
 			fputs(bench_help, stdout);
 			exit(0);
@@ -187,8 +209,12 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	}
 	if (optind < argc)
 		cli_usage_fail("unexpected argument '%s'", argv[optind]);
-	if (b->cfg.scale && b->cfg.rdma)
-		cli_usage_fail("--scale and --rdma: one at a time");
+	if (b->cfg.scale + b->cfg.rdma + b->cfg.run > 1)
+		cli_usage_fail("--scale, --rdma and --run: one at a time");
+	if (spin && !b->cfg.run)
+		cli_usage_fail("--spin: only with --run");
+	if (!spin)
+		b->cfg.run_spin_us = 20;
 	b->cfg.duration = b->cfg.quick ? 0.4 : 1.0;
 	b->cfg.warmup = b->cfg.quick ? 0.2 : 0.3;
 	b->cfg.reps = b->cfg.quick ? 1 : 2;
@@ -288,6 +314,20 @@ int cmd_bench(int argc, char **argv)
 		snprintf(why_local, sizeof(why_local), "%s", refusal);
 	}
 
+	if (b->cfg.run) {
+		if (!b->have_bed) {
+			printf("sluice bench --run: no test bed (%s): "
+			       "nothing measured\n",
+			       why_local);
+			return 0;
+		}
+		rc = bench_run_apps(b);
+		sl_testbed_enter(&b->tb, SL_TESTBED_HOME);
+		sl_testbed_down(&b->tb);
+		for (i = 0; i < SL_ARRAY_SIZE_T(b->jit); i++)
+			cli_hist_free(b->jit[i].h);
+		return rc ? 1 : 0;
+	}
 	if (b->cfg.rdma) {
 		if (!b->have_bed) {
 			printf("sluice bench --rdma: no test bed (%s): "
