@@ -224,6 +224,11 @@ ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags)
 	return r;
 }
 
+ssize_t ps_recv_port(struct ps_sock *s, struct msghdr *m, int flags)
+{
+	return from_stash(s, m, flags);
+}
+
 ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 {
 	ssize_t r = from_stash(s, m, flags);

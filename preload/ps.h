@@ -209,6 +209,9 @@ void ps_signals_init(void); /* after the settings are read */
 
 /* io.c: the lock of s is held by the caller; -errno or bytes */
 ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags);
+/* the same from the port alone, without the kernel socket's system call:
+ * a blocking receive's spin (calls.c) */
+ssize_t ps_recv_port(struct ps_sock *s, struct msghdr *m, int flags);
 ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m,
 		   int flags);
 /* a frame is there to read (taken into the stash); lock held */

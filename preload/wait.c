@@ -49,7 +49,12 @@ struct ep_reg {
 
 static struct ep_reg ep_regs[EP_SLOTS];
 static pthread_mutex_t ep_lock = PTHREAD_MUTEX_INITIALIZER;
-static int ep_count; /* registrations ever made: close() skips the scan */
+/* 1 + the highest slot ever used: every scan stops there (all 1024 slots,
+ * 56 KiB, were read twice per epoll_wait), and close() skips the scan of
+ * a program that never registered a served socket. Grows under ep_lock. */
+static unsigned ep_top;
+
+#define PS_POLL_SMALL 16 /* ps_poll's fds without a malloc */
 
 static int64_t left_ns(uint64_t deadline)
 {
@@ -98,20 +103,23 @@ static void nval_fd(struct pollfd *fds, nfds_t n, int fd)
 int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 	    const sigset_t *mask)
 {
-	struct pollfd *all;
-	bool *ready;
+	/* a few fds (the common case) on the stack: no malloc per call */
+	struct pollfd small[3 * PS_POLL_SMALL], *all = small;
+	bool small_ready[PS_POLL_SMALL], *ready = small_ready;
 	nfds_t i, m;
 	uint64_t deadline = timeout_ns < 0 ? UINT64_MAX :
 					     ps_now_ns() + (uint64_t)timeout_ns;
 	uint64_t spin_end = ps_now_ns() + ps_spin_us * 1000ull;
 	int r, k;
 
-	all = malloc(sizeof(*all) * 3 * n + sizeof(*ready) * n);
-	if (!all) {
-		errno = ENOMEM;
-		return -1;
+	if (n > PS_POLL_SMALL) {
+		all = malloc(sizeof(*all) * 3 * n + sizeof(*ready) * n);
+		if (!all) {
+			errno = ENOMEM;
+			return -1;
+		}
+		ready = (bool *)(all + 3 * n);
 	}
-	ready = (bool *)(all + 3 * n);
 	for (;;) {
 		struct timespec ts, *tsp = NULL;
 		int64_t left;
@@ -162,7 +170,8 @@ int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 		/* woken by a queue fd with nothing for us (a frame not
 		 * wanted), or spinning: again */
 	}
-	free(all);
+	if (all != small)
+		free(all);
 	return r;
 }
 
@@ -314,7 +323,7 @@ static struct ep_reg *ep_find(int epfd, int fd)
 {
 	unsigned i;
 
-	for (i = 0; i < EP_SLOTS; i++)
+	for (i = 0; i < ep_top; i++)
 		if (ep_regs[i].used && ep_regs[i].epfd == epfd &&
 		    ep_regs[i].fd == fd)
 			return &ep_regs[i];
@@ -379,7 +388,8 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		}
 		r = &ep_regs[i];
 		memset(r, 0, sizeof(*r));
-		__atomic_store_n(&ep_count, 1, __ATOMIC_RELAXED);
+		if (i >= ep_top)
+			__atomic_store_n(&ep_top, i + 1, __ATOMIC_RELAXED);
 		r->epfd = epfd;
 		r->fd = fd;
 		r->qfd = -1;
@@ -447,7 +457,7 @@ void ps_epoll_forget_sock(struct ps_sock *s)
 	unsigned i;
 
 	pthread_mutex_lock(&ep_lock);
-	for (i = 0; i < EP_SLOTS; i++)
+	for (i = 0; i < ep_top; i++)
 		if (ep_regs[i].used && ep_regs[i].s == s)
 			ep_free(&ep_regs[i]);
 	pthread_mutex_unlock(&ep_lock);
@@ -457,10 +467,10 @@ void ps_epoll_forget_epfd(int epfd)
 {
 	unsigned i;
 
-	if (!__atomic_load_n(&ep_count, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&ep_top, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&ep_lock);
-	for (i = 0; i < EP_SLOTS; i++)
+	for (i = 0; i < ep_top; i++)
 		if (ep_regs[i].used && ep_regs[i].epfd == epfd)
 			ep_regs[i].used = false;
 	pthread_mutex_unlock(&ep_lock);
@@ -473,7 +483,7 @@ static void ep_refresh(int epfd)
 {
 	unsigned i;
 
-	for (i = 0; i < EP_SLOTS; i++) {
+	for (i = 0; i < ep_top; i++) {
 		struct ep_reg *r = &ep_regs[i];
 		struct epoll_event qev;
 		unsigned g;
@@ -500,7 +510,7 @@ static int ep_stashed(int epfd, struct epoll_event *out, int max)
 	unsigned i;
 	int k = 0;
 
-	for (i = 0; i < EP_SLOTS && k < max; i++) {
+	for (i = 0; i < ep_top && k < max; i++) {
 		struct ep_reg *r = &ep_regs[i];
 		bool rd;
 
