@@ -78,6 +78,7 @@ static const char bench_help[] =
 	"packet,\n"
 	"                   xdp, auto): server under it, both under it, each\n"
 	"                   also spinning; ratios against the plain programs\n"
+	"                   (--quick: 1 s sockperf runs, about 100 s in all)\n"
 	"  --spin US        --run's spin rows: SLUICE_RUN_SPIN=US (default "
 	"20)\n"
 	"\n"
