@@ -119,7 +119,7 @@ static void run_rdma(struct bench *b, const char *self, struct rdma_pt *pt,
 static void run_tcp(struct bench *b, struct rdma_pt *pt, double secs)
 {
 	const struct sl_testbed_end *e = &b->tb.end[SL_TESTBED_B];
-	char cmd[512], out[16384];
+	char cmd[512], out[16384], pidfile[64];
 	bool v3 = system("command -v iperf3 >/dev/null 2>&1") == 0;
 
 	if (!v3 && system("command -v iperf >/dev/null 2>&1") != 0) {
@@ -130,12 +130,16 @@ static void run_tcp(struct bench *b, struct rdma_pt *pt, double secs)
 		return;
 	}
 	pt->path = v3 ? "iperf3 TCP" : "iperf2 TCP";
+	/* iperf2 has no one-shot server: it is ended by its PID (timeout's,
+	 * which passes the signal on), never by name */
+	snprintf(pidfile, sizeof(pidfile), "/tmp/sl-bench-iperf.%d",
+		 (int)getpid());
 	snprintf(cmd, sizeof(cmd),
 		 v3 ? "timeout 30 taskset -c %d iperf3 -s -1 -p %u >/dev/null "
 		      "2>&1 &" :
 		      "timeout 30 taskset -c %d iperf -s -p %u >/dev/null "
-		      "2>&1 &",
-		 RX_CPU, TCP_PORT);
+		      "2>&1 & echo $! >%s",
+		 RX_CPU, TCP_PORT, pidfile);
 	sl_testbed_run(&b->tb, SL_TESTBED_B, cmd);
 	if (!b_listens(b, TCP_PORT)) {
 		pt->gbit = -1;
@@ -174,8 +178,10 @@ static void run_tcp(struct bench *b, struct rdma_pt *pt, double secs)
 		if (last)
 			bps = strtod(last + 1, NULL);
 		pt->gbit = bps > 0 ? bps / 1e9 : -1;
-		sl_testbed_run(&b->tb, SL_TESTBED_B,
-			       "pkill -f 'iperf -s -p 5201' 2>/dev/null");
+		snprintf(cmd, sizeof(cmd),
+			 "[ -s %s ] && kill $(cat %s) 2>/dev/null; rm -f %s",
+			 pidfile, pidfile, pidfile);
+		sl_testbed_run(&b->tb, SL_TESTBED_B, cmd);
 	}
 	if (pt->gbit < 0)
 		snprintf(pt->note, sizeof(pt->note), "%.190s", out);
