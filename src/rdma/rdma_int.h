@@ -159,6 +159,9 @@ struct ep {
 	uint16_t sock_port; /* the socket's UDP port on a socket path */
 	bool no_icrc;
 	struct sl_pool *pool;
+	uint32_t room; /* frame bytes a buffer of pool takes */
+	struct sl_pool *big; /* longer frames (see ep_big_pool), or NULL */
+	uint32_t big_room;
 	struct sl_rdma_qp *qps;
 	unsigned txn;
 	struct sl_rdma_port_stats st;
