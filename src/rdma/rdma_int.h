@@ -85,6 +85,7 @@ enum { REC_NONE = 0, REC_READ, REC_ATOMIC };
 struct rdrec { /* a READ or atomic request, kept for duplicates */
 	uint8_t kind;
 	uint8_t active; /* responses still to send */
+	uint8_t resend; /* active again for a duplicate request */
 	uint8_t op;
 	uint32_t first, last; /* PSN range */
 	uint32_t rkey;
