@@ -8,7 +8,8 @@
  * of 2048 and 4096 bytes; the port sends them back, 8000 bytes in several
  * descriptors, and the socket gets them intact; the counters say so. With
  * mb=off the port opens with a chunk's limit, says so, and counts what it
- * cannot take or send. After every scenario the pool has every buffer back.
+ * cannot take or send. A packet of several chunks held when the port closes
+ * stays valid. After every scenario the pool has every buffer back.
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -339,6 +340,32 @@ static void test_mb_off(void **state)
 	sl_test_pool_full(pool);
 }
 
+/* A multi-buffer packet still held when its port closes stays valid. */
+static void test_held_past_close(void **state)
+{
+	static uint8_t b[8000];
+	struct sl_port *port;
+	struct sl_pkt *p;
+	size_t l4;
+	int fd;
+
+	(void)state;
+	bed_up(2048);
+	port = open_b(",mode=copy-native");
+	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 41103);
+	fill(b, sizeof(b), 3);
+	assert_int_equal(send_dgram(fd, 0, b, sizeof(b)), sizeof(b));
+	p = rx_one(port, 2000);
+	assert_non_null(p);
+	assert_ptr_not_equal(p->pool, pool);
+	assert_int_equal(sl_port_close(port), 0);
+	l4 = udp_at(p->data, 0, sizeof(b) + 8);
+	assert_memory_equal(p->data + l4 + 8, b, sizeof(b));
+	sl_pkt_free(p);
+	close(fd);
+	sl_test_pool_full(pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +373,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_native_4096, teardown),
 		cmocka_unit_test_teardown(test_generic_4096, teardown),
 		cmocka_unit_test_teardown(test_mb_off, teardown),
+		cmocka_unit_test_teardown(test_held_past_close, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

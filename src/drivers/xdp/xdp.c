@@ -169,8 +169,18 @@ static void xdp_close(struct sl_port *port)
 	pthread_mutex_lock(&xdp_reg_lock);
 	xdp_close_locked(port);
 	pthread_mutex_unlock(&xdp_reg_lock);
-	/* its buffers go with the port, as those of a port's own pool */
-	sl_pool_destroy(pv->mb_pool);
+	/* packets of it still out (an auto: port that changes path under
+	 * an application holding some) must stay valid: the pool is then
+	 * left to them, a leak rather than a use after free */
+	if (pv->mb_pool &&
+	    sl_pool_avail(pv->mb_pool) == sl_pool_capacity(pv->mb_pool))
+		sl_pool_destroy(pv->mb_pool);
+	else if (pv->mb_pool)
+		sl_dbg("xdp:%s: %u multi-buffer packets still out at close: "
+		       "their pool stays",
+		       pv->ifname,
+		       sl_pool_capacity(pv->mb_pool) -
+			       sl_pool_avail(pv->mb_pool));
 	pv->mb_pool = NULL;
 }
 
