@@ -12,6 +12,15 @@
  * truncated or hostile frame from being misparsed. Anything the parser does
  * not understand (IPv6 extension headers, IPv4 fragments, a second VLAN tag)
  * passes to the kernel.
+ *
+ * The program takes multi-buffer frames ("xdp.frags": BPF_F_XDP_HAS_FRAGS),
+ * so that an interface carries an MTU above a page with it attached (veth
+ * refuses one to a program without) and AF_XDP sockets bound with
+ * XDP_USE_SG get frames of several chunks. Of such a frame data..data_end
+ * is only the first buffer: the bounds checks above hold for it as they
+ * do for a whole frame, and a frame whose headers do not all lie in its
+ * first buffer (no driver splits that early) is not matched and passes.
+ * The loader falls back to a plain "xdp" program on kernels before 5.18.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -109,7 +118,7 @@ static __always_inline int udp_dport(void *data, void *data_end)
 	return bpf_ntohs(udp->dest);
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int sl_steer(struct xdp_md *ctx)
 {
 	void *data_end = (void *)(long)ctx->data_end;

@@ -8,12 +8,17 @@
  * UMEM sits between inaccessible guard pages, so following a bad
  * descriptor crashes; every packet handed over must lie inside its chunk,
  * past the metadata, and every chunk recycled must have been this
- * socket's, sent.
+ * socket's, sent. RX descriptors may carry XDP_PKT_CONTD (op / 6 odd), and
+ * the driver reads them as a multi-buffer socket (a second pool to copy
+ * runs into) or as one without (op / 6 odd when taking): a run's packet
+ * must fit its buffer, and no chunk may come back twice in one call.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <sluice/mem.h>
 
 #include "drivers/xdp/xsk_desc.h"
 
@@ -49,6 +54,21 @@ static uint8_t *umem_get(void)
 	return umem;
 }
 
+static struct sl_pool *big_pool(void)
+{
+	static struct sl_pool *big;
+	struct sl_pool_opts o = { .sz = sizeof(o),
+				  .n_bufs = 4,
+				  .buf_size = 16384,
+				  .flags = SL_POOL_F_NO_CACHE,
+				  .name = "fuzz-mb" };
+
+	if (!big)
+		big = sl_pool_create(&o);
+	check(big != NULL);
+	return big;
+}
+
 static uint64_t get(const uint8_t **p, const uint8_t *end, unsigned n)
 {
 	uint64_t v = 0;
@@ -72,8 +92,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t compd[RING], filld[RING];
 	struct xsk_ring_cons rx = { 0 }, comp = { 0 };
 	struct xsk_ring_prod fill = { 0 };
-	struct sl_pkt *pkts[RING], *rec[RING];
+	struct sl_pkt *pkts[RING], *rec[RING + SL_XSK_MAX_FRAGS + 1];
 	struct sl_xsk_take_counts c = { 0 };
+	struct sl_xsk_mb mb = { .pool = big_pool() };
+	uint8_t seen[N_CHUNKS];
 	unsigned i, k, n, n_rec;
 
 	g.base = umem_get();
@@ -104,9 +126,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (op % 6) {
 		case 0: /* the kernel publishes an RX descriptor */
 			if (rprod - rcons < RING) {
-				rxd[rprod & (RING - 1)] =
-					(struct xdp_desc){ .addr = addr,
-							   .len = len };
+				rxd[rprod & (RING - 1)] = (struct xdp_desc){
+					.addr = addr,
+					.len = len,
+					.options =
+						(op / 6) & 1 ? XDP_PKT_CONTD : 0
+				};
 				rprod++;
 			}
 			break;
@@ -120,20 +145,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 3: /* the driver takes RX */
 			n_rec = 0;
-			n = sl_xsk_rx_take(&rx, &g, SLOT, 1, 2, pkts,
-					   1 + len % RING, rec, &n_rec, &c);
+			n = sl_xsk_rx_take_mb(&rx, &g, SLOT, 1, 2, pkts,
+					      1 + len % RING, rec, &n_rec,
+					      (op / 6) & 1 ? NULL : &mb, &c);
+			check(n <= 1 + len % RING);
+			memset(seen, 0, sizeof(seen));
 			for (k = 0; k < n + n_rec; k++) {
 				struct sl_pkt *q = k < n ? pkts[k] : rec[k - n];
 				size_t off = (size_t)((uint8_t *)q - g.base);
 
+				if (k < n && q->pool == mb.pool) {
+					/* a run, copied: inside its buffer */
+					check(q->len >= SL_XSK_MIN_FRAME);
+					check(q->data + q->len <=
+					      sl_pkt_buf(q) + q->room);
+					check(q->port == 1 && q->queue == 2);
+					sl_pkt_free(q);
+					continue;
+				}
 				check(off < g.len && off % CHUNK == 0);
 				check(owner[off >> SHIFT] == SL_XSK_OWN_NONE);
+				check(!seen[off >> SHIFT]);
+				seen[off >> SHIFT] = 1;
 				if (k >= n)
 					continue;
 				check(q->data >= (uint8_t *)q + SL_PKT_META);
 				check(q->data + q->len <= (uint8_t *)q + CHUNK);
 				check(q->len >= SL_XSK_MIN_FRAME);
 			}
+			check(sl_pool_avail(mb.pool) == 4);
 			break;
 		case 4: /* ... completions, to the pool */
 			n = sl_xsk_comp_take(&comp, &g, SLOT, pkts,

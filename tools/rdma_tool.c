@@ -288,9 +288,10 @@ void rd_open(struct rd_ctx *c, const char *spec, unsigned access)
 	/*
 	 * udp: ports get buffers for a 4096-byte path MTU (rxe's and RoCE
 	 * NICs' largest); the socket takes whatever size it is given. xdp
-	 * ports get UMEM chunks of a page, the most AF_XDP takes without
-	 * multi-buffer frames: a 2048-byte path MTU (a port's own pool has
-	 * 2048-byte chunks: 1024). packet rings have their own frame size.
+	 * ports get UMEM chunks of a page, the most AF_XDP takes: alone a
+	 * 2048-byte path MTU; with multi-buffer frames (the port's
+	 * max_frame) 4096, frames spanning two chunks. packet rings have
+	 * their own frame size.
 	 */
 	if (!strncmp(spec, "udp:", 4) || !strncmp(spec, "xdp:", 4)) {
 		bool xdp = spec[0] == 'x';
@@ -339,6 +340,9 @@ uint8_t rd_max_mtu(const struct rd_ctx *c)
 
 	if (p)
 		sl_pkt_free(p);
+	/* an xdp port with multi-buffer frames takes more than a buffer */
+	if (c->info.max_frame > room)
+		room = c->info.max_frame;
 	/* Ethernet, IPv6 and UDP, BTH, RETH, immediate, pad and ICRC */
 	for (m = 5; m > 1; m--)
 		if (14 + 40 + 8 + 12 + 16 + 4 + 3 + 4 + (128u << m) <= room)

@@ -226,6 +226,10 @@ struct sl_port_info {
 	struct sl_addr peer; /* peer address (udp, peer=) */
 	unsigned n_refused;
 	struct sl_port_refusal refused[SL_PORT_MAX_REFUSED];
+	/* the longest frame, in bytes, the port receives and sends whole:
+	 * a buffer of its pool, or more on xdp ports with multi-buffer
+	 * frames (those come in buffers of another pool, the port's own) */
+	uint32_t max_frame;
 };
 
 /* What the port really is. 0 or -errno. Thread-safe. */

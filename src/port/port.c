@@ -167,6 +167,10 @@ struct sl_port *sl_port_open(const char *spec_str,
 		goto fail_port;
 	}
 	port->info.n_queues = port->n_queues;
+	/* a driver with frames longer than a buffer of its pool says so */
+	if (!port->info.max_frame)
+		port->info.max_frame = port->pool->buf_size - SL_PKT_META -
+				       sl_pool_headroom(port->pool);
 
 	err = sl_deco_open(port, spec);
 	if (err) {

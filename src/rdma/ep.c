@@ -47,6 +47,33 @@ void rdma_ep_path(struct ep *ep)
 	}
 }
 
+/*
+ * A port that takes frames longer than a buffer of its pool (an xdp port
+ * with multi-buffer frames) sends the frames of a path MTU that needs them
+ * from buffers of a pool of the port queue's own: the port copies them
+ * into its chunks as it sends. The others keep building in the port's
+ * pool, without a copy. Sized for the largest path MTU, 4096, over IPv6.
+ * 0 or -errno.
+ */
+static int ep_big_pool(struct ep *ep, uint32_t max_frame)
+{
+	uint32_t frame =
+		SL_MIN(max_frame, 14u + 40 + 8 + BTH_LEN + RETH_LEN + IMM_LEN +
+					  4096 + 3 + ICRC_LEN);
+	struct sl_pool_opts po = {
+		.sz = sizeof(po),
+		.n_bufs = 2 * EP_TXQ,
+		.buf_size = (SL_PKT_META + SL_PKT_HEADROOM + frame + 63) & ~63u,
+		.name = "rdma-big",
+	};
+
+	ep->big = sl_pool_create(&po);
+	if (!ep->big)
+		return -errno;
+	ep->big_room = po.buf_size - SL_PKT_META - sl_pool_headroom(ep->big);
+	return 0;
+}
+
 struct ep *rdma_ep_get(struct sl_port *port, uint16_t queue)
 {
 	struct sl_port_info info = { .sz = sizeof(info) };
@@ -78,6 +105,12 @@ struct ep *rdma_ep_get(struct sl_port *port, uint16_t queue)
 	ep->queue = queue;
 	ep->refs = 1;
 	ep->pool = sl_port_pool(port);
+	ep->room =
+		ep->pool->buf_size - SL_PKT_META - sl_pool_headroom(ep->pool);
+	if (info.max_frame > ep->room && ep_big_pool(ep, info.max_frame)) {
+		free(ep);
+		return NULL;
+	}
 	rdma_ep_path(ep);
 	ep->next = eps;
 	eps = ep;
@@ -96,6 +129,7 @@ void rdma_ep_put(struct ep *ep)
 			break;
 		}
 	sl_pkt_free_bulk(ep->txq, ep->txn);
+	sl_pool_destroy(ep->big);
 	free(ep);
 }
 
@@ -129,7 +163,8 @@ bool rdma_tx_pkt(struct sl_rdma_qp *qp, uint8_t op, uint32_t psn, bool se,
 
 	if (ep->txn >= EP_TXQ)
 		return false;
-	p = sl_pkt_alloc(ep->pool);
+	p = sl_pkt_alloc(qp->hdr_len + roce > ep->room && ep->big ? ep->big :
+								    ep->pool);
 	if (!p) {
 		qp->st.tx_nobuf++;
 		return false;

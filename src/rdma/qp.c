@@ -293,7 +293,7 @@ int sl_rdma_qp_connect(struct sl_rdma_qp *qp,
 	if (!p)
 		return sl_fail(ENOBUFS, "rdma: qp_connect: the port's pool "
 					"is empty");
-	room = sl_pkt_tailroom(p);
+	room = SL_MAX(sl_pkt_tailroom(p), qp->ep->big_room);
 	sl_pkt_free(p);
 	if (qp->hdr_len + BTH_LEN + RETH_LEN + IMM_LEN + qp->pmtu + 3 +
 		    ICRC_LEN >

@@ -85,6 +85,7 @@ enum { REC_NONE = 0, REC_READ, REC_ATOMIC };
 struct rdrec { /* a READ or atomic request, kept for duplicates */
 	uint8_t kind;
 	uint8_t active; /* responses still to send */
+	uint8_t resend; /* active again for a duplicate request */
 	uint8_t op;
 	uint32_t first, last; /* PSN range */
 	uint32_t rkey;
@@ -159,6 +160,9 @@ struct ep {
 	uint16_t sock_port; /* the socket's UDP port on a socket path */
 	bool no_icrc;
 	struct sl_pool *pool;
+	uint32_t room; /* frame bytes a buffer of pool takes */
+	struct sl_pool *big; /* longer frames (see ep_big_pool), or NULL */
+	uint32_t big_room;
 	struct sl_rdma_qp *qps;
 	unsigned txn;
 	struct sl_rdma_port_stats st;

@@ -41,11 +41,20 @@ static void resp_fail(struct sl_rdma_qp *qp, uint8_t syn, uint32_t psn)
 	rdma_qp_error(qp);
 }
 
+/*
+ * The record of a new READ or atomic: the oldest slot. A requester keeps at
+ * most max_dest_rd_atomic of them outstanding, so the oldest one's request
+ * is complete at the requester: still active only to answer a duplicate
+ * (a requester that timed out resends them all, and the first answers
+ * complete it meanwhile), its resend is of no use and gives way, as rxe's
+ * responder overwrites its oldest resource. Active with its first answers
+ * still to send: more than max_dest_rd_atomic in flight, NULL.
+ */
 static struct rdrec *rec_alloc(struct sl_rdma_qp *qp)
 {
 	struct rdrec *r = &qp->rd[qp->rd_next % qp->rd_n];
 
-	if (r->active)
+	if (r->active && !r->resend)
 		return NULL; /* more than max_dest_rd_atomic in flight */
 	qp->rd_next++;
 	return r;
@@ -64,6 +73,7 @@ static void resp_dup(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
 			    r->rkey == h->rkey && r->op == h->opcode) {
 				/* resend the saved value, never re-execute */
 				r->active = 1;
+				r->resend = 1;
 				return;
 			}
 			if (r->kind != REC_READ || !(h->flags & OPF_READ) ||
@@ -86,6 +96,7 @@ static void resp_dup(struct sl_rdma_qp *qp, const struct rdma_hdr *h)
 			r->next_psn = h->psn;
 			r->off = off;
 			r->active = 1;
+			r->resend = 1;
 			return;
 		}
 		return;

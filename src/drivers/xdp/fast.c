@@ -216,7 +216,7 @@ uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 	struct xdp_priv *pv = port->priv;
 	struct xdp_q *q = pv->q[queue];
 	struct sl_port_qstats *st = &port->qstats[queue];
-	struct sl_pkt *rec[XDP_BURST];
+	struct sl_pkt *rec[XDP_BURST + SL_XSK_MAX_FRAGS + 1];
 	struct sl_xsk_take_counts c = { 0 };
 	unsigned got, n_rec = 0;
 	bool gone = port_gone(pv);
@@ -234,15 +234,22 @@ uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 			gone = true;
 		}
 	}
-	got = sl_xsk_rx_take(&q->rx, q->g, q->slot, q->port_id, queue, pkts, n,
-			     rec, &n_rec, &c);
-	q->in_fill -= got + n_rec;
+	got = sl_xsk_rx_take_mb(&q->rx, q->g, q->slot, q->port_id, queue, pkts,
+				n, rec, &n_rec, &q->mb, &c);
+	q->in_fill -= (uint32_t)c.taken;
 	sl_port_rx_stamp(port, pkts, got);
 	if (sl_unlikely(n_rec))
 		sl_pool_put_bulk(q->pool, rec, n_rec);
 	if (sl_unlikely(c.invalid)) {
 		q->rx_invalid_desc += c.invalid;
 		st->rx_invalid += c.invalid;
+	}
+	if (sl_unlikely(c.mb_frames | c.mb_bad | c.mb_too_long | c.mb_nobuf)) {
+		q->rx_mb_frames += c.mb_frames;
+		q->rx_mb_invalid += c.mb_bad;
+		q->rx_mb_too_long += c.mb_too_long;
+		st->rx_dropped += c.mb_too_long;
+		st->rx_nombuf += c.mb_nobuf;
 	}
 	st->rx_packets += got;
 	st->rx_bytes += c.bytes;
@@ -266,44 +273,78 @@ uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 	return (uint16_t)got;
 }
 
-/* The frames of pkts[0..n) as frames of our pool, into out: those of other
- * pools copied into buffers of ours (taken from the pool in one call, the
- * originals freed in one call). Returns how many of pkts are taken: all n,
- * or fewer when our pool is dry (back-pressure: the caller keeps the
- * rest). A frame too long for a chunk is taken and dropped (counted):
- * NULL in out. */
+/* The chunks frame p takes on the TX ring: 1 when it fits one, more on a
+ * multi-buffer socket, 0 when it is too long to send at all. */
+static uint32_t tx_chunks(const struct xdp_q *q, const struct sl_pkt *p)
+{
+	if (sl_likely(p->len <= q->max_copy))
+		return 1;
+	if (p->len > q->max_tx)
+		return 0;
+	return (p->len + q->max_copy - 1) / q->max_copy;
+}
+
+/*
+ * The frames of pkts[0..n) as TX descriptors of our pool, into out (and
+ * contd: more of the frame follows): those of other pools copied into
+ * buffers of ours (taken from the pool in one call, the originals freed in
+ * one call), a frame longer than a chunk into several (multi-buffer
+ * sockets), never more than room descriptors. A frame goes whole or not
+ * at all: it stays with the caller when its chunks do not fit room or our
+ * pool is dry (back-pressure). A frame too long to send is taken and
+ * dropped (counted). Returns how many of pkts are taken; *n_out is the
+ * number of descriptors.
+ */
 static uint32_t copy_in(struct xdp_q *q, struct sl_port_qstats *st,
-			struct sl_pkt *const *pkts, struct sl_pkt **out,
-			uint32_t n, uint32_t foreign)
+			struct sl_pkt *const *pkts, uint32_t n, uint32_t room,
+			struct sl_pkt **out, uint8_t *contd, uint32_t *n_out)
 {
 	struct sl_pkt *fresh[XDP_BURST], *old[XDP_BURST];
-	uint32_t i, k = 0, n_old = 0;
+	uint32_t i, k = 0, nd = 0, n_old = 0, want = 0, nc, f, off;
 
-	while (foreign && sl_pool_get_bulk(q->pool, fresh, foreign) != 0)
-		foreign /= 2;
+	for (i = 0; i < n && want < room; i++)
+		if (pkts[i]->pool != q->pool)
+			want += tx_chunks(q, pkts[i]);
+	want = SL_MIN(want, room);
+	while (want && sl_pool_get_bulk(q->pool, fresh, want) != 0)
+		want /= 2;
 	for (i = 0; i < n; i++) {
 		struct sl_pkt *p = pkts[i];
 
-		out[i] = p;
-		if (sl_likely(p->pool == q->pool))
-			continue;
-		if (p->len > q->max_copy) {
-			/* cannot be sent from a chunk: taken, dropped */
-			st->tx_dropped++;
-			old[n_old++] = p;
-			out[i] = NULL;
+		if (sl_likely(p->pool == q->pool)) {
+			if (nd == room)
+				break;
+			contd[nd] = 0;
+			out[nd++] = p;
 			continue;
 		}
-		if (k == foreign)
-			break; /* our pool is dry */
-		sl_pkt_set(fresh[k], p->data, p->len);
+		nc = tx_chunks(q, p);
+		if (!nc) {
+			/* cannot be sent: taken, dropped */
+			st->tx_dropped++;
+			q->tx_too_long++;
+			old[n_old++] = p;
+			continue;
+		}
+		if (nd + nc > room || k + nc > want)
+			break; /* no room or our pool is dry: the caller keeps
+				* it (never half a frame on the ring) */
+		for (f = 0, off = 0; f < nc; f++, off += q->max_copy) {
+			struct sl_pkt *b = fresh[k++];
+
+			sl_pkt_set(b, p->data + off,
+				   SL_MIN(p->len - off, q->max_copy));
+			contd[nd] = f + 1 < nc;
+			out[nd++] = b;
+		}
+		q->tx_mb_frames += nc > 1;
 		old[n_old++] = p;
-		out[i] = fresh[k++];
 		q->tx_copied++;
 	}
-	if (k < foreign)
-		sl_pool_put_bulk(q->pool, fresh + k, foreign - k);
+	if (k < want)
+		sl_pool_put_bulk(q->pool, fresh + k, want - k);
 	sl_pkt_free_bulk(old, n_old);
+	*n_out = nd;
 	return i;
 }
 
@@ -315,7 +356,8 @@ uint16_t xdp_tx_burst(struct sl_port *port, uint16_t queue,
 	struct sl_port_qstats *st = &port->qstats[queue];
 	const struct sl_xsk_geom *g = q->g;
 	struct sl_pkt *const *src = pkts, *copied[XDP_BURST];
-	uint32_t idx, room, i, posted = 0, taken, foreign = 0;
+	uint8_t contd_buf[XDP_BURST], *contd = NULL;
+	uint32_t idx, room, i, nd, taken, foreign = 0, frames = 0;
 	uint64_t bytes = 0;
 
 	/* the device went away: take nothing, the caller keeps its packets */
@@ -332,46 +374,41 @@ uint16_t xdp_tx_burst(struct sl_port *port, uint16_t queue,
 		xdp_reap(q);
 		room = xsk_prod_nb_free(&q->tx, n);
 	}
-	if (room > n)
-		room = n;
-	for (i = 0; i < room; i++)
+	if (room > XDP_BURST)
+		room = XDP_BURST;
+	nd = taken = SL_MIN(room, n);
+	for (i = 0; i < taken; i++)
 		foreign += pkts[i]->pool != q->pool;
-	taken = room;
 	if (sl_unlikely(foreign)) {
-		taken = copy_in(q, st, pkts, copied, room, foreign);
+		taken = copy_in(q, st, pkts, n, room, copied, contd_buf, &nd);
 		src = copied;
+		contd = contd_buf;
 	}
-	if (taken && xsk_ring_prod__reserve(&q->tx, taken, &idx) != taken)
-		taken = 0; /* cannot happen: room was counted above */
-	for (i = 0; i < taken; i++) {
+	if (nd && xsk_ring_prod__reserve(&q->tx, nd, &idx) != nd)
+		nd = taken = 0; /* cannot happen: room was counted above */
+	for (i = 0; i < nd; i++) {
 		struct sl_pkt *p = src[i];
-		struct xdp_desc *d;
-		uint64_t addr;
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx + i);
+		uint64_t addr = (uint64_t)(p->data - g->base);
+		bool more = contd && contd[i];
 
-		if (sl_unlikely(!p))
-			continue; /* dropped by copy_in */
-		addr = (uint64_t)(p->data - g->base);
 		g->owner[addr >> g->shift] = q->slot | SL_XSK_OWN_TX;
-		d = xsk_ring_prod__tx_desc(&q->tx, idx + posted);
 		d->addr = addr;
 		d->len = p->len;
-		d->options = 0;
+		d->options = more ? XDP_PKT_CONTD : 0;
 		bytes += p->len;
-		posted++;
+		frames += !more;
 	}
-	/* give back the slots reserved but not written (libxdp has no
-	 * cancel for a producer ring; the cached index is ours alone) */
-	q->tx.cached_prod -= taken - posted;
-	if (posted)
-		xsk_ring_prod__submit(&q->tx, posted);
-	if ((posted || q->tx_pending) && sl_unlikely(kick_tx(q))) {
+	if (nd)
+		xsk_ring_prod__submit(&q->tx, nd);
+	if ((nd || q->tx_pending) && sl_unlikely(kick_tx(q))) {
 		/* posted to a ring nobody reads any more: never sent; the
 		 * buffers come back to the pool at close */
 		xdp_gone(port);
-		st->tx_errors += posted;
+		st->tx_errors += frames;
 		return (uint16_t)taken;
 	}
-	st->tx_packets += posted;
+	st->tx_packets += frames;
 	st->tx_bytes += bytes;
 	if (taken < n) {
 		st->tx_full++;

@@ -203,6 +203,25 @@ int sl_steer_load(struct sl_steer **out, const struct sl_steer_rule *rules,
 		goto fail;
 	}
 	err = bpf_object__load(s->obj);
+	if (err == -EINVAL) {
+		/* before Linux 5.18 no program takes multi-buffer frames
+		 * (BPF_F_XDP_HAS_FRAGS): the same program without */
+		bpf_object__close(s->obj);
+		s->obj = bpf_object__open_mem(sl_steer_bpf_obj,
+					      sl_steer_bpf_obj_len, &oo);
+		prog = s->obj ? bpf_object__find_program_by_name(
+					s->obj, SL_STEER_PROG_NAME) :
+				NULL;
+		err = prog ? bpf_program__set_flags(
+				     prog,
+				     bpf_program__flags(prog) &
+					     ~(__u32)BPF_F_XDP_HAS_FRAGS) :
+			     -ENOENT;
+		if (!err)
+			err = bpf_object__load(s->obj);
+		if (!err)
+			sl_dbg("steer: loaded without multi-buffer frames");
+	}
 	if (err) {
 		err = sl_fail(-err,
 			      "steer: loading the XDP program: %s%s%s (needs "

@@ -294,6 +294,9 @@ int xdp_q_create(struct xdp_priv *pv, struct xdp_umem *u, uint32_t dq,
 		q->tx_copied = q->fill_ring_empty = q->wakeups = 0;
 		q->tx_wakeups = q->tx_stall_kicks = 0;
 		q->link_checks = 0;
+		q->rx_mb_frames = q->rx_mb_invalid = q->rx_mb_too_long = 0;
+		q->tx_mb_frames = q->tx_too_long = 0;
+		q->mb.skip = 0;
 		*out = q;
 		return 0;
 	}
@@ -331,6 +334,19 @@ int xdp_q_create(struct xdp_priv *pv, struct xdp_umem *u, uint32_t dq,
 		if (!err)
 			break;
 		q->xsk = NULL;
+		/* multi-buffer frames: Linux 6.6 knows XDP_USE_SG, and a
+		 * zero-copy driver must offer it (xdp_zc_max_segs); where
+		 * refused the UMEM goes on without, a chunk per frame */
+		if (made && (sc.bind_flags & XDP_USE_SG) &&
+		    (err == -EINVAL || err == -EOPNOTSUPP)) {
+			xsk_umem__delete(u->umem);
+			u->umem = NULL;
+			sc.bind_flags &= (uint16_t)~XDP_USE_SG;
+			u->sg_refused = true;
+			u->sg_err = -err;
+			tries--;
+			continue;
+		}
 		/* A socket of a process that just died (or just closed)
 		 * keeps its queue until the kernel's deferred release runs:
 		 * wait for it a little rather than fail. libxdp cannot retry
@@ -349,6 +365,11 @@ int xdp_q_create(struct xdp_priv *pv, struct xdp_umem *u, uint32_t dq,
 		sl_dbg("xdp:%s: queue %u was busy for %d ms", pv->ifname, dq,
 		       tries * BUSY_WAIT_US / 1000);
 	libxdp_set_print(old);
+	/* the owner's bind decides for the UMEM: sockets sharing it
+	 * inherit its multi-buffer flag (the kernel's XDP_UMEM_SG_FLAG) */
+	if (xsk_umem__fd(u->umem) == xsk_socket__fd(q->xsk))
+		u->sg = (sc.bind_flags & XDP_USE_SG) != 0;
+	q->max_tx = u->sg ? q->max_copy * XDP_TX_MAX_FRAGS : q->max_copy;
 	q->fd = xsk_socket__fd(q->xsk);
 	q->tx_budget = tx_budget(q->fd, ring, bind_flags);
 	u->refs++;

@@ -37,6 +37,18 @@
  * bursts stop calling the kernel: receive still hands over what the RX ring
  * held, transmit takes nothing. Close gives everything back as usual.
  *
+ * Frames longer than a chunk (an MTU above a page, or above the chunk's
+ * room): the UMEM's first socket binds with XDP_USE_SG (Linux 6.6; mb=off
+ * does without), and the steering program takes multi-buffer frames. A
+ * frame that comes in several descriptors is copied into one buffer of a
+ * second pool the port owns (pv->mb_pool), so the application still sees
+ * one contiguous packet and the chunks go straight back to the fill ring;
+ * frames of one chunk take the zero-copy path as before, at the cost of a
+ * test of the descriptor's options. Sending copies a frame longer than a
+ * chunk into several, posted all together or not at all. Where the kernel
+ * or the driver refuses the flag, the port opens with a chunk's limit and
+ * says so (xstats multi_buffer, max_frame; sl_port_info's max_frame).
+ *
  * The files: this one opens and closes ports; fast.c has the bursts,
  * umem.c the UMEMs and sockets, ifreg.c the interfaces and their steering
  * programs; xdp_int.h is what they share.
@@ -152,9 +164,24 @@ static void xdp_close_locked(struct sl_port *port)
 
 static void xdp_close(struct sl_port *port)
 {
+	struct xdp_priv *pv = port->priv;
+
 	pthread_mutex_lock(&xdp_reg_lock);
 	xdp_close_locked(port);
 	pthread_mutex_unlock(&xdp_reg_lock);
+	/* packets of it still out (an auto: port that changes path under
+	 * an application holding some) must stay valid: the pool is then
+	 * left to them, a leak rather than a use after free */
+	if (pv->mb_pool &&
+	    sl_pool_avail(pv->mb_pool) == sl_pool_capacity(pv->mb_pool))
+		sl_pool_destroy(pv->mb_pool);
+	else if (pv->mb_pool)
+		sl_dbg("xdp:%s: %u multi-buffer packets still out at close: "
+		       "their pool stays",
+		       pv->ifname,
+		       sl_pool_capacity(pv->mb_pool) -
+			       sl_pool_avail(pv->mb_pool));
+	pv->mb_pool = NULL;
 }
 
 /* queue=N, queues=N (from queue) or queues=A-B. */
@@ -243,8 +270,8 @@ static bool match_equal(const struct sl_match *a, const struct sl_match *b)
  * is the interface's first. 0, or -errno with the refusal in why. */
 static int try_mode(struct sl_port *port, const struct sl_spec *spec,
 		    struct xdp_priv *pv, enum xdp_mode m,
-		    struct sl_match *match, uint32_t ring, const char *drv,
-		    char *why, size_t why_len)
+		    struct sl_match *match, uint32_t ring, bool want_sg,
+		    const char *drv, char *why, size_t why_len)
 {
 	struct xdp_umem *u = pv->um;
 	uint16_t flags = XDP_USE_NEED_WAKEUP;
@@ -253,6 +280,10 @@ static int try_mode(struct sl_port *port, const struct sl_spec *spec,
 	int err;
 
 	flags |= m == MODE_ZC ? XDP_ZEROCOPY : XDP_COPY;
+	if (want_sg)
+		flags |= XDP_USE_SG; /* the UMEM's owner asks; see umem.c */
+	if (!u->umem)
+		u->sg_refused = false;
 	if (pv->ifc && pv->ifc->mode != m &&
 	    (pv->ifc->mode == MODE_GENERIC || m == MODE_GENERIC)) {
 		snprintf(why, why_len,
@@ -354,6 +385,69 @@ undo:
 	return err;
 }
 
+/* mb=on (the default) or mb=off: frames of several UMEM chunks. */
+static int parse_mb(const struct sl_spec *spec, bool *on)
+{
+	const char *v = sl_spec_get(spec, "mb");
+
+	*on = true;
+	if (!v || !strcmp(v, "on"))
+		return 0;
+	if (!strcmp(v, "off")) {
+		*on = false;
+		return 0;
+	}
+	return sl_spec_fail(spec, EINVAL, "bad mb '%s': expected on or off", v);
+}
+
+/*
+ * Multi-buffer frames, once the sockets are bound: where the UMEM has
+ * XDP_USE_SG, a pool of larger buffers for the frames that span chunks
+ * (receive copies them there: a frame stays one contiguous packet), and
+ * the port's largest frame either way (info.max_frame). Where the kernel
+ * or the driver refused the flag, the port works as before, a chunk per
+ * frame, and says so.
+ */
+static void mb_setup(struct sl_port *port, struct xdp_priv *pv, unsigned nq,
+		     const char *drv)
+{
+	struct xdp_umem *u = pv->um;
+	uint32_t max = pv->q[0]->max_copy;
+	unsigned i;
+
+	if (u->sg) {
+		struct sl_pool_opts po = { .sz = sizeof(po),
+					   .n_bufs = XDP_MB_BUFS * nq,
+					   .buf_size = XDP_MB_BUF_SIZE,
+					   .headroom =
+						   sl_pool_headroom(port->pool),
+					   .cache_size = 64,
+					   .name = "xdp-mb" };
+
+		pv->mb_pool = sl_pool_create(&po);
+		if (!pv->mb_pool)
+			sl_warn("xdp:%s: no pool for multi-buffer frames (%s): "
+				"frames longer than %u bytes are dropped",
+				pv->ifname, sl_last_error(), max);
+	} else if (u->sg_refused) {
+		sl_info("xdp:%s: multi-buffer frames (XDP_USE_SG) refused by "
+			"the kernel or driver %s (%s; Linux 6.6 and a driver "
+			"that offers them are needed): frames up to %u bytes",
+			pv->ifname, drv, errname(u->sg_err), max);
+	}
+	if (pv->mb_pool) {
+		struct sl_pkt *p = sl_pkt_alloc(pv->mb_pool);
+
+		if (p) {
+			max = SL_MIN(sl_pkt_tailroom(p), pv->q[0]->max_tx);
+			sl_pkt_free(p);
+		}
+	}
+	for (i = 0; i < nq; i++)
+		pv->q[i]->mb.pool = pv->mb_pool;
+	port->info.max_frame = max;
+}
+
 static int xdp_open(struct sl_port *port, const struct sl_spec *spec)
 {
 	struct xdp_priv *pv = port->priv;
@@ -365,6 +459,7 @@ static int xdp_open(struct sl_port *port, const struct sl_spec *spec)
 	char drv[32], who[200], why[232], all[768];
 	const char *mstr;
 	int err = 0, found, m;
+	bool want_sg = true;
 
 	if (!spec->target[0] || strlen(spec->target) >= IFNAMSIZ)
 		return sl_spec_fail(spec, EINVAL,
@@ -394,6 +489,8 @@ static int xdp_open(struct sl_port *port, const struct sl_spec *spec)
 				    "of two from 64 to 16384",
 				    ring);
 	err = xdp_pool_geom(spec, port->pool, &g, &headroom);
+	if (!err)
+		err = parse_mb(spec, &want_sg);
 	if (err)
 		return err;
 	cap = sl_pool_capacity(port->pool);
@@ -533,7 +630,7 @@ static int xdp_open(struct sl_port *port, const struct sl_spec *spec)
 			continue;
 		why[0] = '\0';
 		err = try_mode(port, spec, pv, (enum xdp_mode)m, &match, ring,
-			       drv, why, sizeof(why));
+			       want_sg, drv, why, sizeof(why));
 		if (!err || !why[0])
 			break; /* opened, or an error that is not a refusal */
 		sl_port_refuse(port, xdp_mode_path[m], "%s: %s", pv->ifname,
@@ -571,6 +668,7 @@ static int xdp_open(struct sl_port *port, const struct sl_spec *spec)
 				sl_busy_poll_enable(port, q->fd, pv->ifname);
 		xdp_refill(port, q);
 	}
+	mb_setup(port, pv, nq, drv);
 	port->n_queues = (uint16_t)nq;
 	sl_strlcpy(port->info.mode, xdp_mode_name[pv->um->mode],
 		   sizeof(port->info.mode));
@@ -594,6 +692,7 @@ static int xdp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 	struct sl_steer_stats ss = { 0 };
 	uint64_t inv = 0, comp = 0, copied = 0, empty = 0, wake = 0, checks = 0;
 	uint64_t txwake = 0, stall = 0, recycled = 0, budget = 0;
+	uint64_t mb_rx = 0, mb_bad = 0, mb_long = 0, mb_tx = 0, tx_long = 0;
 	unsigned i, k = 0;
 
 	pthread_mutex_lock(&xdp_reg_lock);
@@ -611,6 +710,12 @@ static int xdp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 		checks += __atomic_load_n(&q->link_checks, __ATOMIC_RELAXED);
 		recycled +=
 			__atomic_load_n(&q->fill_recycled, __ATOMIC_RELAXED);
+		mb_rx += __atomic_load_n(&q->rx_mb_frames, __ATOMIC_RELAXED);
+		mb_bad += __atomic_load_n(&q->rx_mb_invalid, __ATOMIC_RELAXED);
+		mb_long +=
+			__atomic_load_n(&q->rx_mb_too_long, __ATOMIC_RELAXED);
+		mb_tx += __atomic_load_n(&q->tx_mb_frames, __ATOMIC_RELAXED);
+		tx_long += __atomic_load_n(&q->tx_too_long, __ATOMIC_RELAXED);
 		if (!budget || q->tx_budget < budget)
 			budget = q->tx_budget;
 		memset(&ks, 0, sizeof(ks));
@@ -639,6 +744,13 @@ static int xdp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 	sl_xstat_put(out, n, k++, "tx_wakeups", txwake);
 	sl_xstat_put(out, n, k++, "tx_stall_kicks", stall);
 	sl_xstat_put(out, n, k++, "link_checks", checks);
+	sl_xstat_put(out, n, k++, "multi_buffer", pv->um && pv->um->sg);
+	sl_xstat_put(out, n, k++, "max_frame", port->info.max_frame);
+	sl_xstat_put(out, n, k++, "rx_mb_frames", mb_rx);
+	sl_xstat_put(out, n, k++, "rx_mb_invalid", mb_bad);
+	sl_xstat_put(out, n, k++, "rx_mb_too_long", mb_long);
+	sl_xstat_put(out, n, k++, "tx_mb_frames", mb_tx);
+	sl_xstat_put(out, n, k++, "tx_too_long", tx_long);
 	sl_xstat_put(out, n, k++, "xsk_rx_dropped", sum.rx_dropped);
 	sl_xstat_put(out, n, k++, "xsk_rx_invalid_descs", sum.rx_invalid_descs);
 	sl_xstat_put(out, n, k++, "xsk_tx_invalid_descs", sum.tx_invalid_descs);
@@ -660,8 +772,8 @@ static int xdp_queue_fd(struct sl_port *port, uint16_t queue)
 	return pv->q[queue] ? pv->q[queue]->fd : -ENOTSUP;
 }
 
-static const char *const xdp_keys[] = { "queue",   "mode",	"match",
-					"replace", "busy_poll", NULL };
+static const char *const xdp_keys[] = { "queue",     "mode", "match", "replace",
+					"busy_poll", "mb",   NULL };
 
 const struct sl_driver sl_driver_xdp = {
 	.name = "xdp",

@@ -32,6 +32,17 @@
 #define XDP_BURST 256 /* descriptors handled per ring read */
 #define XDP_FILL_BATCH 64 /* fill ring top-ups, in buffers */
 #define XDP_PACKET_HEADROOM_ 256 /* the kernel's, in front of every frame */
+/* Multi-buffer frames (XDP_USE_SG): each queue copies the frames of more
+ * than one chunk into buffers of the port's second pool, this many per
+ * queue of this size (16 KiB: a 9000-byte MTU and then some) */
+#define XDP_MB_BUFS 512
+#define XDP_MB_BUF_SIZE 16384
+/* TX descriptors one frame may take in copy mode: the kernel refuses a
+ * frame of more than MAX_SKB_FRAGS (17) with EOVERFLOW; 16 keeps clear */
+#define XDP_TX_MAX_FRAGS 16
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4) /* Linux 6.6 */
+#endif
 #define BUSY_RETRIES 100 /* 10 ms apart: a dead socket's queue frees */
 #define BUSY_WAIT_US 10000
 /* an idle queue asks the kernel whether its device is still there this
@@ -62,6 +73,9 @@ struct xdp_umem {
 	unsigned refs; /* queues of open ports using it */
 	uint32_t ring_size; /* fill/completion sizes given at creation */
 	uint32_t headroom; /* UMEM frame headroom (pool_geom) */
+	bool sg; /* bound with XDP_USE_SG: frames may span chunks */
+	bool sg_refused; /* asked for it, and the kernel said no */
+	int sg_err; /* ... with this errno */
 	bool slot_used[SL_XSK_MAX_SLOTS + 1];
 	/* The owner socket's fd is the UMEM's: libxdp keeps it bound until
 	 * the UMEM goes, so an owner whose port closes first waits here. */
@@ -102,6 +116,8 @@ struct xdp_q {
 	uint32_t fill_target; /* buffers kept with the kernel for RX */
 	uint32_t in_fill; /* buffers given to the fill ring, not back yet */
 	uint32_t max_copy; /* largest frame a buffer of ours takes */
+	uint32_t max_tx; /* largest frame sent (several chunks with sg) */
+	struct sl_xsk_mb mb; /* multi-buffer receive: pool NULL without sg */
 	uint64_t next_check_ns; /* coarse clock: next idle device check */
 	uint32_t tx_budget; /* frames one copy-mode kick sends */
 	bool tx_pending; /* frames left in the TX ring after a kick */
@@ -117,11 +133,17 @@ struct xdp_q {
 	uint64_t tx_wakeups; /* of which TX */
 	uint64_t tx_stall_kicks; /* of which TX the kernel did not ask for */
 	uint64_t link_checks; /* idle recvfrom calls asking for the device */
+	uint64_t rx_mb_frames; /* frames of several chunks received, copied */
+	uint64_t rx_mb_invalid; /* ... refused: malformed descriptor runs */
+	uint64_t rx_mb_too_long; /* ... dropped: longer than an mb buffer */
+	uint64_t tx_mb_frames; /* frames sent in several descriptors */
+	uint64_t tx_too_long; /* frames dropped: longer than max_tx */
 } SL_CACHE_ALIGNED;
 
 struct xdp_priv {
 	struct xdp_umem *um;
 	struct xdp_iface *ifc;
+	struct sl_pool *mb_pool; /* frames of several chunks (with sg) */
 	char ifname[IFNAMSIZ];
 	int ifindex;
 	uint32_t qbase;

@@ -29,12 +29,20 @@
 
 #include <sluice/pkt.h>
 
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0) /* Linux 6.6: more of this frame follows */
+#endif
+
 #define SL_XSK_OWN_NONE 0
 #define SL_XSK_OWN_TX 0x80 /* | slot: in that socket's TX ring */
 #define SL_XSK_MAX_SLOTS 127 /* sockets per UMEM: slots 1..127 */
 
 /* Ethernet header: anything shorter is not a frame */
 #define SL_XSK_MIN_FRAME 14
+/* Descriptors one multi-buffer frame may span: the kernel's MAX_SKB_FRAGS
+ * (17 by default, 45 at most) plus one, with room to spare; a frame of more
+ * is refused whole */
+#define SL_XSK_MAX_FRAGS 48
 
 struct sl_xsk_geom {
 	uint8_t *base; /* UMEM start: the pool's buffer 0 */
@@ -53,13 +61,15 @@ enum sl_xsk_bad {
 	SL_XSK_BAD_LEN, /* frame too short or runs past its chunk */
 };
 
-/* Check an RX descriptor for socket `slot` (1..127). Returns an enum
- * sl_xsk_bad. When the address and the owner are right but the frame is
- * not (SL_XSK_BAD_OFFSET, SL_XSK_BAD_LEN), the chunk is still ours: the
- * caller recycles it. */
-static inline enum sl_xsk_bad sl_xsk_check_rx(const struct sl_xsk_geom *g,
-					      uint64_t addr, uint32_t len,
-					      uint8_t slot)
+/* Check an RX descriptor for socket `slot` (1..127) whose frame (or
+ * fragment) holds at least min_len bytes. Returns an enum sl_xsk_bad. When
+ * the address and the owner are right but the frame is not
+ * (SL_XSK_BAD_OFFSET, SL_XSK_BAD_LEN), the chunk is still ours: the caller
+ * recycles it. */
+static inline enum sl_xsk_bad sl_xsk_check_rx_min(const struct sl_xsk_geom *g,
+						  uint64_t addr, uint32_t len,
+						  uint8_t slot,
+						  uint32_t min_len)
 {
 	uint64_t off;
 
@@ -70,9 +80,17 @@ static inline enum sl_xsk_bad sl_xsk_check_rx(const struct sl_xsk_geom *g,
 	off = addr & (g->chunk - 1);
 	if (off < SL_PKT_META)
 		return SL_XSK_BAD_OFFSET;
-	if (len < SL_XSK_MIN_FRAME || len > g->chunk - off)
+	if (len < min_len || len > g->chunk - off)
 		return SL_XSK_BAD_LEN;
 	return SL_XSK_OK;
+}
+
+/* A whole frame, or the first fragment of one: an Ethernet header at least. */
+static inline enum sl_xsk_bad sl_xsk_check_rx(const struct sl_xsk_geom *g,
+					      uint64_t addr, uint32_t len,
+					      uint8_t slot)
+{
+	return sl_xsk_check_rx_min(g, addr, len, slot, SL_XSK_MIN_FRAME);
 }
 
 /* Check a completion: the address of a frame this socket sent. */
@@ -105,16 +123,46 @@ struct sl_xsk_take_counts {
 	uint64_t bytes; /* RX: bytes of the frames handed over */
 	uint64_t invalid; /* descriptors refused */
 	uint64_t recycled; /* refused, but the chunk was ours: see recycle */
+	uint64_t taken; /* RX: chunks the kernel gave back (pkts + recycle) */
+	uint64_t mb_frames; /* RX: multi-buffer frames handed over, copied */
+	uint64_t mb_bad; /* RX: multi-buffer frames refused as malformed */
+	uint64_t mb_too_long; /* RX: ... longer than a buffer of mb->pool */
+	uint64_t mb_nobuf; /* RX: ... dropped, mb->pool was empty */
+};
+
+/*
+ * Multi-buffer receive (XDP_USE_SG): a frame in several descriptors, each
+ * but the last with XDP_PKT_CONTD, is copied into one buffer of pool (its
+ * chunks go to recycle), so that the application still gets one contiguous
+ * packet. pool NULL: the socket has no multi-buffer frames, and a
+ * descriptor with XDP_PKT_CONTD is malformed. skip is the reader's state
+ * across calls: set while the rest of a refused frame is still to come,
+ * and dropped as it comes.
+ */
+struct sl_xsk_mb {
+	struct sl_pool *pool;
+	uint32_t skip;
 };
 
 /*
  * Read up to n RX descriptors of socket `slot` and release them. Each good
  * one becomes a packet at pkts[i], with no copy: the struct sl_pkt at the
  * start of its chunk gets data = base + addr, len, flags 0, port and queue.
- * A bad descriptor is counted and dropped; if its chunk was still ours the
- * packet is put in recycle[] (room for n) for the caller to give back.
- * Returns how many packets are in pkts; *n_recycle says how many in recycle.
+ * A frame of several descriptors (see struct sl_xsk_mb) becomes one packet
+ * of mb->pool; the last frame may take up to SL_XSK_MAX_FRAGS descriptors
+ * beyond n. A bad descriptor, or a frame with one, is counted and dropped;
+ * each chunk that was still ours is put in recycle[] (room for n +
+ * SL_XSK_MAX_FRAGS + 1) for the caller to give back. Returns how many
+ * packets are in pkts; *n_recycle says how many in recycle.
  */
+unsigned sl_xsk_rx_take_mb(struct xsk_ring_cons *rx,
+			   const struct sl_xsk_geom *g, uint8_t slot,
+			   uint16_t port, uint16_t queue, struct sl_pkt **pkts,
+			   unsigned n, struct sl_pkt **recycle,
+			   unsigned *n_recycle, struct sl_xsk_mb *mb,
+			   struct sl_xsk_take_counts *c);
+
+/* sl_xsk_rx_take_mb for a socket without multi-buffer frames. */
 unsigned sl_xsk_rx_take(struct xsk_ring_cons *rx, const struct sl_xsk_geom *g,
 			uint8_t slot, uint16_t port, uint16_t queue,
 			struct sl_pkt **pkts, unsigned n,

@@ -5,7 +5,9 @@
  * privileges. The fake UMEM sits between two inaccessible guard pages, so
  * a descriptor that is followed outside the region crashes the test, and
  * every chunk is filled with a pattern so that a write to a chunk the
- * driver does not own is seen.
+ * driver does not own is seen. Multi-buffer runs (XDP_PKT_CONTD) come
+ * last: copied whole into one packet of a second pool, or refused whole,
+ * every chunk of ours given back once.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +16,13 @@
 
 #include "sltest.h"
 
+#include <sluice/mem.h>
+
 #include "drivers/xdp/xsk_desc.h"
 
 #define CHUNK 2048u
-#define N_CHUNKS 8u
-#define RING 16u
+#define N_CHUNKS 64u
+#define RING 64u
 #define SLOT 3
 #define HEAD 320u /* SL_PKT_META + the kernel's XDP_PACKET_HEADROOM */
 #define PATTERN 0xab
@@ -361,6 +365,239 @@ static void test_burst_limit(void **state)
 	fake_free(f);
 }
 
+/* ---- multi-buffer runs ---------------------------------------------- */
+
+#define BIG 16384u
+#define ROOM (RING + SL_XSK_MAX_FRAGS + 1)
+
+static void put_rx_opt(struct fake *f, uint64_t addr, uint32_t len,
+		       uint32_t opt)
+{
+	f->rxd[f->prod & (RING - 1)] =
+		(struct xdp_desc){ .addr = addr, .len = len, .options = opt };
+	__atomic_store_n(&f->prod, f->prod + 1, __ATOMIC_RELEASE);
+}
+
+static struct sl_pool *big_pool(unsigned n)
+{
+	struct sl_pool_opts o = { .sz = sizeof(o),
+				  .n_bufs = n,
+				  .buf_size = BIG,
+				  .flags = SL_POOL_F_DEBUG | SL_POOL_F_NO_CACHE,
+				  .name = "mb" };
+	struct sl_pool *p = sl_pool_create(&o);
+
+	assert_non_null(p);
+	return p;
+}
+
+/* Chunk i's frame area holds bytes (i, 0), (i, 1), ... */
+static void stamp(struct fake *f, unsigned i, uint32_t len)
+{
+	uint8_t *d = f->g.base + (size_t)i * CHUNK + HEAD;
+	uint32_t k;
+
+	for (k = 0; k < len; k++)
+		d[k] = (uint8_t)(i * 31 + k);
+}
+
+/* Every chunk of ours in rec[0..n) once, each tagged free. */
+static void recycled_once(const struct fake *f, struct sl_pkt **rec, unsigned n)
+{
+	unsigned a, b;
+
+	for (a = 0; a < n; a++) {
+		size_t off = (size_t)((uint8_t *)rec[a] - f->g.base);
+
+		assert_int_equal(off % CHUNK, 0);
+		assert_int_equal(f->owner[off / CHUNK], SL_XSK_OWN_NONE);
+		for (b = a + 1; b < n; b++)
+			assert_ptr_not_equal(rec[a], rec[b]);
+	}
+}
+
+static void test_mb_frame_copied(void **state)
+{
+	struct fake *f = fake_new();
+	struct sl_pool *big = big_pool(4);
+	struct sl_xsk_mb mb = { .pool = big };
+	struct sl_pkt *pkts[RING], *rec[ROOM], *copy;
+	struct sl_xsk_take_counts c = { 0 };
+	uint32_t l = CHUNK - HEAD, k;
+	unsigned n, n_rec = 0, i;
+
+	(void)state;
+	for (i = 1; i <= 5; i++) {
+		f->owner[i] = SLOT;
+		stamp(f, i, l);
+	}
+	put_rx(f, 1 * CHUNK + HEAD, 60);
+	put_rx_opt(f, 2 * CHUNK + HEAD, l, XDP_PKT_CONTD);
+	put_rx_opt(f, 3 * CHUNK + HEAD, l, XDP_PKT_CONTD);
+	put_rx_opt(f, 4 * CHUNK + HEAD, 10, 0);
+	put_rx(f, 5 * CHUNK + HEAD, 70);
+	/* n = 2 cuts the frame: its run is read to its end all the same,
+	 * and the frame after it waits for the next call */
+	n = sl_xsk_rx_take_mb(&f->rx, &f->g, SLOT, 7, 2, pkts, 2, rec, &n_rec,
+			      &mb, &c);
+	assert_int_equal(n, 2);
+	assert_int_equal(f->cons, 4);
+	assert_ptr_equal(pkts[0], f->g.base + 1 * CHUNK);
+	assert_ptr_equal(pkts[1]->pool, big);
+	assert_int_equal(pkts[1]->len, 2 * l + 10);
+	assert_int_equal(pkts[1]->port, 7);
+	assert_int_equal(pkts[1]->queue, 2);
+	copy = pkts[1];
+	for (k = 0; k < pkts[1]->len; k++) {
+		unsigned ch = 2 + k / l;
+
+		assert_int_equal(pkts[1]->data[k], (uint8_t)(ch * 31 + k % l));
+	}
+	/* its chunks are given back, once each; the first one's packet
+	 * went to the application */
+	assert_int_equal(n_rec, 3);
+	recycled_once(f, rec, n_rec);
+	assert_int_equal(c.taken, 4);
+	assert_int_equal(c.mb_frames, 1);
+	assert_int_equal(c.invalid, 0);
+	assert_int_equal(c.bytes, 60 + 2 * l + 10);
+	n = sl_xsk_rx_take_mb(&f->rx, &f->g, SLOT, 7, 2, pkts, 2, rec, &n_rec,
+			      &mb, &c);
+	assert_int_equal(n, 1);
+	assert_int_equal(pkts[0]->len, 70);
+	sl_pkt_free(copy);
+	assert_int_equal(sl_pool_avail(big), 4);
+	fake_free(f);
+	sl_pool_destroy(big);
+}
+
+/* Runs refused whole: a chunk not ours, a chunk twice, a length past its
+ * chunk, no last descriptor before the ring ends, no pool to copy to,
+ * longer than a buffer of the pool, the pool empty. */
+static void test_mb_malformed(void **state)
+{
+	struct fake *f = fake_new();
+	struct sl_pool *big = big_pool(1);
+	struct sl_xsk_mb mb = { .pool = big }, none = { 0 };
+	struct sl_pkt *pkts[RING], *rec[ROOM], *held;
+	struct sl_xsk_take_counts c = { 0 };
+	uint32_t l = CHUNK - HEAD;
+	unsigned n, n_rec = 0, i;
+
+	(void)state;
+	for (i = 0; i < 40; i++)
+		f->owner[i] = SLOT;
+	f->owner[2] = SLOT + 1;
+	/* another socket's chunk in the middle */
+	put_rx_opt(f, 1 * CHUNK + HEAD, l, XDP_PKT_CONTD);
+	put_rx_opt(f, 2 * CHUNK + HEAD, l, XDP_PKT_CONTD);
+	put_rx_opt(f, 3 * CHUNK + HEAD, 10, 0);
+	/* the same chunk twice */
+	put_rx_opt(f, 4 * CHUNK + HEAD, l, XDP_PKT_CONTD);
+	put_rx_opt(f, 4 * CHUNK + HEAD, 10, 0);
+	/* a fragment past its chunk */
+	put_rx_opt(f, 5 * CHUNK + HEAD, l, XDP_PKT_CONTD);
+	put_rx_opt(f, 6 * CHUNK + HEAD, l + 1, 0);
+	/* a runt first fragment */
+	put_rx_opt(f, 7 * CHUNK + HEAD, 5, XDP_PKT_CONTD);
+	put_rx_opt(f, 8 * CHUNK + HEAD, 10, 0);
+	/* then a good single frame, and a run the ring ends in */
+	put_rx(f, 9 * CHUNK + HEAD, 60);
+	put_rx_opt(f, 10 * CHUNK + HEAD, l, XDP_PKT_CONTD);
+	n = sl_xsk_rx_take_mb(&f->rx, &f->g, SLOT, 0, 0, pkts, RING, rec,
+			      &n_rec, &mb, &c);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(pkts[0], f->g.base + 9 * CHUNK);
+	assert_int_equal(c.mb_bad, 5);
+	assert_int_equal(c.invalid, 3 + 2 + 2 + 2 + 1);
+	assert_int_equal(c.mb_frames, 0);
+	/* every chunk of ours back once: 1, 3, 4, 5, 6, 7, 8, 10 */
+	assert_int_equal(n_rec, 8);
+	recycled_once(f, rec, n_rec);
+	assert_int_equal(f->owner[2], SLOT + 1);
+	assert_int_equal(f->cons, 11);
+	assert_int_equal(sl_pool_avail(big), 1);
+
+	/* no pool: a socket without multi-buffer frames never has one */
+	put_rx_opt(f, 11 * CHUNK + HEAD, l, XDP_PKT_CONTD);
+	put_rx_opt(f, 12 * CHUNK + HEAD, 10, 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(sl_xsk_rx_take_mb(&f->rx, &f->g, SLOT, 0, 0, pkts,
+					   RING, rec, &n_rec, &none, &c),
+			 0);
+	assert_int_equal(c.mb_bad, 1);
+	assert_int_equal(n_rec, 2);
+
+	/* longer than a buffer of the pool: 10 full chunks > 16 KiB */
+	memset(&c, 0, sizeof(c));
+	for (i = 13; i < 23; i++)
+		put_rx_opt(f, i * CHUNK + HEAD, l, i < 22 ? XDP_PKT_CONTD : 0);
+	assert_int_equal(sl_xsk_rx_take_mb(&f->rx, &f->g, SLOT, 0, 0, pkts,
+					   RING, rec, &n_rec, &mb, &c),
+			 0);
+	assert_int_equal(c.mb_too_long, 1);
+	assert_int_equal(n_rec, 10);
+	recycled_once(f, rec, n_rec);
+	assert_int_equal(sl_pool_avail(big), 1);
+
+	/* the pool empty: counted, chunks back */
+	held = sl_pkt_alloc(big);
+	assert_non_null(held);
+	memset(&c, 0, sizeof(c));
+	put_rx_opt(f, 23 * CHUNK + HEAD, l, XDP_PKT_CONTD);
+	put_rx_opt(f, 24 * CHUNK + HEAD, 10, 0);
+	assert_int_equal(sl_xsk_rx_take_mb(&f->rx, &f->g, SLOT, 0, 0, pkts,
+					   RING, rec, &n_rec, &mb, &c),
+			 0);
+	assert_int_equal(c.mb_nobuf, 1);
+	assert_int_equal(n_rec, 2);
+	sl_pkt_free(held);
+	fake_free(f);
+	sl_pool_destroy(big);
+}
+
+/* A run of more than SL_XSK_MAX_FRAGS descriptors is refused, and the rest
+ * of it, read in later calls, too, up to its last descriptor; the frame
+ * after it is fine. */
+static void test_mb_too_many(void **state)
+{
+	struct fake *f = fake_new();
+	struct sl_pool *big = big_pool(2);
+	struct sl_xsk_mb mb = { .pool = big };
+	struct sl_pkt *pkts[RING], *rec[ROOM];
+	struct sl_xsk_take_counts c = { 0 };
+	unsigned n, n_rec = 0, i, total = SL_XSK_MAX_FRAGS + 4;
+
+	(void)state;
+	for (i = 0; i < N_CHUNKS; i++)
+		f->owner[i] = SLOT;
+	for (i = 0; i < total; i++)
+		put_rx_opt(f, i * CHUNK + HEAD, 100,
+			   i + 1 < total ? XDP_PKT_CONTD : 0);
+	put_rx(f, total * CHUNK + HEAD, 60);
+	n = sl_xsk_rx_take_mb(&f->rx, &f->g, SLOT, 0, 0, pkts, 4, rec, &n_rec,
+			      &mb, &c);
+	assert_int_equal(n, 0);
+	assert_int_equal(c.mb_bad, 1);
+	assert_int_equal(n_rec, SL_XSK_MAX_FRAGS);
+	recycled_once(f, rec, n_rec);
+	assert_int_equal(mb.skip, 1);
+	n = sl_xsk_rx_take_mb(&f->rx, &f->g, SLOT, 0, 0, pkts, 2, rec, &n_rec,
+			      &mb, &c);
+	assert_int_equal(n, 0);
+	assert_int_equal(n_rec, 2);
+	n = sl_xsk_rx_take_mb(&f->rx, &f->g, SLOT, 0, 0, pkts, RING, rec,
+			      &n_rec, &mb, &c);
+	assert_int_equal(n, 1);
+	assert_int_equal(n_rec, 2);
+	assert_int_equal(mb.skip, 0);
+	assert_int_equal(pkts[0]->len, 60);
+	assert_int_equal(c.invalid, total);
+	assert_int_equal(f->cons, total + 1);
+	fake_free(f);
+	sl_pool_destroy(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +608,9 @@ int main(void)
 		cmocka_unit_test(test_completions),
 		cmocka_unit_test(test_recycle),
 		cmocka_unit_test(test_burst_limit),
+		cmocka_unit_test(test_mb_frame_copied),
+		cmocka_unit_test(test_mb_malformed),
+		cmocka_unit_test(test_mb_too_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
