@@ -6,7 +6,11 @@
  * twice), PSN wrap under loss, a READ response lost twice and recovered
  * without the ACK timeout, every memory-protection failure of the
  * spec's table (right NAK, right completion status, target untouched), RNR
- * with and without enough retries, and a dead peer.
+ * with and without enough retries, and a dead peer. Also a new READ that
+ * comes while the responder resends the READs a timed-out requester asked
+ * for again (it takes over the oldest record), and one READ more than
+ * max_dest_rd_atomic (refused). One file, past 800 lines, because every
+ * case shares the two-QP harness and the relay at its top.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -642,6 +646,42 @@ static void relay_open(struct duo *d, struct relay *rl,
 	}
 }
 
+/* A relayed packet's BTH (behind Ethernet, IPv4, UDP): its opcode and PSN */
+static const uint8_t *pkt_bth(const struct sl_pkt *pk)
+{
+	assert_true(pk->len >= 14 + 20 + 8 + 12);
+	return pk->data + 14 + 20 + 8;
+}
+
+static uint8_t pkt_op(const struct sl_pkt *pk)
+{
+	return pkt_bth(pk)[0];
+}
+
+static uint32_t pkt_psn(const struct sl_pkt *pk)
+{
+	const uint8_t *b = pkt_bth(pk);
+
+	return (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11];
+}
+
+#define OP_READ_REQ 0x0c
+#define IS_READ_RESP(op) ((op) >= 0x0d && (op) <= 0x10)
+
+/* Drain the relay's ports, close them, and the two sides. */
+static void relay_close(struct duo *d, struct relay *rl)
+{
+	for (int i = 0; i < 2; i++) {
+		struct sl_pkt *pk[64];
+		uint16_t k;
+
+		while ((k = sl_rx_burst(rl->r[i], 0, pk, 64)) > 0)
+			sl_pkt_free_bulk(pk, k);
+		assert_int_equal(sl_port_close(rl->r[i]), 0);
+	}
+	duo_close(d);
+}
+
 /* Forward what each side sent to the other, minus the chosen drops. */
 static void relay_pump(struct duo *d, struct relay *rl)
 {
@@ -652,15 +692,12 @@ static void relay_pump(struct duo *d, struct relay *rl)
 
 		sl_rdma_progress(d->s[from].qp);
 		for (uint16_t i = 0; i < n; i++) {
-			const uint8_t *b = pk[i]->data + 14 + 20 + 8;
-			uint32_t psn = (uint32_t)b[9] << 16 |
-				       (uint32_t)b[10] << 8 | b[11];
+			uint8_t op = pkt_op(pk[i]);
 
-			assert_true(pk[i]->len >= 14 + 20 + 8 + 12);
-			if (b[0] == 0x0c)
+			if (op == OP_READ_REQ)
 				rl->read_reqs++;
-			if (b[0] >= 0x0d && b[0] <= 0x10 &&
-			    psn == rl->drop_psn && rl->drop_left) {
+			if (IS_READ_RESP(op) &&
+			    pkt_psn(pk[i]) == rl->drop_psn && rl->drop_left) {
 				rl->drop_left--;
 				rl->dropped++;
 				sl_pkt_free(pk[i]);
@@ -724,14 +761,210 @@ static void test_read_lost_response(void **state)
 
 	sl_rdma_dereg_mr(msrc);
 	sl_rdma_dereg_mr(mrd);
-	for (int i = 0; i < 2; i++) {
-		struct sl_pkt *pk[64];
-		uint16_t k;
+	relay_close(&d, &rl);
+	free(src);
+	free(rd);
+}
 
-		while ((k = sl_rx_burst(rl.r[i], 0, pk, 64)) > 0)
-			sl_pkt_free_bulk(pk, k);
-		assert_int_equal(sl_port_close(rl.r[i]), 0);
+/* ---- a READ resent after a timeout, and the READ after it ------------- */
+
+#define RD_N 4 /* max_rd_atomic = max_dest_rd_atomic */
+#define RD_LEN 3072 /* three responses at PMTU 1024 */
+#define RD_PSN(i) (300u + 3 * (i)) /* side 0's first PSN is 300 */
+
+/*
+ * Progress side `from` alone and take what it sends off the relay into
+ * held[*n...], until there are at least want packets.
+ */
+static void relay_take(struct duo *d, struct relay *rl, int from,
+		       struct sl_pkt **held, unsigned *n, unsigned want,
+		       uint64_t end)
+{
+	while (*n < want) {
+		assert_true(sl_time_ns() < end);
+		sl_rdma_progress(d->s[from].qp);
+		*n += sl_rx_burst(rl->r[from], 0, held + *n,
+				  (uint16_t)(64 - *n));
 	}
+}
+
+/* Deliver n held packets to side `to`, in one burst. */
+static void relay_give(struct relay *rl, int to, struct sl_pkt **pk, unsigned n)
+{
+	assert_int_equal(sl_tx_burst(rl->r[to], 0, pk, (uint16_t)n), n);
+}
+
+/*
+ * After an ACK timeout the requester resends its RD_N outstanding READs;
+ * the answers to the first requests, only late, complete the oldest one
+ * and the requester sends its next READ. The responder gets the resent
+ * READs and that new one together: its oldest record (the new one's
+ * slot) is active again for a duplicate when the new READ comes. That
+ * record's request is complete at the requester, so it gives way: the new
+ * READ is executed, not refused as one too many (REM_INV_REQ_ERR, both
+ * QPs in Error, as bench --rdma's read-bw saw under CPU contention).
+ */
+static void test_read_resend_gives_way(void **state)
+{
+	struct duo d;
+	struct relay rl;
+	struct sl_rdma_qp_attr a = attr_all;
+	size_t n = (RD_N + 1) * RD_LEN;
+	uint8_t *src = malloc(n), *rd = calloc(1, n);
+	struct sl_pkt *old[64], *req[64];
+	unsigned n_old = 0, n_req = 0, done = 1;
+	struct sl_rdma_mr *msrc, *mrd;
+	struct sl_rdma_send_wr wr;
+	struct sl_rdma_wc wc;
+	struct sl_rdma_qp_stats st;
+	uint64_t end = sl_time_ns() + sl_test_bound_ns(3000000000ull);
+
+	(void)state;
+	a.timeout = 10; /* 4.2 ms */
+	a.max_rd_atomic = RD_N;
+	a.max_dest_rd_atomic = RD_N;
+	relay_open(&d, &rl, &a);
+	for (size_t i = 0; i < n; i++)
+		src[i] = (uint8_t)(i * 11 + 7);
+	mrd = sl_rdma_reg_mr(d.s[0].pd, rd, n, SL_RDMA_ACCESS_LOCAL_WRITE);
+	msrc = sl_rdma_reg_mr(d.s[1].pd, src, n,
+			      SL_RDMA_ACCESS_LOCAL_WRITE |
+				      SL_RDMA_ACCESS_REMOTE_READ);
+	assert_true(msrc && mrd);
+	for (unsigned i = 0; i <= RD_N; i++) {
+		wr = wr_rdma(SL_RDMA_WR_RDMA_READ, i, rd + i * RD_LEN, RD_LEN,
+			     mrd, (uintptr_t)src + i * RD_LEN,
+			     sl_rdma_mr_rkey(msrc));
+		assert_int_equal(sl_rdma_post_send(d.s[0].qp, &wr), 0);
+	}
+
+	/* the first RD_N READs go out and are answered; the relay holds
+	 * the answers */
+	relay_take(&d, &rl, 0, req, &n_req, RD_N, end);
+	assert_int_equal(n_req, RD_N);
+	for (unsigned i = 0; i < RD_N; i++) {
+		assert_int_equal(pkt_op(req[i]), OP_READ_REQ);
+		assert_int_equal(pkt_psn(req[i]), RD_PSN(i));
+	}
+	relay_give(&rl, 1, req, n_req);
+	n_req = 0;
+	relay_take(&d, &rl, 1, old, &n_old, RD_N * 3, end);
+	assert_int_equal(n_old, RD_N * 3);
+	for (unsigned i = 0; i < n_old; i++)
+		assert_true(IS_READ_RESP(pkt_op(old[i])));
+
+	/* nothing comes back: the ACK timeout, and all RD_N asked again */
+	relay_take(&d, &rl, 0, req, &n_req, RD_N, end);
+	assert_int_equal(n_req, RD_N);
+	for (unsigned i = 0; i < RD_N; i++) {
+		assert_int_equal(pkt_op(req[i]), OP_READ_REQ);
+		assert_int_equal(pkt_psn(req[i]), RD_PSN(i));
+	}
+	sl_rdma_qp_stats(d.s[0].qp, &st);
+	assert_int_equal(st.timeouts, 1);
+
+	/* the first answers to the oldest READ arrive now: it completes,
+	 * and the requester sends the READ that waited for its slot */
+	relay_give(&rl, 0, old, 3);
+	relay_take(&d, &rl, 0, req, &n_req, RD_N + 1, end);
+	assert_int_equal(n_req, RD_N + 1);
+	assert_int_equal(pkt_op(req[RD_N]), OP_READ_REQ);
+	assert_int_equal(pkt_psn(req[RD_N]), RD_PSN(RD_N));
+	assert_int_equal(sl_rdma_poll_cq(d.s[0].cq, 1, &wc), 1);
+	assert_int_equal(wc.wr_id, 0);
+	assert_int_equal(wc.status, SL_RDMA_WC_SUCCESS);
+
+	/* the resent READs and the new one reach the responder in one
+	 * burst: the new one finds its slot active for a resend */
+	relay_give(&rl, 1, req, n_req);
+	sl_rdma_progress(d.s[1].qp);
+	sl_rdma_qp_stats(d.s[1].qp, &st);
+	assert_int_equal(st.dup_reqs, RD_N);
+	/* refused as one READ too many: NAK invalid request */
+	assert_int_equal(st.err_naks_sent, 0);
+	assert_int_equal(sl_rdma_qp_state(d.s[1].qp), SL_RDMA_QPS_RTS);
+
+	/* the other late answers, then everything goes through */
+	relay_give(&rl, 0, old + 3, n_old - 3);
+	while (done <= RD_N) {
+		assert_true(sl_time_ns() < end);
+		relay_pump(&d, &rl);
+		while (done <= RD_N && sl_rdma_poll_cq(d.s[0].cq, 1, &wc)) {
+			assert_int_equal(wc.wr_id, done);
+			if (wc.status != SL_RDMA_WC_SUCCESS)
+				fail_msg("READ %u: %s", done,
+					 sl_rdma_wc_status_str(wc.status));
+			done++;
+		}
+	}
+	assert_memory_equal(rd, src, n);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(sl_rdma_qp_state(d.s[i].qp), SL_RDMA_QPS_RTS);
+		sl_rdma_qp_stats(d.s[i].qp, &st);
+		assert_int_equal(st.err_naks_sent + st.err_naks_rcvd, 0);
+	}
+
+	sl_rdma_dereg_mr(msrc);
+	sl_rdma_dereg_mr(mrd);
+	relay_close(&d, &rl);
+	free(src);
+	free(rd);
+}
+
+/*
+ * The other half of the rule: a requester that really has more new READs
+ * out than the responder's max_dest_rd_atomic (its own max_rd_atomic is
+ * larger) gets NAK invalid request for the one too many, and both QPs go
+ * to Error; nothing completes with success.
+ */
+static void test_read_too_many(void **state)
+{
+	struct duo d;
+	struct sl_rdma_qp_attr a1 = attr_all;
+	size_t n = (RD_N + 1) * RD_LEN;
+	uint8_t *src = malloc(n), *rd = calloc(1, n);
+	struct sl_rdma_mr *msrc, *mrd;
+	struct sl_rdma_send_wr wr;
+	struct sl_rdma_wc wc;
+	struct sl_rdma_qp_stats st;
+
+	(void)state;
+	a1.max_dest_rd_atomic = RD_N;
+	duo_open(&d, NULL, 300, 900, &attr_all, &a1, 3);
+	assert_true(attr_all.max_rd_atomic > RD_N);
+	memset(src, 0x3c, n);
+	mrd = sl_rdma_reg_mr(d.s[0].pd, rd, n, SL_RDMA_ACCESS_LOCAL_WRITE);
+	msrc = sl_rdma_reg_mr(d.s[1].pd, src, n,
+			      SL_RDMA_ACCESS_LOCAL_WRITE |
+				      SL_RDMA_ACCESS_REMOTE_READ);
+	assert_true(msrc && mrd);
+	/* one progress call sends all RD_N + 1, the responder gets them in
+	 * one burst: none is answered before the last one comes */
+	for (unsigned i = 0; i <= RD_N; i++) {
+		wr = wr_rdma(SL_RDMA_WR_RDMA_READ, i, rd + i * RD_LEN, RD_LEN,
+			     mrd, (uintptr_t)src + i * RD_LEN,
+			     sl_rdma_mr_rkey(msrc));
+		assert_int_equal(sl_rdma_post_send(d.s[0].qp, &wr), 0);
+	}
+	wait_wc(&d, 0, &wc, 2000);
+	assert_int_equal(wc.status, SL_RDMA_WC_REM_INV_REQ_ERR);
+	assert_int_equal(wc.vendor_err, 0x61);
+	for (unsigned i = 1; i <= RD_N; i++) {
+		wait_wc(&d, 0, &wc, 2000);
+		assert_int_equal(wc.status, SL_RDMA_WC_WR_FLUSH_ERR);
+	}
+	pump(&d, 20); /* let any stray packet arrive */
+	assert_int_equal(sl_rdma_poll_cq(d.s[0].cq, 1, &wc), 0);
+	assert_int_equal(sl_rdma_qp_state(d.s[0].qp), SL_RDMA_QPS_ERROR);
+	assert_int_equal(sl_rdma_qp_state(d.s[1].qp), SL_RDMA_QPS_ERROR);
+	sl_rdma_qp_stats(d.s[1].qp, &st);
+	assert_int_equal(st.err_naks_sent, 1);
+	assert_int_equal(st.dup_reqs, 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(rd[i], 0);
+
+	sl_rdma_dereg_mr(msrc);
+	sl_rdma_dereg_mr(mrd);
 	duo_close(&d);
 	free(src);
 	free(rd);
@@ -1276,6 +1509,8 @@ int main(void)
 		cmocka_unit_test(test_faults_model),
 		cmocka_unit_test(test_psn_wrap),
 		cmocka_unit_test(test_read_lost_response),
+		cmocka_unit_test(test_read_resend_gives_way),
+		cmocka_unit_test(test_read_too_many),
 		cmocka_unit_test(test_prot_unknown_key),
 		cmocka_unit_test(test_prot_stale_key),
 		cmocka_unit_test(test_prot_wrong_pd),
