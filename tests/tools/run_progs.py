@@ -260,6 +260,24 @@ def flows(host, port, f, k, one):
              "all flows went to one socket: %s" % counts)
 
 
+def spread(host, port, f, k):
+    # f sockets (f source ports, f flows), k datagrams each: a sender
+    # picks its TX queue by the flow's hash, and veth hands a frame to
+    # the peer's RX queue of that number, so the flows spread over the
+    # receiver's queues
+    for i in range(f):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        for j in range(k):
+            msg = os.urandom(1 + (i * 31 + j * 97) % 1400)
+            s.sendto(msg, (host, port))
+            got, _ = s.recvfrom(65536)
+            if got != msg:
+                sys.exit("flow %d: reply %d differs" % (i, j))
+        s.close()
+    print("ok %d" % (f * k))
+
+
 def client(host, port, n, tcp=False):
     if tcp:
         s = socket.create_connection((host, port), 5)
@@ -308,5 +326,7 @@ if __name__ == "__main__":
         sleep(len(a) > 1)
     elif a[0] == "flows":
         flows(a[1], int(a[2]), int(a[3]), int(a[4]), len(a) > 5)
+    elif a[0] == "spread":
+        spread(a[1], int(a[2]), int(a[3]), int(a[4]))
     elif a[0] == "client":
         client(a[1], int(a[2]), int(a[3]), len(a) > 4)
