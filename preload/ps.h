@@ -185,7 +185,9 @@ struct ps_meta {
 
 static inline struct ps_meta *ps_meta(struct sl_pkt *p)
 {
-	return sl_pkt_headroom(p) >= sizeof(struct ps_meta) ?
+	uint32_t h = sl_pkt_headroom(p);
+
+	return h >= sizeof(struct ps_meta) && h <= p->room ?
 		       (struct ps_meta *)(void *)sl_pkt_buf(p) :
 		       NULL;
 }

@@ -26,6 +26,7 @@
 import asyncio
 import ctypes
 import os
+import select
 import selectors
 import signal
 import socket
@@ -79,6 +80,26 @@ def sel(port, n):
         if not m.select(20):
             sys.exit("selectors: timeout")
         while True:
+            try:
+                d, a = s.recvfrom(65536)
+            except BlockingIOError:
+                break
+            s.sendto(d, a)
+            left -= 1
+
+
+def pollecho(port, n):
+    # poll(2) on a non-blocking socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    s.bind(("0.0.0.0", port))
+    p = select.poll()
+    p.register(s, select.POLLIN)
+    left = n
+    while left:
+        if not p.poll(20000):
+            sys.exit("poll: timeout")
+        while left:
             try:
                 d, a = s.recvfrom(65536)
             except BlockingIOError:
@@ -310,6 +331,8 @@ if __name__ == "__main__":
         aio(int(a[1]), int(a[2]))
     elif a[0] == "selectors":
         sel(int(a[1]), int(a[2]))
+    elif a[0] == "poll":
+        pollecho(int(a[1]), int(a[2]))
     elif a[0] == "mixed":
         mixed(int(a[1]), int(a[2]), int(a[3]))
     elif a[0] == "two":
