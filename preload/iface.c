@@ -8,7 +8,9 @@
  * one bound to 0.0.0.0; within a SO_REUSEPORT group, the one the flow's
  * hash picks). A socket joining with a new port reopens the
  * port with the longer list; datagrams arriving meanwhile reach the
- * kernel sockets, which receives read as well, so none is lost.
+ * kernel sockets, which receives read as well, so none is lost. The
+ * port takes every receive queue of the device (at most PS_QUEUES: RSS
+ * spreads the flows over them), reads them in turn and sends on queue 0.
  *
  * Locks: a socket's lock, then ps_ctl (which guards the interface list
  * and the membership), then the interface's lock (the port's queue and
