@@ -21,9 +21,46 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ps.h"
+
+bool ps_mode_trust = true;
+
+/* Something may have changed the blocking mode of fd's socket
+ * (O_NONBLOCK, SO_RCVTIMEO): its receives ask the kernel again. Atomic,
+ * no lock: a signal handler may call it. */
+static void mode_changed(int fd)
+{
+	struct ps_sock *s = ps_get(fd);
+
+	if (s)
+		__atomic_add_fetch(&s->mode_gen, 1, __ATOMIC_RELEASE);
+}
+
+/* A message that passes fds to another process: one of our sockets among
+ * them may be changed there, unseen. */
+static void scm_check(const struct msghdr *m)
+{
+	struct cmsghdr *c;
+
+	if (!m || !m->msg_controllen)
+		return;
+	for (c = CMSG_FIRSTHDR((struct msghdr *)m); c;
+	     c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		const int *fds = (const int *)(void *)CMSG_DATA(c);
+		size_t i, n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++)
+			if (ps_get(fds[i]))
+				__atomic_store_n(&ps_mode_trust, false,
+						 __ATOMIC_RELAXED);
+	}
+}
 
 /* the calls put in front of libc's */
 #pragma GCC visibility push(default)
@@ -126,6 +163,8 @@ static int fcntl_common(int fd, int cmd, void *arg)
 
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		ps_dup(fd, r);
+	if (cmd == F_SETFL)
+		mode_changed(fd);
 	return r;
 }
 
@@ -220,6 +259,8 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 
 	ps_init();
 	r = ps_real.setsockopt(fd, level, name, v, len);
+	if (level == SOL_SOCKET && name == SO_RCVTIMEO)
+		mode_changed(fd);
 	s = ps_get(fd);
 	if (r || !s)
 		return r;
@@ -256,6 +297,12 @@ int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (!real)
 		real = dlsym(RTLD_NEXT, "ioctl");
+	if (s && req == FIONBIO) {
+		int r = real(fd, req, arg);
+
+		mode_changed(fd);
+		return r;
+	}
 	if (s && req == FIONREAD && arg) {
 		int n = -1;
 
@@ -315,10 +362,68 @@ static bool all_restart(void)
  */
 #define PS_SPIN_KERNEL 32
 
+/* The kept blocking mode of s, when it may be trusted: mode_at says no
+ * interposed call changed it since it was read (fcntl F_SETFL, ioctl
+ * FIONBIO, setsockopt SO_RCVTIMEO, on any of its fds: a dup shares the
+ * socket), no other process may share the socket (fork, SCM_RIGHTS), and
+ * it is less than a second old: a change nothing of ours sees (a raw
+ * system call, a program exec'd with the fd) counts within that. s's
+ * lock held. */
+static bool mode_kept(struct ps_sock *s, bool *nb, uint64_t *to_ns)
+{
+	struct timespec ts;
+
+	if (!__atomic_load_n(&ps_mode_trust, __ATOMIC_RELAXED) ||
+	    s->mode_at != __atomic_load_n(&s->mode_gen, __ATOMIC_ACQUIRE))
+		return false;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec >=
+	    s->mode_until)
+		return false;
+	*nb = s->mode_nb;
+	*to_ns = s->mode_to_ns;
+	return true;
+}
+
+/* The blocking mode asked of the kernel, and kept. */
+static void mode_read(struct ps_sock *s, int fd, bool *nb, uint64_t *to_ns)
+{
+	unsigned g = __atomic_load_n(&s->mode_gen, __ATOMIC_ACQUIRE);
+	struct timeval tv = { 0 };
+	socklen_t sl = sizeof(tv);
+	struct timespec ts;
+
+	*nb = ps_real.fcntl(fd, F_GETFL) & O_NONBLOCK;
+	*to_ns = 0;
+	if (!getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &sl) &&
+	    (tv.tv_sec || tv.tv_usec))
+		*to_ns = (uint64_t)tv.tv_sec * 1000000000ull +
+			 (uint64_t)tv.tv_usec * 1000ull;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	pthread_mutex_lock(&s->lock);
+	/* g from before the calls: a change meanwhile is asked again */
+	s->mode_at = g;
+	s->mode_nb = *nb;
+	s->mode_to_ns = *to_ns;
+	s->mode_until = (uint64_t)ts.tv_sec * 1000000000ull +
+			(uint64_t)ts.tv_nsec + 1000000000ull;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * A blocking receive that finds nothing sleeps in poll on the port's fd,
+ * the kernel socket and the kick eventfd. It used to read the kernel
+ * socket first (a recvmsg that fails nearly always) and then ask fcntl
+ * and getsockopt for the mode, three system calls before each sleep;
+ * with the mode kept (mode_kept) a blocking one goes straight to the
+ * poll, which sees a datagram on the kernel socket as well, and the
+ * round after it reads both.
+ */
 static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 {
-	bool known = false, nb = false, spinning = false;
-	uint64_t deadline = UINT64_MAX, spin_end = 0;
+	bool known = false, nb = false, spinning = false, timed = false;
+	bool first = true;
+	uint64_t deadline = UINT64_MAX, spin_end = 0, to_ns = 0;
 	unsigned spins = 0;
 
 	if (flags & (MSG_ERRQUEUE | MSG_OOB))
@@ -336,10 +441,14 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 				return r;
 			return ps_real.recvmsg(fd, m, flags);
 		}
-		if (spinning && ++spins % PS_SPIN_KERNEL)
+		if (first && !(flags & MSG_DONTWAIT))
+			known = mode_kept(s, &nb, &to_ns);
+		if ((spinning && ++spins % PS_SPIN_KERNEL) ||
+		    (first && known && !nb && !ps_spin_us))
 			r = ps_recv_port(s, m, flags);
 		else
 			r = ps_recvmsg(s, fd, m, flags);
+		first = false;
 		pf[0].fd = s->qfd;
 		pf[2].fd = s->kfd;
 		pthread_mutex_unlock(&s->lock);
@@ -349,19 +458,14 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 			errno = (int)-r;
 			return -1;
 		}
-		if (!known) {
-			struct timeval tv = { 0 };
-			socklen_t sl = sizeof(tv);
-
-			known = true;
-			nb = (flags & MSG_DONTWAIT) ||
-			     (ps_real.fcntl(fd, F_GETFL) & O_NONBLOCK);
-			if (!getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
-					&sl) &&
-			    (tv.tv_sec || tv.tv_usec))
-				deadline = ps_now_ns() +
-					   (uint64_t)tv.tv_sec * 1000000000ull +
-					   (uint64_t)tv.tv_usec * 1000ull;
+		if (!known && !(flags & MSG_DONTWAIT))
+			mode_read(s, fd, &nb, &to_ns);
+		known = true;
+		if (!timed) {
+			timed = true;
+			nb |= (flags & MSG_DONTWAIT) != 0;
+			if (to_ns)
+				deadline = ps_now_ns() + to_ns;
 			spin_end = ps_now_ns() + ps_spin_us * 1000ull;
 		}
 		if (nb) {
@@ -557,8 +661,10 @@ ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	struct ps_sock *s = ps_get(fd);
 
-	if (!s)
+	if (!s) {
+		scm_check(m);
 		return ps_real.sendmsg(fd, m, flags);
+	}
 	return do_send(s, fd, m, flags);
 }
 
@@ -622,6 +728,8 @@ int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 	unsigned i;
 
 	if (!s) {
+		for (i = 0; v && i < n; i++)
+			scm_check(&v[i].msg_hdr);
 		if (!real)
 			real = dlsym(RTLD_NEXT, "sendmmsg");
 		return real(fd, v, n, flags);

@@ -8,7 +8,9 @@
  * one bound to 0.0.0.0; within a SO_REUSEPORT group, the one the flow's
  * hash picks). A socket joining with a new port reopens the
  * port with the longer list; datagrams arriving meanwhile reach the
- * kernel sockets, which receives read as well, so none is lost.
+ * kernel sockets, which receives read as well, so none is lost. The
+ * port takes every receive queue of the device (at most PS_QUEUES: RSS
+ * spreads the flows over them), reads them in turn and sends on queue 0.
  *
  * Locks: a socket's lock, then ps_ctl (which guards the interface list
  * and the membership), then the interface's lock (the port's queue and
@@ -18,11 +20,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/filter.h>
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <sluice/mem.h>
@@ -82,21 +88,85 @@ static void close_port(struct ps_iface *f)
 	}
 	f->port = NULL;
 	__atomic_store_n(&f->closing, false, __ATOMIC_RELEASE);
+	if (f->epfd >= 0)
+		ps_real.close(f->epfd);
+	f->epfd = -1;
 	f->qfd = -1;
+	f->nq = 1;
 	f->n_port_fds = 0;
 	f->n_ports = 0;
+}
+
+/* The device's receive queues: what ethtool's channels say (the count
+ * the xdp driver checks queues= against), else the rx-* entries of
+ * sysfs; 0 when neither says. */
+static unsigned dev_rx_queues(const char *ifname)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = { 0 };
+	char dir[64 + IF_NAMESIZE];
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *d;
+	int fd;
+
+	ps_inside++; /* our own socket, not the application's */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ps_inside--;
+	if (fd >= 0) {
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		ifr.ifr_data = (void *)&ch;
+		if (!ioctl(fd, SIOCETHTOOL, &ifr))
+			n = ch.rx_count + ch.combined_count;
+		ps_real.close(fd);
+	}
+	if (n)
+		return n;
+	snprintf(dir, sizeof(dir), "/sys/class/net/%s/queues", ifname);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += !strncmp(e->d_name, "rx-", 3);
+	closedir(d);
+	return n;
+}
+
+/* The fd the sockets sleep on for f's nq queues: the queue's own with
+ * one, else an epoll set of them all (f->epfd). -1 on failure. */
+static int sleep_fd(struct ps_iface *f)
+{
+	unsigned q;
+	int fd;
+
+	if (f->nq == 1)
+		return sl_port_queue_fd(f->port, 0);
+	f->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (f->epfd < 0)
+		return -1;
+	for (q = 0; q < f->nq; q++) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		fd = sl_port_queue_fd(f->port, (uint16_t)q);
+		ev.data.u32 = q;
+		if (fd < 0 ||
+		    ps_real.epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev))
+			return -1;
+	}
+	return f->epfd;
 }
 
 /* (Re)open f's port for ports[0..n); f's lock held. 0 or -1 with why. */
 static int open_port(struct ps_iface *f, const char *path,
 		     const uint16_t *ports, unsigned n, char *why, size_t wlen)
 {
-	char spec[PS_IF_SOCKS * 12 + 64];
+	char spec[PS_IF_SOCKS * 12 + 80];
 	uint64_t before[64], after[64];
+	struct sl_port_stats st = { .sz = sizeof(st) };
 	struct sl_port *p;
 	const char *got;
 	size_t len;
-	unsigned i;
+	unsigned i, nq = 1;
 	int fd;
 
 	/* packet: a TPACKET_V2 frame ring; the default V3 block ring hands
@@ -108,18 +178,47 @@ static int open_port(struct ps_iface *f, const char *path,
 	for (i = 0; i < n && len < sizeof(spec); i++)
 		len += (size_t)snprintf(spec + len, sizeof(spec) - len,
 					"%sudp:%u", i ? "+" : "", ports[i]);
+	/* RSS spreads the flows over the device's receive queues, and the
+	 * steering program hands a frame to the AF_XDP socket of the queue
+	 * it came in on: a port on queue 0 alone left the others' datagrams
+	 * to the kernel. One AF_PACKET socket sees every queue: packet:
+	 * keeps one (an auto: port that ends up there reads its queues=
+	 * fanout sockets in turn, as it would xdp queues) */
+	f->dev_nq = strcmp(path, "packet") ? dev_rx_queues(f->ifname) : 0;
+	nq = f->dev_nq > PS_QUEUES ? PS_QUEUES : f->dev_nq ? f->dev_nq : 1;
+	if (len >= sizeof(spec))
+		nq = 1;
+	if (nq > 1)
+		snprintf(spec + len, sizeof(spec) - len, ",queues=%u", nq);
 	close_port(f);
 	fd_snapshot(before);
 	ps_inside++;
 	p = sl_port_open(spec, NULL);
+	if (!p && nq > 1) {
+		/* the queues refused (a pool too small for them all, a
+		 * driver that binds fewer): queue 0, as with one */
+		spec[len] = '\0';
+		nq = 1;
+		p = sl_port_open(spec, NULL);
+	}
 	ps_inside--;
 	if (!p) {
 		snprintf(why, wlen, "%s: %s", spec, sl_last_error());
 		return -1;
 	}
 	got = sl_port_path(p);
-	fd = sl_port_queue_fd(p, 0);
+	/* an auto: port's path decides: the kernel path has one queue */
+	if (sl_port_stats(p, &st) == 0 && st.n_queues >= 1 && st.n_queues < nq)
+		nq = st.n_queues;
+	f->port = p;
+	f->nq = nq;
+	fd = sleep_fd(f);
+	f->port = NULL;
 	if ((strcmp(got, "xdp") && strcmp(got, "packet")) || fd < 0) {
+		if (f->epfd >= 0)
+			ps_real.close(f->epfd);
+		f->epfd = -1;
+		f->nq = 1;
 		snprintf(why, wlen, "%s took the %s path%s", spec, got,
 			 fd < 0 ? " with no fd to sleep on" :
 				  ": the kernel socket is that");
@@ -139,6 +238,7 @@ static int open_port(struct ps_iface *f, const char *path,
 	}
 	f->port = p;
 	f->qfd = fd;
+	f->rr = 0;
 	snprintf(f->path, sizeof(f->path), "%s", got);
 	f->path_ptr = got;
 	memcpy(f->ports, ports, n * sizeof(*ports));
@@ -207,6 +307,8 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 		snprintf(f->want, sizeof(f->want), "%s", path);
 		f->ifindex = (int)if_nametoindex(s->ifname);
 		f->qfd = -1;
+		f->epfd = -1;
+		f->nq = 1;
 		ps_ifaces[free_i] = f;
 	}
 	if (f->n_socks == PS_IF_SOCKS) {
@@ -405,6 +507,26 @@ static struct ps_sock *lookup(struct ps_iface *f, const struct sl_udp_view *v)
 	return group[((uint64_t)flow_hash(v) * n) >> 32];
 }
 
+/* Up to n frames from f's queues into pk: each call starts at the queue
+ * after the one the last started at and reads on while the budget lasts,
+ * so a busy queue cannot starve the others (over nq calls each queue
+ * comes first once) and one call still sees every queue when they are
+ * quiet. f's lock held. */
+static uint16_t burst(struct ps_iface *f, struct sl_pkt **pk, uint16_t n)
+{
+	unsigned q, k;
+	uint16_t got = 0;
+
+	if (f->nq == 1)
+		return sl_rx_burst(f->port, 0, pk, n);
+	q = f->rr;
+	f->rr = (q + 1) % f->nq;
+	for (k = 0; k < f->nq && got < n; k++, q = (q + 1) % f->nq)
+		got += sl_rx_burst(f->port, (uint16_t)q, pk + got,
+				   (uint16_t)(n - got));
+	return got;
+}
+
 /* Take what the port has into the stashes of the sockets it is for;
  * f's lock held. */
 static void fill(struct ps_iface *f, struct ps_sock *self)
@@ -414,7 +536,7 @@ static void fill(struct ps_iface *f, struct ps_sock *self)
 	uint64_t now = 0;
 	bool ts = false;
 
-	got = sl_rx_burst(f->port, 0, pk, 32);
+	got = burst(f, pk, 32);
 	if (!got)
 		return;
 	if (sl_port_path(f->port) != f->path_ptr) {
@@ -436,6 +558,7 @@ static void fill(struct ps_iface *f, struct ps_sock *self)
 	for (i = 0; i < got; i++) {
 		struct sl_udp_view v;
 		struct ps_sock *s = NULL;
+		struct ps_meta *m;
 
 		if (!sl_udp_parse(pk[i], &v) &&
 		    (size_t)(v.payload - pk[i]->data) + v.len <= pk[i]->len)
@@ -456,6 +579,13 @@ static void fill(struct ps_iface *f, struct ps_sock *self)
 			continue;
 		}
 		pk[i]->user = now;
+		m = ps_meta(pk[i]);
+		if (m) {
+			m->src = v.src;
+			m->dst = v.dst;
+			m->off = (uint32_t)(v.payload - pk[i]->data);
+			m->len = v.len;
+		}
 		if (s != self && !s->n && !s->kicked) {
 			(void)eventfd_write(s->kfd, 1);
 			s->kicked = true;

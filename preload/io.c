@@ -168,6 +168,7 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 {
 	struct sl_pkt *p;
 	struct sl_udp_view v;
+	struct ps_meta *pm;
 	ssize_t r;
 
 	if (!ps_readable(s))
@@ -180,8 +181,15 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 		return -EAGAIN;
 	}
 	p = s->stash[s->head];
-	(void)sl_udp_parse(p, &v);
-	r = deliver(s, m, flags, v.payload, v.len, &v.src, &v.dst, p->user);
+	pm = ps_meta(p);
+	if (pm) {
+		r = deliver(s, m, flags, p->data + pm->off, pm->len, &pm->src,
+			    &pm->dst, p->user);
+	} else {
+		(void)sl_udp_parse(p, &v);
+		r = deliver(s, m, flags, v.payload, v.len, &v.src, &v.dst,
+			    p->user);
+	}
 	if (!(flags & MSG_PEEK)) {
 		s->head = (s->head + 1) % PS_STASH;
 		s->n--;
@@ -201,7 +209,9 @@ int ps_next_len(struct ps_sock *s)
 	if (!ps_readable(s))
 		return s->held_n ? (int)s->held[s->held_head]->len : -1;
 	pthread_mutex_lock(&s->ifc->lock);
-	if (s->n && !sl_udp_parse(s->stash[s->head], &v))
+	if (s->n && ps_meta(s->stash[s->head]))
+		n = (int)ps_meta(s->stash[s->head])->len;
+	else if (s->n && !sl_udp_parse(s->stash[s->head], &v))
 		n = (int)v.len;
 	pthread_mutex_unlock(&s->ifc->lock);
 	return n;
@@ -337,6 +347,10 @@ ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
 		goto unlock_kernel;
 	}
 	p->len = (uint32_t)b;
+	/* queue 0, whatever the queues received on: every send of the
+	 * interface holds its lock (the port's pool, a reopen), so other
+	 * queues would buy no parallelism, and one ring keeps a socket's
+	 * datagrams in the order it sent them */
 	ps_inside++;
 	for (tries = 0; tries < 4; tries++)
 		if (sl_tx_burst(f->port, 0, &p, 1) == 1)

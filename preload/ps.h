@@ -40,7 +40,10 @@
 #define PS_STASH 256 /* frames received ahead of the application */
 #define PS_IF_SOCKS 32 /* served sockets on one interface */
 #define PS_ROUTES 8 /* destinations whose headers are kept */
-#define PS_PORT_FDS 16
+#define PS_PORT_FDS 64 /* a port's fds: a socket per queue, maps, links */
+/* receive queues a port reads: a device with more leaves the others'
+ * datagrams to the kernel sockets (said in the report) */
+#define PS_QUEUES 16
 
 /* The libc calls under ours (dlsym RTLD_NEXT), resolved once. */
 struct ps_real {
@@ -93,7 +96,15 @@ struct ps_iface {
 	int ifindex;
 	struct sl_port *port;
 	bool closing; /* port being closed: a signal's report keeps off it */
-	int qfd; /* the port's queue fd */
+	/* the fd the sockets sleep on: the queue's own with one queue; with
+	 * several, an epoll set of every queue's fd (readable when one is),
+	 * so that every wait (calls.c, wait.c) watches all of them through
+	 * the one fd it already had */
+	int qfd;
+	int epfd; /* that epoll set, -1 with one queue */
+	unsigned nq; /* queues the port reads, 1..PS_QUEUES */
+	unsigned dev_nq; /* the device's receive queues (0: it did not say) */
+	unsigned rr; /* the queue the next fill reads first */
 	char path[24];
 	char want[16]; /* the path asked for (SLUICE_RUN_PATH): reopens */
 	const char *path_ptr; /* sl_port_path's string: a change is a switch */
@@ -139,7 +150,8 @@ struct ps_sock {
 	bool drop_filter; /* a drop-all filter is on the kernel socket */
 	/* receive options the application asked for */
 	bool pktinfo, pktinfo6, ts, tsns;
-	/* frames taken from the port, not yet read; the interface's lock */
+	/* frames taken from the port, not yet read; the interface's lock;
+	 * what fill learned of each (struct ps_meta) is in its headroom */
 	struct sl_pkt *stash[PS_STASH];
 	unsigned head, n;
 	uint64_t stash_seq; /* frames stashed so far: edge-triggered epoll */
@@ -149,10 +161,36 @@ struct ps_sock {
 	uint64_t forked; /* stashed datagrams handed to a fork child */
 	struct ps_route routes[PS_ROUTES];
 	unsigned next_route;
+	/* the blocking mode a receive follows (calls.c), kept rather than
+	 * asked of the kernel (fcntl, getsockopt) before every sleep: valid
+	 * while mode_at is mode_gen, which every interposed call that may
+	 * change it bumps, and for a second at most */
+	unsigned mode_gen, mode_at;
+	bool mode_nb;
+	uint64_t mode_to_ns; /* SO_RCVTIMEO, 0: none */
+	uint64_t mode_until; /* coarse clock */
 	/* counters */
 	uint64_t rx, rx_bytes, tx, tx_bytes, rx_kernel, tx_kernel;
 	uint64_t rx_dropped; /* bad checksum, not for us, lost on fallback */
 };
+
+/* What fill parsed of a stashed frame, kept at the start of its
+ * headroom (the frame's own buffer: no copy, no memory per socket), so a
+ * receive does not parse it again. */
+struct ps_meta {
+	struct sl_addr src, dst;
+	uint32_t off; /* the payload's offset from data */
+	uint32_t len; /* its length */
+};
+
+static inline struct ps_meta *ps_meta(struct sl_pkt *p)
+{
+	uint32_t h = sl_pkt_headroom(p);
+
+	return h >= sizeof(struct ps_meta) && h <= p->room ?
+		       (struct ps_meta *)(void *)sl_pkt_buf(p) :
+		       NULL;
+}
 
 /* Addresses (sl_addr, port aside). */
 static inline bool ps_addr_any(const struct sl_addr *a)
@@ -201,6 +239,10 @@ void ps_fallback(struct ps_sock *s, const char *fmt, ...)
 void ps_rp_bpf(struct ps_sock *s);
 uint64_t ps_now_ns(void);
 extern unsigned ps_spin_us;
+/* false once another process may share the program's sockets (a fork, a
+ * socket's fd sent in SCM_RIGHTS): their blocking mode is asked of the
+ * kernel each time from then on */
+extern bool ps_mode_trust;
 extern const char *ps_report; /* SLUICE_RUN_REPORT, NULL: none */
 
 /* report.c */

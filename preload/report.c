@@ -26,7 +26,7 @@
 
 /* A line being formatted: appends past the end are cut. */
 struct line {
-	char buf[640];
+	char buf[1024]; /* why, and a counter for each of 16 queues */
 	size_t len;
 };
 
@@ -143,6 +143,26 @@ static size_t format(struct ps_sock *s, struct line *l, bool in_signal)
 	put_u(l, " rx_dropped=", s->rx_dropped);
 	put_u(l, " port_rx=", st.rx_packets);
 	put_u(l, " port_tx=", st.tx_packets);
+	/* several queues: how many, and what each received (the flows RSS
+	 * spread); a device with more than the port reads says so, as its
+	 * other queues' datagrams reach the kernel socket */
+	if (f && (f->nq > 1 || f->dev_nq > f->nq)) {
+		unsigned q;
+
+		put_u(l, " queues=", f->nq);
+		if (f->dev_nq > f->nq)
+			put_u(l, " dev_queues=", f->dev_nq);
+		for (q = 0; q < f->nq; q++) {
+			struct sl_queue_stats qs = { .sz = sizeof(qs) };
+
+			if (!f->port ||
+			    (in_signal &&
+			     __atomic_load_n(&f->closing, __ATOMIC_ACQUIRE)) ||
+			    sl_port_queue_stats(f->port, (uint16_t)q, &qs))
+				qs.rx_packets = 0;
+			put_u(l, q ? "/" : " queue_rx=", qs.rx_packets);
+		}
+	}
 	put_u(l, " unmatched=", f ? f->rx_unmatched : 0);
 	put_u(l, " forked=", s->forked);
 	if (s->why[0]) {

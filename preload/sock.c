@@ -109,6 +109,7 @@ void ps_track(int fd, int family)
 	s->fd = fd;
 	s->qfd = -1;
 	s->kfd = -1;
+	s->mode_gen = 1; /* mode_at 0: not known yet */
 	s->local.family = family;
 	snprintf(s->path, sizeof(s->path), "kernel");
 	__atomic_store_n(&ps_tab[fd], s, __ATOMIC_RELEASE);
@@ -495,6 +496,9 @@ static void ps_atfork_prepare(void)
 {
 	unsigned fd, i;
 
+	/* a child shares every socket's O_NONBLOCK and SO_RCVTIMEO and may
+	 * change them where our calls do not see it */
+	__atomic_store_n(&ps_mode_trust, false, __ATOMIC_RELAXED);
 	ps_epoll_fork_lock();
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];

@@ -26,6 +26,7 @@
 import asyncio
 import ctypes
 import os
+import select
 import selectors
 import signal
 import socket
@@ -79,6 +80,26 @@ def sel(port, n):
         if not m.select(20):
             sys.exit("selectors: timeout")
         while True:
+            try:
+                d, a = s.recvfrom(65536)
+            except BlockingIOError:
+                break
+            s.sendto(d, a)
+            left -= 1
+
+
+def pollecho(port, n):
+    # poll(2) on a non-blocking socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    s.bind(("0.0.0.0", port))
+    p = select.poll()
+    p.register(s, select.POLLIN)
+    left = n
+    while left:
+        if not p.poll(20000):
+            sys.exit("poll: timeout")
+        while left:
             try:
                 d, a = s.recvfrom(65536)
             except BlockingIOError:
@@ -260,6 +281,24 @@ def flows(host, port, f, k, one):
              "all flows went to one socket: %s" % counts)
 
 
+def spread(host, port, f, k):
+    # f sockets (f source ports, f flows), k datagrams each: a sender
+    # picks its TX queue by the flow's hash, and veth hands a frame to
+    # the peer's RX queue of that number, so the flows spread over the
+    # receiver's queues
+    for i in range(f):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        for j in range(k):
+            msg = os.urandom(1 + (i * 31 + j * 97) % 1400)
+            s.sendto(msg, (host, port))
+            got, _ = s.recvfrom(65536)
+            if got != msg:
+                sys.exit("flow %d: reply %d differs" % (i, j))
+        s.close()
+    print("ok %d" % (f * k))
+
+
 def client(host, port, n, tcp=False):
     if tcp:
         s = socket.create_connection((host, port), 5)
@@ -292,6 +331,8 @@ if __name__ == "__main__":
         aio(int(a[1]), int(a[2]))
     elif a[0] == "selectors":
         sel(int(a[1]), int(a[2]))
+    elif a[0] == "poll":
+        pollecho(int(a[1]), int(a[2]))
     elif a[0] == "mixed":
         mixed(int(a[1]), int(a[2]), int(a[3]))
     elif a[0] == "two":
@@ -308,5 +349,7 @@ if __name__ == "__main__":
         sleep(len(a) > 1)
     elif a[0] == "flows":
         flows(a[1], int(a[2]), int(a[3]), int(a[4]), len(a) > 5)
+    elif a[0] == "spread":
+        spread(a[1], int(a[2]), int(a[3]), int(a[4]))
     elif a[0] == "client":
         client(a[1], int(a[2]), int(a[3]), len(a) > 4)

@@ -100,6 +100,31 @@ try:
 except BlockingIOError:
     check("SO_RCVTIMEO", 0.25 < time.time() - t0 < 2)
 
+# the mode changed through another fd of the socket after a receive
+# (sluice run keeps the mode it read): O_NONBLOCK by fcntl on a dup, then
+# off by ioctl FIONBIO and a longer SO_RCVTIMEO, each seen at once
+d = os.dup(b.fileno())
+fcntl.fcntl(d, fcntl.F_SETFL, fcntl.fcntl(d, fcntl.F_GETFL) | os.O_NONBLOCK)
+t0 = time.time()
+try:
+    b.recv(10)
+    check("O_NONBLOCK set on a dup: EAGAIN", False, "got data")
+except BlockingIOError:
+    check("O_NONBLOCK set on a dup: EAGAIN", time.time() - t0 < 0.25,
+          "waited %.2f s" % (time.time() - t0))
+fcntl.ioctl(d, termios.FIONBIO, struct.pack("i", 0))
+x = socket.socket(fileno=os.dup(d))
+x.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 1, 0))
+x.close()
+t0 = time.time()
+try:
+    b.recv(10)
+    check("FIONBIO off, SO_RCVTIMEO 1 s on a dup", False, "got data")
+except BlockingIOError:
+    check("FIONBIO off, SO_RCVTIMEO 1 s on a dup",
+          0.8 < time.time() - t0 < 5, "waited %.2f s" % (time.time() - t0))
+os.close(d)
+
 # connect, send/recv, read/write, getsockname/getpeername
 c = sock(None)  # blocking, for os.read; SO_RCVTIMEO bounds a failure
 c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 3, 0))

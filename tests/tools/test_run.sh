@@ -11,7 +11,10 @@
 # group shares the flows over its sockets on xdp, and goes to the kernel
 # with a BPF program; a program killed by SIGTERM still writes its report
 # and dies of the signal, one with its own handler runs it; SIGKILL leaves
-# no XDP program on the interface. The bed is sl-tr<PID>,
+# no XDP program on the interface; on a 4-queue veth a blocking, an
+# epoll and a poll echo get a kernel client's 40 flows through the port
+# on several queues (rx_kernel=0), and on a 20-queue one the port reads
+# 16 and the kernel socket the rest. The beds are sl-tr<PID> and sl-mq<PID>,
 # removed on exit. Prints TAP.
 #
 #   test_run.sh PATH/TO/sluice SOURCE_ROOT
@@ -21,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=27
+N=31
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -73,7 +76,12 @@ if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
 fi
 BED=sl-tr$$
 BED=${BED:0:13}
-bed_down() { "$ROOT/scripts/testbed.sh" down "$BED" >/dev/null 2>&1 || true; }
+MQ=sl-mq$$
+MQ=${MQ:0:13}
+bed_down() {
+	"$ROOT/scripts/testbed.sh" down "$BED" >/dev/null 2>&1 || true
+	"$ROOT/scripts/testbed.sh" down "$MQ" >/dev/null 2>&1 || true
+}
 trap 'bed_down; t_cleanup' EXIT
 trap 'exit 1' INT TERM
 if ! "$ROOT/scripts/testbed.sh" up "$BED" --json >"$D/bed.json" 2>"$D/bed.err"; then
@@ -205,6 +213,63 @@ if A python3 "$PROGS" flows "$IPB" 7026 20 2 one >"$D/c13" 2>&1 &&
 else
 	t_fail "SO_REUSEPORT with a BPF program: the group goes to the kernel, a plain socket stays on xdp" \
 		"$(cat "$D/c13" "$D/rbpf.out.err" "$D/rbpf.report" 2>&1)"
+fi
+
+# several receive queues: the port reads them all. The kernel client's
+# 40 flows (a socket each) spread over them: the sender's flow hash picks
+# its TX queue and veth hands the frame to the peer's RX queue of that
+# number. Every datagram through the port (rx_kernel=0) and more than one
+# queue used (the report's queue_rx, each queue's count), for a blocking
+# server, an epoll one (asyncio) and one in poll(2); on a 20-queue device
+# the port reads queues 0-15 and the kernel socket the others' datagrams
+# mq_nonzero REPORT: how many queues of the report received something
+mq_nonzero() {
+	sed -n 's/.* queue_rx=\([0-9/]*\) .*/\1/p' "$1" | tr / '\n' | grep -c '[1-9]'
+}
+# mq_serve NAME PORT KIND N: KIND (echo, asyncio, poll) under sluice run --path
+# xdp in $MQ-b, answering N datagrams of 40 flows from $MQ-a
+mq_serve() {
+	local name=$1 port=$2 kind=$3 n=$4
+	t_bg "$D/$name.out" ip netns exec "$MQ-b" env \
+		SLUICE_RUN_REPORT="$D/$name.report" "$SLUICE" run --path xdp \
+		-- python3 "$PROGS" "$kind" "$port" "$n"
+	t_udp_ready "$port" "$MQ-b"
+	sleep 0.3
+	ip netns exec "$MQ-a" python3 "$PROGS" spread "$MQIP" "$port" 40 \
+		$((n / 40)) >"$D/$name.c" 2>&1 && t_wait $T_LAST 10
+}
+if "$ROOT/scripts/testbed.sh" up "$MQ" --queues 4 --json >"$D/mq.json" 2>"$D/mq.err"; then
+	MQIP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["b"]["ipv4"])' "$D/mq.json")
+	for kind in echo asyncio poll; do
+		name=mq-$kind
+		if mq_serve "$name" 7030 "$kind" 200 &&
+			grep -q 'path=xdp .*rx=200 .*tx=200 .*rx_kernel=0 .*queues=4 queue_rx=' "$D/$name.report" &&
+			[ "$(mq_nonzero "$D/$name.report")" -ge 2 ]; then
+			t_ok "4 receive queues: $kind server, 40 flows on xdp, $(mq_nonzero "$D/$name.report") queues used"
+		else
+			t_fail "4 receive queues: $kind server, 40 flows on xdp" \
+				"$(cat "$D/$name.c" "$D/$name.out.err" "$D/$name.report" 2>&1)"
+		fi
+	done
+	"$ROOT/scripts/testbed.sh" down "$MQ" >/dev/null 2>&1
+else
+	t_skip "4 receive queues: echo server" "4-queue bed: $(head -1 "$D/mq.err")"
+	t_skip "4 receive queues: asyncio server" "4-queue bed: $(head -1 "$D/mq.err")"
+	t_skip "4 receive queues: poll server" "4-queue bed: $(head -1 "$D/mq.err")"
+fi
+if "$ROOT/scripts/testbed.sh" up "$MQ" --queues 20 --json >"$D/mq.json" 2>"$D/mq.err"; then
+	MQIP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["b"]["ipv4"])' "$D/mq.json")
+	if mq_serve mq20 7031 echo 200 &&
+		rx=$(sed -n 's/.* rx=\([0-9]*\) .*rx_kernel=\([0-9]*\) .*queues=16 dev_queues=20 queue_rx=.*/\1+\2/p' "$D/mq20.report") &&
+		[ -n "$rx" ] && [ $((rx)) -eq 200 ]; then
+		t_ok "20 receive queues: the port reads 16, the kernel socket the rest ($rx)"
+	else
+		t_fail "20 receive queues: the port reads 16, the kernel socket the rest" \
+			"$(cat "$D/mq20.c" "$D/mq20.out.err" "$D/mq20.report" 2>&1)"
+	fi
+	"$ROOT/scripts/testbed.sh" down "$MQ" >/dev/null 2>&1
+else
+	t_skip "20 receive queues" "20-queue bed: $(head -1 "$D/mq.err")"
 fi
 
 # SIGTERM to a served program: its lines, with what it served
