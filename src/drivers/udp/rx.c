@@ -27,11 +27,15 @@
  * and every other one is copied once from the slot into a buffer of its
  * own (a frame of its own needs a buffer of its own: the copy is the
  * least it can cost). The slot mirrors the message at the same offsets:
- * the few bytes of the second datagram that landed in the pool buffer are
- * copied into the slot, so that the first buffer can be handed out at
- * once and the rest of the run is one range of the slot. The scratch is
- * reserved, not committed: only pages a run reaches are ever touched, and
- * a GRO receive takes at most UDP_GRO_MSGS messages (4 MiB reserved).
+ * what landed in the pool buffer past the first datagram (less than a
+ * buffer) is copied into the slot, so that the first buffer can be handed
+ * out at once and the rest of the run is one range of the slot. Receiving
+ * a run straight into a chain of pool buffers would save that copy only
+ * when the datagram size, known after the receive, happened to be the
+ * buffers' size: otherwise datagrams straddle buffers. The scratch is
+ * reserved, not committed: a GRO receive takes at most UDP_GRO_MSGS
+ * messages, 4 MiB of address space, and only the pages runs reach become
+ * memory.
  *
  * The pool running dry while a run is cut up: the datagrams not handed
  * out stay in the slot and come in a later burst, like datagrams left in
