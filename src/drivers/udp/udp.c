@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The udp driver: "udp:ADDR:PORT[,peer=ADDR:PORT][,busy_poll][,gso=off]", the
+ * The udp driver:
+ * "udp:ADDR:PORT[,peer=ADDR:PORT][,busy_poll][,gso=off][,gro=off]", the
  * kernel-guarded path.
  * One kernel UDP socket moves datagrams; the driver presents them as
  * Ethernet frames so an application runs unchanged on every driver.
  *
- * Receive: recvmmsg() takes a batch of datagrams straight into pool
+ * Receive (rx.c): recvmmsg() takes a batch of datagrams straight into pool
  * buffers, each placed so that its headers fit in front of it (in the
  * headroom when there is room, else inside the buffer), then Ethernet, IPv4
  * or IPv6, and UDP headers are written there: source = the sender, dest =
@@ -16,7 +17,9 @@
  * frame is valid either way. On send the kernel computes every checksum,
  * so SL_PKT_F_TX_* cost nothing here (SL_DRV_CAP_TX_CSUM). The MACs are made up, locally administered: dst
  * 02:00:00:00:00:00 (this port, also info.mac), src 02:00:00:00:00:01 (the
- * kernel "next hop").
+ * kernel "next hop"). With GRO (UDP_GRO, Linux 5.0; gro=off turns it off)
+ * the kernel may hand over a run of datagrams of one flow in one message:
+ * rx.c cuts it into the same frames, one per datagram (xstats udp_gro_*).
  *
  * Send: each frame is parsed back with sl_frame_parse; a UDP frame of the
  * socket's family is sent to its IP destination and UDP destination port,
@@ -66,10 +69,9 @@
 #include <unistd.h>
 
 #include "drivers/udp/udp.h"
+#include "drivers/udp/udp_int.h"
 #include "net/cursor.h"
-#include "port/driver.h"
 
-#define UDP_BATCH 256 /* datagrams per recvmmsg / sendmmsg call */
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103 /* linux/udp.h, 4.18 */
 #endif
@@ -77,62 +79,8 @@
 #define UDP_GSO_BYTES 65000 /* payload bytes per GSO run (one IP packet) */
 #define UDP_BUF_MIN (256 * 1024) /* socket buffers asked for, at least */
 
-static const uint8_t mac_port[SL_ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x00 };
-static const uint8_t mac_kernel[SL_ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
-
-/* room for IP_PKTINFO or IPV6_PKTINFO, and SO_RXQ_OVFL */
-#define UDP_CMSG_LEN \
-	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
-
-struct udp_rx {
-	struct mmsghdr msgs[UDP_BATCH];
-	struct iovec iov[UDP_BATCH];
-	struct sockaddr_storage names[UDP_BATCH];
-	union {
-		struct cmsghdr align;
-		uint8_t buf[UDP_CMSG_LEN];
-	} cmsg[UDP_BATCH];
-	struct sl_pkt *drop[UDP_BATCH];
-	/* buffers a receive burst allocated and the socket did not fill:
-	 * the next burst takes them first, so an empty poll moves nothing
-	 * to or from the pool (given back at close) */
-	struct sl_pkt *spare[UDP_BATCH];
-	unsigned n_spare;
-} SL_CACHE_ALIGNED;
-
-struct udp_tx {
-	struct mmsghdr msgs[UDP_BATCH];
-	struct iovec iov[UDP_BATCH];
-	struct sockaddr_storage names[UDP_BATCH];
-	uint16_t idx[UDP_BATCH]; /* message -> position in the burst */
-	struct sl_pkt *done[UDP_BATCH];
-	/* the messages as sent: runs of msgs[first .. first + count) */
-	struct mmsghdr runs[UDP_BATCH];
-	uint16_t first[UDP_BATCH], count[UDP_BATCH];
-	union {
-		char b[CMSG_SPACE(sizeof(uint16_t))];
-		struct cmsghdr align;
-	} seg[UDP_BATCH];
-} SL_CACHE_ALIGNED;
-
-struct udp_priv {
-	int fd;
-	int family;
-	bool connected;
-	size_t hdr_len; /* Ethernet + IP + UDP put in front on receive */
-	struct sl_addr local; /* with the port really bound */
-	struct sl_addr peer;
-	uint16_t ip_id;
-	uint16_t rx_csum; /* the checksum state of every frame made on rx */
-	uint32_t kernel_drops; /* SO_RXQ_OVFL: dropped by the kernel */
-	uint64_t rx_truncated;
-	bool no_gso; /* the kernel refused a run with EIO: never again */
-	uint64_t gso_runs; /* GSO messages sent, and their datagrams */
-	uint64_t gso_segs;
-	uint64_t gso_refused; /* runs sent datagram by datagram instead */
-	struct udp_rx rx;
-	struct udp_tx tx;
-};
+const uint8_t udp_mac_port[SL_ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x00 };
+const uint8_t udp_mac_kernel[SL_ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
 
 /* ---- open / close ----------------------------------------------------- */
 
@@ -157,7 +105,7 @@ static socklen_t to_sockaddr(const struct sl_addr *a,
 	}
 }
 
-static void from_sockaddr(const struct sockaddr_storage *ss, struct sl_addr *a)
+void udp_from_sockaddr(const struct sockaddr_storage *ss, struct sl_addr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->family = ss->ss_family;
@@ -199,6 +147,7 @@ static int udp_open(struct sl_port *port, const struct sl_spec *spec)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char a[64], b[64];
+	bool no_gro = false;
 	int want, err;
 
 	u->fd = -1;
@@ -223,6 +172,17 @@ static int udp_open(struct sl_port *port, const struct sl_spec *spec)
 		else if (strcmp(g, "on"))
 			return sl_spec_fail(spec, EINVAL,
 					    "bad gso '%s': on (the default) or "
+					    "off",
+					    g);
+	}
+	if (sl_spec_has(spec, "gro")) {
+		const char *g = sl_spec_get(spec, "gro");
+
+		if (!strcmp(g, "off"))
+			no_gro = true;
+		else if (strcmp(g, "on"))
+			return sl_spec_fail(spec, EINVAL,
+					    "bad gro '%s': on (the default) or "
 					    "off",
 					    g);
 	}
@@ -275,6 +235,9 @@ static int udp_open(struct sl_port *port, const struct sl_spec *spec)
 	raise_buf(u->fd, SO_SNDBUFFORCE, SO_SNDBUF, want);
 	if (busy)
 		(void)sl_busy_poll_enable(port, u->fd, spec->target);
+	/* best effort: without it, datagram by datagram */
+	if (!no_gro)
+		(void)udp_rx_gro_enable(u);
 
 	sl = to_sockaddr(&u->local, &ss);
 	if (bind(u->fd, (struct sockaddr *)&ss, sl)) {
@@ -293,7 +256,7 @@ static int udp_open(struct sl_port *port, const struct sl_spec *spec)
 		sl_spec_fail(spec, err, "getsockname: %s", strerror(err));
 		goto fail;
 	}
-	from_sockaddr(&ss, &u->local);
+	udp_from_sockaddr(&ss, &u->local);
 	if (peer) {
 		sl = to_sockaddr(&u->peer, &ss);
 		if (connect(u->fd, (struct sockaddr *)&ss, sl)) {
@@ -316,7 +279,7 @@ static int udp_open(struct sl_port *port, const struct sl_spec *spec)
 	port->info.addr = u->local;
 	if (u->connected)
 		port->info.peer = u->peer;
-	memcpy(port->info.mac, mac_port, SL_ETH_ALEN);
+	memcpy(port->info.mac, udp_mac_port, SL_ETH_ALEN);
 	return 0;
 
 fail_opt:
@@ -325,6 +288,7 @@ fail_opt:
 fail:
 	close(u->fd);
 	u->fd = -1;
+	udp_rx_close(u);
 	return -err;
 }
 
@@ -335,151 +299,7 @@ static void udp_close(struct sl_port *port)
 	if (u->fd >= 0)
 		close(u->fd);
 	u->fd = -1;
-	if (u->rx.n_spare)
-		sl_pkt_free_bulk(u->rx.spare, u->rx.n_spare);
-	u->rx.n_spare = 0;
-}
-
-/* ---- receive ---------------------------------------------------------- */
-
-/* Where a datagram was sent to, from its control messages; the bound
- * address when they are missing. Also picks up the kernel drop count. */
-static void rx_cmsgs(struct udp_priv *u, struct msghdr *mh, struct sl_addr *to)
-{
-	struct cmsghdr *cm;
-
-	*to = u->local;
-	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level == IPPROTO_IP &&
-		    cm->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			to->v4 = pi.ipi_addr;
-		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
-			   cm->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			to->v6 = pi.ipi6_addr;
-		} else if (cm->cmsg_level == SOL_SOCKET &&
-			   cm->cmsg_type == SO_RXQ_OVFL) {
-			memcpy(&u->kernel_drops, CMSG_DATA(cm),
-			       sizeof(u->kernel_drops));
-		}
-	}
-}
-
-/* Offset from the buffer start (after the metadata) where the frame of a
- * received datagram begins: headers in the headroom when they fit. */
-static inline size_t rx_frame_start(const struct udp_priv *u,
-				    const struct sl_pkt *p)
-{
-	return p->headroom0 >= u->hdr_len ? p->headroom0 - u->hdr_len : 0;
-}
-
-static uint16_t udp_rx(struct sl_port *port, uint16_t queue,
-		       struct sl_pkt **pkts, uint16_t n)
-{
-	struct udp_priv *u = port->priv;
-	struct sl_port_qstats *st = &port->qstats[queue];
-	struct udp_rx *rx = &u->rx;
-	unsigned want = SL_MIN((unsigned)n, (unsigned)UDP_BATCH);
-	unsigned i, got = 0, n_drop = 0, have;
-	uint64_t now = 0, bytes = 0;
-	int r;
-
-	if (sl_unlikely(want == 0))
-		return 0;
-	have = SL_MIN(rx->n_spare, want);
-	rx->n_spare -= have;
-	memcpy(pkts, rx->spare + rx->n_spare, have * sizeof(*pkts));
-	if (have < want) {
-		unsigned need = want - have;
-
-		/* all-or-none allocation: ask for less until it works */
-		while (need &&
-		       sl_pkt_alloc_bulk(port->pool, pkts + have, need) != 0) {
-			st->rx_nombuf++;
-			need /= 2;
-		}
-		want = have + need;
-		if (want == 0)
-			return 0;
-	}
-	for (i = 0; i < want; i++) {
-		struct sl_pkt *p = pkts[i];
-		size_t start = rx_frame_start(u, p) + u->hdr_len;
-		struct msghdr *mh = &rx->msgs[i].msg_hdr;
-
-		rx->iov[i].iov_base = sl_pkt_buf(p) + start;
-		rx->iov[i].iov_len = p->room - start;
-		mh->msg_name = &rx->names[i];
-		mh->msg_namelen = sizeof(rx->names[i]);
-		mh->msg_iov = &rx->iov[i];
-		mh->msg_iovlen = 1;
-		mh->msg_control = rx->cmsg[i].buf;
-		mh->msg_controllen = sizeof(rx->cmsg[i].buf);
-		mh->msg_flags = 0;
-	}
-	r = recvmmsg(u->fd, rx->msgs, want, MSG_DONTWAIT, NULL);
-	if (r < 0) {
-		/* ECONNREFUSED: a connected peer's ICMP error, reported once */
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			st->rx_errors++;
-		r = 0;
-	}
-	if (r > 0 && port->rx_ts) /* one clock read per burst, if asked */
-		now = sl_time_ns();
-	for (i = 0; i < (unsigned)r; i++) {
-		struct sl_pkt *p = pkts[i];
-		struct msghdr *mh = &rx->msgs[i].msg_hdr;
-		size_t len = rx->msgs[i].msg_len;
-		struct sl_udp_params hp;
-		uint8_t *frame;
-		int flen;
-
-		if (sl_unlikely(mh->msg_flags & MSG_TRUNC)) {
-			u->rx_truncated++;
-			st->rx_dropped++;
-			rx->drop[n_drop++] = p;
-			continue;
-		}
-		memset(&hp, 0, sizeof(hp));
-		memcpy(hp.dst_mac, mac_port, SL_ETH_ALEN);
-		memcpy(hp.src_mac, mac_kernel, SL_ETH_ALEN);
-		from_sockaddr(&rx->names[i], &hp.src);
-		rx_cmsgs(u, mh, &hp.dst);
-		hp.ip_id = u->ip_id++;
-		if (u->family == AF_INET)
-			hp.flags = SL_BUILD_NO_L4_CSUM;
-		frame = sl_pkt_buf(p) + rx_frame_start(u, p);
-		flen = sl_udp_build(frame,
-				    p->room - (size_t)(frame - sl_pkt_buf(p)),
-				    &hp, NULL, len);
-		if (sl_unlikely(flen < 0 || hp.src.family != u->family)) {
-			st->rx_invalid++;
-			rx->drop[n_drop++] = p;
-			continue;
-		}
-		p->data = frame;
-		p->len = (uint32_t)flen;
-		p->port = port->port_id;
-		p->queue = queue;
-		p->rx_ts = now;
-		p->flags = (uint16_t)((now ? SL_PKT_F_RX_TS : 0) | u->rx_csum);
-		bytes += (uint32_t)flen;
-		pkts[got++] = p;
-	}
-	/* buffers not filled wait for the next burst; the dropped ones go
-	 * back (room: n_spare + want - have <= UDP_BATCH) */
-	for (i = (unsigned)r; i < want; i++)
-		rx->spare[rx->n_spare++] = pkts[i];
-	if (n_drop)
-		sl_pkt_free_bulk(rx->drop, n_drop);
-	st->rx_packets += got;
-	st->rx_bytes += bytes;
-	return (uint16_t)got;
+	udp_rx_close(u);
 }
 
 /* ---- send ------------------------------------------------------------- */
@@ -756,10 +576,15 @@ static int udp_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
 		     __atomic_load_n(&u->gso_segs, __ATOMIC_RELAXED));
 	sl_xstat_put(out, n, 4, "udp_gso_refused",
 		     __atomic_load_n(&u->gso_refused, __ATOMIC_RELAXED));
-	return 5;
+	sl_xstat_put(out, n, 5, "udp_gro_buffers",
+		     __atomic_load_n(&u->gro_bufs, __ATOMIC_RELAXED));
+	sl_xstat_put(out, n, 6, "udp_gro_segs",
+		     __atomic_load_n(&u->gro_segs, __ATOMIC_RELAXED));
+	return 7;
 }
 
-static const char *const udp_keys[] = { "peer", "busy_poll", "gso", NULL };
+static const char *const udp_keys[] = { "peer", "busy_poll", "gso", "gro",
+					NULL };
 
 int sl_udp_socket_fd(struct sl_port *port)
 {
@@ -781,7 +606,7 @@ const struct sl_driver sl_driver_udp = {
 	.priv_size = sizeof(struct udp_priv),
 	.open = udp_open,
 	.close = udp_close,
-	.rx_burst = udp_rx,
+	.rx_burst = udp_rx_burst,
 	.tx_burst = udp_tx,
 	.xstats = udp_xstats,
 	.queue_fd = udp_queue_fd,
