@@ -70,7 +70,6 @@
 
 #include "drivers/udp/udp.h"
 #include "drivers/udp/udp_int.h"
-#include "net/cursor.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103 /* linux/udp.h, 4.18 */
