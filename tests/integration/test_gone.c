@@ -169,19 +169,6 @@ static int burst_until(struct sl_port *port, int want, int ms, bool tx,
 	return info.state;
 }
 
-static uint64_t xstat(struct sl_port *port, const char *name)
-{
-	struct sl_xstat xs[64];
-	int n = sl_port_xstats(port, xs, 64), i;
-
-	assert_true(n > 0);
-	for (i = 0; i < n && i < 64; i++)
-		if (!strcmp(xs[i].name, name))
-			return xs[i].value;
-	fail_msg("no xstat %s", name);
-	return 0;
-}
-
 /* info.error as the driver words it: "DRIVER:IFACE: interface gone
  * (ifindex N deleted or moved out of this namespace)". */
 static void check_gone_error(struct sl_port *port, const char *drv)
@@ -238,8 +225,8 @@ static void deleted_idle(const struct kind *k)
 	/* bursts go on returning 0, quickly, and (xdp, by its counters)
 	 * without calling into the kernel */
 	if (xdp) {
-		wake = xstat(port, "wakeups");
-		checks = xstat(port, "link_checks");
+		wake = sl_test_xstat(port, "wakeups");
+		checks = sl_test_xstat(port, "link_checks");
 	}
 	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
 	t0 = sl_time_ns();
@@ -253,8 +240,8 @@ static void deleted_idle(const struct kind *k)
 	       (double)took / 1e6);
 	assert_true(took < 1000000000ull);
 	if (xdp) {
-		assert_int_equal(xstat(port, "wakeups"), wake);
-		assert_int_equal(xstat(port, "link_checks"), checks);
+		assert_int_equal(sl_test_xstat(port, "wakeups"), wake);
+		assert_int_equal(sl_test_xstat(port, "link_checks"), checks);
 	}
 	/* counters are still there and did not move backwards */
 	assert_int_equal(sl_port_stats(port, &st), 0);

@@ -137,33 +137,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Poll the port's queue for up to ms for one frame. */
-static struct sl_pkt *rx_one(struct sl_port *port, uint16_t q, int ms)
-{
-	uint64_t end = now_ms() + (uint64_t)ms;
-	struct sl_pkt *p;
-
-	do {
-		if (sl_rx_burst(port, q, &p, 1) == 1)
-			return p;
-		usleep(200);
-	} while (now_ms() < end);
-	return NULL;
-}
-
-static uint64_t xstat(struct sl_port *port, const char *name)
-{
-	struct sl_xstat xs[64];
-	int n = sl_port_xstats(port, xs, 64), i;
-
-	assert_true(n > 0);
-	for (i = 0; i < n && i < 64; i++)
-		if (!strcmp(xs[i].name, name))
-			return xs[i].value;
-	fail_msg("no xstat %s", name);
-	return 0;
-}
-
 /*
  * The frame a kernel UDP socket in A sent to B:PORT from port sport, with
  * `msg` as payload: check every header field a user relies on, and the
@@ -259,12 +232,14 @@ static void roundtrip(struct sl_port *port, int v6, uint16_t sport)
 				(struct sockaddr *)&to4, sizeof(to4));
 		assert_int_equal(n, strlen(msg));
 	}
-	p = rx_one(port, 0, 2000);
+	p = sl_test_rx_one(port, 0, 2000);
 	if (!p)
 		fail_msg("nothing received (steer_matched %llu, xsk_rx_dropped "
 			 "%llu)",
-			 (unsigned long long)xstat(port, "steer_matched"),
-			 (unsigned long long)xstat(port, "xsk_rx_dropped"));
+			 (unsigned long long)sl_test_xstat(port,
+							   "steer_matched"),
+			 (unsigned long long)sl_test_xstat(port,
+							   "xsk_rx_dropped"));
 	/* zero copy: the frame is in the pool's buffer, at the headroom */
 	assert_ptr_equal(p->pool, pool);
 	assert_int_equal(sl_pkt_headroom(p), SL_PKT_HEADROOM);
@@ -307,9 +282,9 @@ static void test_generic_v4_v6_roundtrip(void **state)
 	assert_int_equal(st.rx_packets, 3);
 	assert_int_equal(st.tx_packets, 3);
 	assert_int_equal(st.rx_invalid, 0);
-	assert_int_equal(xstat(port, "steer_matched"), 3);
-	assert_int_equal(xstat(port, "rx_invalid_desc"), 0);
-	assert_int_equal(xstat(port, "tx_copied"), 0);
+	assert_int_equal(sl_test_xstat(port, "steer_matched"), 3);
+	assert_int_equal(sl_test_xstat(port, "rx_invalid_desc"), 0);
+	assert_int_equal(sl_test_xstat(port, "tx_copied"), 0);
 	close_and_check(port);
 }
 
@@ -379,13 +354,13 @@ static void test_kernel_keeps_the_rest(void **state)
 	itest_udp_send(&bed, SL_TESTBED_A, 0, 7301, "to the kernel");
 	itest_udp_expect(fd_other, "to the kernel");
 	itest_udp_send(&bed, SL_TESTBED_A, 0, PORT, "to the port");
-	p = rx_one(port, 0, 2000);
+	p = sl_test_rx_one(port, 0, 2000);
 	assert_non_null(p);
 	sl_pkt_free(p);
 	assert_false(itest_wait(fd_same, 200));
 	close(fd_other);
 	close(fd_same);
-	assert_true(xstat(port, "steer_passed") >= 4);
+	assert_true(sl_test_xstat(port, "steer_passed") >= 4);
 	close_and_check(port);
 	/* closed: the flow is the kernel's again */
 	fd_same = itest_udp_bound(&bed, SL_TESTBED_B, 0, PORT);
@@ -628,7 +603,7 @@ static void test_shared_umem_forward(void **state)
 	n = recv(fd, back, sizeof(back), 0);
 	assert_int_equal(n, 3);
 	assert_memory_equal(back, "fwd", 3);
-	assert_int_equal(xstat(txp, "tx_copied"), 0);
+	assert_int_equal(sl_test_xstat(txp, "tx_copied"), 0);
 	close(fd);
 	/* the UMEM owner closes first; its queue opens again at once */
 	assert_int_equal(sl_port_close(p0), 0);
@@ -742,16 +717,17 @@ static void test_dry_pool_recovers(void **state)
 		n_held++;
 	/* everything is with the application now */
 	assert_int_equal(n_held, 256);
-	assert_true(xstat(port, "fill_ring_empty") > 0);
+	assert_true(sl_test_xstat(port, "fill_ring_empty") > 0);
 	{
 		struct sl_port_stats st = { .sz = sizeof(st) };
 
 		assert_int_equal(sl_port_stats(port, &st), 0);
 		assert_true(st.rx_nombuf > 0);
 	}
-	assert_true(xstat(port, "xsk_rx_dropped") +
-			    xstat(port, "xsk_rx_fill_ring_empty_descs") >
-		    0);
+	assert_true(
+		sl_test_xstat(port, "xsk_rx_dropped") +
+			sl_test_xstat(port, "xsk_rx_fill_ring_empty_descs") >
+		0);
 	sl_pkt_free_bulk(held, n_held);
 	n_held = 0;
 	/* one rx call tops the fill ring up again: the next frame comes */
@@ -765,7 +741,7 @@ static void test_dry_pool_recovers(void **state)
 					(struct sockaddr *)&to, sizeof(to)),
 				 5);
 	}
-	p = rx_one(port, 0, 2000);
+	p = sl_test_rx_one(port, 0, 2000);
 	assert_non_null(p);
 	sl_pkt_free(p);
 	close(fd);

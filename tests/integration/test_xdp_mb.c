@@ -84,40 +84,6 @@ static struct sl_port *open_b(const char *opts)
 	return port;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static struct sl_pkt *rx_one(struct sl_port *port, int ms)
-{
-	uint64_t end = now_ms() + (uint64_t)ms;
-	struct sl_pkt *p;
-
-	do {
-		if (sl_rx_burst(port, 0, &p, 1) == 1)
-			return p;
-		usleep(200);
-	} while (now_ms() < end);
-	return NULL;
-}
-
-static uint64_t xstat(struct sl_port *port, const char *name)
-{
-	struct sl_xstat xs[64];
-	int n = sl_port_xstats(port, xs, 64), i;
-
-	assert_true(n > 0);
-	for (i = 0; i < n && i < 64; i++)
-		if (!strcmp(xs[i].name, name))
-			return xs[i].value;
-	fail_msg("no xstat %s", name);
-	return 0;
-}
-
 static void fill(uint8_t *b, size_t len, unsigned seed)
 {
 	size_t i;
@@ -204,13 +170,17 @@ static int echo(struct sl_port *port, int fd, int v6, size_t len, unsigned seed)
 
 	fill(out, len, seed);
 	assert_int_equal(send_dgram(fd, v6, out, len), len);
-	p = rx_one(port, 2000);
+	p = sl_test_rx_one(port, 0, 2000);
 	if (!p)
 		fail_msg("%zu bytes: nothing received (steer_matched %llu, "
 			 "xsk_rx_dropped %llu, rx_mb_invalid %llu)",
-			 len, (unsigned long long)xstat(port, "steer_matched"),
-			 (unsigned long long)xstat(port, "xsk_rx_dropped"),
-			 (unsigned long long)xstat(port, "rx_mb_invalid"));
+			 len,
+			 (unsigned long long)sl_test_xstat(port,
+							   "steer_matched"),
+			 (unsigned long long)sl_test_xstat(port,
+							   "xsk_rx_dropped"),
+			 (unsigned long long)sl_test_xstat(port,
+							   "rx_mb_invalid"));
 	l4 = udp_at(p->data, v6, len + 8);
 	assert_int_equal(p->len, l4 + 8 + len);
 	assert_memory_equal(p->data + l4 + 8, out, len);
@@ -240,9 +210,9 @@ static void three_sizes(const char *opts, uint32_t chunk)
 	bed_up(chunk);
 	port = open_b(opts);
 	assert_int_equal(sl_port_info(port, &info), 0);
-	assert_int_equal(xstat(port, "multi_buffer"), 1);
+	assert_int_equal(sl_test_xstat(port, "multi_buffer"), 1);
 	assert_true(info.max_frame >= MTU + 14);
-	assert_int_equal(xstat(port, "max_frame"), info.max_frame);
+	assert_int_equal(sl_test_xstat(port, "max_frame"), info.max_frame);
 	fd4 = itest_udp_bound(&bed, SL_TESTBED_A, 0, 41100);
 	fd6 = itest_udp_bound(&bed, SL_TESTBED_A, 1, 41101);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -267,10 +237,10 @@ static void three_sizes(const char *opts, uint32_t chunk)
 	assert_int_equal(st.rx_invalid, 0);
 	assert_int_equal(st.rx_dropped, 0);
 	assert_int_equal(st.tx_dropped, 0);
-	assert_int_equal(xstat(port, "rx_mb_frames"), spanned);
-	assert_int_equal(xstat(port, "tx_mb_frames"), spanned);
-	assert_int_equal(xstat(port, "rx_mb_invalid"), 0);
-	assert_int_equal(xstat(port, "xsk_rx_dropped"), 0);
+	assert_int_equal(sl_test_xstat(port, "rx_mb_frames"), spanned);
+	assert_int_equal(sl_test_xstat(port, "tx_mb_frames"), spanned);
+	assert_int_equal(sl_test_xstat(port, "rx_mb_invalid"), 0);
+	assert_int_equal(sl_test_xstat(port, "xsk_rx_dropped"), 0);
 	assert_int_equal(sl_port_close(port), 0);
 	sl_test_pool_full(pool);
 }
@@ -313,7 +283,7 @@ static void test_mb_off(void **state)
 	bed_up(4096);
 	port = open_b(",mode=copy-native,mb=off");
 	assert_int_equal(sl_port_info(port, &info), 0);
-	assert_int_equal(xstat(port, "multi_buffer"), 0);
+	assert_int_equal(sl_test_xstat(port, "multi_buffer"), 0);
 	assert_int_equal(info.max_frame, 4096 - SL_PKT_META - SL_PKT_HEADROOM);
 	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 41102);
 	/* one that fits still goes both ways */
@@ -321,8 +291,8 @@ static void test_mb_off(void **state)
 	/* one that does not: the kernel drops it, counted there */
 	fill(b, sizeof(b), 2);
 	assert_int_equal(send_dgram(fd, 0, b, sizeof(b)), sizeof(b));
-	assert_null(rx_one(port, 300));
-	assert_true(xstat(port, "xsk_rx_dropped") >= 1);
+	assert_null(sl_test_rx_one(port, 0, 300));
+	assert_true(sl_test_xstat(port, "xsk_rx_dropped") >= 1);
 	/* and one too long to send is taken and dropped, counted */
 	big = sl_pool_create(&po);
 	assert_non_null(big);
@@ -330,7 +300,7 @@ static void test_mb_off(void **state)
 	assert_non_null(p);
 	assert_int_equal(sl_pkt_set(p, b, sizeof(b)), 0);
 	assert_int_equal(sl_tx_burst(port, 0, &p, 1), 1);
-	assert_int_equal(xstat(port, "tx_too_long"), 1);
+	assert_int_equal(sl_test_xstat(port, "tx_too_long"), 1);
 	assert_int_equal(sl_port_stats(port, &st), 0);
 	assert_int_equal(st.tx_dropped, 1);
 	assert_int_equal(sl_pool_avail(big), sl_pool_capacity(big));
@@ -355,7 +325,7 @@ static void test_held_past_close(void **state)
 	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 41103);
 	fill(b, sizeof(b), 3);
 	assert_int_equal(send_dgram(fd, 0, b, sizeof(b)), sizeof(b));
-	p = rx_one(port, 2000);
+	p = sl_test_rx_one(port, 0, 2000);
 	assert_non_null(p);
 	assert_ptr_not_equal(p->pool, pool);
 	assert_int_equal(sl_port_close(port), 0);

@@ -69,3 +69,29 @@ uint64_t sl_test_bound_ns(uint64_t ns)
 
 	return ns * (k ? k : 1);
 }
+
+uint64_t sl_test_xstat(struct sl_port *port, const char *name)
+{
+	struct sl_xstat xs[128];
+	int n = sl_port_xstats(port, xs, 128), i;
+
+	assert_true(n > 0 && n <= 128);
+	for (i = 0; i < n; i++)
+		if (strcmp(xs[i].name, name) == 0)
+			return xs[i].value;
+	fail_msg("no xstat %s", name);
+	return 0;
+}
+
+struct sl_pkt *sl_test_rx_one(struct sl_port *port, uint16_t queue, int ms)
+{
+	uint64_t end = sl_time_ns() + (uint64_t)ms * 1000000u;
+	struct sl_pkt *p;
+
+	do {
+		if (sl_rx_burst(port, queue, &p, 1) == 1)
+			return p;
+		usleep(200);
+	} while (sl_time_ns() < end);
+	return NULL;
+}

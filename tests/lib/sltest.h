@@ -38,6 +38,13 @@ const char *sl_test_name(const char *what, char *buf, size_t len);
  * it, its code being many times slower). A bound, never a speed check. */
 uint64_t sl_test_bound_ns(uint64_t ns);
 
+/* The port's extended counter called name; fails the test when the port
+ * has none of that name. */
+uint64_t sl_test_xstat(struct sl_port *port, const char *name);
+
+/* One frame from the port's queue, polled for up to ms; NULL if none came. */
+struct sl_pkt *sl_test_rx_one(struct sl_port *port, uint16_t queue, int ms);
+
 /* A path in a fresh temporary directory removed at exit. */
 const char *sl_test_tmpfile(const char *name, char *buf, size_t len);
 

@@ -481,18 +481,6 @@ static void test_lo_fanout_v2(void **state)
 
 /* ---- busy_poll ---------------------------------------------------------- */
 
-static uint64_t xstat(struct sl_port *p, const char *name)
-{
-	struct sl_xstat xs[16];
-	int n = sl_port_xstats(p, xs, 16), i;
-
-	for (i = 0; i < n && i < 16; i++)
-		if (strcmp(xs[i].name, name) == 0)
-			return xs[i].value;
-	fail_msg("no xstat %s", name);
-	return 0;
-}
-
 static const char *busy_refusal(struct sl_port *p, struct sl_port_info *info)
 {
 	unsigned i;
@@ -547,7 +535,7 @@ static void lo_busy_poll(const char *tpv)
 	 * none so far): not before */
 	assert_int_equal(sl_rx_burst(p, 0, pkts, 8), 0);
 	assert_int_equal(sl_rx_burst(p, 1, pkts, 8), 0);
-	assert_int_equal(xstat(p, "packet_busy_polls"),
+	assert_int_equal(sl_test_xstat(p, "packet_busy_polls"),
 			 napi_id(sl_packet_queue_fd(p, 0)) ? 2 : 0);
 	/* which takes nothing from the ring: frames still flow */
 	fd = udp_socket(0);
@@ -603,7 +591,7 @@ static int busy_refused_case(void)
 	else if (sl_busy_poll_get(sl_packet_queue_fd(p, 1)) != 0)
 		r = 4;
 	else if (sl_rx_burst(p, 0, &pkt, 1) != 0 ||
-		 xstat(p, "packet_busy_polls") != 0)
+		 sl_test_xstat(p, "packet_busy_polls") != 0)
 		r = 5; /* no kicks when the kernel said no */
 	if (!r) {
 		fd = udp_socket(0);

@@ -59,19 +59,6 @@ static struct sl_port_stats port_stats(struct sl_port *port)
 	return st;
 }
 
-static uint64_t xstat(struct sl_port *port, const char *name)
-{
-	struct sl_xstat xs[32];
-	int n = sl_port_xstats(port, xs, 32);
-
-	assert_true(n > 0);
-	for (int i = 0; i < n && i < 32; i++)
-		if (strcmp(xs[i].name, name) == 0)
-			return xs[i].value;
-	fail_msg("no xstat %s", name);
-	return 0;
-}
-
 /* A UDP frame from src to dst in a fresh packet of pool. */
 static struct sl_pkt *udp_frame(struct sl_pool *pool, const struct sl_addr *src,
 				const struct sl_addr *dst, const void *payload,
@@ -465,7 +452,7 @@ static void flood_case(const char *tx_spec, const char *rx_spec, bool exact)
 
 	ts = port_stats(tx);
 	rs = port_stats(rx);
-	drops = xstat(rx, "udp_kernel_drops");
+	drops = sl_test_xstat(rx, "udp_kernel_drops");
 	print_message("# flood %s -> %s: taken %llu sent %llu full %llu "
 		      "received %llu kernel drops %llu\n",
 		      tx_spec, rx_spec, (unsigned long long)taken,
@@ -522,7 +509,7 @@ static void test_oversized(void **state)
 	st = port_stats(p);
 	assert_int_equal(st.rx_dropped, 1);
 	assert_int_equal(st.rx_packets, 1);
-	assert_int_equal(xstat(p, "udp_rx_truncated"), 1);
+	assert_int_equal(sl_test_xstat(p, "udp_rx_truncated"), 1);
 	close(kfd);
 	sl_port_close(p);
 	sl_test_pool_full(pool);
@@ -878,14 +865,14 @@ static void gso_case(const char *spec, bool want_runs, bool no_gso_last)
 	if (want_runs) {
 		/* A's 41, B's first two (1200, 1200; 700 is shorter: in),
 		 * A's last two (1200 then 300) */
-		assert_int_equal(xstat(port, "udp_gso_runs"),
+		assert_int_equal(sl_test_xstat(port, "udp_gso_runs"),
 				 no_gso_last ? 2 : 3);
-		assert_int_equal(xstat(port, "udp_gso_segs"),
+		assert_int_equal(sl_test_xstat(port, "udp_gso_segs"),
 				 41 + 3 + (no_gso_last ? 0 : 2));
 	} else {
-		assert_int_equal(xstat(port, "udp_gso_runs"), 0);
+		assert_int_equal(sl_test_xstat(port, "udp_gso_runs"), 0);
 	}
-	assert_int_equal(xstat(port, "udp_gso_refused"), 0);
+	assert_int_equal(sl_test_xstat(port, "udp_gso_refused"), 0);
 	sl_port_close(port);
 	sl_pool_destroy(pool);
 	close(fa);
@@ -1039,12 +1026,13 @@ static void gro_case(const char *kaddr, bool gro, uint16_t n)
 		check_rx_frame(pkts[k], &ka, &pa, want, len);
 	}
 	if (gro && have_gro()) {
-		assert_int_equal(xstat(port, "udp_gro_buffers"), 3);
-		assert_int_equal(xstat(port, "udp_gro_segs"), 21 + 7 + 3);
+		assert_int_equal(sl_test_xstat(port, "udp_gro_buffers"), 3);
+		assert_int_equal(sl_test_xstat(port, "udp_gro_segs"),
+				 21 + 7 + 3);
 	} else {
 		if (gro)
 			print_message("# no UDP_GRO on this kernel\n");
-		assert_int_equal(xstat(port, "udp_gro_buffers"), 0);
+		assert_int_equal(sl_test_xstat(port, "udp_gro_buffers"), 0);
 	}
 	assert_int_equal(port_stats(port).rx_packets, GRO_DGRAMS);
 	assert_int_equal(port_stats(port).rx_dropped, 0);
@@ -1141,7 +1129,7 @@ static void gro_dry_case(const char *kaddr, const char *opt)
 	check_rx_frame(pkts[0], &ka, &pa, want, 100);
 	sl_pkt_free(pkts[0]);
 	assert_int_equal(port_stats(port).rx_dropped, 3);
-	assert_int_equal(xstat(port, "udp_rx_truncated"), 3);
+	assert_int_equal(sl_test_xstat(port, "udp_rx_truncated"), 3);
 out:
 	sl_port_close(port);
 	close(kfd);

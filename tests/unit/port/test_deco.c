@@ -48,19 +48,6 @@ static struct sl_port *open_end(const char *name, int end, const char *opts,
 	return p;
 }
 
-static uint64_t xstat(struct sl_port *p, const char *name)
-{
-	struct sl_xstat xs[16];
-	int n = sl_port_xstats(p, xs, 16), i;
-
-	assert_true(n >= 0 && n <= 16);
-	for (i = 0; i < n; i++)
-		if (strcmp(xs[i].name, name) == 0)
-			return xs[i].value;
-	fail_msg("no xstat %s", name);
-	return 0;
-}
-
 static uint32_t seq_of(const struct sl_pkt *p)
 {
 	uint32_t s;
@@ -134,7 +121,7 @@ static unsigned run_rx_faults(const char *opts, unsigned n, uint32_t *seqs,
 				max - SL_MIN(got, max));
 	}
 	if (dropped)
-		*dropped = xstat(b, "fault_dropped");
+		*dropped = sl_test_xstat(b, "fault_dropped");
 	sl_port_close(a);
 	sl_port_close(b);
 	sl_test_pool_full(pool);
@@ -159,11 +146,11 @@ static void test_drop_rate(void **state)
 		done += 500;
 		got += recv_all(b, seqs + got, 10000 - got);
 	}
-	dropped = xstat(b, "fault_dropped");
+	dropped = sl_test_xstat(b, "fault_dropped");
 	/* every frame is delivered or counted, and about 10% dropped */
 	assert_int_equal(got + dropped, 10000);
 	assert_true(dropped > 850 && dropped < 1150);
-	assert_int_equal(xstat(b, "fault_duplicated"), 0);
+	assert_int_equal(sl_test_xstat(b, "fault_duplicated"), 0);
 	assert_int_equal(sl_port_stats(b, &st), 0);
 	assert_int_equal(st.rx_dropped, dropped);
 	assert_int_equal(st.rx_packets, 10000);
@@ -216,7 +203,7 @@ static void test_dup(void **state)
 	b = open_end(name, 1, ",fault=dup:0.5", 1024);
 	send_seq(a, 0, 1000);
 	got = recv_all(b, seqs, 3000);
-	assert_int_equal(got, 1000 + xstat(b, "fault_duplicated"));
+	assert_int_equal(got, 1000 + sl_test_xstat(b, "fault_duplicated"));
 	assert_true(got > 1350 && got < 1650);
 	/* a copy comes right after its original */
 	for (i = 1; i < got; i++) {
@@ -246,7 +233,7 @@ static void test_reorder(void **state)
 	b = open_end(name, 1, ",fault=reorder:0.2", 1024);
 	send_seq(a, 0, 1000);
 	got = recv_all(b, seqs, 1000);
-	reordered = xstat(b, "fault_reordered");
+	reordered = sl_test_xstat(b, "fault_reordered");
 	/* nothing lost or made up: a permutation of 0..999 */
 	assert_int_equal(got, 1000);
 	for (i = 0; i < got; i++) {
@@ -295,7 +282,7 @@ static void test_corrupt(void **state)
 		assert_true(pkts[i]->flags & SL_PKT_F_FAULT_CORRUPT);
 	}
 	sl_pkt_free_bulk(pkts, 64);
-	assert_int_equal(xstat(b, "fault_corrupted"), 64);
+	assert_int_equal(sl_test_xstat(b, "fault_corrupted"), 64);
 	sl_port_close(a);
 	sl_port_close(b);
 	sl_test_pool_full(pool);
@@ -318,7 +305,7 @@ static void test_direction(void **state)
 	/* b's sends are all dropped, taken and counted */
 	send_seq(b, 0, 100);
 	assert_int_equal(recv_all(a, seqs, 100), 0);
-	assert_int_equal(xstat(b, "fault_dropped"), 100);
+	assert_int_equal(sl_test_xstat(b, "fault_dropped"), 100);
 	assert_int_equal(sl_port_stats(b, &st), 0);
 	assert_int_equal(st.tx_dropped, 100);
 	assert_int_equal(st.tx_packets, 0);
@@ -332,7 +319,7 @@ static void test_direction(void **state)
 	assert_int_equal(recv_all(b, seqs, 100), 10);
 	send_seq(b, 0, 10);
 	assert_int_equal(recv_all(a, seqs, 100), 0);
-	assert_int_equal(xstat(a, "fault_dropped"), 10);
+	assert_int_equal(sl_test_xstat(a, "fault_dropped"), 10);
 	sl_port_close(a);
 	sl_port_close(b);
 	sl_test_pool_full(pool);
@@ -388,7 +375,7 @@ static void test_tx_backpressure(void **state)
 		got += n;
 		idle = n ? 0 : idle + 1;
 	}
-	dups = xstat(a, "fault_duplicated");
+	dups = sl_test_xstat(a, "fault_duplicated");
 	assert_true(short_bursts > 0);
 	assert_true(dups > 0);
 	assert_int_equal(got, 5000 + dups);
@@ -462,7 +449,7 @@ static void test_capture(void **state)
 	send_seq(a, 5, 1);
 	assert_int_equal(sl_rx_burst(b, 0, pkts, 8), 6);
 	sl_pkt_free_bulk(pkts, 6);
-	assert_int_equal(xstat(a, "capture_frames"), 9);
+	assert_int_equal(sl_test_xstat(a, "capture_frames"), 9);
 	sl_port_close(a);
 	sl_port_close(b);
 	sl_test_pool_full(pool);
@@ -515,9 +502,9 @@ static void test_capture_with_faults(void **state)
 	assert_string_equal(info.decorators, "capture,fault");
 	send_seq(a, 0, 100);
 	got = recv_all(b, seqs, 200);
-	assert_int_equal(got, 100 - xstat(b, "fault_dropped") +
-				      xstat(b, "fault_duplicated"));
-	assert_int_equal(xstat(b, "capture_frames"), got);
+	assert_int_equal(got, 100 - sl_test_xstat(b, "fault_dropped") +
+				      sl_test_xstat(b, "fault_duplicated"));
+	assert_int_equal(sl_test_xstat(b, "capture_frames"), got);
 	sl_port_close(a);
 	sl_port_close(b);
 	sl_test_pool_full(pool);
