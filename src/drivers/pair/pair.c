@@ -504,7 +504,6 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 	struct pair_txq *tq = &pe->txq[queue];
 	struct pair *pr = pe->pair;
 	struct link *l = pr->link[pe->end][queue];
-	uint64_t bytes = 0, other = 0;
 	uint64_t expect, care;
 	struct scan sc;
 	uint16_t sent, peer;
@@ -523,7 +522,7 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 	tq->room -= sent;
 	peer = atomic_load_explicit(&pr->port_id[!pe->end],
 				    memory_order_relaxed);
-	/* port, queue and flags as the word below holds them */
+	/* port, queue and flags as the word's high lane holds them */
 	expect = (uint64_t)peer | (uint64_t)queue << 16;
 	care = 0xffffffffull | (uint64_t)PAIR_TX_FLAGS << 32;
 	/*
@@ -536,15 +535,13 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 	 * Packets that go back and forth between the ends need no write.
 	 */
 	scan_burst(pkts, sent, expect, &sc);
-	bytes = sc.bytes;
-	other = sc.diff & care;
-	if (sl_unlikely(other))
+	if (sl_unlikely(sc.diff & care))
 		tx_fix_all(port, queue, pkts, sent, peer);
 	if (sent) {
 		struct burst_end *e;
 
 		l->pushed += sent;
-		l->pushed_bytes += bytes;
+		l->pushed_bytes += sc.bytes;
 		e = &l->ends[(l->pushed - 1) & l->ends_mask];
 		e->count = l->pushed;
 		e->bytes = l->pushed_bytes;
@@ -555,7 +552,7 @@ static uint16_t pair_tx(struct sl_port *port, uint16_t queue,
 	if (sent < n)
 		st->tx_full++;
 	st->tx_packets += sent;
-	st->tx_bytes += bytes;
+	st->tx_bytes += sc.bytes;
 	return sent;
 }
 
