@@ -3,13 +3,16 @@
 
 cmocka tests print TAP (CMOCKA_MESSAGE_OUTPUT=TAP): each "ok"/"not ok" line
 is one test case, "# SKIP" marks a skipped one. Other tests count once, by
-meson's verdict. Prints failures by name, then the closing line
+meson's verdict. Prints failures by name, each with the first lines of the
+"# " diagnosis its test printed under it (CI keeps only the tail of a run,
+so the why has to be here), then the closing line
 "N passed, N failed, N skipped"; exits 1 if anything failed.
 """
 import json
 import re
 import sys
 
+WHY_LINES = 12
 TAP = re.compile(r'^(not ok|ok)\b(?:\s+\d+)?\s*-?\s*(.*)$')
 
 
@@ -38,8 +41,9 @@ def main():
         for e in entries:
             name = '%s/%s' % (build, e['name'])
             result = e['result']
-            cases = [TAP.match(l) for l in (e.get('stdout') or '').splitlines()]
-            cases = [m for m in cases if m]
+            lines = (e.get('stdout') or '').splitlines()
+            cases = [(TAP.match(l), i) for i, l in enumerate(lines)]
+            cases = [(m, i) for m, i in cases if m]
             if not cases:
                 if result == 'OK':
                     passed += 1
@@ -50,7 +54,7 @@ def main():
                     failures.append('%s (%s)' % (name, result))
                 continue
             bad = 0
-            for m in cases:
+            for m, i in cases:
                 if '# SKIP' in m.group(2) or '# skip' in m.group(2):
                     skipped += 1
                 elif m.group(1) == 'ok':
@@ -58,7 +62,13 @@ def main():
                 else:
                     failed += 1
                     bad += 1
-                    failures.append('%s: %s' % (name, m.group(2)))
+                    why = []
+                    for l in lines[i + 1:i + 1 + WHY_LINES]:
+                        if not l.startswith('#'):
+                            break
+                        why.append('\n    ' + l[:200])
+                    failures.append('%s: %s%s' % (name, m.group(2),
+                                                  ''.join(why)))
             if result not in ('OK', 'SKIP', 'EXPECTEDFAIL') and not bad:
                 # crashed or timed out outside a reported case
                 failed += 1
