@@ -114,6 +114,10 @@ int connect(int fd, const struct sockaddr *a, socklen_t len)
 int close(int fd)
 {
 	ps_init();
+	/* the library closing its own fds (a port closing, also inside
+	 * fork's prepare handler with every lock of ours held) */
+	if (ps_inside)
+		return ps_real.close(fd);
 	if (ps_get(fd))
 		ps_untrack(fd);
 	ps_epoll_forget_epfd(fd);

@@ -528,8 +528,8 @@ static uint16_t burst(struct ps_iface *f, struct sl_pkt **pk, uint16_t n)
 }
 
 /* Take what the port has into the stashes of the sockets it is for;
- * f's lock held. */
-static void fill(struct ps_iface *f, struct ps_sock *self)
+ * f's lock held. How many frames the port gave. */
+static uint16_t fill(struct ps_iface *f, struct ps_sock *self)
 {
 	struct sl_pkt *pk[32];
 	uint16_t got, i;
@@ -538,14 +538,14 @@ static void fill(struct ps_iface *f, struct ps_sock *self)
 
 	got = burst(f, pk, 32);
 	if (!got)
-		return;
+		return 0;
 	if (sl_port_path(f->port) != f->path_ptr) {
 		/* an auto: port moved to another path (packet: the kernel
 		 * socket gets these too): not ours to deliver; check_port
 		 * sends the sockets to the kernel */
 		sl_pkt_free_bulk(pk, got);
 		f->next_check = 0;
-		return;
+		return got;
 	}
 	for (i = 0; i < f->n_socks; i++)
 		ts |= f->socks[i]->ts || f->socks[i]->tsns;
@@ -593,6 +593,7 @@ static void fill(struct ps_iface *f, struct ps_sock *self)
 		s->stash[(s->head + s->n++) % PS_STASH] = pk[i];
 		s->stash_seq++;
 	}
+	return got;
 }
 
 /* Is the port still working? Asked when a burst finds nothing, at most
@@ -625,7 +626,7 @@ static const char *check_port(struct ps_iface *f, char *why, size_t len)
 	return NULL;
 }
 
-bool ps_iface_fill(struct ps_sock *s)
+bool ps_iface_fill(struct ps_sock *s, bool more)
 {
 	struct ps_iface *f = s->ifc;
 	char why[320];
@@ -636,7 +637,7 @@ bool ps_iface_fill(struct ps_sock *s)
 		return false;
 	pthread_mutex_lock(&f->lock);
 	ps_inside++; /* an auto: port may reopen a path in this burst */
-	if (!s->n && f->port) {
+	if ((!s->n || (more && s->n < PS_STASH)) && f->port) {
 		fill(f, s);
 		if (!s->n)
 			bad = check_port(f, why, sizeof(why));
@@ -656,7 +657,7 @@ bool ps_iface_fill(struct ps_sock *s)
 }
 
 /* fork: every lock, so that the child gets them free and the stashes
- * whole; then ps_iface_fork_done in both. */
+ * whole; then ps_iface_fork_unlock (parent) or ps_iface_fork_child. */
 void ps_iface_fork_lock(void)
 {
 	unsigned i;
@@ -673,6 +674,48 @@ void ps_iface_fork_unlock(void)
 	for (i = 0; i < PS_IFACES; i++)
 		if (ps_ifaces[i])
 			pthread_mutex_unlock(&ps_ifaces[i]->lock);
+}
+
+/*
+ * fork, before it (every lock held), unless SLUICE_RUN_FORK=keep: the
+ * sockets go to the kernel in parent and child, and the child may send
+ * and expect its answer at once, before the parent has run again. So the
+ * steering goes before the fork: ps_iface_fork_drain takes what the
+ * ports' rings hold into the stashes (which the child gets copies of),
+ * then ps_iface_fork_close drops the kernel sockets' filters and closes
+ * the ports, and every later datagram waits in the kernel socket that
+ * parent and child share.
+ */
+void ps_iface_fork_drain(void)
+{
+	unsigned i, rounds;
+
+	for (i = 0; i < PS_IFACES; i++) {
+		struct ps_iface *f = ps_ifaces[i];
+
+		if (!f || !f->port)
+			continue;
+		ps_inside++;
+		for (rounds = 0; rounds <= PS_STASH / 32 && fill(f, NULL);
+		     rounds++)
+			;
+		ps_inside--;
+	}
+}
+
+void ps_iface_fork_close(void)
+{
+	unsigned i, k;
+
+	for (i = 0; i < PS_IFACES; i++) {
+		struct ps_iface *f = ps_ifaces[i];
+
+		if (!f || !f->port)
+			continue;
+		for (k = 0; k < f->n_socks; k++)
+			set_filter(f->socks[k], false);
+		close_port(f);
+	}
 }
 
 /* In a fork child: close the copies of the ports' fds (so that the

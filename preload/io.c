@@ -43,7 +43,12 @@ void ps_stash_drop(struct ps_sock *s)
 
 bool ps_readable(struct ps_sock *s)
 {
-	return s->served && ps_iface_fill(s);
+	return s->served && ps_iface_fill(s, false);
+}
+
+bool ps_readable_pull(struct ps_sock *s)
+{
+	return s->served && ps_iface_fill(s, true);
 }
 
 static void put_cmsg(struct msghdr *m, size_t *used, int level, int type,

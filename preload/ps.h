@@ -258,6 +258,10 @@ ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m,
 		   int flags);
 /* a frame is there to read (taken into the stash); lock held */
 bool ps_readable(struct ps_sock *s);
+/* the same, after taking what the port holds even when the stash has a
+ * frame already (a wake on the port's fd: an edge-triggered wait counts
+ * new arrivals by stash_seq); lock held */
+bool ps_readable_pull(struct ps_sock *s);
 /* the size of the next datagram in the stash, -1 when it is empty */
 int ps_next_len(struct ps_sock *s);
 /* a fork child's datagram into m, -EAGAIN when none */
@@ -275,10 +279,13 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen);
 /* drop_port: take s's port out of the port's match when no other socket
  * has it (s goes to the kernel, which must get its datagrams) */
 void ps_iface_leave(struct ps_sock *s, bool drop_port);
-/* fill the stashes from the port; whether s's has a frame (lock held) */
-bool ps_iface_fill(struct ps_sock *s);
+/* fill the stashes from the port (when s's is empty, or always with
+ * more); whether s's has a frame (lock held) */
+bool ps_iface_fill(struct ps_sock *s, bool more);
 void ps_iface_fork_lock(void);
 void ps_iface_fork_unlock(void);
+void ps_iface_fork_drain(void);
+void ps_iface_fork_close(void);
 void ps_iface_fork_child(void);
 
 /* wait.c */

@@ -508,6 +508,8 @@ static void ps_atfork_prepare(void)
 	}
 	pthread_mutex_lock(&ps_ctl);
 	ps_iface_fork_lock();
+	if (!ps_fork_keep)
+		ps_iface_fork_drain();
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];
 
@@ -531,7 +533,17 @@ static void ps_atfork_prepare(void)
 			memcpy(d->data, v.payload, v.len);
 			s->held[(s->held_head + s->held_n++) % PS_STASH] = d;
 		}
+		/* what was copied is the child's: the parent drops its own */
+		if (s->held_n) {
+			uint64_t d = s->rx_dropped;
+
+			s->forked += s->n;
+			ps_stash_drop(s);
+			s->rx_dropped = d;
+		}
 	}
+	if (!ps_fork_keep)
+		ps_iface_fork_close();
 }
 
 static void ps_atfork_parent(void)
@@ -543,15 +555,8 @@ static void ps_atfork_parent(void)
 
 		if (!s || s->fd != (int)fd || !s->served)
 			continue;
-		/* what was copied is the child's now */
-		if (s->held_n) {
-			uint64_t d = s->rx_dropped;
-
-			s->forked += s->n;
-			ps_stash_drop(s);
-			s->rx_dropped = d;
-		}
-		/* a served socket holds nothing but the copies just made */
+		/* a served socket holds nothing but the copies made for the
+		 * child */
 		while (s->held_n) {
 			free(s->held[s->held_head]);
 			s->held_head = (s->held_head + 1) % PS_STASH;
@@ -572,7 +577,8 @@ static void ps_atfork_parent(void)
 	/* The child's copy is a kernel socket that receives only what the
 	 * port leaves to the kernel: so that parent and child share the
 	 * socket as they would without sluice, the parent's goes to the
-	 * kernel too (SLUICE_RUN_FORK=keep keeps it on the port). */
+	 * kernel too (SLUICE_RUN_FORK=keep keeps it on the port). The ports
+	 * closed before the fork (ps_iface_fork_close). */
 	all_going = true;
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];

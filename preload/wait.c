@@ -553,11 +553,17 @@ static int ep_translate(struct epoll_event *ev, int n)
 			continue;
 		if ((d & EP_KIND_MASK) != EP_KERNEL) {
 			/* the port's fd wakes every socket of the interface,
-			 * the kick is a hint: readable if a datagram waits */
+			 * the kick is a hint: readable if a datagram waits;
+			 * edge-triggered, if one came since the last report
+			 * (as ep_stashed asks) */
 			bool rd;
 
 			pthread_mutex_lock(&r->s->lock);
-			rd = r->s->held_n || ps_readable(r->s);
+			rd = r->s->held_n || ps_readable_pull(r->s);
+			if (rd && (r->events & EPOLLET)) {
+				rd = r->s->stash_seq != r->seen_seq;
+				r->seen_seq = r->s->stash_seq;
+			}
 			pthread_mutex_unlock(&r->s->lock);
 			e = rd ? EPOLLIN : 0;
 		}
