@@ -220,6 +220,12 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 		case SO_SNDBUFFORCE:
 		case SO_RCVTIMEO:
 		case SO_SNDTIMEO:
+#ifdef SO_RCVTIMEO_NEW
+		/* the same timeout in a 64-bit layout: the kernel keeps one
+		 * value, and mode_read asks it back */
+		case SO_RCVTIMEO_NEW:
+		case SO_SNDTIMEO_NEW:
+#endif
 		case SO_BROADCAST:
 		case SO_KEEPALIVE:
 		case SO_LINGER:
@@ -263,7 +269,11 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 
 	ps_init();
 	r = ps_real.setsockopt(fd, level, name, v, len);
-	if (level == SOL_SOCKET && name == SO_RCVTIMEO)
+	if (level == SOL_SOCKET && (name == SO_RCVTIMEO
+#ifdef SO_RCVTIMEO_NEW
+				    || name == SO_RCVTIMEO_NEW
+#endif
+				    ))
 		mode_changed(fd);
 	s = ps_get(fd);
 	if (r || !s)

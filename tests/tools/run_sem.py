@@ -100,6 +100,21 @@ try:
 except BlockingIOError:
     check("SO_RCVTIMEO", 0.25 < time.time() - t0 < 2)
 
+# SO_RCVTIMEO_NEW (66, the 64-bit layout that programs built with
+# _TIME_BITS=64 use) is the same timeout to the kernel
+SO_RCVTIMEO_NEW = 66
+n = sock(None)
+n.setsockopt(socket.SOL_SOCKET, SO_RCVTIMEO_NEW, struct.pack("qq", 0, 300000))
+n.sendto(b"prime", ECHO)
+n.recv(10)
+t0 = time.time()
+try:
+    n.recv(10)
+    check("SO_RCVTIMEO_NEW", False, "got data")
+except BlockingIOError:
+    check("SO_RCVTIMEO_NEW", 0.25 < time.time() - t0 < 2,
+          "waited %.2f s" % (time.time() - t0))
+
 # the mode changed through another fd of the socket after a receive
 # (sluice run keeps the mode it read): O_NONBLOCK by fcntl on a dup, then
 # off by ioctl FIONBIO and a longer SO_RCVTIMEO, each seen at once
