@@ -741,13 +741,26 @@ int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 	struct ps_sock *s = ps_get(fd);
 	unsigned i;
 
-	if (!s) {
-		for (i = 0; v && i < n; i++)
+	if (!s || !v || !n) {
+		for (i = 0; !s && v && i < n; i++)
 			scm_check(&v[i].msg_hdr);
 		if (!real)
 			real = dlsym(RTLD_NEXT, "sendmmsg");
-		return real(fd, v, n, flags);
+		return real(fd, v, n, flags); /* and EFAULT for no v */
 	}
+	pthread_mutex_lock(&s->lock);
+	if (s->served) {
+		int r = ps_sendmmsg(s, fd, v, n, flags);
+
+		pthread_mutex_unlock(&s->lock);
+		if (r < 0) {
+			errno = -r;
+			return -1;
+		}
+		return r;
+	}
+	pthread_mutex_unlock(&s->lock);
+	/* a kernel socket (which the first send may bind), one by one */
 	for (i = 0; i < n; i++) {
 		ssize_t r = do_send(s, fd, &v[i].msg_hdr, flags);
 

@@ -259,11 +259,15 @@ ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 	return r;
 }
 
+/* route()'s answer when asked not to query and dst is not cached */
+static const struct sl_udp_params route_miss;
+
 /* The headers for dst: from the cache, or asked of the kernel's routing
- * and neighbour tables (control path: may wait for an ARP reply). NULL:
- * send through the kernel. */
+ * and neighbour tables (control path: may wait for an ARP reply), unless
+ * !query: then &route_miss. NULL: send through the kernel. A pointer
+ * stays good until the next query (which may reuse its slot). */
 static const struct sl_udp_params *route(struct ps_sock *s,
-					 const struct sl_addr *dst)
+					 const struct sl_addr *dst, bool query)
 {
 	uint64_t now = ps_now_ns();
 	struct ps_route *r;
@@ -274,6 +278,8 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 		if (r->until_ns > now && sl_addr_equal(&r->dst, dst))
 			return r->kernel ? NULL : &r->hp;
 	}
+	if (!query)
+		return &route_miss;
 	r = &s->routes[s->next_route++ % PS_ROUTES];
 	memset(r, 0, sizeof(*r));
 	r->dst = *dst;
@@ -291,55 +297,60 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 	return &r->hp;
 }
 
-ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
+/* The headers m goes out with on the port, route_miss (see route), or
+ * NULL: m goes through the kernel. *len: its payload's length. */
+static const struct sl_udp_params *send_params(struct ps_sock *s,
+					       const struct msghdr *m,
+					       int flags, bool query,
+					       size_t *len)
 {
-	const struct sl_udp_params *hp;
-	struct ps_iface *f;
 	struct sl_addr dst;
-	struct sl_pkt *p;
-	size_t len = 0, off, i;
-	uint32_t hl;
-	int b, tries;
-	ssize_t r;
+	size_t i;
 
 	if (!s->served || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) ||
 	    m->msg_controllen)
-		goto kernel;
+		return NULL;
 	if (m->msg_name) {
 		if (ps_from_sockaddr(m->msg_name, m->msg_namelen, &dst) ||
 		    dst.family != s->local.family)
-			goto kernel;
+			return NULL;
 	} else if (s->connected) {
 		dst = s->peer;
 	} else {
-		goto kernel;
+		return NULL;
 	}
 	/* what a port does not send as the kernel would: broadcast,
 	 * multicast, v4-mapped, link-local (the scope) */
 	if (!dst.port || ps_addr_any(&dst))
-		goto kernel;
+		return NULL;
 	if (dst.family == AF_INET ? IN_MULTICAST(ntohl(dst.v4.s_addr)) ||
 					    dst.v4.s_addr == INADDR_BROADCAST :
 				    IN6_IS_ADDR_MULTICAST(&dst.v6) ||
 					    IN6_IS_ADDR_V4MAPPED(&dst.v6) ||
 					    IN6_IS_ADDR_LINKLOCAL(&dst.v6))
-		goto kernel;
-	for (i = 0; i < m->msg_iovlen; i++)
-		len += m->msg_iov[i].iov_len;
-	hp = route(s, &dst);
-	if (!hp)
-		goto kernel;
-	f = s->ifc;
-	/* the interface's lock from the buffer to the ring: a reopen
-	 * destroys the pool with the port */
-	pthread_mutex_lock(&f->lock);
+		return NULL;
+	for (*len = 0, i = 0; i < m->msg_iovlen; i++)
+		*len += m->msg_iov[i].iov_len;
+	return route(s, &dst, query);
+}
+
+/* m built into a buffer of f's port; NULL: it goes through the kernel
+ * (no buffer, too big for one). f's lock held. */
+static struct sl_pkt *send_build(struct ps_iface *f, const struct msghdr *m,
+				 const struct sl_udp_params *hp, size_t len)
+{
+	struct sl_pkt *p;
+	size_t off, i;
+	uint32_t hl;
+	int b;
+
 	p = f->port ? sl_pkt_alloc(sl_port_pool(f->port)) : NULL;
 	if (!p)
-		goto unlock_kernel;
+		return NULL;
 	hl = (uint32_t)sl_udp_hdr_len(hp);
 	if (hl + len > sl_pkt_tailroom(p)) {
 		sl_pkt_free(p);
-		goto unlock_kernel; /* too big for a buffer: the kernel fragments */
+		return NULL; /* too big for a buffer: the kernel fragments */
 	}
 	for (i = 0, off = hl; i < m->msg_iovlen; i++) {
 		memcpy(p->data + off, m->msg_iov[i].iov_base,
@@ -349,32 +360,114 @@ ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
 	b = sl_udp_build(p->data, sl_pkt_tailroom(p), hp, NULL, len);
 	if (b < 0) {
 		sl_pkt_free(p);
-		goto unlock_kernel;
+		return NULL;
 	}
 	p->len = (uint32_t)b;
+	return p;
+}
+
+/* Up to n of pk onto f's port; how many went. f's lock held. */
+static uint16_t send_burst(struct ps_iface *f, struct sl_pkt **pk, uint16_t n)
+{
+	uint16_t sent = 0;
+	int tries;
+
 	/* queue 0, whatever the queues received on: every send of the
 	 * interface holds its lock (the port's pool, a reopen), so other
 	 * queues would buy no parallelism, and one ring keeps a socket's
 	 * datagrams in the order it sent them */
 	ps_inside++;
-	for (tries = 0; tries < 4; tries++)
-		if (sl_tx_burst(f->port, 0, &p, 1) == 1)
-			break;
+	for (tries = 0; tries < 4 && sent < n; tries++)
+		sent += sl_tx_burst(f->port, 0, pk + sent,
+				    (uint16_t)(n - sent));
 	ps_inside--;
-	if (tries == 4) {
-		sl_pkt_free(p);
-		goto unlock_kernel; /* the ring stays full */
+	return sent;
+}
+
+ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
+{
+	const struct sl_udp_params *hp;
+	struct ps_iface *f;
+	struct sl_pkt *p;
+	size_t len;
+	ssize_t r;
+
+	hp = send_params(s, m, flags, true, &len);
+	if (!hp)
+		goto kernel;
+	f = s->ifc;
+	/* the interface's lock from the buffer to the ring: a reopen
+	 * destroys the pool with the port */
+	pthread_mutex_lock(&f->lock);
+	p = send_build(f, m, hp, len);
+	if (!p || send_burst(f, &p, 1) != 1) {
+		if (p)
+			sl_pkt_free(p); /* the ring stays full */
+		pthread_mutex_unlock(&f->lock);
+		goto kernel;
 	}
 	pthread_mutex_unlock(&f->lock);
 	s->tx++;
 	s->tx_bytes += len;
 	return (ssize_t)len;
-unlock_kernel:
-	pthread_mutex_unlock(&f->lock);
 kernel:
 	r = ps_real.sendmsg(fd, m, flags);
 	if (r < 0)
 		return -errno;
 	s->tx_kernel++;
 	return r;
+}
+
+/*
+ * sendmmsg: the messages the port sends go in bursts, one ring kick per
+ * burst where sendmsg makes one each; a message the port does not send
+ * goes through the kernel in its turn. A burst stops at a destination
+ * whose headers are not cached (its query waits outside the interface's
+ * lock). How many went, or -errno if the first failed.
+ */
+int ps_sendmmsg(struct ps_sock *s, int fd, struct mmsghdr *v, unsigned n,
+		int flags)
+{
+	unsigned done = 0;
+
+	while (done < n) {
+		struct sl_pkt *pk[32];
+		size_t lens[32];
+		const struct sl_udp_params *hp;
+		struct ps_iface *f;
+		uint16_t k = 0, sent, i;
+		ssize_t r;
+
+		hp = send_params(s, &v[done].msg_hdr, flags, true, &lens[0]);
+		f = s->ifc;
+		if (hp) {
+			pthread_mutex_lock(&f->lock);
+			while ((pk[k] = send_build(f, &v[done + k].msg_hdr, hp,
+						   lens[k])) &&
+			       ++k < 32 && done + k < n) {
+				hp = send_params(s, &v[done + k].msg_hdr, flags,
+						 false, &lens[k]);
+				if (!hp || hp == &route_miss)
+					break;
+			}
+			sent = k ? send_burst(f, pk, k) : 0;
+			pthread_mutex_unlock(&f->lock);
+			if (sent < k)
+				sl_pkt_free_bulk(pk + sent, k - sent);
+			for (i = 0; i < sent; i++) {
+				v[done + i].msg_len = (unsigned)lens[i];
+				s->tx++;
+				s->tx_bytes += lens[i];
+			}
+			done += sent;
+			if (sent)
+				continue;
+		}
+		/* the next one through the kernel (ps_sendmsg says why) */
+		r = ps_sendmsg(s, fd, &v[done].msg_hdr, flags);
+		if (r < 0)
+			return done ? (int)done : (int)r;
+		v[done++].msg_len = (unsigned)r;
+	}
+	return (int)done;
 }

@@ -256,6 +256,10 @@ ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags);
 ssize_t ps_recv_port(struct ps_sock *s, struct msghdr *m, int flags);
 ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m,
 		   int flags);
+/* sendmmsg's messages in bursts (one kick each); how many went, -errno
+ * when the first failed; lock held */
+int ps_sendmmsg(struct ps_sock *s, int fd, struct mmsghdr *v, unsigned n,
+		int flags);
 /* a frame is there to read (taken into the stash); lock held */
 bool ps_readable(struct ps_sock *s);
 /* the same, after taking what the port holds even when the stash has a

@@ -6,6 +6,7 @@ exits 1 if one fails.
   run_sem.py HOST PORT
 """
 import array
+import ctypes
 import fcntl
 import os
 import select
@@ -151,6 +152,54 @@ os.write(c.fileno(), b"rw")
 check("write/read on a connected socket", os.read(c.fileno(), 10) == b"rw")
 c.sendmsg([b"ab", b"cd", b"ef"])
 check("sendmsg gathers its iovecs", c.recv(10) == b"abcdef")
+
+# sendmmsg (through libc, so through the preload: python has no
+# sendmmsg): 40 small messages, more than one burst, answered in order;
+# then a mix with one too big for a port buffer (it goes through the
+# kernel, fragmented), every answer there (the two paths' answers may
+# interleave)
+class Iov(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class MsgHdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                ("iov", ctypes.POINTER(Iov)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
+class MMsgHdr(ctypes.Structure):
+    _fields_ = [("hdr", MsgHdr), ("len", ctypes.c_uint)]
+
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def sendmmsg(so, msgs):
+    bufs = [ctypes.create_string_buffer(m, len(m)) for m in msgs]
+    iovs = [Iov(ctypes.cast(b, ctypes.c_void_p), len(m))
+            for b, m in zip(bufs, msgs)]
+    v = (MMsgHdr * len(msgs))()
+    for i, iov in enumerate(iovs):
+        v[i].hdr.iov = ctypes.pointer(iov)
+        v[i].hdr.iovlen = 1
+    r = libc.sendmmsg(so.fileno(), v, len(msgs), 0)
+    return r, [v[i].len for i in range(len(msgs))]
+
+
+msgs = [b"mm%02d" % i + os.urandom(i) for i in range(40)]
+r, lens = sendmmsg(c, msgs)
+got = [c.recv(100) for _ in range(40)] if r == 40 else []
+check("sendmmsg: 40 messages, lengths, answered in order",
+      r == 40 and lens == [len(m) for m in msgs] and got == msgs,
+      "r=%d errno=%d" % (r, ctypes.get_errno()))
+msgs = [b"x1", b"x2", os.urandom(3000), b"x4", b"x5"]
+r, lens = sendmmsg(c, msgs)
+got = [c.recv(4000) for _ in range(5)] if r == 5 else []
+check("sendmmsg: a mix of port and kernel sends, every answer",
+      r == 5 and lens == [len(m) for m in msgs] and
+      sorted(got) == sorted(msgs), "r=%d" % r)
 
 # FIONREAD: the size of the next datagram
 c.send(b"12345")
