@@ -603,39 +603,58 @@ ssize_t readv(int fd, const struct iovec *iov, int n)
 	return do_recv(s, fd, &m, 0);
 }
 
+/*
+ * recvmmsg as the kernel's: each receive blocks as the socket does (a
+ * blocking socket waits for all n, until SO_RCVTIMEO or an error ends it
+ * with what came), MSG_WAITFORONE makes the ones after the first
+ * non-blocking, and a timeout is looked at only after each datagram (the
+ * kernel's documented bug: it never ends a wait) and written back with
+ * what is left of it.
+ */
 int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags,
 	     struct timespec *t)
 {
 	static int (*real)(int, struct mmsghdr *, unsigned, int,
 			   struct timespec *);
 	struct ps_sock *s = ps_get(fd);
+	uint64_t end = 0;
+	int f = flags & ~MSG_WAITFORONE;
 	unsigned i;
 
-	if (!s || t) {
+	if (!s || !v || !n) {
 		if (!real)
 			real = dlsym(RTLD_NEXT, "recvmmsg");
-		if (s && t) {
-			pthread_mutex_lock(&s->lock);
-			ps_fallback(s, "recvmmsg with a timeout");
-			pthread_mutex_unlock(&s->lock);
-		}
 		return real(fd, v, n, flags, t);
 	}
-	for (i = 0; i < n; i++) {
-		int f = flags & ~MSG_WAITFORONE;
-		ssize_t r;
+	if (t) {
+		if (t->tv_sec < 0 || t->tv_nsec < 0 ||
+		    t->tv_nsec >= 1000000000L) {
+			errno = EINVAL;
+			return -1;
+		}
+		end = ps_now_ns() + (uint64_t)t->tv_sec * 1000000000ull +
+		      (uint64_t)t->tv_nsec;
+	}
+	for (i = 0; i < n;) {
+		ssize_t r = do_recv(s, fd, &v[i].msg_hdr, f);
 
-		if (i && (flags & MSG_WAITFORONE))
-			f |= MSG_DONTWAIT;
-		if (i)
-			f |= MSG_DONTWAIT;
-		r = do_recv(s, fd, &v[i].msg_hdr, f);
 		if (r < 0) {
 			if (i)
 				break;
 			return -1;
 		}
-		v[i].msg_len = (unsigned)r;
+		v[i++].msg_len = (unsigned)r;
+		if (flags & MSG_WAITFORONE)
+			f |= MSG_DONTWAIT;
+		if (t) {
+			uint64_t now = ps_now_ns(), left;
+
+			left = now < end ? end - now : 0;
+			t->tv_sec = (time_t)(left / 1000000000ull);
+			t->tv_nsec = (long)(left % 1000000000ull);
+			if (!left)
+				break;
+		}
 	}
 	return (int)i;
 }

@@ -201,6 +201,58 @@ check("sendmmsg: a mix of port and kernel sends, every answer",
       r == 5 and lens == [len(m) for m in msgs] and
       sorted(got) == sorted(msgs), "r=%d" % r)
 
+# recvmmsg as the kernel's (the same checks pass on kernel sockets): a
+# blocking socket waits for all n, SO_RCVTIMEO ends it with what came;
+# MSG_WAITFORONE does not wait after the first; a timeout argument is
+# looked at after each datagram and written back with what is left
+class Timespec(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("nsec", ctypes.c_long)]
+
+
+def recvmmsg(so, n, flags=0, timeout=None):
+    bufs = [ctypes.create_string_buffer(2048) for _ in range(n)]
+    iovs = [Iov(ctypes.cast(b, ctypes.c_void_p), 2048) for b in bufs]
+    v = (MMsgHdr * n)()
+    for i, iov in enumerate(iovs):
+        v[i].hdr.iov = ctypes.pointer(iov)
+        v[i].hdr.iovlen = 1
+    ts = Timespec(*timeout) if timeout else None
+    r = libc.recvmmsg(so.fileno(), v, n, flags,
+                      ctypes.byref(ts) if ts else None)
+    return r, [bufs[i].raw[:v[i].len] for i in range(max(r, 0))], ts
+
+
+MSG_WAITFORONE = 0x10000
+rm = sock(None)
+rm.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+              struct.pack("ll", 0, 500000))
+rm.connect(ECHO)
+rm.send(b"r1")
+rm.send(b"r2")
+t0 = time.time()
+r, got, _ = recvmmsg(rm, 4)
+check("recvmmsg, blocking: waits for 4, SO_RCVTIMEO ends it with 2",
+      r == 2 and got == [b"r1", b"r2"] and 0.4 < time.time() - t0 < 3,
+      "r=%d got=%r after %.2f s" % (r, got, time.time() - t0))
+rm.send(b"w1")
+rm.send(b"w2")
+select.select([rm], [], [], 3)
+t0 = time.time()
+r, got, _ = recvmmsg(rm, 4, MSG_WAITFORONE)
+dt = time.time() - t0
+while r > 0 and len(got) < 2:  # the second may not have come yet
+    got.append(rm.recv(100))
+check("recvmmsg, MSG_WAITFORONE: no wait after the first",
+      r in (1, 2) and got == [b"w1", b"w2"] and dt < 0.4,
+      "r=%d got=%r after %.2f s" % (r, got, dt))
+for m in (b"t1", b"t2", b"t3"):
+    rm.send(m)
+r, got, ts = recvmmsg(rm, 3, 0, (5, 0))
+left = ts.sec + ts.nsec / 1e9
+check("recvmmsg with a timeout: all 3, what is left written back",
+      r == 3 and got == [b"t1", b"t2", b"t3"] and 2 < left < 5,
+      "r=%d got=%r left=%.2f" % (r, got, left))
+
 # FIONREAD: the size of the next datagram
 c.send(b"12345")
 select.select([c], [], [], 3)  # the echo may be slow on a busy host
