@@ -45,6 +45,23 @@ NAMES+=("lab: igb: doctor says xdp-zc yes and a mode=zc port binds both queues")
 lab_start lzc
 COUNT=2000
 
+# FWD_RETRY: twice in CI runs, virtio-net zero-copy under TCG forwarded
+# nothing in check 3: sluice counted the first datagrams received and sent
+# and made the TX kicks, and no answer reached the tap (once before the
+# stall kick in fast.c existed, once after). When the client gets no
+# answer at all, the guest runs a fresh fwd and the client tries once
+# more; the result says so, with the first try's numbers
+# (SL_TEST_FWD_RETRY=1 forces the second try, to test this path).
+# retry_said DIR: that note, or nothing
+retry_said() {
+	[ -e "$1/fwd-retry" ] || return 0
+	python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print("; second try: the first got %d answers of %d sent, %d timeouts" % (
+    j["answered"], j["sent"], j["timeouts"]), end="")' "$1/fwd-peer1.json" 2>/dev/null ||
+		printf '; second try'
+}
+
 # zc_suite NIC K MODE: the three checks on the guest's NIC with xdp ports
 # in MODE (names K..K+2)
 zc_suite() {
@@ -65,6 +82,16 @@ zc_suite() {
 		for i in $(seq 1800); do [ -e "$E/fwd-ready" ] && break; sleep 0.1; done
 		ip netns exec "$NS" python3 "$PEER" echo-client "$GUEST" 9000 \
 			--count 400 --flows 16 --timeout 2 >"$E/fwd-peer.json" 2>&1
+		# no answer at all: one more try with a fresh fwd (see
+		# FWD_RETRY above), said in the result
+		if [ -n "${SL_TEST_FWD_RETRY:-}" ] || python3 -c 'import json, sys
+sys.exit(json.load(open(sys.argv[1]))["answered"] != 0)' "$E/fwd-peer.json" 2>/dev/null; then
+			mv "$E/fwd-peer.json" "$E/fwd-peer1.json"
+			touch "$E/fwd-retry"
+			for i in $(seq 1800); do [ -e "$E/fwd-ready2" ] && break; sleep 0.1; done
+			ip netns exec "$NS" python3 "$PEER" echo-client "$GUEST" 9000 \
+				--count 400 --flows 16 --timeout 2 >"$E/fwd-peer.json" 2>&1
+		fi
 		touch "$E/fwd-sent"
 	) &
 	T_PIDS="$T_PIDS $!"
@@ -91,9 +118,20 @@ zc_suite() {
 	pid=\$!
 	ready \$pid
 	touch $E/fwd-ready
-	i=0; while [ ! -e $E/fwd-sent ] && [ \$i -lt 1500 ]; do sleep 0.1; i=\$((i + 1)); done
+	i=0; while [ ! -e $E/fwd-sent ] && [ ! -e $E/fwd-retry ] && [ \$i -lt 1500 ]; do sleep 0.1; i=\$((i + 1)); done
 	kill -INT \$pid
 	wait \$pid
+	if [ -e $E/fwd-retry ]; then
+		mv $E/fwd.json $E/fwd1.json
+		\$S fwd 'xdp:eth0,queue=0,mode=$mode,match=udp:9000' 'xdp:eth0,queue=1,mode=$mode,match=udp:9000' \
+			--swap-ip --json --duration 150 >$E/fwd.json 2>$E/fwd.err &
+		pid=\$!
+		ready \$pid
+		touch $E/fwd-ready2
+		i=0; while [ ! -e $E/fwd-sent ] && [ \$i -lt 1500 ]; do sleep 0.1; i=\$((i + 1)); done
+		kill -INT \$pid
+		wait \$pid
+	fi
 	\$S doctor eth0 >$E/doctor.out 2>&1
 	\$S sink 'xdp:eth0,mode=zc,queues=0-1,match=udp:9001' --json --duration 1 >$E/zcbind.json 2>$E/zcbind.err
 	"
@@ -139,12 +177,12 @@ import json, sys
 p = json.load(open(sys.argv[1]))["ports"]
 print("queue 0 port received %d, queue 1 port %d; tx_copied %s" % (
     p[0]["stats"]["rx_packets"], p[1]["stats"]["rx_packets"],
-    [x["xstats"]["tx_copied"] for x in p]))' "$E/fwd.json"))"
+    [x["xstats"]["tx_copied"] for x in p]))' "$E/fwd.json")$(retry_said "$E"))"
 	else
 		t_fail "${NAMES[$((k + 2))]}" "guest rc=$rc $(head -c 400 "$E/why") $(python3 -c '
 import json, sys
 for p in json.load(open(sys.argv[1]))["ports"]:
-    print(p["spec"], p["mode"], p["stats"], {k: v for k, v in p["xstats"].items() if v})' "$E/fwd.json" 2>&1) $(tail -n 5 "$E/fwd.err" 2>/dev/null)"
+    print(p["spec"], p["mode"], p["stats"], {k: v for k, v in p["xstats"].items() if v})' "$E/fwd.json" 2>&1) $(tail -n 5 "$E/fwd.err" 2>/dev/null)$(retry_said "$E")"
 	fi
 }
 
