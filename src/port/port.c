@@ -234,19 +234,33 @@ static inline void tx_csum(struct sl_port *port, uint16_t queue,
 	}
 }
 
-uint16_t sl_tx_burst(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
-		     uint16_t n)
+/* What sl_tx_burst does when a decorator or the software checksum fill is
+ * in the way: out of line, so the common case below is a tail call with
+ * nothing saved. */
+__attribute__((noinline)) static uint16_t
+tx_slow(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts, uint16_t n)
 {
-	if (sl_unlikely(queue >= port->n_queues)) /* as in sl_rx_burst */
-		return 0;
 	/* a driver that fills in its own pass over the packets does so
 	 * unless a decorator must see the frames as they will leave */
 	if (!(port->drv->caps & SL_DRV_CAP_TX_CSUM) &&
 	    (!(port->drv->caps & SL_DRV_CAP_TX_CSUM_SW) || port->deco))
 		tx_csum(port, queue, pkts, n);
-	if (sl_likely(!port->deco))
+	if (!port->deco)
 		return port->drv->tx_burst(port, queue, pkts, n);
 	return sl_deco_tx(port, queue, pkts, n);
+}
+
+uint16_t sl_tx_burst(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
+		     uint16_t n)
+{
+	if (sl_unlikely(queue >= port->n_queues)) /* as in sl_rx_burst */
+		return 0;
+	/* the path fills SL_PKT_F_TX_* itself, or in its own pass */
+	if (sl_likely(!port->deco &&
+		      (port->drv->caps &
+		       (SL_DRV_CAP_TX_CSUM | SL_DRV_CAP_TX_CSUM_SW))))
+		return port->drv->tx_burst(port, queue, pkts, n);
+	return tx_slow(port, queue, pkts, n);
 }
 
 /* Every counter, in the order of the structs (driver.h, port.h). */

@@ -147,13 +147,17 @@ static void test_both_directions(void **state)
 /*
  * The sender scans a burst for packets whose port, queue or flags the
  * receiver must not see as they are, several packets at a time: whichever
- * single packet of a burst of any length needs it, every packet arrives
- * stamped, and the byte counts add up lengths that all differ.
+ * packet of a burst of any length needs it, every packet arrives stamped,
+ * and the byte counts add up lengths that all differ. Lengths up to 20
+ * cover the scan's odd head and two of its 8-packet passes. b's port id 5
+ * is 0b101: port 4 lacks one of its bits and only the scan's sum can see
+ * it; ports 4 and 1 in one burst OR together to 5, so an OR alone would
+ * pass them.
  */
 static void test_stamp_any_position(void **state)
 {
 	struct sl_port_stats st = { .sz = sizeof(st) };
-	struct sl_pkt *tx[9], *rx[9];
+	struct sl_pkt *tx[20], *rx[20];
 	uint64_t bytes = 0, sent_bytes;
 	struct sl_port *a, *b;
 	unsigned n, bad, i, what;
@@ -163,9 +167,9 @@ static void test_stamp_any_position(void **state)
 	sl_test_name("pair-stamp", name, sizeof(name));
 	a = open_end(name, 0, "", 0, 3);
 	b = open_end(name, 1, "", 0, 5);
-	for (n = 1; n <= 9; n++) {
+	for (n = 1; n <= 20; n++) {
 		for (bad = 0; bad < n; bad++) {
-			for (what = 0; what < 3; what++) {
+			for (what = 0; what < 4; what++) {
 				assert_int_equal(sl_pkt_alloc_bulk(pool, tx, n),
 						 0);
 				sent_bytes = 0;
@@ -185,11 +189,15 @@ static void test_stamp_any_position(void **state)
 					tx[bad]->port = 4;
 				else if (what == 1)
 					tx[bad]->queue = 1;
-				else
+				else if (what == 2)
 					tx[bad]->flags = SL_PKT_RX_CSUM_MASK;
+				else {
+					tx[bad]->port = 4;
+					tx[(bad + 1) % n]->port = 1;
+				}
 				assert_int_equal(
 					sl_tx_burst(a, 0, tx, (uint16_t)n), n);
-				assert_int_equal(sl_rx_burst(b, 0, rx, 9), n);
+				assert_int_equal(sl_rx_burst(b, 0, rx, 20), n);
 				for (i = 0; i < n; i++) {
 					assert_int_equal(rx[i]->port, 5);
 					assert_int_equal(rx[i]->queue, 0);
