@@ -197,6 +197,21 @@ int fcntl64(int fd, int cmd, ...)
 	return fcntl_common(fd, cmd, arg);
 }
 
+/*
+ * SO_TIMESTAMP, SO_TIMESTAMPNS and their _NEW (64-bit layout) forms, as the
+ * kernel sets them: each turns timestamps on or off for all four, and the
+ * last one turned on decides which single control message a receive gets.
+ * SO_TIMESTAMP_OLD and _NEW spelled out: SO_TIMESTAMP is one or the other,
+ * depending on time_t.
+ */
+static void ts_set(struct ps_sock *s, int name, bool on)
+{
+	s->ts_new = name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW;
+	s->ts = on;
+	s->ts_ns = on &&
+		   (name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
+}
+
 /* Options a served socket honours (the kernel socket takes them too);
  * any other sends it to the kernel. */
 static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
@@ -206,11 +221,11 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 
 	if (level == SOL_SOCKET) {
 		switch (name) {
-		case SO_TIMESTAMP:
-			s->ts = on;
-			return true;
-		case SO_TIMESTAMPNS:
-			s->tsns = on;
+		case SO_TIMESTAMP_OLD:
+		case SO_TIMESTAMPNS_OLD:
+		case SO_TIMESTAMP_NEW:
+		case SO_TIMESTAMPNS_NEW:
+			ts_set(s, name, on != 0);
 			return true;
 		case SO_REUSEADDR:
 		case SO_REUSEPORT:

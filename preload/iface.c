@@ -548,7 +548,7 @@ static uint16_t fill(struct ps_iface *f, struct ps_sock *self)
 		return got;
 	}
 	for (i = 0; i < f->n_socks; i++)
-		ts |= f->socks[i]->ts || f->socks[i]->tsns;
+		ts |= f->socks[i]->ts;
 	if (ts) {
 		struct timespec t;
 

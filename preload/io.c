@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/time_types.h>
 
 #include <sluice/mem.h>
 
@@ -66,6 +67,43 @@ static void put_cmsg(struct msghdr *m, size_t *used, int level, int type,
 	c->cmsg_len = CMSG_LEN(len);
 	memcpy(CMSG_DATA(c), data, len);
 	*used += CMSG_SPACE(len);
+}
+
+/* The receive time in the one control message the socket's SO_TIMESTAMP*
+ * ask for (ts_set in calls.c), in the kernel's own layouts: the old ones
+ * are the kernel's long, whatever the program's time_t. */
+static void put_tstamp(const struct ps_sock *s, struct msghdr *m, size_t *used,
+		       uint64_t tsn)
+{
+	long long sec = (long long)(tsn / 1000000000ull);
+	long long ns = (long long)(tsn % 1000000000ull);
+
+	if (s->ts_ns && s->ts_new) {
+		struct __kernel_timespec t = { .tv_sec = sec, .tv_nsec = ns };
+
+		put_cmsg(m, used, SOL_SOCKET, SO_TIMESTAMPNS_NEW, &t,
+			 sizeof(t));
+	} else if (s->ts_ns) {
+		struct __kernel_old_timespec t = {
+			.tv_sec = (__kernel_old_time_t)sec,
+			.tv_nsec = (long)ns,
+		};
+
+		put_cmsg(m, used, SOL_SOCKET, SO_TIMESTAMPNS_OLD, &t,
+			 sizeof(t));
+	} else if (s->ts_new) {
+		struct __kernel_sock_timeval t = { .tv_sec = sec,
+						   .tv_usec = ns / 1000 };
+
+		put_cmsg(m, used, SOL_SOCKET, SO_TIMESTAMP_NEW, &t, sizeof(t));
+	} else {
+		struct __kernel_old_timeval t = {
+			.tv_sec = (__kernel_long_t)sec,
+			.tv_usec = (__kernel_long_t)(ns / 1000),
+		};
+
+		put_cmsg(m, used, SOL_SOCKET, SO_TIMESTAMP_OLD, &t, sizeof(t));
+	}
 }
 
 /* a as the socket's family names it (IPv4 in an IPv6 socket:
@@ -122,24 +160,8 @@ static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 		m->msg_namelen = sl;
 	}
 	if (m->msg_control && m->msg_controllen) {
-		if (s->ts) {
-			struct timeval tv = {
-				.tv_sec = (time_t)(tsn / 1000000000ull),
-				.tv_usec = (long)(tsn % 1000000000ull) / 1000,
-			};
-
-			put_cmsg(m, &used, SOL_SOCKET, SO_TIMESTAMP, &tv,
-				 sizeof(tv));
-		}
-		if (s->tsns) {
-			struct timespec ts = {
-				.tv_sec = (time_t)(tsn / 1000000000ull),
-				.tv_nsec = (long)(tsn % 1000000000ull),
-			};
-
-			put_cmsg(m, &used, SOL_SOCKET, SO_TIMESTAMPNS, &ts,
-				 sizeof(ts));
-		}
+		if (s->ts)
+			put_tstamp(s, m, &used, tsn);
 		if (s->pktinfo && dst->family == AF_INET) {
 			struct in_pktinfo pi = { .ipi_ifindex = s->ifindex,
 						 .ipi_spec_dst = dst->v4,

@@ -148,8 +148,10 @@ struct ps_sock {
 	bool reuseport, rp_bpf;
 	bool v6only; /* IPv6: IPV6_V6ONLY (else :: takes IPv4 too) */
 	bool drop_filter; /* a drop-all filter is on the kernel socket */
-	/* receive options the application asked for */
-	bool pktinfo, pktinfo6, ts, tsns;
+	/* receive options the application asked for; SO_TIMESTAMP* as the
+	 * kernel keeps them (sock_set_timestamp): one switch for all four,
+	 * the last one set choosing ns or us and the layout (ts_set) */
+	bool pktinfo, pktinfo6, ts, ts_ns, ts_new;
 	/* frames taken from the port, not yet read; the interface's lock;
 	 * what fill learned of each (struct ps_meta) is in its headroom */
 	struct sl_pkt *stash[PS_STASH];

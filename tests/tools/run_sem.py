@@ -74,6 +74,36 @@ check("IP_PKTINFO and SO_TIMESTAMP cmsgs",
       (socket.IPPROTO_IP, IP_PKTINFO) in kinds and ts and
       abs(ts[0][0] + ts[0][1] / 1e6 - time.time()) < 5, repr(anc))
 
+# SO_TIMESTAMP* as the kernel keeps them: one switch for the four, and
+# the last one turned on decides the single cmsg a datagram gets, in its
+# layout (the _NEW ones, 63 and 64, are what programs built with
+# _TIME_BITS=64 use); turning any off turns timestamps off
+SO_TIMESTAMPNS, SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_NEW = 35, 63, 64
+st = sock()
+want = [(SO_TIMESTAMP, 1, SO_TIMESTAMP), (SO_TIMESTAMPNS, 1, SO_TIMESTAMPNS),
+        (SO_TIMESTAMP, 1, SO_TIMESTAMP),
+        (SO_TIMESTAMP_NEW, 1, SO_TIMESTAMP_NEW),
+        (SO_TIMESTAMPNS_NEW, 1, SO_TIMESTAMPNS_NEW),
+        (SO_TIMESTAMPNS_NEW, 0, None)]
+got = []
+ok = True
+for opt, on, typ in want:
+    st.setsockopt(socket.SOL_SOCKET, opt, on)
+    st.sendto(b"t", ECHO)
+    _, anc, _, _ = st.recvmsg(10, 256)
+    cm = [(ty, v) for lv, ty, v in anc if lv == socket.SOL_SOCKET]
+    got.append([ty for ty, _ in cm])
+    if typ is None:
+        ok &= cm == []
+        continue
+    ok &= len(cm) == 1 and cm[0][0] == typ and len(cm[0][1]) == 16
+    if ok:
+        sec, frac = struct.unpack("qq", cm[0][1])
+        scale = 1e9 if typ in (SO_TIMESTAMPNS, SO_TIMESTAMPNS_NEW) else 1e6
+        ok &= 0 <= frac < scale and abs(sec + frac / scale - time.time()) < 5
+check("SO_TIMESTAMP, _NS and _NEW: the one cmsg the last option asks for",
+      ok, repr(got))
+
 # non-blocking: EAGAIN; timeout: after about the timeout
 s.setblocking(False)
 try:
