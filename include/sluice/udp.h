@@ -32,6 +32,9 @@ struct sl_udp_view {
 	uint8_t dst_mac[SL_ETH_ALEN];
 	uint16_t vlan_tci; /* host order, innermost tag; 0 when untagged */
 	uint8_t ttl; /* TTL / hop limit */
+	/* TOS / traffic class (DSCP and ECN). Added in what was padding:
+	 * the struct keeps its size and every other field its place */
+	uint8_t tos;
 	uint8_t *payload; /* inside the packet's buffer */
 	uint32_t len; /* payload bytes, by the UDP length field */
 };

@@ -47,11 +47,14 @@ int sl_udp_parse(const struct sl_pkt *p, struct sl_udp_view *out)
 	if (f.l3 == SL_L3_IPV4) {
 		out->src.family = out->dst.family = AF_INET;
 		out->ttl = b[f.l3_off + 8];
+		out->tos = b[f.l3_off + 1];
 		memcpy(&out->src.v4, b + f.l3_off + 12, 4);
 		memcpy(&out->dst.v4, b + f.l3_off + 16, 4);
 	} else {
 		out->src.family = out->dst.family = AF_INET6;
 		out->ttl = b[f.l3_off + 7];
+		out->tos = (uint8_t)((b[f.l3_off] & 0x0f) << 4 |
+				     b[f.l3_off + 1] >> 4);
 		memcpy(&out->src.v6, b + f.l3_off + 8, 16);
 		memcpy(&out->dst.v6, b + f.l3_off + 24, 16);
 	}

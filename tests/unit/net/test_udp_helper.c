@@ -51,6 +51,7 @@ static void params(struct sl_udp_params *hp, bool v6, uint16_t vlan)
 				       false, &hp->dst),
 			 0);
 	hp->ttl = 33;
+	hp->tos = 0xb9; /* DSCP 46 (EF), ECN 01: both halves of the byte */
 }
 
 static struct sl_pkt *built(const struct sl_udp_params *hp, const char *msg)
@@ -96,6 +97,7 @@ static void test_parse(void **state)
 			assert_memory_equal(v.dst_mac, hp.dst_mac, 6);
 			assert_int_equal(v.vlan_tci, tag ? 0x2064 : 0);
 			assert_int_equal(v.ttl, 33);
+			assert_int_equal(v.tos, 0xb9);
 			assert_int_equal(v.len, strlen("hello datagram"));
 			assert_memory_equal(v.payload, "hello datagram", v.len);
 			assert_ptr_equal(v.payload, p->data + p->len -
