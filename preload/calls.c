@@ -212,8 +212,17 @@ static void ts_set(struct ps_sock *s, int name, bool on)
 		   (name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
 }
 
-/* Options a served socket honours (the kernel socket takes them too);
- * any other sends it to the kernel. */
+/* The headers of the next sends change: route() fills them again. */
+static void routes_flush(struct ps_sock *s)
+{
+	unsigned i;
+
+	for (i = 0; i < PS_ROUTES; i++)
+		s->routes[i].until_ns = 0;
+}
+
+/* Options a served socket honours (the kernel socket took them first, so
+ * the value is one it accepts); any other sends it to the kernel. */
 static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 		   socklen_t len)
 {
@@ -254,6 +263,24 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 		switch (name) {
 		case IP_PKTINFO:
 			s->pktinfo = on;
+			return true;
+		case IP_TOS:
+			/* the kernel takes a byte too, and keeps the ECN
+			 * bits of a datagram socket's value */
+			s->tos = (uint8_t)(len >= (socklen_t)sizeof(int) ?
+						   on :
+						   *(const uint8_t *)v);
+			routes_flush(s);
+			return true;
+		case IP_TTL: /* -1: the default (0 here) */
+			s->ttl = (uint8_t)(on < 0 ? 0 : on);
+			routes_flush(s);
+			return true;
+		case IP_RECVTOS:
+			s->recvtos = on;
+			return true;
+		case IP_RECVTTL:
+			s->recvttl = on;
 			return true;
 		case IP_RECVERR: /* nothing a port sends fails later */
 		case IP_MTU_DISCOVER: /* the port's datagrams go with DF */

@@ -581,8 +581,7 @@ static uint16_t fill(struct ps_iface *f, struct ps_sock *self)
 		pk[i]->user = now;
 		m = ps_meta(pk[i]);
 		if (m) {
-			m->src = v.src;
-			m->dst = v.dst;
+			ps_rxinfo_set(&m->ri, &v, pk[i]);
 			m->off = (uint32_t)(v.payload - pk[i]->data);
 			m->len = v.len;
 		}

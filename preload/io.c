@@ -135,9 +135,9 @@ static socklen_t to_sockaddr(const struct ps_sock *s, const struct sl_addr *a,
 /* One datagram into m, as recvmsg fills it. */
 static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 		       const uint8_t *pl, uint32_t len,
-		       const struct sl_addr *src, const struct sl_addr *dst,
-		       uint64_t tsn)
+		       const struct ps_rxinfo *ri)
 {
+	const struct sl_addr *src = &ri->src, *dst = &ri->dst;
 	size_t off = 0, i, used = 0;
 
 	m->msg_flags = 0;
@@ -161,7 +161,7 @@ static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 	}
 	if (m->msg_control && m->msg_controllen) {
 		if (s->ts)
-			put_tstamp(s, m, &used, tsn);
+			put_tstamp(s, m, &used, ri->ts);
 		if (s->pktinfo && dst->family == AF_INET) {
 			struct in_pktinfo pi = { .ipi_ifindex = s->ifindex,
 						 .ipi_spec_dst = dst->v4,
@@ -181,6 +181,16 @@ static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 			put_cmsg(m, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi,
 				 sizeof(pi));
 		}
+		/* after IP_PKTINFO, TTL then TOS: the kernel's order
+		 * (ip_cmsg_recv_offset), and its sizes: an int, a byte */
+		if (s->recvttl && dst->family == AF_INET) {
+			int ttl = ri->ttl;
+
+			put_cmsg(m, &used, IPPROTO_IP, IP_TTL, &ttl,
+				 sizeof(ttl));
+		}
+		if (s->recvtos && dst->family == AF_INET)
+			put_cmsg(m, &used, IPPROTO_IP, IP_TOS, &ri->tos, 1);
 	}
 	m->msg_controllen = used;
 	if (!(flags & MSG_PEEK)) {
@@ -193,6 +203,7 @@ static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 /* One datagram from the stash into m; -EAGAIN when there is none. */
 static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 {
+	struct ps_rxinfo ri;
 	struct sl_pkt *p;
 	struct sl_udp_view v;
 	struct ps_meta *pm;
@@ -210,12 +221,13 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 	p = s->stash[s->head];
 	pm = ps_meta(p);
 	if (pm) {
-		r = deliver(s, m, flags, p->data + pm->off, pm->len, &pm->src,
-			    &pm->dst, p->user);
+		ri = pm->ri;
+		ri.ts = p->user;
+		r = deliver(s, m, flags, p->data + pm->off, pm->len, &ri);
 	} else {
 		(void)sl_udp_parse(p, &v);
-		r = deliver(s, m, flags, v.payload, v.len, &v.src, &v.dst,
-			    p->user);
+		ps_rxinfo_set(&ri, &v, p);
+		r = deliver(s, m, flags, v.payload, v.len, &ri);
 	}
 	if (!(flags & MSG_PEEK)) {
 		s->head = (s->head + 1) % PS_STASH;
@@ -252,7 +264,7 @@ ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags)
 	if (!s->held_n)
 		return -EAGAIN;
 	d = s->held[s->held_head];
-	r = deliver(s, m, flags, d->data, d->len, &d->src, &d->dst, d->ts);
+	r = deliver(s, m, flags, d->data, d->len, &d->ri);
 	if (!(flags & MSG_PEEK)) {
 		free(d);
 		s->held_head = (s->held_head + 1) % PS_STASH;
@@ -316,6 +328,10 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 	if (!s->any)
 		r->hp.src = s->local;
 	r->hp.src.port = s->local.port;
+	if (dst->family == AF_INET) {
+		r->hp.tos = s->tos;
+		r->hp.ttl = s->ttl;
+	}
 	return &r->hp;
 }
 

@@ -79,12 +79,19 @@ struct ps_route {
 	uint64_t until_ns; /* looked up again after this */
 };
 
+/* What a receive reports of a datagram besides its bytes: the address
+ * and control messages (IP_PKTINFO, SO_TIMESTAMP*, IP_RECVTTL, ...). */
+struct ps_rxinfo {
+	struct sl_addr src, dst;
+	uint64_t ts; /* receive time, ns */
+	uint8_t tos, ttl; /* as the IP header had them */
+};
+
 /* A datagram a fork child was handed: the parent had taken it from the
  * port (MSG_PEEK, poll) and the child reads it from its socket. */
 struct ps_dgram {
 	uint32_t len;
-	struct sl_addr src, dst;
-	uint64_t ts;
+	struct ps_rxinfo ri;
 	uint8_t data[];
 };
 
@@ -151,7 +158,10 @@ struct ps_sock {
 	/* receive options the application asked for; SO_TIMESTAMP* as the
 	 * kernel keeps them (sock_set_timestamp): one switch for all four,
 	 * the last one set choosing ns or us and the layout (ts_set) */
-	bool pktinfo, pktinfo6, ts, ts_ns, ts_new;
+	bool pktinfo, pktinfo6, ts, ts_ns, ts_new, recvtos, recvttl;
+	/* IP_TOS and IP_TTL for what the port sends (ttl 0: the default);
+	 * the routes below carry them, and a change empties the routes */
+	uint8_t tos, ttl;
 	/* frames taken from the port, not yet read; the interface's lock;
 	 * what fill learned of each (struct ps_meta) is in its headroom */
 	struct sl_pkt *stash[PS_STASH];
@@ -180,10 +190,22 @@ struct ps_sock {
  * headroom (the frame's own buffer: no copy, no memory per socket), so a
  * receive does not parse it again. */
 struct ps_meta {
-	struct sl_addr src, dst;
+	struct ps_rxinfo ri; /* ts aside: the frame's user field has it */
 	uint32_t off; /* the payload's offset from data */
 	uint32_t len; /* its length */
 };
+
+/* What a receive reports of frame p, parsed as v. */
+static inline void ps_rxinfo_set(struct ps_rxinfo *ri,
+				 const struct sl_udp_view *v,
+				 const struct sl_pkt *p)
+{
+	ri->src = v->src;
+	ri->dst = v->dst;
+	ri->ts = p->user;
+	ri->tos = v->tos;
+	ri->ttl = v->ttl;
+}
 
 static inline struct ps_meta *ps_meta(struct sl_pkt *p)
 {

@@ -527,9 +527,7 @@ static void ps_atfork_prepare(void)
 			if (!d)
 				break;
 			d->len = v.len;
-			d->src = v.src;
-			d->dst = v.dst;
-			d->ts = p->user;
+			ps_rxinfo_set(&d->ri, &v, p);
 			memcpy(d->data, v.payload, v.len);
 			s->held[(s->held_head + s->held_n++) % PS_STASH] = d;
 		}

@@ -3,6 +3,8 @@
 
   run_progs.py echo PORT N            blocking recvfrom/sendto echo, N datagrams
   run_progs.py echo6 PORT N           the same on [::] (IPv6 and IPv4)
+  run_progs.py tosecho PORT N         echo; "tos?" gets the TOS and TTL it
+                                      came with, in a reply sent with them
   run_progs.py asyncio PORT N         asyncio datagram endpoint (epoll)
   run_progs.py selectors PORT N       non-blocking socket under selectors
   run_progs.py mixed UPORT TPORT N    UDP echo and a TCP echo in one loop
@@ -34,6 +36,8 @@ import sys
 import threading
 import time
 
+IP_RECVTTL, IP_RECVTOS = 12, 13  # not in python 3.11's socket module
+
 
 def echo(port, n, v6=False):
     s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,
@@ -43,6 +47,29 @@ def echo(port, n, v6=False):
     for _ in range(n):
         d, a = s.recvfrom(65536)
         s.sendto(d, a)
+
+
+def tosecho(port, n):
+    """echo, and a datagram "tos?" gets "tos=T ttl=L" back: the TOS byte
+    and TTL it arrived with (IP_RECVTOS, IP_RECVTTL), and the reply goes
+    out with the same two (IP_TOS and IP_TTL control messages)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    s.settimeout(20)
+    s.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
+    s.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+    for _ in range(n):
+        d, anc, _, a = s.recvmsg(65536, 64)
+        if d != b"tos?":
+            s.sendto(d, a)
+            continue
+        got = {ty: v for lv, ty, v in anc if lv == socket.IPPROTO_IP}
+        tos = got[socket.IP_TOS][0]
+        ttl = int.from_bytes(got[socket.IP_TTL][:4], sys.byteorder)
+        s.sendmsg([b"tos=%d ttl=%d" % (tos, ttl)],
+                  [(socket.IPPROTO_IP, socket.IP_TOS, tos.to_bytes(4, sys.byteorder)),
+                   (socket.IPPROTO_IP, socket.IP_TTL, ttl.to_bytes(4, sys.byteorder))],
+                  0, a)
 
 
 def aio(port, n):
@@ -325,6 +352,8 @@ if __name__ == "__main__":
     a = sys.argv[1:]
     if a[0] == "echo":
         echo(int(a[1]), int(a[2]))
+    elif a[0] == "tosecho":
+        tosecho(int(a[1]), int(a[2]))
     elif a[0] == "echo6":
         echo(int(a[1]), int(a[2]), True)
     elif a[0] == "asyncio":

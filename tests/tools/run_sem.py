@@ -104,6 +104,30 @@ for opt, on, typ in want:
 check("SO_TIMESTAMP, _NS and _NEW: the one cmsg the last option asks for",
       ok, repr(got))
 
+# IP_TOS and IP_TTL on what the socket sends, as the echo saw them:
+# defaults, set (a DSCP with ECN bits, a TTL), the one-byte IP_TOS form,
+# and IP_TTL -1 back to the default. The echo's reply comes with the same
+# two: IP_RECVTTL and IP_RECVTOS give them, TTL (an int) then TOS (a byte)
+IP_RECVTTL, IP_RECVTOS = 12, 13
+sq = sock()
+sq.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+sq.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
+seen, ok = [], True
+for opt, val, tos, ttl in ((None, None, 0, 64), (socket.IP_TOS, 0xb9, 185, 64),
+                           (socket.IP_TTL, 7, 185, 7),
+                           (socket.IP_TOS, b"\x28", 40, 7),
+                           (socket.IP_TTL, -1, 40, 64)):
+    if opt is not None:
+        sq.setsockopt(socket.IPPROTO_IP, opt, val)
+    sq.sendto(b"tos?", ECHO)
+    d, anc, _, _ = sq.recvmsg(100, 256)
+    seen.append((d.decode(), anc))
+    ok &= d == b"tos=%d ttl=%d" % (tos, ttl) and anc == [
+        (socket.IPPROTO_IP, socket.IP_TTL, ttl.to_bytes(4, sys.byteorder)),
+        (socket.IPPROTO_IP, socket.IP_TOS, bytes([tos]))]
+check("IP_TOS and IP_TTL reach the wire; IP_RECVTTL, IP_RECVTOS", ok,
+      repr(seen))
+
 # non-blocking: EAGAIN; timeout: after about the timeout
 s.setblocking(False)
 try:

@@ -289,7 +289,7 @@ fi
 # IP_PKTINFO, SO_TIMESTAMP, non-blocking, timeouts, SO_RCVTIMEO, connect,
 # read/write, sendmsg, dup/dup2, select/poll with a pipe, two threads,
 # fork), first on kernel sockets, then served, against a kernel echo in A
-t_bg "$D/semecho.out" ip netns exec "$NSA" python3 "$PROGS" echo 7018 100000
+t_bg "$D/semecho.out" ip netns exec "$NSA" python3 "$PROGS" tosecho 7018 100000
 t_udp_ready 7018 "$NSA"
 IPA=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["a"]["ipv4"])' "$D/bed.json")
 for p in kernel xdp; do
