@@ -295,6 +295,20 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 		case IPV6_RECVPKTINFO:
 			s->pktinfo6 = on;
 			return true;
+		case IPV6_TCLASS: /* -1: the default, 0 */
+			s->tclass = (uint8_t)(on < 0 ? 0 : on);
+			routes_flush(s);
+			return true;
+		case IPV6_UNICAST_HOPS: /* -1: the default (0 here) */
+			s->hops = (uint8_t)(on < 0 ? 0 : on);
+			routes_flush(s);
+			return true;
+		case IPV6_RECVTCLASS:
+			s->recvtclass = on;
+			return true;
+		case IPV6_RECVHOPLIMIT:
+			s->recvhops = on;
+			return true;
 		case IPV6_RECVERR:
 		case IPV6_MTU_DISCOVER:
 			return true;

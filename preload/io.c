@@ -191,6 +191,20 @@ static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 		}
 		if (s->recvtos && dst->family == AF_INET)
 			put_cmsg(m, &used, IPPROTO_IP, IP_TOS, &ri->tos, 1);
+		/* IPv6: hop limit then traffic class, both ints
+		 * (ip6_datagram_recv_specific_ctl) */
+		if (s->recvhops && dst->family == AF_INET6) {
+			int hops = ri->ttl;
+
+			put_cmsg(m, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, &hops,
+				 sizeof(hops));
+		}
+		if (s->recvtclass && dst->family == AF_INET6) {
+			int tclass = ri->tos;
+
+			put_cmsg(m, &used, IPPROTO_IPV6, IPV6_TCLASS, &tclass,
+				 sizeof(tclass));
+		}
 	}
 	m->msg_controllen = used;
 	if (!(flags & MSG_PEEK)) {
@@ -328,10 +342,8 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 	if (!s->any)
 		r->hp.src = s->local;
 	r->hp.src.port = s->local.port;
-	if (dst->family == AF_INET) {
-		r->hp.tos = s->tos;
-		r->hp.ttl = s->ttl;
-	}
+	r->hp.tos = dst->family == AF_INET ? s->tos : s->tclass;
+	r->hp.ttl = dst->family == AF_INET ? s->ttl : s->hops;
 	return &r->hp;
 }
 

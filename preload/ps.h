@@ -159,9 +159,11 @@ struct ps_sock {
 	 * kernel keeps them (sock_set_timestamp): one switch for all four,
 	 * the last one set choosing ns or us and the layout (ts_set) */
 	bool pktinfo, pktinfo6, ts, ts_ns, ts_new, recvtos, recvttl;
-	/* IP_TOS and IP_TTL for what the port sends (ttl 0: the default);
-	 * the routes below carry them, and a change empties the routes */
-	uint8_t tos, ttl;
+	bool recvtclass, recvhops; /* IPV6_RECVTCLASS, IPV6_RECVHOPLIMIT */
+	/* IP_TOS and IP_TTL, IPV6_TCLASS and IPV6_UNICAST_HOPS, for what the
+	 * port sends (ttl, hops 0: the default); the routes below carry
+	 * them, and a change empties the routes */
+	uint8_t tos, ttl, tclass, hops;
 	/* frames taken from the port, not yet read; the interface's lock;
 	 * what fill learned of each (struct ps_meta) is in its headroom */
 	struct sl_pkt *stash[PS_STASH];

@@ -5,6 +5,8 @@
   run_progs.py echo6 PORT N           the same on [::] (IPv6 and IPv4)
   run_progs.py tosecho PORT N         echo; "tos?" gets the TOS and TTL it
                                       came with, in a reply sent with them
+  run_progs.py tosecho6 PORT N        the same on IPv6 only (traffic class,
+                                      hop limit)
   run_progs.py asyncio PORT N         asyncio datagram endpoint (epoll)
   run_progs.py selectors PORT N       non-blocking socket under selectors
   run_progs.py mixed UPORT TPORT N    UDP echo and a TCP echo in one loop
@@ -70,6 +72,30 @@ def tosecho(port, n):
                   [(socket.IPPROTO_IP, socket.IP_TOS, tos.to_bytes(4, sys.byteorder)),
                    (socket.IPPROTO_IP, socket.IP_TTL, ttl.to_bytes(4, sys.byteorder))],
                   0, a)
+
+
+def tosecho6(port, n):
+    """tosecho on IPv6 only: "tos?" gets "tos=T ttl=L", the traffic class
+    and hop limit it came with, in a reply sent with the same two."""
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind(("::", port))
+    s.settimeout(20)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVTCLASS, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+    for _ in range(n):
+        d, anc, _, a = s.recvmsg(65536, 64)
+        if d != b"tos?":
+            s.sendto(d, a)
+            continue
+        got = {ty: int.from_bytes(v[:4], sys.byteorder)
+               for lv, ty, v in anc if lv == socket.IPPROTO_IPV6}
+        tc, hops = got[socket.IPV6_TCLASS], got[socket.IPV6_HOPLIMIT]
+        s.sendmsg([b"tos=%d ttl=%d" % (tc, hops)],
+                  [(socket.IPPROTO_IPV6, socket.IPV6_TCLASS,
+                    tc.to_bytes(4, sys.byteorder)),
+                   (socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT,
+                    hops.to_bytes(4, sys.byteorder))], 0, a)
 
 
 def aio(port, n):
@@ -354,6 +380,8 @@ if __name__ == "__main__":
         echo(int(a[1]), int(a[2]))
     elif a[0] == "tosecho":
         tosecho(int(a[1]), int(a[2]))
+    elif a[0] == "tosecho6":
+        tosecho6(int(a[1]), int(a[2]))
     elif a[0] == "echo6":
         echo(int(a[1]), int(a[2]), True)
     elif a[0] == "asyncio":

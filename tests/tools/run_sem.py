@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Socket semantics a program relies on, run under `sluice run` against a
-kernel echo (run_progs.py echo) at HOST PORT. Prints one line per check;
-exits 1 if one fails.
+kernel echo (run_progs.py tosecho) at HOST PORT, and for the IPv6 checks
+run_progs.py tosecho6 at HOST6 PORT6. Prints one line per check; exits 1
+if one fails.
 
-  run_sem.py HOST PORT
+  run_sem.py HOST PORT HOST6 PORT6
 """
 import array
 import ctypes
@@ -19,6 +20,7 @@ import time
 
 HOST, PORT = sys.argv[1], int(sys.argv[2])
 ECHO = (HOST, PORT)
+ECHO6 = (sys.argv[3], int(sys.argv[4]))
 bad = 0
 
 
@@ -107,26 +109,51 @@ check("SO_TIMESTAMP, _NS and _NEW: the one cmsg the last option asks for",
 # IP_TOS and IP_TTL on what the socket sends, as the echo saw them:
 # defaults, set (a DSCP with ECN bits, a TTL), the one-byte IP_TOS form,
 # and IP_TTL -1 back to the default. The echo's reply comes with the same
-# two: IP_RECVTTL and IP_RECVTOS give them, TTL (an int) then TOS (a byte)
+# two: IP_RECVTTL and IP_RECVTOS give them, TTL (an int) then TOS (a
+# byte). Then IPv6's IPV6_TCLASS and IPV6_UNICAST_HOPS, and the reply's
+# IPV6_HOPLIMIT then IPV6_TCLASS (ints) after IPV6_RECVHOPLIMIT and
+# IPV6_RECVTCLASS.
+def tos_check(name, family, echo, level, recv, opts, cm):
+    sq = socket.socket(family, socket.SOCK_DGRAM)
+    sq.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+    sq.settimeout(3)
+    for r in recv:
+        sq.setsockopt(level, r, 1)
+    seen, ok = [], True
+    for opt, val, tos, ttl in opts:
+        if opt is not None:
+            sq.setsockopt(level, opt, val)
+        sq.sendto(b"tos?", echo)
+        d, anc, _, _ = sq.recvmsg(100, 256)
+        seen.append((d.decode(), anc))
+        ok &= d == b"tos=%d ttl=%d" % (tos, ttl) and anc == cm(tos, ttl)
+    check(name, ok, repr(seen))
+    sq.close()
+
+
+def le(v, n=4):
+    return v.to_bytes(n, sys.byteorder)
+
+
 IP_RECVTTL, IP_RECVTOS = 12, 13
-sq = sock()
-sq.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
-sq.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
-seen, ok = [], True
-for opt, val, tos, ttl in ((None, None, 0, 64), (socket.IP_TOS, 0xb9, 185, 64),
-                           (socket.IP_TTL, 7, 185, 7),
-                           (socket.IP_TOS, b"\x28", 40, 7),
-                           (socket.IP_TTL, -1, 40, 64)):
-    if opt is not None:
-        sq.setsockopt(socket.IPPROTO_IP, opt, val)
-    sq.sendto(b"tos?", ECHO)
-    d, anc, _, _ = sq.recvmsg(100, 256)
-    seen.append((d.decode(), anc))
-    ok &= d == b"tos=%d ttl=%d" % (tos, ttl) and anc == [
-        (socket.IPPROTO_IP, socket.IP_TTL, ttl.to_bytes(4, sys.byteorder)),
-        (socket.IPPROTO_IP, socket.IP_TOS, bytes([tos]))]
-check("IP_TOS and IP_TTL reach the wire; IP_RECVTTL, IP_RECVTOS", ok,
-      repr(seen))
+tos_check("IP_TOS and IP_TTL reach the wire; IP_RECVTTL, IP_RECVTOS",
+          socket.AF_INET, ECHO, socket.IPPROTO_IP, (IP_RECVTTL, IP_RECVTOS),
+          ((None, None, 0, 64), (socket.IP_TOS, 0xb9, 185, 64),
+           (socket.IP_TTL, 7, 185, 7), (socket.IP_TOS, b"\x28", 40, 7),
+           (socket.IP_TTL, -1, 40, 64)),
+          lambda tos, ttl: [(socket.IPPROTO_IP, socket.IP_TTL, le(ttl)),
+                            (socket.IPPROTO_IP, socket.IP_TOS, le(tos, 1))])
+V6 = socket.IPPROTO_IPV6
+tos_check("IPV6_TCLASS and IPV6_UNICAST_HOPS reach the wire; "
+          "IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS",
+          socket.AF_INET6, ECHO6, V6,
+          (socket.IPV6_RECVHOPLIMIT, socket.IPV6_RECVTCLASS),
+          ((None, None, 0, 64), (socket.IPV6_TCLASS, 0xb9, 185, 64),
+           (socket.IPV6_UNICAST_HOPS, 7, 185, 7),
+           (socket.IPV6_TCLASS, -1, 0, 7),
+           (socket.IPV6_UNICAST_HOPS, -1, 0, 64)),
+          lambda tc, hops: [(V6, socket.IPV6_HOPLIMIT, le(hops)),
+                            (V6, socket.IPV6_TCLASS, le(tc))])
 
 # non-blocking: EAGAIN; timeout: after about the timeout
 s.setblocking(False)

@@ -286,15 +286,20 @@ else
 fi
 
 # the semantics programs rely on (run_sem.py: sizes, MSG_PEEK/TRUNC,
-# IP_PKTINFO, SO_TIMESTAMP, non-blocking, timeouts, SO_RCVTIMEO, connect,
+# IP_PKTINFO, SO_TIMESTAMP*, IP_TOS/TTL and IPv6's traffic class and hop
+# limit both ways, non-blocking, timeouts, SO_RCVTIMEO, connect,
 # read/write, sendmsg, dup/dup2, select/poll with a pipe, two threads,
-# fork), first on kernel sockets, then served, against a kernel echo in A
+# fork), first on kernel sockets, then served, against kernel echoes in A
+# (IPv4 and IPv6)
 t_bg "$D/semecho.out" ip netns exec "$NSA" python3 "$PROGS" tosecho 7018 100000
+SEMECHO=$T_LAST
+t_bg "$D/semecho6.out" ip netns exec "$NSA" python3 "$PROGS" tosecho6 7028 100000
 t_udp_ready 7018 "$NSA"
-IPA=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["a"]["ipv4"])' "$D/bed.json")
+t_udp_ready 7028 "$NSA"
+read -r IPA IP6A < <(python3 -c 'import json,sys; j = json.load(open(sys.argv[1]))["a"]; print(j["ipv4"], j["ipv6"])' "$D/bed.json")
 for p in kernel xdp; do
 	B timeout 60 env SLUICE_RUN_REPORT="$D/sem-$p.report" "$SLUICE" run \
-		--path $p -- python3 "$(dirname "$PROGS")/run_sem.py" "$IPA" 7018 \
+		--path $p -- python3 "$(dirname "$PROGS")/run_sem.py" "$IPA" 7018 "$IP6A" 7028 \
 		>"$D/sem-$p" 2>&1
 	rc=$?
 	if [ $p = xdp ]; then
@@ -302,6 +307,8 @@ for p in kernel xdp; do
 		# child; no option (SO_RCVTIMEO_NEW) or recvmmsg's timeout on
 		# the way sent one back
 		grep -q 'rx=[1-9].*why="fork: shared with a child' "$D/sem-$p.report" || rc=1
+		# the IPv6 checks ran on the port too
+		grep -q 'udp6 .* path=xdp .*port_rx=[1-9].* port_tx=[1-9]' "$D/sem-$p.report" || rc=1
 		grep -qE 'why="(setsockopt|recvmmsg)' "$D/sem-$p.report" && rc=1
 	fi
 	if [ $rc -eq 0 ]; then
@@ -311,7 +318,7 @@ for p in kernel xdp; do
 			"$(grep -v ^ok "$D/sem-$p"; cat "$D/sem-$p.report")"
 	fi
 done
-kill $T_LAST 2>/dev/null
+kill $SEMECHO $T_LAST 2>/dev/null
 
 serve opt 7006 python3 "$PROGS" option 7006
 if A python3 "$PROGS" client "$IPB" 7006 1 >"$D/c5" 2>&1 && t_wait $T_LAST 10 &&
