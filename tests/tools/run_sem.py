@@ -155,6 +155,24 @@ tos_check("IPV6_TCLASS and IPV6_UNICAST_HOPS reach the wire; "
           lambda tc, hops: [(V6, socket.IPV6_HOPLIMIT, le(hops)),
                             (V6, socket.IPV6_TCLASS, le(tc))])
 
+# a connected socket whose peer has no socket on the port: the ICMP port
+# unreachable the peer's kernel answers makes the next receive fail with
+# ECONNREFUSED (what a resolver moves on to the next server on); the
+# socket works on afterwards
+sr = sock()
+sr.connect((HOST, 9))
+sr.send(b"anyone?")
+try:
+    sr.recv(10)
+    check("connected, nobody there: ECONNREFUSED", False, "got data")
+except ConnectionRefusedError:
+    sr.connect(ECHO)
+    sr.send(b"after")
+    check("connected, nobody there: ECONNREFUSED", sr.recv(10) == b"after")
+except OSError as e:
+    check("connected, nobody there: ECONNREFUSED", False, repr(e))
+sr.close()
+
 # non-blocking: EAGAIN; timeout: after about the timeout
 s.setblocking(False)
 try:
