@@ -473,22 +473,30 @@ static struct ps_sock *lookup(struct ps_iface *f, const struct sl_udp_view *v)
 
 	for (i = 0; i < f->n_socks; i++) {
 		struct ps_sock *s = f->socks[i];
+		struct sl_addr local, peer;
 		int sc = 1;
 
 		scores[i] = 0;
 		if (s->local.port != v->dst.port)
 			continue;
-		/* an IPv6 socket on :: takes IPv4 too unless IPV6_V6ONLY */
-		if (s->local.family != v->dst.family &&
-		    !(s->local.family == AF_INET6 && s->any && !s->v6only))
+		/*
+		 * An IPv6 socket on :: takes IPv4 too unless IPV6_V6ONLY; one
+		 * that was on :: and connected to an IPv4 peer since has
+		 * IPv4-mapped addresses, and takes that peer's IPv4 frames
+		 * (iperf3's UDP server does that).
+		 */
+		local = ps_unmapped(&s->local);
+		if (local.family != v->dst.family &&
+		    !(local.family == AF_INET6 && s->any && !s->v6only))
 			continue;
 		if (!s->any) {
-			if (!ps_ip_eq(&s->local, &v->dst))
+			if (!ps_ip_eq(&local, &v->dst))
 				continue;
 			sc += 2;
 		}
 		if (s->connected) {
-			if (!ps_ip_eq(&s->peer, &v->src) ||
+			peer = ps_unmapped(&s->peer);
+			if (!ps_ip_eq(&peer, &v->src) ||
 			    s->peer.port != v->src.port)
 				continue;
 			sc += 4;

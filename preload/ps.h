@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -231,6 +232,19 @@ static inline bool ps_ip_eq(const struct sl_addr *a, const struct sl_addr *b)
 		return false;
 	return a->family == AF_INET6 ? IN6_ARE_ADDR_EQUAL(&a->v6, &b->v6) :
 				       a->v4.s_addr == b->v4.s_addr;
+}
+
+/* a, or the IPv4 address an IPv4-mapped IPv6 one stands for: what the
+ * local and peer addresses of a dual-stack socket are to IPv4 frames. */
+static inline struct sl_addr ps_unmapped(const struct sl_addr *a)
+{
+	struct sl_addr u = *a;
+
+	if (a->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a->v6)) {
+		u.family = AF_INET;
+		memcpy(&u.v4, &a->v6.s6_addr[12], sizeof(u.v4));
+	}
+	return u;
 }
 
 /* sockaddr_in or _in6 to sl_addr: 0, or -1 for another family. */

@@ -17,7 +17,7 @@ pkgs=(
 	# sluice top is checked in a terminal (tests/tools/test_telemetry.sh)
 	tmux
 	# peers no one here wrote, for the interop tests
-	socat openbsd-inetd iperf tcpdump sockperf dnsutils
+	socat openbsd-inetd iperf iperf3 tcpdump sockperf dnsutils
 	# the lab (scripts/lab.sh): a guest with Linux's RDMA stack and NICs
 	qemu-system-x86 busybox-static cpio kmod xz-utils
 	rdma-core ibverbs-utils ibverbs-providers perftest python3-pyverbs
@@ -26,7 +26,7 @@ if [ "${1:-}" = bench ]; then
 	# DPDK only for side-by-side numbers: never a dependency of libsluice
 	pkgs+=(libdpdk-dev dpdk dpdk-dev)
 	# the raw rate a dma file target is compared against (bench/dma_bench)
-	pkgs+=(fio iperf3)
+	pkgs+=(fio)
 fi
 
 missing=()

@@ -173,6 +173,23 @@ except OSError as e:
     check("connected, nobody there: ECONNREFUSED", False, repr(e))
 sr.close()
 
+# a dual-stack socket on [::] that connects to an IPv4 peer (addresses
+# IPv4-mapped from then on, as iperf3's UDP server does): it still gets
+# that peer's datagrams
+sd = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+sd.bind(("::", 0))
+sd.settimeout(3)
+sd.connect(("::ffff:" + HOST, PORT))
+sd.send(b"mapped")
+try:
+    d, a = sd.recvfrom(100)
+    check("[::] connected to an IPv4 peer: its answers arrive",
+          d == b"mapped" and a[:2] == ("::ffff:" + HOST, PORT), repr((d, a)))
+except OSError as e:
+    check("[::] connected to an IPv4 peer: its answers arrive", False,
+          repr(e))
+sd.close()
+
 # non-blocking: EAGAIN; timeout: after about the timeout
 s.setblocking(False)
 try:

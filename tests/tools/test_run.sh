@@ -5,7 +5,7 @@
 # for byte (a blocking python3 echo, asyncio's epoll loop, selectors,
 # socat UDP-RECVFROM with fork, sockperf, iperf2 -u, a DNS server asked by
 # dig), clients under it reach kernel servers (sockperf ping-pong, iperf2
-# -u), the report names each socket's path and counts; TCP in the same
+# -u), iperf3 -u runs with both ends under it, the report names each socket's path and counts; TCP in the same
 # program stays kernel and works; an option sluice does not implement
 # sends that socket to the kernel, named in the report; a SO_REUSEPORT
 # group shares the flows over its sockets on xdp, and goes to the kernel
@@ -24,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=31
+N=32
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -456,6 +456,33 @@ if command -v iperf >/dev/null; then
 else
 	t_skip "iperf2 -u server under sluice run" "iperf not installed"
 	t_skip "iperf2 -u client under sluice run" "iperf not installed"
+fi
+
+# iperf3 -u, both ends under sluice run: a TCP control connection beside
+# the UDP data, and a server whose data socket is its [::] listener
+# connected to the client's IPv4 address since (IPv4-mapped addresses):
+# every datagram the client sent reaches it, through the port
+if command -v iperf3 >/dev/null; then
+	t_bg "$D/ip3s.out" ip netns exec "$NSB" env SLUICE_RUN_REPORT="$D/ip3s.report" \
+		"$SLUICE" run --path xdp -- iperf3 -s -1 -p 7032
+	for i in $(seq 50); do
+		B ss -Hltn "sport = :7032" | grep -q . && break
+		sleep 0.1
+	done
+	A timeout 30 env SLUICE_RUN_REPORT="$D/ip3c.report" "$SLUICE" run \
+		--path xdp -- iperf3 -c "$IPB" -p 7032 -u -b 20M -t 2 -l 1000 \
+		>"$D/ip3c" 2>&1
+	t_wait $T_LAST 10
+	if grep -qE ' 0/[1-9][0-9]* \(0%\) +receiver' "$D/ip3c" &&
+		grep -qE "udp6 \[::ffff:$IPB\]:7032 path=xdp .*rx=[1-9][0-9]{3,} .*unmatched=0 " "$D/ip3s.report" &&
+		grep -q 'path=xdp .*tx=[1-9][0-9]\{3,\} ' "$D/ip3c.report"; then
+		t_ok "iperf3 -u, server and client under sluice run: every datagram received"
+	else
+		t_fail "iperf3 -u, server and client under sluice run: every datagram received" \
+			"$(tail -4 "$D/ip3c"; cat "$D/ip3s.report" "$D/ip3c.report")"
+	fi
+else
+	t_skip "iperf3 -u, server and client under sluice run" "iperf3 not installed"
 fi
 
 if command -v dig >/dev/null; then
