@@ -318,6 +318,7 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 					 const struct sl_addr *dst, bool query)
 {
 	uint64_t now = ps_now_ns();
+	struct sl_addr src;
 	struct ps_route *r;
 	int ifindex = 0, i;
 
@@ -335,12 +336,16 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 	ps_inside++;
 	i = sl_udp_params_route(&r->hp, dst, s->local.port, 1000, &ifindex);
 	ps_inside--;
-	if (i || ifindex != s->ifindex) {
+	/* bound to an address of the other family than dst (an IPv6 one,
+	 * sending to IPv4): the kernel's error */
+	src = ps_unmapped(&s->local);
+	if (i || ifindex != s->ifindex ||
+	    (!s->any && src.family != dst->family)) {
 		r->kernel = true;
 		return NULL;
 	}
 	if (!s->any)
-		r->hp.src = s->local;
+		r->hp.src = src;
 	r->hp.src.port = s->local.port;
 	r->hp.tos = dst->family == AF_INET ? s->tos : s->tclass;
 	r->hp.ttl = dst->family == AF_INET ? s->ttl : s->hops;
@@ -369,14 +374,21 @@ static const struct sl_udp_params *send_params(struct ps_sock *s,
 	} else {
 		return NULL;
 	}
+	/* a dual-stack socket sends to an IPv4-mapped address as IPv4, as
+	 * the kernel does (udpv6_sendmsg hands it to udp_sendmsg); an
+	 * IPV6_V6ONLY one gets the kernel's error */
+	if (dst.family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&dst.v6)) {
+		if (s->v6only)
+			return NULL;
+		dst = ps_unmapped(&dst);
+	}
 	/* what a port does not send as the kernel would: broadcast,
-	 * multicast, v4-mapped, link-local (the scope) */
+	 * multicast, link-local (the scope) */
 	if (!dst.port || ps_addr_any(&dst))
 		return NULL;
 	if (dst.family == AF_INET ? IN_MULTICAST(ntohl(dst.v4.s_addr)) ||
 					    dst.v4.s_addr == INADDR_BROADCAST :
 				    IN6_IS_ADDR_MULTICAST(&dst.v6) ||
-					    IN6_IS_ADDR_V4MAPPED(&dst.v6) ||
 					    IN6_IS_ADDR_LINKLOCAL(&dst.v6))
 		return NULL;
 	for (*len = 0, i = 0; i < m->msg_iovlen; i++)

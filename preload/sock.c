@@ -261,9 +261,11 @@ static int find_iface(const struct sl_addr *addr, char *ifname, char *why,
 /* Serve s by its interface's port; ctl held. */
 static void serve(struct ps_sock *s)
 {
+	/* an IPv4-mapped address is on the interface of its IPv4 one */
+	struct sl_addr local = ps_unmapped(&s->local);
 	char why[200];
 
-	if (find_iface(&s->local, s->ifname, why, sizeof(why)) ||
+	if (find_iface(&local, s->ifname, why, sizeof(why)) ||
 	    ps_iface_join(s, ps_path, why, sizeof(why))) {
 		snprintf(s->why, sizeof(s->why), "%s", why);
 		return;
@@ -419,6 +421,10 @@ static void refresh(struct ps_sock *s, bool connected_call)
 	if (s->served || !s->local.port || s->gave_up)
 		return;
 	s->decided = true;
+	/* a dual-stack socket on an IPv4-mapped address (bound there, or
+	 * given it by a connect to an IPv4 peer, as Java's sockets are) is
+	 * served as its IPv4 address: the checks are on that */
+	la = ps_unmapped(&la);
 	if (la.family == AF_INET ? (ntohl(la.v4.s_addr) >> 24) == 127 :
 				   IN6_IS_ADDR_LOOPBACK(&la.v6)) {
 		snprintf(s->why, sizeof(s->why), "bound on loopback");
@@ -429,16 +435,9 @@ static void refresh(struct ps_sock *s, bool connected_call)
 		snprintf(s->why, sizeof(s->why), "bound to a multicast group");
 		return;
 	}
-	if (la.family == AF_INET6 &&
-	    (IN6_IS_ADDR_V4MAPPED(&la.v6) || IN6_IS_ADDR_LINKLOCAL(&la.v6))) {
+	if (la.family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&la.v6)) {
 		snprintf(s->why, sizeof(s->why),
-			 "bound to a v4-mapped or link-local address");
-		return;
-	}
-	if (s->connected && s->peer.family == AF_INET6 &&
-	    IN6_IS_ADDR_V4MAPPED(&s->peer.v6)) {
-		snprintf(s->why, sizeof(s->why),
-			 "connected to a v4-mapped address");
+			 "bound to a link-local address");
 		return;
 	}
 	pthread_mutex_lock(&ps_ctl);

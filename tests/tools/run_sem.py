@@ -173,22 +173,46 @@ except OSError as e:
     check("connected, nobody there: ECONNREFUSED", False, repr(e))
 sr.close()
 
-# a dual-stack socket on [::] that connects to an IPv4 peer (addresses
-# IPv4-mapped from then on, as iperf3's UDP server does): it still gets
-# that peer's datagrams
+# a dual-stack socket on [::] sends to an IPv4-mapped address (as IPv4),
+# then connects to that IPv4 peer (its addresses are IPv4-mapped from then
+# on, as iperf3's UDP server does) and still gets the peer's datagrams;
+# served, both go out through the port (test_run.sh reads the report)
 sd = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 sd.bind(("::", 0))
 sd.settimeout(3)
-sd.connect(("::ffff:" + HOST, PORT))
-sd.send(b"mapped")
+got = []
 try:
-    d, a = sd.recvfrom(100)
-    check("[::] connected to an IPv4 peer: its answers arrive",
-          d == b"mapped" and a[:2] == ("::ffff:" + HOST, PORT), repr((d, a)))
+    sd.sendto(b"mapped", ("::ffff:" + HOST, PORT))
+    got.append(sd.recvfrom(100))
+    sd.connect(("::ffff:" + HOST, PORT))
+    sd.send(b"mapped, connected")
+    got.append(sd.recvfrom(100))
+    check("[::] to an IPv4 peer, then connected to it: the answers arrive",
+          [d for d, _ in got] == [b"mapped", b"mapped, connected"] and
+          all(a[:2] == ("::ffff:" + HOST, PORT) for _, a in got), repr(got))
 except OSError as e:
-    check("[::] connected to an IPv4 peer: its answers arrive", False,
-          repr(e))
+    check("[::] to an IPv4 peer, then connected to it: the answers arrive",
+          False, repr((got, e)))
 sd.close()
+
+# an IPv6 socket never bound that connects to an IPv4-mapped address (what
+# Java's datagram sockets do): its address is the IPv4-mapped one of the
+# interface, and it is served as that (two round trips: test_run.sh reads
+# the report)
+sj = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+sj.settimeout(3)
+got = []
+try:
+    sj.connect(("::ffff:" + HOST, PORT))
+    for m in (b"java", b"style"):
+        sj.send(m)
+        got.append(sj.recv(100))
+    check("IPv6 socket connected to an IPv4-mapped address, unbound before",
+          got == [b"java", b"style"], repr(got))
+except OSError as e:
+    check("IPv6 socket connected to an IPv4-mapped address, unbound before",
+          False, repr((got, e)))
+sj.close()
 
 # non-blocking: EAGAIN; timeout: after about the timeout
 s.setblocking(False)
