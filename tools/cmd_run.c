@@ -8,11 +8,14 @@
  * exit status are APP's. The settings travel in the environment, so
  * programs APP execs get them too.
  */
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sluice.h"
@@ -47,6 +50,112 @@ static const char *preload_path(char *buf, size_t len)
 	return SL_PRELOAD_INSTALLED;
 }
 
+/* app as execvp would find it, into buf; false if it finds none. */
+static bool find_app(const char *app, char *buf, size_t len)
+{
+	const char *dirs = getenv("PATH"), *end;
+
+	if (strchr(app, '/')) {
+		snprintf(buf, len, "%s", app);
+		return true;
+	}
+	for (dirs = dirs ? dirs : "/usr/local/bin:/usr/bin:/bin"; *dirs;
+	     dirs = *end ? end + 1 : end) {
+		end = strchrnul(dirs, ':');
+		snprintf(buf, len, "%.*s/%s", (int)(end - dirs),
+			 end > dirs ? dirs : ".", app);
+		if (access(buf, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Whether the ELF file at fd asks for a program interpreter (the dynamic
+ * loader, which is what reads LD_PRELOAD): 1 yes, 0 no (static), -1 not
+ * an ELF file this reads (a script: its interpreter is what runs). */
+static int elf_dynamic(int fd)
+{
+	unsigned char id[EI_NIDENT];
+	uint64_t off;
+	unsigned n, size, i;
+
+	if (pread(fd, id, sizeof(id), 0) != (ssize_t)sizeof(id) ||
+	    memcmp(id, ELFMAG, SELFMAG))
+		return -1;
+	if (id[EI_CLASS] == ELFCLASS64) {
+		Elf64_Ehdr h;
+
+		if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+			return -1;
+		off = h.e_phoff, n = h.e_phnum, size = h.e_phentsize;
+	} else if (id[EI_CLASS] == ELFCLASS32) {
+		Elf32_Ehdr h;
+
+		if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+			return -1;
+		off = h.e_phoff, n = h.e_phnum, size = h.e_phentsize;
+	} else {
+		return -1;
+	}
+	/* p_type is the first word of both classes' program headers */
+	for (i = 0; i < n && i < 4096; i++) {
+		uint32_t type;
+
+		if (pread(fd, &type, sizeof(type),
+			  (off_t)(off + (uint64_t)i * size)) !=
+		    (ssize_t)sizeof(type))
+			return -1;
+		if (type == PT_INTERP)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Why the preload cannot reach app, or NULL: the dynamic loader reads
+ * LD_PRELOAD, so a static program never loads the library, and the
+ * loader ignores it in a set-user-ID or set-group-ID program run by
+ * another user. Such a program runs all the same, on kernel sockets only.
+ */
+static const char *unreachable(const char *app)
+{
+	char file[PATH_MAX];
+	struct stat st;
+	int fd, dyn;
+
+	if (!find_app(app, file, sizeof(file)))
+		return NULL; /* execvp says so */
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	dyn = elf_dynamic(fd);
+	if (fstat(fd, &st))
+		st.st_mode = 0;
+	close(fd);
+	if (dyn == 0)
+		return "statically linked: the preload cannot reach it";
+	if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+	    ((st.st_mode & S_ISGID) && st.st_gid != getegid()))
+		return "set-user-ID or set-group-ID: the loader ignores "
+		       "LD_PRELOAD in it";
+	return NULL;
+}
+
+/* The report's line for a program the preload cannot reach: this process
+ * becomes it, so the pid is its. */
+static void report_unreachable(const char *report, const char *app,
+			       const char *why)
+{
+	FILE *f = strcmp(report, "-") ? fopen(report, "ae") : stderr;
+
+	if (!f)
+		return;
+	fprintf(f, "sluice-run pid=%d program=%s path=kernel why=\"%s\"\n",
+		(int)getpid(), app, why);
+	if (f != stderr)
+		fclose(f);
+}
+
 static void run_usage(void)
 {
 	fprintf(stderr, "usage: sluice run [--path auto|xdp|packet|kernel] "
@@ -55,7 +164,7 @@ static void run_usage(void)
 
 int cmd_run(int argc, char **argv)
 {
-	const char *path = "auto", *report = NULL, *lib, *old;
+	const char *path = "auto", *report = NULL, *lib, *old, *why;
 	char buf[PATH_MAX], *pre;
 	int i;
 
@@ -117,6 +226,16 @@ int cmd_run(int argc, char **argv)
 	    (report && setenv("SLUICE_RUN_REPORT", report, 1))) {
 		perror("sluice: run: setenv");
 		return 1;
+	}
+	why = unreachable(argv[i]);
+	if (why) {
+		fprintf(stderr,
+			"sluice: run: %s is %s; its sockets stay the "
+			"kernel's\n",
+			argv[i], why);
+		report = getenv("SLUICE_RUN_REPORT");
+		if (report && *report)
+			report_unreachable(report, argv[i], why);
 	}
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "sluice: run: %s: %s\n", argv[i], strerror(errno));
