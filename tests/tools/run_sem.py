@@ -388,6 +388,41 @@ check("recvmmsg with a timeout: all 3, what is left written back",
       r == 3 and got == [b"t1", b"t2", b"t3"] and 2 < left < 5,
       "r=%d got=%r left=%.2f" % (r, got, left))
 
+# the same calls through syscall(2), as libuv makes them (dig, Node.js):
+# sendmmsg of 3, then recvmmsg of those 3 answers (the served path has
+# them in the port: only the preload can hand them over), then recvfrom
+SYS_RECVFROM, SYS_RECVMMSG, SYS_SENDMMSG = 45, 299, 307  # x86_64
+if os.uname().machine == "x86_64":
+    sy = sock(None)
+    sy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                  struct.pack("ll", 3, 0))
+    sy.connect(ECHO)
+    msgs = [b"sys1", b"sys2", b"sys3"]
+    bufs = [ctypes.create_string_buffer(m, len(m)) for m in msgs]
+    v = (MMsgHdr * 3)()
+    iovs = [Iov(ctypes.cast(b, ctypes.c_void_p), 4) for b in bufs]
+    for i in range(3):
+        v[i].hdr.iov = ctypes.pointer(iovs[i])
+        v[i].hdr.iovlen = 1
+    libc.syscall.restype = ctypes.c_long
+    r1 = libc.syscall(SYS_SENDMMSG, sy.fileno(), v, 3, 0)
+    rb = [ctypes.create_string_buffer(100) for _ in range(3)]
+    rv = (MMsgHdr * 3)()
+    riovs = [Iov(ctypes.cast(b, ctypes.c_void_p), 100) for b in rb]
+    for i in range(3):
+        rv[i].hdr.iov = ctypes.pointer(riovs[i])
+        rv[i].hdr.iovlen = 1
+    r2 = libc.syscall(SYS_RECVMMSG, sy.fileno(), rv, 3, 0, None)
+    got = [rb[i].raw[:rv[i].len] for i in range(max(r2, 0))]
+    sy.send(b"sys4")
+    one = ctypes.create_string_buffer(100)
+    r3 = libc.syscall(SYS_RECVFROM, sy.fileno(), one, 100, 0, None, None)
+    check("sendmmsg, recvmmsg and recvfrom through syscall(2)",
+          r1 == 3 and r2 == 3 and got == msgs and one.raw[:r3] == b"sys4",
+          "r=%d %d %d got=%r errno=%d" % (r1, r2, r3, got,
+                                          ctypes.get_errno()))
+    sy.close()
+
 # FIONREAD: the size of the next datagram
 c.send(b"12345")
 select.select([c], [], [], 3)  # the echo may be slow on a busy host

@@ -24,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=33
+N=34
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -516,7 +516,22 @@ if command -v dig >/dev/null; then
 		t_fail "dig against a DNS server under sluice run (sh -c exec)" \
 			"$out $(cat "$D/dns.report")"
 	fi
+	# dig itself under it: libuv sends with syscall(__NR_sendmmsg),
+	# which the preload serves too (its query on the port, counted)
+	t_bg "$D/dnsk.out" ip netns exec "$NSA" python3 "$PROGS" dns 7033 1
+	t_udp_ready 7033 "$NSA"
+	out=$(B env SLUICE_RUN_REPORT="$D/dig.report" "$SLUICE" run --path xdp -- \
+		dig @"$IPA" -p 7033 +short +tries=1 +time=3 sluice.test A 2>&1)
+	t_wait $T_LAST 5
+	if [ "$out" = 10.9.8.7 ] &&
+		grep -q 'udp4 .* path=xdp .* rx=1 .* tx=1 .* tx_kernel=0 .* port_tx=1 ' "$D/dig.report"; then
+		t_ok "dig under sluice run: its query (syscall sendmmsg) on the port"
+	else
+		t_fail "dig under sluice run: its query (syscall sendmmsg) on the port" \
+			"$out $(cat "$D/dig.report")"
+	fi
 else
 	t_skip "dig against a DNS server under sluice run" "dig not installed"
+	t_skip "dig under sluice run" "dig not installed"
 fi
 t_done
