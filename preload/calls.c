@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
@@ -286,6 +287,18 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 		case IP_MTU_DISCOVER: /* the port's datagrams go with DF */
 			return true;
 		}
+	}
+	if (level == IPPROTO_UDP) {
+		switch (name) {
+		case UDP_SEGMENT:
+			s->gso = (uint16_t)on;
+			return true;
+		case UDP_GRO:
+			/* the port's datagrams come one by one, as the
+			 * kernel's do when it cannot coalesce */
+			return true;
+		}
+		return false;
 	}
 	if (level == IPPROTO_IPV6) {
 		switch (name) {

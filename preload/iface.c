@@ -97,6 +97,27 @@ static void close_port(struct ps_iface *f)
 	f->n_ports = 0;
 }
 
+/* The device's MTU, 0 when it does not say: a datagram whose IP packet
+ * is bigger goes through the kernel, which fragments it (or gives its
+ * error), as it would have. */
+static uint32_t dev_mtu(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	uint32_t mtu = 0;
+	int fd;
+
+	ps_inside++; /* our own socket, not the application's */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		if (!ioctl(fd, SIOCGIFMTU, &ifr) && ifr.ifr_mtu > 0)
+			mtu = (uint32_t)ifr.ifr_mtu;
+		ps_real.close(fd);
+	}
+	ps_inside--;
+	return mtu;
+}
+
 /* The device's receive queues: what ethtool's channels say (the count
  * the xdp driver checks queues= against), else the rx-* entries of
  * sysfs; 0 when neither says. */
@@ -185,6 +206,7 @@ static int open_port(struct ps_iface *f, const char *path,
 	 * keeps one (an auto: port that ends up there reads its queues=
 	 * fanout sockets in turn, as it would xdp queues) */
 	f->dev_nq = strcmp(path, "packet") ? dev_rx_queues(f->ifname) : 0;
+	f->mtu = dev_mtu(f->ifname);
 	nq = f->dev_nq > PS_QUEUES ? PS_QUEUES : f->dev_nq ? f->dev_nq : 1;
 	if (len >= sizeof(spec))
 		nq = 1;
@@ -620,6 +642,7 @@ static const char *check_port(struct ps_iface *f, char *why, size_t len)
 	if (now < f->next_check)
 		return NULL;
 	f->next_check = now + 100000000ull;
+	f->mtu = dev_mtu(f->ifname); /* it may have changed */
 	if (sl_port_info(f->port, &info) == 0 && info.state == SL_PORT_ERROR) {
 		snprintf(why, len, "the %s port failed: %s", f->path,
 			 info.error);

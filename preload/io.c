@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -352,18 +353,42 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 	return &r->hp;
 }
 
+/* The UDP_SEGMENT size m asks for (its control message, else the
+ * socket's), 0 for none; -1 when m has a control message the port does
+ * not send as the kernel would (m goes through the kernel). */
+static int send_gso(const struct ps_sock *s, const struct msghdr *m)
+{
+	struct cmsghdr *c;
+	uint16_t gso = s->gso;
+
+	if (!m->msg_controllen)
+		return gso;
+	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		if (c->cmsg_level != IPPROTO_UDP ||
+		    c->cmsg_type != UDP_SEGMENT ||
+		    c->cmsg_len != CMSG_LEN(sizeof(gso)))
+			return -1;
+		memcpy(&gso, CMSG_DATA(c), sizeof(gso));
+	}
+	return gso;
+}
+
 /* The headers m goes out with on the port, route_miss (see route), or
- * NULL: m goes through the kernel. *len: its payload's length. */
+ * NULL: m goes through the kernel. *len: its payload's length; *gso: the
+ * size of the datagrams to cut it into, 0 for one. */
 static const struct sl_udp_params *send_params(struct ps_sock *s,
 					       const struct msghdr *m,
 					       int flags, bool query,
-					       size_t *len)
+					       size_t *len, unsigned *gso)
 {
 	struct sl_addr dst;
 	size_t i;
+	int g;
 
-	if (!s->served || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) ||
-	    m->msg_controllen)
+	if (!s->served || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)))
+		return NULL;
+	g = send_gso(s, m);
+	if (g < 0)
 		return NULL;
 	if (m->msg_name) {
 		if (ps_from_sockaddr(m->msg_name, m->msg_namelen, &dst) ||
@@ -393,16 +418,24 @@ static const struct sl_udp_params *send_params(struct ps_sock *s,
 		return NULL;
 	for (*len = 0, i = 0; i < m->msg_iovlen; i++)
 		*len += m->msg_iov[i].iov_len;
+	/* as the kernel: a datagram no bigger than the size is sent whole,
+	 * and one cut into more than UDP_MAX_SEGMENTS pieces is its error
+	 * (EINVAL) to give */
+	*gso = g && *len > (size_t)g ? (unsigned)g : 0;
+	if (*gso && (*len + *gso - 1) / *gso > PS_GSO_SEGS)
+		return NULL;
 	return route(s, &dst, query);
 }
 
-/* m built into a buffer of f's port; NULL: it goes through the kernel
- * (no buffer, too big for one). f's lock held. */
-static struct sl_pkt *send_build(struct ps_iface *f, const struct msghdr *m,
-				 const struct sl_udp_params *hp, size_t len)
+/* len bytes of m's payload from byte from, built into a buffer of f's
+ * port; NULL: it goes through the kernel (no buffer, too big for one).
+ * f's lock held. */
+static struct sl_pkt *send_build_at(struct ps_iface *f, const struct msghdr *m,
+				    const struct sl_udp_params *hp, size_t from,
+				    size_t len)
 {
 	struct sl_pkt *p;
-	size_t off, i;
+	size_t off, i, skip = from, left = len;
 	uint32_t hl;
 	int b;
 
@@ -410,14 +443,29 @@ static struct sl_pkt *send_build(struct ps_iface *f, const struct msghdr *m,
 	if (!p)
 		return NULL;
 	hl = (uint32_t)sl_udp_hdr_len(hp);
-	if (hl + len > sl_pkt_tailroom(p)) {
+	/* too big for a buffer, or for the link (its IP packet over the
+	 * MTU: the peer drops the frame): the kernel fragments */
+	if (hl + len > sl_pkt_tailroom(p) ||
+	    (f->mtu &&
+	     hl - SL_ETH_HLEN - (hp->vlan_tci ? 4u : 0u) + len > f->mtu)) {
 		sl_pkt_free(p);
-		return NULL; /* too big for a buffer: the kernel fragments */
+		return NULL;
 	}
-	for (i = 0, off = hl; i < m->msg_iovlen; i++) {
-		memcpy(p->data + off, m->msg_iov[i].iov_base,
-		       m->msg_iov[i].iov_len);
-		off += m->msg_iov[i].iov_len;
+	for (i = 0, off = hl; i < m->msg_iovlen && left; i++) {
+		size_t k = m->msg_iov[i].iov_len;
+
+		if (skip >= k) {
+			skip -= k;
+			continue;
+		}
+		k -= skip;
+		if (k > left)
+			k = left;
+		memcpy(p->data + off,
+		       (const uint8_t *)m->msg_iov[i].iov_base + skip, k);
+		off += k;
+		left -= k;
+		skip = 0;
 	}
 	b = sl_udp_build(p->data, sl_pkt_tailroom(p), hp, NULL, len);
 	if (b < 0) {
@@ -426,6 +474,13 @@ static struct sl_pkt *send_build(struct ps_iface *f, const struct msghdr *m,
 	}
 	p->len = (uint32_t)b;
 	return p;
+}
+
+/* m whole, built into a buffer of f's port (as send_build_at). */
+static struct sl_pkt *send_build(struct ps_iface *f, const struct msghdr *m,
+				 const struct sl_udp_params *hp, size_t len)
+{
+	return send_build_at(f, m, hp, 0, len);
 }
 
 /* Up to n of pk onto f's port; how many went. f's lock held. */
@@ -446,17 +501,105 @@ static uint16_t send_burst(struct ps_iface *f, struct sl_pkt **pk, uint16_t n)
 	return sent;
 }
 
+/*
+ * UDP_SEGMENT: len bytes of m cut into datagrams of gso bytes (the last
+ * shorter), one burst on the port, as the kernel's GSO puts them on the
+ * wire. What the ring does not take goes through the kernel socket one
+ * datagram at a time, in order after them: every byte leaves, or none
+ * (the first fails).
+ */
+static ssize_t send_segments(struct ps_sock *s, int fd, const struct msghdr *m,
+			     int flags, const struct sl_udp_params *hp,
+			     size_t len, unsigned gso)
+{
+	struct sl_pkt *pk[PS_GSO_SEGS];
+	struct ps_iface *f = s->ifc;
+	uint16_t n = 0, sent, i;
+	size_t off;
+
+	pthread_mutex_lock(&f->lock);
+	for (off = 0; off < len; off += gso) {
+		size_t k = len - off < gso ? len - off : gso;
+
+		pk[n] = send_build_at(f, m, hp, off, k);
+		if (!pk[n])
+			break;
+		n++;
+	}
+	sent = off >= len ? send_burst(f, pk, n) : 0;
+	pthread_mutex_unlock(&f->lock);
+	if (sent < n)
+		sl_pkt_free_bulk(pk + sent, n - sent);
+	if (!sent) { /* nothing went: all of it, GSO and errors, the kernel's */
+		if (ps_real.sendmsg(fd, m, flags) < 0)
+			return -errno;
+		s->tx_kernel++;
+		return (ssize_t)len;
+	}
+	for (i = 0; i < sent; i++) {
+		s->tx++;
+		s->tx_bytes += i + 1 < n || len % gso == 0 ? gso : len % gso;
+	}
+	if (sent < n) {
+		/* the ring stayed full: the rest through the kernel socket,
+		 * cut the same way (UDP_SEGMENT), after what went */
+		union {
+			char buf[CMSG_SPACE(sizeof(uint16_t))];
+			struct cmsghdr align;
+		} cm;
+		struct iovec *iov = calloc(m->msg_iovlen, sizeof(*iov));
+		struct msghdr rest = *m;
+		size_t skip = (size_t)sent * gso, j, k = 0;
+		uint16_t g = (uint16_t)gso;
+		struct cmsghdr *c;
+		ssize_t r;
+
+		if (!iov)
+			return -ENOBUFS;
+		for (j = 0; j < m->msg_iovlen; j++) {
+			size_t l = m->msg_iov[j].iov_len;
+
+			if (skip >= l) {
+				skip -= l;
+				continue;
+			}
+			iov[k].iov_base =
+				(uint8_t *)m->msg_iov[j].iov_base + skip;
+			iov[k++].iov_len = l - skip;
+			skip = 0;
+		}
+		rest.msg_iov = iov;
+		rest.msg_iovlen = k;
+		rest.msg_control = cm.buf;
+		rest.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&rest);
+		c->cmsg_level = IPPROTO_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(g));
+		memcpy(CMSG_DATA(c), &g, sizeof(g));
+		r = ps_real.sendmsg(fd, &rest, flags);
+		free(iov);
+		if (r < 0)
+			return -errno;
+		s->tx_kernel++;
+	}
+	return (ssize_t)len;
+}
+
 ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
 {
 	const struct sl_udp_params *hp;
 	struct ps_iface *f;
 	struct sl_pkt *p;
+	unsigned gso;
 	size_t len;
 	ssize_t r;
 
-	hp = send_params(s, m, flags, true, &len);
+	hp = send_params(s, m, flags, true, &len, &gso);
 	if (!hp)
 		goto kernel;
+	if (gso)
+		return send_segments(s, fd, m, flags, hp, len, gso);
 	f = s->ifc;
 	/* the interface's lock from the buffer to the ring: a reopen
 	 * destroys the pool with the port */
@@ -500,16 +643,19 @@ int ps_sendmmsg(struct ps_sock *s, int fd, struct mmsghdr *v, unsigned n,
 		uint16_t k = 0, sent, i;
 		ssize_t r;
 
-		hp = send_params(s, &v[done].msg_hdr, flags, true, &lens[0]);
+		unsigned gso;
+
+		hp = send_params(s, &v[done].msg_hdr, flags, true, &lens[0],
+				 &gso);
 		f = s->ifc;
-		if (hp) {
+		if (hp && !gso) {
 			pthread_mutex_lock(&f->lock);
 			while ((pk[k] = send_build(f, &v[done + k].msg_hdr, hp,
 						   lens[k])) &&
 			       ++k < 32 && done + k < n) {
 				hp = send_params(s, &v[done + k].msg_hdr, flags,
-						 false, &lens[k]);
-				if (!hp || hp == &route_miss)
+						 false, &lens[k], &gso);
+				if (!hp || hp == &route_miss || gso)
 					break;
 			}
 			sent = k ? send_burst(f, pk, k) : 0;
@@ -525,7 +671,8 @@ int ps_sendmmsg(struct ps_sock *s, int fd, struct mmsghdr *v, unsigned n,
 			if (sent)
 				continue;
 		}
-		/* the next one through the kernel (ps_sendmsg says why) */
+		/* the next one alone: cut (UDP_SEGMENT), or through the
+		 * kernel (ps_sendmsg says why) */
 		r = ps_sendmsg(s, fd, &v[done].msg_hdr, flags);
 		if (r < 0)
 			return done ? (int)done : (int)r;

@@ -41,6 +41,9 @@
 #define PS_STASH 256 /* frames received ahead of the application */
 #define PS_IF_SOCKS 32 /* served sockets on one interface */
 #define PS_ROUTES 8 /* destinations whose headers are kept */
+/* UDP_SEGMENT: the most datagrams one send is cut into (the kernel's
+ * UDP_MAX_SEGMENTS; more is its EINVAL, so such a send is its) */
+#define PS_GSO_SEGS 64
 #define PS_PORT_FDS 64 /* a port's fds: a socket per queue, maps, links */
 /* receive queues a port reads: a device with more leaves the others'
  * datagrams to the kernel sockets (said in the report) */
@@ -112,6 +115,7 @@ struct ps_iface {
 	int epfd; /* that epoll set, -1 with one queue */
 	unsigned nq; /* queues the port reads, 1..PS_QUEUES */
 	unsigned dev_nq; /* the device's receive queues (0: it did not say) */
+	uint32_t mtu; /* the device's, read at open and every port check */
 	unsigned rr; /* the queue the next fill reads first */
 	char path[24];
 	char want[16]; /* the path asked for (SLUICE_RUN_PATH): reopens */
@@ -165,6 +169,7 @@ struct ps_sock {
 	 * port sends (ttl, hops 0: the default); the routes below carry
 	 * them, and a change empties the routes */
 	uint8_t tos, ttl, tclass, hops;
+	uint16_t gso; /* UDP_SEGMENT: sends cut into datagrams of this size */
 	/* frames taken from the port, not yet read; the interface's lock;
 	 * what fill learned of each (struct ps_meta) is in its headroom */
 	struct sl_pkt *stash[PS_STASH];

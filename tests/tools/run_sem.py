@@ -39,10 +39,11 @@ def sock(timeout=3):
 
 
 # sendto/recvfrom, byte for byte, sizes up to the MTU and beyond (the
-# kernel fragments what a buffer does not take)
+# kernel fragments what the link or a buffer does not take: 1473 and 1600
+# fit a port buffer, not a 1500-byte MTU)
 s = sock()
 ok = True
-for n in (1, 100, 1472, 3000, 8000):
+for n in (1, 100, 1472, 1473, 1600, 3000, 8000):
     m = os.urandom(n)
     s.sendto(m, ECHO)
     d, a = s.recvfrom(65536)
@@ -213,6 +214,31 @@ except OSError as e:
     check("IPv6 socket connected to an IPv4-mapped address, unbound before",
           False, repr((got, e)))
 sj.close()
+
+# UDP_SEGMENT (GSO, what QUIC stacks send with): a send cut into
+# datagrams of the size, the last shorter, from the socket's option and
+# from a send's control message; one no bigger goes whole. UDP_GRO on:
+# datagrams still arrive (one by one, or coalesced with the cmsg)
+SOL_UDP, UDP_SEGMENT, UDP_GRO = 17, 103, 104
+sg = sock()
+data = bytes(range(250))
+sg.setsockopt(SOL_UDP, UDP_SEGMENT, 100)
+sg.sendto(data, ECHO)
+got = [sg.recv(300) for _ in range(3)]
+sg.sendto(data[:80], ECHO)
+got.append(sg.recv(300))
+sg.setsockopt(SOL_UDP, UDP_SEGMENT, 0)
+sg.sendmsg([data[:70], data[70:130]],
+           [(SOL_UDP, UDP_SEGMENT, struct.pack("H", 60))], 0, ECHO)
+got += [sg.recv(300) for _ in range(3)]
+check("UDP_SEGMENT: option and cmsg cut sends as the kernel does",
+      got == [data[:100], data[100:200], data[200:], data[:80],
+              data[:60], data[60:120], data[120:130]],
+      repr([len(g) for g in got]))
+sg.setsockopt(SOL_UDP, UDP_GRO, 1)
+sg.sendto(b"gro1", ECHO)
+d, anc, _, _ = sg.recvmsg(100, 64)
+check("UDP_GRO on: datagrams arrive", d == b"gro1", repr((d, anc)))
 
 # non-blocking: EAGAIN; timeout: after about the timeout
 s.setblocking(False)
