@@ -22,6 +22,7 @@ HOST, PORT = sys.argv[1], int(sys.argv[2])
 ECHO = (HOST, PORT)
 ECHO6 = (sys.argv[3], int(sys.argv[4]))
 bad = 0
+libc = ctypes.CDLL(None, use_errno=True)
 
 
 def check(name, ok, why=""):
@@ -240,6 +241,26 @@ sg.sendto(b"gro1", ECHO)
 d, anc, _, _ = sg.recvmsg(100, 64)
 check("UDP_GRO on: datagrams arrive", d == b"gro1", repr((d, anc)))
 
+# disconnect: connect(AF_UNSPEC) ends the connection; the socket then
+# takes any sender again and sends where sendto says
+sx = sock()
+sx.connect(ECHO)
+sx.send(b"conn")
+first = sx.recv(10)
+unspec = struct.pack("HH12x", socket.AF_UNSPEC, 0)
+rc = libc.connect(sx.fileno(), unspec, len(unspec))
+sx.sendto(b"after", ECHO)
+after = sx.recvfrom(10)
+other = sock()
+other.sendto(b"other", ("127.0.0.1", sx.getsockname()[1]))
+frm = sx.recvfrom(10)
+check("connect(AF_UNSPEC): disconnected, any sender again",
+      first == b"conn" and rc == 0 and after == (b"after", ECHO) and
+      frm == (b"other", ("127.0.0.1", other.getsockname()[1])),
+      repr((first, rc, after, frm)))
+other.close()
+sx.close()
+
 # non-blocking: EAGAIN; timeout: after about the timeout
 s.setblocking(False)
 try:
@@ -333,8 +354,6 @@ class MsgHdr(ctypes.Structure):
 class MMsgHdr(ctypes.Structure):
     _fields_ = [("hdr", MsgHdr), ("len", ctypes.c_uint)]
 
-
-libc = ctypes.CDLL(None, use_errno=True)
 
 
 def sendmmsg(so, msgs):
