@@ -15,10 +15,12 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -222,6 +224,35 @@ static void routes_flush(struct ps_sock *s)
 		s->routes[i].until_ns = 0;
 }
 
+/*
+ * SO_BINDTODEVICE (a name, "" to unbind) and SO_BINDTOIFINDEX (0 to
+ * unbind), which the kernel took: before the socket is served, the device
+ * it will be served on (find_iface); once served, its own device (or
+ * none) is honoured, and another sends it to the kernel, whose socket
+ * now takes that device's datagrams.
+ */
+static bool bind_dev(struct ps_sock *s, int name, const void *v, socklen_t len)
+{
+	char dev[IF_NAMESIZE] = "";
+
+	if (name == SO_BINDTOIFINDEX) {
+		int idx = len >= (socklen_t)sizeof(int) ? *(const int *)v : 0;
+
+		if (idx && !if_indextoname((unsigned)idx, dev))
+			return false;
+	} else {
+		size_t n = len < (socklen_t)sizeof(dev) ? (size_t)len :
+							  sizeof(dev) - 1;
+
+		memcpy(dev, v, n);
+		dev[n] = '\0';
+	}
+	if (s->served && dev[0] && strcmp(dev, s->ifname))
+		return false;
+	snprintf(s->bind_dev, sizeof(s->bind_dev), "%s", dev);
+	return true;
+}
+
 /* Options a served socket honours (the kernel socket took them first, so
  * the value is one it accepts); any other sends it to the kernel. */
 static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
@@ -257,6 +288,9 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 		case SO_BUSY_POLL:
 		case SO_RCVLOWAT:
 			return true;
+		case SO_BINDTODEVICE:
+		case SO_BINDTOIFINDEX:
+			return bind_dev(s, name, v, len);
 		}
 		return false;
 	}
@@ -355,6 +389,13 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 			    "SO_ATTACH_REUSEPORT_%cBPF: its SO_REUSEPORT "
 			    "group steers by a BPF program",
 			    name == SO_ATTACH_REUSEPORT_CBPF ? 'C' : 'E');
+	else if (level == SOL_SOCKET &&
+		 (name == SO_BINDTODEVICE || name == SO_BINDTOIFINDEX) &&
+		 !opt_ok(s, level, name, v, len))
+		ps_fallback(s, "%s: a device other than %s",
+			    name == SO_BINDTODEVICE ? "SO_BINDTODEVICE" :
+						      "SO_BINDTOIFINDEX",
+			    s->ifname);
 	else if (!opt_ok(s, level, name, v, len))
 		ps_fallback(s,
 			    "setsockopt(level %d, option %d) is not "

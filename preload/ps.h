@@ -170,6 +170,9 @@ struct ps_sock {
 	 * them, and a change empties the routes */
 	uint8_t tos, ttl, tclass, hops;
 	uint16_t gso; /* UDP_SEGMENT: sends cut into datagrams of this size */
+	/* SO_BINDTODEVICE / SO_BINDTOIFINDEX: the socket's device, "" for
+	 * none; the port serves it there only */
+	char bind_dev[IF_NAMESIZE];
 	/* frames taken from the port, not yet read; the interface's lock;
 	 * what fill learned of each (struct ps_meta) is in its headroom */
 	struct sl_pkt *stash[PS_STASH];

@@ -192,11 +192,11 @@ int ps_from_sockaddr(const void *sa, socklen_t len, struct sl_addr *out)
 /* The interface that holds addr (0.0.0.0 or ::: the only one up that is
  * not loopback and has an address of that family, or SLUICE_RUN_IFACE).
  * 0, or -1 with why. */
-static int find_iface(const struct sl_addr *addr, char *ifname, char *why,
-		      size_t wlen)
+static int find_iface(const struct sl_addr *addr, const char *dev, char *ifname,
+		      char *why, size_t wlen)
 {
 	struct ifaddrs *ifa, *i;
-	const char *env = getenv("SLUICE_RUN_IFACE");
+	const char *env = dev && *dev ? dev : getenv("SLUICE_RUN_IFACE");
 	bool any = ps_addr_any(addr);
 	unsigned n = 0;
 
@@ -217,7 +217,9 @@ static int find_iface(const struct sl_addr *addr, char *ifname, char *why,
 		    a.family != addr->family)
 			continue;
 		if (!any) {
-			if (ps_ip_eq(&a, addr)) {
+			/* bound to a device: the address must be its */
+			if (ps_ip_eq(&a, addr) &&
+			    (!dev || !*dev || !strcmp(dev, i->ifa_name))) {
 				snprintf(ifname, IF_NAMESIZE, "%s",
 					 i->ifa_name);
 				n = 1;
@@ -242,7 +244,11 @@ static int find_iface(const struct sl_addr *addr, char *ifname, char *why,
 	if (n == 1 && ifname[0])
 		return 0;
 	if (!any)
-		snprintf(why, wlen, "no interface holds the bound address");
+		snprintf(why, wlen, "no interface%s%s holds the bound address",
+			 dev && *dev ? " but " : "", dev && *dev ? dev : "");
+	else if (dev && *dev)
+		snprintf(why, wlen, "bound to device %s: not up with IPv%c",
+			 dev, addr->family == AF_INET6 ? '6' : '4');
 	else if (env && *env)
 		snprintf(why, wlen, "SLUICE_RUN_IFACE=%s: not up with IPv%c",
 			 env, addr->family == AF_INET6 ? '6' : '4');
@@ -265,7 +271,7 @@ static void serve(struct ps_sock *s)
 	struct sl_addr local = ps_unmapped(&s->local);
 	char why[200];
 
-	if (find_iface(&local, s->ifname, why, sizeof(why)) ||
+	if (find_iface(&local, s->bind_dev, s->ifname, why, sizeof(why)) ||
 	    ps_iface_join(s, ps_path, why, sizeof(why))) {
 		snprintf(s->why, sizeof(s->why), "%s", why);
 		return;

@@ -330,6 +330,8 @@ for p in kernel xdp; do
 		grep -q 'udp6 .* path=xdp .*port_rx=[1-9].* port_tx=[1-9]' "$D/sem-$p.report" || rc=1
 		[ "$(grep -cE 'udp6 \[::ffff:[0-9.]+\]:[0-9]+ path=xdp .* rx=2 .* tx=2 .* rx_kernel=0 tx_kernel=0 ' "$D/sem-$p.report")" = 2 ] || rc=1
 		grep -qE 'why="(setsockopt|recvmmsg)' "$D/sem-$p.report" && rc=1
+		# a served socket bound to another device since goes, named
+		grep -q 'path=kernel .*why="SO_BINDTODEVICE: a device other than ' "$D/sem-$p.report" || rc=1
 	fi
 	if [ $rc -eq 0 ]; then
 		t_ok "socket semantics, --path $p ($(grep -c ^ok "$D/sem-$p") checks)"
