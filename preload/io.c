@@ -504,9 +504,10 @@ static uint16_t send_burst(struct ps_iface *f, struct sl_pkt **pk, uint16_t n)
 /*
  * UDP_SEGMENT: len bytes of m cut into datagrams of gso bytes (the last
  * shorter), one burst on the port, as the kernel's GSO puts them on the
- * wire. What the ring does not take goes through the kernel socket one
- * datagram at a time, in order after them: every byte leaves, or none
- * (the first fails).
+ * wire. A piece the port cannot build (no buffer, over the MTU: the
+ * kernel's EINVAL) sends all of m through the kernel socket instead;
+ * what a full ring does not take follows through it, in one send cut
+ * the same way.
  */
 static ssize_t send_segments(struct ps_sock *s, int fd, const struct msghdr *m,
 			     int flags, const struct sl_udp_params *hp,
