@@ -37,6 +37,7 @@ typedef long (*syscall_fn)(long, ...);
 long syscall(long n, ...)
 {
 	static syscall_fn real;
+	syscall_fn fn;
 	long a[6];
 	va_list ap;
 	int i;
@@ -45,10 +46,14 @@ long syscall(long n, ...)
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if (!real)
-		real = (syscall_fn)dlsym(RTLD_NEXT, "syscall");
+	fn = __atomic_load_n(&real, __ATOMIC_RELAXED);
+	if (!fn) {
+		/* threads may race here: each finds the same function */
+		fn = (syscall_fn)dlsym(RTLD_NEXT, "syscall");
+		__atomic_store_n(&real, fn, __ATOMIC_RELAXED);
+	}
 	if (ps_inside)
-		return real(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+		return fn(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 	switch (n) {
 	case SYS_socket:
 		return socket((int)a[0], (int)a[1], (int)a[2]);
@@ -135,7 +140,7 @@ long syscall(long n, ...)
 				    (const sigset_t *)a[4]);
 #endif
 	}
-	return real(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return fn(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 #pragma GCC visibility pop
