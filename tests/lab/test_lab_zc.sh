@@ -51,7 +51,13 @@ COUNT=2000
 # stall kick in fast.c existed, once after). When the client gets no
 # answer at all, the guest runs a fresh fwd and the client tries once
 # more; the result says so, with the first try's numbers
-# (SL_TEST_FWD_RETRY=1 forces the second try, to test this path).
+# (SL_TEST_FWD_RETRY=1 forces the second try, to test this path). The
+# result then also says what a capture of the first try on the tap saw
+# and which of the guest NIC's counters moved over the first fwd
+# (ethtool -S): whether the answers left the driver (txN_xdp_tx, kicks)
+# and reached the tap tells the guest's driver, qemu and the tap apart.
+# 344 rounds of this check in one lab (tests/lab/zc_fwd_loop.sh, not in
+# make test) never failed, so the next CI failure carries the evidence.
 # retry_said DIR: that note, or nothing
 retry_said() {
 	[ -e "$1/fwd-retry" ] || return 0
@@ -60,6 +66,16 @@ j = json.load(open(sys.argv[1]))
 print("; second try: the first got %d answers of %d sent, %d timeouts" % (
     j["answered"], j["sent"], j["timeouts"]), end="")' "$1/fwd-peer1.json" 2>/dev/null ||
 		printf '; second try'
+	# what the first try's capture on the tap saw, and the guest NIC's
+	# TX counters over the first fwd (the evidence to tell the guest's
+	# driver, qemu and the tap apart)
+	if [ -s "$1/fwd1.pcap" ]; then
+		printf '; on the tap: %s to the guest, %s from it' \
+			"$(tcpdump -n -r "$1/fwd1.pcap" dst host "$GUEST" 2>/dev/null | wc -l)" \
+			"$(tcpdump -n -r "$1/fwd1.pcap" src host "$GUEST" 2>/dev/null | wc -l)"
+	fi
+	[ -s "$1/ethtool1.delta" ] && printf '; guest NIC over it: %s' "$(cat "$1/ethtool1.delta")"
+	return 0
 }
 
 # zc_suite NIC K MODE: the three checks on the guest's NIC with xdp ports
@@ -80,8 +96,19 @@ zc_suite() {
 		# 3: kernel sockets, one per flow, each datagram waiting for
 		# its answer
 		for i in $(seq 1800); do [ -e "$E/fwd-ready" ] && break; sleep 0.1; done
+		# the first try on the tap: when it gets no answer, the result
+		# says whether the guest's answers reached the tap at all
+		tdp=
+		if command -v tcpdump >/dev/null; then
+			ip netns exec "$NS" tcpdump -p -U --immediate-mode -n \
+				-i sl-labtap -w "$E/fwd1.pcap" udp port 9000 \
+				>/dev/null 2>"$E/tcpdump.err" &
+			tdp=$!
+			for i in $(seq 30); do grep -q listening "$E/tcpdump.err" && break; sleep 0.1; done
+		fi
 		ip netns exec "$NS" python3 "$PEER" echo-client "$GUEST" 9000 \
 			--count 400 --flows 16 --timeout 2 >"$E/fwd-peer.json" 2>&1
+		[ -n "$tdp" ] && kill -INT "$tdp" 2>/dev/null && wait "$tdp"
 		# no answer at all: one more try with a fresh fwd (see
 		# FWD_RETRY above), said in the result
 		if [ -n "${SL_TEST_FWD_RETRY:-}" ] || python3 -c 'import json, sys
@@ -117,8 +144,10 @@ sys.exit(json.load(open(sys.argv[1]))["answered"] != 0)' "$E/fwd-peer.json" 2>/d
 		--swap-ip --json --duration 150 >$E/fwd.json 2>$E/fwd.err &
 	pid=\$!
 	ready \$pid
+	ethtool -S eth0 >$E/ethtool1.before 2>&1
 	touch $E/fwd-ready
 	i=0; while [ ! -e $E/fwd-sent ] && [ ! -e $E/fwd-retry ] && [ \$i -lt 1500 ]; do sleep 0.1; i=\$((i + 1)); done
+	ethtool -S eth0 >$E/ethtool1.after 2>&1
 	kill -INT \$pid
 	wait \$pid
 	if [ -e $E/fwd-retry ]; then
@@ -137,6 +166,19 @@ sys.exit(json.load(open(sys.argv[1]))["answered"] != 0)' "$E/fwd-peer.json" 2>/d
 	"
 	"$LAB" run --netns "$NS" --nic "$nic" --queues 2 --addr "$GUEST/24" --share "$D" --timeout 400 -- "$guest_cmd" >"$E/guest.out" 2>&1
 	rc=$?
+	# the guest NIC's TX and XDP counters that moved over the first fwd
+	python3 -c '
+import re, sys
+def read(f):
+    d = {}
+    for l in open(f):
+        m = re.match(r"\s*(\S+):\s*(\d+)$", l)
+        if m and re.search(r"tx|xdp|kick", m.group(1)):
+            d[m.group(1)] = int(m.group(2))
+    return d
+a, b = read(sys.argv[1]), read(sys.argv[2])
+print(" ".join("%s+%d" % (k, b[k] - a.get(k, 0)) for k in sorted(b) if b[k] != a.get(k, 0)))
+' "$E/ethtool1.before" "$E/ethtool1.after" >"$E/ethtool1.delta" 2>/dev/null
 
 	sent=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_packets"])' "$E/rss-gen.json" 2>/dev/null)
 	# igb: once in a CI run the sink's 2000 frames all took one queue
