@@ -225,7 +225,18 @@ static int open_port(struct ps_iface *f, const char *path,
 	}
 	ps_inside--;
 	if (!p) {
-		snprintf(why, wlen, "%s: %s", spec, sl_last_error());
+		/* the library's reason, which starts with the spec and may
+		 * quote the match= list: with many ports those alone would
+		 * fill the report's why, so its end (the reason) is kept */
+		const char *e = sl_last_error();
+		size_t sl = strlen(spec), el;
+
+		if (!strncmp(e, spec, sl) && e[sl] == ':' && e[sl + 1] == ' ')
+			e += sl + 2;
+		el = strlen(e);
+		snprintf(why, wlen, "the %s port for %u ports on %s: %s%s",
+			 path, n, f->ifname, el > 100 ? "..." : "",
+			 el > 100 ? e + el - 100 : e);
 		return -1;
 	}
 	got = sl_port_path(p);

@@ -3,6 +3,9 @@
 
   run_progs.py echo PORT N            blocking recvfrom/sendto echo, N datagrams
   run_progs.py echo6 PORT N           the same on [::] (IPv6 and IPv4)
+  run_progs.py many PORT K            K sockets on PORT..PORT+K-1, one
+                                      datagram echoed on each
+  run_progs.py manyclient HOST PORT K one round trip to each of those
   run_progs.py tosecho PORT N         echo; "tos?" gets the TOS and TTL it
                                       came with, in a reply sent with them
   run_progs.py tosecho6 PORT N        the same on IPv6 only (traffic class,
@@ -96,6 +99,35 @@ def tosecho6(port, n):
                     tc.to_bytes(4, sys.byteorder)),
                    (socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT,
                     hops.to_bytes(4, sys.byteorder))], 0, a)
+
+
+def many(port, k):
+    """k sockets on ports port..port+k-1, one datagram echoed on each."""
+    socks = []
+    for i in range(k):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("0.0.0.0", port + i))
+        socks.append(s)
+    left = k
+    while left:
+        r, _, _ = select.select(socks, [], [], 20)
+        if not r:
+            sys.exit("%d of %d sockets got nothing" % (left, k))
+        for s in r:
+            d, a = s.recvfrom(100)
+            s.sendto(d, a)
+            left -= 1
+
+
+def manyclient(host, port, k):
+    """One round trip to each of ports port..port+k-1."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    for i in range(k):
+        s.sendto(b"to %d" % (port + i), (host, port + i))
+        if s.recv(100) != b"to %d" % (port + i):
+            sys.exit("port %d: wrong answer" % (port + i))
+    print("ok %d" % k)
 
 
 def aio(port, n):
@@ -378,6 +410,10 @@ if __name__ == "__main__":
     a = sys.argv[1:]
     if a[0] == "echo":
         echo(int(a[1]), int(a[2]))
+    elif a[0] == "many":
+        many(int(a[1]), int(a[2]))
+    elif a[0] == "manyclient":
+        manyclient(a[1], int(a[2]), int(a[3]))
     elif a[0] == "tosecho":
         tosecho(int(a[1]), int(a[2]))
     elif a[0] == "tosecho6":

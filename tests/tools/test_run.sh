@@ -24,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=34
+N=35
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -350,6 +350,19 @@ if A python3 "$PROGS" client "$IPB" 7006 1 >"$D/c5" 2>&1 && t_wait $T_LAST 10 &&
 else
 	t_fail "setsockopt IP_MULTICAST_IF: that socket falls back, named in the report" \
 		"$(cat "$D/c5" "$D/opt.out.err" "$D/opt.report" 2>&1)"
+fi
+
+# more sockets than the steering program has rules (16): the first 16
+# ports are served, the others stay the kernel's with the reason, and all
+# 20 answer
+serve many 7040 python3 "$PROGS" many 7040 20
+if A python3 "$PROGS" manyclient "$IPB" 7040 20 >"$D/c20" 2>&1 && t_wait $T_LAST 10 &&
+	[ "$(grep -c 'path=xdp' "$D/many.report")" = 16 ] &&
+	[ "$(grep -c 'path=kernel .*why="the xdp port for 17 ports on .*more than 16 rules"' "$D/many.report")" = 4 ]; then
+	t_ok "20 sockets: 16 ports served (the steering rules), 4 on the kernel, named; all answer"
+else
+	t_fail "20 sockets: 16 ports served (the steering rules), 4 on the kernel, named; all answer" \
+		"$(cat "$D/c20" "$D/many.out.err" "$D/many.report" 2>&1)"
 fi
 
 # the XDP link detached under a served socket (--path auto): the socket
