@@ -215,13 +215,16 @@ static void ts_set(struct ps_sock *s, int name, bool on)
 		   (name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
 }
 
-/* The headers of the next sends change: route() fills them again. */
-static void routes_flush(struct ps_sock *s)
+/* A header field of the socket's sends (TOS, TTL, ...) set to v, -1
+ * meaning the default (0 here); route() fills the cached headers again. */
+static bool hdr_set(struct ps_sock *s, uint8_t *field, int v)
 {
 	unsigned i;
 
+	*field = (uint8_t)(v < 0 ? 0 : v);
 	for (i = 0; i < PS_ROUTES; i++)
 		s->routes[i].until_ns = 0;
+	return true;
 }
 
 /*
@@ -302,15 +305,12 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 		case IP_TOS:
 			/* the kernel takes a byte too, and keeps the ECN
 			 * bits of a datagram socket's value */
-			s->tos = (uint8_t)(len >= (socklen_t)sizeof(int) ?
-						   on :
-						   *(const uint8_t *)v);
-			routes_flush(s);
-			return true;
-		case IP_TTL: /* -1: the default (0 here) */
-			s->ttl = (uint8_t)(on < 0 ? 0 : on);
-			routes_flush(s);
-			return true;
+			return hdr_set(s, &s->tos,
+				       len >= (socklen_t)sizeof(int) ?
+					       (uint8_t)on :
+					       *(const uint8_t *)v);
+		case IP_TTL:
+			return hdr_set(s, &s->ttl, on);
 		case IP_RECVTOS:
 			s->recvtos = on;
 			return true;
@@ -342,14 +342,10 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 		case IPV6_RECVPKTINFO:
 			s->pktinfo6 = on;
 			return true;
-		case IPV6_TCLASS: /* -1: the default, 0 */
-			s->tclass = (uint8_t)(on < 0 ? 0 : on);
-			routes_flush(s);
-			return true;
-		case IPV6_UNICAST_HOPS: /* -1: the default (0 here) */
-			s->hops = (uint8_t)(on < 0 ? 0 : on);
-			routes_flush(s);
-			return true;
+		case IPV6_TCLASS:
+			return hdr_set(s, &s->tclass, on);
+		case IPV6_UNICAST_HOPS:
+			return hdr_set(s, &s->hops, on);
 		case IPV6_RECVTCLASS:
 			s->recvtclass = on;
 			return true;
@@ -389,18 +385,20 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 			    "SO_ATTACH_REUSEPORT_%cBPF: its SO_REUSEPORT "
 			    "group steers by a BPF program",
 			    name == SO_ATTACH_REUSEPORT_CBPF ? 'C' : 'E');
-	else if (level == SOL_SOCKET &&
-		 (name == SO_BINDTODEVICE || name == SO_BINDTOIFINDEX) &&
-		 !opt_ok(s, level, name, v, len))
-		ps_fallback(s, "%s: a device other than %s",
-			    name == SO_BINDTODEVICE ? "SO_BINDTODEVICE" :
-						      "SO_BINDTOIFINDEX",
-			    s->ifname);
-	else if (!opt_ok(s, level, name, v, len))
-		ps_fallback(s,
-			    "setsockopt(level %d, option %d) is not "
-			    "implemented",
-			    level, name);
+	else if (!opt_ok(s, level, name, v, len)) {
+		if (level == SOL_SOCKET &&
+		    (name == SO_BINDTODEVICE || name == SO_BINDTOIFINDEX))
+			ps_fallback(s, "%s: a device other than %s",
+				    name == SO_BINDTODEVICE ?
+					    "SO_BINDTODEVICE" :
+					    "SO_BINDTOIFINDEX",
+				    s->ifname);
+		else
+			ps_fallback(s,
+				    "setsockopt(level %d, option %d) is not "
+				    "implemented",
+				    level, name);
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (bpf) /* the whole group goes to the kernel */
 		ps_rp_bpf(s);

@@ -107,6 +107,12 @@ static void put_tstamp(const struct ps_sock *s, struct msghdr *m, size_t *used,
 	}
 }
 
+static void put_int_cmsg(struct msghdr *m, size_t *used, int level, int type,
+			 int v)
+{
+	put_cmsg(m, used, level, type, &v, sizeof(v));
+}
+
 /* a as the socket's family names it (IPv4 in an IPv6 socket:
  * ::ffff:a.b.c.d); returns the length. */
 static socklen_t to_sockaddr(const struct ps_sock *s, const struct sl_addr *a,
@@ -184,28 +190,18 @@ static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 		}
 		/* after IP_PKTINFO, TTL then TOS: the kernel's order
 		 * (ip_cmsg_recv_offset), and its sizes: an int, a byte */
-		if (s->recvttl && dst->family == AF_INET) {
-			int ttl = ri->ttl;
-
-			put_cmsg(m, &used, IPPROTO_IP, IP_TTL, &ttl,
-				 sizeof(ttl));
-		}
+		if (s->recvttl && dst->family == AF_INET)
+			put_int_cmsg(m, &used, IPPROTO_IP, IP_TTL, ri->ttl);
 		if (s->recvtos && dst->family == AF_INET)
 			put_cmsg(m, &used, IPPROTO_IP, IP_TOS, &ri->tos, 1);
 		/* IPv6: hop limit then traffic class, both ints
 		 * (ip6_datagram_recv_specific_ctl) */
-		if (s->recvhops && dst->family == AF_INET6) {
-			int hops = ri->ttl;
-
-			put_cmsg(m, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, &hops,
-				 sizeof(hops));
-		}
-		if (s->recvtclass && dst->family == AF_INET6) {
-			int tclass = ri->tos;
-
-			put_cmsg(m, &used, IPPROTO_IPV6, IPV6_TCLASS, &tclass,
-				 sizeof(tclass));
-		}
+		if (s->recvhops && dst->family == AF_INET6)
+			put_int_cmsg(m, &used, IPPROTO_IPV6, IPV6_HOPLIMIT,
+				     ri->ttl);
+		if (s->recvtclass && dst->family == AF_INET6)
+			put_int_cmsg(m, &used, IPPROTO_IPV6, IPV6_TCLASS,
+				     ri->tos);
 	}
 	m->msg_controllen = used;
 	if (!(flags & MSG_PEEK)) {
@@ -236,9 +232,7 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 	p = s->stash[s->head];
 	pm = ps_meta(p);
 	if (pm) {
-		ri = pm->ri;
-		ri.ts = p->user;
-		r = deliver(s, m, flags, p->data + pm->off, pm->len, &ri);
+		r = deliver(s, m, flags, p->data + pm->off, pm->len, &pm->ri);
 	} else {
 		(void)sl_udp_parse(p, &v);
 		ps_rxinfo_set(&ri, &v, p);
@@ -430,6 +424,17 @@ static const struct sl_udp_params *send_params(struct ps_sock *s,
 /* len bytes of m's payload from byte from, built into a buffer of f's
  * port; NULL: it goes through the kernel (no buffer, too big for one).
  * f's lock held. */
+/* The iovec of m that holds payload byte *at, and *at made the offset in
+ * it (msg_iovlen when m has no such byte). */
+static size_t iov_find(const struct msghdr *m, size_t *at)
+{
+	size_t i;
+
+	for (i = 0; i < m->msg_iovlen && *at >= m->msg_iov[i].iov_len; i++)
+		*at -= m->msg_iov[i].iov_len;
+	return i;
+}
+
 static struct sl_pkt *send_build_at(struct ps_iface *f, const struct msghdr *m,
 				    const struct sl_udp_params *hp, size_t from,
 				    size_t len)
@@ -451,21 +456,16 @@ static struct sl_pkt *send_build_at(struct ps_iface *f, const struct msghdr *m,
 		sl_pkt_free(p);
 		return NULL;
 	}
-	for (i = 0, off = hl; i < m->msg_iovlen && left; i++) {
-		size_t k = m->msg_iov[i].iov_len;
+	for (i = iov_find(m, &skip), off = hl; i < m->msg_iovlen && left;
+	     i++, skip = 0) {
+		size_t k = m->msg_iov[i].iov_len - skip;
 
-		if (skip >= k) {
-			skip -= k;
-			continue;
-		}
-		k -= skip;
 		if (k > left)
 			k = left;
 		memcpy(p->data + off,
 		       (const uint8_t *)m->msg_iov[i].iov_base + skip, k);
 		off += k;
 		left -= k;
-		skip = 0;
 	}
 	b = sl_udp_build(p->data, sl_pkt_tailroom(p), hp, NULL, len);
 	if (b < 0) {
@@ -548,27 +548,20 @@ static ssize_t send_segments(struct ps_sock *s, int fd, const struct msghdr *m,
 			char buf[CMSG_SPACE(sizeof(uint16_t))];
 			struct cmsghdr align;
 		} cm;
-		struct iovec *iov = calloc(m->msg_iovlen, sizeof(*iov));
+		size_t skip = (size_t)sent * gso, j = iov_find(m, &skip);
+		size_t k = m->msg_iovlen - j;
+		struct iovec *iov = calloc(k, sizeof(*iov));
 		struct msghdr rest = *m;
-		size_t skip = (size_t)sent * gso, j, k = 0;
 		uint16_t g = (uint16_t)gso;
 		struct cmsghdr *c;
 		ssize_t r;
 
 		if (!iov)
 			return -ENOBUFS;
-		for (j = 0; j < m->msg_iovlen; j++) {
-			size_t l = m->msg_iov[j].iov_len;
-
-			if (skip >= l) {
-				skip -= l;
-				continue;
-			}
-			iov[k].iov_base =
-				(uint8_t *)m->msg_iov[j].iov_base + skip;
-			iov[k++].iov_len = l - skip;
-			skip = 0;
-		}
+		/* sent < n: byte sent * gso is in m, so k >= 1 */
+		memcpy(iov, m->msg_iov + j, k * sizeof(*iov));
+		iov[0].iov_base = (uint8_t *)iov[0].iov_base + skip;
+		iov[0].iov_len -= skip;
 		rest.msg_iov = iov;
 		rest.msg_iovlen = k;
 		rest.msg_control = cm.buf;

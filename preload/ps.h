@@ -201,7 +201,7 @@ struct ps_sock {
  * headroom (the frame's own buffer: no copy, no memory per socket), so a
  * receive does not parse it again. */
 struct ps_meta {
-	struct ps_rxinfo ri; /* ts aside: the frame's user field has it */
+	struct ps_rxinfo ri;
 	uint32_t off; /* the payload's offset from data */
 	uint32_t len; /* its length */
 };
