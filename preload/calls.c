@@ -215,15 +215,21 @@ static void ts_set(struct ps_sock *s, int name, bool on)
 		   (name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
 }
 
-/* A header field of the socket's sends (TOS, TTL, ...) set to v, -1
- * meaning the default (0 here); route() fills the cached headers again. */
-static bool hdr_set(struct ps_sock *s, uint8_t *field, int v)
+/* The socket's cached headers are out of date: route() fills them again. */
+static void routes_flush(struct ps_sock *s)
 {
 	unsigned i;
 
-	*field = (uint8_t)(v < 0 ? 0 : v);
 	for (i = 0; i < PS_ROUTES; i++)
 		s->routes[i].until_ns = 0;
+}
+
+/* A header field of the socket's sends (TOS, TTL, ...) set to v, -1
+ * meaning the default (0 here). */
+static bool hdr_set(struct ps_sock *s, uint8_t *field, int v)
+{
+	*field = (uint8_t)(v < 0 ? 0 : v);
+	routes_flush(s);
 	return true;
 }
 
@@ -318,7 +324,16 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 			s->recvttl = on;
 			return true;
 		case IP_RECVERR: /* nothing a port sends fails later */
-		case IP_MTU_DISCOVER: /* the port's datagrams go with DF */
+			return true;
+		case IP_MTU_DISCOVER:
+			/* the kernel sets DF for WANT (the default), DO and
+			 * PROBE (DNS servers pick OMIT); a datagram over the
+			 * MTU is the kernel's (fragments, EMSGSIZE) whatever
+			 * the mode */
+			s->no_df = on == IP_PMTUDISC_DONT ||
+				   on == IP_PMTUDISC_INTERFACE ||
+				   on == IP_PMTUDISC_OMIT;
+			routes_flush(s);
 			return true;
 		}
 	}

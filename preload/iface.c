@@ -29,6 +29,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <sluice/mem.h>
@@ -342,6 +343,9 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 		f->qfd = -1;
 		f->epfd = -1;
 		f->nq = 1;
+		if (getrandom(&f->ip_id, sizeof(f->ip_id), GRND_NONBLOCK) !=
+		    sizeof(f->ip_id))
+			f->ip_id = (uint16_t)(ps_now_ns() >> 10);
 		ps_ifaces[free_i] = f;
 	}
 	if (f->n_socks == PS_IF_SOCKS) {

@@ -343,6 +343,7 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 		r->hp.src = src;
 	r->hp.src.port = s->local.port;
 	r->hp.tos = dst->family == AF_INET ? s->tos : s->tclass;
+	r->hp.flags = dst->family == AF_INET && s->no_df ? SL_BUILD_NO_DF : 0;
 	r->hp.ttl = dst->family == AF_INET ? s->ttl : s->hops;
 	return &r->hp;
 }
@@ -467,7 +468,15 @@ static struct sl_pkt *send_build_at(struct ps_iface *f, const struct msghdr *m,
 		off += k;
 		left -= k;
 	}
-	b = sl_udp_build(p->data, sl_pkt_tailroom(p), hp, NULL, len);
+	if (sl_unlikely(hp->flags & SL_BUILD_NO_DF)) {
+		/* a datagram a router may fragment needs its own id */
+		struct sl_udp_params h = *hp;
+
+		h.ip_id = f->ip_id++;
+		b = sl_udp_build(p->data, sl_pkt_tailroom(p), &h, NULL, len);
+	} else {
+		b = sl_udp_build(p->data, sl_pkt_tailroom(p), hp, NULL, len);
+	}
 	if (b < 0) {
 		sl_pkt_free(p);
 		return NULL;

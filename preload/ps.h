@@ -128,6 +128,10 @@ struct ps_iface {
 	unsigned n_ports;
 	uint64_t next_check;
 	uint64_t rx_unmatched; /* frames for no socket of ours */
+	/* the IPv4 identification of the next datagram sent without DF
+	 * (IP_MTU_DISCOVER): one counter for all the interface's sockets,
+	 * as the kernel's per-destination ones, from a random start */
+	uint16_t ip_id;
 };
 
 struct ps_sock {
@@ -169,6 +173,9 @@ struct ps_sock {
 	 * port sends (ttl, hops 0: the default); the routes below carry
 	 * them, and a change empties the routes */
 	uint8_t tos, ttl, tclass, hops;
+	/* IP_MTU_DISCOVER's DONT, INTERFACE or OMIT: IPv4 datagrams go
+	 * without DF, as the kernel's (a router on the way may fragment) */
+	bool no_df;
 	uint16_t gso; /* UDP_SEGMENT: sends cut into datagrams of this size */
 	/* SO_BINDTODEVICE / SO_BINDTOIFINDEX: the socket's device, "" for
 	 * none; the port serves it there only */

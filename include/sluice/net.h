@@ -251,6 +251,9 @@ static inline uint16_t sl_csum_update32(uint16_t csum, uint32_t old_v,
 
 /* sl_udp_params.flags */
 #define SL_BUILD_NO_L4_CSUM (1u << 0) /* IPv4: leave the UDP checksum 0 */
+/* IPv4: DF clear, as the kernel sends for IP_PMTUDISC_DONT, _INTERFACE and
+ * _OMIT; ip_id should then differ per datagram (routers may fragment) */
+#define SL_BUILD_NO_DF (1u << 1)
 
 /* Addressing of a UDP (or ICMP echo) frame to build. */
 struct sl_udp_params {
@@ -267,7 +270,7 @@ struct sl_udp_params {
 
 /* Write Ethernet [802.1Q] IP UDP headers and len bytes of payload (payload
  * NULL: leave those bytes as they are, checksum computed over them) into
- * buf of cap bytes, IPv4 with DF set. Returns the frame length, or -ENOSPC
+ * buf of cap bytes, IPv4 with DF set unless SL_BUILD_NO_DF. Returns the frame length, or -ENOSPC
  * (nothing useful written), -EAFNOSUPPORT (families differ or unknown),
  * -EMSGSIZE (len over 65507). Thread-safe. */
 SL_API int sl_udp_build(void *buf, size_t cap, const struct sl_udp_params *p,

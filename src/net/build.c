@@ -98,7 +98,9 @@ static uint8_t *write_l2_l3(uint8_t *b, const struct sl_udp_params *p,
 			.tos = p->tos,
 			.tot_len = htons((uint16_t)(sizeof(ip) + l4_len)),
 			.id = htons(p->ip_id),
-			.frag_off = htons(0x4000), /* DF */
+			.frag_off = p->flags & SL_BUILD_NO_DF ?
+					    0 :
+					    htons(0x4000), /* DF */
 			.ttl = ttl,
 			.proto = proto,
 			.src = p->src.v4.s_addr,

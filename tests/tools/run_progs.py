@@ -24,6 +24,9 @@
                                       (N replies in all too)
   run_progs.py sleep [handler]        a UDP socket on loopback, then sleeps;
                                       handler: exits 0 on SIGTERM
+  run_progs.py pmtu HOST PORT         one socket sends "df" twice, then
+                                      sets IP_MTU_DISCOVER to OMIT (as DNS
+                                      servers do) and sends "nodf" twice
   run_progs.py client HOST PORT N [tcp]   the kernel client: N round trips
   run_progs.py flows HOST PORT F K [one]   the kernel client of reuse: F
                                       flows (source ports) of K round trips
@@ -41,7 +44,8 @@ import sys
 import threading
 import time
 
-IP_RECVTTL, IP_RECVTOS = 12, 13  # not in python 3.11's socket module
+# not in python 3.11's socket module
+IP_RECVTTL, IP_RECVTOS, IP_MTU_DISCOVER, IP_PMTUDISC_OMIT = 12, 13, 10, 5
 
 
 def echo(port, n, v6=False):
@@ -384,6 +388,17 @@ def spread(host, port, f, k):
     print("ok %d" % (f * k))
 
 
+def pmtu(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", 0))
+    for msg in (b"df", b"df"):
+        s.sendto(msg, (host, port))
+    s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_OMIT)
+    for msg in (b"nodf", b"nodf"):
+        s.sendto(msg, (host, port))
+    s.close()
+
+
 def client(host, port, n, tcp=False):
     if tcp:
         s = socket.create_connection((host, port), 5)
@@ -444,5 +459,7 @@ if __name__ == "__main__":
         flows(a[1], int(a[2]), int(a[3]), int(a[4]), len(a) > 5)
     elif a[0] == "spread":
         spread(a[1], int(a[2]), int(a[3]), int(a[4]))
+    elif a[0] == "pmtu":
+        pmtu(a[1], int(a[2]))
     elif a[0] == "client":
         client(a[1], int(a[2]), int(a[3]), len(a) > 4)

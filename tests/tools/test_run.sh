@@ -24,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=35
+N=36
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -107,11 +107,11 @@ if ! "$ROOT/scripts/testbed.sh" up "$BED" --json >"$D/bed.json" 2>"$D/bed.err"; 
 	t_done
 	exit 0
 fi
-read -r NSA NSB IFB IPB IP6B < <(python3 -c '
+read -r NSA NSB IFA IFB IPA IPB IP6B < <(python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
-print(j["a"]["netns"], j["b"]["netns"], j["b"]["ifname"], j["b"]["ipv4"],
-      j["b"]["ipv6"])' "$D/bed.json")
+print(j["a"]["netns"], j["b"]["netns"], j["a"]["ifname"], j["b"]["ifname"],
+      j["a"]["ipv4"], j["b"]["ipv4"], j["b"]["ipv6"])' "$D/bed.json")
 A() { ip netns exec "$NSA" "$@"; }
 B() { ip netns exec "$NSB" "$@"; }
 no_xdp() { ! B ip link show "$IFB" | grep -q 'prog/xdp'; }
@@ -363,6 +363,36 @@ if A python3 "$PROGS" manyclient "$IPB" 7040 20 >"$D/c20" 2>&1 && t_wait $T_LAST
 else
 	t_fail "20 sockets: 16 ports served (the steering rules), 4 on the kernel, named; all answer" \
 		"$(cat "$D/c20" "$D/many.out.err" "$D/many.report" 2>&1)"
+fi
+
+# IP_MTU_DISCOVER as the kernel has it: datagrams go with DF by default,
+# and without it after IP_PMTUDISC_OMIT (what DNS servers set, so that a
+# router may fragment an answer), each then with an IP ID of its own.
+# tcpdump in A sees the frames the served socket sent (tx_kernel=0).
+if command -v tcpdump >/dev/null; then
+	t_bg "$D/pmtu.cap" ip netns exec "$NSA" timeout 10 tcpdump -i "$IFA" -n \
+		-v -l -c 4 udp dst port 7032
+	cap=$T_LAST
+	for _ in $(seq 50); do
+		grep -q listening "$D/pmtu.cap.err" && break
+		sleep 0.1
+	done
+	B env SLUICE_RUN_REPORT="$D/pmtu.report" "$SLUICE" run --path xdp \
+		-- python3 "$PROGS" pmtu "$IPA" 7032 >"$D/pmtu.out" 2>&1
+	t_wait $cap 10
+	df=$(grep -c 'flags \[DF\].*length 30)' "$D/pmtu.cap")
+	ids=$(grep 'flags \[none\].*length 32)' "$D/pmtu.cap" |
+		sed 's/.* id \([0-9]*\),.*/\1/' | sort -u | grep -c .)
+	if [ "$df" = 2 ] && [ "$ids" = 2 ] &&
+		grep -q 'path=xdp .*tx=4 .*tx_kernel=0 ' "$D/pmtu.report"; then
+		t_ok "IP_MTU_DISCOVER: DF by default, none after IP_PMTUDISC_OMIT, as the kernel"
+	else
+		t_fail "IP_MTU_DISCOVER: DF by default, none after IP_PMTUDISC_OMIT, as the kernel" \
+			"df=$df ids=$ids $(cat "$D/pmtu.cap" "$D/pmtu.out" "$D/pmtu.report" 2>&1)"
+	fi
+else
+	t_skip "IP_MTU_DISCOVER: DF by default, none after IP_PMTUDISC_OMIT, as the kernel" \
+		"no tcpdump"
 fi
 
 # the XDP link detached under a served socket (--path auto): the socket

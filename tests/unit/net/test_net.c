@@ -160,6 +160,33 @@ static void test_udp_no_csum(void **state)
 	assert_int_equal(sl_frame_verify_csum(buf, &f), -EBADMSG);
 }
 
+/* SL_BUILD_NO_DF: DF clear and the given identification, header checksum
+ * right; IPv6 (no DF) builds as without it */
+static void test_udp_no_df(void **state)
+{
+	struct sl_udp_params p = params(false, 0);
+	uint8_t buf[256];
+	struct sl_frame f;
+	int n;
+
+	(void)state;
+	p.flags = SL_BUILD_NO_DF;
+	p.ip_id = 0xbeef;
+	n = sl_udp_build(buf, sizeof(buf), &p, "hello", 5);
+	assert_int_equal(parse_exact(buf, (size_t)n, &f), 0);
+	assert_int_equal(buf[14 + 6] & 0xe0, 0);
+	assert_int_equal(buf[14 + 4] << 8 | buf[14 + 5], 0xbeef);
+	assert_int_equal(sl_frame_verify_csum(buf, &f), 0);
+	p.flags = 0;
+	n = sl_udp_build(buf, sizeof(buf), &p, "hello", 5);
+	assert_int_equal(buf[14 + 6] & 0xe0, 0x40);
+	p = params(true, 0);
+	p.flags = SL_BUILD_NO_DF;
+	n = sl_udp_build(buf, sizeof(buf), &p, "hello", 5);
+	assert_int_equal(parse_exact(buf, (size_t)n, &f), 0);
+	assert_int_equal(sl_frame_verify_csum(buf, &f), 0);
+}
+
 static void test_build_errors(void **state)
 {
 	struct sl_udp_params p = params(false, 0);
@@ -917,6 +944,7 @@ int main(void)
 		cmocka_unit_test(test_udp_v4),
 		cmocka_unit_test(test_udp_v6),
 		cmocka_unit_test(test_udp_no_csum),
+		cmocka_unit_test(test_udp_no_df),
 		cmocka_unit_test(test_build_errors),
 		cmocka_unit_test(test_build_in_place),
 		cmocka_unit_test(test_icmp),
