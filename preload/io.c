@@ -8,11 +8,15 @@
  * kernel would, else through the kernel socket, which is always there.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/time_types.h>
@@ -305,6 +309,55 @@ ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 /* route()'s answer when asked not to query and dst is not cached */
 static const struct sl_udp_params route_miss;
 
+static uint64_t label_key;
+static bool label_auto;
+
+/* net.ipv6.auto_flowlabels, read once: 1 (the default) and 3 label every
+ * flow; a random key makes the labels unguessable, as the kernel's */
+static void label_init(void)
+{
+	char v[8] = "";
+	int fd = open("/proc/sys/net/ipv6/auto_flowlabels", O_RDONLY);
+
+	if (fd >= 0) {
+		if (read(fd, v, sizeof(v) - 1) < 0)
+			v[0] = '\0';
+		close(fd);
+	}
+	label_auto = v[0] == '1' || v[0] == '3';
+	if (getrandom(&label_key, sizeof(label_key), GRND_NONBLOCK) !=
+	    sizeof(label_key))
+		label_key = ps_now_ns();
+}
+
+/*
+ * The flow label of an IPv6 flow, as the kernel sets one on a UDP
+ * socket's datagrams (ip6_make_flowlabel): a hash of the flow's addresses
+ * and ports, 20 bits, never 0, kept below 0x80000 (the upper half is for
+ * labels a program manages, net.ipv6.flowlabel_state_ranges). Routers
+ * that spread IPv6 flows over paths by the label need one per flow.
+ */
+static uint32_t flow_label(const struct sl_addr *src, const struct sl_addr *dst)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	uint64_t w[5], h;
+	uint32_t l;
+	unsigned i;
+
+	pthread_once(&once, label_init);
+	if (!label_auto)
+		return 0;
+	memcpy(w, &src->v6, 16);
+	memcpy(w + 2, &dst->v6, 16);
+	w[4] = (uint64_t)src->port << 16 | dst->port | (uint64_t)17 << 32;
+	for (h = label_key, i = 0; i < 5; i++) {
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	l = (uint32_t)(h >> 40) & 0x7ffff;
+	return htonl(l ? l : 1);
+}
+
 /* The headers for dst: from the cache, or asked of the kernel's routing
  * and neighbour tables (control path: may wait for an ARP reply), unless
  * !query: then &route_miss. NULL: send through the kernel. A pointer
@@ -342,6 +395,8 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 	if (!s->any)
 		r->hp.src = src;
 	r->hp.src.port = s->local.port;
+	if (dst->family == AF_INET6)
+		r->label = flow_label(&r->hp.src, dst);
 	r->hp.tos = dst->family == AF_INET ? s->tos : s->tclass;
 	r->hp.flags = dst->family == AF_INET && s->no_df ? SL_BUILD_NO_DF : 0;
 	r->hp.ttl = dst->family == AF_INET ? s->ttl : s->hops;
@@ -480,6 +535,20 @@ static struct sl_pkt *send_build_at(struct ps_iface *f, const struct msghdr *m,
 	if (b < 0) {
 		sl_pkt_free(p);
 		return NULL;
+	}
+	if (hp->src.family == AF_INET6) {
+		/* hp is a route's (send_params never builds route_miss) */
+		const struct ps_route *r =
+			(const void *)((const uint8_t *)hp -
+				       offsetof(struct ps_route, hp));
+		uint8_t *w = p->data + hl - sizeof(struct sl_udp_hdr) -
+			     sizeof(struct sl_ipv6_hdr);
+		uint32_t v;
+
+		/* outside every checksum */
+		memcpy(&v, w, sizeof(v));
+		v |= r->label;
+		memcpy(w, &v, sizeof(v));
 	}
 	p->len = (uint32_t)b;
 	return p;

@@ -79,6 +79,9 @@ extern struct ps_real ps_real;
 struct ps_route {
 	struct sl_addr dst;
 	struct sl_udp_params hp;
+	/* IPv6: the flow label the kernel's auto_flowlabels would give the
+	 * flow, as the header's first word has it (0: none) */
+	uint32_t label;
 	bool kernel; /* reached through another interface: send by the kernel */
 	uint64_t until_ns; /* looked up again after this */
 };

@@ -27,6 +27,7 @@
   run_progs.py pmtu HOST PORT         one socket sends "df" twice, then
                                       sets IP_MTU_DISCOVER to OMIT (as DNS
                                       servers do) and sends "nodf" twice
+  run_progs.py label HOST6 PORT       two sockets send "label" twice each
   run_progs.py client HOST PORT N [tcp]   the kernel client: N round trips
   run_progs.py flows HOST PORT F K [one]   the kernel client of reuse: F
                                       flows (source ports) of K round trips
@@ -399,6 +400,15 @@ def pmtu(host, port):
     s.close()
 
 
+def label(host, port):
+    for _ in range(2):
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.bind(("::", 0))
+        for _ in range(2):
+            s.sendto(b"label", (host, port))
+        s.close()
+
+
 def client(host, port, n, tcp=False):
     if tcp:
         s = socket.create_connection((host, port), 5)
@@ -461,5 +471,7 @@ if __name__ == "__main__":
         spread(a[1], int(a[2]), int(a[3]), int(a[4]))
     elif a[0] == "pmtu":
         pmtu(a[1], int(a[2]))
+    elif a[0] == "label":
+        label(a[1], int(a[2]))
     elif a[0] == "client":
         client(a[1], int(a[2]), int(a[3]), len(a) > 4)

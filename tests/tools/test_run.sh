@@ -24,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=36
+N=37
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -107,11 +107,11 @@ if ! "$ROOT/scripts/testbed.sh" up "$BED" --json >"$D/bed.json" 2>"$D/bed.err"; 
 	t_done
 	exit 0
 fi
-read -r NSA NSB IFA IFB IPA IPB IP6B < <(python3 -c '
+read -r NSA NSB IFA IFB IPA IPB IP6A IP6B < <(python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
 print(j["a"]["netns"], j["b"]["netns"], j["a"]["ifname"], j["b"]["ifname"],
-      j["a"]["ipv4"], j["b"]["ipv4"], j["b"]["ipv6"])' "$D/bed.json")
+      j["a"]["ipv4"], j["b"]["ipv4"], j["a"]["ipv6"], j["b"]["ipv6"])' "$D/bed.json")
 A() { ip netns exec "$NSA" "$@"; }
 B() { ip netns exec "$NSB" "$@"; }
 no_xdp() { ! B ip link show "$IFB" | grep -q 'prog/xdp'; }
@@ -365,18 +365,24 @@ else
 		"$(cat "$D/c20" "$D/many.out.err" "$D/many.report" 2>&1)"
 fi
 
+# cap_start NAME PORT N: tcpdump in A (verbose) of N datagrams to PORT,
+# into $D/NAME.cap; returns once it listens, its pid in $cap
+cap_start() {
+	t_bg "$D/$1.cap" ip netns exec "$NSA" timeout 10 tcpdump -i "$IFA" -n \
+		-v -l -c "$3" udp dst port "$2"
+	cap=$T_LAST
+	for _ in $(seq 50); do
+		grep -q listening "$D/$1.cap.err" && break
+		sleep 0.1
+	done
+}
+
 # IP_MTU_DISCOVER as the kernel has it: datagrams go with DF by default,
 # and without it after IP_PMTUDISC_OMIT (what DNS servers set, so that a
 # router may fragment an answer), each then with an IP ID of its own.
 # tcpdump in A sees the frames the served socket sent (tx_kernel=0).
 if command -v tcpdump >/dev/null; then
-	t_bg "$D/pmtu.cap" ip netns exec "$NSA" timeout 10 tcpdump -i "$IFA" -n \
-		-v -l -c 4 udp dst port 7032
-	cap=$T_LAST
-	for _ in $(seq 50); do
-		grep -q listening "$D/pmtu.cap.err" && break
-		sleep 0.1
-	done
+	cap_start pmtu 7032 4
 	B env SLUICE_RUN_REPORT="$D/pmtu.report" "$SLUICE" run --path xdp \
 		-- python3 "$PROGS" pmtu "$IPA" 7032 >"$D/pmtu.out" 2>&1
 	t_wait $cap 10
@@ -390,9 +396,34 @@ if command -v tcpdump >/dev/null; then
 		t_fail "IP_MTU_DISCOVER: DF by default, none after IP_PMTUDISC_OMIT, as the kernel" \
 			"df=$df ids=$ids $(cat "$D/pmtu.cap" "$D/pmtu.out" "$D/pmtu.report" 2>&1)"
 	fi
+	# IPv6 flow labels as the kernel's auto_flowlabels sets them: one per
+	# flow, on every datagram of it; the kernel's own sockets first
+	# (--path kernel), so the check is known to ask what the kernel does
+	labels() { # FILE: "flows labelled", e.g. "2 4" for 2 labels on 4
+		grep -o 'flowlabel 0x[0-9a-f]*' "$1" | sort | uniq -c |
+			awk '$1 == 2 { n++ } { t += $1 } END { print n + 0, t + 0 }'
+	}
+	ok=1 why=
+	for path in kernel xdp; do
+		cap_start label-$path 7033 4
+		B env SLUICE_RUN_REPORT="$D/label-$path.report" "$SLUICE" run \
+			--path $path -- python3 "$PROGS" label "$IP6A" 7033 \
+			>"$D/label.out" 2>&1
+		t_wait $cap 10
+		got=$(labels "$D/label-$path.cap")
+		[ "$got" = "2 4" ] || { ok=0; why="$why $path: $got"; }
+	done
+	if [ $ok = 1 ] &&
+		[ "$(grep -c 'path=xdp .*tx=2 .*tx_kernel=0 ' "$D/label-xdp.report")" = 2 ]; then
+		t_ok "IPv6: a flow label per flow, as the kernel"
+	else
+		t_fail "IPv6: a flow label per flow, as the kernel" \
+			"$why $(cat "$D"/label-*.cap "$D/label.out" "$D/label-xdp.report" 2>&1)"
+	fi
 else
 	t_skip "IP_MTU_DISCOVER: DF by default, none after IP_PMTUDISC_OMIT, as the kernel" \
 		"no tcpdump"
+	t_skip "IPv6: a flow label per flow, as the kernel" "no tcpdump"
 fi
 
 # the XDP link detached under a served socket (--path auto): the socket
