@@ -145,7 +145,7 @@ struct ps_sock {
 	bool gave_up; /* fell back for good: never served again */
 	bool decided; /* served or not for local as it is */
 	char path[24]; /* "xdp", "packet", "kernel" */
-	char why[200]; /* why kernel (or "" when never tried) */
+	char why[256]; /* why kernel (or "" when never tried) */
 	struct ps_iface *ifc; /* the interface serving it, NULL: kernel */
 	int qfd; /* our copy of the port's queue fd, to sleep on */
 	unsigned qgen; /* bumped when qfd is a new port's: epoll adds it */
@@ -302,6 +302,9 @@ extern unsigned ps_spin_us;
  * kernel each time from then on */
 extern bool ps_mode_trust;
 extern const char *ps_report; /* SLUICE_RUN_REPORT, NULL: none */
+/* SLUICE_RUN_FIREWALL=bypass: the netfilter rules served sockets skip (or
+ * why they could not be read), for the report; NULL: none */
+extern const char *ps_fw_skipped;
 
 /* report.c */
 void ps_report_sock(struct ps_sock *s); /* s's lock held */

@@ -165,6 +165,11 @@ static size_t format(struct ps_sock *s, struct line *l, bool in_signal)
 	}
 	put_u(l, " unmatched=", f ? f->rx_unmatched : 0);
 	put_u(l, " forked=", s->forked);
+	if (s->served && ps_fw_skipped) {
+		put_str(l, " skips=\"", 9);
+		put_str(l, ps_fw_skipped, 160);
+		put_str(l, "\"", 1);
+	}
 	if (s->why[0]) {
 		put_str(l, " why=\"", 8);
 		put_str(l, s->why, sizeof(s->why));

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <sluice/mem.h>
+#include <sluice/probe.h>
 
 #include "ps.h"
 
@@ -39,6 +40,8 @@ static pthread_mutex_t ps_ctl = PTHREAD_MUTEX_INITIALIZER;
 static char ps_path[16] = "auto";
 const char *ps_report;
 static bool ps_fork_keep; /* SLUICE_RUN_FORK=keep */
+static bool ps_fw_bypass; /* SLUICE_RUN_FIREWALL=bypass */
+const char *ps_fw_skipped; /* the netfilter rules served sockets skip */
 static __thread bool all_going; /* this thread sends every socket away */
 
 uint64_t ps_now_ns(void)
@@ -87,6 +90,8 @@ __attribute__((constructor)) void ps_init(void)
 		ps_report = NULL;
 	p = getenv("SLUICE_RUN_FORK");
 	ps_fork_keep = p && !strcmp(p, "keep");
+	p = getenv("SLUICE_RUN_FIREWALL");
+	ps_fw_bypass = p && !strcmp(p, "bypass");
 	p = getenv("SLUICE_RUN_SPIN");
 	if (p)
 		ps_spin_us = (unsigned)strtoul(p, NULL, 10);
@@ -264,14 +269,52 @@ static int find_iface(const struct sl_addr *addr, const char *dev, char *ifname,
 	return -1;
 }
 
+/*
+ * Whether netfilter lets sockets be served here: a port's frames pass none
+ * of its hooks, so a rule that would drop, rewrite or track a socket's
+ * datagrams would be skipped without a word. Where netfilter has rules (or
+ * cannot be read) sockets stay the kernel's, unless SLUICE_RUN_FIREWALL=
+ * bypass says to serve them anyway; the report then names what they skip.
+ * Asked once a process (rules added later are not seen); ctl held.
+ */
+static int firewall(char *why, size_t wlen)
+{
+	static char where[160], err[160];
+	static int state = -2; /* not asked yet */
+
+	if (state == -2) {
+		ps_inside++;
+		state = sl_probe_netfilter(where, sizeof(where));
+		if (state < 0)
+			snprintf(err, sizeof(err), "%s", sl_last_error());
+		ps_inside--;
+	}
+	if (state == 0)
+		return 0;
+	if (ps_fw_bypass) {
+		ps_fw_skipped = state > 0 ? where : err;
+		return 0;
+	}
+	if (state > 0)
+		snprintf(why, wlen,
+			 "netfilter has rules a port would skip (%s): "
+			 "SLUICE_RUN_FIREWALL=bypass serves anyway",
+			 where);
+	else
+		snprintf(why, wlen,
+			 "%s: SLUICE_RUN_FIREWALL=bypass serves anyway", err);
+	return -1;
+}
+
 /* Serve s by its interface's port; ctl held. */
 static void serve(struct ps_sock *s)
 {
 	/* an IPv4-mapped address is on the interface of its IPv4 one */
 	struct sl_addr local = ps_unmapped(&s->local);
-	char why[200];
+	char why[256];
 
 	if (find_iface(&local, s->bind_dev, s->ifname, why, sizeof(why)) ||
+	    firewall(why, sizeof(why)) ||
 	    ps_iface_join(s, ps_path, why, sizeof(why))) {
 		snprintf(s->why, sizeof(s->why), "%s", why);
 		return;

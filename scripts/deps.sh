@@ -14,6 +14,8 @@ pkgs=(
 	# DMA topology: hwloc (its Linux backend reads the PCI tree)
 	libhwloc-dev
 	tshark iproute2 ethtool strace
+	# sluice run keeps sockets the kernel's where netfilter has rules
+	nftables
 	# sluice top is checked in a terminal (tests/tools/test_telemetry.sh)
 	tmux
 	# peers no one here wrote, for the interop tests

@@ -87,9 +87,10 @@ static json_object *jint_or_null(long v)
 static json_object *host_json(const struct sl_host_facts *h)
 {
 	json_object *o = json_object_new_object(), *k, *f, *m, *c, *p, *caps,
-		    *missing, *r;
+		    *missing, *r, *nf;
 	unsigned i;
 	char why[128], *s, *save = NULL, buf[sizeof(h->rdma)];
+	int nfr;
 
 	k = json_object_new_object();
 	json_object_object_add(k, "release", jstr(h->kernel));
@@ -143,6 +144,13 @@ static json_object *host_json(const struct sl_host_facts *h)
 	json_object_object_add(c, "nohz_full", jstr(h->nohz_full));
 	json_object_object_add(c, "governor", jstr(h->governor));
 	json_object_object_add(o, "cpu", c);
+	nf = json_object_new_object();
+	nfr = sl_probe_netfilter(why, sizeof(why));
+	json_object_object_add(nf, "rules",
+			       nfr < 0 ? NULL : json_object_new_boolean(nfr));
+	json_object_object_add(nf, "where",
+			       jstr(nfr < 0 ? sl_last_error() : why));
+	json_object_object_add(o, "netfilter", nf);
 
 	p = json_object_new_object();
 	caps = json_object_new_object();
@@ -293,6 +301,7 @@ static void print_text(const struct report *r)
 	const struct sl_host_facts *h = &r->host;
 	char a[32], b[32], c[32], d[32], why[128], caps[96];
 	unsigned i, k;
+	int nfr;
 
 	printf("kernel      %s\n", h->kernel);
 	for (i = 0; i < SL_FEAT__COUNT; i++) {
@@ -327,6 +336,16 @@ static void print_text(const struct report *r)
 	else
 		printf("iommu       %d group(s); ", h->iommu_groups);
 	printf("rdma: %s\n", h->n_rdma ? h->rdma : "none");
+	nfr = sl_probe_netfilter(why, sizeof(why));
+	if (nfr < 0)
+		printf("firewall    %s\n", sl_last_error());
+	else if (nfr)
+		printf("firewall    %s: xdp and packet skip it (sluice run "
+		       "keeps sockets on the kernel)\n",
+		       why);
+	else
+		printf("firewall    no netfilter rule that xdp or packet would "
+		       "skip\n");
 	if (h->unread[0])
 		printf("unread      %s\n", h->unread);
 

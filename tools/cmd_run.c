@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * sluice run [--path auto|xdp|packet|kernel] [--report[=FILE]] -- APP ARGS
+ * sluice run [--path auto|xdp|packet|kernel] [--report[=FILE]]
+ *            [--firewall kernel|bypass] -- APP ARGS
  *
  * Runs an unmodified program with libsluice-preload.so in LD_PRELOAD, so
  * that its UDP sockets take a bypass path where one opens and stay kernel
@@ -159,12 +160,13 @@ static void report_unreachable(const char *report, const char *app,
 static void run_usage(void)
 {
 	fprintf(stderr, "usage: sluice run [--path auto|xdp|packet|kernel] "
-			"[--report[=FILE]] -- APP [ARGS...]\n");
+			"[--report[=FILE]] [--firewall kernel|bypass] -- APP "
+			"[ARGS...]\n");
 }
 
 int cmd_run(int argc, char **argv)
 {
-	const char *path = "auto", *report = NULL, *lib, *old, *why;
+	const char *path = "auto", *report = NULL, *fw = NULL, *lib, *old, *why;
 	char buf[PATH_MAX], *pre;
 	int i;
 
@@ -183,6 +185,10 @@ int cmd_run(int argc, char **argv)
 			report = "-";
 		} else if (!strncmp(a, "--report=", 9)) {
 			report = a + 9;
+		} else if (!strcmp(a, "--firewall") && i + 1 < argc) {
+			fw = argv[++i];
+		} else if (!strncmp(a, "--firewall=", 11)) {
+			fw = a + 11;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			run_usage();
 			return 0;
@@ -207,6 +213,13 @@ int cmd_run(int argc, char **argv)
 			path);
 		return 2;
 	}
+	if (fw && strcmp(fw, "kernel") && strcmp(fw, "bypass")) {
+		fprintf(stderr,
+			"sluice: run: --firewall %s: expected kernel or "
+			"bypass\n",
+			fw);
+		return 2;
+	}
 	lib = preload_path(buf, sizeof(buf));
 	old = getenv("LD_PRELOAD");
 	if (old && *old) {
@@ -223,7 +236,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (setenv("LD_PRELOAD", pre, 1) ||
 	    setenv("SLUICE_RUN_PATH", path, 1) ||
-	    (report && setenv("SLUICE_RUN_REPORT", report, 1))) {
+	    (report && setenv("SLUICE_RUN_REPORT", report, 1)) ||
+	    (fw && setenv("SLUICE_RUN_FIREWALL", fw, 1))) {
 		perror("sluice: run: setenv");
 		return 1;
 	}

@@ -145,6 +145,19 @@ struct sl_host_facts {
  * Thread-safe. */
 SL_API int sl_probe_host(struct sl_host_facts *out);
 
+/*
+ * Whether netfilter looks at traffic that a bypass path (xdp, packet) takes
+ * from it, in the calling thread's network namespace: a base chain of
+ * nftables (iptables-nft too) on prerouting, input, output or postrouting
+ * of ip, ip6 or inet, or any netdev chain, that holds a rule or drops by
+ * policy; or a legacy iptables table with rules. 1 yes, with the first one
+ * found in where ("nftables inet filter chain input (input): 3 rules"), 0
+ * no, -errno when it cannot be read (EPERM without CAP_NET_ADMIN), with a
+ * message. Whether a rule would match a given port is not decided.
+ * Control path, thread-safe.
+ */
+SL_API int sl_probe_netfilter(char *where, size_t len);
+
 /* Names of the capability bits set in caps: "net_admin,net_raw" ("" if
  * none). */
 SL_API void sl_probe_caps_str(unsigned caps, char *buf, size_t len);

@@ -24,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=37
+N=38
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -424,6 +424,42 @@ else
 	t_skip "IP_MTU_DISCOVER: DF by default, none after IP_PMTUDISC_OMIT, as the kernel" \
 		"no tcpdump"
 	t_skip "IPv6: a flow label per flow, as the kernel" "no tcpdump"
+fi
+
+# netfilter rules in B: a port would skip them, so the socket stays the
+# kernel's (named) and the firewall holds, as without sluice; with
+# --firewall bypass the socket is served and the report names the rule
+# its datagrams skip; sluice doctor names the rule too
+if command -v nft >/dev/null; then
+	B nft add table inet sl-run &&
+		B nft add chain inet sl-run in '{ type filter hook input priority 0; }' &&
+		B nft add rule inet sl-run in udp dport 7035 drop
+	serve fw 7035 python3 "$PROGS" echo 7035 1
+	A python3 "$PROGS" client "$IPB" 7035 1 >"$D/c35" 2>&1
+	rc=$?
+	kill $T_LAST 2>/dev/null
+	t_wait $T_LAST 5
+	t_bg "$D/fwb.out" ip netns exec "$NSB" env \
+		SLUICE_RUN_REPORT="$D/fwb.report" "$SLUICE" run --path xdp \
+		--firewall bypass -- python3 "$PROGS" echo 7035 5
+	t_udp_ready 7035 "$NSB"
+	sleep 0.3
+	A python3 "$PROGS" client "$IPB" 7035 5 >>"$D/c35" 2>&1 && t_wait $T_LAST 10
+	rc2=$?
+	B "$SLUICE" doctor >"$D/doctor" 2>&1
+	B nft delete table inet sl-run
+	if [ $rc -ne 0 ] && [ $rc2 -eq 0 ] &&
+		grep -q 'path=kernel .*why="netfilter has rules a port would skip (nftables inet sl-run chain in (input): 1 rule)' "$D/fw.report" &&
+		grep -q 'path=xdp .*rx=5 .*skips="nftables inet sl-run chain in (input): 1 rule"' "$D/fwb.report" &&
+		grep -q '^firewall *nftables inet sl-run chain in (input): 1 rule: xdp and packet skip it' "$D/doctor"; then
+		t_ok "netfilter rules: the socket stays the kernel's and the rule holds; --firewall bypass serves it, named"
+	else
+		t_fail "netfilter rules: the socket stays the kernel's and the rule holds; --firewall bypass serves it, named" \
+			"rc=$rc rc2=$rc2 $(cat "$D/c35" "$D/fw.report" "$D/fwb.out.err" "$D/fwb.report" 2>&1)"
+	fi
+else
+	t_skip "netfilter rules: the socket stays the kernel's and the rule holds; --firewall bypass serves it, named" \
+		"no nft (nftables)"
 fi
 
 # the XDP link detached under a served socket (--path auto): the socket
