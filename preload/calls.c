@@ -319,6 +319,9 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 			return true;
 		case IP_RECVERR: /* nothing a port sends fails later */
 		case IP_MTU_DISCOVER: /* the port's datagrams go with DF */
+		/* binding to an address no interface holds (chronyd sets
+		 * it on its server sockets): such a socket is not served */
+		case IP_FREEBIND:
 			return true;
 		}
 	}
@@ -354,6 +357,12 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 			return true;
 		case IPV6_RECVERR:
 		case IPV6_MTU_DISCOVER:
+		case IPV6_FREEBIND:
+			return true;
+		case IPV6_MTU:
+			/* the size the kernel fragments at (unbound's 1280):
+			 * a datagram whose packet is bigger is its to send */
+			s->mtu6 = on > 0 ? (uint32_t)on : 0;
 			return true;
 		}
 	}

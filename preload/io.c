@@ -418,6 +418,10 @@ static const struct sl_udp_params *send_params(struct ps_sock *s,
 	*gso = g && *len > (size_t)g ? (unsigned)g : 0;
 	if (*gso && (*len + *gso - 1) / *gso > PS_GSO_SEGS)
 		return NULL;
+	/* IPV6_MTU: the kernel fragments an IPv6 packet bigger than that */
+	if (dst.family == AF_INET6 && s->mtu6 &&
+	    40 + 8 + (*gso ? *gso : *len) > s->mtu6)
+		return NULL;
 	return route(s, &dst, query);
 }
 

@@ -170,6 +170,7 @@ struct ps_sock {
 	 * them, and a change empties the routes */
 	uint8_t tos, ttl, tclass, hops;
 	uint16_t gso; /* UDP_SEGMENT: sends cut into datagrams of this size */
+	uint32_t mtu6; /* IPV6_MTU, 0: the device's */
 	/* SO_BINDTODEVICE / SO_BINDTOIFINDEX: the socket's device, "" for
 	 * none; the port serves it there only */
 	char bind_dev[IF_NAMESIZE];
