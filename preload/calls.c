@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/net_tstamp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -209,10 +210,39 @@ int fcntl64(int fd, int cmd, ...)
  */
 static void ts_set(struct ps_sock *s, int name, bool on)
 {
-	s->ts_new = name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW;
+	/* turned off, the layout stays (SO_TIMESTAMPING's uses it too) */
+	if (on)
+		s->ts_new = name == SO_TIMESTAMP_NEW ||
+			    name == SO_TIMESTAMPNS_NEW;
 	s->ts = on;
 	s->ts_ns = on &&
 		   (name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
+}
+
+#ifndef SOF_TIMESTAMPING_OPT_RX_FILTER
+#define SOF_TIMESTAMPING_OPT_RX_FILTER (1 << 17)
+#endif
+
+/* SO_TIMESTAMPING: a served socket gives the software receive time (what
+ * chronyd asks for), not a transmit or hardware one (false: the kernel's).
+ * As in the kernel, the option's old or new layout is the switch the
+ * SO_TIMESTAMP* options share. */
+static bool tsing_set(struct ps_sock *s, int name, const void *v, socklen_t len)
+{
+	const uint32_t rx_only =
+		SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+		SOF_TIMESTAMPING_OPT_CMSG | SOF_TIMESTAMPING_OPT_TSONLY |
+		SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_RX_FILTER;
+	int fl;
+
+	if (!v || len < (socklen_t)sizeof(fl))
+		return false;
+	memcpy(&fl, v, sizeof(fl));
+	if ((uint32_t)fl & ~rx_only)
+		return false;
+	s->tsing = (uint32_t)fl;
+	s->ts_new = name == SO_TIMESTAMPING_NEW;
+	return true;
 }
 
 /* A header field of the socket's sends (TOS, TTL, ...) set to v, -1
@@ -271,6 +301,10 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 		case SO_TIMESTAMPNS_NEW:
 			ts_set(s, name, on != 0);
 			return true;
+		case SO_TIMESTAMPING_OLD:
+		case SO_TIMESTAMPING_NEW:
+			return tsing_set(s, name, v, len);
+		case SO_SELECT_ERR_QUEUE: /* nothing a port sends fails */
 		case SO_REUSEADDR:
 		case SO_REUSEPORT:
 		case SO_RCVBUF:

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/net_tstamp.h>
 #include <linux/time_types.h>
 
 #include <sluice/mem.h>
@@ -107,6 +108,36 @@ static void put_tstamp(const struct ps_sock *s, struct msghdr *m, size_t *used,
 	}
 }
 
+#ifndef SOF_TIMESTAMPING_OPT_RX_FILTER
+#define SOF_TIMESTAMPING_OPT_RX_FILTER (1 << 17)
+#endif
+
+/* SO_TIMESTAMPING's control message: the software time first of three
+ * (the hardware ones zero), in the layout ts_new says. */
+static void put_tsing(const struct ps_sock *s, struct msghdr *m, size_t *used,
+		      uint64_t tsn)
+{
+	if (!(s->tsing & SOF_TIMESTAMPING_SOFTWARE) ||
+	    ((s->tsing & SOF_TIMESTAMPING_OPT_RX_FILTER) &&
+	     !(s->tsing & SOF_TIMESTAMPING_RX_SOFTWARE)))
+		return;
+	if (s->ts_new) {
+		struct __kernel_timespec t[3] = { 0 };
+
+		t[0].tv_sec = (long long)(tsn / 1000000000ull);
+		t[0].tv_nsec = (long long)(tsn % 1000000000ull);
+		put_cmsg(m, used, SOL_SOCKET, SO_TIMESTAMPING_NEW, t,
+			 sizeof(t));
+	} else {
+		struct __kernel_old_timespec t[3] = { 0 };
+
+		t[0].tv_sec = (__kernel_old_time_t)(tsn / 1000000000ull);
+		t[0].tv_nsec = (long)(tsn % 1000000000ull);
+		put_cmsg(m, used, SOL_SOCKET, SO_TIMESTAMPING_OLD, t,
+			 sizeof(t));
+	}
+}
+
 static void put_int_cmsg(struct msghdr *m, size_t *used, int level, int type,
 			 int v)
 {
@@ -169,6 +200,9 @@ static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 	if (m->msg_control && m->msg_controllen) {
 		if (s->ts)
 			put_tstamp(s, m, &used, ri->ts);
+		/* after SO_TIMESTAMP*'s, as __sock_recv_timestamp puts them */
+		if (s->tsing)
+			put_tsing(s, m, &used, ri->ts);
 		if (s->pktinfo && dst->family == AF_INET) {
 			struct in_pktinfo pi = { .ipi_ifindex = s->ifindex,
 						 .ipi_spec_dst = dst->v4,

@@ -165,6 +165,9 @@ struct ps_sock {
 	 * the last one set choosing ns or us and the layout (ts_set) */
 	bool pktinfo, pktinfo6, ts, ts_ns, ts_new, recvtos, recvttl;
 	bool recvtclass, recvhops; /* IPV6_RECVTCLASS, IPV6_RECVHOPLIMIT */
+	/* SO_TIMESTAMPING's flags, software receive times only (calls.c);
+	 * the layout is ts_new's, which the kernel shares with SO_TIMESTAMP* */
+	uint32_t tsing;
 	/* IP_TOS and IP_TTL, IPV6_TCLASS and IPV6_UNICAST_HOPS, for what the
 	 * port sends (ttl, hops 0: the default); the routes below carry
 	 * them, and a change empties the routes */

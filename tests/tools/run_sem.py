@@ -159,6 +159,35 @@ for opt, on, typ in want:
 check("SO_TIMESTAMP, _NS and _NEW: the one cmsg the last option asks for",
       ok, repr(got))
 
+# SO_TIMESTAMPING with software receive times (chronyd's flags: RX_SOFTWARE,
+# SOFTWARE, OPT_CMSG): three timespecs, the first the receive time, after
+# SO_TIMESTAMP's cmsg when that is on too; the option's _NEW form (65)
+# switches both to the 64-bit layouts, as SO_TIMESTAMP_NEW would; 0 stops
+SO_TIMESTAMPING, SO_TIMESTAMPING_NEW = 37, 65
+st = sock()
+want = [(SO_TIMESTAMPING, 1048, [SO_TIMESTAMPING]),
+        (SO_TIMESTAMP, 1, [SO_TIMESTAMP, SO_TIMESTAMPING]),
+        (SO_TIMESTAMPING_NEW, 1048, [SO_TIMESTAMP_NEW, SO_TIMESTAMPING_NEW]),
+        (SO_TIMESTAMP, 0, [SO_TIMESTAMPING_NEW]),
+        (SO_TIMESTAMPING_NEW, 0, [])]
+got = []
+ok = True
+for opt, val, typs in want:
+    st.setsockopt(socket.SOL_SOCKET, opt, val)
+    st.sendto(b"t", ECHO)
+    _, anc, _, _ = st.recvmsg(10, 256)
+    cm = [(ty, v) for lv, ty, v in anc if lv == socket.SOL_SOCKET]
+    got.append([ty for ty, _ in cm])
+    ok &= [ty for ty, _ in cm] == typs
+    for ty, v in cm:
+        if ty in (SO_TIMESTAMPING, SO_TIMESTAMPING_NEW):
+            t = struct.unpack("6q", v)
+            ok &= (len(v) == 48 and t[2:] == (0,) * 4 and
+                   abs(t[0] + t[1] / 1e9 - time.time()) < 5)
+check("SO_TIMESTAMPING software receive times, beside SO_TIMESTAMP",
+      ok, repr(got))
+st.close()
+
 # IP_TOS and IP_TTL on what the socket sends, as the echo saw them:
 # defaults, set (a DSCP with ECN bits, a TTL), the one-byte IP_TOS form,
 # and IP_TTL -1 back to the default. The echo's reply comes with the same
