@@ -300,6 +300,8 @@ extern const char *ps_report; /* SLUICE_RUN_REPORT, NULL: none */
 /* report.c */
 void ps_report_sock(struct ps_sock *s); /* s's lock held */
 void ps_signals_init(void); /* after the settings are read */
+/* open the report file before the program can chroot or drop privileges */
+void ps_report_open(void);
 
 /* io.c: the lock of s is held by the caller; -errno or bytes */
 ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags);

@@ -92,6 +92,7 @@ __attribute__((constructor)) void ps_init(void)
 		ps_spin_us = (unsigned)strtoul(p, NULL, 10);
 	REAL(sigaction);
 	pthread_atfork(ps_atfork_prepare, ps_atfork_parent, ps_atfork_child);
+	ps_report_open();
 	ps_signals_init();
 }
 
