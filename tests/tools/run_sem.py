@@ -129,6 +129,42 @@ check("IP_PKTINFO and SO_TIMESTAMP cmsgs",
       (socket.IPPROTO_IP, IP_PKTINFO) in kinds and ts and
       abs(ts[0][0] + ts[0][1] / 1e6 - time.time()) < 5, repr(anc))
 
+# a send with IP_PKTINFO or IPV6_PKTINFO naming the source, as DNS, SNMP
+# and NTP servers on 0.0.0.0 answer from the address a query came to
+# (test_run_servers.sh sees dnsmasq's answers leave through the port)
+def local_addr(family, to):
+    u = socket.socket(family, socket.SOCK_DGRAM)
+    u.connect(to)
+    a = u.getsockname()[0]
+    u.close()
+    return a
+
+
+got = []
+try:
+    for fam, to, lv, ty, pi in (
+            (socket.AF_INET, ECHO, socket.IPPROTO_IP, IP_PKTINFO,
+             struct.pack("i4s4s", 0, socket.inet_aton(
+                 local_addr(socket.AF_INET, ECHO)), bytes(4))),
+            (socket.AF_INET6, ECHO6, socket.IPPROTO_IPV6,
+             socket.IPV6_PKTINFO,
+             socket.inet_pton(socket.AF_INET6,
+                              local_addr(socket.AF_INET6, ECHO6)) +
+             struct.pack("I", 0))):
+        sp = socket.socket(fam, socket.SOCK_DGRAM)
+        sp.bind(("0.0.0.0" if fam == socket.AF_INET else "::", 0))
+        sp.settimeout(3)
+        for i in range(2):
+            sp.sendmsg([b"pktinfo %d" % i], [(lv, ty, pi)], 0, to)
+            got.append(sp.recvfrom(100))
+        sp.close()
+    ok = [d for d, _ in got] == [b"pktinfo 0", b"pktinfo 1"] * 2
+except OSError as e:
+    ok = False
+    got.append(repr(e))
+check("sendmsg with IP_PKTINFO and IPV6_PKTINFO (the source): answered",
+      ok, repr(got))
+
 # SO_TIMESTAMP* as the kernel keeps them: one switch for the four, and
 # the last one turned on decides the single cmsg a datagram gets, in its
 # layout (the _NEW ones, 63 and 64, are what programs built with
