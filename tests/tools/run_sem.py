@@ -131,33 +131,34 @@ check("IP_PKTINFO and SO_TIMESTAMP cmsgs",
 
 # a send with IP_PKTINFO or IPV6_PKTINFO naming the source, as DNS, SNMP
 # and NTP servers on 0.0.0.0 answer from the address a query came to
-# (test_run_servers.sh sees dnsmasq's answers leave through the port)
-def local_addr(family, to):
-    u = socket.socket(family, socket.SOCK_DGRAM)
-    u.connect(to)
-    a = u.getsockname()[0]
-    u.close()
-    return a
-
-
+# (test_run_servers.sh sees dnsmasq's answers leave through the port); on
+# s and an IPv6 socket on s's port number: served sockets that close keep
+# their numbers in the port's match, which takes 16
 got = []
 try:
-    for fam, to, lv, ty, pi in (
-            (socket.AF_INET, ECHO, socket.IPPROTO_IP, IP_PKTINFO,
-             struct.pack("i4s4s", 0, socket.inet_aton(
-                 local_addr(socket.AF_INET, ECHO)), bytes(4))),
-            (socket.AF_INET6, ECHO6, socket.IPPROTO_IPV6,
-             socket.IPV6_PKTINFO,
-             socket.inet_pton(socket.AF_INET6,
-                              local_addr(socket.AF_INET6, ECHO6)) +
-             struct.pack("I", 0))):
-        sp = socket.socket(fam, socket.SOCK_DGRAM)
-        sp.bind(("0.0.0.0" if fam == socket.AF_INET else "::", 0))
-        sp.settimeout(3)
+    sp6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sp6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sp6.bind(("::", s.getsockname()[1]))
+    sp6.settimeout(3)
+    # the addresses the echoes' answers come to: the sources to name
+    sp6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+    src = []
+    for sp, to, lv, ty in ((s, ECHO, socket.IPPROTO_IP, IP_PKTINFO),
+                           (sp6, ECHO6, socket.IPPROTO_IPV6,
+                            socket.IPV6_PKTINFO)):
+        sp.sendto(b"where", to)
+        _, anc, _, _ = sp.recvmsg(100, 256)
+        v = [v for l, t, v in anc if (l, t) == (lv, ty)][0]
+        src.append(v[8:12] if sp is s else v[:16])
+    for sp, to, lv, ty, pi in (
+            (s, ECHO, socket.IPPROTO_IP, IP_PKTINFO,
+             struct.pack("i4s4s", 0, src[0], bytes(4))),
+            (sp6, ECHO6, socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
+             src[1] + struct.pack("I", 0))):
         for i in range(2):
             sp.sendmsg([b"pktinfo %d" % i], [(lv, ty, pi)], 0, to)
             got.append(sp.recvfrom(100))
-        sp.close()
+    sp6.close()
     ok = [d for d, _ in got] == [b"pktinfo 0", b"pktinfo 1"] * 2
 except OSError as e:
     ok = False
@@ -200,7 +201,6 @@ check("SO_TIMESTAMP, _NS and _NEW: the one cmsg the last option asks for",
 # SO_TIMESTAMP's cmsg when that is on too; the option's _NEW form (65)
 # switches both to the 64-bit layouts, as SO_TIMESTAMP_NEW would; 0 stops
 SO_TIMESTAMPING, SO_TIMESTAMPING_NEW = 37, 65
-st = sock()
 want = [(SO_TIMESTAMPING, 1048, [SO_TIMESTAMPING]),
         (SO_TIMESTAMP, 1, [SO_TIMESTAMP, SO_TIMESTAMPING]),
         (SO_TIMESTAMPING_NEW, 1048, [SO_TIMESTAMP_NEW, SO_TIMESTAMPING_NEW]),
@@ -222,7 +222,6 @@ for opt, val, typs in want:
                    abs(t[0] + t[1] / 1e9 - time.time()) < 5)
 check("SO_TIMESTAMPING software receive times, beside SO_TIMESTAMP",
       ok, repr(got))
-st.close()
 
 # IP_TOS and IP_TTL on what the socket sends, as the echo saw them:
 # defaults, set (a DSCP with ECN bits, a TTL), the one-byte IP_TOS form,
