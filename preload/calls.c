@@ -406,7 +406,7 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 {
 	struct ps_sock *s;
-	bool bpf;
+	bool bpf, fell;
 	int r;
 
 	ps_init();
@@ -423,6 +423,7 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 	bpf = level == SOL_SOCKET && (name == SO_ATTACH_REUSEPORT_CBPF ||
 				      name == SO_ATTACH_REUSEPORT_EBPF);
 	pthread_mutex_lock(&s->lock);
+	fell = !s->gave_up;
 	if (bpf)
 		ps_fallback(s,
 			    "SO_ATTACH_REUSEPORT_%cBPF: its SO_REUSEPORT "
@@ -442,9 +443,12 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 				    "implemented",
 				    level, name);
 	}
+	fell &= s->gave_up && s->local.port;
 	pthread_mutex_unlock(&s->lock);
 	if (bpf) /* the whole group goes to the kernel */
 		ps_rp_bpf(s);
+	if (fell) /* its port number is the kernel's now */
+		ps_kernel_takes_port(s);
 	return 0;
 }
 

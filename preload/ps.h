@@ -259,6 +259,15 @@ static inline struct sl_addr ps_unmapped(const struct sl_addr *a)
 	return u;
 }
 
+/* Both of one SO_REUSEPORT group: unconnected, on the same address and
+ * port, both with SO_REUSEPORT. */
+static inline bool ps_same_group(const struct ps_sock *a,
+				 const struct ps_sock *b)
+{
+	return a->reuseport && b->reuseport && !a->connected && !b->connected &&
+	       a->local.port == b->local.port && ps_ip_eq(&a->local, &b->local);
+}
+
 /* sockaddr_in or _in6 to sl_addr: 0, or -1 for another family. */
 int ps_from_sockaddr(const void *sa, socklen_t len, struct sl_addr *out);
 
@@ -289,6 +298,9 @@ void ps_after_connect(int fd);
 void ps_fallback(struct ps_sock *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void ps_rp_bpf(struct ps_sock *s);
+/* s went to the kernel with a port: served sockets with its number leave
+ * it to the kernel; s's lock not held */
+void ps_kernel_takes_port(struct ps_sock *s);
 uint64_t ps_now_ns(void);
 extern unsigned ps_spin_us;
 /* false once another process may share the program's sockets (a fork, a

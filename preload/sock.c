@@ -404,19 +404,21 @@ static int kernel_port(const struct ps_sock *s, uint16_t port)
 
 		if (t && t != s && t->fd == (int)fd && t->local.port == port &&
 		    !__atomic_load_n(&t->served, __ATOMIC_RELAXED) &&
-		    !on_loopback(&t->local))
+		    !on_loopback(&t->local) && !ps_same_group(s, t))
 			return (int)fd;
 	}
 	return -1;
 }
 
 /*
- * Kernel socket s has a port now: the served sockets with that port go to
- * the kernel (the last one out takes the port number out of the match),
- * so that the kernel, which holds every one of these sockets, hands each
- * datagram to the socket it chooses. s's lock is not held.
+ * Kernel socket s has a port now (bound, or sent to the kernel since): the
+ * served sockets with that port go to the kernel (the last one out takes
+ * the port number out of the match), so that the kernel, which holds
+ * every one of these sockets, hands each datagram to the socket it
+ * chooses. Those of s's SO_REUSEPORT group stay: a datagram for s reaches
+ * one of them, as when s closes. s's lock is not held.
  */
-static void kernel_takes_port(struct ps_sock *s)
+void ps_kernel_takes_port(struct ps_sock *s)
 {
 	struct ps_sock *m[64];
 	unsigned fd, n = 0, i;
@@ -429,7 +431,8 @@ static void kernel_takes_port(struct ps_sock *s)
 
 		if (t && t != s && t->fd == (int)fd &&
 		    t->local.port == s->local.port &&
-		    __atomic_load_n(&t->served, __ATOMIC_RELAXED)) {
+		    __atomic_load_n(&t->served, __ATOMIC_RELAXED) &&
+		    !ps_same_group(s, t)) {
 			t->refs++; /* kept until its fallback below */
 			m[n++] = t;
 		}
@@ -450,7 +453,7 @@ static void kernel_takes_port(struct ps_sock *s)
  * it if it has a port and is not served yet (a socket sent to the kernel
  * for good only has its address read). True when it stays a kernel
  * socket with a port, which the served sockets must then leave to it
- * (kernel_takes_port, once s's lock is released). */
+ * (ps_kernel_takes_port, once s's lock is released). */
 static bool refresh(struct ps_sock *s, bool connected_call)
 {
 	struct sockaddr_storage ss;
@@ -552,7 +555,7 @@ void ps_after_bind(int fd)
 	if (bpf) /* a program attached before bind: the group joined */
 		ps_rp_bpf(s);
 	if (take)
-		kernel_takes_port(s);
+		ps_kernel_takes_port(s);
 }
 
 void ps_after_connect(int fd)
@@ -566,7 +569,7 @@ void ps_after_connect(int fd)
 	take = refresh(s, true);
 	pthread_mutex_unlock(&s->lock);
 	if (take)
-		kernel_takes_port(s);
+		ps_kernel_takes_port(s);
 }
 
 /*

@@ -56,7 +56,8 @@ check("sendto/recvfrom 1..8000 bytes", ok)
 # bind, beside a served 0.0.0.0:53): the port steers by the number alone,
 # so it must leave that number to the kernel, or the kernel socket's
 # datagrams are lost. Here a SO_REUSEPORT group's BPF program makes the
-# IPv6 socket the kernel's; bound after the IPv4 one, and before it.
+# IPv6 socket the kernel's: set before its bind, which comes after the
+# IPv4 one's or before it, or set after both sockets were served.
 class Insn(ctypes.Structure):
     _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8),
                 ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
@@ -66,38 +67,48 @@ class Prog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(Insn))]
 
 
-def kernel6(port):
+def bpf_on(k):
+    insn = (Insn * 1)(Insn(0x06, 0, 0, 0))  # BPF_RET | BPF_K 0
+    k.setsockopt(socket.SOL_SOCKET, 51, bytes(Prog(1, insn)))  # _CBPF
+
+
+def kernel6(port, bpf_first=True):
     k = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     k.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     k.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    insn = (Insn * 1)(Insn(0x06, 0, 0, 0))  # BPF_RET | BPF_K 0
-    k.setsockopt(socket.SOL_SOCKET, 51, bytes(Prog(1, insn)))  # _CBPF
+    if bpf_first:
+        bpf_on(k)
     k.bind(("::", port))
     k.settimeout(3)
     return k
 
 
-for first in ("IPv4", "IPv6"):
+for first in ("IPv4 bound first", "IPv6 bound first", "both served first"):
     got = []
     s4 = k6 = None
     try:
-        if first == "IPv4":
-            s4 = sock()
-            k6 = kernel6(s4.getsockname()[1])
-        else:
+        if first == "IPv6 bound first":
             k6 = kernel6(0)
             s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s4.bind(("0.0.0.0", k6.getsockname()[1]))
             s4.settimeout(3)
+        else:
+            s4 = sock()
+            k6 = kernel6(s4.getsockname()[1], first == "IPv4 bound first")
+        for so, to in ((s4, ECHO), (k6, ECHO6)):
+            so.sendto(b"served", to)
+            got.append(so.recv(100))
+        if first == "both served first":
+            bpf_on(k6)
         for so, to in ((s4, ECHO), (k6, ECHO6), (s4, ECHO), (k6, ECHO6)):
             so.sendto(b"same port", to)
             got.append(so.recv(100))
-        ok = got == [b"same port"] * 4
+        ok = got == [b"served"] * 2 + [b"same port"] * 4
     except OSError as e:
         ok = False
         got.append(repr(e))
-    check("a kernel IPv6 socket on a served IPv4 socket's port (%s bound "
-          "first): both answered" % first, ok, repr(got))
+    check("a kernel IPv6 socket on a served IPv4 socket's port (%s): "
+          "both answered" % first, ok, repr(got))
     for so in (s4, k6):
         if so:
             so.close()
