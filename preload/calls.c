@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/net_tstamp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -209,10 +210,39 @@ int fcntl64(int fd, int cmd, ...)
  */
 static void ts_set(struct ps_sock *s, int name, bool on)
 {
-	s->ts_new = name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW;
+	/* turned off, the layout stays (SO_TIMESTAMPING's uses it too) */
+	if (on)
+		s->ts_new = name == SO_TIMESTAMP_NEW ||
+			    name == SO_TIMESTAMPNS_NEW;
 	s->ts = on;
 	s->ts_ns = on &&
 		   (name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW);
+}
+
+#ifndef SOF_TIMESTAMPING_OPT_RX_FILTER
+#define SOF_TIMESTAMPING_OPT_RX_FILTER (1 << 17)
+#endif
+
+/* SO_TIMESTAMPING: a served socket gives the software receive time (what
+ * chronyd asks for), not a transmit or hardware one (false: the kernel's).
+ * As in the kernel, the option's old or new layout is the switch the
+ * SO_TIMESTAMP* options share. */
+static bool tsing_set(struct ps_sock *s, int name, const void *v, socklen_t len)
+{
+	const uint32_t rx_only =
+		SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+		SOF_TIMESTAMPING_OPT_CMSG | SOF_TIMESTAMPING_OPT_TSONLY |
+		SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_RX_FILTER;
+	int fl;
+
+	if (!v || len < (socklen_t)sizeof(fl))
+		return false;
+	memcpy(&fl, v, sizeof(fl));
+	if ((uint32_t)fl & ~rx_only)
+		return false;
+	s->tsing = (uint32_t)fl;
+	s->ts_new = name == SO_TIMESTAMPING_NEW;
+	return true;
 }
 
 /* The socket's cached headers are out of date: route() fills them again. */
@@ -277,6 +307,10 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 		case SO_TIMESTAMPNS_NEW:
 			ts_set(s, name, on != 0);
 			return true;
+		case SO_TIMESTAMPING_OLD:
+		case SO_TIMESTAMPING_NEW:
+			return tsing_set(s, name, v, len);
+		case SO_SELECT_ERR_QUEUE: /* nothing a port sends fails */
 		case SO_REUSEADDR:
 		case SO_REUSEPORT:
 		case SO_RCVBUF:
@@ -335,6 +369,10 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 				   on == IP_PMTUDISC_OMIT;
 			routes_flush(s);
 			return true;
+		/* binding to an address no interface holds (chronyd sets
+		 * it on its server sockets): such a socket is not served */
+		case IP_FREEBIND:
+			return true;
 		}
 	}
 	if (level == IPPROTO_UDP) {
@@ -369,6 +407,12 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 			return true;
 		case IPV6_RECVERR:
 		case IPV6_MTU_DISCOVER:
+		case IPV6_FREEBIND:
+			return true;
+		case IPV6_MTU:
+			/* the size the kernel fragments at (unbound's 1280):
+			 * a datagram whose packet is bigger is its to send */
+			s->mtu6 = on > 0 ? (uint32_t)on : 0;
 			return true;
 		}
 	}
@@ -378,7 +422,7 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 {
 	struct ps_sock *s;
-	bool bpf;
+	bool bpf, fell;
 	int r;
 
 	ps_init();
@@ -395,6 +439,7 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 	bpf = level == SOL_SOCKET && (name == SO_ATTACH_REUSEPORT_CBPF ||
 				      name == SO_ATTACH_REUSEPORT_EBPF);
 	pthread_mutex_lock(&s->lock);
+	fell = !s->gave_up;
 	if (bpf)
 		ps_fallback(s,
 			    "SO_ATTACH_REUSEPORT_%cBPF: its SO_REUSEPORT "
@@ -414,9 +459,12 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 				    "implemented",
 				    level, name);
 	}
+	fell &= s->gave_up && s->local.port;
 	pthread_mutex_unlock(&s->lock);
 	if (bpf) /* the whole group goes to the kernel */
 		ps_rp_bpf(s);
+	if (fell) /* its port number is the kernel's now */
+		ps_kernel_takes_port(s);
 	return 0;
 }
 

@@ -489,14 +489,6 @@ static uint32_t flow_hash(const struct sl_udp_view *v)
 	return (uint32_t)h;
 }
 
-/* Both of one SO_REUSEPORT group: unconnected, on the same address and
- * port, both with SO_REUSEPORT. */
-static bool same_group(const struct ps_sock *a, const struct ps_sock *b)
-{
-	return a->reuseport && b->reuseport && !a->connected && !b->connected &&
-	       a->local.port == b->local.port && ps_ip_eq(&a->local, &b->local);
-}
-
 /* The socket the kernel would deliver this datagram to, or NULL. A
  * SO_REUSEPORT group shares its flows as the kernel's does: the hash of
  * the flow scaled to the group's size picks one, so a flow stays on one
@@ -547,7 +539,7 @@ static struct ps_sock *lookup(struct ps_iface *f, const struct sl_udp_view *v)
 	if (!best || !best->reuseport || best->connected)
 		return best;
 	for (i = 0; i < f->n_socks; i++)
-		if (scores[i] == score && same_group(f->socks[i], best))
+		if (scores[i] == score && ps_same_group(f->socks[i], best))
 			group[n++] = f->socks[i];
 	return group[((uint64_t)flow_hash(v) * n) >> 32];
 }

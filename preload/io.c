@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/net_tstamp.h>
 #include <linux/time_types.h>
 
 #include <sluice/mem.h>
@@ -111,6 +112,36 @@ static void put_tstamp(const struct ps_sock *s, struct msghdr *m, size_t *used,
 	}
 }
 
+#ifndef SOF_TIMESTAMPING_OPT_RX_FILTER
+#define SOF_TIMESTAMPING_OPT_RX_FILTER (1 << 17)
+#endif
+
+/* SO_TIMESTAMPING's control message: the software time first of three
+ * (the hardware ones zero), in the layout ts_new says. */
+static void put_tsing(const struct ps_sock *s, struct msghdr *m, size_t *used,
+		      uint64_t tsn)
+{
+	if (!(s->tsing & SOF_TIMESTAMPING_SOFTWARE) ||
+	    ((s->tsing & SOF_TIMESTAMPING_OPT_RX_FILTER) &&
+	     !(s->tsing & SOF_TIMESTAMPING_RX_SOFTWARE)))
+		return;
+	if (s->ts_new) {
+		struct __kernel_timespec t[3] = { 0 };
+
+		t[0].tv_sec = (long long)(tsn / 1000000000ull);
+		t[0].tv_nsec = (long long)(tsn % 1000000000ull);
+		put_cmsg(m, used, SOL_SOCKET, SO_TIMESTAMPING_NEW, t,
+			 sizeof(t));
+	} else {
+		struct __kernel_old_timespec t[3] = { 0 };
+
+		t[0].tv_sec = (__kernel_old_time_t)(tsn / 1000000000ull);
+		t[0].tv_nsec = (long)(tsn % 1000000000ull);
+		put_cmsg(m, used, SOL_SOCKET, SO_TIMESTAMPING_OLD, t,
+			 sizeof(t));
+	}
+}
+
 static void put_int_cmsg(struct msghdr *m, size_t *used, int level, int type,
 			 int v)
 {
@@ -173,6 +204,9 @@ static ssize_t deliver(struct ps_sock *s, struct msghdr *m, int flags,
 	if (m->msg_control && m->msg_controllen) {
 		if (s->ts)
 			put_tstamp(s, m, &used, ri->ts);
+		/* after SO_TIMESTAMP*'s, as __sock_recv_timestamp puts them */
+		if (s->tsing)
+			put_tsing(s, m, &used, ri->ts);
 		if (s->pktinfo && dst->family == AF_INET) {
 			struct in_pktinfo pi = { .ipi_ifindex = s->ifindex,
 						 .ipi_spec_dst = dst->v4,
@@ -403,24 +437,80 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 	return &r->hp;
 }
 
+/* What a send's IP_PKTINFO or IPV6_PKTINFO asks for: family 0 for none,
+ * else its family, the source address (any: the usual one) and the
+ * interface (0: any). */
+struct send_pi {
+	int family;
+	struct sl_addr src;
+	int ifindex;
+};
+
 /* The UDP_SEGMENT size m asks for (its control message, else the
- * socket's), 0 for none; -1 when m has a control message the port does
- * not send as the kernel would (m goes through the kernel). */
-static int send_gso(const struct ps_sock *s, const struct msghdr *m)
+ * socket's), 0 for none, and its IP_PKTINFO or IPV6_PKTINFO in *pi; -1
+ * when m has a control message the port does not send as the kernel
+ * would (m goes through the kernel). */
+static int send_cmsgs(const struct ps_sock *s, const struct msghdr *m,
+		      struct send_pi *pi)
 {
 	struct cmsghdr *c;
 	uint16_t gso = s->gso;
 
+	memset(pi, 0, sizeof(*pi));
 	if (!m->msg_controllen)
 		return gso;
 	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
-		if (c->cmsg_level != IPPROTO_UDP ||
-		    c->cmsg_type != UDP_SEGMENT ||
-		    c->cmsg_len != CMSG_LEN(sizeof(gso)))
+		if (c->cmsg_level == IPPROTO_UDP &&
+		    c->cmsg_type == UDP_SEGMENT &&
+		    c->cmsg_len == CMSG_LEN(sizeof(gso))) {
+			memcpy(&gso, CMSG_DATA(c), sizeof(gso));
+		} else if (c->cmsg_level == IPPROTO_IP &&
+			   c->cmsg_type == IP_PKTINFO &&
+			   c->cmsg_len == CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo ip;
+
+			/* ipi_spec_dst is the source (ipi_addr is ignored) */
+			memcpy(&ip, CMSG_DATA(c), sizeof(ip));
+			pi->family = AF_INET;
+			pi->src.family = AF_INET;
+			pi->src.v4 = ip.ipi_spec_dst;
+			pi->ifindex = ip.ipi_ifindex;
+		} else if (c->cmsg_level == IPPROTO_IPV6 &&
+			   c->cmsg_type == IPV6_PKTINFO &&
+			   c->cmsg_len ==
+				   CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo ip;
+
+			memcpy(&ip, CMSG_DATA(c), sizeof(ip));
+			pi->family = AF_INET6;
+			pi->src.family = AF_INET6;
+			pi->src.v6 = ip.ipi6_addr;
+			pi->ifindex = (int)ip.ipi6_ifindex;
+		} else {
 			return -1;
-		memcpy(&gso, CMSG_DATA(c), sizeof(gso));
+		}
 	}
 	return gso;
+}
+
+/* Whether a send with pi goes out of the port as hp has it: pi names the
+ * port's interface (or none) and the source hp has (or none). A DNS,
+ * SNMP or NTP server on 0.0.0.0 answers from the address the query came
+ * to, which on an interface with one address is hp's. IPv4's unset
+ * source has the kernel pick one even for a socket bound to another:
+ * that one is the kernel's to send. */
+static bool send_pi_ok(const struct ps_sock *s, const struct send_pi *pi,
+		       const struct sl_addr *dst,
+		       const struct sl_udp_params *hp)
+{
+	if (!pi->family)
+		return true;
+	if (pi->family != dst->family ||
+	    (pi->ifindex && pi->ifindex != s->ifindex))
+		return false;
+	if (ps_addr_any(&pi->src))
+		return pi->family == AF_INET6 || s->any;
+	return ps_ip_eq(&pi->src, &hp->src);
 }
 
 /* The headers m goes out with on the port, route_miss (see route), or
@@ -431,13 +521,15 @@ static const struct sl_udp_params *send_params(struct ps_sock *s,
 					       int flags, bool query,
 					       size_t *len, unsigned *gso)
 {
+	const struct sl_udp_params *hp;
+	struct send_pi pi;
 	struct sl_addr dst;
 	size_t i;
 	int g;
 
 	if (!s->served || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)))
 		return NULL;
-	g = send_gso(s, m);
+	g = send_cmsgs(s, m, &pi);
 	if (g < 0)
 		return NULL;
 	if (m->msg_name) {
@@ -474,7 +566,14 @@ static const struct sl_udp_params *send_params(struct ps_sock *s,
 	*gso = g && *len > (size_t)g ? (unsigned)g : 0;
 	if (*gso && (*len + *gso - 1) / *gso > PS_GSO_SEGS)
 		return NULL;
-	return route(s, &dst, query);
+	/* IPV6_MTU: the kernel fragments an IPv6 packet bigger than that */
+	if (dst.family == AF_INET6 && s->mtu6 &&
+	    40 + 8 + (*gso ? *gso : *len) > s->mtu6)
+		return NULL;
+	hp = route(s, &dst, query);
+	if (hp && hp != &route_miss && !send_pi_ok(s, &pi, &dst, hp))
+		return NULL;
+	return hp;
 }
 
 /* len bytes of m's payload from byte from, built into a buffer of f's

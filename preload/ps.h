@@ -172,6 +172,9 @@ struct ps_sock {
 	 * the last one set choosing ns or us and the layout (ts_set) */
 	bool pktinfo, pktinfo6, ts, ts_ns, ts_new, recvtos, recvttl;
 	bool recvtclass, recvhops; /* IPV6_RECVTCLASS, IPV6_RECVHOPLIMIT */
+	/* SO_TIMESTAMPING's flags, software receive times only (calls.c);
+	 * the layout is ts_new's, which the kernel shares with SO_TIMESTAMP* */
+	uint32_t tsing;
 	/* IP_TOS and IP_TTL, IPV6_TCLASS and IPV6_UNICAST_HOPS, for what the
 	 * port sends (ttl, hops 0: the default); the routes below carry
 	 * them, and a change empties the routes */
@@ -180,6 +183,7 @@ struct ps_sock {
 	 * without DF, as the kernel's (a router on the way may fragment) */
 	bool no_df;
 	uint16_t gso; /* UDP_SEGMENT: sends cut into datagrams of this size */
+	uint32_t mtu6; /* IPV6_MTU, 0: the device's */
 	/* SO_BINDTODEVICE / SO_BINDTOIFINDEX: the socket's device, "" for
 	 * none; the port serves it there only */
 	char bind_dev[IF_NAMESIZE];
@@ -265,6 +269,15 @@ static inline struct sl_addr ps_unmapped(const struct sl_addr *a)
 	return u;
 }
 
+/* Both of one SO_REUSEPORT group: unconnected, on the same address and
+ * port, both with SO_REUSEPORT. */
+static inline bool ps_same_group(const struct ps_sock *a,
+				 const struct ps_sock *b)
+{
+	return a->reuseport && b->reuseport && !a->connected && !b->connected &&
+	       a->local.port == b->local.port && ps_ip_eq(&a->local, &b->local);
+}
+
 /* sockaddr_in or _in6 to sl_addr: 0, or -1 for another family. */
 int ps_from_sockaddr(const void *sa, socklen_t len, struct sl_addr *out);
 
@@ -295,6 +308,9 @@ void ps_after_connect(int fd);
 void ps_fallback(struct ps_sock *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void ps_rp_bpf(struct ps_sock *s);
+/* s went to the kernel with a port: served sockets with its number leave
+ * it to the kernel; s's lock not held */
+void ps_kernel_takes_port(struct ps_sock *s);
 uint64_t ps_now_ns(void);
 extern unsigned ps_spin_us;
 /* false once another process may share the program's sockets (a fork, a
@@ -309,6 +325,8 @@ extern const char *ps_fw_skipped;
 /* report.c */
 void ps_report_sock(struct ps_sock *s); /* s's lock held */
 void ps_signals_init(void); /* after the settings are read */
+/* open the report file before the program can chroot or drop privileges */
+void ps_report_open(void);
 
 /* io.c: the lock of s is held by the caller; -errno or bytes */
 ssize_t ps_recvmsg(struct ps_sock *s, int fd, struct msghdr *m, int flags);

@@ -20,6 +20,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ps.h"
@@ -179,12 +181,56 @@ static size_t format(struct ps_sock *s, struct line *l, bool in_signal)
 	return l->len;
 }
 
+/*
+ * The report file, opened at start: a server that chroots (in.tftpd -s)
+ * or gives up root (chronyd, unbound, dnsmasq) before its sockets close
+ * could no longer open it by name. Kept at a high fd number, so that the
+ * program's own fds are numbered as without the preload; a program that
+ * closes every fd (daemons do) may since have that number for a file of
+ * its own, so the device and inode are checked before each write, and
+ * where they differ the name is opened as before.
+ */
+static int rep_fd = -1;
+static dev_t rep_dev;
+static ino_t rep_ino;
+
+void ps_report_open(void)
+{
+	struct rlimit rl;
+	struct stat st;
+	int fd, hi = -1;
+
+	if (!ps_report || !strcmp(ps_report, "-"))
+		return;
+	fd = open(ps_report, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 64 &&
+	    fstat(fd, &st) == 0) {
+		rlim_t at = rl.rlim_cur > 1024 ? 1024 : rl.rlim_cur;
+
+		hi = ps_real.fcntl(fd, F_DUPFD_CLOEXEC, (int)(at - at / 8));
+	}
+	ps_real.close(fd);
+	if (hi < 0)
+		return;
+	rep_fd = hi;
+	rep_dev = st.st_dev;
+	rep_ino = st.st_ino;
+}
+
 static void emit(const struct line *l)
 {
+	struct stat st;
 	int fd;
 
 	if (!strcmp(ps_report, "-")) {
 		(void)!write(2, l->buf, l->len);
+		return;
+	}
+	if (rep_fd >= 0 && fstat(rep_fd, &st) == 0 && st.st_dev == rep_dev &&
+	    st.st_ino == rep_ino) {
+		(void)!write(rep_fd, l->buf, l->len);
 		return;
 	}
 	fd = open(ps_report, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

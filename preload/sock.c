@@ -97,6 +97,7 @@ __attribute__((constructor)) void ps_init(void)
 		ps_spin_us = (unsigned)strtoul(p, NULL, 10);
 	REAL(sigaction);
 	pthread_atfork(ps_atfork_prepare, ps_atfork_parent, ps_atfork_child);
+	ps_report_open();
 	ps_signals_init();
 }
 
@@ -423,24 +424,96 @@ void ps_rp_bpf(struct ps_sock *s)
 	}
 }
 
+static bool on_loopback(const struct sl_addr *a)
+{
+	struct sl_addr u = ps_unmapped(a);
+
+	return u.family == AF_INET ? (ntohl(u.v4.s_addr) >> 24) == 127 :
+				     IN6_IS_ADDR_LOOPBACK(&u.v6);
+}
+
+/* A kernel socket of the program, other than s, that has port (not on
+ * loopback, whose datagrams never cross a port): its fd, or -1. The
+ * steering program matches a port number whatever the family and
+ * address, so a port that serves that number takes the kernel socket's
+ * datagrams too (unbound's [::]:53, sent to the kernel by an option
+ * before its bind, beside a served 0.0.0.0:53). ctl held. */
+static int kernel_port(const struct ps_sock *s, uint16_t port)
+{
+	unsigned fd;
+
+	for (fd = 0; port && fd < PS_MAX_FD; fd++) {
+		struct ps_sock *t = ps_get((int)fd);
+
+		if (t && t != s && t->fd == (int)fd && t->local.port == port &&
+		    !__atomic_load_n(&t->served, __ATOMIC_RELAXED) &&
+		    !on_loopback(&t->local) && !ps_same_group(s, t))
+			return (int)fd;
+	}
+	return -1;
+}
+
+/*
+ * Kernel socket s has a port now (bound, or sent to the kernel since): the
+ * served sockets with that port go to the kernel (the last one out takes
+ * the port number out of the match), so that the kernel, which holds
+ * every one of these sockets, hands each datagram to the socket it
+ * chooses. Those of s's SO_REUSEPORT group stay: a datagram for s reaches
+ * one of them, as when s closes. s's lock is not held.
+ */
+void ps_kernel_takes_port(struct ps_sock *s)
+{
+	struct ps_sock *m[64];
+	unsigned fd, n = 0, i;
+
+	pthread_mutex_lock(&ps_ctl);
+	for (fd = 0; fd < PS_MAX_FD && n < 64 && s->local.port &&
+		     !on_loopback(&s->local);
+	     fd++) {
+		struct ps_sock *t = ps_get((int)fd);
+
+		if (t && t != s && t->fd == (int)fd &&
+		    t->local.port == s->local.port &&
+		    __atomic_load_n(&t->served, __ATOMIC_RELAXED) &&
+		    !ps_same_group(s, t)) {
+			t->refs++; /* kept until its fallback below */
+			m[n++] = t;
+		}
+	}
+	pthread_mutex_unlock(&ps_ctl);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&m[i]->lock);
+		ps_fallback(m[i],
+			    "port %u is a kernel socket's too (fd %d): the "
+			    "kernel hands out its datagrams",
+			    s->local.port, s->fd);
+		pthread_mutex_unlock(&m[i]->lock);
+		put(m[i]);
+	}
+}
+
 /* Read where the kernel socket is bound (and to whom connected) and serve
- * it if it has a port and is not served yet. */
-static void refresh(struct ps_sock *s, bool connected_call)
+ * it if it has a port and is not served yet (a socket sent to the kernel
+ * for good only has its address read). True when it stays a kernel
+ * socket with a port, which the served sockets must then leave to it
+ * (ps_kernel_takes_port, once s's lock is released). */
+static bool refresh(struct ps_sock *s, bool connected_call)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct sl_addr la;
-	int bpf_fd;
+	int bpf_fd, kfd = -1;
 
-	if (!s->local.family || !ps_on || (s->gave_up && !s->rp_bpf))
-		return;
+	if (!s->local.family || !ps_on)
+		return false;
 	if (getsockname(s->fd, (struct sockaddr *)&ss, &sl) ||
 	    ps_from_sockaddr(&ss, sl, &la))
-		return;
+		return false;
 	if (s->gave_up) {
-		/* where its group is: others bound there go to the kernel */
+		/* where its group is: others bound there go to the kernel;
+		 * and its port is the kernel's */
 		set_local(s, &la);
-		return;
+		return la.port != 0;
 	}
 	if (s->served &&
 	    (la.port != s->local.port ||
@@ -451,7 +524,7 @@ static void refresh(struct ps_sock *s, bool connected_call)
 	}
 	if (!s->served && s->decided && la.port == s->local.port &&
 	    ps_ip_eq(&la, &s->local))
-		return;
+		return false;
 	set_local(s, &la);
 	if (la.family == AF_INET6) {
 		int v = 0;
@@ -468,32 +541,31 @@ static void refresh(struct ps_sock *s, bool connected_call)
 		memset(s->routes, 0, sizeof(s->routes));
 	}
 	if (s->served || !s->local.port || s->gave_up)
-		return;
+		return false;
 	s->decided = true;
 	/* a dual-stack socket on an IPv4-mapped address (bound there, or
 	 * given it by a connect to an IPv4 peer, as Java's sockets are) is
 	 * served as its IPv4 address: the checks are on that */
 	la = ps_unmapped(&la);
-	if (la.family == AF_INET ? (ntohl(la.v4.s_addr) >> 24) == 127 :
-				   IN6_IS_ADDR_LOOPBACK(&la.v6)) {
+	if (on_loopback(&la)) {
 		snprintf(s->why, sizeof(s->why), "bound on loopback");
-		return;
+		return false;
 	}
 	if (la.family == AF_INET ? IN_MULTICAST(ntohl(la.v4.s_addr)) :
 				   IN6_IS_ADDR_MULTICAST(&la.v6)) {
 		snprintf(s->why, sizeof(s->why), "bound to a multicast group");
-		return;
+		return true;
 	}
 	if (la.family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&la.v6)) {
 		snprintf(s->why, sizeof(s->why),
 			 "bound to a link-local address");
-		return;
+		return true;
 	}
 	pthread_mutex_lock(&ps_ctl);
 	bpf_fd = s->reuseport ? group_bpf(s) : -1;
 	if (bpf_fd >= 0) {
 		s->rp_bpf = true; /* the mark stays with the group */
-	} else {
+	} else if ((kfd = kernel_port(s, s->local.port)) < 0) {
 		ps_inside++;
 		serve(s);
 		ps_inside--;
@@ -504,32 +576,43 @@ static void refresh(struct ps_sock *s, bool connected_call)
 			    "its SO_REUSEPORT group steers by a BPF program "
 			    "(attached on fd %d)",
 			    bpf_fd);
+	else if (kfd >= 0)
+		ps_fallback(s,
+			    "port %u is a kernel socket's too (fd %d): the "
+			    "kernel hands out its datagrams",
+			    s->local.port, kfd);
+	return !s->served; /* a kernel socket with a port */
 }
 
 void ps_after_bind(int fd)
 {
 	struct ps_sock *s = ps_get(fd);
-	bool bpf;
+	bool bpf, take;
 
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
-	refresh(s, false);
+	take = refresh(s, false);
 	bpf = s->rp_bpf && s->gave_up;
 	pthread_mutex_unlock(&s->lock);
 	if (bpf) /* a program attached before bind: the group joined */
 		ps_rp_bpf(s);
+	if (take)
+		ps_kernel_takes_port(s);
 }
 
 void ps_after_connect(int fd)
 {
 	struct ps_sock *s = ps_get(fd);
+	bool take;
 
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
-	refresh(s, true);
+	take = refresh(s, true);
 	pthread_mutex_unlock(&s->lock);
+	if (take)
+		ps_kernel_takes_port(s);
 }
 
 /*

@@ -29,6 +29,9 @@
                                       servers do) and sends "nodf" twice
   run_progs.py label HOST6 PORT       two sockets send "label" twice each
   run_progs.py client HOST PORT N [tcp]   the kernel client: N round trips
+  run_progs.py memcache HOST PORT SIZE   memcached's kernel client: sets a
+                                      SIZE-byte value over TCP, gets it over
+                                      UDP (frame header, several datagrams)
   run_progs.py flows HOST PORT F K [one]   the kernel client of reuse: F
                                       flows (source ports) of K round trips
                                       each, a flow always at one socket,
@@ -431,6 +434,36 @@ def client(host, port, n, tcp=False):
     print("ok %d" % n)
 
 
+def memcache(host, port, size):
+    """set over TCP (memcached takes no set over UDP), get over UDP: each
+    datagram has the 8-byte frame header (request id, sequence number,
+    datagrams in all, 0); the value must come back byte for byte."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    val = os.urandom(size // 2).hex().encode()
+    t = socket.create_connection((host, port), timeout=5)
+    t.sendall(b"set k 0 0 %d\r\n%s\r\n" % (len(val), val))
+    if t.recv(100) != b"STORED\r\n":
+        sys.exit("set not stored")
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    u.settimeout(5)
+    u.sendto(b"\x00\x07\x00\x00\x00\x01\x00\x00get k\r\n", (host, port))
+    parts = {}
+    while True:
+        d = u.recv(65536)
+        rid, seq, tot = int.from_bytes(d[0:2], "big"), \
+            int.from_bytes(d[2:4], "big"), int.from_bytes(d[4:6], "big")
+        if rid != 7:
+            sys.exit("request id %d" % rid)
+        parts[seq] = d[8:]
+        if len(parts) == tot:
+            break
+    body = b"".join(parts[i] for i in range(tot))
+    want = b"VALUE k 0 %d\r\n%s\r\nEND\r\n" % (len(val), val)
+    if body != want:
+        sys.exit("value differs (%d bytes, %d datagrams)" % (len(body), tot))
+    print("ok %d bytes in %d datagrams" % (len(body), tot))
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     if a[0] == "echo":
@@ -475,3 +508,5 @@ if __name__ == "__main__":
         label(a[1], int(a[2]))
     elif a[0] == "client":
         client(a[1], int(a[2]), int(a[3]), len(a) > 4)
+    elif a[0] == "memcache":
+        memcache(a[1], int(a[2]), int(a[3]))

@@ -51,6 +51,68 @@ for n in (1, 100, 1472, 1473, 1600, 3000, 8000):
     ok &= d == m and a == ECHO
 check("sendto/recvfrom 1..8000 bytes", ok)
 
+# a kernel socket beside a served one on the same port number, the other
+# family (unbound's [::]:53 went to the kernel for an option before its
+# bind, beside a served 0.0.0.0:53): the port steers by the number alone,
+# so it must leave that number to the kernel, or the kernel socket's
+# datagrams are lost. Here a SO_REUSEPORT group's BPF program makes the
+# IPv6 socket the kernel's: set before its bind, which comes after the
+# IPv4 one's or before it, or set after both sockets were served.
+class Insn(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8),
+                ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(Insn))]
+
+
+def bpf_on(k):
+    insn = (Insn * 1)(Insn(0x06, 0, 0, 0))  # BPF_RET | BPF_K 0
+    k.setsockopt(socket.SOL_SOCKET, 51, bytes(Prog(1, insn)))  # _CBPF
+
+
+def kernel6(port, bpf_first=True):
+    k = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    k.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    k.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if bpf_first:
+        bpf_on(k)
+    k.bind(("::", port))
+    k.settimeout(3)
+    return k
+
+
+for first in ("IPv4 bound first", "IPv6 bound first", "both served first"):
+    got = []
+    s4 = k6 = None
+    try:
+        if first == "IPv6 bound first":
+            k6 = kernel6(0)
+            s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s4.bind(("0.0.0.0", k6.getsockname()[1]))
+            s4.settimeout(3)
+        else:
+            s4 = sock()
+            k6 = kernel6(s4.getsockname()[1], first == "IPv4 bound first")
+        for so, to in ((s4, ECHO), (k6, ECHO6)):
+            so.sendto(b"served", to)
+            got.append(so.recv(100))
+        if first == "both served first":
+            bpf_on(k6)
+        for so, to in ((s4, ECHO), (k6, ECHO6), (s4, ECHO), (k6, ECHO6)):
+            so.sendto(b"same port", to)
+            got.append(so.recv(100))
+        ok = got == [b"served"] * 2 + [b"same port"] * 4
+    except OSError as e:
+        ok = False
+        got.append(repr(e))
+    check("a kernel IPv6 socket on a served IPv4 socket's port (%s): "
+          "both answered" % first, ok, repr(got))
+    for so in (s4, k6):
+        if so:
+            so.close()
+
 # MSG_PEEK then read; MSG_TRUNC on a short buffer
 s.sendto(b"peekaboo", ECHO)
 p = s.recv(100, socket.MSG_PEEK)
@@ -77,6 +139,43 @@ ts = [struct.unpack("qq", v[:16]) for lv, ty, v in anc
 check("IP_PKTINFO and SO_TIMESTAMP cmsgs",
       (socket.IPPROTO_IP, IP_PKTINFO) in kinds and ts and
       abs(ts[0][0] + ts[0][1] / 1e6 - time.time()) < 5, repr(anc))
+
+# a send with IP_PKTINFO or IPV6_PKTINFO naming the source, as DNS, SNMP
+# and NTP servers on 0.0.0.0 answer from the address a query came to
+# (test_run_servers.sh sees dnsmasq's answers leave through the port); on
+# s and an IPv6 socket on s's port number: served sockets that close keep
+# their numbers in the port's match, which takes 16
+got = []
+try:
+    sp6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sp6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sp6.bind(("::", s.getsockname()[1]))
+    sp6.settimeout(3)
+    # the addresses the echoes' answers come to: the sources to name
+    sp6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+    src = []
+    for sp, to, lv, ty in ((s, ECHO, socket.IPPROTO_IP, IP_PKTINFO),
+                           (sp6, ECHO6, socket.IPPROTO_IPV6,
+                            socket.IPV6_PKTINFO)):
+        sp.sendto(b"where", to)
+        _, anc, _, _ = sp.recvmsg(100, 256)
+        v = [v for l, t, v in anc if (l, t) == (lv, ty)][0]
+        src.append(v[8:12] if sp is s else v[:16])
+    for sp, to, lv, ty, pi in (
+            (s, ECHO, socket.IPPROTO_IP, IP_PKTINFO,
+             struct.pack("i4s4s", 0, src[0], bytes(4))),
+            (sp6, ECHO6, socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
+             src[1] + struct.pack("I", 0))):
+        for i in range(2):
+            sp.sendmsg([b"pktinfo %d" % i], [(lv, ty, pi)], 0, to)
+            got.append(sp.recvfrom(100))
+    sp6.close()
+    ok = [d for d, _ in got] == [b"pktinfo 0", b"pktinfo 1"] * 2
+except OSError as e:
+    ok = False
+    got.append(repr(e))
+check("sendmsg with IP_PKTINFO and IPV6_PKTINFO (the source): answered",
+      ok, repr(got))
 
 # SO_TIMESTAMP* as the kernel keeps them: one switch for the four, and
 # the last one turned on decides the single cmsg a datagram gets, in its
@@ -106,6 +205,33 @@ for opt, on, typ in want:
         scale = 1e9 if typ in (SO_TIMESTAMPNS, SO_TIMESTAMPNS_NEW) else 1e6
         ok &= 0 <= frac < scale and abs(sec + frac / scale - time.time()) < 5
 check("SO_TIMESTAMP, _NS and _NEW: the one cmsg the last option asks for",
+      ok, repr(got))
+
+# SO_TIMESTAMPING with software receive times (chronyd's flags: RX_SOFTWARE,
+# SOFTWARE, OPT_CMSG): three timespecs, the first the receive time, after
+# SO_TIMESTAMP's cmsg when that is on too; the option's _NEW form (65)
+# switches both to the 64-bit layouts, as SO_TIMESTAMP_NEW would; 0 stops
+SO_TIMESTAMPING, SO_TIMESTAMPING_NEW = 37, 65
+want = [(SO_TIMESTAMPING, 1048, [SO_TIMESTAMPING]),
+        (SO_TIMESTAMP, 1, [SO_TIMESTAMP, SO_TIMESTAMPING]),
+        (SO_TIMESTAMPING_NEW, 1048, [SO_TIMESTAMP_NEW, SO_TIMESTAMPING_NEW]),
+        (SO_TIMESTAMP, 0, [SO_TIMESTAMPING_NEW]),
+        (SO_TIMESTAMPING_NEW, 0, [])]
+got = []
+ok = True
+for opt, val, typs in want:
+    st.setsockopt(socket.SOL_SOCKET, opt, val)
+    st.sendto(b"t", ECHO)
+    _, anc, _, _ = st.recvmsg(10, 256)
+    cm = [(ty, v) for lv, ty, v in anc if lv == socket.SOL_SOCKET]
+    got.append([ty for ty, _ in cm])
+    ok &= [ty for ty, _ in cm] == typs
+    for ty, v in cm:
+        if ty in (SO_TIMESTAMPING, SO_TIMESTAMPING_NEW):
+            t = struct.unpack("6q", v)
+            ok &= (len(v) == 48 and t[2:] == (0,) * 4 and
+                   abs(t[0] + t[1] / 1e9 - time.time()) < 5)
+check("SO_TIMESTAMPING software receive times, beside SO_TIMESTAMP",
       ok, repr(got))
 
 # IP_TOS and IP_TTL on what the socket sends, as the echo saw them:
