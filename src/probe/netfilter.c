@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -193,29 +192,14 @@ static int nft_dump(struct mnl_socket *nl, uint16_t msg, mnl_cb_t cb,
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	unsigned portid = mnl_socket_get_portid(nl);
 	struct nfgenmsg *g;
-	ssize_t n;
-	int ret;
 
 	nlh->nlmsg_type = NFNL_SUBSYS_NFTABLES << 8 | msg;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = (unsigned)time(NULL) ^ (unsigned)msg;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->nfgen_family = NFPROTO_UNSPEC;
 	g->version = NFNETLINK_V0;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, w);
-		if (ret == MNL_CB_ERROR)
-			return errno ? -errno : -EIO;
-		if (ret == MNL_CB_STOP)
-			return 0;
-	}
+	return sl_nl_talk(nl, nlh, cb, w);
 }
 
 /* nftables' base chains that matter, with their rules counted. */

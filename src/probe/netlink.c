@@ -121,10 +121,8 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	return mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, l);
 }
 
-/* Send one request and run the replies through cb until the kernel's
- * answer is complete. 0 or -errno (the kernel's error for the request). */
-static int nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
-		   void *data)
+int sl_nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
+	       void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	unsigned portid = mnl_socket_get_portid(nl);
@@ -179,7 +177,7 @@ int sl_rtnl_getlink(struct mnl_socket *nl, const char *name, int ifindex,
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	}
 	/* a one-link reply holds everything we parse */
-	err = nl_talk(nl, nlh, link_cb, out);
+	err = sl_nl_talk(nl, nlh, link_cb, out);
 	if (err == -EINVAL && !ifindex)
 		err = -ENODEV; /* old kernels refuse a name they do not know */
 	if (!err && !out->ifindex)
@@ -220,7 +218,7 @@ static int netdev_family(struct mnl_socket *nl)
 	g->cmd = CTRL_CMD_GETFAMILY;
 	g->version = 1;
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, SL_NETDEV_FAMILY_NAME);
-	err = nl_talk(nl, nlh, family_cb, &id);
+	err = sl_nl_talk(nl, nlh, family_cb, &id);
 	if (err == -ENOENT)
 		return 0;
 	return err ? err : id;
@@ -308,7 +306,7 @@ int sl_netdev_xdp_features(int ifindex, uint64_t *features, int *zc_max_segs)
 	g->cmd = SL_NETDEV_CMD_DEV_GET;
 	g->version = 1;
 	mnl_attr_put_u32(nlh, SL_NETDEV_A_DEV_IFINDEX, (uint32_t)ifindex);
-	err = nl_talk(nl, nlh, dev_cb, &d);
+	err = sl_nl_talk(nl, nlh, dev_cb, &d);
 	mnl_socket_close(nl);
 	if (err)
 		return err;

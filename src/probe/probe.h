@@ -16,6 +16,7 @@
 #include <sluice/probe.h>
 
 struct mnl_socket;
+struct nlmsghdr;
 
 /* The running kernel's version, from uname (0, 0 if unparsable). */
 void sl_probe_kernel_version(int *major, int *minor);
@@ -49,6 +50,12 @@ struct sl_rtnl_link {
  */
 int sl_rtnl_getlink(struct mnl_socket *nl, const char *name, int ifindex,
 		    struct sl_rtnl_link *out);
+
+/* Send one netlink request on nl and run the replies through cb (a
+ * mnl_cb_t) until the kernel's answer is complete (a dump's end, or the
+ * ack). 0 or -errno (the kernel's error for the request). */
+int sl_nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh,
+	       int (*cb)(const struct nlmsghdr *, void *), void *data);
 
 /* An rtnetlink socket for sl_rtnl_getlink, or NULL with errno. */
 struct mnl_socket *sl_rtnl_open(void);
