@@ -118,6 +118,26 @@ static __always_inline int udp_dport(void *data, void *data_end)
 	return bpf_ntohs(udp->dest);
 }
 
+/*
+ * The arrival time in front of the frame (SL_STEER_F_RX_TS). Not in the
+ * XDP metadata: a multi-buffer program may not call bpf_xdp_adjust_meta.
+ * A frame without headroom for it goes unstamped.
+ */
+static __always_inline void stamp(struct xdp_md *ctx)
+{
+	struct sl_steer_meta *m;
+	void *data_end;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(*m)))
+		return;
+	m = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if ((void *)(m + 1) > data_end)
+		return;
+	m->magic = SL_STEER_META_MAGIC;
+	m->ts_ns = bpf_ktime_get_ns();
+}
+
 SEC("xdp.frags")
 int sl_steer(struct xdp_md *ctx)
 {
@@ -162,6 +182,11 @@ int sl_steer(struct xdp_md *ctx)
 	ret = bpf_redirect_map(&sl_steer_xsks, ctx->rx_queue_index, XDP_PASS);
 	if (ret != XDP_REDIRECT)
 		cnt->redirect_failed++;
+	else if (conf->flags & SL_STEER_F_RX_TS)
+		/* only a frame that goes to a socket: the kernel must get
+		 * the others as they came (the redirect itself happens once
+		 * the program has returned) */
+		stamp(ctx);
 	return ret;
 }
 

@@ -37,11 +37,27 @@ struct sl_steer_rule_abi {
 	__u16 pad;
 };
 
+/* sl_steer_conf.flags */
+/* put the arrival time (bpf_ktime_get_ns, CLOCK_MONOTONIC) of each frame
+ * it redirects in the frame's XDP metadata, as a struct sl_steer_meta: a
+ * port that stamps receive times then has when the frame arrived, not when
+ * the application read it (AF_XDP copies the metadata with the frame) */
+#define SL_STEER_F_RX_TS (1u << 0)
+
 /* The single entry of the rules map. */
 struct sl_steer_conf {
 	__u32 n_rules;
-	__u32 pad;
+	__u32 flags; /* SL_STEER_F_* */
 	struct sl_steer_rule_abi rule[SL_STEER_MAX_RULES];
+};
+
+/* The metadata before a frame's data with SL_STEER_F_RX_TS. The reader
+ * clears magic once it has read ts, so that a buffer used again for a
+ * frame that got no metadata is not taken for stamped. */
+#define SL_STEER_META_MAGIC 0x736c7473746d7031ull /* "sltstmp1" */
+struct sl_steer_meta {
+	__u64 magic;
+	__u64 ts_ns;
 };
 
 /* The single entry of the per-CPU counters map. */

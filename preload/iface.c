@@ -185,6 +185,8 @@ static int open_port(struct ps_iface *f, const char *path,
 	char spec[PS_IF_SOCKS * 12 + 80];
 	uint64_t before[64], after[64];
 	struct sl_port_stats st = { .sz = sizeof(st) };
+	/* receive times of arrival, for SO_TIMESTAMP* (fill) */
+	struct sl_port_opts po = { .sz = sizeof(po), .flags = SL_PORT_F_RX_TS };
 	struct sl_port *p;
 	const char *got;
 	size_t len;
@@ -216,13 +218,13 @@ static int open_port(struct ps_iface *f, const char *path,
 	close_port(f);
 	fd_snapshot(before);
 	ps_inside++;
-	p = sl_port_open(spec, NULL);
+	p = sl_port_open(spec, &po);
 	if (!p && nq > 1) {
 		/* the queues refused (a pool too small for them all, a
 		 * driver that binds fewer): queue 0, as with one */
 		spec[len] = '\0';
 		nq = 1;
-		p = sl_port_open(spec, NULL);
+		p = sl_port_open(spec, &po);
 	}
 	ps_inside--;
 	if (!p) {
@@ -570,7 +572,7 @@ static uint16_t fill(struct ps_iface *f, struct ps_sock *self)
 {
 	struct sl_pkt *pk[32];
 	uint16_t got, i;
-	uint64_t now = 0;
+	uint64_t now = 0, mono = 0;
 	bool ts = false;
 
 	got = burst(f, pk, 32);
@@ -587,10 +589,14 @@ static uint16_t fill(struct ps_iface *f, struct ps_sock *self)
 	for (i = 0; i < f->n_socks; i++)
 		ts |= f->socks[i]->ts;
 	if (ts) {
+		/* the port's receive times are sl_time_ns's (monotonic):
+		 * SO_TIMESTAMP wants the wall clock's, now - (mono now -
+		 * arrival) */
 		struct timespec t;
 
 		clock_gettime(CLOCK_REALTIME, &t);
 		now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+		mono = sl_time_ns();
 	}
 	for (i = 0; i < got; i++) {
 		struct sl_udp_view v;
@@ -616,6 +622,9 @@ static uint16_t fill(struct ps_iface *f, struct ps_sock *self)
 			continue;
 		}
 		pk[i]->user = now;
+		if (now && (pk[i]->flags & SL_PKT_F_RX_TS) &&
+		    pk[i]->rx_ts <= mono)
+			pk[i]->user = now - (mono - pk[i]->rx_ts);
 		m = ps_meta(pk[i]);
 		if (m) {
 			ps_rxinfo_set(&m->ri, &v, pk[i]);

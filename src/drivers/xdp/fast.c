@@ -6,11 +6,13 @@
  * kicks the rings ask for and the idle device check.
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "drivers/common/gone.h"
 #include "drivers/xdp/xdp_int.h"
+#include "steer_abi.h" /* bpf/: the program's metadata */
 
 /*
  * Who does what, once per burst (issue 17: each burst did the other
@@ -132,6 +134,41 @@ static uint64_t coarse_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Arrival times. A port with receive times (SL_PORT_F_RX_TS) has the
+ * steering program put each frame's arrival (bpf_ktime_get_ns, the clock
+ * of sl_time_ns) in front of it (SL_STEER_F_RX_TS, struct sl_steer_meta),
+ * and every port of the interface takes that off again; the port that asked
+ * stamps the frame with it, the burst's read time standing in for a frame
+ * without (no headroom for the program's bpf_xdp_adjust_head). Returns the
+ * bytes taken off, for the byte count.
+ */
+static uint64_t rx_unstamp(struct sl_pkt *const *pkts, unsigned n, bool ts)
+{
+	uint64_t now = ts ? sl_time_ns() : 0, cut = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		struct sl_pkt *p = pkts[i];
+		struct sl_steer_meta m;
+
+		if (ts) {
+			p->rx_ts = now;
+			p->flags |= SL_PKT_F_RX_TS;
+		}
+		if (p->len < sizeof(m) + SL_ETH_HLEN)
+			continue;
+		memcpy(&m, p->data, sizeof(m));
+		if (m.magic != SL_STEER_META_MAGIC)
+			continue;
+		if (ts && m.ts_ns <= now)
+			p->rx_ts = m.ts_ns;
+		sl_pkt_adj(p, sizeof(m));
+		cut += sizeof(m);
+	}
+	return cut;
+}
+
 static bool port_gone(const struct xdp_priv *pv)
 {
 	return __atomic_load_n(&pv->gone, __ATOMIC_RELAXED);
@@ -237,7 +274,10 @@ uint16_t xdp_rx_burst(struct sl_port *port, uint16_t queue,
 	got = sl_xsk_rx_take_mb(&q->rx, q->g, q->slot, q->port_id, queue, pkts,
 				n, rec, &n_rec, &q->mb, &c);
 	q->in_fill -= (uint32_t)c.taken;
-	sl_port_rx_stamp(port, pkts, got);
+	if (sl_unlikely(__atomic_load_n(&pv->ifc->stamps, __ATOMIC_ACQUIRE)))
+		c.bytes -= rx_unstamp(pkts, got, port->rx_ts);
+	else if (port->rx_ts)
+		sl_port_rx_stamp(port, pkts, got);
 	if (sl_unlikely(n_rec))
 		sl_pool_put_bulk(q->pool, rec, n_rec);
 	if (sl_unlikely(c.invalid)) {

@@ -160,8 +160,35 @@ int sl_steer_set_rules(struct sl_steer *s, const struct sl_steer_rule *rules,
 	err = fill_conf(&conf, rules, n);
 	if (err)
 		return err;
+	{
+		struct sl_steer_conf old;
+
+		/* the flags stay as they were */
+		if (!bpf_map_lookup_elem(s->rules_fd, &zero, &old))
+			conf.flags = old.flags;
+	}
 	if (bpf_map_update_elem(s->rules_fd, &zero, &conf, BPF_ANY))
 		return sl_fail(errno, "steer: writing the rules: %s",
+			       strerror(errno));
+	return 0;
+}
+
+int sl_steer_add_flags(struct sl_steer *s, unsigned flags)
+{
+	struct sl_steer_conf conf;
+	__u32 zero = 0;
+
+	if (!s)
+		return sl_fail(EINVAL, "steer: no program");
+	/* the rules as they are, read back: only this process writes them */
+	if (bpf_map_lookup_elem(s->rules_fd, &zero, &conf))
+		return sl_fail(errno, "steer: reading the rules: %s",
+			       strerror(errno));
+	if ((conf.flags | flags) == conf.flags)
+		return 0;
+	conf.flags |= flags;
+	if (bpf_map_update_elem(s->rules_fd, &zero, &conf, BPF_ANY))
+		return sl_fail(errno, "steer: writing the flags: %s",
 			       strerror(errno));
 	return 0;
 }

@@ -67,6 +67,10 @@ int sl_steer_set_rules(struct sl_steer *s, const struct sl_steer_rule *rules,
  * closes, so a crashed process leaves nothing behind. Refused (-EBUSY, with
  * what is there) when another XDP program is attached in that mode.
  * Returns 0 or -errno. */
+/* Turn on SL_STEER_F_* flags (bpf/steer_abi.h) for every frame the program
+ * steers from now on; they stay on. 0 or -errno. */
+int sl_steer_add_flags(struct sl_steer *s, unsigned flags);
+
 int sl_steer_attach(struct sl_steer *s, int ifindex, enum sl_steer_mode mode);
 
 /* Detach (close the link). Returns 0, or -ENOENT when not attached. */

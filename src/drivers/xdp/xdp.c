@@ -335,6 +335,14 @@ static int try_mode(struct sl_port *port, const struct sl_spec *spec,
 	} else {
 		pv->ifc->refs++;
 	}
+	/* receive times: the program stamps arrival; where it cannot
+	 * (metadata refused) the burst's read time stands in (fast.c) */
+	if (port->rx_ts && !pv->ifc->stamps) {
+		/* the flag first, the program second: a frame stamped
+		 * before every port strips stamps would reach one whole */
+		__atomic_store_n(&pv->ifc->stamps, true, __ATOMIC_RELEASE);
+		(void)sl_steer_add_flags(pv->ifc->steer, SL_STEER_F_RX_TS);
+	}
 	for (i = 0; i < pv->n; i++) {
 		err = sl_steer_set_xsk(pv->ifc->steer, pv->qbase + i,
 				       pv->q[i]->fd);

@@ -89,6 +89,10 @@ struct xdp_iface {
 	int ifindex;
 	struct sl_steer *steer;
 	enum xdp_mode mode;
+	/* the program puts arrival times in front of the frames it steers
+	 * (a port with receive times asked): every port of the interface
+	 * takes them off (fast.c), read once a burst */
+	bool stamps;
 	struct sl_match match;
 	uint64_t busy_q; /* device queues with a socket of ours */
 	unsigned refs; /* ports */
