@@ -51,6 +51,32 @@ for n in (1, 100, 1472, 1473, 1600, 3000, 8000):
     ok &= d == m and a == ECHO
 check("sendto/recvfrom 1..8000 bytes", ok)
 
+# registered in an epoll set before it has a port, as sipp does: served
+# since its bind (or its first send's ephemeral port), the set must wake
+# for what the port takes (three rounds: the first reply may reach the
+# kernel socket while the port reopens with the new port)
+ok = []
+for how in ("bind", "send"):
+    ep = select.epoll()
+    e = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ep.register(e, select.EPOLLIN)
+    if how == "bind":
+        e.bind(("0.0.0.0", 0))
+    e.setblocking(False)
+    for i in range(3):
+        m = b"early %s %d" % (how.encode(), i)
+        e.sendto(m, ECHO)
+        n = len(ep.poll(3))
+        try:
+            d = e.recv(100)
+        except OSError:
+            d = None
+        ok.append((n, d == m))
+    e.close()
+    ep.close()
+check("epoll registered before bind or first send wakes",
+      ok == [(1, True)] * 6, repr(ok))
+
 # MSG_PEEK then read; MSG_TRUNC on a short buffer
 s.sendto(b"peekaboo", ECHO)
 p = s.recv(100, socket.MSG_PEEK)
