@@ -77,6 +77,33 @@ for how in ("bind", "send"):
 check("epoll registered before bind or first send wakes",
       ok == [(1, True)] * 6, repr(ok))
 
+# an fd sent in SCM_RIGHTS (Node.js's cluster hands its workers the
+# socket the primary bound): whoever receives it reads the kernel socket,
+# which must get the datagrams (the copy received here stands for
+# another process's, the preload does not know it)
+u = sock()
+u.sendto(b"served first", ECHO)
+u.recv(100)
+pa, pb = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+socket.send_fds(pa, [b"fd"], [u.fileno()])
+_, fds, _, _ = socket.recv_fds(pb, 10, 1)
+w = socket.socket(fileno=fds[0])
+w.settimeout(3)
+ok = []
+for i in range(3):
+    try:
+        w.sendto(b"passed %d" % i, ECHO)
+        ok.append(w.recv(100) == b"passed %d" % i)
+    except OSError as e:
+        ok.append(repr(e))
+check("a socket whose fd went in SCM_RIGHTS is read through that fd",
+      ok == [True] * 3, repr(ok))
+w.detach()
+os.close(fds[0])
+u.close()
+pa.close()
+pb.close()
+
 # MSG_PEEK then read; MSG_TRUNC on a short buffer
 s.sendto(b"peekaboo", ECHO)
 p = s.recv(100, socket.MSG_PEEK)
