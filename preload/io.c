@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/time_types.h>
@@ -265,20 +266,46 @@ int ps_next_len(struct ps_sock *s)
 	return n;
 }
 
+void ps_dgram_free(struct ps_dgram *d)
+{
+	munmap(d, sizeof(*d) + d->len);
+}
+
+/* The first held datagram no other process has read, NULL when none;
+ * those it read are dropped here. */
+static struct ps_dgram *held_first(struct ps_sock *s)
+{
+	while (s->held_n) {
+		struct ps_dgram *d = s->held[s->held_head];
+
+		if (!__atomic_load_n(&d->taken, __ATOMIC_ACQUIRE))
+			return d;
+		ps_dgram_free(d);
+		s->held_head = (s->held_head + 1) % PS_STASH;
+		s->held_n--;
+	}
+	return NULL;
+}
+
 ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags)
 {
 	struct ps_dgram *d;
 	ssize_t r;
 
-	if (!s->held_n)
-		return -EAGAIN;
-	d = s->held[s->held_head];
-	r = deliver(s, m, flags, d->data, d->len, &d->ri);
-	if (!(flags & MSG_PEEK)) {
-		free(d);
-		s->held_head = (s->held_head + 1) % PS_STASH;
-		s->held_n--;
+	for (;;) {
+		d = held_first(s);
+		if (!d)
+			return -EAGAIN;
+		if (flags & MSG_PEEK)
+			return deliver(s, m, flags, d->data, d->len, &d->ri);
+		/* ours if the other process has not taken it meanwhile */
+		if (!__atomic_exchange_n(&d->taken, 1, __ATOMIC_ACQ_REL))
+			break;
 	}
+	r = deliver(s, m, flags, d->data, d->len, &d->ri);
+	ps_dgram_free(d);
+	s->held_head = (s->held_head + 1) % PS_STASH;
+	s->held_n--;
 	return r;
 }
 

@@ -666,4 +666,27 @@ for i in range(10):
 check("fork: the child's first answer reaches it, 10 of 10", ok == 10,
       "%d of 10" % ok)
 
+# peeked, then a fork whose child never reads it (ncat -u -l --exec: the
+# parent peeks at the first datagram, forks the command and reads on):
+# the datagram is still there for the parent, as in the kernel's queue
+# that both share
+f = sock()
+f.connect(ECHO)
+f.send(b"warm")
+f.recv(10)
+f.send(b"peeked")
+select.select([f], [], [], 3)
+p = f.recv(10, socket.MSG_PEEK)
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+os.waitpid(pid, 0)
+try:
+    d = f.recv(10)
+except OSError as e:
+    d = repr(e)
+check("fork: a datagram peeked before is the parent's if the child "
+      "does not read it", p == d == b"peeked", repr((p, d)))
+f.close()
+
 sys.exit(1 if bad else 0)
