@@ -18,6 +18,9 @@ pkgs=(
 	tmux
 	# peers no one here wrote, for the interop tests
 	socat openbsd-inetd iperf iperf3 tcpdump sockperf dnsutils
+	# more programs under sluice run (tests/tools/test_run_clients.sh);
+	# openvpn and coturn ship daemons, kept from starting below
+	sip-tester nodejs ncat netcat-openbsd openvpn coturn iputils-ping
 	# the lab (scripts/lab.sh): a guest with Linux's RDMA stack and NICs
 	qemu-system-x86 busybox-static cpio kmod xz-utils
 	rdma-core ibverbs-utils ibverbs-providers perftest python3-pyverbs
@@ -48,4 +51,17 @@ export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" |
 	debconf-set-selections
 apt-get update -qq
+# no package starts a daemon on this host (coturn, openvpn, inetd): the
+# tests run their own, in namespaces; a policy-rc.d of our own only, and
+# removed after
+rcd=/usr/sbin/policy-rc.d
+own_rcd=
+if [ ! -e $rcd ]; then
+	printf '#!/bin/sh\nexit 101\n' >$rcd
+	chmod +x $rcd
+	own_rcd=1
+	trap 'rm -f $rcd' EXIT
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ -n "$own_rcd" ] && rm -f $rcd
+trap - EXIT
