@@ -250,22 +250,6 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 	return r;
 }
 
-int ps_next_len(struct ps_sock *s)
-{
-	struct sl_udp_view v;
-	int n = 0;
-
-	if (!ps_readable(s))
-		return s->held_n ? (int)s->held[s->held_head]->len : -1;
-	pthread_mutex_lock(&s->ifc->lock);
-	if (s->n && ps_meta(s->stash[s->head]))
-		n = (int)ps_meta(s->stash[s->head])->len;
-	else if (s->n && !sl_udp_parse(s->stash[s->head], &v))
-		n = (int)v.len;
-	pthread_mutex_unlock(&s->ifc->lock);
-	return n;
-}
-
 void ps_dgram_free(struct ps_dgram *d)
 {
 	munmap(d, sizeof(*d) + d->len);
@@ -285,6 +269,27 @@ static struct ps_dgram *held_first(struct ps_sock *s)
 		s->held_n--;
 	}
 	return NULL;
+}
+
+bool ps_held_ready(struct ps_sock *s)
+{
+	return held_first(s) != NULL;
+}
+
+int ps_next_len(struct ps_sock *s)
+{
+	struct sl_udp_view v;
+	int n = 0;
+
+	if (!ps_readable(s))
+		return ps_held_ready(s) ? (int)s->held[s->held_head]->len : -1;
+	pthread_mutex_lock(&s->ifc->lock);
+	if (s->n && ps_meta(s->stash[s->head]))
+		n = (int)ps_meta(s->stash[s->head])->len;
+	else if (s->n && !sl_udp_parse(s->stash[s->head], &v))
+		n = (int)v.len;
+	pthread_mutex_unlock(&s->ifc->lock);
+	return n;
 }
 
 ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags)

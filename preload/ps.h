@@ -323,6 +323,8 @@ bool ps_readable_pull(struct ps_sock *s);
 int ps_next_len(struct ps_sock *s);
 /* a fork child's datagram into m, -EAGAIN when none */
 ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags);
+/* a held datagram no other process has read is there (those read go) */
+bool ps_held_ready(struct ps_sock *s);
 /* a served socket, or a fork child's with datagrams handed down */
 static inline bool ps_special(const struct ps_sock *s)
 {

@@ -76,7 +76,7 @@ static int stash_ready(struct pollfd *fds, nfds_t n, bool *ready)
 		if (!ps_special(s) || !(fds[i].events & POLLIN))
 			continue;
 		pthread_mutex_lock(&s->lock);
-		ready[i] = s->held_n || ps_readable(s);
+		ready[i] = ps_held_ready(s) || ps_readable(s);
 		pthread_mutex_unlock(&s->lock);
 		k += ready[i];
 	}
@@ -543,7 +543,7 @@ static int ep_stashed(int epfd, struct epoll_event *out, int max)
 		    !(r->events & EPOLLIN))
 			continue;
 		pthread_mutex_lock(&r->s->lock);
-		rd = r->s->held_n || r->s->n > 0 || ps_readable(r->s);
+		rd = ps_held_ready(r->s) || r->s->n > 0 || ps_readable(r->s);
 		if (rd && (r->events & EPOLLET)) {
 			rd = r->s->stash_seq != r->seen_seq;
 			r->seen_seq = r->s->stash_seq;
@@ -584,7 +584,7 @@ static int ep_translate(struct epoll_event *ev, int n)
 			bool rd;
 
 			pthread_mutex_lock(&r->s->lock);
-			rd = r->s->held_n || ps_readable_pull(r->s);
+			rd = ps_held_ready(r->s) || ps_readable_pull(r->s);
 			if (rd && (r->events & EPOLLET)) {
 				rd = r->s->stash_seq != r->seen_seq;
 				r->seen_seq = r->s->stash_seq;
