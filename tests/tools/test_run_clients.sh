@@ -234,11 +234,10 @@ else
 		10.99.0.2 --local "$IPB" --lport 7304
 	pb=$T_LAST
 	# shellcheck disable=SC2086
-	A openvpn $ov --ifconfig 10.99.0.2 10.99.0.1 --remote "$IPB" 7304 \
-		--nobind >"$D/ovpn.a" 2>&1 &
-	pa=$!
-	T_PIDS="$T_PIDS $pb $pa"
-	B python3 -c '
+	t_bg "$D/ovpn.a" ip netns exec "$NSA" openvpn $ov --ifconfig \
+		10.99.0.2 10.99.0.1 --remote "$IPB" 7304 --nobind
+	pa=$T_LAST
+	ip netns exec "$NSB" python3 -c '
 import socket, hashlib, time
 l = socket.socket()
 for i in range(100):  # until the tunnel is up
@@ -287,8 +286,7 @@ fi
 if ! command -v turnserver >/dev/null || ! command -v turnutils_uclient >/dev/null; then
 	t_skip "turnserver under sluice run" "coturn not installed"
 else
-	A turnutils_peer -L "$IPA" -p 7306 >"$D/peer.out" 2>&1 &
-	T_PIDS="$T_PIDS $!"
+	t_bg "$D/peer.out" ip netns exec "$NSA" turnutils_peer -L "$IPA" -p 7306
 	run_bg "$D/turn.out" "$NSB" turn turnserver -n --listening-ip "$IPB" \
 		--relay-ip "$IPB" --listening-port 7307 --no-tcp --no-tls \
 		--no-dtls --no-tcp-relay --lt-cred-mech --user u:p --realm sluice \
