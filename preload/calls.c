@@ -44,7 +44,9 @@ static void mode_changed(int fd)
 }
 
 /* A message that passes fds to another process: one of our sockets among
- * them may be changed there, unseen. */
+ * them may be changed there, unseen, and is read there through its
+ * kernel socket (Node.js's cluster primary binds the socket its workers
+ * read): it goes to the kernel, as a fork's does. */
 static void scm_check(const struct msghdr *m)
 {
 	struct cmsghdr *c;
@@ -59,10 +61,17 @@ static void scm_check(const struct msghdr *m)
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++)
-			if (ps_get(fds[i]))
-				__atomic_store_n(&ps_mode_trust, false,
-						 __ATOMIC_RELAXED);
+		for (i = 0; i < n; i++) {
+			struct ps_sock *s = ps_get(fds[i]);
+
+			if (!s)
+				continue;
+			__atomic_store_n(&ps_mode_trust, false,
+					 __ATOMIC_RELAXED);
+			pthread_mutex_lock(&s->lock);
+			ps_fallback(s, "its fd was sent in SCM_RIGHTS");
+			pthread_mutex_unlock(&s->lock);
+		}
 	}
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/net_tstamp.h>
@@ -287,13 +288,39 @@ static ssize_t from_stash(struct ps_sock *s, struct msghdr *m, int flags)
 	return r;
 }
 
+void ps_dgram_free(struct ps_dgram *d)
+{
+	munmap(d, sizeof(*d) + d->len);
+}
+
+/* The first held datagram no other process has read, NULL when none;
+ * those it read are dropped here. */
+static struct ps_dgram *held_first(struct ps_sock *s)
+{
+	while (s->held_n) {
+		struct ps_dgram *d = s->held[s->held_head];
+
+		if (!__atomic_load_n(&d->taken, __ATOMIC_ACQUIRE))
+			return d;
+		ps_dgram_free(d);
+		s->held_head = (s->held_head + 1) % PS_STASH;
+		s->held_n--;
+	}
+	return NULL;
+}
+
+bool ps_held_ready(struct ps_sock *s)
+{
+	return held_first(s) != NULL;
+}
+
 int ps_next_len(struct ps_sock *s)
 {
 	struct sl_udp_view v;
 	int n = 0;
 
 	if (!ps_readable(s))
-		return s->held_n ? (int)s->held[s->held_head]->len : -1;
+		return ps_held_ready(s) ? (int)s->held[s->held_head]->len : -1;
 	pthread_mutex_lock(&s->ifc->lock);
 	if (s->n && ps_meta(s->stash[s->head]))
 		n = (int)ps_meta(s->stash[s->head])->len;
@@ -308,15 +335,20 @@ ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags)
 	struct ps_dgram *d;
 	ssize_t r;
 
-	if (!s->held_n)
-		return -EAGAIN;
-	d = s->held[s->held_head];
-	r = deliver(s, m, flags, d->data, d->len, &d->ri);
-	if (!(flags & MSG_PEEK)) {
-		free(d);
-		s->held_head = (s->held_head + 1) % PS_STASH;
-		s->held_n--;
+	for (;;) {
+		d = held_first(s);
+		if (!d)
+			return -EAGAIN;
+		if (flags & MSG_PEEK)
+			return deliver(s, m, flags, d->data, d->len, &d->ri);
+		/* ours if the other process has not taken it meanwhile */
+		if (!__atomic_exchange_n(&d->taken, 1, __ATOMIC_ACQ_REL))
+			break;
 	}
+	r = deliver(s, m, flags, d->data, d->len, &d->ri);
+	ps_dgram_free(d);
+	s->held_head = (s->held_head + 1) % PS_STASH;
+	s->held_n--;
 	return r;
 }
 

@@ -95,12 +95,17 @@ struct ps_rxinfo {
 };
 
 /* A datagram a fork child was handed: the parent had taken it from the
- * port (MSG_PEEK, poll) and the child reads it from its socket. */
+ * port (MSG_PEEK, poll) and the child reads it from its socket. Unless
+ * SLUICE_RUN_FORK=keep the parent keeps it too, in memory both map
+ * (MAP_SHARED): whichever reads it first takes it (taken), as from the
+ * kernel socket's queue they share. */
 struct ps_dgram {
 	uint32_t len;
+	uint32_t taken; /* atomic: 1 once a process has read it */
 	struct ps_rxinfo ri;
 	uint8_t data[];
 };
+void ps_dgram_free(struct ps_dgram *d);
 
 /* The port of one interface, shared by the sockets served there
  * (iface.c). */
@@ -349,6 +354,8 @@ bool ps_readable_pull(struct ps_sock *s);
 int ps_next_len(struct ps_sock *s);
 /* a fork child's datagram into m, -EAGAIN when none */
 ssize_t ps_recv_held(struct ps_sock *s, struct msghdr *m, int flags);
+/* a held datagram no other process has read is there (those read go) */
+bool ps_held_ready(struct ps_sock *s);
 /* a served socket, or a fork child's with datagrams handed down */
 static inline bool ps_special(const struct ps_sock *s)
 {

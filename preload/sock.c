@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,6 +137,11 @@ static void put(struct ps_sock *s)
 	pthread_mutex_lock(&s->lock);
 	ps_report_sock(s);
 	unserve(s);
+	while (s->held_n) {
+		ps_dgram_free(s->held[s->held_head]);
+		s->held_head = (s->held_head + 1) % PS_STASH;
+		s->held_n--;
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (s->kfd >= 0)
 		ps_real.close(s->kfd);
@@ -654,10 +660,13 @@ static void ps_atfork_prepare(void)
 
 			if (sl_udp_parse(p, &v))
 				continue;
-			d = malloc(sizeof(*d) + v.len);
-			if (!d)
+			d = mmap(NULL, sizeof(*d) + v.len,
+				 PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+			if (d == MAP_FAILED)
 				break;
 			d->len = v.len;
+			d->taken = 0;
 			ps_rxinfo_set(&d->ri, &v, p);
 			memcpy(d->data, v.payload, v.len);
 			s->held[(s->held_head + s->held_n++) % PS_STASH] = d;
@@ -682,12 +691,13 @@ static void ps_atfork_parent(void)
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];
 
-		if (!s || s->fd != (int)fd || !s->served)
+		if (!s || s->fd != (int)fd || !s->served || !ps_fork_keep)
 			continue;
-		/* a served socket holds nothing but the copies made for the
-		 * child */
+		/* a socket kept on its port holds nothing but the copies made
+		 * for the child (socat's children read what the parent
+		 * peeked); one going to the kernel shares them with it */
 		while (s->held_n) {
-			free(s->held[s->held_head]);
+			ps_dgram_free(s->held[s->held_head]);
 			s->held_head = (s->held_head + 1) % PS_STASH;
 			s->held_n--;
 		}

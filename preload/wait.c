@@ -76,7 +76,7 @@ static int stash_ready(struct pollfd *fds, nfds_t n, bool *ready)
 		if (!ps_special(s) || !(fds[i].events & POLLIN))
 			continue;
 		pthread_mutex_lock(&s->lock);
-		ready[i] = s->held_n || ps_readable(s);
+		ready[i] = ps_held_ready(s) || ps_readable(s);
 		pthread_mutex_unlock(&s->lock);
 		k += ready[i];
 	}
@@ -351,7 +351,9 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	s = ps_get(fd);
 	pthread_mutex_lock(&ep_lock);
 	r = ep_find(epfd, fd);
-	if (!s || (!r && (op != EPOLL_CTL_ADD || !ps_special(s)))) {
+	/* a UDP socket not served yet is registered too (sipp adds its
+	 * socket before the bind): ep_refresh adds the port's fd once it is */
+	if (!s || (!r && op != EPOLL_CTL_ADD)) {
 		pthread_mutex_unlock(&ep_lock);
 		return ps_real.epoll_ctl(epfd, op, fd, ev);
 	}
@@ -477,24 +479,47 @@ void ps_epoll_forget_epfd(int epfd)
 }
 
 /* A socket's port was reopened: its qfd is the new port's now (same
- * number, new file), which the epoll set does not watch yet. ep_lock
- * held. */
+ * number, new file), which the epoll set does not watch yet; or a socket
+ * registered before it had a port is served since, and the set watches
+ * neither its port's fd nor its kick. ep_lock held. */
 static void ep_refresh(int epfd)
 {
 	unsigned i;
 
 	for (i = 0; i < ep_top; i++) {
 		struct ep_reg *r = &ep_regs[i];
+		struct ps_sock *s = r->s;
 		struct epoll_event qev;
 		unsigned g;
 
-		if (!r->used || r->epfd != epfd || r->qfd < 0)
+		if (!r->used || r->epfd != epfd || !(r->events & EPOLLIN))
 			continue;
-		g = __atomic_load_n(&r->s->qgen, __ATOMIC_ACQUIRE);
+		qev.events = EPOLLIN | (r->events & EPOLLET);
+		if (r->qfd < 0) {
+			int qfd, kfd;
+
+			pthread_mutex_lock(&s->lock);
+			qfd = s->served ? s->qfd : -1;
+			kfd = s->kfd;
+			g = __atomic_load_n(&s->qgen, __ATOMIC_ACQUIRE);
+			pthread_mutex_unlock(&s->lock);
+			if (qfd < 0 || kfd < 0)
+				continue;
+			qev.data.u64 = EP_TAG | EP_Q | i;
+			if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, qfd, &qev))
+				continue;
+			r->qfd = qfd;
+			r->qgen = g;
+			qev.data.u64 = EP_TAG | EP_K | i;
+			if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, kfd, &qev) ==
+			    0)
+				r->kfd = kfd;
+			continue;
+		}
+		g = __atomic_load_n(&s->qgen, __ATOMIC_ACQUIRE);
 		if (g == r->qgen)
 			continue;
 		r->qgen = g;
-		qev.events = EPOLLIN | (r->events & EPOLLET);
 		qev.data.u64 = EP_TAG | EP_Q | i;
 		if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, r->qfd, &qev) &&
 		    errno == EEXIST)
@@ -518,7 +543,7 @@ static int ep_stashed(int epfd, struct epoll_event *out, int max)
 		    !(r->events & EPOLLIN))
 			continue;
 		pthread_mutex_lock(&r->s->lock);
-		rd = r->s->held_n || r->s->n > 0 || ps_readable(r->s);
+		rd = ps_held_ready(r->s) || r->s->n > 0 || ps_readable(r->s);
 		if (rd && (r->events & EPOLLET)) {
 			rd = r->s->stash_seq != r->seen_seq;
 			r->seen_seq = r->s->stash_seq;
@@ -559,7 +584,7 @@ static int ep_translate(struct epoll_event *ev, int n)
 			bool rd;
 
 			pthread_mutex_lock(&r->s->lock);
-			rd = r->s->held_n || ps_readable_pull(r->s);
+			rd = ps_held_ready(r->s) || ps_readable_pull(r->s);
 			if (rd && (r->events & EPOLLET)) {
 				rd = r->s->stash_seq != r->seen_seq;
 				r->seen_seq = r->s->stash_seq;

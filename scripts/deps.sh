@@ -23,6 +23,9 @@ pkgs=(
 	# servers run under `sluice run` (tests/tools/test_run_servers.sh),
 	# installed without starting their daemons (below)
 	dnsmasq-base unbound memcached tftpd-hpa tftp-hpa snmpd snmp chrony
+	# more programs under sluice run (tests/tools/test_run_clients.sh);
+	# openvpn and coturn ship daemons, kept from starting below
+	sip-tester nodejs ncat netcat-openbsd openvpn coturn iputils-ping
 	# the lab (scripts/lab.sh): a guest with Linux's RDMA stack and NICs
 	qemu-system-x86 busybox-static cpio kmod xz-utils
 	rdma-core ibverbs-utils ibverbs-providers perftest python3-pyverbs
@@ -53,14 +56,19 @@ export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" |
 	debconf-set-selections
 # packages that ship a daemon (unbound, memcached, snmpd, chrony,
-# tftpd-hpa) must not start it on this host: the tests run them in their
-# own namespaces. policy-rc.d answers 101 (forbidden) to invoke-rc.d while
-# the install runs, and goes after, unless one was there before.
+# tftpd-hpa, coturn, openvpn, inetd) must not start it on this host: the
+# tests run their own, in namespaces. policy-rc.d answers 101 (forbidden)
+# to invoke-rc.d while the install runs, and goes after, unless one was
+# there before.
 rcd=/usr/sbin/policy-rc.d
-if [ ! -e "$rcd" ]; then
-	printf '#!/bin/sh\nexit 101\n' >"$rcd"
-	chmod +x "$rcd"
-	trap 'rm -f "$rcd"' EXIT
+own_rcd=
+if [ ! -e $rcd ]; then
+	printf '#!/bin/sh\nexit 101\n' >$rcd
+	chmod +x $rcd
+	own_rcd=1
+	trap 'rm -f $rcd' EXIT
 fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ -n "$own_rcd" ] && rm -f $rcd
+trap - EXIT

@@ -29,6 +29,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -184,26 +185,39 @@ static struct mnl_socket *nl_open(void)
 }
 
 /* Send the request in buf and run cb on every answer until the end: 0 or
- * -errno (the kernel's, from an NLMSG_ERROR). */
+ * -errno (the kernel's, from an NLMSG_ERROR). The answer buffer is the
+ * heap's: as static TLS (a __thread array) its 32 KiB would be reserved
+ * in every thread's stack of a program that loads libsluice (the
+ * preload), and glibc refuses a thread whose stack is smaller than that
+ * (Node.js starts one of 32 KiB: "pthread_create: Invalid argument"). */
 static int nl_talk(struct mnl_socket *nl, struct nlmsghdr *req, mnl_cb_t cb,
 		   void *data)
 {
-	static __thread char buf[NL_BUF_SIZE];
+	char *buf = malloc(NL_BUF_SIZE);
 	unsigned portid = mnl_socket_get_portid(nl);
 	unsigned seq = req->nlmsg_seq;
 	ssize_t n;
 	int r;
 
-	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0)
-		return -errno;
+	if (!buf)
+		return -ENOMEM;
+	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) {
+		r = -errno;
+		goto out;
+	}
 	do {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
+		n = mnl_socket_recvfrom(nl, buf, NL_BUF_SIZE);
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
 		r = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
 		/* a plain request has one answer; a dump ends with DONE */
 	} while (r > MNL_CB_STOP && (req->nlmsg_flags & NLM_F_DUMP));
-	return r < 0 ? -errno : 0;
+	r = r < 0 ? -errno : 0;
+out:
+	free(buf);
+	return r;
 }
 
 struct neigh_lookup {

@@ -51,6 +51,59 @@ for n in (1, 100, 1472, 1473, 1600, 3000, 8000):
     ok &= d == m and a == ECHO
 check("sendto/recvfrom 1..8000 bytes", ok)
 
+# registered in an epoll set before it has a port, as sipp does: served
+# since its bind (or its first send's ephemeral port), the set must wake
+# for what the port takes (three rounds: the first reply may reach the
+# kernel socket while the port reopens with the new port)
+ok = []
+for how in ("bind", "send"):
+    ep = select.epoll()
+    e = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ep.register(e, select.EPOLLIN)
+    if how == "bind":
+        e.bind(("0.0.0.0", 0))
+    e.setblocking(False)
+    for i in range(3):
+        m = b"early %s %d" % (how.encode(), i)
+        e.sendto(m, ECHO)
+        n = len(ep.poll(3))
+        try:
+            d = e.recv(100)
+        except OSError:
+            d = None
+        ok.append((n, d == m))
+    e.close()
+    ep.close()
+check("epoll registered before bind or first send wakes",
+      ok == [(1, True)] * 6, repr(ok))
+
+# an fd sent in SCM_RIGHTS (Node.js's cluster hands its workers the
+# socket the primary bound): whoever receives it reads the kernel socket,
+# which must get the datagrams (the copy received here stands for
+# another process's, the preload does not know it)
+u = sock()
+u.sendto(b"served first", ECHO)
+u.recv(100)
+pa, pb = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+socket.send_fds(pa, [b"fd"], [u.fileno()])
+_, fds, _, _ = socket.recv_fds(pb, 10, 1)
+w = socket.socket(fileno=fds[0])
+w.settimeout(3)
+ok = []
+for i in range(3):
+    try:
+        w.sendto(b"passed %d" % i, ECHO)
+        ok.append(w.recv(100) == b"passed %d" % i)
+    except OSError as e:
+        ok.append(repr(e))
+check("a socket whose fd went in SCM_RIGHTS is read through that fd",
+      ok == [True] * 3, repr(ok))
+w.detach()
+os.close(fds[0])
+u.close()
+pa.close()
+pb.close()
+
 # a kernel socket beside a served one on the same port number, the other
 # family (unbound's [::]:53 went to the kernel for an option before its
 # bind, beside a served 0.0.0.0:53): the port steers by the number alone,
@@ -754,5 +807,28 @@ for i in range(10):
     f.close()
 check("fork: the child's first answer reaches it, 10 of 10", ok == 10,
       "%d of 10" % ok)
+
+# peeked, then a fork whose child never reads it (ncat -u -l --exec: the
+# parent peeks at the first datagram, forks the command and reads on):
+# the datagram is still there for the parent, as in the kernel's queue
+# that both share
+f = sock()
+f.connect(ECHO)
+f.send(b"warm")
+f.recv(10)
+f.send(b"peeked")
+select.select([f], [], [], 3)
+p = f.recv(10, socket.MSG_PEEK)
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+os.waitpid(pid, 0)
+try:
+    d = f.recv(10)
+except OSError as e:
+    d = repr(e)
+check("fork: a datagram peeked before is the parent's if the child "
+      "does not read it", p == d == b"peeked", repr((p, d)))
+f.close()
 
 sys.exit(1 if bad else 0)
