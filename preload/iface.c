@@ -448,10 +448,13 @@ void ps_iface_leave(struct ps_sock *s, bool drop_port)
 		ps_real.close(s->qfd);
 	s->qfd = -1;
 	s->ifc = NULL;
-	/* a socket that closes leaves the match as it is for the others: a
-	 * datagram to a port nobody serves any more is dropped (counted),
-	 * where the kernel would answer ICMP port unreachable; one that goes
-	 * to the kernel for good needs its datagrams left to the kernel */
+	/* the socket's number leaves the match when no other socket has it:
+	 * a closed socket's number goes back to the kernel, which may give
+	 * it to another program, whose datagrams the port would otherwise
+	 * take and drop (and where nobody has it, the kernel answers ICMP
+	 * port unreachable); a socket gone to the kernel for good needs its
+	 * datagrams left to the kernel. The reopen drops what the other
+	 * sockets' stashes held (counted), as a join's does. */
 	if (!f->n_socks)
 		close_port(f);
 	else if (drop_port && f->port)

@@ -336,9 +336,10 @@ static void unserve(struct ps_sock *s)
 	if (!s->served)
 		return;
 	pthread_mutex_lock(&ps_ctl);
-	/* to the kernel for good: the port leaves it the socket's
-	 * datagrams, unless every socket is going (fork) */
-	ps_iface_leave(s, s->gave_up && !all_going);
+	/* closed, or to the kernel for good: the port leaves the socket's
+	 * number to the kernel, unless every socket is going (fork: the
+	 * port closes) */
+	ps_iface_leave(s, !all_going);
 	pthread_mutex_unlock(&ps_ctl);
 	s->served = false;
 	snprintf(s->path, sizeof(s->path), "kernel");

@@ -13,6 +13,7 @@ import os
 import select
 import socket
 import struct
+import subprocess
 import sys
 import termios
 import threading
@@ -166,6 +167,29 @@ for first in ("IPv4 bound first", "IPv6 bound first", "both served first"):
         if so:
             so.close()
 
+# a closed socket's number goes back to the kernel, which may give it to
+# another program (here one without the preload): that program's
+# datagrams must reach it, not the port, which would drop them
+c = sock()
+c.sendto(b"mine", ECHO)
+c.recv(100)
+num = c.getsockname()[1]
+c.close()
+other = subprocess.run(
+    [sys.executable, "-c", """
+import socket, sys
+o = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+o.bind(("0.0.0.0", int(sys.argv[1])))
+o.settimeout(3)
+o.sendto(b"yours", (sys.argv[2], int(sys.argv[3])))
+print(o.recv(100).decode())
+""", str(num), HOST, str(PORT)],
+    env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"},
+    capture_output=True, text=True)
+check("a closed socket's number, bound by another program: it gets its "
+      "datagrams", other.stdout.strip() == "yours",
+      other.stdout + other.stderr[-200:])
+
 # MSG_PEEK then read; MSG_TRUNC on a short buffer
 s.sendto(b"peekaboo", ECHO)
 p = s.recv(100, socket.MSG_PEEK)
@@ -212,8 +236,8 @@ check("SO_TIMESTAMP: the arrival time, not the read time",
 # a send with IP_PKTINFO or IPV6_PKTINFO naming the source, as DNS, SNMP
 # and NTP servers on 0.0.0.0 answer from the address a query came to
 # (test_run_servers.sh sees dnsmasq's answers leave through the port); on
-# s and an IPv6 socket on s's port number: served sockets that close keep
-# their numbers in the port's match, which takes 16
+# s and an IPv6 socket on s's port number: few new numbers, as the
+# port's match takes 16
 got = []
 try:
     sp6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
