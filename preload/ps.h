@@ -305,6 +305,8 @@ static inline struct ps_sock *ps_get(int fd)
 
 /* sock.c */
 void ps_init(void);
+/* calls.c: fd's blocking mode may have changed (ask the kernel again) */
+void ps_mode_changed(int fd);
 void ps_track(int fd, int family);
 void ps_untrack(int fd);
 void ps_dup(int oldfd, int newfd);
