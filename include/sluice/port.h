@@ -258,6 +258,20 @@ SL_API const char *sl_port_path(struct sl_port *port);
  */
 SL_API int sl_port_queue_fd(struct sl_port *port, uint16_t queue);
 
+/*
+ * Change the port's match= rules in place (match='s grammar: "udp:53",
+ * "udp:5000-5010+udp:53", "all"; NULL or "" is all): from now on the port
+ * takes the frames these name, and the others go on to the kernel,
+ * without closing the port or losing what it holds. For xdp (its steering
+ * program's rules), packet (its socket filter) and auto: ports (the path
+ * in use, and the paths it falls back to later). -EOPNOTSUPP for other
+ * drivers and an auto: port on its udp path, -EBUSY for an xdp port whose
+ * steering program another port of the interface shares, -EINVAL for bad
+ * rules; with a message. A frame being steered while the rules change may
+ * go either way. Control path; safe beside the port's bursts.
+ */
+SL_API int sl_port_set_match(struct sl_port *port, const char *match);
+
 /* The pool receive buffers come from. */
 SL_API struct sl_pool *sl_port_pool(struct sl_port *port);
 

@@ -774,6 +774,34 @@ static int auto_queue_fd(struct sl_port *port, uint16_t queue)
 	return in ? sl_port_queue_fd(in, queue) : -ENOTSUP;
 }
 
+/* sl_port_set_match: the path in use's, and the text every later path
+ * opens with (a fallback keeps the new rules). */
+static int auto_set_match(struct sl_port *port, const char *text,
+			  const struct sl_match *m)
+{
+	struct auto_priv *a = port->priv;
+	int err = 0;
+
+	(void)m;
+	if (strlen(text) >= sizeof(a->match))
+		return sl_fail(E2BIG,
+			       "%s: match of %zu characters, at most %zu",
+			       port->info.spec, strlen(text),
+			       sizeof(a->match) - 1);
+	pthread_mutex_lock(&a->ctl);
+	if (a->inner && a->path == SL_PATH_UDP)
+		err = sl_fail(EOPNOTSUPP,
+			      "%s: on the udp path the socket's port is the "
+			      "match",
+			      port->info.spec);
+	else if (a->inner)
+		err = sl_port_set_match(a->inner, text);
+	if (!err)
+		sl_strlcpy(a->match, text, sizeof(a->match));
+	pthread_mutex_unlock(&a->ctl);
+	return err;
+}
+
 const struct sl_driver sl_driver_auto = {
 	.name = "auto",
 	/* its bursts are the inner port's sl_tx_burst, which fills */
@@ -787,4 +815,5 @@ const struct sl_driver sl_driver_auto = {
 	.xstats = auto_xstats,
 	.path = auto_path,
 	.queue_fd = auto_queue_fd,
+	.set_match = auto_set_match,
 };

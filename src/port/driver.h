@@ -56,6 +56,8 @@ struct sl_port;
  * port pads them so that packet metadata spreads over the cache sets. */
 #define SL_DRV_CAP_PAD_POOL (1u << 2)
 
+struct sl_match; /* net/match.h */
+
 struct sl_driver {
 	const char *name; /* the spec prefix */
 	unsigned caps; /* SL_DRV_CAP_* */
@@ -74,6 +76,11 @@ struct sl_driver {
 	const char *(*path)(struct sl_port *port);
 	/* optional: sl_port_queue_fd; without it -ENOTSUP */
 	int (*queue_fd)(struct sl_port *port, uint16_t queue);
+	/* optional: sl_port_set_match, the rules text (as the caller gave
+	 * it) and parsed; without it -EOPNOTSUPP. No lock held: the driver
+	 * takes what it shares. */
+	int (*set_match)(struct sl_port *port, const char *text,
+			 const struct sl_match *m);
 };
 
 struct sl_deco; /* decorators: port/deco.c */

@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "core/opts.h"
 #include "core/registry.h"
+#include "net/match.h"
 #include "port/deco.h"
 #include "port/driver.h"
 #include "port/spec.h"
@@ -379,6 +380,26 @@ int sl_port_queue_fd(struct sl_port *port, uint16_t queue)
 		return -EINVAL;
 	return port->drv->queue_fd ? port->drv->queue_fd(port, queue) :
 				     -ENOTSUP;
+}
+
+int sl_port_set_match(struct sl_port *port, const char *match)
+{
+	struct sl_match m;
+	int err;
+
+	if (!port)
+		return sl_fail(EINVAL, "sl_port_set_match: no port");
+	if (sl_match_parse(match, &m))
+		return -EINVAL; /* the parser's message */
+	if (!port->drv->set_match)
+		return sl_fail(EOPNOTSUPP,
+			       "%s: the %s driver cannot change its match "
+			       "in place",
+			       port->info.spec, port->drv->name);
+	/* the driver locks what it shares (auto: its switch lock, which
+	 * takes port->lock inside) */
+	err = port->drv->set_match(port, match ? match : "", &m);
+	return err;
 }
 
 int sl_port_info(struct sl_port *port, struct sl_port_info *out)

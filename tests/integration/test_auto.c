@@ -198,6 +198,40 @@ static void test_risk_levels(void **state)
 	close(fd);
 }
 
+/* sl_port_set_match on an auto: port: the path in use takes the new
+ * rules (a datagram to the added port arrives), the old port goes back to
+ * the kernel; on its udp path (risk=low) it is refused */
+static void test_set_match(void **state)
+{
+	struct sl_port_info info;
+	struct sl_port *port;
+	struct sl_pkt *p;
+	char rules[64];
+	int fd, kfd;
+
+	(void)state;
+	bed_up();
+	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7402);
+	port = open_b("");
+	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
+	snprintf(rules, sizeof(rules), "udp:%u", PORT + 1);
+	assert_int_equal(sl_port_set_match(port, rules), 0);
+	p = itest_exchange(&bed, port, fd, PORT + 1, "to the new rule", 3000);
+	assert_non_null(p);
+	sl_pkt_free(p);
+	/* PORT is the kernel's again */
+	kfd = itest_udp_bound(&bed, SL_TESTBED_B, 0, PORT);
+	itest_udp_send(&bed, SL_TESTBED_A, 0, PORT, "kernel's again");
+	itest_udp_expect(kfd, "kernel's again");
+	close(kfd);
+	assert_int_equal(sl_port_close(port), 0);
+	port = open_b(",risk=low");
+	assert_int_equal(path_of(port, &info), SL_PATH_UDP);
+	assert_int_equal(sl_port_set_match(port, rules), -EOPNOTSUPP);
+	assert_int_equal(sl_port_close(port), 0);
+	close(fd);
+}
+
 /* As nobody, with no capabilities: udp, and the refusals say why. */
 static int child_unprivileged(void)
 {
@@ -916,6 +950,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_risk_levels, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_set_match, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unprivileged_udp, setup,
 						teardown),

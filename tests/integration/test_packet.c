@@ -263,6 +263,16 @@ static void test_match_only(void **state)
 		assert_memory_equal(v.payload, "this one", 8);
 		sl_pkt_free(pkts[0]);
 	}
+	/* the filter changes in place (sl_port_set_match): 9201 now, and
+	 * 9200 no more */
+	assert_int_equal(sl_port_set_match(p, "udp:9201"), 0);
+	itest_udp_send(&bed, SL_TESTBED_A, 0, 9200, "not now");
+	itest_udp_send(&bed, SL_TESTBED_A, 0, 9201, "this one");
+	assert_int_equal(rx_wait(p, 1, pkts, 16, 16, 300, NULL), 1);
+	assert_int_equal(sl_udp_parse(pkts[0], &v), 0);
+	assert_int_equal(v.dst.port, 9201);
+	sl_pkt_free(pkts[0]);
+	assert_int_equal(sl_port_set_match(p, "udp:70000"), -EINVAL);
 	assert_int_equal(sl_port_close(p), 0);
 
 	/* match=all sees the ping too */

@@ -369,6 +369,47 @@ static void test_kernel_keeps_the_rest(void **state)
 	close(fd_same);
 }
 
+/* sl_port_set_match: the rules change in place, a frame already in the
+ * ring stays, the port works on; bad rules and drivers without it are
+ * refused */
+static void test_set_match(void **state)
+{
+	struct sl_port *port, *pair;
+	struct sl_pkt *p;
+	int fd_other;
+
+	(void)state;
+	bed_up(1);
+	port = must_open_b(",match=udp:7300,mode=copy-generic");
+	fd_other = itest_udp_bound(&bed, SL_TESTBED_B, 0, 7301);
+	itest_udp_send(&bed, SL_TESTBED_A, 0, 7301, "kernel first");
+	itest_udp_expect(fd_other, "kernel first");
+	/* waiting in the ring while the rules change */
+	itest_udp_send(&bed, SL_TESTBED_A, 0, PORT, "waiting");
+	usleep(100000);
+	assert_int_equal(sl_port_set_match(port, "udp:7300+udp:7301"), 0);
+	p = sl_test_rx_one(port, 0, 2000);
+	assert_non_null(p);
+	sl_pkt_free(p);
+	itest_udp_send(&bed, SL_TESTBED_A, 0, 7301, "port now");
+	p = sl_test_rx_one(port, 0, 2000);
+	assert_non_null(p);
+	sl_pkt_free(p);
+	assert_false(itest_wait(fd_other, 200));
+	assert_int_equal(sl_port_set_match(port, "udp:7300"), 0);
+	itest_udp_send(&bed, SL_TESTBED_A, 0, 7301, "kernel again");
+	itest_udp_expect(fd_other, "kernel again");
+	assert_int_equal(sl_port_set_match(port, "udp:0"), -EINVAL);
+	assert_non_null(strstr(sl_last_error(), "udp:0"));
+	roundtrip(port, 0, 41020);
+	close(fd_other);
+	close_and_check(port);
+	pair = sl_port_open("pair:sl-setmatch/0", NULL);
+	assert_non_null(pair);
+	assert_int_equal(sl_port_set_match(pair, "udp:1"), -EOPNOTSUPP);
+	sl_port_close(pair);
+}
+
 static void test_sigkill_leaves_nothing(void **state)
 {
 	struct sl_port *port;
@@ -788,6 +829,7 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(test_native_roundtrip, teardown),
 		cmocka_unit_test_teardown(test_kernel_keeps_the_rest, teardown),
+		cmocka_unit_test_teardown(test_set_match, teardown),
 		cmocka_unit_test_teardown(test_sigkill_leaves_nothing,
 					  teardown),
 		cmocka_unit_test_teardown(test_zc_refused_auto_falls_back,

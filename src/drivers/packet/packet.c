@@ -752,6 +752,30 @@ int sl_packet_queue_fd(struct sl_port *port, uint16_t queue)
 	return pp->q && queue < pp->n_q ? pp->q[queue].fd : -1;
 }
 
+/* sl_port_set_match: a new filter on every queue's socket (the kernel
+ * swaps it whole: each frame meets the old or the new one). */
+static int pkt_set_match(struct sl_port *port, const char *text,
+			 const struct sl_match *m)
+{
+	struct pkt_priv *pp = port->priv;
+	struct sock_filter prog[SL_MATCH_CBPF_MAX];
+	int n_insn = sl_match_cbpf(m, prog, SL_ARRAY_SIZE(prog));
+	unsigned i;
+
+	(void)text;
+	if (n_insn < 0)
+		return sl_fail(-n_insn, "%s: cannot compile the match",
+			       port->info.spec);
+	for (i = 0; i < pp->n_q; i++)
+		if (attach(pp->q[i].fd, prog, (unsigned)n_insn))
+			return sl_fail(errno,
+				       "%s: the kernel refused the match "
+				       "filter: %s",
+				       port->info.spec, strerror(errno));
+	pp->match = *m;
+	return 0;
+}
+
 const struct sl_driver sl_driver_packet = {
 	.name = "packet",
 	.caps = SL_DRV_CAP_PAD_POOL,
@@ -763,4 +787,5 @@ const struct sl_driver sl_driver_packet = {
 	.tx_burst = pkt_tx,
 	.xstats = pkt_xstats,
 	.queue_fd = sl_packet_queue_fd,
+	.set_match = pkt_set_match,
 };

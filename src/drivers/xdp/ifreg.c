@@ -97,16 +97,12 @@ int xdp_detach_foreign(const struct sl_spec *spec, int ifindex, const char *who)
 			    r > 0 ? still : who);
 }
 
-int xdp_steer_attach_new(struct sl_port *port, const struct sl_spec *spec,
-			 struct xdp_priv *pv, enum xdp_mode m,
-			 const struct sl_match *match, struct sl_steer **out)
+/* match= as the steering program's rules; how many. */
+static unsigned steer_rules(const struct sl_match *match,
+			    struct sl_steer_rule *rules)
 {
-	struct sl_steer_rule rules[SL_MATCH_MAX_RULES];
-	struct sl_steer *s;
 	unsigned i;
-	int err;
 
-	(void)port;
 	for (i = 0; i < match->n; i++) {
 		rules[i].kind = match->rule[i].kind == SL_MATCH_ALL ?
 					SL_STEER_RULE_ALL :
@@ -114,7 +110,47 @@ int xdp_steer_attach_new(struct sl_port *port, const struct sl_spec *spec,
 		rules[i].lo = match->rule[i].lo;
 		rules[i].hi = match->rule[i].hi;
 	}
-	err = sl_steer_load(&s, rules, match->n);
+	return match->n;
+}
+
+int xdp_set_match(struct sl_port *port, const char *text,
+		  const struct sl_match *m)
+{
+	struct sl_steer_rule rules[SL_MATCH_MAX_RULES];
+	struct xdp_priv *pv = port->priv;
+	int err;
+
+	(void)text;
+	pthread_mutex_lock(&xdp_reg_lock);
+	if (!pv->ifc) {
+		err = sl_fail(ENODEV, "%s: no steering program",
+			      port->info.spec);
+	} else if (pv->ifc->refs > 1) {
+		/* the others asked for the rules as they are */
+		err = sl_fail(EBUSY,
+			      "%s: the steering program is shared with "
+			      "another port: its match stays",
+			      port->info.spec);
+	} else {
+		err = sl_steer_set_rules(pv->ifc->steer, rules,
+					 steer_rules(m, rules));
+		if (!err)
+			pv->ifc->match = *m;
+	}
+	pthread_mutex_unlock(&xdp_reg_lock);
+	return err;
+}
+
+int xdp_steer_attach_new(struct sl_port *port, const struct sl_spec *spec,
+			 struct xdp_priv *pv, enum xdp_mode m,
+			 const struct sl_match *match, struct sl_steer **out)
+{
+	struct sl_steer_rule rules[SL_MATCH_MAX_RULES];
+	struct sl_steer *s;
+	int err;
+
+	(void)port;
+	err = sl_steer_load(&s, rules, steer_rules(match, rules));
 	if (err) {
 		if (err == -EPERM)
 			return sl_spec_fail(spec, EPERM, PERM_HINT);

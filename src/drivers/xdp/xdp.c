@@ -793,4 +793,5 @@ const struct sl_driver sl_driver_xdp = {
 	.tx_burst = xdp_tx_burst,
 	.xstats = xdp_xstats,
 	.queue_fd = xdp_queue_fd,
+	.set_match = xdp_set_match,
 };

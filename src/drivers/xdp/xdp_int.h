@@ -210,6 +210,10 @@ struct xdp_iface *xdp_iface_find(uint64_t ns, int ifindex);
 void xdp_iface_put(struct xdp_iface *f);
 int xdp_detach_foreign(const struct sl_spec *spec, int ifindex,
 		       const char *who);
+/* sl_port_set_match: the steering program's rules, where the port is the
+ * only one on it. */
+int xdp_set_match(struct sl_port *port, const char *text,
+		  const struct sl_match *m);
 int xdp_steer_attach_new(struct sl_port *port, const struct sl_spec *spec,
 			 struct xdp_priv *pv, enum xdp_mode m,
 			 const struct sl_match *match, struct sl_steer **out);
