@@ -101,7 +101,7 @@ static void close_port(struct ps_iface *f)
 /* The device's MTU, 0 when it does not say: a datagram whose IP packet
  * is bigger goes through the kernel, which fragments it (or gives its
  * error), as it would have. */
-static uint32_t dev_mtu(const char *ifname)
+uint32_t ps_dev_mtu(const char *ifname)
 {
 	struct ifreq ifr = { 0 };
 	uint32_t mtu = 0;
@@ -178,6 +178,43 @@ static int sleep_fd(struct ps_iface *f)
 	return f->epfd;
 }
 
+/*
+ * Give f's working port the rules for ports[0..n) in place: nothing is
+ * closed, so nothing the port or the stashes hold is lost, and the new
+ * socket's datagrams do not go to the kernel meanwhile. 0, or -1 when the
+ * port cannot (then it reopens). f's lock held.
+ */
+static int rematch(struct ps_iface *f, const char *path, const uint16_t *ports,
+		   unsigned n)
+{
+	char mt[PS_IF_SOCKS * 12];
+	size_t len = 0;
+	unsigned i;
+	int r;
+
+	if (!f->port || !n || strcmp(path, f->want) ||
+	    sl_port_path(f->port) != f->path_ptr)
+		return -1;
+	for (i = 0; i < n && len < sizeof(mt); i++)
+		len += (size_t)snprintf(mt + len, sizeof(mt) - len, "%sudp:%u",
+					i ? "+" : "", ports[i]);
+	if (len >= sizeof(mt))
+		return -1;
+	ps_inside++;
+	r = sl_port_set_match(f->port, mt);
+	ps_inside--;
+	if (r)
+		return -1;
+	memcpy(f->ports, ports, n * sizeof(*ports));
+	f->n_ports = n;
+	/* a socket that joined sleeps on its own copy of the port's fd */
+	for (i = 0; i < f->n_socks; i++)
+		if (f->socks[i]->qfd < 0)
+			f->socks[i]->qfd =
+				ps_real.fcntl(f->qfd, F_DUPFD_CLOEXEC, 0);
+	return 0;
+}
+
 /* (Re)open f's port for ports[0..n); f's lock held. 0 or -1 with why. */
 static int open_port(struct ps_iface *f, const char *path,
 		     const uint16_t *ports, unsigned n, char *why, size_t wlen)
@@ -209,7 +246,7 @@ static int open_port(struct ps_iface *f, const char *path,
 	 * keeps one (an auto: port that ends up there reads its queues=
 	 * fanout sockets in turn, as it would xdp queues) */
 	f->dev_nq = strcmp(path, "packet") ? dev_rx_queues(f->ifname) : 0;
-	f->mtu = dev_mtu(f->ifname);
+	f->mtu = ps_dev_mtu(f->ifname);
 	nq = f->dev_nq > PS_QUEUES ? PS_QUEUES : f->dev_nq ? f->dev_nq : 1;
 	if (len >= sizeof(spec))
 		nq = 1;
@@ -367,7 +404,9 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 	s->qfd = -1;
 	if (!have) {
 		ports[n++] = s->local.port;
-		r = open_port(f, path, ports, n, why, wlen);
+		r = rematch(f, path, ports, n) == 0 ?
+			    0 :
+			    open_port(f, path, ports, n, why, wlen);
 		if (r && n > 1) {
 			/* the others keep what they had */
 			char w2[8];
@@ -406,10 +445,10 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 	return r;
 }
 
-/* Reopen f's port without port when none of its sockets has it; f's
- * lock held. The reopen drops what the stashes held (counted), as a
- * join's does; a port that cannot reopen sends the others to the kernel
- * at their next receive. */
+/* Take port out of f's port's rules when none of its sockets has it; f's
+ * lock held. In place where the port can; else a reopen, which drops
+ * what the stashes held (counted), as a join's does; a port that cannot
+ * reopen sends the others to the kernel at their next receive. */
 static void unmatch(struct ps_iface *f, uint16_t port)
 {
 	struct sl_port_info info = { .sz = sizeof(info) };
@@ -427,7 +466,7 @@ static void unmatch(struct ps_iface *f, uint16_t port)
 	for (i = 0; i < f->n_ports; i++)
 		if (f->ports[i] != port)
 			ports[n++] = f->ports[i];
-	if (n < f->n_ports)
+	if (n < f->n_ports && rematch(f, f->want, ports, n))
 		(void)open_port(f, f->want, ports, n, why, sizeof(why));
 }
 
@@ -467,242 +506,6 @@ void ps_iface_leave(struct ps_sock *s, bool drop_port)
 		pthread_mutex_destroy(&f->lock);
 		free(f);
 	}
-}
-
-/* A hash of the datagram's flow (addresses and ports, both ways), for
- * spreading over a SO_REUSEPORT group: the same flow, the same value. */
-static uint32_t flow_hash(const struct sl_udp_view *v)
-{
-	uint32_t w[8];
-	uint64_t h = (uint64_t)v->src.port << 16 | v->dst.port;
-	unsigned i, n;
-
-	if (v->src.family == AF_INET6) {
-		memcpy(w, &v->src.v6, 16);
-		memcpy(w + 4, &v->dst.v6, 16);
-		n = 8;
-	} else {
-		w[0] = v->src.v4.s_addr;
-		w[1] = v->dst.v4.s_addr;
-		n = 2;
-	}
-	for (i = 0; i < n; i++)
-		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return (uint32_t)h;
-}
-
-/* The socket the kernel would deliver this datagram to, or NULL. A
- * SO_REUSEPORT group shares its flows as the kernel's does: the hash of
- * the flow scaled to the group's size picks one, so a flow stays on one
- * socket while the group stays as it is (not the kernel's own choice:
- * its hash has a secret of its own). */
-static struct ps_sock *lookup(struct ps_iface *f, const struct sl_udp_view *v)
-{
-	struct ps_sock *best = NULL, *group[PS_IF_SOCKS];
-	int score = 0, scores[PS_IF_SOCKS];
-	unsigned i, n = 0;
-
-	for (i = 0; i < f->n_socks; i++) {
-		struct ps_sock *s = f->socks[i];
-		struct sl_addr local, peer;
-		int sc = 1;
-
-		scores[i] = 0;
-		if (s->local.port != v->dst.port)
-			continue;
-		/*
-		 * An IPv6 socket on :: takes IPv4 too unless IPV6_V6ONLY; one
-		 * that was on :: and connected to an IPv4 peer since has
-		 * IPv4-mapped addresses, and takes that peer's IPv4 frames
-		 * (iperf3's UDP server does that).
-		 */
-		local = ps_unmapped(&s->local);
-		if (local.family != v->dst.family &&
-		    !(local.family == AF_INET6 && s->any && !s->v6only))
-			continue;
-		if (!s->any) {
-			if (!ps_ip_eq(&local, &v->dst))
-				continue;
-			sc += 2;
-		}
-		if (s->connected) {
-			peer = ps_unmapped(&s->peer);
-			if (!ps_ip_eq(&peer, &v->src) ||
-			    s->peer.port != v->src.port)
-				continue;
-			sc += 4;
-		}
-		scores[i] = sc;
-		if (sc > score) {
-			score = sc;
-			best = s;
-		}
-	}
-	if (!best || !best->reuseport || best->connected)
-		return best;
-	for (i = 0; i < f->n_socks; i++)
-		if (scores[i] == score && ps_same_group(f->socks[i], best))
-			group[n++] = f->socks[i];
-	return group[((uint64_t)flow_hash(v) * n) >> 32];
-}
-
-/* Up to n frames from f's queues into pk: each call starts at the queue
- * after the one the last started at and reads on while the budget lasts,
- * so a busy queue cannot starve the others (over nq calls each queue
- * comes first once) and one call still sees every queue when they are
- * quiet. f's lock held. */
-static uint16_t burst(struct ps_iface *f, struct sl_pkt **pk, uint16_t n)
-{
-	unsigned q, k;
-	uint16_t got = 0;
-
-	if (f->nq == 1)
-		return sl_rx_burst(f->port, 0, pk, n);
-	q = f->rr;
-	f->rr = (q + 1) % f->nq;
-	for (k = 0; k < f->nq && got < n; k++, q = (q + 1) % f->nq)
-		got += sl_rx_burst(f->port, (uint16_t)q, pk + got,
-				   (uint16_t)(n - got));
-	return got;
-}
-
-/* Take what the port has into the stashes of the sockets it is for;
- * f's lock held. How many frames the port gave. */
-static uint16_t fill(struct ps_iface *f, struct ps_sock *self)
-{
-	struct sl_pkt *pk[32];
-	uint16_t got, i;
-	uint64_t now = 0, mono = 0;
-	bool ts = false;
-
-	got = burst(f, pk, 32);
-	if (!got)
-		return 0;
-	if (sl_port_path(f->port) != f->path_ptr) {
-		/* an auto: port moved to another path (packet: the kernel
-		 * socket gets these too): not ours to deliver; check_port
-		 * sends the sockets to the kernel */
-		sl_pkt_free_bulk(pk, got);
-		f->next_check = 0;
-		return got;
-	}
-	for (i = 0; i < f->n_socks; i++)
-		ts |= f->socks[i]->ts;
-	if (ts) {
-		/* the port's receive times are sl_time_ns's (monotonic):
-		 * SO_TIMESTAMP wants the wall clock's, now - (mono now -
-		 * arrival) */
-		struct timespec t;
-
-		clock_gettime(CLOCK_REALTIME, &t);
-		now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-		mono = sl_time_ns();
-	}
-	for (i = 0; i < got; i++) {
-		struct sl_udp_view v;
-		struct ps_sock *s = NULL;
-		struct ps_meta *m;
-
-		if (!sl_udp_parse(pk[i], &v) &&
-		    (size_t)(v.payload - pk[i]->data) + v.len <= pk[i]->len)
-			s = lookup(f, &v);
-		if (s) {
-			sl_pkt_csum_check(pk[i]);
-			if (sl_pkt_rx_l3_csum(pk[i]) == SL_CSUM_BAD ||
-			    sl_pkt_rx_l4_csum(pk[i]) == SL_CSUM_BAD ||
-			    s->n == PS_STASH) {
-				s->rx_dropped++;
-				s = NULL;
-			}
-		} else {
-			f->rx_unmatched++;
-		}
-		if (!s) {
-			sl_pkt_free(pk[i]);
-			continue;
-		}
-		pk[i]->user = now;
-		if (now && (pk[i]->flags & SL_PKT_F_RX_TS) &&
-		    pk[i]->rx_ts <= mono)
-			pk[i]->user = now - (mono - pk[i]->rx_ts);
-		m = ps_meta(pk[i]);
-		if (m) {
-			ps_rxinfo_set(&m->ri, &v, pk[i]);
-			m->off = (uint32_t)(v.payload - pk[i]->data);
-			m->len = v.len;
-		}
-		if (s != self && !s->n && !s->kicked) {
-			(void)eventfd_write(s->kfd, 1);
-			s->kicked = true;
-		}
-		s->stash[(s->head + s->n++) % PS_STASH] = pk[i];
-		s->stash_seq++;
-	}
-	return got;
-}
-
-/* Is the port still working? Asked when a burst finds nothing, at most
- * every 100 ms: a port in error (interface gone, program detached and no
- * path left) sends the socket to the kernel. f's lock held. */
-static const char *check_port(struct ps_iface *f, char *why, size_t len)
-{
-	struct sl_port_info info = { .sz = sizeof(info) };
-	struct timespec ts;
-	uint64_t now;
-
-	/* asked on every empty burst of a spinning receive: the coarse
-	 * clock (a load, no counter read) is plenty for 100 ms */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-
-	if (now < f->next_check)
-		return NULL;
-	f->next_check = now + 100000000ull;
-	f->mtu = dev_mtu(f->ifname); /* it may have changed */
-	if (sl_port_info(f->port, &info) == 0 && info.state == SL_PORT_ERROR) {
-		snprintf(why, len, "the %s port failed: %s", f->path,
-			 info.error);
-		return why;
-	}
-	if (strcmp(sl_port_path(f->port), f->path)) {
-		snprintf(why, len, "the port moved to the %s path",
-			 sl_port_path(f->port));
-		return why;
-	}
-	return NULL;
-}
-
-bool ps_iface_fill(struct ps_sock *s, bool more)
-{
-	struct ps_iface *f = s->ifc;
-	char why[320];
-	const char *bad = NULL;
-	bool r;
-
-	if (!f)
-		return false;
-	pthread_mutex_lock(&f->lock);
-	ps_inside++; /* an auto: port may reopen a path in this burst */
-	if ((!s->n || (more && s->n < PS_STASH)) && f->port) {
-		fill(f, s);
-		if (!s->n)
-			bad = check_port(f, why, sizeof(why));
-	} else if (!f->port) {
-		snprintf(why, sizeof(why),
-			 "the port of %s could not be "
-			 "reopened",
-			 f->ifname);
-		bad = why;
-	}
-	r = s->n > 0;
-	ps_inside--;
-	pthread_mutex_unlock(&f->lock);
-	if (bad)
-		ps_fallback(s, "%s", bad);
-	return r;
 }
 
 /* fork: every lock, so that the child gets them free and the stashes
@@ -745,7 +548,7 @@ void ps_iface_fork_drain(void)
 		if (!f || !f->port)
 			continue;
 		ps_inside++;
-		for (rounds = 0; rounds <= PS_STASH / 32 && fill(f, NULL);
+		for (rounds = 0; rounds <= PS_STASH / 32 && ps_fill(f, NULL);
 		     rounds++)
 			;
 		ps_inside--;

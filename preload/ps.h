@@ -305,6 +305,12 @@ static inline struct ps_sock *ps_get(int fd)
 
 /* sock.c */
 void ps_init(void);
+/* rx.c: take what f's port has into its sockets' stashes (self: the
+ * socket reading, which needs no wake-up); f's lock held. How many
+ * frames the port gave. */
+uint16_t ps_fill(struct ps_iface *f, struct ps_sock *self);
+/* iface.c: the device's MTU (0 when unknown) */
+uint32_t ps_dev_mtu(const char *ifname);
 /* calls.c: fd's blocking mode may have changed (ask the kernel again) */
 void ps_mode_changed(int fd);
 void ps_track(int fd, int family);

@@ -190,6 +190,25 @@ check("a closed socket's number, bound by another program: it gets its "
       "datagrams", other.stdout.strip() == "yours",
       other.stdout + other.stderr[-200:])
 
+# another socket's bind or close while a datagram waits for this one:
+# the port changes its rules in place, and nothing waiting is lost
+wa = sock()
+ok = []
+for step in ("bind", "close"):
+    wa.sendto(b"waiting " + step.encode(), ECHO)
+    time.sleep(0.2)  # the answer is in, not yet read
+    if step == "bind":
+        wb = sock()
+    else:
+        wb.close()
+    try:
+        ok.append(wa.recv(100) == b"waiting " + step.encode())
+    except OSError as e:
+        ok.append(repr(e))
+wa.close()
+check("a datagram waiting for one socket outlives another's bind and "
+      "close", ok == [True, True], repr(ok))
+
 # MSG_PEEK then read; MSG_TRUNC on a short buffer
 s.sendto(b"peekaboo", ECHO)
 p = s.recv(100, socket.MSG_PEEK)
