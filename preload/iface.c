@@ -178,6 +178,17 @@ static int sleep_fd(struct ps_iface *f)
 	return f->epfd;
 }
 
+/* Whether a socket of f asks for receive times. */
+static bool wants_ts(const struct ps_iface *f)
+{
+	unsigned i;
+
+	for (i = 0; i < f->n_socks; i++)
+		if (f->socks[i]->ts || f->socks[i]->tsing)
+			return true;
+	return false;
+}
+
 /*
  * Give f's working port the rules for ports[0..n) in place: nothing is
  * closed, so nothing the port or the stashes hold is lost, and the new
@@ -195,6 +206,8 @@ static int rematch(struct ps_iface *f, const char *path, const uint16_t *ports,
 	if (!f->port || !n || strcmp(path, f->want) ||
 	    sl_port_path(f->port) != f->path_ptr)
 		return -1;
+	if (wants_ts(f) && !f->rx_ts)
+		f->rx_ts = sl_port_rx_ts_on(f->port) == 0;
 	for (i = 0; i < n && len < sizeof(mt); i++)
 		len += (size_t)snprintf(mt + len, sizeof(mt) - len, "%sudp:%u",
 					i ? "+" : "", ports[i]);
@@ -222,8 +235,11 @@ static int open_port(struct ps_iface *f, const char *path,
 	char spec[PS_IF_SOCKS * 12 + 80];
 	uint64_t before[64], after[64];
 	struct sl_port_stats st = { .sz = sizeof(st) };
-	/* receive times of arrival, for SO_TIMESTAMP* (fill) */
-	struct sl_port_opts po = { .sz = sizeof(po), .flags = SL_PORT_F_RX_TS };
+	/* receive times of arrival, for SO_TIMESTAMP* (fill), only where a
+	 * socket wants them */
+	bool ts = wants_ts(f);
+	struct sl_port_opts po = { .sz = sizeof(po),
+				   .flags = ts ? SL_PORT_F_RX_TS : 0 };
 	struct sl_port *p;
 	const char *got;
 	size_t len;
@@ -312,6 +328,7 @@ static int open_port(struct ps_iface *f, const char *path,
 	f->port = p;
 	f->qfd = fd;
 	f->rr = 0;
+	f->rx_ts = ts;
 	snprintf(f->path, sizeof(f->path), "%s", got);
 	f->path_ptr = got;
 	memcpy(f->ports, ports, n * sizeof(*ports));
@@ -443,6 +460,25 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 		free(f);
 	}
 	return r;
+}
+
+void ps_iface_want_ts(struct ps_sock *s)
+{
+	struct ps_iface *f = s->ifc;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	/* in place: a reopen here could not take the device's queue back
+	 * while another thread sleeps in poll on the old socket (iperf2 sets
+	 * SO_TIMESTAMP with its listener waiting); where it fails, receive
+	 * times stay the reads' */
+	if (f->port && !f->rx_ts) {
+		ps_inside++;
+		f->rx_ts = sl_port_rx_ts_on(f->port) == 0;
+		ps_inside--;
+	}
+	pthread_mutex_unlock(&f->lock);
 }
 
 /* Take port out of f's port's rules when none of its sockets has it; f's

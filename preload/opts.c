@@ -277,6 +277,9 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
 				    level, name);
 	}
 	fell &= s->gave_up && s->local.port;
+	/* timestamps on: the port stamps arrival times from now on */
+	if (s->served && (s->ts || s->tsing))
+		ps_iface_want_ts(s);
 	pthread_mutex_unlock(&s->lock);
 	if (bpf) /* the whole group goes to the kernel */
 		ps_rp_bpf(s);

@@ -124,6 +124,10 @@ struct ps_iface {
 	unsigned nq; /* queues the port reads, 1..PS_QUEUES */
 	unsigned dev_nq; /* the device's receive queues (0: it did not say) */
 	uint32_t mtu; /* the device's, read at open and every port check */
+	/* the port stamps arrival times (SL_PORT_F_RX_TS): opened so while
+	 * a socket of it wants SO_TIMESTAMP*, which costs every frame a
+	 * little on xdp (the steering program stamps it) */
+	bool rx_ts;
 	unsigned rr; /* the queue the next fill reads first */
 	char path[24];
 	char want[16]; /* the path asked for (SLUICE_RUN_PATH): reopens */
@@ -305,6 +309,9 @@ static inline struct ps_sock *ps_get(int fd)
 
 /* sock.c */
 void ps_init(void);
+/* iface.c: s (served) turned timestamps on: its port stamps arrival
+ * times from now on; s's lock held */
+void ps_iface_want_ts(struct ps_sock *s);
 /* rx.c: take what f's port has into its sockets' stashes (self: the
  * socket reading, which needs no wake-up); f's lock held. How many
  * frames the port gave. */

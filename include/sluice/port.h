@@ -272,6 +272,14 @@ SL_API int sl_port_queue_fd(struct sl_port *port, uint16_t queue);
  */
 SL_API int sl_port_set_match(struct sl_port *port, const char *match);
 
+/*
+ * Turn receive times on for an open port, as SL_PORT_F_RX_TS at open does
+ * (xdp ports then have the steering program stamp each frame's arrival):
+ * bursts from now on stamp. They stay on. 0 or -errno with a message.
+ * Control path; safe beside the port's bursts.
+ */
+SL_API int sl_port_rx_ts_on(struct sl_port *port);
+
 /* The pool receive buffers come from. */
 SL_API struct sl_pool *sl_port_pool(struct sl_port *port);
 

@@ -805,6 +805,21 @@ static int auto_set_match(struct sl_port *port, const char *text,
 	return err;
 }
 
+/* sl_port_rx_ts_on: the path in use's, and every later path's. */
+static int auto_rx_ts_on(struct sl_port *port)
+{
+	struct auto_priv *a = port->priv;
+	int err = 0;
+
+	pthread_mutex_lock(&a->ctl);
+	if (a->inner)
+		err = sl_port_rx_ts_on(a->inner);
+	if (!err)
+		a->flags |= SL_PORT_F_RX_TS;
+	pthread_mutex_unlock(&a->ctl);
+	return err;
+}
+
 const struct sl_driver sl_driver_auto = {
 	.name = "auto",
 	/* its bursts are the inner port's sl_tx_burst, which fills */
@@ -819,4 +834,5 @@ const struct sl_driver sl_driver_auto = {
 	.path = auto_path,
 	.queue_fd = auto_queue_fd,
 	.set_match = auto_set_match,
+	.rx_ts_on = auto_rx_ts_on,
 };

@@ -81,6 +81,9 @@ struct sl_driver {
 	 * takes what it shares. */
 	int (*set_match)(struct sl_port *port, const char *text,
 			 const struct sl_match *m);
+	/* optional: what sl_port_rx_ts_on needs of the driver beyond
+	 * port->rx_ts (xdp: the program's stamps); no lock held */
+	int (*rx_ts_on)(struct sl_port *port);
 };
 
 struct sl_deco; /* decorators: port/deco.c */

@@ -402,6 +402,18 @@ int sl_port_set_match(struct sl_port *port, const char *match)
 	return err;
 }
 
+int sl_port_rx_ts_on(struct sl_port *port)
+{
+	int err;
+
+	if (!port)
+		return sl_fail(EINVAL, "sl_port_rx_ts_on: no port");
+	err = port->drv->rx_ts_on ? port->drv->rx_ts_on(port) : 0;
+	if (!err) /* bursts read it once each */
+		__atomic_store_n(&port->rx_ts, true, __ATOMIC_RELEASE);
+	return err;
+}
+
 int sl_port_info(struct sl_port *port, struct sl_port_info *out)
 {
 	size_t sz;

@@ -40,6 +40,27 @@ def sock(timeout=3):
     return s
 
 
+# the receive time is the datagram's arrival, not its read: a program
+# that reads late (a busy NTP server, a logger) gets when it came, as the
+# kernel stamps it; the answer arrives at once and is read 0.3 s later.
+# First in the file: the socket is served and its port stamps nothing
+# until SO_TIMESTAMP comes, after the bind (iperf2 sets it so)
+SO_TIMESTAMP = 29
+sl = sock()
+sl.sendto(b"served", ECHO)
+sl.recv(100)
+sl.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
+sl.sendto(b"late", ECHO)
+time.sleep(0.3)
+d, anc, fl, a = sl.recvmsg(100, 256)
+late = time.time()
+sl.close()
+ts = [struct.unpack("qq", v[:16]) for lv, ty, v in anc
+      if (lv, ty) == (socket.SOL_SOCKET, SO_TIMESTAMP)]
+ago = late - (ts[0][0] + ts[0][1] / 1e6) if ts else None
+check("SO_TIMESTAMP: the arrival time, not the read time",
+      d == b"late" and ago is not None and 0.2 < ago < 5, repr(ago))
+
 # sendto/recvfrom, byte for byte, sizes up to the MTU and beyond (the
 # kernel fragments what the link or a buffer does not take: 1473 and 1600
 # fit a port buffer, not a 1500-byte MTU)
@@ -224,7 +245,6 @@ check("MSG_TRUNC flag: the datagram's length", n == 10, str(n))
 
 # IP_PKTINFO, SO_TIMESTAMP
 IP_PKTINFO = 8
-SO_TIMESTAMP = 29
 s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
 s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
 s.sendto(b"x", ECHO)
@@ -235,22 +255,6 @@ ts = [struct.unpack("qq", v[:16]) for lv, ty, v in anc
 check("IP_PKTINFO and SO_TIMESTAMP cmsgs",
       (socket.IPPROTO_IP, IP_PKTINFO) in kinds and ts and
       abs(ts[0][0] + ts[0][1] / 1e6 - time.time()) < 5, repr(anc))
-
-# the receive time is the datagram's arrival, not its read: a program
-# that reads late (a busy NTP server, a logger) gets when it came, as the
-# kernel stamps it; the answer arrives at once and is read 0.3 s later
-sl = sock()
-sl.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
-sl.sendto(b"late", ECHO)
-time.sleep(0.3)
-d, anc, fl, a = sl.recvmsg(100, 256)
-late = time.time()
-sl.close()
-ts = [struct.unpack("qq", v[:16]) for lv, ty, v in anc
-      if (lv, ty) == (socket.SOL_SOCKET, SO_TIMESTAMP)]
-ago = late - (ts[0][0] + ts[0][1] / 1e6) if ts else None
-check("SO_TIMESTAMP: the arrival time, not the read time",
-      d == b"late" and ago is not None and 0.2 < ago < 5, repr(ago))
 
 # a send with IP_PKTINFO or IPV6_PKTINFO naming the source, as DNS, SNMP
 # and NTP servers on 0.0.0.0 answer from the address a query came to

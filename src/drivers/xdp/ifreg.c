@@ -16,6 +16,7 @@
 #include <linux/if_link.h>
 
 #include "drivers/xdp/xdp_int.h"
+#include "steer_abi.h" /* bpf/: the program's flags */
 #include "net/ifdev.h"
 
 uint64_t xdp_netns_id(void)
@@ -136,6 +137,21 @@ int xdp_set_match(struct sl_port *port, const char *text,
 					 steer_rules(m, rules));
 		if (!err)
 			pv->ifc->match = *m;
+	}
+	pthread_mutex_unlock(&xdp_reg_lock);
+	return err;
+}
+
+int xdp_rx_ts_on(struct sl_port *port)
+{
+	struct xdp_priv *pv = port->priv;
+	int err = 0;
+
+	pthread_mutex_lock(&xdp_reg_lock);
+	if (pv->ifc && !pv->ifc->stamps) {
+		/* the flag first: every port strips stamps before any comes */
+		__atomic_store_n(&pv->ifc->stamps, true, __ATOMIC_RELEASE);
+		err = sl_steer_add_flags(pv->ifc->steer, SL_STEER_F_RX_TS);
 	}
 	pthread_mutex_unlock(&xdp_reg_lock);
 	return err;

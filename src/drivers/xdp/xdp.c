@@ -794,4 +794,5 @@ const struct sl_driver sl_driver_xdp = {
 	.xstats = xdp_xstats,
 	.queue_fd = xdp_queue_fd,
 	.set_match = xdp_set_match,
+	.rx_ts_on = xdp_rx_ts_on,
 };

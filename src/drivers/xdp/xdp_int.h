@@ -214,6 +214,8 @@ int xdp_detach_foreign(const struct sl_spec *spec, int ifindex,
  * only one on it. */
 int xdp_set_match(struct sl_port *port, const char *text,
 		  const struct sl_match *m);
+/* sl_port_rx_ts_on: the steering program stamps arrival times. */
+int xdp_rx_ts_on(struct sl_port *port);
 int xdp_steer_attach_new(struct sl_port *port, const struct sl_spec *spec,
 			 struct xdp_priv *pv, enum xdp_mode m,
 			 const struct sl_match *match, struct sl_steer **out);
