@@ -246,6 +246,7 @@ static void test_match_only(void **state)
 	struct sl_port *p;
 	struct sl_pkt *pkts[16];
 	struct sl_udp_view v;
+	uint64_t age;
 	int v6;
 
 	(void)state;
@@ -263,6 +264,17 @@ static void test_match_only(void **state)
 		assert_memory_equal(v.payload, "this one", 8);
 		sl_pkt_free(pkts[0]);
 	}
+	/* receive times turned on in use (sl_port_rx_ts_on), and the
+	 * kernel's: a frame read 0.3 s after it came says when it came */
+	assert_int_equal(sl_port_rx_ts_on(p), 0);
+	itest_udp_send(&bed, SL_TESTBED_A, 0, 9200, "late");
+	usleep(300000);
+	assert_int_equal(rx_wait(p, 1, pkts, 16, 16, 300, NULL), 1);
+	assert_true(pkts[0]->flags & SL_PKT_F_RX_TS);
+	age = sl_time_ns() - pkts[0]->rx_ts;
+	printf("# read %.3f s after it came\n", (double)age / 1e9);
+	assert_true(age > 200000000ull && age < 5000000000ull);
+	sl_pkt_free(pkts[0]);
 	/* the filter changes in place (sl_port_set_match): 9201 now, and
 	 * 9200 no more */
 	assert_int_equal(sl_port_set_match(p, "udp:9201"), 0);

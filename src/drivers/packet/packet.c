@@ -610,8 +610,17 @@ static uint16_t pkt_rx(struct sl_port *port, uint16_t queue,
 			if (want == 0)
 				goto out;
 		}
-		if (!now && port->rx_ts) /* one clock read per burst */
+		if (!now && port->rx_ts) {
+			/* the frames carry the kernel's wall-clock times */
+			struct timespec rt;
+
+			clock_gettime(CLOCK_REALTIME, &rt);
 			now = sl_time_ns();
+			q->rx.ts_off =
+				(int64_t)now -
+				(int64_t)((uint64_t)rt.tv_sec * 1000000000ull +
+					  (uint64_t)rt.tv_nsec);
+		}
 		used = sl_tpacket_take(&q->rx, q->bufs, want, pkts + got,
 				       port->port_id, queue, now, &c);
 		got += used;

@@ -26,6 +26,8 @@ struct pkt_frame {
 	uint32_t status; /* tp_status */
 	uint16_t vlan_tci, vlan_tpid;
 	bool outgoing; /* sll_pkttype PACKET_OUTGOING (skip_outgoing only) */
+	uint64_t ts; /* tp_sec, tp_nsec: when the kernel queued it (wall
+		      * clock, ns) */
 };
 
 int sl_tpacket_init(struct sl_tpacket_ring *r, uint8_t *base, bool v2,
@@ -120,6 +122,7 @@ static inline int frame_deliver(struct sl_tpacket_ring *r,
 		p->len = len;
 	}
 	p->flags = rx_csum_flags(r, f->status);
+	p->rx_ts = f->ts; /* the wall clock's: sl_tpacket_take turns it */
 	return 1;
 }
 
@@ -208,6 +211,7 @@ static inline int v3_frame_copy(struct sl_tpacket_ring *r, struct sl_pkt *p)
 	f.status = h->tp_status;
 	f.vlan_tci = (uint16_t)h->hv1.tp_vlan_tci;
 	f.vlan_tpid = h->hv1.tp_vlan_tpid;
+	f.ts = (uint64_t)h->tp_sec * 1000000000ull + h->tp_nsec;
 	f.outgoing = false;
 	if (sl_unlikely(r->skip_outgoing)) {
 		int o = sll_outgoing((const uint8_t *)h, sizeof(*h), mac);
@@ -265,6 +269,7 @@ static inline int v2_frame_copy(struct sl_tpacket_ring *r, struct sl_pkt *p)
 		f.status = h->tp_status;
 		f.vlan_tci = h->tp_vlan_tci;
 		f.vlan_tpid = h->tp_vlan_tpid;
+		f.ts = (uint64_t)h->tp_sec * 1000000000ull + h->tp_nsec;
 		f.outgoing = false;
 		ret = 0;
 		if (sl_unlikely(r->skip_outgoing)) {
@@ -328,9 +333,17 @@ unsigned sl_tpacket_take(struct sl_tpacket_ring *r, struct sl_pkt **bufs,
 		}
 		p->port = port;
 		p->queue = queue;
-		p->rx_ts = now;
-		if (now) /* 0: receive times are off on this port */
+		if (now) { /* 0: receive times are off on this port */
+			/* the kernel's, on sl_time_ns's clock; the burst's
+			 * read time where the ring has no offset or the
+			 * header's time is not one (after the read) */
+			uint64_t t = p->rx_ts + (uint64_t)r->ts_off;
+
+			p->rx_ts = r->ts_off && p->rx_ts && t <= now ? t : now;
 			p->flags |= SL_PKT_F_RX_TS;
+		} else {
+			p->rx_ts = 0;
+		}
 		c->bytes += p->len;
 		out[used++] = p;
 	}

@@ -37,6 +37,10 @@ struct sl_tpacket_ring {
 	uint32_t n_frames; /* v2: slots of SL_TPACKET_FRAME bytes */
 	bool v2; /* TPACKET_V2 frame ring, else TPACKET_V3 block ring */
 	bool skip_outgoing; /* the kernel cannot: look at sll_pkttype */
+	/* sl_time_ns's clock minus CLOCK_REALTIME, set before a take that
+	 * stamps: each frame's receive time is then the kernel's, taken when
+	 * it reached the socket (tp_sec, tp_nsec), on sl_time_ns's clock */
+	int64_t ts_off;
 	/* walk state */
 	uint32_t cur; /* v3: block being read; v2: next frame slot */
 	uint32_t left; /* v3: frames left in the block; 0: not opened */
