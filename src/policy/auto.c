@@ -28,7 +28,7 @@
  * runs on an inner port being closed. The cost on the fast path is that
  * store and a load per burst, plus a coarse clock read on queue 0.
  *
- * About 820 lines: one state machine (open, check, switch, wait for the
+ * About 840 lines: one state machine (open, check, switch, wait for the
  * interface) over one struct; split, each part would need its internals.
  */
 #include <errno.h>
