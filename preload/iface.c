@@ -192,11 +192,12 @@ static bool wants_ts(const struct ps_iface *f)
 /*
  * Give f's working port the rules for ports[0..n) in place: nothing is
  * closed, so nothing the port or the stashes hold is lost, and the new
- * socket's datagrams do not go to the kernel meanwhile. 0, or -1 when the
- * port cannot (then it reopens). f's lock held.
+ * socket's datagrams do not go to the kernel meanwhile. 0; -1 when the
+ * port cannot (then it reopens); -2 with why (when given) when the rules
+ * are refused (then nothing changes). f's lock held.
  */
 static int rematch(struct ps_iface *f, const char *path, const uint16_t *ports,
-		   unsigned n)
+		   unsigned n, char *why, size_t wlen)
 {
 	char mt[PS_IF_SOCKS * 12];
 	size_t len = 0;
@@ -216,6 +217,18 @@ static int rematch(struct ps_iface *f, const char *path, const uint16_t *ports,
 	ps_inside++;
 	r = sl_port_set_match(f->port, mt);
 	ps_inside--;
+	if (r == -EINVAL && why) {
+		/* rules the port cannot take (more than it holds): a reopen
+		 * would fail the same way after dropping what the other
+		 * sockets wait for; the port stays as it is */
+		const char *e = sl_last_error();
+		size_t el = strlen(e);
+
+		snprintf(why, wlen, "the %s port for %u ports on %s: %s%s",
+			 f->path, n, f->ifname, el > 100 ? "..." : "",
+			 el > 100 ? e + el - 100 : e);
+		return -2;
+	}
 	if (r)
 		return -1;
 	memcpy(f->ports, ports, n * sizeof(*ports));
@@ -421,16 +434,20 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 	s->qfd = -1;
 	if (!have) {
 		ports[n++] = s->local.port;
-		r = rematch(f, path, ports, n) == 0 ?
-			    0 :
-			    open_port(f, path, ports, n, why, wlen);
-		if (r && n > 1) {
-			/* the others keep what they had */
-			char w2[8];
+		r = rematch(f, path, ports, n, why, wlen);
+		if (r == -2) {
+			r = -1; /* refused: the port keeps its rules */
+		} else if (r) {
+			r = open_port(f, path, ports, n, why, wlen);
+			if (r && n > 1) {
+				/* the others keep what they had */
+				char w2[8];
 
-			f->n_socks--;
-			(void)open_port(f, path, ports, n - 1, w2, sizeof(w2));
-			f->n_socks++;
+				f->n_socks--;
+				(void)open_port(f, path, ports, n - 1, w2,
+						sizeof(w2));
+				f->n_socks++;
+			}
 		}
 	} else {
 		s->qfd = ps_real.fcntl(f->qfd, F_DUPFD_CLOEXEC, 0);
@@ -502,7 +519,7 @@ static void unmatch(struct ps_iface *f, uint16_t port)
 	for (i = 0; i < f->n_ports; i++)
 		if (f->ports[i] != port)
 			ports[n++] = f->ports[i];
-	if (n < f->n_ports && rematch(f, f->want, ports, n))
+	if (n < f->n_ports && rematch(f, f->want, ports, n, NULL, 0))
 		(void)open_port(f, f->want, ports, n, why, sizeof(why));
 }
 

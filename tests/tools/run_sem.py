@@ -230,6 +230,23 @@ wa.close()
 check("a datagram waiting for one socket outlives another's bind and "
       "close", ok == [True, True], repr(ok))
 
+# more sockets than the port has rules (16): the ones past them stay
+# the kernel's, and the port keeps its rules, so a datagram waiting for a
+# served socket is not lost to a reopen that could not take them all
+wa = sock()
+wa.sendto(b"waiting for the many", ECHO)
+time.sleep(0.2)
+many = [sock() for _ in range(20)]
+try:
+    got = wa.recv(100)
+except OSError as e:
+    got = repr(e)
+for so in many:
+    so.close()
+wa.close()
+check("a datagram waiting for one socket outlives 20 more binds",
+      got == b"waiting for the many", repr(got))
+
 # MSG_PEEK then read; MSG_TRUNC on a short buffer
 s.sendto(b"peekaboo", ECHO)
 p = s.recv(100, socket.MSG_PEEK)
