@@ -28,8 +28,9 @@
  * runs on an inner port being closed. The cost on the fast path is that
  * store and a load per burst, plus a coarse clock read on queue 0.
  *
- * About 840 lines: one state machine (open, check, switch, wait for the
- * interface) over one struct; split, each part would need its internals.
+ * The control calls that read or change the port in use (xstats, events,
+ * path, fd, match, receive times) are auto_ctl.c's; the state both files
+ * share is auto_int.h.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -52,49 +53,7 @@
 #include "net/ifdev.h"
 #include "port/driver.h"
 #include "probe/probe.h"
-
-#define AUTO_CHECK_NS (100 * 1000 * 1000ull) /* health check period */
-#define AUTO_MAX_EVENTS 16
-
-struct auto_qflag {
-	int busy;
-} SL_CACHE_ALIGNED;
-
-struct auto_priv {
-	/* read by every burst */
-	struct sl_port *inner;
-	int switching;
-	uint64_t next_check_ns; /* queue 0's thread only */
-	bool dead; /* no path left */
-	bool waiting; /* dead because the interface went: watch for it */
-
-	/* control */
-	char iface[IFNAMSIZ];
-	enum sl_risk risk;
-	char match[256];
-	uint32_t queues;
-	bool queues_given;
-	enum sl_path path;
-	int ifindex;
-	int tried_ifindex; /* while waiting: the last one that failed to open */
-	uint64_t netns; /* the port's network namespace (inode), 0: unknown */
-	bool warned_ns; /* a check came from another namespace: said once */
-	uint32_t xdp_prog_id; /* ours, on xdp paths; 0 otherwise */
-	struct mnl_socket *nl; /* health checks, in the port's namespace */
-	struct sl_port_qstats *inner_qstats; /* the inner port's own */
-	struct sl_pool *pool;
-	uint32_t ring_size;
-	uint16_t port_id;
-	unsigned flags;
-	pthread_mutex_t ctl; /* switching, xstats, events */
-	uint64_t fallbacks;
-	uint64_t events_lost;
-	unsigned ev_head, ev_n;
-	struct sl_auto_event ev[AUTO_MAX_EVENTS];
-	struct auto_qflag q[SL_PORT_MAX_QUEUES];
-};
-
-extern const struct sl_driver sl_driver_auto;
+#include "policy/auto_int.h"
 
 static uint64_t coarse_ns(void)
 {
@@ -694,45 +653,6 @@ static uint16_t auto_tx(struct sl_port *port, uint16_t queue,
 	return took;
 }
 
-static int auto_xstats(struct sl_port *port, struct sl_xstat *out, unsigned n)
-{
-	struct auto_priv *a = port->priv;
-	int k = 0;
-
-	pthread_mutex_lock(&a->ctl);
-	sl_xstat_put(out, n, 0, "auto_fallbacks", a->fallbacks);
-	sl_xstat_put(out, n, 1, "auto_events_lost", a->events_lost);
-	if (a->inner)
-		k = sl_port_xstats(a->inner, n > 2 ? out + 2 : NULL,
-				   n > 2 ? n - 2 : 0);
-	pthread_mutex_unlock(&a->ctl);
-	return 2 + (k > 0 ? k : 0);
-}
-
-static struct auto_priv *auto_of(struct sl_port *port)
-{
-	return port && port->drv == &sl_driver_auto ? port->priv : NULL;
-}
-
-int sl_auto_events(struct sl_port *port, struct sl_auto_event *out, unsigned n)
-{
-	struct auto_priv *a = auto_of(port);
-	unsigned i;
-
-	if (!a)
-		return sl_fail(EINVAL, "sl_auto_events: not an auto: port");
-	if (n && !out)
-		return sl_fail(EINVAL, "sl_auto_events: no output");
-	pthread_mutex_lock(&a->ctl);
-	for (i = 0; i < n && a->ev_n; i++) {
-		out[i] = a->ev[a->ev_head];
-		a->ev_head = (a->ev_head + 1) % AUTO_MAX_EVENTS;
-		a->ev_n--;
-	}
-	pthread_mutex_unlock(&a->ctl);
-	return (int)i;
-}
-
 int sl_auto_check(struct sl_port *port)
 {
 	struct auto_priv *a = auto_of(port);
@@ -758,67 +678,6 @@ int sl_auto_check(struct sl_port *port)
 }
 
 static const char *const auto_keys[] = { "risk", "match", NULL };
-
-/* The inner port's driver: the path frames take now. */
-static const char *auto_path(struct sl_port *port)
-{
-	struct auto_priv *a = port->priv;
-	struct sl_port *in = __atomic_load_n(&a->inner, __ATOMIC_ACQUIRE);
-
-	return in ? sl_port_path(in) : "none";
-}
-
-/* The inner port's: the fd of the path frames take now. */
-static int auto_queue_fd(struct sl_port *port, uint16_t queue)
-{
-	struct auto_priv *a = port->priv;
-	struct sl_port *in = __atomic_load_n(&a->inner, __ATOMIC_ACQUIRE);
-
-	return in ? sl_port_queue_fd(in, queue) : -ENOTSUP;
-}
-
-/* sl_port_set_match: the path in use's, and the text every later path
- * opens with (a fallback keeps the new rules). */
-static int auto_set_match(struct sl_port *port, const char *text,
-			  const struct sl_match *m)
-{
-	struct auto_priv *a = port->priv;
-	int err = 0;
-
-	(void)m;
-	if (strlen(text) >= sizeof(a->match))
-		return sl_fail(E2BIG,
-			       "%s: match of %zu characters, at most %zu",
-			       port->info.spec, strlen(text),
-			       sizeof(a->match) - 1);
-	pthread_mutex_lock(&a->ctl);
-	if (a->inner && a->path == SL_PATH_UDP)
-		err = sl_fail(EOPNOTSUPP,
-			      "%s: on the udp path the socket's port is the "
-			      "match",
-			      port->info.spec);
-	else if (a->inner)
-		err = sl_port_set_match(a->inner, text);
-	if (!err)
-		sl_strlcpy(a->match, text, sizeof(a->match));
-	pthread_mutex_unlock(&a->ctl);
-	return err;
-}
-
-/* sl_port_rx_ts_on: the path in use's, and every later path's. */
-static int auto_rx_ts_on(struct sl_port *port)
-{
-	struct auto_priv *a = port->priv;
-	int err = 0;
-
-	pthread_mutex_lock(&a->ctl);
-	if (a->inner)
-		err = sl_port_rx_ts_on(a->inner);
-	if (!err)
-		a->flags |= SL_PORT_F_RX_TS;
-	pthread_mutex_unlock(&a->ctl);
-	return err;
-}
 
 const struct sl_driver sl_driver_auto = {
 	.name = "auto",
