@@ -73,6 +73,15 @@ result() {
 	fi
 }
 dig4() { A dig @"$1" -p "$2" +short +tries=1 +time=3 "$3" "$4" 2>&1; }
+# web_records PORT: the A and AAAA answers for web.sluice.test from B's
+# IPv4 and IPv6 addresses, as one line (" A AAAA A AAAA")
+web_records() {
+	local s r=
+	for s in "$IPB" "$IP6B"; do
+		r="$r $(dig4 "$s" "$1" web.sluice.test A) $(dig4 "$s" "$1" web.sluice.test AAAA)"
+	done
+	echo "$r"
+}
 
 # dnsmasq: address records from a hosts file, asked over IPv4 and IPv6;
 # it answers from the address a query came to (IP_PKTINFO and
@@ -86,9 +95,7 @@ if command -v dnsmasq >/dev/null && command -v dig >/dev/null; then
 	if serve dnsmasq 7301 dnsmasq --no-daemon --port=7301 --no-hosts \
 		--addn-hosts="$D/hosts" --no-resolv --conf-file=/dev/null \
 		--pid-file= --user=nobody; then
-		for s in "$IPB" "$IP6B"; do
-			out="$out $(dig4 "$s" 7301 web.sluice.test A) $(dig4 "$s" 7301 web.sluice.test AAAA)"
-		done
+		out=$(web_records 7301)
 	fi
 	stop
 	ok=0
@@ -125,9 +132,7 @@ remote-control:
 EOF
 	out=
 	if serve unbound 7302 unbound -d -c "$D/unbound.conf"; then
-		for s in "$IPB" "$IP6B"; do
-			out="$out $(dig4 "$s" 7302 web.sluice.test A) $(dig4 "$s" 7302 web.sluice.test AAAA)"
-		done
+		out=$(web_records 7302)
 	fi
 	stop
 	ok=0
