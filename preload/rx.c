@@ -138,8 +138,9 @@ uint16_t ps_fill(struct ps_iface *f, struct ps_sock *self)
 		f->next_check = 0;
 		return got;
 	}
+	/* SO_TIMESTAMP* or SO_TIMESTAMPING (chronyd sets only that) */
 	for (i = 0; i < f->n_socks; i++)
-		ts |= f->socks[i]->ts;
+		ts |= f->socks[i]->ts || f->socks[i]->tsing;
 	if (ts) {
 		/* the port's receive times are sl_time_ns's (monotonic):
 		 * SO_TIMESTAMP wants the wall clock's, now - (mono now -

@@ -61,6 +61,22 @@ ago = late - (ts[0][0] + ts[0][1] / 1e6) if ts else None
 check("SO_TIMESTAMP: the arrival time, not the read time",
       d == b"late" and ago is not None and 0.2 < ago < 5, repr(ago))
 
+# the same with SO_TIMESTAMPING alone, as chronyd asks (RX_SOFTWARE,
+# SOFTWARE, OPT_CMSG): while no other socket has SO_TIMESTAMP on (the
+# one above is closed), its first timespec is still the arrival
+sl = sock()
+sl.setsockopt(socket.SOL_SOCKET, 37, 1048)
+sl.sendto(b"late", ECHO)
+time.sleep(0.3)
+d, anc, fl, a = sl.recvmsg(100, 256)
+late = time.time()
+sl.close()
+ts = [struct.unpack("6q", v) for lv, ty, v in anc
+      if (lv, ty) == (socket.SOL_SOCKET, 37) and len(v) == 48]
+ago = late - (ts[0][0] + ts[0][1] / 1e9) if ts else None
+check("SO_TIMESTAMPING alone: the arrival time, not the read time",
+      d == b"late" and ago is not None and 0.2 < ago < 5, repr(ago))
+
 # sendto/recvfrom, byte for byte, sizes up to the MTU and beyond (the
 # kernel fragments what the link or a buffer does not take: 1473 and 1600
 # fit a port buffer, not a 1500-byte MTU)
