@@ -40,7 +40,8 @@
 #define PS_MAX_FD 65536
 #define PS_STASH 256 /* frames received ahead of the application */
 #define PS_IF_SOCKS 32 /* served sockets on one interface */
-#define PS_ROUTES 8 /* destinations whose headers are kept */
+#define PS_ROUTES 32 /* destinations whose headers are kept */
+#define PS_ROUTE_WAYS 4 /* in sets of this many, by address */
 /* UDP_SEGMENT: the most datagrams one send is cut into (the kernel's
  * UDP_MAX_SEGMENTS; more is its EINVAL, so such a send is its) */
 #define PS_GSO_SEGS 64
@@ -84,6 +85,7 @@ struct ps_route {
 	uint32_t label;
 	bool kernel; /* reached through another interface: send by the kernel */
 	uint64_t until_ns; /* looked up again after this */
+	uint64_t gen; /* ps_rt_gen() when looked up */
 };
 
 /* What a receive reports of a datagram besides its bytes: the address
@@ -332,6 +334,10 @@ void ps_rp_bpf(struct ps_sock *s);
  * it to the kernel; s's lock not held */
 void ps_kernel_takes_port(struct ps_sock *s);
 uint64_t ps_now_ns(void);
+/* The generation of the kernel's routing, address, link and neighbour
+ * tables (rtwatch.c): it moves on when one changes; 0 when they cannot
+ * be watched. Cheap: read on every send. */
+uint64_t ps_rt_gen(void);
 extern unsigned ps_spin_us;
 /* false once another process may share the program's sockets (a fork, a
  * socket's fd sent in SCM_RIGHTS): their blocking mode is asked of the

@@ -74,29 +74,61 @@ static uint32_t flow_label(const struct sl_addr *src, const struct sl_addr *dst)
 	return htonl(l ? l : 1);
 }
 
-/* The headers for dst: from the cache, or asked of the kernel's routing
+/* The set of the route cache an address's entries go in. */
+static unsigned route_set(const struct sl_addr *a)
+{
+	uint32_t w[4], h;
+
+	if (a->family == AF_INET6) {
+		memcpy(w, &a->v6, sizeof(w));
+		h = w[0] ^ w[1] ^ w[2] ^ w[3];
+	} else {
+		h = a->v4.s_addr;
+	}
+	return ((h * 0x9e3779b1u) >> 24) % (PS_ROUTES / PS_ROUTE_WAYS);
+}
+
+/*
+ * The headers for dst: from the cache, or asked of the kernel's routing
  * and neighbour tables (control path: may wait for an ARP reply), unless
  * !query: then &route_miss. NULL: send through the kernel. A pointer
- * stays good until the next query (which may reuse its slot). */
+ * stays good until the next query (which may reuse its slot).
+ *
+ * Entries are per address, whatever the port (a DNS or NTP client asks
+ * from a new port each time), and hold while the kernel's tables have
+ * not changed (rtwatch.c), for a minute at most; every second where that
+ * watch could not start.
+ */
 static const struct sl_udp_params *route(struct ps_sock *s,
 					 const struct sl_addr *dst, bool query)
 {
-	uint64_t now = ps_now_ns();
+	uint64_t now = ps_now_ns(), g = ps_rt_gen();
+	unsigned set = route_set(dst) * PS_ROUTE_WAYS;
 	struct sl_addr src;
 	struct ps_route *r;
 	int ifindex = 0, i;
 
-	for (i = 0; i < PS_ROUTES; i++) {
-		r = &s->routes[i];
-		if (r->until_ns > now && sl_addr_equal(&r->dst, dst))
-			return r->kernel ? NULL : &r->hp;
+	for (i = 0; i < PS_ROUTE_WAYS; i++) {
+		r = &s->routes[set + i];
+		if (r->until_ns <= now || r->gen != g ||
+		    !ps_ip_eq(&r->dst, dst))
+			continue;
+		if (r->kernel)
+			return NULL;
+		if (r->hp.dst.port != dst->port) {
+			r->hp.dst.port = dst->port;
+			if (dst->family == AF_INET6)
+				r->label = flow_label(&r->hp.src, dst);
+		}
+		return &r->hp;
 	}
 	if (!query)
 		return &route_miss;
-	r = &s->routes[s->next_route++ % PS_ROUTES];
+	r = &s->routes[set + s->next_route++ % PS_ROUTE_WAYS];
 	memset(r, 0, sizeof(*r));
 	r->dst = *dst;
-	r->until_ns = now + 1000000000ull;
+	r->gen = g;
+	r->until_ns = now + (g ? 60000000000ull : 1000000000ull);
 	ps_inside++;
 	i = sl_udp_params_route(&r->hp, dst, s->local.port, 1000, &ifindex);
 	ps_inside--;

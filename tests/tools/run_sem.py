@@ -9,6 +9,7 @@ if one fails.
 import array
 import ctypes
 import fcntl
+import json
 import os
 import select
 import socket
@@ -853,6 +854,52 @@ for t in th:
     t.join()
 check("threads blocked on two sockets both wake", res == {0: b"one", 1: b"two"},
       repr(res))
+
+# a change of the kernel's neighbour table applies to the next send, as
+# on a kernel socket: the echo's address moved to a MAC no one has, the
+# datagram 0.3 s later is lost (the echo's side drops a frame for another
+# host); moved back, answered. A served socket drops its cached headers
+# when the kernel's tables change, not a second later.
+def neigh_of(ip):
+    out = subprocess.run(["ip", "-j", "neigh", "show", ip],
+                         capture_output=True, text=True).stdout
+    for n in json.loads(out or "[]"):
+        if "lladdr" in n and "dev" in n:
+            return n
+    return None
+
+
+def echo_once(s, msg, timeout=0.5):
+    s.settimeout(timeout)
+    s.sendto(msg, ECHO)
+    try:
+        return s.recv(100)
+    except socket.timeout:
+        return None
+
+
+nb = neigh_of(HOST)
+if nb:
+    sn = sock()
+    steps = [echo_once(sn, b"before", 3)]
+    try:
+        subprocess.run(["ip", "neigh", "replace", HOST, "lladdr",
+                        "02:00:5e:00:53:99", "dev", nb["dev"], "nud",
+                        "permanent"], check=True)
+        time.sleep(0.3)
+        steps.append(echo_once(sn, b"moved"))
+    finally:
+        subprocess.run(["ip", "neigh", "replace", HOST, "lladdr",
+                        nb["lladdr"], "dev", nb["dev"], "nud",
+                        nb.get("state", ["permanent"])[0].lower()])
+    time.sleep(0.3)
+    steps.append(echo_once(sn, b"back", 3))
+    sn.close()
+    check("a neighbour change applies to the next send",
+          steps == [b"before", None, b"back"], repr(steps))
+else:
+    check("a neighbour change applies to the next send", False,
+          "no neighbour entry for " + HOST)
 
 # fork: the child's socket is a kernel socket and still works
 pid = os.fork()

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The kernel's routing, address, link and neighbour tables, watched, so
+ * that a served socket keeps the headers a route query gave it (send.c)
+ * until one of them changes instead of asking again every second. A
+ * query costs 16 system calls (route, neighbour, two MACs, about 30 to 70
+ * us here), and a send that waits on one arrives that much later: an NTP
+ * server's answers then carry a transmit time that is early by as much,
+ * and its clients see it as an offset.
+ *
+ * One rtnetlink socket per process, subscribed to those tables'
+ * notifications, read without waiting at most every 100 ms by whichever
+ * send comes first. Any message, a lost one (ENOBUFS), a fork child's
+ * first look, or a socket that is no longer ours (a program closing every
+ * fd) moves the generation on, and every cached route is asked again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ps.h"
+
+#define WATCH_EVERY_NS 100000000ull
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int nl_fd = -1;
+static dev_t nl_dev;
+static ino_t nl_ino;
+static pid_t nl_pid; /* the process that opened it */
+static bool nl_failed; /* no socket: routes are asked every second */
+static _Atomic uint64_t gen = 1;
+static _Atomic uint64_t next_ns;
+
+/* Is nl_fd still the socket we opened? A program may have closed it and
+ * got the number back for one of its own: then it is not ours to read. */
+static bool still_ours(void)
+{
+	struct stat st;
+
+	return nl_fd >= 0 && nl_pid == getpid() && fstat(nl_fd, &st) == 0 &&
+	       st.st_dev == nl_dev && st.st_ino == nl_ino;
+}
+
+/* The socket, moved high (as the report's) so that it does not take a
+ * number a program expects to get; lock held. */
+static void watch_open(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR |
+			     RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR |
+			     RTMGRP_IPV6_ROUTE,
+	};
+	struct rlimit rl;
+	struct stat st;
+	int fd, hi;
+
+	nl_fd = -1;
+	ps_inside++;
+	fd = ps_real.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			    NETLINK_ROUTE);
+	if (fd >= 0 && (ps_real.bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+			fstat(fd, &st))) {
+		ps_real.close(fd);
+		fd = -1;
+	}
+	if (fd >= 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur >= 64) {
+		rlim_t at = rl.rlim_cur > 1024 ? 1024 : rl.rlim_cur;
+
+		/* below the report's, which takes at - at / 8 */
+		hi = ps_real.fcntl(fd, F_DUPFD_CLOEXEC, (int)(at - at / 8 - 8));
+		if (hi >= 0) {
+			ps_real.close(fd);
+			fd = hi;
+		}
+	}
+	ps_inside--;
+	if (fd < 0) {
+		nl_failed = true;
+		return;
+	}
+	nl_fd = fd;
+	nl_dev = st.st_dev;
+	nl_ino = st.st_ino;
+	nl_pid = getpid();
+}
+
+/* Read what came; lock held. True when some table changed, or may have. */
+static bool watch_read(void)
+{
+	char buf[8192];
+	bool changed = false;
+	ssize_t n;
+
+	if (!still_ours()) {
+		/* a fork child's copy is closed (the parent reads its own) */
+		if (nl_fd >= 0 && nl_pid != getpid()) {
+			ps_inside++;
+			ps_real.close(nl_fd);
+			ps_inside--;
+		}
+		watch_open();
+		return true;
+	}
+	for (;;) {
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		n = ps_real.recvmsg(nl_fd, &m, MSG_DONTWAIT);
+		if (n > 0) {
+			changed = true;
+			continue;
+		}
+		/* ENOBUFS: notifications were lost */
+		if (n < 0 && errno == ENOBUFS) {
+			changed = true;
+			continue;
+		}
+		return changed;
+	}
+}
+
+uint64_t ps_rt_gen(void)
+{
+	struct timespec ts;
+	uint64_t now;
+	int e;
+
+	if (nl_failed)
+		return 0;
+	/* on every send: a load and the coarse clock */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (now < atomic_load_explicit(&next_ns, memory_order_relaxed))
+		return atomic_load_explicit(&gen, memory_order_acquire);
+	e = errno;
+	/* one thread reads; the others go on with what is known */
+	if (pthread_mutex_trylock(&lock) == 0) {
+		atomic_store_explicit(&next_ns, now + WATCH_EVERY_NS,
+				      memory_order_relaxed);
+		if (watch_read())
+			atomic_fetch_add_explicit(&gen, 1,
+						  memory_order_acq_rel);
+		pthread_mutex_unlock(&lock);
+	}
+	errno = e;
+	return nl_failed ? 0 : atomic_load_explicit(&gen, memory_order_acquire);
+}
