@@ -209,6 +209,7 @@ struct ps_sock {
 	uint64_t forked; /* stashed datagrams handed to a fork child */
 	struct ps_route routes[PS_ROUTES];
 	unsigned next_route;
+	uint64_t route_queries; /* asked of the kernel: the report's routes= */
 	/* the blocking mode a receive follows (calls.c), kept rather than
 	 * asked of the kernel (fcntl, getsockopt) before every sleep: valid
 	 * while mode_at is mode_gen, which every interposed call that may

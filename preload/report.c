@@ -167,6 +167,7 @@ static size_t format(struct ps_sock *s, struct line *l, bool in_signal)
 	}
 	put_u(l, " unmatched=", f ? f->rx_unmatched : 0);
 	put_u(l, " forked=", s->forked);
+	put_u(l, " routes=", s->route_queries);
 	if (s->served && ps_fw_skipped) {
 		put_str(l, " skips=\"", 9);
 		put_str(l, ps_fw_skipped, 160);

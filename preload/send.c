@@ -128,6 +128,7 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 	memset(r, 0, sizeof(*r));
 	r->dst = *dst;
 	r->gen = g;
+	s->route_queries++;
 	r->until_ns = now + (g ? 60000000000ull : 1000000000ull);
 	ps_inside++;
 	i = sl_udp_params_route(&r->hp, dst, s->local.port, 1000, &ifindex);
