@@ -105,9 +105,11 @@ SL_API int sl_route_nexthop(const struct sl_addr *dst, struct sl_nexthop *out);
  * PERMANENT or NOARP is used as is. Otherwise the kernel is made to resolve
  * it (ARP or neighbour discovery) by a datagram to the discard port (9) of
  * ip from a socket bound to the interface, and the table is polled until
- * timeout_ms. Returns 0 with mac set, or
+ * timeout_ms. timeout_ms 0 reads the table only: nothing is sent, nothing
+ * waited for. Returns 0 with mac set, or
  *   -EHOSTUNREACH  nobody answered in time ("no ARP reply from 10.0.0.9 on
  *                  eth0 within 500 ms");
+ *   -EAGAIN        timeout_ms 0 and no usable entry yet;
  *   -ENXIO         the interface has no link-layer addresses (loopback,
  *                  tun): mac is set to zeros, which is what such an
  *                  interface takes;

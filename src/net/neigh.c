@@ -430,6 +430,13 @@ int sl_neigh_resolve(int ifindex, const struct sl_addr *ip,
 	r = neigh_lookup(nl, ifindex, ip, mac, &state);
 	if (r != 0)
 		goto out;
+	/* the table only: a caller that sends through the kernel meanwhile
+	 * (the kernel resolves it then) wants neither a wait nor our
+	 * datagram on the wire */
+	if (!timeout_ms) {
+		r = sl_fail(EAGAIN, "%s on %s is not resolved yet", a, ifname);
+		goto out;
+	}
 	deadline = start + (uint64_t)timeout_ms * 1000000u;
 	last_trigger = sl_time_ns();
 	r = trigger(ifname, ifindex, ip);

@@ -591,6 +591,15 @@ static void test_neigh(void **state)
 			 v6 ? bed.end[0].ip6_str : bed.end[0].ip4_str,
 			 bed.end[1].ifname);
 		assert_int_equal(sl_testbed_run(&bed, SL_TESTBED_B, cmd), 0);
+		/* timeout 0: the table only, no datagram that would make
+		 * the kernel resolve it (no entry appears) */
+		assert_int_equal(sl_neigh_resolve(ifb, &a, mac, 0), -EAGAIN);
+		assert_non_null(strstr(sl_last_error(), "not resolved yet"));
+		snprintf(cmd, sizeof(cmd),
+			 "test -z \"$(ip neigh show %s dev %s)\"",
+			 v6 ? bed.end[0].ip6_str : bed.end[0].ip4_str,
+			 bed.end[1].ifname);
+		assert_int_equal(sl_testbed_run(&bed, SL_TESTBED_B, cmd), 0);
 		memset(mac, 0, 6);
 		assert_int_equal(sl_neigh_resolve(ifb, &a, mac, 2000), 0);
 		assert_memory_equal(mac, bed.end[0].mac, 6);
