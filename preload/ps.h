@@ -268,6 +268,20 @@ static inline bool ps_ip_eq(const struct sl_addr *a, const struct sl_addr *b)
 				       a->v4.s_addr == b->v4.s_addr;
 }
 
+/* A hash of a's address (not its port), for the route caches. */
+static inline uint32_t ps_addr_hash(const struct sl_addr *a)
+{
+	uint32_t w[4], h;
+
+	if (a->family == AF_INET6) {
+		memcpy(w, &a->v6, sizeof(w));
+		h = w[0] ^ w[1] ^ w[2] ^ w[3];
+	} else {
+		h = a->v4.s_addr;
+	}
+	return (h * 0x9e3779b1u) >> 16;
+}
+
 /* a, or the IPv4 address an IPv4-mapped IPv6 one stands for: what the
  * local and peer addresses of a dual-stack socket are to IPv4 frames. */
 static inline struct sl_addr ps_unmapped(const struct sl_addr *a)
@@ -336,9 +350,14 @@ void ps_rp_bpf(struct ps_sock *s);
 void ps_kernel_takes_port(struct ps_sock *s);
 uint64_t ps_now_ns(void);
 /* The generation of the kernel's routing, address, link and neighbour
- * tables (rtwatch.c): it moves on when one changes; 0 when they cannot
+ * tables (routes.c): it moves on when one changes; 0 when they cannot
  * be watched. Cheap: read on every send. */
 uint64_t ps_rt_gen(void);
+/* sl_udp_params_route for dst from port sport, kept for the process
+ * (routes.c); never waits for a neighbour (-EAGAIN: not resolved yet,
+ * the kernel sends). *asked: the kernel was asked. */
+int ps_route_get(const struct sl_addr *dst, uint16_t sport,
+		 struct sl_udp_params *hp, int *ifindex, bool *asked);
 extern unsigned ps_spin_us;
 /* false once another process may share the program's sockets (a fork, a
  * socket's fd sent in SCM_RIGHTS): their blocking mode is asked of the

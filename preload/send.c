@@ -74,39 +74,27 @@ static uint32_t flow_label(const struct sl_addr *src, const struct sl_addr *dst)
 	return htonl(l ? l : 1);
 }
 
-/* The set of the route cache an address's entries go in. */
-static unsigned route_set(const struct sl_addr *a)
-{
-	uint32_t w[4], h;
-
-	if (a->family == AF_INET6) {
-		memcpy(w, &a->v6, sizeof(w));
-		h = w[0] ^ w[1] ^ w[2] ^ w[3];
-	} else {
-		h = a->v4.s_addr;
-	}
-	return ((h * 0x9e3779b1u) >> 24) % (PS_ROUTES / PS_ROUTE_WAYS);
-}
-
 /*
- * The headers for dst: from the cache, or asked of the kernel's routing
- * and neighbour tables (control path: may wait for an ARP reply), unless
- * !query: then &route_miss. NULL: send through the kernel. A pointer
+ * The headers for dst: from the socket's cache, or the process's routes
+ * (routes.c: may ask the kernel, never waits for ARP), unless !query:
+ * then &route_miss. NULL: send through the kernel. A pointer
  * stays good until the next query (which may reuse its slot).
  *
  * Entries are per address, whatever the port (a DNS or NTP client asks
  * from a new port each time), and hold while the kernel's tables have
- * not changed (rtwatch.c), for a minute at most; every second where that
+ * not changed (routes.c), for a minute at most; every second where that
  * watch could not start.
  */
 static const struct sl_udp_params *route(struct ps_sock *s,
 					 const struct sl_addr *dst, bool query)
 {
 	uint64_t now = ps_now_ns(), g = ps_rt_gen();
-	unsigned set = route_set(dst) * PS_ROUTE_WAYS;
+	unsigned set =
+		ps_addr_hash(dst) % (PS_ROUTES / PS_ROUTE_WAYS) * PS_ROUTE_WAYS;
 	struct sl_addr src;
 	struct ps_route *r;
 	int ifindex = 0, i;
+	bool asked;
 
 	for (i = 0; i < PS_ROUTE_WAYS; i++) {
 		r = &s->routes[set + i];
@@ -128,11 +116,9 @@ static const struct sl_udp_params *route(struct ps_sock *s,
 	memset(r, 0, sizeof(*r));
 	r->dst = *dst;
 	r->gen = g;
-	s->route_queries++;
 	r->until_ns = now + (g ? 60000000000ull : 1000000000ull);
-	ps_inside++;
-	i = sl_udp_params_route(&r->hp, dst, s->local.port, 1000, &ifindex);
-	ps_inside--;
+	i = ps_route_get(dst, s->local.port, &r->hp, &ifindex, &asked);
+	s->route_queries += asked;
 	/* bound to an address of the other family than dst (an IPv6 one,
 	 * sending to IPv4): the kernel's error */
 	src = ps_unmapped(&s->local);

@@ -855,6 +855,46 @@ for t in th:
 check("threads blocked on two sockets both wake", res == {0: b"one", 1: b"two"},
       repr(res))
 
+# routes are the process's, not each socket's: four new sockets that
+# each send to the echo once ask the kernel for its route (the report's
+# routes=, a netlink round trip each) once between them at most, as a
+# program that opens a socket per request (chronyd -Q, a resolver) would
+# (kernel sockets write no report line and ask nothing)
+rep = os.environ.get("SLUICE_RUN_REPORT")
+if rep and os.environ.get("SLUICE_RUN_PATH", "kernel") != "kernel":
+    ports = []
+    for i in range(4):
+        s = sock()
+        s.sendto(b"route", ECHO)
+        s.recv(100)
+        ports.append(s.getsockname()[1])
+        s.close()
+    asked = []
+    for line in open(rep):
+        for p in ports:
+            if " 0.0.0.0:%d " % p in line:
+                m = [w for w in line.split() if w.startswith("routes=")]
+                asked.append(int(m[0][7:]) if m else None)
+    check("four sockets to one address: its route asked once at most",
+          len(asked) == 4 and None not in asked and sum(asked) <= 1,
+          repr(asked))
+
+# a non-blocking send to an on-link address no one answers for returns at
+# once, as on a kernel socket (the kernel queues it while it resolves the
+# address, and drops it when that fails): a served one never waits for
+# ARP (it waited a second), nor sends anything of its own to make the
+# kernel resolve it. A bound far from the microseconds such a send takes.
+if "." in HOST:
+    nobody = HOST.rsplit(".", 1)[0] + ".99"
+    s = sock()
+    s.setblocking(False)
+    t0 = time.monotonic()
+    s.sendto(b"anyone?", (nobody, 9))
+    dt = time.monotonic() - t0
+    s.close()
+    check("a non-blocking send to an unresolved neighbour does not wait",
+          dt < 0.5, "%.3f s" % dt)
+
 # a change of the kernel's neighbour table applies to the next send, as
 # on a kernel socket: the echo's address moved to a MAC no one has, the
 # datagram 0.3 s later is lost (the echo's side drops a frame for another
