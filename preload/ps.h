@@ -358,6 +358,10 @@ uint64_t ps_rt_gen(void);
  * the kernel sends). *asked: the kernel was asked. */
 int ps_route_get(const struct sl_addr *dst, uint16_t sport,
 		 struct sl_udp_params *hp, int *ifindex, bool *asked);
+/* fork's handlers (sock.c): routes.c's locks, and the child's watch */
+void ps_routes_fork_lock(void);
+void ps_routes_fork_unlock(void);
+void ps_routes_fork_child(void);
 extern unsigned ps_spin_us;
 /* false once another process may share the program's sockets (a fork, a
  * socket's fd sent in SCM_RIGHTS): their blocking mode is asked of the

@@ -17,7 +17,7 @@
  * The watch: one rtnetlink socket per process, subscribed to the route,
  * address, link and neighbour notifications, read without waiting at most
  * every 100 ms by whichever send comes first. Any message, a lost one
- * (ENOBUFS), a fork child's first look, or a socket that is no longer
+ * (ENOBUFS), a fork child's own socket, or a socket that is no longer
  * ours (a program closing every fd) moves the generation on, and every
  * kept route is asked again.
  */
@@ -111,12 +111,7 @@ static bool watch_read(void)
 	ssize_t n;
 
 	if (!still_ours()) {
-		/* a fork child's copy is closed (the parent reads its own) */
-		if (nl_fd >= 0 && nl_pid != getpid()) {
-			ps_inside++;
-			ps_real.close(nl_fd);
-			ps_inside--;
-		}
+		/* not ours to close: the number is the program's now */
 		watch_open();
 		return true;
 	}
@@ -228,4 +223,30 @@ out:
 	hp->dst.port = dst->port;
 	*ifindex = n.ifindex;
 	return 0;
+}
+
+/* fork: the child must not find either lock held by a thread it does not
+ * have; it closes its copy of the watch (the parent reads its own) before
+ * the program runs on and could close that number itself, and asks every
+ * route again */
+void ps_routes_fork_lock(void)
+{
+	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&rc_lock);
+}
+
+void ps_routes_fork_unlock(void)
+{
+	pthread_mutex_unlock(&rc_lock);
+	pthread_mutex_unlock(&lock);
+}
+
+void ps_routes_fork_child(void)
+{
+	pthread_mutex_init(&lock, NULL);
+	pthread_mutex_init(&rc_lock, NULL);
+	if (nl_fd >= 0)
+		ps_real.close(nl_fd);
+	nl_fd = -1;
+	atomic_store_explicit(&next_ns, 0, memory_order_relaxed);
 }

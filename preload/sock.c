@@ -683,6 +683,7 @@ static void ps_atfork_prepare(void)
 	}
 	if (!ps_fork_keep)
 		ps_iface_fork_close();
+	ps_routes_fork_lock(); /* last: nothing above asks a route */
 }
 
 static void ps_atfork_parent(void)
@@ -703,6 +704,7 @@ static void ps_atfork_parent(void)
 			s->held_n--;
 		}
 	}
+	ps_routes_fork_unlock();
 	ps_iface_fork_unlock();
 	pthread_mutex_unlock(&ps_ctl);
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
@@ -745,6 +747,7 @@ static void ps_atfork_child(void)
 	pthread_mutex_init(&ps_ctl, NULL);
 	ps_epoll_fork_unlock();
 	ps_iface_fork_child();
+	ps_routes_fork_child();
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];
 
