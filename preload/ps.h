@@ -349,6 +349,24 @@ void ps_rp_bpf(struct ps_sock *s);
  * it to the kernel; s's lock not held */
 void ps_kernel_takes_port(struct ps_sock *s);
 uint64_t ps_now_ns(void);
+/* An fd of the preload's own, kept for the life of the process (the
+ * report file, the netlink watches): moved up near 7/8 of the fd limit
+ * (at most 1024) less slot, so that the program's fds are numbered as
+ * without the preload, and known by device and inode, since a program
+ * that closes every fd may get the number back for a file of its own.
+ * Closes fd; the new one, or -1. */
+struct ps_fdid {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	pid_t pid; /* its process (a child's copy is not its own); 0: any */
+};
+int ps_fd_keep(int fd, int slot, struct ps_fdid *id);
+/* id's fd is still the one kept, in this process */
+bool ps_fd_ours(const struct ps_fdid *id);
+/* A netlink socket of protocol proto subscribed to groups (a bind mask),
+ * kept as ps_fd_keep keeps it; its fd, or -1 */
+int ps_nl_watch(int proto, uint32_t groups, int slot, struct ps_fdid *id);
 /* The generation of the kernel's routing, address, link and neighbour
  * tables (routes.c): it moves on when one changes; 0 when they cannot
  * be watched. Cheap: read on every send. */
@@ -368,9 +386,20 @@ extern unsigned ps_spin_us;
  * kernel each time from then on */
 extern bool ps_mode_trust;
 extern const char *ps_report; /* SLUICE_RUN_REPORT, NULL: none */
-/* SLUICE_RUN_FIREWALL=bypass: the netfilter rules served sockets skip (or
- * why they could not be read), for the report; NULL: none */
+/* fw.c: SLUICE_RUN_FIREWALL=bypass (set by ps_init); then the netfilter
+ * rules served sockets skip (or why they could not be read), for the
+ * report; NULL: none */
+extern bool ps_fw_bypass;
 extern const char *ps_fw_skipped;
+/* 0 when netfilter lets a socket be served, else -1 and why; ctl held */
+int ps_fw_check(char *why, size_t wlen);
+/* Rules that appeared since sockets were served here, asked at most
+ * every second by receives and sends: why served sockets go to the
+ * kernel now, or NULL. Cheap when not due. */
+const char *ps_fw_late(void);
+void ps_fw_fork_lock(void);
+void ps_fw_fork_unlock(void);
+void ps_fw_fork_child(void);
 
 /* report.c */
 void ps_report_sock(struct ps_sock *s); /* s's lock held */

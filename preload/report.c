@@ -20,8 +20,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ps.h"
@@ -189,49 +187,32 @@ static size_t format(struct ps_sock *s, struct line *l, bool in_signal)
  * program's own fds are numbered as without the preload; a program that
  * closes every fd (daemons do) may since have that number for a file of
  * its own, so the device and inode are checked before each write, and
- * where they differ the name is opened as before.
+ * where they differ the name is opened as before (ps_fd_keep). A fork
+ * child writes its lines to it too.
  */
-static int rep_fd = -1;
-static dev_t rep_dev;
-static ino_t rep_ino;
+static struct ps_fdid rep = { .fd = -1 };
 
 void ps_report_open(void)
 {
-	struct rlimit rl;
-	struct stat st;
-	int fd, hi = -1;
+	int fd;
 
 	if (!ps_report || !strcmp(ps_report, "-"))
 		return;
 	fd = open(ps_report, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 64 &&
-	    fstat(fd, &st) == 0) {
-		rlim_t at = rl.rlim_cur > 1024 ? 1024 : rl.rlim_cur;
-
-		hi = ps_real.fcntl(fd, F_DUPFD_CLOEXEC, (int)(at - at / 8));
-	}
-	ps_real.close(fd);
-	if (hi < 0)
-		return;
-	rep_fd = hi;
-	rep_dev = st.st_dev;
-	rep_ino = st.st_ino;
+	if (ps_fd_keep(fd, 0, &rep) >= 0)
+		rep.pid = 0;
 }
 
 static void emit(const struct line *l)
 {
-	struct stat st;
 	int fd;
 
 	if (!strcmp(ps_report, "-")) {
 		(void)!write(2, l->buf, l->len);
 		return;
 	}
-	if (rep_fd >= 0 && fstat(rep_fd, &st) == 0 && st.st_dev == rep_dev &&
-	    st.st_ino == rep_ino) {
-		(void)!write(rep_fd, l->buf, l->len);
+	if (ps_fd_ours(&rep)) {
+		(void)!write(rep.fd, l->buf, l->len);
 		return;
 	}
 	fd = open(ps_report, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

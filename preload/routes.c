@@ -22,16 +22,13 @@
  * kept route is asked again.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,67 +37,20 @@
 #define WATCH_EVERY_NS 100000000ull
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int nl_fd = -1;
-static dev_t nl_dev;
-static ino_t nl_ino;
-static pid_t nl_pid; /* the process that opened it */
+static struct ps_fdid nl = { .fd = -1 };
 static bool nl_failed; /* no socket: routes are asked every second */
 static _Atomic uint64_t gen = 1;
 static _Atomic uint64_t next_ns;
 
-/* Is nl_fd still the socket we opened? A program may have closed it and
- * got the number back for one of its own: then it is not ours to read. */
-static bool still_ours(void)
-{
-	struct stat st;
-
-	return nl_fd >= 0 && nl_pid == getpid() && fstat(nl_fd, &st) == 0 &&
-	       st.st_dev == nl_dev && st.st_ino == nl_ino;
-}
-
-/* The socket, moved high (as the report's) so that it does not take a
- * number a program expects to get; lock held. */
+/* The socket, kept where the program does not see it; lock held. */
 static void watch_open(void)
 {
-	struct sockaddr_nl sa = {
-		.nl_family = AF_NETLINK,
-		.nl_groups = RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR |
-			     RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR |
-			     RTMGRP_IPV6_ROUTE,
-	};
-	struct rlimit rl;
-	struct stat st;
-	int fd, hi;
-
-	nl_fd = -1;
-	ps_inside++;
-	fd = ps_real.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    NETLINK_ROUTE);
-	if (fd >= 0 && (ps_real.bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-			fstat(fd, &st))) {
-		ps_real.close(fd);
-		fd = -1;
-	}
-	if (fd >= 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur >= 64) {
-		rlim_t at = rl.rlim_cur > 1024 ? 1024 : rl.rlim_cur;
-
-		/* below the report's, which takes at - at / 8 */
-		hi = ps_real.fcntl(fd, F_DUPFD_CLOEXEC, (int)(at - at / 8 - 8));
-		if (hi >= 0) {
-			ps_real.close(fd);
-			fd = hi;
-		}
-	}
-	ps_inside--;
-	if (fd < 0) {
+	if (ps_nl_watch(NETLINK_ROUTE,
+			RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR |
+				RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR |
+				RTMGRP_IPV6_ROUTE,
+			8, &nl) < 0)
 		nl_failed = true;
-		return;
-	}
-	nl_fd = fd;
-	nl_dev = st.st_dev;
-	nl_ino = st.st_ino;
-	nl_pid = getpid();
 }
 
 /* Read what came; lock held. True when some table changed, or may have. */
@@ -110,7 +60,7 @@ static bool watch_read(void)
 	bool changed = false;
 	ssize_t n;
 
-	if (!still_ours()) {
+	if (!ps_fd_ours(&nl)) {
 		/* not ours to close: the number is the program's now */
 		watch_open();
 		return true;
@@ -119,7 +69,7 @@ static bool watch_read(void)
 		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-		n = ps_real.recvmsg(nl_fd, &m, MSG_DONTWAIT);
+		n = ps_real.recvmsg(nl.fd, &m, MSG_DONTWAIT);
 		if (n > 0) {
 			changed = true;
 			continue;
@@ -245,8 +195,8 @@ void ps_routes_fork_child(void)
 {
 	pthread_mutex_init(&lock, NULL);
 	pthread_mutex_init(&rc_lock, NULL);
-	if (nl_fd >= 0)
-		ps_real.close(nl_fd);
-	nl_fd = -1;
+	if (nl.fd >= 0)
+		ps_real.close(nl.fd);
+	nl.fd = -1;
 	atomic_store_explicit(&next_ns, 0, memory_order_relaxed);
 }

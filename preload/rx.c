@@ -229,14 +229,20 @@ bool ps_iface_fill(struct ps_sock *s, bool more)
 {
 	struct ps_iface *f = s->ifc;
 	char why[320];
-	const char *bad = NULL;
+	const char *bad = NULL, *fw;
 	bool r;
 
 	if (!f)
 		return false;
+	fw = ps_fw_late();
 	pthread_mutex_lock(&f->lock);
 	ps_inside++; /* an auto: port may reopen a path in this burst */
-	if ((!s->n || (more && s->n < PS_STASH)) && f->port) {
+	if (fw) {
+		/* netfilter rules appeared: what the port took may be what
+		 * they were added to stop (fw.c) */
+		ps_stash_drop(s);
+		bad = fw;
+	} else if ((!s->n || (more && s->n < PS_STASH)) && f->port) {
 		ps_fill(f, s);
 		if (!s->n)
 			bad = check_port(f, why, sizeof(why));

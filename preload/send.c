@@ -225,11 +225,18 @@ static const struct sl_udp_params *send_params(struct ps_sock *s,
 	const struct sl_udp_params *hp;
 	struct send_pi pi;
 	struct sl_addr dst;
+	const char *fw;
 	size_t i;
 	int g;
 
 	if (!s->served || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)))
 		return NULL;
+	/* netfilter rules appeared (fw.c): the kernel's from now on */
+	fw = ps_fw_late();
+	if (fw) {
+		ps_fallback(s, "%s", fw);
+		return NULL;
+	}
 	g = send_cmsgs(s, m, &pi);
 	if (g < 0)
 		return NULL;

@@ -41,8 +41,6 @@ static pthread_mutex_t ps_ctl = PTHREAD_MUTEX_INITIALIZER;
 static char ps_path[16] = "auto";
 const char *ps_report;
 static bool ps_fork_keep; /* SLUICE_RUN_FORK=keep */
-static bool ps_fw_bypass; /* SLUICE_RUN_FIREWALL=bypass */
-const char *ps_fw_skipped; /* the netfilter rules served sockets skip */
 static __thread bool all_going; /* this thread sends every socket away */
 
 uint64_t ps_now_ns(void)
@@ -276,43 +274,6 @@ static int find_iface(const struct sl_addr *addr, const char *dev, char *ifname,
 	return -1;
 }
 
-/*
- * Whether netfilter lets sockets be served here: a port's frames pass none
- * of its hooks, so a rule that would drop, rewrite or track a socket's
- * datagrams would be skipped without a word. Where netfilter has rules (or
- * cannot be read) sockets stay the kernel's, unless SLUICE_RUN_FIREWALL=
- * bypass says to serve them anyway; the report then names what they skip.
- * Asked once a process (rules added later are not seen); ctl held.
- */
-static int firewall(char *why, size_t wlen)
-{
-	static char where[160], err[160];
-	static int state = -2; /* not asked yet */
-
-	if (state == -2) {
-		ps_inside++;
-		state = sl_probe_netfilter(where, sizeof(where));
-		if (state < 0)
-			snprintf(err, sizeof(err), "%s", sl_last_error());
-		ps_inside--;
-	}
-	if (state == 0)
-		return 0;
-	if (ps_fw_bypass) {
-		ps_fw_skipped = state > 0 ? where : err;
-		return 0;
-	}
-	if (state > 0)
-		snprintf(why, wlen,
-			 "netfilter has rules a port would skip (%s): "
-			 "SLUICE_RUN_FIREWALL=bypass serves anyway",
-			 where);
-	else
-		snprintf(why, wlen,
-			 "%s: SLUICE_RUN_FIREWALL=bypass serves anyway", err);
-	return -1;
-}
-
 /* Serve s by its interface's port; ctl held. */
 static void serve(struct ps_sock *s)
 {
@@ -321,7 +282,7 @@ static void serve(struct ps_sock *s)
 	char why[256];
 
 	if (find_iface(&local, s->bind_dev, s->ifname, why, sizeof(why)) ||
-	    firewall(why, sizeof(why)) ||
+	    ps_fw_check(why, sizeof(why)) ||
 	    ps_iface_join(s, ps_path, why, sizeof(why))) {
 		snprintf(s->why, sizeof(s->why), "%s", why);
 		return;
@@ -683,7 +644,9 @@ static void ps_atfork_prepare(void)
 	}
 	if (!ps_fork_keep)
 		ps_iface_fork_close();
-	ps_routes_fork_lock(); /* last: nothing above asks a route */
+	/* last: nothing above asks a route or netfilter */
+	ps_fw_fork_lock();
+	ps_routes_fork_lock();
 }
 
 static void ps_atfork_parent(void)
@@ -705,6 +668,7 @@ static void ps_atfork_parent(void)
 		}
 	}
 	ps_routes_fork_unlock();
+	ps_fw_fork_unlock();
 	ps_iface_fork_unlock();
 	pthread_mutex_unlock(&ps_ctl);
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
@@ -748,6 +712,7 @@ static void ps_atfork_child(void)
 	ps_epoll_fork_unlock();
 	ps_iface_fork_child();
 	ps_routes_fork_child();
+	ps_fw_fork_child();
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];
 

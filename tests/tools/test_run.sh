@@ -128,6 +128,13 @@ serve() {
 	t_udp_ready "$port" "$NSB"
 	sleep 0.3 # the port opens right after bind
 }
+# nft_drop TABLE PORT: an nftables table in B whose input chain drops UDP
+# to PORT (nft delete table inet TABLE removes it)
+nft_drop() {
+	B nft add table inet "$1" &&
+		B nft add chain inet "$1" in '{ type filter hook input priority 0; }' &&
+		B nft add rule inet "$1" in udp dport "$2" drop
+}
 # served NAME: the report has a socket on xdp that received and sent
 served() {
 	grep -q 'path=xdp .*rx=[1-9][0-9]* .*tx=[1-9]' "$D/$1.report" 2>/dev/null
@@ -431,9 +438,7 @@ fi
 # --firewall bypass the socket is served and the report names the rule
 # its datagrams skip; sluice doctor names the rule too
 if command -v nft >/dev/null; then
-	B nft add table inet sl-run &&
-		B nft add chain inet sl-run in '{ type filter hook input priority 0; }' &&
-		B nft add rule inet sl-run in udp dport 7035 drop
+	nft_drop sl-run 7035
 	serve fw 7035 python3 "$PROGS" echo 7035 1
 	A python3 "$PROGS" client "$IPB" 7035 1 >"$D/c35" 2>&1
 	rc=$?
@@ -460,6 +465,72 @@ if command -v nft >/dev/null; then
 else
 	t_skip "netfilter rules: the socket stays the kernel's and the rule holds; --firewall bypass serves it, named" \
 		"no nft (nftables)"
+fi
+
+# rule_late NAME PORT CMD...: CMD served in B is asked once; a rule in B
+# then drops UDP to PORT, and 1.5 s later it is asked again; the rule goes
+# and it is asked once more. rc1 rc2 rc3: the three clients' statuses
+rule_late() {
+	local name=$1 port=$2
+	shift 2
+	serve "$name" "$port" "$@"
+	A python3 "$PROGS" client "$IPB" "$port" 1 >"$D/$name.c" 2>&1
+	rc1=$?
+	nft_drop "sl-$name" "$port"
+	sleep 1.5
+	A python3 "$PROGS" client "$IPB" "$port" 1 >>"$D/$name.c" 2>&1
+	rc2=$?
+	B nft delete table inet "sl-$name"
+	A python3 "$PROGS" client "$IPB" "$port" 1 >>"$D/$name.c" 2>&1
+	rc3=$?
+	kill $T_LAST 2>/dev/null
+	t_wait $T_LAST 5
+}
+# rule_held NAME WHY TITLE: the middle one was not answered, as on a
+# kernel socket, the others were (the last by the kernel socket), and the
+# report says why the socket went to the kernel
+rule_held() {
+	if [ $rc1 = 0 ] && [ $rc2 != 0 ] && [ $rc3 = 0 ] &&
+		grep -qF "why=\"$2" "$D/$1.report" &&
+		grep -q "path=kernel .*rx=1 .*why=" "$D/$1.report"; then
+		t_ok "$3"
+	else
+		t_fail "$3" "rc=$rc1/$rc2/$rc3 $(cat "$D/$1.c" "$D/$1.out.err" "$D/$1.report" 2>&1)"
+	fi
+}
+
+# a netfilter rule added while a socket is served (an administrator
+# blocking a port): the socket is the kernel's from then on
+name="netfilter rule added while served: it holds from then on, named"
+if command -v nft >/dev/null; then
+	rule_late fwlate 7036 python3 "$PROGS" echo 7036 3
+	rule_held fwlate "netfilter rules appeared that a port would skip (nftables inet sl-fwlate chain in (input): 1 rule)" "$name"
+else
+	t_skip "$name" "no nft (nftables)"
+fi
+
+# the same in a server that gave up root after its first answer (as
+# chronyd and unbound do): it can no longer read netfilter, but the
+# nftables change it was told of sends its socket to the kernel
+name="netfilter rule added after the server gave up root: it holds"
+if command -v nft >/dev/null; then
+	cat >"$D/droproot.py" <<'EOF'
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+d, a = s.recvfrom(2048)
+s.sendto(d, a)
+os.setgroups([])
+os.setgid(65534)
+os.setuid(65534)
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(d, a)
+EOF
+	rule_late fwroot 7037 python3 "$D/droproot.py" 7037
+	rule_held fwroot "nftables changed, and netfilter can no longer be read: " "$name"
+else
+	t_skip "$name" "no nft (nftables)"
 fi
 
 # the XDP link detached under a served socket (--path auto): the socket
