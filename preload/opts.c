@@ -223,6 +223,10 @@ static bool opt_ok(struct ps_sock *s, int level, int name, const void *v,
 		case IPV6_RECVERR:
 		case IPV6_MTU_DISCOVER:
 		case IPV6_FREEBIND:
+		/* EMSGSIZE rather than fragments (named sets it): a
+		 * datagram over the MTU is the kernel socket's to send,
+		 * which has the option */
+		case IPV6_DONTFRAG:
 			return true;
 		case IPV6_MTU:
 			/* the size the kernel fragments at (unbound's 1280):

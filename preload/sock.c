@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -271,6 +273,22 @@ static int find_iface(const struct sl_addr *addr, const char *dev, char *ifname,
 			 "bound to any address with %u interfaces "
 			 "up: set SLUICE_RUN_IFACE to serve one",
 			 n);
+	return -1;
+}
+
+/* Every path's port needs CAP_NET_RAW (xdp CAP_NET_ADMIN and CAP_BPF too):
+ * a program that gave it up before this bind (named does at its start,
+ * even as root) is told so, not the netfilter probe's EPERM. 0, or -1. */
+static int caps(char *why, size_t wlen)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	if (syscall(SYS_capget, &h, d) || d[0].effective & (1u << CAP_NET_RAW))
+		return 0;
+	snprintf(why, wlen,
+		 "the program has given up CAP_NET_RAW, which a port needs "
+		 "(with CAP_NET_ADMIN and CAP_BPF on xdp)");
 	return -1;
 }
 
@@ -533,6 +551,8 @@ static bool refresh(struct ps_sock *s, bool connected_call)
 	bpf_fd = s->reuseport ? group_bpf(s) : -1;
 	if (bpf_fd >= 0) {
 		s->rp_bpf = true; /* the mark stays with the group */
+	} else if (caps(s->why, sizeof(s->why))) {
+		/* no port: the kernel sockets on its number are no matter */
 	} else if ((kfd = kernel_port(s, s->local.port)) < 0) {
 		ps_inside++;
 		serve(s);

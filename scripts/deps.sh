@@ -23,6 +23,8 @@ pkgs=(
 	# servers run under `sluice run` (tests/tools/test_run_servers.sh),
 	# installed without starting their daemons (below)
 	dnsmasq-base unbound memcached tftpd-hpa tftp-hpa snmpd snmp chrony
+	# authoritative DNS servers under sluice run (tests/tools/test_run_dns.sh)
+	bind9 nsd knot
 	# more programs under sluice run (tests/tools/test_run_clients.sh);
 	# openvpn and coturn ship daemons, kept from starting below
 	sip-tester nodejs ncat netcat-openbsd openvpn coturn iputils-ping
