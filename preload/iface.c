@@ -380,6 +380,92 @@ static void set_filter(struct ps_sock *s, bool on)
 	}
 }
 
+/*
+ * A port outlives its last socket by PS_LINGER_NS: a program that makes a
+ * socket per request (a resolver, nginx's upstream sockets, a script)
+ * would otherwise load, attach and detach the steering program every time
+ * (about 46 ms on veth, which the request waits for). Meanwhile its one
+ * rule names the anchor, a kernel UDP socket of ours (dual stack), whose
+ * number no other program can get: the port takes nothing. A lingering
+ * port goes at the program's next join or leave after that, or with the
+ * process.
+ */
+#define PS_LINGER_NS 2000000000ull
+
+static uint16_t anchor_port(void)
+{
+	static struct ps_fdid id = { .fd = -1 };
+	static uint16_t port;
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl = sizeof(ss);
+	int fd, off = 0;
+
+	if (port && ps_fd_ours(&id))
+		return port;
+	port = 0;
+	ps_inside++;
+	fd = ps_real.socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	a6->sin6_family = AF_INET6;
+	if (fd >= 0 &&
+	    (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ||
+	     ps_real.bind(fd, (struct sockaddr *)a6, sizeof(*a6)))) {
+		ps_real.close(fd);
+		fd = -1;
+	}
+	if (fd < 0) { /* no IPv6: the IPv4 number is what ports match */
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+
+		memset(&ss, 0, sizeof(ss));
+		a4->sin_family = AF_INET;
+		fd = ps_real.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 &&
+		    ps_real.bind(fd, (struct sockaddr *)a4, sizeof(*a4))) {
+			ps_real.close(fd);
+			fd = -1;
+		}
+	}
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		port = ntohs(ss.ss_family == AF_INET6 ?
+				     a6->sin6_port :
+				     ((struct sockaddr_in *)&ss)->sin_port);
+	if (ps_fd_keep(fd, 24, &id) < 0)
+		port = 0;
+	ps_inside--;
+	return port;
+}
+
+/* f's last socket left: keep its port, taking nothing. f's lock held. */
+static bool linger(struct ps_iface *f)
+{
+	uint16_t a = anchor_port();
+
+	if (!a || rematch(f, f->want, &a, 1, NULL, 0))
+		return false;
+	f->idle_ns = ps_now_ns();
+	return true;
+}
+
+/* Close the ports that have lingered long enough; ctl held. */
+static void sweep(void)
+{
+	uint64_t now = ps_now_ns();
+	unsigned i;
+
+	for (i = 0; i < PS_IFACES; i++) {
+		struct ps_iface *f = ps_ifaces[i];
+
+		if (!f || f->n_socks || now - f->idle_ns < PS_LINGER_NS)
+			continue;
+		ps_ifaces[i] = NULL;
+		pthread_mutex_lock(&f->lock);
+		close_port(f);
+		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+	}
+}
+
 int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 {
 	struct ps_iface *f = NULL;
@@ -388,6 +474,7 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 	bool have = false;
 	int r = 0;
 
+	sweep();
 	for (i = 0; i < PS_IFACES; i++) {
 		if (ps_ifaces[i] && !strcmp(ps_ifaces[i]->ifname, s->ifname))
 			f = ps_ifaces[i];
@@ -423,7 +510,8 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 		return -1;
 	}
 	pthread_mutex_lock(&f->lock);
-	for (i = 0; i < f->n_ports; i++) {
+	/* a lingering port's one rule is the anchor's */
+	for (i = 0; f->n_socks && i < f->n_ports; i++) {
 		ports[n++] = f->ports[i];
 		have |= f->ports[i] == s->local.port;
 	}
@@ -547,18 +635,19 @@ void ps_iface_leave(struct ps_sock *s, bool drop_port)
 	 * port unreachable); a socket gone to the kernel for good needs its
 	 * datagrams left to the kernel. The reopen drops what the other
 	 * sockets' stashes held (counted), as a join's does. */
-	if (!f->n_socks)
+	if (!f->n_socks && !(drop_port && f->port && linger(f)))
 		close_port(f);
-	else if (drop_port && f->port)
+	else if (f->n_socks && drop_port && f->port)
 		unmatch(f, s->local.port);
 	pthread_mutex_unlock(&f->lock);
-	if (!f->n_socks) {
+	if (!f->n_socks && !f->port) {
 		for (i = 0; i < PS_IFACES; i++)
 			if (ps_ifaces[i] == f)
 				ps_ifaces[i] = NULL;
 		pthread_mutex_destroy(&f->lock);
 		free(f);
 	}
+	sweep();
 }
 
 /* fork: every lock, so that the child gets them free and the stashes

@@ -140,6 +140,9 @@ struct ps_iface {
 	unsigned n_socks;
 	uint16_t ports[PS_IF_SOCKS]; /* its match= now */
 	unsigned n_ports;
+	/* no socket left since (ps_now_ns): the port lingers, its rule on
+	 * a number no other program can have (iface.c) */
+	uint64_t idle_ns;
 	uint64_t next_check;
 	uint64_t rx_unmatched; /* frames for no socket of ours */
 	/* the IPv4 identification of the next datagram sent without DF

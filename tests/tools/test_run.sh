@@ -548,6 +548,45 @@ else
 		"$(cat "$D/c9" "$D/det.out.err" "$D/det.report" 2>&1)"
 fi
 
+# a port outlives its last socket for 2 s: a program that makes a socket
+# per request (a resolver, nginx's upstream sockets) loads and attaches
+# the steering program once, not per request (46 ms each on veth). Two
+# sockets one after the other, each closed before the next, see the same
+# XDP program on the interface; one made 2.5 s after, a new one. Each is
+# answered (the kernel echo in A)
+cat >"$D/linger.py" <<'EOF'
+import json, socket, subprocess, sys, time
+host, port, dev = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def prog():
+    j = json.loads(subprocess.run(["ip", "-j", "link", "show", "dev", dev],
+                                  capture_output=True, text=True).stdout)
+    return j[0].get("xdp", {}).get("prog", {}).get("id")
+ids = []
+for pause in (0, 0, 2.5):
+    time.sleep(pause)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.bind(("0.0.0.0", 0))
+    s.sendto(b"linger", (host, port))
+    ids.append(prog() if s.recv(10) == b"linger" else None)
+    s.close()
+print(*ids)
+EOF
+t_bg "$D/lecho.out" ip netns exec "$NSA" python3 "$PROGS" echo 7038 3
+t_udp_ready 7038 "$NSA"
+ids=$(B env SLUICE_RUN_REPORT="$D/linger.report" "$SLUICE" run --path xdp -- \
+	python3 "$D/linger.py" "$IPA" 7038 "$IFB" 2>"$D/linger.err")
+read -r id1 id2 id3 <<<"$ids"
+t_wait $T_LAST 5
+if [ -n "${id3:-}" ] && [ "$id1" != None ] && [ "$id1" = "$id2" ] &&
+	[ "$id3" != None ] && [ "$id3" != "$id2" ] &&
+	[ "$(grep -c 'path=xdp' "$D/linger.report")" = 3 ]; then
+	t_ok "a port outlives its last socket for 2 s, then goes"
+else
+	t_fail "a port outlives its last socket for 2 s, then goes" \
+		"ids=$ids $(cat "$D/linger.err" "$D/linger.report" 2>&1)"
+fi
+
 # SIGKILL: the steering program goes with the process (BPF link)
 serve kill 7008 python3 "$PROGS" echo 7008 1000
 if B ip link show "$IFB" | grep -q 'prog/xdp'; then
