@@ -3,7 +3,8 @@
 # (docs/run.md), each in namespace B of a veth test bed, its peers kernel
 # sockets in A: nginx's stream module proxying UDP to an echo in A (two
 # workers, with and without reuseport), rsyslog's imudp writing what
-# logger sends over IPv4 and IPv6 to a file (every message exactly once).
+# logger sends over IPv4 and IPv6 to a file (every message exactly once),
+# snmptrapd logging snmptrap's traps (each once).
 # Each must behave as without sluice and its report show the sockets it
 # can serve served (path=xdp). A program not installed is skipped with the
 # reason (scripts/deps.sh installs them). The bed is sl-tp<PID>, removed
@@ -17,7 +18,7 @@ ROOT=${2:?usage: test_run_proxies.sh PATH/TO/sluice SOURCE_ROOT}
 D=$T_DIR
 PEER=$(cd "$(dirname "$0")" && pwd)/udp_peer.py
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-NAMES="nginx-reuseport nginx rsyslogd"
+NAMES="nginx-reuseport nginx rsyslogd snmptrapd"
 NGX_MOD=/usr/lib/nginx/modules/ngx_stream_module.so
 
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
@@ -163,5 +164,41 @@ EOF
 	result "$name" $ok "$(cat "$D/rsyslogd.out.err" "$D/msgs.log" "$D/rsyslogd.report" 2>&1 | tail -30)"
 else
 	t_skip "$name" "rsyslogd or logger not installed (rsyslog, bsdutils)"
+fi
+
+# snmptrapd (net-snmp) logs the traps snmptrap sends from A to B's IPv4
+# and IPv6 addresses: each once, both sockets served
+name="snmptrapd: traps over IPv4 and IPv6, each logged once, served"
+if command -v snmptrapd >/dev/null && command -v snmptrap >/dev/null; then
+	mkdir -p "$D/snmp"
+	printf 'authCommunity log public\n' >"$D/snmptrapd.conf"
+	export SNMP_PERSISTENT_DIR=$D/snmp
+	if serve snmptrapd 7404 snmptrapd -f -Lo -C -c "$D/snmptrapd.conf" \
+		-p "$D/snmptrapd.pid" "udp:$IPB:7404,udp6:[$IP6B]:7404"; then
+		for i in 1 2 3; do
+			for h in "$IPB" "udp6:[$IP6B]"; do
+				A snmptrap -v2c -c public "$h:7404" '' \
+					.1.3.6.1.4.1.8072.2.3.0.1 \
+					.1.3.6.1.4.1.8072.2.3.2.1 s "trap $h $i"
+			done
+		done
+		for i in $(seq 30); do
+			[ "$(grep -c '"trap ' "$D/snmptrapd.out")" -ge 6 ] && break
+			sleep 0.1
+		done
+	fi
+	stop
+	unset SNMP_PERSISTENT_DIR
+	ok=1
+	for i in 1 2 3; do
+		for h in "$IPB" "udp6:\[$IP6B\]"; do
+			[ "$(grep -c "\"trap $h $i\"" "$D/snmptrapd.out")" = 1 ] || ok=0
+		done
+	done
+	grep -qE "udp4 $IPB:7404 path=xdp .* rx=3 .* rx_kernel=0 " "$D/snmptrapd.report" &&
+		grep -qE "udp6 \[$IP6B\]:7404 path=xdp .* rx=3 .* rx_kernel=0 " "$D/snmptrapd.report" || ok=0
+	result "$name" $ok "$(cat "$D/snmptrapd.out" "$D/snmptrapd.report" 2>&1 | grep -v 'Cannot find module' | tail -30)"
+else
+	t_skip "$name" "snmptrapd or snmptrap not installed (snmptrapd, snmp)"
 fi
 t_done
