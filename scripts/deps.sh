@@ -59,9 +59,9 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" |
 	debconf-set-selections
 # packages that ship a daemon (unbound, memcached, snmpd, chrony,
 # tftpd-hpa, coturn, openvpn, inetd, nginx, rsyslog, snmptrapd) must not
-# start it on this host: the tests run their own, in namespaces. policy-rc.d answers 101 (forbidden)
-# to invoke-rc.d while the install runs, and goes after, unless one was
-# there before.
+# start it on this host: the tests run their own, in namespaces.
+# policy-rc.d answers 101 (forbidden) to invoke-rc.d while the install
+# runs, and goes after, unless one was there before.
 rcd=/usr/sbin/policy-rc.d
 own_rcd=
 if [ ! -e $rcd ]; then
