@@ -25,6 +25,8 @@ pkgs=(
 	dnsmasq-base unbound memcached tftpd-hpa tftp-hpa snmpd snmp chrony
 	# authoritative DNS servers under sluice run (tests/tools/test_run_dns.sh)
 	bind9 nsd knot
+	# proxies and collectors under sluice run (tests/tools/test_run_proxies.sh)
+	nginx libnginx-mod-stream rsyslog snmptrapd
 	# more programs under sluice run (tests/tools/test_run_clients.sh);
 	# openvpn and coturn ship daemons, kept from starting below
 	sip-tester nodejs ncat netcat-openbsd openvpn coturn iputils-ping
@@ -58,10 +60,11 @@ export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" |
 	debconf-set-selections
 # packages that ship a daemon (unbound, memcached, snmpd, chrony,
-# tftpd-hpa, coturn, openvpn, inetd) must not start it on this host: the
-# tests run their own, in namespaces. policy-rc.d answers 101 (forbidden)
-# to invoke-rc.d while the install runs, and goes after, unless one was
-# there before.
+# tftpd-hpa, coturn, openvpn, inetd, bind9, nsd, knot, nginx, rsyslog,
+# snmptrapd) must not start it on this host: the tests run their own, in
+# namespaces.
+# policy-rc.d answers 101 (forbidden) to invoke-rc.d while the install
+# runs, and goes after, unless one was there before.
 rcd=/usr/sbin/policy-rc.d
 own_rcd=
 if [ ! -e $rcd ]; then
