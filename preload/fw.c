@@ -46,14 +46,6 @@ static const char *_Atomic fw_appeared;
 static _Atomic uint64_t fw_next_ns;
 static struct ps_fdid fw_watch = { .fd = -1 }; /* nftables' changes */
 
-static uint64_t coarse_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* fw_lock held */
 static int fw_ask(void)
 {
@@ -64,7 +56,7 @@ static int fw_ask(void)
 	if (st < 0)
 		snprintf(fw_err, sizeof(fw_err), "%s", sl_last_error());
 	ps_inside--;
-	atomic_store_explicit(&fw_next_ns, coarse_ns() + FW_EVERY_NS,
+	atomic_store_explicit(&fw_next_ns, ps_coarse_ns() + FW_EVERY_NS,
 			      memory_order_relaxed);
 	return st;
 }
@@ -129,14 +121,13 @@ out:
 	return r;
 }
 
-const char *ps_fw_late(void)
+const char *ps_fw_late(uint64_t now)
 {
 	const char *w =
 		atomic_load_explicit(&fw_appeared, memory_order_acquire);
 
 	if (w || ps_fw_bypass ||
-	    coarse_ns() <
-		    atomic_load_explicit(&fw_next_ns, memory_order_relaxed))
+	    now < atomic_load_explicit(&fw_next_ns, memory_order_relaxed))
 		return w;
 	/* one thread asks; the others go on until it has */
 	if (pthread_mutex_trylock(&fw_lock))

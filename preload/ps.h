@@ -352,6 +352,15 @@ void ps_rp_bpf(struct ps_sock *s);
  * it to the kernel; s's lock not held */
 void ps_kernel_takes_port(struct ps_sock *s);
 uint64_t ps_now_ns(void);
+/* CLOCK_MONOTONIC_COARSE (a few ms of resolution, no counter read): for
+ * the fast path's checks that are due every 100 ms or more */
+static inline uint64_t ps_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 /* An fd of the preload's own, kept for the life of the process (the
  * report file, the netlink watches): moved up near 7/8 of the fd limit
  * (at most 1024) less slot, so that the program's fds are numbered as
@@ -373,7 +382,7 @@ int ps_nl_watch(int proto, uint32_t groups, int slot, struct ps_fdid *id);
 /* The generation of the kernel's routing, address, link and neighbour
  * tables (routes.c): it moves on when one changes; 0 when they cannot
  * be watched. Cheap: read on every send. */
-uint64_t ps_rt_gen(void);
+uint64_t ps_rt_gen(uint64_t coarse_now);
 /* sl_udp_params_route for dst from port sport, kept for the process
  * (routes.c); never waits for a neighbour (-EAGAIN: not resolved yet,
  * the kernel sends). *asked: the kernel was asked. */
@@ -399,7 +408,7 @@ int ps_fw_check(char *why, size_t wlen);
 /* Rules that appeared since sockets were served here, asked at most
  * every second by receives and sends: why served sockets go to the
  * kernel now, or NULL. Cheap when not due. */
-const char *ps_fw_late(void);
+const char *ps_fw_late(uint64_t coarse_now);
 void ps_fw_fork_lock(void);
 void ps_fw_fork_unlock(void);
 void ps_fw_fork_child(void);

@@ -83,17 +83,12 @@ static bool watch_read(void)
 	}
 }
 
-uint64_t ps_rt_gen(void)
+uint64_t ps_rt_gen(uint64_t now)
 {
-	struct timespec ts;
-	uint64_t now;
 	int e;
 
 	if (nl_failed)
 		return 0;
-	/* on every send: a load and the coarse clock */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	if (now < atomic_load_explicit(&next_ns, memory_order_relaxed))
 		return atomic_load_explicit(&gen, memory_order_acquire);
 	e = errno;
@@ -131,7 +126,7 @@ static unsigned rc_next;
 int ps_route_get(const struct sl_addr *dst, uint16_t sport,
 		 struct sl_udp_params *hp, int *ifindex, bool *asked)
 {
-	uint64_t now = ps_now_ns(), g = ps_rt_gen();
+	uint64_t now = ps_coarse_ns(), g = ps_rt_gen(now);
 	struct rc_entry *set, *e, n;
 	unsigned i;
 

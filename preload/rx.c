@@ -200,13 +200,9 @@ uint16_t ps_fill(struct ps_iface *f, struct ps_sock *self)
 static const char *check_port(struct ps_iface *f, char *why, size_t len)
 {
 	struct sl_port_info info = { .sz = sizeof(info) };
-	struct timespec ts;
-	uint64_t now;
-
 	/* asked on every empty burst of a spinning receive: the coarse
 	 * clock (a load, no counter read) is plenty for 100 ms */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	uint64_t now = ps_coarse_ns();
 
 	if (now < f->next_check)
 		return NULL;
@@ -234,15 +230,9 @@ bool ps_iface_fill(struct ps_sock *s, bool more)
 
 	if (!f)
 		return false;
-	fw = ps_fw_late();
 	pthread_mutex_lock(&f->lock);
 	ps_inside++; /* an auto: port may reopen a path in this burst */
-	if (fw) {
-		/* netfilter rules appeared: what the port took may be what
-		 * they were added to stop (fw.c) */
-		ps_stash_drop(s);
-		bad = fw;
-	} else if ((!s->n || (more && s->n < PS_STASH)) && f->port) {
+	if ((!s->n || (more && s->n < PS_STASH)) && f->port) {
 		ps_fill(f, s);
 		if (!s->n)
 			bad = check_port(f, why, sizeof(why));
@@ -252,6 +242,12 @@ bool ps_iface_fill(struct ps_sock *s, bool more)
 			 "reopened",
 			 f->ifname);
 		bad = why;
+	}
+	/* before anything is handed out (not on an empty spin): netfilter
+	 * rules that appeared may have been added to stop it (fw.c) */
+	if (!bad && s->n && (fw = ps_fw_late(ps_coarse_ns()))) {
+		ps_stash_drop(s);
+		bad = fw;
 	}
 	r = s->n > 0;
 	ps_inside--;

@@ -85,10 +85,10 @@ static uint32_t flow_label(const struct sl_addr *src, const struct sl_addr *dst)
  * not changed (routes.c), for a minute at most; every second where that
  * watch could not start.
  */
-static const struct sl_udp_params *route(struct ps_sock *s,
-					 const struct sl_addr *dst, bool query)
+static const struct sl_udp_params *
+route(struct ps_sock *s, const struct sl_addr *dst, bool query, uint64_t now)
 {
-	uint64_t now = ps_now_ns(), g = ps_rt_gen();
+	uint64_t g = ps_rt_gen(now);
 	unsigned set =
 		ps_addr_hash(dst) % (PS_ROUTES / PS_ROUTE_WAYS) * PS_ROUTE_WAYS;
 	struct sl_addr src;
@@ -226,13 +226,15 @@ static const struct sl_udp_params *send_params(struct ps_sock *s,
 	struct send_pi pi;
 	struct sl_addr dst;
 	const char *fw;
+	uint64_t now;
 	size_t i;
 	int g;
 
 	if (!s->served || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)))
 		return NULL;
 	/* netfilter rules appeared (fw.c): the kernel's from now on */
-	fw = ps_fw_late();
+	now = ps_coarse_ns();
+	fw = ps_fw_late(now);
 	if (fw) {
 		ps_fallback(s, "%s", fw);
 		return NULL;
@@ -278,7 +280,7 @@ static const struct sl_udp_params *send_params(struct ps_sock *s,
 	if (dst.family == AF_INET6 && s->mtu6 &&
 	    40 + 8 + (*gso ? *gso : *len) > s->mtu6)
 		return NULL;
-	hp = route(s, &dst, query);
+	hp = route(s, &dst, query, now);
 	if (hp && hp != &route_miss && !send_pi_ok(s, &pi, &dst, hp))
 		return NULL;
 	return hp;
