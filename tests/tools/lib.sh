@@ -120,6 +120,49 @@ t_nobody() {
 		--inh-caps=-all --bounding-set=-all "$@"
 }
 
+# the beds in T_BEDS down (a script adds the names of more it makes)
+t_beds_down() {
+	local b
+	for b in $T_BEDS; do
+		"$ROOT/scripts/testbed.sh" down "$b" >/dev/null 2>&1 || true
+	done
+}
+# t_bed PREFIX FORMAT ITEM...: a veth test bed named PREFIX<PID>
+# (scripts/testbed.sh, described in $T_DIR/bed.json), removed on exit,
+# even on failure; sets NSA NSB IFA IFB IPA IPB IP6A IP6B, and A and B
+# run a command in namespace A or B. Where there can be none (not root,
+# no iproute2, the bed did not come up), the tests named FORMAT (printf)
+# of each ITEM are skipped with the reason and the script ends. Needs
+# ROOT (the source tree).
+t_bed() {
+	local prefix=$1 fmt=$2 why= t
+	shift 2
+	if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
+		why="needs root and iproute2"
+	else
+		T_BED=$prefix$$
+		T_BED=${T_BED:0:13}
+		T_BEDS="$T_BED"
+		trap 't_beds_down; t_cleanup' EXIT
+		"$ROOT/scripts/testbed.sh" up "$T_BED" --json >"$T_DIR/bed.json" \
+			2>"$T_DIR/bed.err" ||
+			why="test bed did not come up: $(head -1 "$T_DIR/bed.err")"
+	fi
+	if [ -n "$why" ]; then
+		# shellcheck disable=SC2059 # the caller's format
+		for t in "$@"; do t_skip "$(printf "$fmt" "$t")" "$why"; done
+		t_done
+		exit 0
+	fi
+	read -r NSA NSB IFA IFB IPA IPB IP6A IP6B < <(python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(j["a"]["netns"], j["b"]["netns"], j["a"]["ifname"], j["b"]["ifname"],
+      j["a"]["ipv4"], j["b"]["ipv4"], j["a"]["ipv6"], j["b"]["ipv6"])' "$T_DIR/bed.json")
+}
+A() { ip netns exec "$NSA" "$@"; }
+B() { ip netns exec "$NSB" "$@"; }
+
 t_done() {
 	echo "1..$T_N"
 	[ "$T_FAIL" -eq 0 ]

@@ -47,41 +47,42 @@ def sock(timeout=3):
 # First in the file: the socket is served and its port stamps nothing
 # until SO_TIMESTAMP comes, after the bind (iperf2 sets it so)
 SO_TIMESTAMP = 29
+
+
+def read_late(sl, opt, val, stamp):
+    """Turn opt on, have a datagram come, read it 0.3 s later: how long
+    before the read its stamp (the cmsg of type opt, read by stamp) says
+    it came, or None. Closes sl."""
+    sl.setsockopt(socket.SOL_SOCKET, opt, val)
+    # the kernel turns its receive stamps on for the first socket that
+    # asks a moment later (a deferred static key): a datagram that comes
+    # first is stamped when read, on kernel sockets too
+    time.sleep(0.1)
+    sl.sendto(b"late", ECHO)
+    time.sleep(0.3)
+    d, anc, fl, a = sl.recvmsg(100, 256)
+    late = time.time()
+    sl.close()
+    ts = [stamp(v) for lv, ty, v in anc if (lv, ty) == (socket.SOL_SOCKET, opt)]
+    return late - ts[0] if d == b"late" and ts and ts[0] else None
+
+
 sl = sock()
 sl.sendto(b"served", ECHO)
 sl.recv(100)
-sl.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
-# the kernel turns its receive stamps on for the first socket that asks
-# a moment later (a deferred static key): a datagram that comes first is
-# stamped when read, on kernel sockets too
-time.sleep(0.1)
-sl.sendto(b"late", ECHO)
-time.sleep(0.3)
-d, anc, fl, a = sl.recvmsg(100, 256)
-late = time.time()
-sl.close()
-ts = [struct.unpack("qq", v[:16]) for lv, ty, v in anc
-      if (lv, ty) == (socket.SOL_SOCKET, SO_TIMESTAMP)]
-ago = late - (ts[0][0] + ts[0][1] / 1e6) if ts else None
+ago = read_late(sl, SO_TIMESTAMP, 1,
+                lambda v: (lambda t: t[0] + t[1] / 1e6)(struct.unpack("qq", v[:16])))
 check("SO_TIMESTAMP: the arrival time, not the read time",
-      d == b"late" and ago is not None and 0.2 < ago < 5, repr(ago))
+      ago is not None and 0.2 < ago < 5, repr(ago))
 
 # the same with SO_TIMESTAMPING alone, as chronyd asks (RX_SOFTWARE,
 # SOFTWARE, OPT_CMSG): while no other socket has SO_TIMESTAMP on (the
 # one above is closed), its first timespec is still the arrival
-sl = sock()
-sl.setsockopt(socket.SOL_SOCKET, 37, 1048)
-time.sleep(0.1)
-sl.sendto(b"late", ECHO)
-time.sleep(0.3)
-d, anc, fl, a = sl.recvmsg(100, 256)
-late = time.time()
-sl.close()
-ts = [struct.unpack("6q", v) for lv, ty, v in anc
-      if (lv, ty) == (socket.SOL_SOCKET, 37) and len(v) == 48]
-ago = late - (ts[0][0] + ts[0][1] / 1e9) if ts else None
+ago = read_late(sock(), 37, 1048,
+                lambda v: (lambda t: t[0] + t[1] / 1e9)(struct.unpack("6q", v))
+                if len(v) == 48 else None)
 check("SO_TIMESTAMPING alone: the arrival time, not the read time",
-      d == b"late" and ago is not None and 0.2 < ago < 5, repr(ago))
+      ago is not None and 0.2 < ago < 5, repr(ago))
 
 # sendto/recvfrom, byte for byte, sizes up to the MTU and beyond (the
 # kernel fragments what the link or a buffer does not take: 1473 and 1600

@@ -24,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=38
+N=41
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -87,33 +87,11 @@ else
 		"rc=$rc $(cat "$D/own.out" "$D/own.report" 2>&1)"
 fi
 
-if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
-	for i in $(seq $((N - 6))); do t_skip "run bed $i" "needs root and iproute2"; done
-	t_done
-	exit 0
-fi
-BED=sl-tr$$
-BED=${BED:0:13}
+t_bed sl-tr "run bed %s" $(seq $((N - 6)))
+# a second bed, with several queues, later on
 MQ=sl-mq$$
 MQ=${MQ:0:13}
-bed_down() {
-	"$ROOT/scripts/testbed.sh" down "$BED" >/dev/null 2>&1 || true
-	"$ROOT/scripts/testbed.sh" down "$MQ" >/dev/null 2>&1 || true
-}
-trap 'bed_down; t_cleanup' EXIT
-trap 'exit 1' INT TERM
-if ! "$ROOT/scripts/testbed.sh" up "$BED" --json >"$D/bed.json" 2>"$D/bed.err"; then
-	for i in $(seq $((N - 6))); do t_skip "run bed $i" "test bed did not come up: $(head -1 "$D/bed.err")"; done
-	t_done
-	exit 0
-fi
-read -r NSA NSB IFA IFB IPA IPB IP6A IP6B < <(python3 -c '
-import json, sys
-j = json.load(open(sys.argv[1]))
-print(j["a"]["netns"], j["b"]["netns"], j["a"]["ifname"], j["b"]["ifname"],
-      j["a"]["ipv4"], j["b"]["ipv4"], j["a"]["ipv6"], j["b"]["ipv6"])' "$D/bed.json")
-A() { ip netns exec "$NSA" "$@"; }
-B() { ip netns exec "$NSB" "$@"; }
+T_BEDS="$T_BEDS $MQ"
 no_xdp() { ! B ip link show "$IFB" | grep -q 'prog/xdp'; }
 
 # serve NAME PORT CMD...: CMD under sluice run --path xdp in B, report in
@@ -321,7 +299,6 @@ SEMECHO=$T_LAST
 t_bg "$D/semecho6.out" ip netns exec "$NSA" python3 "$PROGS" tosecho6 7028 100000
 t_udp_ready 7018 "$NSA"
 t_udp_ready 7028 "$NSA"
-read -r IPA IP6A < <(python3 -c 'import json,sys; j = json.load(open(sys.argv[1]))["a"]; print(j["ipv4"], j["ipv6"])' "$D/bed.json")
 for p in kernel xdp; do
 	B timeout 60 env SLUICE_RUN_REPORT="$D/sem-$p.report" "$SLUICE" run \
 		--path $p -- python3 "$(dirname "$PROGS")/run_sem.py" "$IPA" 7018 "$IP6A" 7028 \

@@ -30,28 +30,7 @@ t.join()' 2>&1)
 [ "$out" = ran ] && t_ok "run: a thread with a 32 KiB stack starts" ||
 	t_fail "run: a thread with a 32 KiB stack starts" "$out"
 
-if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
-	for i in $(seq $((N - 1))); do t_skip "run clients $i" "needs root and iproute2"; done
-	t_done
-	exit 0
-fi
-BED=sl-tc$$
-BED=${BED:0:13}
-bed_down() { "$ROOT/scripts/testbed.sh" down "$BED" >/dev/null 2>&1 || true; }
-trap 'bed_down; t_cleanup' EXIT
-trap 'exit 1' INT TERM
-if ! "$ROOT/scripts/testbed.sh" up "$BED" --json >"$D/bed.json" 2>"$D/bed.err"; then
-	for i in $(seq $((N - 1))); do t_skip "run clients $i" "test bed did not come up: $(head -1 "$D/bed.err")"; done
-	t_done
-	exit 0
-fi
-read -r NSA NSB IPA IPB IP6B < <(python3 -c '
-import json, sys
-j = json.load(open(sys.argv[1]))
-print(j["a"]["netns"], j["b"]["netns"],
-      j["a"]["ipv4"], j["b"]["ipv4"], j["b"]["ipv6"])' "$D/bed.json")
-A() { ip netns exec "$NSA" "$@"; }
-B() { ip netns exec "$NSB" "$@"; }
+t_bed sl-tc "run clients %s" $(seq $((N - 1)))
 # run NS NAME CMD...: CMD under sluice run --path xdp in NS, report in
 # $D/NAME.report
 run() {

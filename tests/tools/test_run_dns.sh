@@ -21,27 +21,7 @@ ROOT=${2:?usage: test_run_dns.sh PATH/TO/sluice SOURCE_ROOT}
 D=$T_DIR
 NAMES="named nsd knotd"
 
-if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
-	for p in $NAMES; do t_skip "$p under sluice run" "needs root and iproute2"; done
-	t_done
-	exit 0
-fi
-BED=sl-td$$
-BED=${BED:0:13}
-trap '"$ROOT/scripts/testbed.sh" down "$BED" >/dev/null 2>&1; t_cleanup' EXIT
-trap 'exit 1' INT TERM
-if ! "$ROOT/scripts/testbed.sh" up "$BED" --json >"$D/bed.json" 2>"$D/bed.err"; then
-	for p in $NAMES; do
-		t_skip "$p under sluice run" "test bed did not come up: $(head -1 "$D/bed.err")"
-	done
-	t_done
-	exit 0
-fi
-read -r NSA NSB IPB IP6B < <(python3 -c '
-import json, sys
-j = json.load(open(sys.argv[1]))
-print(j["a"]["netns"], j["b"]["netns"], j["b"]["ipv4"], j["b"]["ipv6"])' "$D/bed.json")
-A() { ip netns exec "$NSA" "$@"; }
+t_bed sl-td "%s under sluice run" $NAMES
 chmod 755 "$D"
 
 cat >"$D/zone" <<'EOF'

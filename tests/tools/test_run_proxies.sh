@@ -21,28 +21,7 @@ PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
 NAMES="nginx-reuseport nginx rsyslogd snmptrapd"
 NGX_MOD=/usr/lib/nginx/modules/ngx_stream_module.so
 
-if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
-	for p in $NAMES; do t_skip "$p under sluice run" "needs root and iproute2"; done
-	t_done
-	exit 0
-fi
-BED=sl-tp$$
-BED=${BED:0:13}
-trap '"$ROOT/scripts/testbed.sh" down "$BED" >/dev/null 2>&1; t_cleanup' EXIT
-trap 'exit 1' INT TERM
-if ! "$ROOT/scripts/testbed.sh" up "$BED" --json >"$D/bed.json" 2>"$D/bed.err"; then
-	for p in $NAMES; do
-		t_skip "$p under sluice run" "test bed did not come up: $(head -1 "$D/bed.err")"
-	done
-	t_done
-	exit 0
-fi
-read -r NSA NSB IPA IPB IP6B < <(python3 -c '
-import json, sys
-j = json.load(open(sys.argv[1]))
-print(j["a"]["netns"], j["b"]["netns"],
-      j["a"]["ipv4"], j["b"]["ipv4"], j["b"]["ipv6"])' "$D/bed.json")
-A() { ip netns exec "$NSA" "$@"; }
+t_bed sl-tp "%s under sluice run" $NAMES
 chmod 755 "$D"
 
 # serve NAME PORT CMD...: CMD in B under sluice run --path xdp, report in
