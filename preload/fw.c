@@ -68,28 +68,6 @@ static void watch_open(void)
 		    &fw_watch);
 }
 
-/* Did nftables change since the last look (or might it have: messages
- * lost, the socket no longer ours)? fw_lock held. */
-static bool watch_changed(void)
-{
-	char buf[4096];
-	bool changed = false;
-	ssize_t n;
-
-	if (!ps_fd_ours(&fw_watch))
-		return true;
-	for (;;) {
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-		n = ps_real.recvmsg(fw_watch.fd, &m, MSG_DONTWAIT);
-		if (n > 0 || (n < 0 && errno == ENOBUFS))
-			changed = true;
-		else
-			return changed;
-	}
-}
-
 int ps_fw_check(char *why, size_t wlen)
 {
 	int r = 0;
@@ -135,7 +113,7 @@ const char *ps_fw_late(uint64_t now)
 	/* only sockets served where there were no rules need asking; what
 	 * cannot be read counts if nftables changed */
 	if (fw_state == 0) {
-		bool changed = watch_changed();
+		bool changed = ps_nl_changed(&fw_watch);
 		int st = fw_ask();
 
 		if (st > 0 || (st < 0 && changed)) {

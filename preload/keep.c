@@ -4,6 +4,7 @@
  * the netlink sockets that watch the kernel's tables): out of the
  * program's way, and recognised before each use.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <sys/resource.h>
@@ -63,4 +64,25 @@ int ps_nl_watch(int proto, uint32_t groups, int slot, struct ps_fdid *id)
 	r = ps_fd_keep(fd, slot, id);
 	ps_inside--;
 	return r;
+}
+
+bool ps_nl_changed(const struct ps_fdid *id)
+{
+	char buf[4096];
+	bool changed = false;
+	ssize_t n;
+
+	if (!ps_fd_ours(id))
+		return true;
+	for (;;) {
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		n = ps_real.recvmsg(id->fd, &m, MSG_DONTWAIT);
+		/* ENOBUFS: notifications were lost */
+		if (n > 0 || (n < 0 && errno == ENOBUFS))
+			changed = true;
+		else
+			return changed;
+	}
 }

@@ -379,6 +379,9 @@ bool ps_fd_ours(const struct ps_fdid *id);
 /* A netlink socket of protocol proto subscribed to groups (a bind mask),
  * kept as ps_fd_keep keeps it; its fd, or -1 */
 int ps_nl_watch(int proto, uint32_t groups, int slot, struct ps_fdid *id);
+/* Read what id's netlink socket has, without waiting: true when it had
+ * something, lost something (ENOBUFS), or is no longer ours */
+bool ps_nl_changed(const struct ps_fdid *id);
 /* The generation of the kernel's routing, address, link and neighbour
  * tables (routes.c): it moves on when one changes; 0 when they cannot
  * be watched. Cheap: read on every send. */

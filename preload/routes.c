@@ -56,31 +56,12 @@ static void watch_open(void)
 /* Read what came; lock held. True when some table changed, or may have. */
 static bool watch_read(void)
 {
-	char buf[8192];
-	bool changed = false;
-	ssize_t n;
-
+	/* not ours to close when the number is the program's now */
 	if (!ps_fd_ours(&nl)) {
-		/* not ours to close: the number is the program's now */
 		watch_open();
 		return true;
 	}
-	for (;;) {
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-		n = ps_real.recvmsg(nl.fd, &m, MSG_DONTWAIT);
-		if (n > 0) {
-			changed = true;
-			continue;
-		}
-		/* ENOBUFS: notifications were lost */
-		if (n < 0 && errno == ENOBUFS) {
-			changed = true;
-			continue;
-		}
-		return changed;
-	}
+	return ps_nl_changed(&nl);
 }
 
 uint64_t ps_rt_gen(uint64_t now)
