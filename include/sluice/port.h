@@ -8,7 +8,8 @@
  *   udp:ADDR:PORT[,peer=ADDR:PORT]   kernel UDP socket (IPv6: [ADDR]:PORT)
  *   pair:NAME/0, pair:NAME/1         the two ends of an in-process link
  *   pcap:FILE[,write]                replay a pcap/pcapng file, or record
- *   packet:IFACE[,match=all|udp:PORT[-PORT][+...]][,fanout=N][,qdisc_bypass]
+ *   packet:IFACE[,match=all|none|udp:PORT[-PORT][+...]][,fanout=N]
+ *       [,qdisc_bypass]
  *                                    AF_PACKET, TPACKET_V3 (CAP_NET_RAW)
  *   xdp:IFACE,match=RULES[,queue=N][,queues=N|A-B][,mode=auto|copy|zc]
  *       [,replace][,busy_poll]       AF_XDP (CAP_NET_ADMIN, CAP_BPF)
@@ -260,14 +261,14 @@ SL_API int sl_port_queue_fd(struct sl_port *port, uint16_t queue);
 
 /*
  * Change the port's match= rules in place (match='s grammar: "udp:53",
- * "udp:5000-5010+udp:53", "all"; NULL or "" is all): from now on the port
- * takes the frames these name, and the others go on to the kernel,
- * without closing the port or losing what it holds. For xdp (its steering
- * program's rules), packet (its socket filter) and auto: ports (the path
- * in use, and the paths it falls back to later). -EOPNOTSUPP for other
- * drivers and an auto: port on its udp path, -EBUSY for an xdp port whose
- * steering program another port of the interface shares, -EINVAL for bad
- * rules; with a message. A frame being steered while the rules change may
+ * "udp:5000-5010+udp:53", "all", "none"; NULL or "" is all): from now on
+ * the port takes the frames these name, and the others go on to the
+ * kernel, without closing the port or losing what it holds. For xdp (its
+ * steering program's rules), packet (its socket filter) and auto: ports
+ * (the path in use, and the paths it falls back to later). -EOPNOTSUPP
+ * for other drivers and an auto: port on its udp path, -EBUSY for an xdp
+ * port whose steering program another port of the interface shares,
+ * -EINVAL for bad rules; with a message. A frame being steered while the rules change may
  * go either way. Control path; safe beside the port's bursts.
  */
 SL_API int sl_port_set_match(struct sl_port *port, const char *match);

@@ -56,8 +56,8 @@ static int parse_rule(const char *s, size_t len, struct sl_match_rule *r)
 	}
 	if (len < 4 || memcmp(s, "udp:", 4) != 0)
 		return sl_fail(EINVAL,
-			       "bad match '%.*s': expected all, udp:PORT or "
-			       "udp:LO-HI",
+			       "bad match '%.*s': expected all, none, "
+			       "udp:PORT or udp:LO-HI",
 			       (int)len, s);
 	s += 4;
 	plen = len - 4;
@@ -98,6 +98,11 @@ int sl_match_parse(const char *s, struct sl_match *out)
 		*out = m;
 		return 0;
 	}
+	/* no rule: the port is held, taking nothing (n = 0) */
+	if (!strcmp(s, "none")) {
+		*out = m;
+		return 0;
+	}
 	p = s;
 	for (;;) {
 		const char *end = strchr(p, '+');
@@ -110,6 +115,11 @@ int sl_match_parse(const char *s, struct sl_match *out)
 				       SL_MATCH_MAX_RULES);
 		if (len == 0)
 			return sl_fail(EINVAL, "bad match '%s': empty rule", s);
+		if (len == 4 && !memcmp(p, "none", 4))
+			return sl_fail(EINVAL,
+				       "bad match '%s': none takes nothing, so "
+				       "it stands alone",
+				       s);
 		err = parse_rule(p, len, &m.rule[m.n]);
 		if (err)
 			return err;
@@ -140,6 +150,10 @@ char *sl_match_format(const struct sl_match *m, char *buf, size_t len)
 	if (!len)
 		return buf;
 	buf[0] = '\0';
+	if (!m->n) {
+		snprintf(buf, len, "none");
+		return buf;
+	}
 	for (i = 0; i < m->n && off < len; i++) {
 		const struct sl_match_rule *r = &m->rule[i];
 		const char *sep = i ? "+" : "";
@@ -336,13 +350,13 @@ int sl_match_cbpf(const struct sl_match *m, struct sock_filter *prog,
 	memset(&a, 0, sizeof(a));
 	a.prog = prog;
 	a.cap = cap;
-	if (!prog || m->n == 0 || m->n > SL_MATCH_MAX_RULES)
+	if (!prog || m->n > SL_MATCH_MAX_RULES)
 		return -EINVAL;
-	if (sl_match_is_all(m)) {
+	if (!m->n || sl_match_is_all(m)) {
 		if (cap < 1)
 			return -ENOSPC;
-		prog[0] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-						       SL_MATCH_SNAP);
+		prog[0] = (struct sock_filter)BPF_STMT(
+			BPF_RET | BPF_K, m->n ? SL_MATCH_SNAP : 0);
 		return 1;
 	}
 	emit(&a, BPF_LD | BPF_H | BPF_ABS, 12, L_NONE, L_NONE);

@@ -8,6 +8,8 @@
  * fuzz target check that through libpcap's bpf_filter()).
  *
  *   all                     every frame (ARP, ICMP, ... included); default
+ *   none                    no frame: the port is held ready (its queues,
+ *                           its steering program) and takes nothing; alone
  *   udp:PORT                UDP over IPv4 or IPv6 to destination PORT
  *   udp:LO-HI               ... to a destination port in [LO, HI]
  *   RULE+RULE...            any of them (at most SL_MATCH_MAX_RULES)
@@ -44,7 +46,7 @@ struct sl_match_rule {
 };
 
 struct sl_match {
-	unsigned n; /* 1..SL_MATCH_MAX_RULES after a successful parse */
+	unsigned n; /* 0 (none) ..SL_MATCH_MAX_RULES after a parse */
 	struct sl_match_rule rule[SL_MATCH_MAX_RULES];
 };
 

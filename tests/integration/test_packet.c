@@ -285,6 +285,10 @@ static void test_match_only(void **state)
 	assert_int_equal(v.dst.port, 9201);
 	sl_pkt_free(pkts[0]);
 	assert_int_equal(sl_port_set_match(p, "udp:70000"), -EINVAL);
+	/* none: nothing, not even its own number */
+	assert_int_equal(sl_port_set_match(p, "none"), 0);
+	itest_udp_send(&bed, SL_TESTBED_A, 0, 9201, "not now");
+	assert_int_equal(rx_wait(p, 1, pkts, 16, 16, 300, NULL), 0);
 	assert_int_equal(sl_port_close(p), 0);
 
 	/* match=all sees the ping too */

@@ -401,6 +401,17 @@ static void test_set_match(void **state)
 	itest_udp_expect(fd_other, "kernel again");
 	assert_int_equal(sl_port_set_match(port, "udp:0"), -EINVAL);
 	assert_non_null(strstr(sl_last_error(), "udp:0"));
+	/* none: the port is held and takes nothing, its own number
+	 * included; then takes it again */
+	assert_int_equal(sl_port_set_match(port, "none"), 0);
+	close(fd_other);
+	fd_other = itest_udp_bound(&bed, SL_TESTBED_B, 0, PORT);
+	itest_udp_send(&bed, SL_TESTBED_A, 0, PORT, "kernel while none");
+	itest_udp_expect(fd_other, "kernel while none");
+	assert_null(sl_test_rx_one(port, 0, 200));
+	close(fd_other);
+	fd_other = itest_udp_bound(&bed, SL_TESTBED_B, 0, 7301);
+	assert_int_equal(sl_port_set_match(port, "udp:7300"), 0);
 	roundtrip(port, 0, 41020);
 	close(fd_other);
 	close_and_check(port);

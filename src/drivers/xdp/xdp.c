@@ -485,9 +485,10 @@ static int xdp_open(struct sl_port *port, const struct sl_spec *spec)
 		return sl_spec_fail(
 			spec, EINVAL,
 			"say which traffic to take from the kernel: "
-			"match=udp:PORT, match=udp:LO-HI (joined with +), or "
+			"match=udp:PORT, match=udp:LO-HI (joined with +), "
 			"match=all for every frame (ARP, SSH and ping "
-			"included: the host loses them on this interface)");
+			"included: the host loses them on this interface), "
+			"or match=none to hold the port taking nothing");
 	err = sl_match_parse(mstr, &match);
 	if (err)
 		return sl_spec_fail(spec, -err, "%s", sl_last_error());

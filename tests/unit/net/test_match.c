@@ -26,12 +26,15 @@ static void test_parse(void **state)
 	static const char *const good[] = {
 		"",	     "all",	      "udp:1",
 		"udp:65535", "udp:9000-9010", "udp:53+udp:9000-9100",
-		"udp:7+all", "udp:5-5",
+		"udp:7+all", "udp:5-5",	      "none",
 	};
 	static const struct {
 		const char *s, *msg;
 	} bad[] = {
-		{ "tcp:80", "expected all, udp:PORT or udp:LO-HI" },
+		{ "tcp:80", "expected all, none, udp:PORT or udp:LO-HI" },
+		{ "none+udp:5", "none takes nothing, so it stands alone" },
+		{ "udp:5+none", "none takes nothing, so it stands alone" },
+		{ "NONE", "expected all, none" },
 		{ "udp:", "ports are numbers from 1 to 65535" },
 		{ "udp:0", "ports are numbers from 1 to 65535" },
 		{ "udp:65536", "ports are numbers from 1 to 65535" },
@@ -70,6 +73,10 @@ static void test_parse(void **state)
 	assert_false(sl_match_is_all(&m));
 	assert_string_equal(sl_match_format(&m, buf, sizeof(buf)),
 			    "udp:9000-9010");
+	assert_int_equal(sl_match_parse("none", &m), 0);
+	assert_int_equal(m.n, 0);
+	assert_false(sl_match_is_all(&m));
+	assert_string_equal(sl_match_format(&m, buf, sizeof(buf)), "none");
 	for (i = 0; i < SL_ARRAY_SIZE(bad); i++) {
 		memset(&m, 0x5a, sizeof(m));
 		assert_int_equal(sl_match_parse(bad[i].s, &m), -EINVAL);
@@ -218,6 +225,11 @@ static void test_cbpf_agrees(void **state)
 		else
 			assert_true(matched < s.n);
 	}
+	/* none: a program that takes nothing, on every frame */
+	assert_int_equal(sl_match_parse("none", &m), 0);
+	matched = 0;
+	check_agree(&m, &s, &matched);
+	assert_int_equal(matched, 0);
 	/* what a user expects of udp:1000 */
 	assert_int_equal(sl_match_parse("udp:1000", &m), 0);
 	matched = 0;
@@ -257,7 +269,8 @@ static void test_cbpf_random(void **state)
 static void test_kernel_accepts(void **state)
 {
 	static const char *const rules[] = { "all", "udp:9000",
-					     "udp:1-10+udp:20-30+udp:443" };
+					     "udp:1-10+udp:20-30+udp:443",
+					     "none" };
 	struct sock_filter prog[SL_MATCH_CBPF_MAX];
 	struct sl_match m;
 	unsigned i;
