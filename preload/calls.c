@@ -358,6 +358,7 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 	for (;;) {
 		struct pollfd pf[3];
 		ssize_t r;
+		int64_t cap;
 		int t = -1, pr;
 
 		pthread_mutex_lock(&s->lock);
@@ -415,7 +416,11 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 		pf[1].fd = fd;
 		pf[1].events = POLLIN;
 		pf[2].events = POLLIN;
+		cap = ps_linger_left(); /* see linger_cut in wait.c */
+		if (cap > 0 && (t < 0 || cap < (int64_t)t * 1000000))
+			t = (int)((cap + 999999) / 1000000);
 		pr = ps_real.poll(pf, 3, t);
+		ps_linger_check();
 		if (pr < 0 && errno == EINTR &&
 		    (deadline != UINT64_MAX || !all_restart()))
 			return -1;

@@ -204,11 +204,13 @@ static int rematch(struct ps_iface *f, const char *path, const uint16_t *ports,
 	unsigned i;
 	int r;
 
-	if (!f->port || !n || strcmp(path, f->want) ||
+	if (!f->port || strcmp(path, f->want) ||
 	    sl_port_path(f->port) != f->path_ptr)
 		return -1;
 	if (wants_ts(f) && !f->rx_ts)
 		f->rx_ts = sl_port_rx_ts_on(f->port) == 0;
+	if (!n)
+		len = (size_t)snprintf(mt, sizeof(mt), "none");
 	for (i = 0; i < n && len < sizeof(mt); i++)
 		len += (size_t)snprintf(mt + len, sizeof(mt) - len, "%sudp:%u",
 					i ? "+" : "", ports[i]);
@@ -231,7 +233,8 @@ static int rematch(struct ps_iface *f, const char *path, const uint16_t *ports,
 	}
 	if (r)
 		return -1;
-	memcpy(f->ports, ports, n * sizeof(*ports));
+	if (n)
+		memcpy(f->ports, ports, n * sizeof(*ports));
 	f->n_ports = n;
 	/* a socket that joined sleeps on its own copy of the port's fd */
 	for (i = 0; i < f->n_socks; i++)
@@ -344,7 +347,8 @@ static int open_port(struct ps_iface *f, const char *path,
 	f->rx_ts = ts;
 	snprintf(f->path, sizeof(f->path), "%s", got);
 	f->path_ptr = got;
-	memcpy(f->ports, ports, n * sizeof(*ports));
+	if (n)
+		memcpy(f->ports, ports, n * sizeof(*ports));
 	f->n_ports = n;
 	/* each socket sleeps on its own copy of the fd, at a number that
 	 * stays across reopens (epoll keys on it) */
@@ -384,79 +388,46 @@ static void set_filter(struct ps_sock *s, bool on)
  * A port outlives its last socket by PS_LINGER_NS: a program that makes a
  * socket per request (a resolver, nginx's upstream sockets, a script)
  * would otherwise load, attach and detach the steering program every time
- * (about 46 ms on veth, which the request waits for). Meanwhile its one
- * rule names the anchor, a kernel UDP socket of ours (dual stack), whose
- * number no other program can get: the port takes nothing. A lingering
- * port goes at the program's next join or leave after that, or with the
- * process.
+ * (about 46 ms on veth, which the request waits for). Meanwhile its rules
+ * are none: it takes no frame and names no number (a number held by a
+ * socket of ours would go free if the program closed every fd, and the
+ * port would take the datagrams of whoever got it next). A lingering port
+ * goes at the program's next join or leave after that, at its next wait
+ * (ps_linger_check), or with the process.
  */
 #define PS_LINGER_NS 2000000000ull
 
-static uint16_t anchor_port(void)
-{
-	static struct ps_fdid id = { .fd = -1 };
-	static uint16_t port;
-	struct sockaddr_storage ss = { 0 };
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	socklen_t sl = sizeof(ss);
-	int fd, off = 0;
-
-	if (port && ps_fd_ours(&id))
-		return port;
-	port = 0;
-	ps_inside++;
-	fd = ps_real.socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	a6->sin6_family = AF_INET6;
-	if (fd >= 0 &&
-	    (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ||
-	     ps_real.bind(fd, (struct sockaddr *)a6, sizeof(*a6)))) {
-		ps_real.close(fd);
-		fd = -1;
-	}
-	if (fd < 0) { /* no IPv6: the IPv4 number is what ports match */
-		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-
-		memset(&ss, 0, sizeof(ss));
-		a4->sin_family = AF_INET;
-		fd = ps_real.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 &&
-		    ps_real.bind(fd, (struct sockaddr *)a4, sizeof(*a4))) {
-			ps_real.close(fd);
-			fd = -1;
-		}
-	}
-	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		port = ntohs(ss.ss_family == AF_INET6 ?
-				     a6->sin6_port :
-				     ((struct sockaddr_in *)&ss)->sin_port);
-	if (ps_fd_keep(fd, 24, &id) < 0)
-		port = 0;
-	ps_inside--;
-	return port;
-}
+uint64_t ps_linger_due;
 
 /* f's last socket left: keep its port, taking nothing. f's lock held. */
 static bool linger(struct ps_iface *f)
 {
-	uint16_t a = anchor_port();
+	uint64_t due;
 
-	if (!a || rematch(f, f->want, &a, 1, NULL, 0))
+	if (rematch(f, f->want, NULL, 0, NULL, 0))
 		return false;
 	f->idle_ns = ps_now_ns();
+	due = f->idle_ns + PS_LINGER_NS;
+	if (!ps_linger_due || due < ps_linger_due)
+		__atomic_store_n(&ps_linger_due, due, __ATOMIC_RELAXED);
 	return true;
 }
 
-/* Close the ports that have lingered long enough; ctl held. */
-static void sweep(void)
+void ps_iface_sweep(void)
 {
-	uint64_t now = ps_now_ns();
+	uint64_t now = ps_now_ns(), due = 0;
 	unsigned i;
 
 	for (i = 0; i < PS_IFACES; i++) {
 		struct ps_iface *f = ps_ifaces[i];
 
-		if (!f || f->n_socks || now - f->idle_ns < PS_LINGER_NS)
+		if (!f || f->n_socks)
 			continue;
+		if (now - f->idle_ns < PS_LINGER_NS) {
+			if (!due || f->idle_ns + PS_LINGER_NS < due)
+				due = f->idle_ns + PS_LINGER_NS;
+			continue;
+		}
 		ps_ifaces[i] = NULL;
 		pthread_mutex_lock(&f->lock);
 		close_port(f);
@@ -464,6 +435,7 @@ static void sweep(void)
 		pthread_mutex_destroy(&f->lock);
 		free(f);
 	}
+	__atomic_store_n(&ps_linger_due, due, __ATOMIC_RELAXED);
 }
 
 int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
@@ -474,7 +446,7 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 	bool have = false;
 	int r = 0;
 
-	sweep();
+	ps_iface_sweep();
 	for (i = 0; i < PS_IFACES; i++) {
 		if (ps_ifaces[i] && !strcmp(ps_ifaces[i]->ifname, s->ifname))
 			f = ps_ifaces[i];
@@ -510,7 +482,7 @@ int ps_iface_join(struct ps_sock *s, const char *path, char *why, size_t wlen)
 		return -1;
 	}
 	pthread_mutex_lock(&f->lock);
-	/* a lingering port's one rule is the anchor's */
+	/* a lingering port has no rule */
 	for (i = 0; f->n_socks && i < f->n_ports; i++) {
 		ports[n++] = f->ports[i];
 		have |= f->ports[i] == s->local.port;
@@ -647,7 +619,7 @@ void ps_iface_leave(struct ps_sock *s, bool drop_port)
 		pthread_mutex_destroy(&f->lock);
 		free(f);
 	}
-	sweep();
+	ps_iface_sweep();
 }
 
 /* fork: every lock, so that the child gets them free and the stashes

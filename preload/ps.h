@@ -140,8 +140,8 @@ struct ps_iface {
 	unsigned n_socks;
 	uint16_t ports[PS_IF_SOCKS]; /* its match= now */
 	unsigned n_ports;
-	/* no socket left since (ps_now_ns): the port lingers, its rule on
-	 * a number no other program can have (iface.c) */
+	/* no socket left since (ps_now_ns): the port lingers, taking
+	 * nothing (match=none, iface.c) */
 	uint64_t idle_ns;
 	uint64_t next_check;
 	uint64_t rx_unmatched; /* frames for no socket of ours */
@@ -461,6 +461,27 @@ void ps_iface_leave(struct ps_sock *s, bool drop_port);
 /* fill the stashes from the port (when s's is empty, or always with
  * more); whether s's has a frame (lock held) */
 bool ps_iface_fill(struct ps_sock *s, bool more);
+/* close the ports that have lingered PS_LINGER_NS; ps_ctl held */
+void ps_iface_sweep(void);
+/* when the first lingering port is due to close (ps_now_ns), 0 when no
+ * port lingers; written with ps_ctl held, read anywhere */
+extern uint64_t ps_linger_due;
+/* sock.c: a wait (poll, select, epoll, a blocking receive) before and
+ * after it sleeps: close the ports whose linger is over. A program idle
+ * in its event loop then gives the interface back 2 s after its last
+ * socket there, as one that makes its next socket does. */
+void ps_linger_check(void);
+/* How long a wait may sleep before ps_linger_check is due: ns, -1 when
+ * no port lingers. */
+static inline int64_t ps_linger_left(void)
+{
+	uint64_t due = __atomic_load_n(&ps_linger_due, __ATOMIC_RELAXED), now;
+
+	if (!due)
+		return -1;
+	now = ps_now_ns();
+	return now >= due ? 0 : (int64_t)(due - now);
+}
 void ps_iface_fork_lock(void);
 void ps_iface_fork_unlock(void);
 void ps_iface_fork_drain(void);

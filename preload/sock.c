@@ -53,6 +53,19 @@ uint64_t ps_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void ps_linger_check(void)
+{
+	/* not inside the preload's own calls, and never waiting for ctl:
+	 * a signal handler's poll may have interrupted its holder */
+	if (ps_inside || ps_linger_left() != 0 ||
+	    pthread_mutex_trylock(&ps_ctl))
+		return;
+	ps_inside++;
+	ps_iface_sweep();
+	ps_inside--;
+	pthread_mutex_unlock(&ps_ctl);
+}
+
 #define REAL(name) ps_real.name = dlsym(RTLD_NEXT, #name)
 
 static void ps_atfork_prepare(void);

@@ -56,11 +56,81 @@ static unsigned ep_top;
 
 #define PS_POLL_SMALL 16 /* ps_poll's fds without a malloc */
 
+/* ns to deadline; INT64_MAX for none (UINT64_MAX) */
 static int64_t left_ns(uint64_t deadline)
 {
 	uint64_t now = ps_now_ns();
 
+	if (deadline == UINT64_MAX)
+		return INT64_MAX;
 	return now >= deadline ? 0 : (int64_t)(deadline - now);
+}
+
+/* A sleep of *left ns that would outlast a lingering port's linger stops
+ * there (ps_linger_check closes it, and the wait goes on for the rest):
+ * whether *left was cut. One whose check could not close it now (0 left)
+ * sleeps as asked, not in a loop of empty waits. */
+static bool linger_cut(int64_t *left)
+{
+	int64_t cap = ps_linger_left();
+
+	if (cap <= 0 || cap >= *left)
+		return false;
+	*left = cap;
+	return true;
+}
+
+static void to_ts(int64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+}
+
+/* One sleep of a wait on kernel fds alone; ts NULL: no timeout. */
+typedef int wait_piece_fn(void *arg, const struct timespec *ts);
+
+/* A wait on kernel fds alone while a port lingers: in pieces (see
+ * linger_cut), until one returns something or the time asked is over */
+static int cut_wait(int64_t timeout_ns, wait_piece_fn *piece, void *arg)
+{
+	uint64_t deadline = timeout_ns < 0 ? UINT64_MAX :
+					     ps_now_ns() + (uint64_t)timeout_ns;
+
+	for (;;) {
+		struct timespec ts;
+		int64_t left;
+		bool cut;
+		int r;
+
+		ps_linger_check();
+		left = left_ns(deadline);
+		cut = linger_cut(&left);
+		to_ts(left, &ts);
+		r = piece(arg, deadline != UINT64_MAX || cut ? &ts : NULL);
+		if (r || !cut)
+			return r;
+	}
+}
+
+struct ppoll_args {
+	struct pollfd *fds;
+	nfds_t n;
+	const sigset_t *mask;
+};
+
+static int ppoll_piece(void *arg, const struct timespec *ts)
+{
+	struct ppoll_args *a = arg;
+
+	return ps_real.ppoll(a->fds, a->n, ts, a->mask);
+}
+
+static int plain_ppoll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
+		       const sigset_t *mask)
+{
+	struct ppoll_args a = { fds, n, mask };
+
+	return cut_wait(timeout_ns, ppoll_piece, &a);
 }
 
 /* Readable served sockets among fds get POLLIN; returns how many. */
@@ -144,12 +214,12 @@ int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 			}
 		}
 		left = k || ps_now_ns() < spin_end ? 0 : left_ns(deadline);
-		if (deadline != UINT64_MAX || left == 0) {
-			ts.tv_sec = left / 1000000000;
-			ts.tv_nsec = left % 1000000000;
+		if (linger_cut(&left) || deadline != UINT64_MAX || left == 0) {
+			to_ts(left, &ts);
 			tsp = &ts;
 		}
 		r = ps_real.ppoll(all, m, tsp, mask);
+		ps_linger_check();
 		if (r < 0)
 			break;
 		/* a queue fd that woke: look at its port */
@@ -192,7 +262,12 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	ps_init();
 	if (!any_served(fds, n))
-		return ps_real.poll(fds, n, timeout);
+		return !ps_linger_due ?
+			       ps_real.poll(fds, n, timeout) :
+			       plain_ppoll(fds, n,
+					   timeout < 0 ? -1 :
+							 timeout * 1000000ll,
+					   NULL);
 	return ps_poll(fds, n, timeout < 0 ? -1 : timeout * 1000000ll, NULL);
 }
 
@@ -208,7 +283,13 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t,
 {
 	ps_init();
 	if (!any_served(fds, n))
-		return ps_real.ppoll(fds, n, t, mask);
+		return !ps_linger_due ?
+			       ps_real.ppoll(fds, n, t, mask) :
+			       plain_ppoll(fds, n,
+					   t ? t->tv_sec * 1000000000ll +
+							   t->tv_nsec :
+					       -1,
+					   mask);
 	return ps_poll(fds, n, t ? t->tv_sec * 1000000000ll + t->tv_nsec : -1,
 		       mask);
 }
@@ -299,11 +380,47 @@ int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 	return r;
 }
 
+typedef int pselect_fn(int, fd_set *, fd_set *, fd_set *,
+		       const struct timespec *, const sigset_t *);
+
+struct pselect_args {
+	pselect_fn *real;
+	int nfds;
+	fd_set *set[3], orig[3]; /* rd, wr, ex: a timeout clears them */
+	const sigset_t *mask;
+};
+
+static int pselect_piece(void *arg, const struct timespec *ts)
+{
+	struct pselect_args *a = arg;
+	unsigned i;
+
+	for (i = 0; i < 3; i++)
+		if (a->set[i])
+			*a->set[i] = a->orig[i];
+	return a->real(a->nfds, a->set[0], a->set[1], a->set[2], ts, a->mask);
+}
+
+static int plain_pselect(pselect_fn *real, int nfds, fd_set *rd, fd_set *wr,
+			 fd_set *ex, const struct timespec *t,
+			 const sigset_t *mask)
+{
+	struct pselect_args a = {
+		real, nfds, { rd, wr, ex }, { { { 0 } } }, mask
+	};
+	unsigned i;
+
+	for (i = 0; i < 3; i++)
+		if (a.set[i])
+			a.orig[i] = *a.set[i];
+	return cut_wait(t ? t->tv_sec * 1000000000ll + t->tv_nsec : -1,
+			pselect_piece, &a);
+}
+
 int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 	    const struct timespec *t, const sigset_t *mask)
 {
-	static int (*real_pselect)(int, fd_set *, fd_set *, fd_set *,
-				   const struct timespec *, const sigset_t *);
+	static pselect_fn *real_pselect;
 	bool used;
 	int r;
 
@@ -313,7 +430,10 @@ int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 	r = sel(nfds, rd, wr, ex,
 		t ? t->tv_sec * 1000000000ll + t->tv_nsec : -1, mask, &used);
 	if (!used)
-		return real_pselect(nfds, rd, wr, ex, t, mask);
+		return !ps_linger_due ?
+			       real_pselect(nfds, rd, wr, ex, t, mask) :
+			       plain_pselect(real_pselect, nfds, rd, wr, ex, t,
+					     mask);
 	return r;
 }
 
@@ -633,17 +753,20 @@ int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 		pthread_mutex_unlock(&ep_lock);
 		if (k)
 			left = 0;
-		if (deadline != UINT64_MAX || k) {
-			ts.tv_sec = left / 1000000000;
-			ts.tv_nsec = left % 1000000000;
+		ps_linger_check();
+		if (linger_cut(&left) || deadline != UINT64_MAX || k) {
+			to_ts(left, &ts);
 			tsp = &ts;
 		}
+		/* epoll_pwait's milliseconds round up: a sleep cut for a
+		 * linger must not end just before it is over */
 		n = ps_real.epoll_pwait2 ?
 			    ps_real.epoll_pwait2(epfd, ev + k, max - k, tsp,
 						 mask) :
 			    ps_real.epoll_pwait(
 				    epfd, ev + k, max - k,
-				    tsp ? (int)(left / 1000000) : -1, mask);
+				    tsp ? (int)((left + 999999) / 1000000) : -1,
+				    mask);
 		if (n < 0 && !k)
 			return n;
 		if (n < 0)

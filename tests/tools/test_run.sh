@@ -24,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=41
+N=42
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -562,6 +562,69 @@ if [ -n "${id3:-}" ] && [ "$id1" != None ] && [ "$id1" = "$id2" ] &&
 else
 	t_fail "a port outlives its last socket for 2 s, then goes" \
 		"ids=$ids $(cat "$D/linger.err" "$D/linger.report" 2>&1)"
+fi
+
+# a lingering port takes nothing and holds no number (no socket of ours
+# whose number the program could free by closing every fd, and the port
+# then take from whoever got it next); the kernel gets the old number's
+# datagrams meanwhile; and a program idle in its event loop (epoll, 3 s)
+# gives the interface back 2 s after its last socket there, without
+# making another
+cat >"$D/idle.py" <<'EOF'
+import json, os, select, socket, subprocess, sys
+host, port, dev, mine = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+def prog():
+    j = json.loads(subprocess.run(["ip", "-j", "link", "show", "dev", dev],
+                                  capture_output=True, text=True).stdout)
+    return j[0].get("xdp", {}).get("prog", {}).get("id")
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.bind(("0.0.0.0", mine))
+s.sendto(b"idle", (host, port))
+ok = s.recv(10) == b"idle"
+s.close()
+udp = subprocess.run(["ss", "-Huanp"], capture_output=True, text=True).stdout
+held = sum(f"pid={os.getpid()}," in l for l in udp.splitlines())
+print(ok, held, prog(), flush=True)
+select.epoll().poll(3.0)
+print(prog(), flush=True)
+EOF
+t_bg "$D/iecho.out" ip netns exec "$NSA" python3 "$PROGS" echo 7040 1
+t_udp_ready 7040 "$NSA"
+t_bg "$D/idle.out" ip netns exec "$NSB" env SLUICE_RUN_REPORT="$D/idle.report" \
+	"$SLUICE" run --path xdp -- python3 "$D/idle.py" "$IPA" 7040 "$IFB" 7041
+idle=$T_LAST
+for i in $(seq 50); do
+	grep -q . "$D/idle.out" && break
+	sleep 0.1
+done
+# within the 2 s: a kernel socket gets 7041's datagram
+B timeout 5 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.bind(("0.0.0.0", 7041))
+print("ready", flush=True)
+print(s.recv(64).decode(), flush=True)' >"$D/idle.k" 2>&1 &
+kpid=$!
+for i in $(seq 30); do
+	grep -q ready "$D/idle.k" && break
+	sleep 0.1
+done
+A python3 -c '
+import socket, sys
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"to the kernel",
+    (sys.argv[1], 7041))' "$IPB"
+wait $kpid
+t_wait $idle 10
+read -r ok held id1 <"$D/idle.out" || true
+id2=$(sed -n 2p "$D/idle.out")
+if [ "${ok:-}" = True ] && [ "${held:-}" = 0 ] && [ "${id1:-None}" != None ] &&
+	[ "$id2" = None ] && grep -q "to the kernel" "$D/idle.k"; then
+	t_ok "a lingering port takes nothing, and goes while the program waits"
+else
+	t_fail "a lingering port takes nothing, and goes while the program waits" \
+		"$(cat "$D/idle.out" "$D/idle.out.err" "$D/idle.k" "$D/idle.report" 2>&1)"
 fi
 
 # SIGKILL: the steering program goes with the process (BPF link)
