@@ -137,6 +137,26 @@ int close(int fd)
 	return ps_real.close(fd);
 }
 
+int close_range(unsigned first, unsigned last, int flags)
+{
+	ps_init();
+	return ps_close_range(first, last, flags);
+}
+
+/* glibc's closes through the system call, never close_range's symbol */
+void closefrom(int lowfd)
+{
+	static void (*real)(int);
+
+	ps_init();
+	if (lowfd >= 0 && ps_close_range((unsigned)lowfd, ~0u, 0) == 0)
+		return;
+	if (!real)
+		real = dlsym(RTLD_NEXT, "closefrom");
+	if (real)
+		real(lowfd);
+}
+
 int dup(int fd)
 {
 	int r;

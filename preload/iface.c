@@ -61,13 +61,13 @@ static void fd_snapshot(uint64_t *bits)
 /* Never readable: stands at a socket's qfd number while its port is
  * reopened, since a copy of the old AF_XDP fd would keep the old socket,
  * and the device queue with it, taken. */
+static int ph_fd = -1;
+
 static int placeholder(void)
 {
-	static int fd = -1;
-
-	if (fd < 0)
-		fd = eventfd(0, EFD_CLOEXEC);
-	return fd;
+	if (ph_fd < 0)
+		ph_fd = eventfd(0, EFD_CLOEXEC);
+	return ph_fd;
 }
 
 static void close_port(struct ps_iface *f)
@@ -620,6 +620,29 @@ void ps_iface_leave(struct ps_sock *s, bool drop_port)
 		free(f);
 	}
 	ps_iface_sweep();
+}
+
+static void mark(uint64_t *mine, int fd)
+{
+	if (fd >= 0 && fd < PS_MAX_FD)
+		mine[fd / 64] |= 1ull << (fd % 64);
+}
+
+void ps_iface_fds(uint64_t *mine)
+{
+	unsigned i, k;
+
+	mark(mine, ph_fd);
+	for (i = 0; i < PS_IFACES; i++) {
+		struct ps_iface *f = ps_ifaces[i];
+
+		if (!f)
+			continue;
+		for (k = 0; k < f->n_port_fds; k++)
+			mark(mine, f->port_fds[k]);
+		mark(mine, f->qfd);
+		mark(mine, f->epfd);
+	}
 }
 
 /* fork: every lock, so that the child gets them free and the stashes

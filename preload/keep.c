@@ -14,11 +14,21 @@
 
 #include "ps.h"
 
+/* every id kept, for close_range (ps_fd_kept): the report, the watches */
+static struct ps_fdid *kept[8];
+static unsigned n_kept;
+
 int ps_fd_keep(int fd, int slot, struct ps_fdid *id)
 {
 	struct rlimit rl;
 	struct stat st;
+	unsigned i;
 	int hi = -1;
+
+	for (i = 0; i < n_kept && kept[i] != id; i++)
+		;
+	if (i == n_kept && n_kept < sizeof(kept) / sizeof(kept[0]))
+		kept[n_kept++] = id;
 
 	if (fd < 0)
 		return -1;
@@ -37,6 +47,16 @@ int ps_fd_keep(int fd, int slot, struct ps_fdid *id)
 	id->ino = st.st_ino;
 	id->pid = getpid();
 	return hi;
+}
+
+unsigned ps_fd_kept(int *fds, unsigned max)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < n_kept && n < max; i++)
+		if (ps_fd_ours(kept[i]))
+			fds[n++] = kept[i]->fd;
+	return n;
 }
 
 bool ps_fd_ours(const struct ps_fdid *id)

@@ -376,6 +376,8 @@ struct ps_fdid {
 int ps_fd_keep(int fd, int slot, struct ps_fdid *id);
 /* id's fd is still the one kept, in this process */
 bool ps_fd_ours(const struct ps_fdid *id);
+/* the kept fds that are still ours, at most max of them; how many */
+unsigned ps_fd_kept(int *fds, unsigned max);
 /* A netlink socket of protocol proto subscribed to groups (a bind mask),
  * kept as ps_fd_keep keeps it; its fd, or -1 */
 int ps_nl_watch(int proto, uint32_t groups, int slot, struct ps_fdid *id);
@@ -463,6 +465,9 @@ void ps_iface_leave(struct ps_sock *s, bool drop_port);
 bool ps_iface_fill(struct ps_sock *s, bool more);
 /* close the ports that have lingered PS_LINGER_NS; ps_ctl held */
 void ps_iface_sweep(void);
+/* set in mine (a bitmap of PS_MAX_FD) the fds of the interfaces' ports;
+ * ps_ctl held */
+void ps_iface_fds(uint64_t *mine);
 /* when the first lingering port is due to close (ps_now_ns), 0 when no
  * port lingers; written with ps_ctl held, read anywhere */
 extern uint64_t ps_linger_due;
@@ -493,6 +498,10 @@ int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 	    const sigset_t *mask);
 void ps_epoll_forget_sock(struct ps_sock *s);
 void ps_epoll_forget_epfd(int epfd);
+/* the same for every epoll fd in [first, last] */
+void ps_epoll_forget_epfds(unsigned first, unsigned last);
+/* sock.c: close_range(2) as the program means it (calls.c) */
+int ps_close_range(unsigned first, unsigned last, int flags);
 void ps_epoll_fork_lock(void);
 void ps_epoll_fork_unlock(void);
 

@@ -53,6 +53,83 @@ uint64_t ps_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* the process the preload's state is of: a vfork child, which shares
+ * that memory and runs no fork handler, is another */
+static pid_t ps_pid;
+
+/*
+ * A program that closes every fd (a daemon starting, a sandbox, a child
+ * before exec: closefrom, close_range) closes its own. Its sockets in the
+ * range leave the table as close() has them leave (their ports' rules
+ * with them), and the preload's own fds (ports, copies and kicks, the
+ * report, the watches) stay open, out of the range: before, the program
+ * closed them, and the preload, closing a port later, closed numbers the
+ * program had been given again since (tools-run: a pipe of the
+ * program's). Ours are close-on-exec: an exec still leaves none behind.
+ */
+static int real_close_range(unsigned first, unsigned last, int flags)
+{
+	static int (*real)(unsigned, unsigned, int);
+	int r;
+
+	if (!real)
+		real = dlsym(RTLD_NEXT, "close_range");
+	if (real)
+		return real(first, last, flags);
+	ps_inside++; /* libc without it: the system call, not ours */
+	r = (int)syscall(SYS_close_range, first, last, flags);
+	ps_inside--;
+	return r;
+}
+
+int ps_close_range(unsigned first, unsigned last, int flags)
+{
+	static uint64_t mine[PS_MAX_FD / 64];
+	int kept[8], r = 0, e = 0;
+	unsigned fd, cur = first, i, n;
+
+	if (ps_inside || (flags & CLOSE_RANGE_CLOEXEC) || getpid() != ps_pid)
+		return real_close_range(first, last, flags);
+	for (fd = first; fd <= last && fd < PS_MAX_FD; fd++)
+		if (__atomic_load_n(&ps_tab[fd], __ATOMIC_RELAXED))
+			ps_untrack((int)fd);
+	ps_epoll_forget_epfds(first, last);
+	pthread_mutex_lock(&ps_ctl);
+	memset(mine, 0, sizeof(mine));
+	ps_iface_fds(mine);
+	n = ps_fd_kept(kept, sizeof(kept) / sizeof(kept[0]));
+	for (i = 0; i < n; i++)
+		if (kept[i] >= 0 && kept[i] < PS_MAX_FD)
+			mine[kept[i] / 64] |= 1ull << (kept[i] % 64);
+	for (fd = 0; fd < PS_MAX_FD; fd++) {
+		struct ps_sock *s = ps_tab[fd];
+
+		if (!s)
+			continue;
+		if (s->qfd >= 0 && s->qfd < PS_MAX_FD)
+			mine[s->qfd / 64] |= 1ull << (s->qfd % 64);
+		if (s->kfd >= 0 && s->kfd < PS_MAX_FD)
+			mine[s->kfd / 64] |= 1ull << (s->kfd % 64);
+	}
+	ps_inside++;
+	for (fd = first; fd <= last && fd < PS_MAX_FD; fd++) {
+		if (!(mine[fd / 64] & (1ull << (fd % 64))))
+			continue;
+		if (fd > cur && real_close_range(cur, fd - 1, flags) && !e)
+			e = errno;
+		cur = fd + 1;
+	}
+	if (cur <= last && real_close_range(cur, last, flags) && !e)
+		e = errno;
+	ps_inside--;
+	pthread_mutex_unlock(&ps_ctl);
+	if (e) {
+		errno = e;
+		r = -1;
+	}
+	return r;
+}
+
 void ps_linger_check(void)
 {
 	/* not inside the preload's own calls, and never waiting for ctl:
@@ -110,6 +187,7 @@ __attribute__((constructor)) void ps_init(void)
 	if (p)
 		ps_spin_us = (unsigned)strtoul(p, NULL, 10);
 	REAL(sigaction);
+	ps_pid = getpid();
 	pthread_atfork(ps_atfork_prepare, ps_atfork_parent, ps_atfork_child);
 	ps_report_open();
 	ps_signals_init();
@@ -742,6 +820,7 @@ static void ps_atfork_child(void)
 	unsigned fd;
 
 	pthread_mutex_init(&ps_ctl, NULL);
+	ps_pid = getpid();
 	ps_epoll_fork_unlock();
 	ps_iface_fork_child();
 	ps_routes_fork_child();

@@ -65,6 +65,10 @@ long syscall(long n, ...)
 			       (socklen_t)a[2]);
 	case SYS_close:
 		return close((int)a[0]);
+#ifdef SYS_close_range
+	case SYS_close_range:
+		return close_range((unsigned)a[0], (unsigned)a[1], (int)a[2]);
+#endif
 	case SYS_dup:
 		return dup((int)a[0]);
 #ifdef SYS_dup2

@@ -587,13 +587,19 @@ void ps_epoll_forget_sock(struct ps_sock *s)
 
 void ps_epoll_forget_epfd(int epfd)
 {
+	ps_epoll_forget_epfds((unsigned)epfd, (unsigned)epfd);
+}
+
+void ps_epoll_forget_epfds(unsigned first, unsigned last)
+{
 	unsigned i;
 
 	if (!__atomic_load_n(&ep_top, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&ep_lock);
 	for (i = 0; i < ep_top; i++)
-		if (ep_regs[i].used && ep_regs[i].epfd == epfd)
+		if (ep_regs[i].used && (unsigned)ep_regs[i].epfd >= first &&
+		    (unsigned)ep_regs[i].epfd <= last)
 			ep_regs[i].used = false;
 	pthread_mutex_unlock(&ep_lock);
 }

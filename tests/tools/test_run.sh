@@ -24,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=42
+N=43
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -626,6 +626,47 @@ else
 	t_fail "a lingering port takes nothing, and goes while the program waits" \
 		"$(cat "$D/idle.out" "$D/idle.out.err" "$D/idle.k" "$D/idle.report" 2>&1)"
 fi
+
+# a program that closes every fd (os.closerange: close_range) closes its
+# own: its served socket leaves as with close(), a new one is served
+# again, and the preload's own fds stay open, so that the port closing
+# later (its linger over, while the program waits) closes nothing of the
+# program's (the pipe it made after, on the numbers the port had);
+# closefrom (glibc's, which calls the system call itself) the same
+cat >"$D/closer.py" <<'EOF'
+import ctypes, os, select, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+def ask(mine, what):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.bind(("0.0.0.0", mine))
+    s.sendto(what, (host, port))
+    return s, s.recv(10) == what
+s, ok1 = ask(7043, b"before")
+os.closerange(3, 1 << 20)
+r, w = os.pipe()
+s2, ok2 = ask(7044, b"after")
+s2.close()
+select.epoll().poll(3.0)
+os.write(w, b"x")
+ok3 = os.read(r, 1) == b"x"
+s2, ok4 = ask(7044, b"again")
+ctypes.CDLL(None).closefrom(3)
+s3, ok5 = ask(7045, b"from")
+print(ok1, ok2, ok3, ok4, ok5, flush=True)
+EOF
+t_bg "$D/cecho.out" ip netns exec "$NSA" python3 "$PROGS" echo 7042 4
+t_udp_ready 7042 "$NSA"
+if B env SLUICE_RUN_REPORT="$D/closer.report" timeout 20 "$SLUICE" run \
+	--path xdp -- python3 "$D/closer.py" "$IPA" 7042 >"$D/closer.out" 2>&1 &&
+	[ "$(cat "$D/closer.out")" = "True True True True True" ] &&
+	[ "$(grep -c 'path=xdp .*rx=1 .*tx=1 ' "$D/closer.report")" = 4 ]; then
+	t_ok "closing every fd: the program's own close, ours stay"
+else
+	t_fail "closing every fd: the program's own close, ours stay" \
+		"$(cat "$D/closer.out" "$D/closer.report" 2>&1)"
+fi
+t_wait $T_LAST 5
 
 # SIGKILL: the steering program goes with the process (BPF link)
 serve kill 7008 python3 "$PROGS" echo 7008 1000
