@@ -172,6 +172,7 @@ struct ps_sock {
 	struct sl_addr local; /* as the kernel socket is bound */
 	bool connected;
 	struct sl_addr peer;
+	uint16_t ip_id; /* connected: its IPv4 identification (send.c) */
 	bool any; /* bound to 0.0.0.0 or ::: takes any destination address */
 	/* SO_REUSEPORT when bound: one of a group that shares the address
 	 * and port (iface.c spreads the flows over it); rp_bpf: the group

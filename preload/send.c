@@ -3,7 +3,7 @@
  * Send on a served socket, in the calling thread, with the socket's lock
  * held: a datagram goes out through the port when the port can send it as
  * the kernel would (headers from the kernel's routing and neighbour
- * tables, cached a second per destination; DF, IP ID, TOS, TTL and the
+ * tables, kept per destination; DF, IP ID, TOS, TTL and the
  * IPv6 flow label as the kernel sets them), else through the kernel
  * socket, which is always there.
  */
@@ -300,7 +300,16 @@ static size_t iov_find(const struct msghdr *m, size_t *at)
 	return i;
 }
 
-static struct sl_pkt *send_build_at(struct ps_iface *f, const struct msghdr *m,
+/*
+ * m's payload bytes [from, from + len) as a datagram of s, built into a
+ * buffer of f's port. IPv4 identification as the kernel gives it, DF or
+ * not (6.18, tcpdump): a connected socket's own counter, from a random
+ * start at connect, one up before each datagram; otherwise a counter per
+ * destination (the kernel's are hashed ones, ours is the interface's),
+ * one up after each.
+ */
+static struct sl_pkt *send_build_at(struct ps_sock *s, struct ps_iface *f,
+				    const struct msghdr *m,
 				    const struct sl_udp_params *hp, size_t from,
 				    size_t len)
 {
@@ -332,11 +341,10 @@ static struct sl_pkt *send_build_at(struct ps_iface *f, const struct msghdr *m,
 		off += k;
 		left -= k;
 	}
-	if (sl_unlikely(hp->flags & SL_BUILD_NO_DF)) {
-		/* a datagram a router may fragment needs its own id */
+	if (hp->src.family == AF_INET) {
 		struct sl_udp_params h = *hp;
 
-		h.ip_id = f->ip_id++;
+		h.ip_id = s->connected ? ++s->ip_id : f->ip_id++;
 		b = sl_udp_build(p->data, sl_pkt_tailroom(p), &h, NULL, len);
 	} else {
 		b = sl_udp_build(p->data, sl_pkt_tailroom(p), hp, NULL, len);
@@ -363,11 +371,12 @@ static struct sl_pkt *send_build_at(struct ps_iface *f, const struct msghdr *m,
 	return p;
 }
 
-/* m whole, built into a buffer of f's port (as send_build_at). */
-static struct sl_pkt *send_build(struct ps_iface *f, const struct msghdr *m,
+/* m whole (as send_build_at). */
+static struct sl_pkt *send_build(struct ps_sock *s, struct ps_iface *f,
+				 const struct msghdr *m,
 				 const struct sl_udp_params *hp, size_t len)
 {
-	return send_build_at(f, m, hp, 0, len);
+	return send_build_at(s, f, m, hp, 0, len);
 }
 
 /* Up to n of pk onto f's port; how many went. f's lock held. */
@@ -409,7 +418,7 @@ static ssize_t send_segments(struct ps_sock *s, int fd, const struct msghdr *m,
 	for (off = 0; off < len; off += gso) {
 		size_t k = len - off < gso ? len - off : gso;
 
-		pk[n] = send_build_at(f, m, hp, off, k);
+		pk[n] = send_build_at(s, f, m, hp, off, k);
 		if (!pk[n])
 			break;
 		n++;
@@ -485,7 +494,7 @@ ssize_t ps_sendmsg(struct ps_sock *s, int fd, const struct msghdr *m, int flags)
 	/* the interface's lock from the buffer to the ring: a reopen
 	 * destroys the pool with the port */
 	pthread_mutex_lock(&f->lock);
-	p = send_build(f, m, hp, len);
+	p = send_build(s, f, m, hp, len);
 	if (!p || send_burst(f, &p, 1) != 1) {
 		if (p)
 			sl_pkt_free(p); /* the ring stays full */
@@ -531,8 +540,8 @@ int ps_sendmmsg(struct ps_sock *s, int fd, struct mmsghdr *v, unsigned n,
 		f = s->ifc;
 		if (hp && !gso) {
 			pthread_mutex_lock(&f->lock);
-			while ((pk[k] = send_build(f, &v[done + k].msg_hdr, hp,
-						   lens[k])) &&
+			while ((pk[k] = send_build(s, f, &v[done + k].msg_hdr,
+						   hp, lens[k])) &&
 			       ++k < 32 && done + k < n) {
 				hp = send_params(s, &v[done + k].msg_hdr, flags,
 						 false, &lens[k], &gso);

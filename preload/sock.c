@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -615,6 +616,11 @@ static bool refresh(struct ps_sock *s, bool connected_call)
 		s->connected =
 			getpeername(s->fd, (struct sockaddr *)&ss, &sl) == 0 &&
 			ps_from_sockaddr(&ss, sl, &s->peer) == 0;
+		/* the kernel's connect starts the socket's IPv4 ids anew */
+		if (s->connected &&
+		    getrandom(&s->ip_id, sizeof(s->ip_id), GRND_NONBLOCK) !=
+			    sizeof(s->ip_id))
+			s->ip_id = (uint16_t)ps_now_ns();
 		memset(s->routes, 0, sizeof(s->routes));
 	}
 	if (s->served || !s->local.port || s->gave_up)

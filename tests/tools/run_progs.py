@@ -403,6 +403,18 @@ def pmtu(host, port):
     s.close()
 
 
+def ipid(host, port):
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.connect((host, port))
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("0.0.0.0", 0))
+    for _ in range(3):
+        c.send(b"conn")
+        u.sendto(b"unconnected", (host, port))
+    c.close()
+    u.close()
+
+
 def label(host, port):
     for _ in range(2):
         s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -504,6 +516,8 @@ if __name__ == "__main__":
         spread(a[1], int(a[2]), int(a[3]), int(a[4]))
     elif a[0] == "pmtu":
         pmtu(a[1], int(a[2]))
+    elif a[0] == "ipid":
+        ipid(a[1], int(a[2]))
     elif a[0] == "label":
         label(a[1], int(a[2]))
     elif a[0] == "client":

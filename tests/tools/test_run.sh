@@ -24,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=43
+N=44
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -361,6 +361,30 @@ cap_start() {
 	done
 }
 
+# cap_run NAME PATH PORT COUNT PROG...: PROG under sluice run --path PATH
+# in B (report $D/NAME-PATH.report, output $D/NAME.out), tcpdump in A
+# taking COUNT datagrams to PORT into $D/NAME-PATH.cap
+cap_run() {
+	local name=$1 path=$2 port=$3 count=$4
+	shift 4
+	cap_start "$name-$path" "$port" "$count"
+	B env SLUICE_RUN_REPORT="$D/$name-$path.report" "$SLUICE" run \
+		--path "$path" -- "$@" >"$D/$name.out" 2>&1
+	t_wait $cap 10
+}
+
+# cap_verdict NAME TX TITLE: ok when each path's check held ($ok, else
+# $why) and both sockets of the xdp run sent TX datagrams, all on the port
+cap_verdict() {
+	if [ $ok = 1 ] && [ "$(grep -c "path=xdp .*tx=$2 .*tx_kernel=0 " \
+		"$D/$1-xdp.report")" = 2 ]; then
+		t_ok "$3"
+	else
+		t_fail "$3" "$why $(cat "$D/$1"-*.cap "$D/$1.out" \
+			"$D/$1-xdp.report" 2>&1)"
+	fi
+}
+
 # IP_MTU_DISCOVER as the kernel has it: datagrams go with DF by default,
 # and without it after IP_PMTUDISC_OMIT (what DNS servers set, so that a
 # router may fragment an answer), each then with an IP ID of its own.
@@ -389,25 +413,38 @@ if command -v tcpdump >/dev/null; then
 	}
 	ok=1 why=
 	for path in kernel xdp; do
-		cap_start label-$path 7033 4
-		B env SLUICE_RUN_REPORT="$D/label-$path.report" "$SLUICE" run \
-			--path $path -- python3 "$PROGS" label "$IP6A" 7033 \
-			>"$D/label.out" 2>&1
-		t_wait $cap 10
+		cap_run label $path 7033 4 python3 "$PROGS" label "$IP6A" 7033
 		got=$(labels "$D/label-$path.cap")
 		[ "$got" = "2 4" ] || { ok=0; why="$why $path: $got"; }
 	done
-	if [ $ok = 1 ] &&
-		[ "$(grep -c 'path=xdp .*tx=2 .*tx_kernel=0 ' "$D/label-xdp.report")" = 2 ]; then
-		t_ok "IPv6: a flow label per flow, as the kernel"
-	else
-		t_fail "IPv6: a flow label per flow, as the kernel" \
-			"$why $(cat "$D"/label-*.cap "$D/label.out" "$D/label-xdp.report" 2>&1)"
-	fi
+	cap_verdict label 2 "IPv6: a flow label per flow, as the kernel"
+	# IPv4 identification as the kernel gives it (DF or not): a
+	# connected socket counts its own, one up per datagram; others get
+	# distinct ones. The kernel's own sockets first (--path kernel)
+	ipids() { # FILE LENGTH: the ids of the datagrams of that IP length
+		grep "length $2)" "$1" | sed 's/.* id \([0-9]*\),.*/\1/'
+	}
+	ok=1 why=
+	for path in kernel xdp; do
+		# a reader: a port unreachable would fail the connected send
+		t_bg "$D/ipidecho.out" ip netns exec "$NSA" python3 "$PROGS" \
+			echo 7046 6
+		t_udp_ready 7046 "$NSA"
+		cap_run ipid $path 7046 6 python3 "$PROGS" ipid "$IPA" 7046
+		# connected: "conn" (IP length 32); not: "unconnected" (39)
+		c=$(ipids "$D/ipid-$path.cap" 32 | awk 'NR == 1 { f = $1 }
+			$1 == 0 || $1 != (f + NR - 1) % 65536 { bad = 1 }
+			END { print NR == 3 && !bad }')
+		u=$(ipids "$D/ipid-$path.cap" 39 | awk '$1 != 0' | sort -u | grep -c .)
+		[ "$c $u" = "1 3" ] || { ok=0; why="$why $path: $c $u"; }
+	done
+	cap_verdict ipid 3 "IPv4 identification: per connected socket, as the kernel"
 else
 	t_skip "IP_MTU_DISCOVER: DF by default, none after IP_PMTUDISC_OMIT, as the kernel" \
 		"no tcpdump"
 	t_skip "IPv6: a flow label per flow, as the kernel" "no tcpdump"
+	t_skip "IPv4 identification: per connected socket, as the kernel" \
+		"no tcpdump"
 fi
 
 # netfilter rules in B: a port would skip them, so the socket stays the
