@@ -358,24 +358,50 @@ static int sel(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t t_ns,
 	return r;
 }
 
+/*
+ * Linux's select leaves in *tv the time it did not sleep (0 after a
+ * timeout), and programs loop on that; pselect does not. Where the
+ * kernel's select cannot do the whole wait (a served socket in the sets,
+ * a lingering port to close meanwhile), *tv is set so afterwards.
+ */
 int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 {
+	static int (*real_select)(int, fd_set *, fd_set *, fd_set *,
+				  struct timeval *);
+	uint64_t deadline = UINT64_MAX;
 	bool used;
-	int r;
+	int r, e;
 
 	ps_init();
+	if (!real_select)
+		real_select = dlsym(RTLD_NEXT, "select");
+	if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0))
+		return real_select(nfds, rd, wr, ex, tv); /* its EINVAL */
+	if (tv)
+		deadline = ps_now_ns() + (uint64_t)tv->tv_sec * 1000000000ull +
+			   (uint64_t)tv->tv_usec * 1000ull;
 	r = sel(nfds, rd, wr, ex,
 		tv ? tv->tv_sec * 1000000000ll + tv->tv_usec * 1000ll : -1,
 		NULL, &used);
 	if (!used) {
 		struct timespec ts, *tsp = NULL;
 
+		if (!ps_linger_due)
+			return real_select(nfds, rd, wr, ex, tv);
 		if (tv) {
 			ts.tv_sec = tv->tv_sec;
 			ts.tv_nsec = tv->tv_usec * 1000;
 			tsp = &ts;
 		}
-		return pselect(nfds, rd, wr, ex, tsp, NULL);
+		r = pselect(nfds, rd, wr, ex, tsp, NULL);
+	}
+	if (tv) {
+		int64_t left = left_ns(deadline);
+
+		e = errno;
+		tv->tv_sec = left / 1000000000;
+		tv->tv_usec = left % 1000000000 / 1000;
+		errno = e;
 	}
 	return r;
 }

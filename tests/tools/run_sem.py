@@ -802,6 +802,36 @@ c.send(b"sel")
 rd, _, _ = select.select([r, c], [], [], 3)
 check("select sees the socket readable, not the pipe", rd == [c])
 c.recv(10)
+
+
+class Timeval(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("usec", ctypes.c_long)]
+
+
+def c_select(fd, secs):
+    """libc's select on fd alone: its return and the us left in its
+    timeval (Linux leaves there the time it did not sleep)"""
+    fds = (ctypes.c_ulong * 16)()
+    fds[fd // 64] |= 1 << (fd % 64)
+    tv = Timeval(0, int(secs * 1e6))
+    n = libc.select(fd + 1, ctypes.byref(fds), None, None, ctypes.byref(tv))
+    return n, tv.sec * 1000000 + tv.usec
+
+
+for what, fd in (("the socket", c.fileno()), ("a pipe", r)):
+    n, left = c_select(fd, 0.2)
+    check("select timing out on %s leaves 0 in its timeval" % what,
+          n == 0 and left == 0, "%d %d" % (n, left))
+c.send(b"tv")
+n, left = c_select(c.fileno(), 3)
+check("select returning early leaves the time not slept in its timeval",
+      n == 1 and 0 < left < 3000000, "%d %d" % (n, left))
+c.recv(10)
+os.write(w, b"t")
+n, left = c_select(r, 3)
+check("... on a pipe too", n == 1 and 2000000 < left <= 3000000,
+      "%d %d" % (n, left))
+os.read(r, 1)
 po = select.poll()
 po.register(c, select.POLLIN)
 po.register(r, select.POLLIN)

@@ -291,7 +291,8 @@ fi
 # the semantics programs rely on (run_sem.py: sizes, MSG_PEEK/TRUNC,
 # IP_PKTINFO, SO_TIMESTAMP*, IP_TOS/TTL and IPv6's traffic class and hop
 # limit both ways, non-blocking, timeouts, SO_RCVTIMEO, connect,
-# read/write, sendmsg, dup/dup2, select/poll with a pipe, two threads,
+# read/write, sendmsg, dup/dup2, select (and the time it leaves in its
+# timeval)/poll with a pipe, two threads,
 # fork), first on kernel sockets, then served, against kernel echoes in A
 # (IPv4 and IPv6)
 t_bg "$D/semecho.out" ip netns exec "$NSA" python3 "$PROGS" tosecho 7018 100000
