@@ -15,6 +15,7 @@
  * untouched. Both return -1 and set errno on failure, as syscall does.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,6 +32,39 @@
 #include "ps.h"
 
 typedef long (*syscall_fn)(long, ...);
+
+/* When a wait of *t (a timespec's address; 0: none) from now ends. */
+static uint64_t deadline(long t)
+{
+	const struct timespec *ts = (const struct timespec *)t;
+
+	if (!ts || ts->tv_sec < 0 || ts->tv_nsec < 0 ||
+	    ts->tv_nsec >= 1000000000)
+		return 0;
+	return ps_now_ns() + (uint64_t)ts->tv_sec * 1000000000ull +
+	       (uint64_t)ts->tv_nsec;
+}
+
+/*
+ * The system calls ppoll and pselect6 write the time they did not sleep
+ * back into their timespec (libc's wrappers hide it behind a copy, and
+ * the preload's functions are those): a wait made through syscall(2)
+ * gets it as the kernel's would, after success or a signal.
+ */
+static long left_back(int r, struct timespec *t, uint64_t end)
+{
+	uint64_t now;
+	int e = errno;
+
+	if (!t || !end || (r < 0 && e != EINTR))
+		return r;
+	now = ps_now_ns();
+	now = now >= end ? 0 : end - now;
+	t->tv_sec = (time_t)(now / 1000000000);
+	t->tv_nsec = (long)(now % 1000000000);
+	errno = e;
+	return r;
+}
 
 #pragma GCC visibility push(default)
 
@@ -116,10 +150,30 @@ long syscall(long n, ...)
 	case SYS_poll:
 		return poll((struct pollfd *)a[0], (nfds_t)a[1], (int)a[2]);
 #endif
-	case SYS_ppoll:
-		return ppoll((struct pollfd *)a[0], (nfds_t)a[1],
-			     (const struct timespec *)a[2],
-			     (const sigset_t *)a[3]);
+	case SYS_ppoll: {
+		uint64_t end = deadline(a[2]); /* before the wait */
+
+		return left_back(ppoll((struct pollfd *)a[0], (nfds_t)a[1],
+				       (const struct timespec *)a[2],
+				       (const sigset_t *)a[3]),
+				 (struct timespec *)a[2], end);
+	}
+#ifdef SYS_pselect6
+	case SYS_pselect6: {
+		/* the system call's sixth argument: the mask and its size */
+		const struct {
+			const sigset_t *ss;
+			size_t len;
+		} *sm = (const void *)a[5];
+		uint64_t end = deadline(a[4]);
+
+		return left_back(pselect((int)a[0], (fd_set *)a[1],
+					 (fd_set *)a[2], (fd_set *)a[3],
+					 (const struct timespec *)a[4],
+					 sm ? sm->ss : NULL),
+				 (struct timespec *)a[4], end);
+	}
+#endif
 #ifdef SYS_select
 	case SYS_select:
 		return select((int)a[0], (fd_set *)a[1], (fd_set *)a[2],
