@@ -369,7 +369,7 @@ static void mode_read(struct ps_sock *s, int fd, bool *nb, uint64_t *to_ns)
 static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 {
 	bool known = false, nb = false, spinning = false, timed = false;
-	bool first = true;
+	bool first = true, rdhup = false;
 	uint64_t deadline = UINT64_MAX, spin_end = 0, to_ns = 0;
 	unsigned spins = 0;
 
@@ -406,6 +406,12 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 			errno = (int)-r;
 			return -1;
 		}
+		/* shut down for reading (shutdown(2), how another thread
+		 * wakes this one) and nothing left: the end, as a blocking
+		 * kernel receive says it (the kernel socket stays readable,
+		 * and a non-blocking read of it says EAGAIN for ever) */
+		if (rdhup)
+			return 0;
 		if (!known && !(flags & MSG_DONTWAIT))
 			mode_read(s, fd, &nb, &to_ns);
 		known = true;
@@ -434,7 +440,7 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 		}
 		pf[0].events = POLLIN;
 		pf[1].fd = fd;
-		pf[1].events = POLLIN;
+		pf[1].events = POLLIN | POLLRDHUP;
 		pf[2].events = POLLIN;
 		cap = ps_linger_left(); /* see linger_cut in wait.c */
 		if (cap > 0 && (t < 0 || cap < (int64_t)t * 1000000))
@@ -446,6 +452,7 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 			return -1;
 		if (pr > 0 && ((pf[0].revents | pf[2].revents) & POLLNVAL))
 			nval(s);
+		rdhup = pr > 0 && (pf[1].revents & POLLRDHUP);
 	}
 }
 

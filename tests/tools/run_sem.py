@@ -7,6 +7,7 @@ if one fails.
   run_sem.py HOST PORT HOST6 PORT6
 """
 import array
+import errno
 import ctypes
 import fcntl
 import json
@@ -929,6 +930,36 @@ for t in th:
     t.join()
 check("threads blocked on two sockets both wake", res == {0: b"one", 1: b"two"},
       repr(res))
+
+# shutdown(2) wakes a thread blocked in a receive (how programs stop a
+# reader thread: close does not wake it), which gets the end (b""), as
+# does the next blocking receive; on an unconnected socket the kernel
+# says ENOTCONN and shuts it down all the same. Blocking: a socket with
+# a timeout is non-blocking underneath, and CPython's receive then polls
+# and finds EAGAIN until the timeout, on kernel sockets too
+s3 = sock(None)
+s3.sendto(b"x", ECHO)
+s3.recv(10)
+res = {}
+th = threading.Thread(target=waiter, args=(0, s3), daemon=True)
+th.start()
+time.sleep(0.3)
+t0 = time.monotonic()
+try:
+    s3.shutdown(socket.SHUT_RDWR)
+    how = "ok"
+except OSError as e:
+    how = errno.errorcode.get(e.errno, e.errno)
+th.join(3)
+woke = time.monotonic() - t0
+check("shutdown wakes a thread blocked in recv, which gets b''",
+      not th.is_alive() and res == {0: b""} and woke < 1 and how == "ENOTCONN",
+      "%r %.2f %s" % (res, woke, how))
+if not th.is_alive():  # else it would wait for ever
+    t0 = time.monotonic()
+    check("a receive after shutdown: b'' at once",
+          s3.recv(10) == b"" and time.monotonic() - t0 < 1)
+s3.close()
 
 # routes are the process's, not each socket's: four new sockets that
 # each send to the echo once ask the kernel for its route (the report's
