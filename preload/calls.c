@@ -88,7 +88,7 @@ int socket(int domain, int type, int protocol)
 	    (domain == AF_INET || domain == AF_INET6) &&
 	    (type & 0xff) == SOCK_DGRAM &&
 	    (protocol == 0 || protocol == IPPROTO_UDP)) {
-		ps_untrack(fd);
+		ps_untrack(fd, false);
 		ps_track(fd, domain);
 	}
 	return fd;
@@ -132,7 +132,7 @@ int close(int fd)
 	if (ps_inside)
 		return ps_real.close(fd);
 	if (ps_get(fd))
-		ps_untrack(fd);
+		ps_untrack(fd, true);
 	ps_epoll_forget_epfd(fd);
 	return ps_real.close(fd);
 }
@@ -175,7 +175,7 @@ int dup2(int fd, int nfd)
 	ps_init();
 	r = ps_real.dup2(fd, nfd);
 	if (r >= 0 && fd != nfd) {
-		ps_untrack(nfd);
+		ps_untrack(nfd, false);
 		ps_dup(fd, nfd);
 	}
 	return r;
@@ -188,7 +188,7 @@ int dup3(int fd, int nfd, int flags)
 	ps_init();
 	r = ps_real.dup3(fd, nfd, flags);
 	if (r >= 0) {
-		ps_untrack(nfd);
+		ps_untrack(nfd, false);
 		ps_dup(fd, nfd);
 	}
 	return r;
@@ -273,7 +273,8 @@ int ioctl(int fd, unsigned long req, ...)
 static void nval(struct ps_sock *s)
 {
 	pthread_mutex_lock(&s->lock);
-	ps_fallback(s, "the program closed the port's fd");
+	if (!s->dead)
+		ps_fallback(s, "the program closed the port's fd");
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -369,9 +370,10 @@ static void mode_read(struct ps_sock *s, int fd, bool *nb, uint64_t *to_ns)
 static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 {
 	bool known = false, nb = false, spinning = false, timed = false;
-	bool first = true, rdhup = false;
+	bool first = true, rdhup = false, pinned = false;
 	uint64_t deadline = UINT64_MAX, spin_end = 0, to_ns = 0;
 	unsigned spins = 0;
+	ssize_t ret;
 
 	if (flags & (MSG_ERRQUEUE | MSG_OOB))
 		return ps_real.recvmsg(fd, m, flags);
@@ -382,12 +384,25 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 		int t = -1, pr;
 
 		pthread_mutex_lock(&s->lock);
+		if (s->dead) {
+			/* closed while this receive slept (pinned), and fd
+			 * may be another file's by now: the socket's copy */
+			int g = s->gone_fd;
+
+			pthread_mutex_unlock(&s->lock);
+			if (g >= 0) {
+				ret = ps_real.recvmsg(g, m, flags);
+			} else {
+				errno = EBADF;
+				ret = -1;
+			}
+			goto out;
+		}
 		if (!s->served) {
 			r = ps_recv_held(s, m, flags);
 			pthread_mutex_unlock(&s->lock);
-			if (r != -EAGAIN)
-				return r;
-			return ps_real.recvmsg(fd, m, flags);
+			ret = r != -EAGAIN ? r : ps_real.recvmsg(fd, m, flags);
+			goto out;
 		}
 		if (first && !(flags & MSG_DONTWAIT))
 			known = mode_kept(s, &nb, &to_ns);
@@ -401,17 +416,21 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 		pf[2].fd = s->kfd;
 		pthread_mutex_unlock(&s->lock);
 		if (r != -EAGAIN) {
-			if (r >= 0)
-				return r;
-			errno = (int)-r;
-			return -1;
+			if (r < 0) {
+				errno = (int)-r;
+				r = -1;
+			}
+			ret = r;
+			goto out;
 		}
 		/* shut down for reading (shutdown(2), how another thread
 		 * wakes this one) and nothing left: the end, as a blocking
 		 * kernel receive says it (the kernel socket stays readable,
 		 * and a non-blocking read of it says EAGAIN for ever) */
-		if (rdhup)
-			return 0;
+		if (rdhup) {
+			ret = 0;
+			goto out;
+		}
 		if (!known && !(flags & MSG_DONTWAIT))
 			mode_read(s, fd, &nb, &to_ns);
 		known = true;
@@ -424,7 +443,13 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 		}
 		if (nb) {
 			errno = EAGAIN;
-			return -1;
+			ret = -1;
+			goto out;
+		}
+		/* from here it waits, and another thread may close fd */
+		if (!pinned) {
+			ps_sock_pin(s);
+			pinned = true;
 		}
 		spinning = ps_now_ns() < spin_end;
 		if (spinning)
@@ -434,7 +459,8 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 
 			if (now >= deadline) {
 				errno = EAGAIN;
-				return -1;
+				ret = -1;
+				goto out;
 			}
 			t = (int)((deadline - now + 999999) / 1000000);
 		}
@@ -448,12 +474,22 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 		pr = ps_real.poll(pf, 3, t);
 		ps_linger_check();
 		if (pr < 0 && errno == EINTR &&
-		    (deadline != UINT64_MAX || !all_restart()))
-			return -1;
+		    (deadline != UINT64_MAX || !all_restart())) {
+			ret = -1;
+			goto out;
+		}
 		if (pr > 0 && ((pf[0].revents | pf[2].revents) & POLLNVAL))
 			nval(s);
 		rdhup = pr > 0 && (pf[1].revents & POLLRDHUP);
 	}
+out:
+	if (pinned) {
+		int e = errno;
+
+		ps_sock_unpin(s);
+		errno = e;
+	}
+	return ret;
 }
 
 ssize_t recvmsg(int fd, struct msghdr *m, int flags)

@@ -154,6 +154,17 @@ struct ps_iface {
 struct ps_sock {
 	pthread_mutex_t lock; /* the socket's state */
 	int refs; /* fds of the table pointing here */
+	/* the memory's: 1 while some fd points here, and 1 for each thread
+	 * inside a blocking receive of it (ps_sock_pin); the last unpin
+	 * frees it. A thread asleep in a receive while another closes the
+	 * fd (and the number is given out again) then wakes to a socket
+	 * that is still there, and dead. */
+	int pins;
+	bool dead; /* its last fd closed; lock */
+	/* dead while a receive slept: a copy of its kernel socket, which
+	 * the sleepers go on reading, as a kernel receive goes on after the
+	 * close (the socket stays bound until it returns); -1 when none */
+	int gone_fd;
 	int fd; /* the first fd (for the report) */
 	bool served; /* a port serves it; false: kernel */
 	bool gave_up; /* fell back for good: never served again */
@@ -342,7 +353,13 @@ uint32_t ps_dev_mtu(const char *ifname);
 /* calls.c: fd's blocking mode may have changed (ask the kernel again) */
 void ps_mode_changed(int fd);
 void ps_track(int fd, int family);
-void ps_untrack(int fd);
+/* open: fd is still the socket's (a close, before the real one); false
+ * when the number holds another file already (dup2 over it) */
+void ps_untrack(int fd, bool open);
+/* hold s's memory across a blocking receive, which another thread may
+ * close under; unpin may free it (s is not to be used after) */
+void ps_sock_pin(struct ps_sock *s);
+void ps_sock_unpin(struct ps_sock *s);
 void ps_dup(int oldfd, int newfd);
 void ps_after_bind(int fd);
 void ps_after_connect(int fd);

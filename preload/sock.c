@@ -93,7 +93,7 @@ int ps_close_range(unsigned first, unsigned last, int flags)
 		return real_close_range(first, last, flags);
 	for (fd = first; fd <= last && fd < PS_MAX_FD; fd++)
 		if (__atomic_load_n(&ps_tab[fd], __ATOMIC_RELAXED))
-			ps_untrack((int)fd);
+			ps_untrack((int)fd, true);
 	ps_epoll_forget_epfds(first, last);
 	pthread_mutex_lock(&ps_ctl);
 	memset(mine, 0, sizeof(mine));
@@ -205,6 +205,8 @@ void ps_track(int fd, int family)
 		return;
 	pthread_mutex_init(&s->lock, NULL);
 	s->refs = 1;
+	s->pins = 1;
+	s->gone_fd = -1;
 	s->fd = fd;
 	s->qfd = -1;
 	s->kfd = -1;
@@ -216,7 +218,25 @@ void ps_track(int fd, int family)
 
 static void unserve(struct ps_sock *s);
 
-static void put(struct ps_sock *s)
+void ps_sock_pin(struct ps_sock *s)
+{
+	__atomic_add_fetch(&s->pins, 1, __ATOMIC_ACQ_REL);
+}
+
+void ps_sock_unpin(struct ps_sock *s)
+{
+	if (__atomic_sub_fetch(&s->pins, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (s->gone_fd >= 0)
+		ps_real.close(s->gone_fd);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* Drop a table reference; fd: the number it was at, still open (-1:
+ * gone already), whose socket the receives asleep in it go on reading
+ * once the last reference is dropped. */
+static void put(struct ps_sock *s, int fd)
 {
 	bool last;
 
@@ -234,14 +254,17 @@ static void put(struct ps_sock *s)
 		s->held_head = (s->held_head + 1) % PS_STASH;
 		s->held_n--;
 	}
+	if (fd >= 0 && __atomic_load_n(&s->pins, __ATOMIC_ACQUIRE) > 1)
+		s->gone_fd = ps_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	s->dead = true;
 	pthread_mutex_unlock(&s->lock);
 	if (s->kfd >= 0)
 		ps_real.close(s->kfd);
-	pthread_mutex_destroy(&s->lock);
-	free(s);
+	s->kfd = -1;
+	ps_sock_unpin(s);
 }
 
-void ps_untrack(int fd)
+void ps_untrack(int fd, bool open)
 {
 	struct ps_sock *s;
 
@@ -249,7 +272,7 @@ void ps_untrack(int fd)
 		return;
 	s = __atomic_exchange_n(&ps_tab[fd], NULL, __ATOMIC_ACQ_REL);
 	if (s)
-		put(s);
+		put(s, open ? fd : -1);
 }
 
 void ps_dup(int oldfd, int newfd)
@@ -268,7 +291,7 @@ void ps_dup(int oldfd, int newfd)
 	pthread_mutex_lock(&ps_ctl);
 	s->refs++;
 	pthread_mutex_unlock(&ps_ctl);
-	ps_untrack(newfd);
+	ps_untrack(newfd, false);
 	__atomic_store_n(&ps_tab[newfd], s, __ATOMIC_RELEASE);
 }
 
@@ -498,7 +521,7 @@ void ps_rp_bpf(struct ps_sock *s)
 			    "(attached on fd %d)",
 			    s->fd);
 		pthread_mutex_unlock(&m[i]->lock);
-		put(m[i]);
+		put(m[i], -1);
 	}
 }
 
@@ -566,7 +589,7 @@ void ps_kernel_takes_port(struct ps_sock *s)
 			    "kernel hands out its datagrams",
 			    s->local.port, s->fd);
 		pthread_mutex_unlock(&m[i]->lock);
-		put(m[i]);
+		put(m[i], -1);
 	}
 }
 

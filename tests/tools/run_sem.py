@@ -961,6 +961,39 @@ if not th.is_alive():  # else it would wait for ever
           s3.recv(10) == b"" and time.monotonic() - t0 < 1)
 s3.close()
 
+# close under a thread blocked in a receive: the kernel keeps the socket
+# (bound) until that receive returns, which gets the datagrams sent to
+# it; the number goes to the next socket, which gets its own. (Served,
+# the sleeper used to wake on a freed socket and read the new one's.)
+s4 = sock(None)
+s4.sendto(b"x", ECHO)  # served from here
+s4.recv(10)
+port4 = s4.getsockname()[1]
+res = {}
+th = threading.Thread(target=lambda: res.update(got=os.read(s4.fileno(), 100)),
+                      daemon=True)
+th.start()
+time.sleep(0.3)
+num = s4.fileno()
+s4.close()
+s5 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s5.bind(("0.0.0.0", 0))
+s5.settimeout(3)
+tx = sock()
+tx.sendto(b"late", ("127.0.0.1", port4))
+th.join(3)
+tx.sendto(b"new", ("127.0.0.1", s5.getsockname()[1]))
+try:
+    got5 = s5.recv(100)
+except OSError as e:
+    got5 = repr(e)
+check("close under a blocked receive: it gets its socket's datagram, "
+      "the next socket on its number its own",
+      res.get("got") == b"late" and got5 == b"new",
+      "%r %r (numbers %d %d)" % (res, got5, num, s5.fileno()))
+s5.close()
+tx.close()
+
 # routes are the process's, not each socket's: four new sockets that
 # each send to the echo once ask the kernel for its route (the report's
 # routes=, a netlink round trip each) once between them at most, as a
