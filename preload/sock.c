@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -469,6 +470,79 @@ static void set_local(struct ps_sock *s, const struct sl_addr *la)
 	pthread_mutex_unlock(&ps_ctl);
 }
 
+/* The inodes of /proc/net/FILE's sockets on port (host order), up to
+ * max; how many (-1 when it cannot be read). */
+static int port_inodes(const char *file, uint16_t port, unsigned long *ino,
+		       int max)
+{
+	char path[64], line[512];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/net/%s", file);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f) && n < max) {
+		unsigned lport;
+		unsigned long inode;
+
+		/* sl local:port remote st queues tr retr uid timeout inode */
+		if (sscanf(line,
+			   " %*d: %*[0-9A-Fa-f]:%x %*s %*s %*s %*s %*s %*s "
+			   "%*s %lu",
+			   &lport, &inode) == 2 &&
+		    lport == port)
+			ino[n++] = inode;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * Whether a socket that is none of this process's is on s's port: with
+ * SO_REUSEPORT or SO_REUSEADDR another program's socket may share it
+ * (the kernel spreads a group's datagrams over its sockets, and gives a
+ * broadcast to each), and a port would take all of them. Asked at serve
+ * time; one that joins later is not seen (docs/run.md).
+ */
+static bool port_shared(const struct ps_sock *s)
+{
+	unsigned long ino[64];
+	struct stat me;
+	int v = 0, n4, n6, i;
+	socklen_t vl = sizeof(v);
+	unsigned fd;
+
+	if (!s->reuseport &&
+	    (getsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &v, &vl) || !v))
+		return false;
+	n4 = port_inodes("udp", s->local.port, ino, 64);
+	n6 = port_inodes("udp6", s->local.port, ino + (n4 > 0 ? n4 : 0),
+			 64 - (n4 > 0 ? n4 : 0));
+	if (n4 < 0 && n6 < 0)
+		return false; /* no /proc: as before */
+	n4 = (n4 > 0 ? n4 : 0) + (n6 > 0 ? n6 : 0);
+	if (fstat(s->fd, &me))
+		me.st_ino = 0;
+	for (i = 0; i < n4; i++) {
+		/* s itself, usually the only one: no walk of the table */
+		bool ours = ino[i] == (unsigned long)me.st_ino;
+
+		for (fd = 0; fd < PS_MAX_FD && !ours; fd++) {
+			const struct ps_sock *t = ps_tab[fd];
+			struct stat st;
+
+			ours = t && t->local.port == s->local.port &&
+			       fstat((int)fd, &st) == 0 &&
+			       (unsigned long)st.st_ino == ino[i];
+		}
+		if (!ours)
+			return true;
+	}
+	return false;
+}
+
 /* Whether s's SO_REUSEPORT group (sockets on its address and port with
  * SO_REUSEPORT) has a BPF program: the fd it was attached on, or -1.
  * ctl held: a socket is freed only after its last put takes ctl. */
@@ -665,6 +739,14 @@ static bool refresh(struct ps_sock *s, bool connected_call)
 	if (la.family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&la.v6)) {
 		snprintf(s->why, sizeof(s->why),
 			 "bound to a link-local address");
+		return true;
+	}
+	if (port_shared(s)) {
+		snprintf(s->why, sizeof(s->why),
+			 "port %u is another program's socket's too "
+			 "(SO_REUSEPORT or SO_REUSEADDR): a port would take "
+			 "its datagrams",
+			 s->local.port);
 		return true;
 	}
 	pthread_mutex_lock(&ps_ctl);

@@ -16,6 +16,8 @@
   run_progs.py two PORT N             two sockets, PORT and PORT+1, N each
   run_progs.py option PORT            sets IP_MULTICAST_IF, then echoes one
   run_progs.py dns PORT N             answers N DNS A queries with 10.9.8.7
+  run_progs.py rpecho PORT IDX SECS    one SO_REUSEPORT socket on PORT,
+                                       answering "IDX:" + each datagram
   run_progs.py reuse PORT N            two SO_REUSEPORT sockets on PORT, a
                                       thread each, N replies in all, each
                                       prefixed with its socket's number
@@ -348,6 +350,23 @@ def sleep(handler):
     time.sleep(30)
 
 
+def rpecho(port, idx, secs):
+    """One SO_REUSEPORT socket on port answering b"IDX:" + each datagram
+    for secs seconds (a group's member in a process of its own)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind(("0.0.0.0", port))
+    s.settimeout(0.2)
+    end = time.time() + secs
+    while time.time() < end:
+        try:
+            d, a = s.recvfrom(65536)
+        except socket.timeout:
+            continue
+        s.sendto(b"%d:" % idx + d, a)
+    s.close()
+
+
 def flows(host, port, f, k, one):
     at = {}
     counts = [0, 0]
@@ -510,6 +529,8 @@ if __name__ == "__main__":
         reuse(int(a[1]), int(a[2]), True)
     elif a[0] == "sleep":
         sleep(len(a) > 1)
+    elif a[0] == "rpecho":
+        rpecho(int(a[1]), int(a[2]), float(a[3]))
     elif a[0] == "flows":
         flows(a[1], int(a[2]), int(a[3]), int(a[4]), len(a) > 5)
     elif a[0] == "spread":

@@ -24,7 +24,7 @@ ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=44
+N=45
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -199,6 +199,31 @@ if A python3 "$PROGS" flows "$IPB" 7023 40 3 >"$D/c12" 2>&1 && t_wait $T_LAST 10
 else
 	t_fail "SO_REUSEPORT: two sockets share the flows, both on xdp" \
 		"$(cat "$D/c12" "$D/reuse.out" "$D/reuse.out.err" "$D/reuse.report" 2>&1)"
+fi
+
+# a SO_REUSEPORT group across programs: one socket in a plain process,
+# one under sluice run. The kernel spreads the flows over both; a port
+# would take them all, so the served program's socket stays the kernel's
+# (named) and both get flows, as without sluice run
+t_bg "$D/rpplain.out" ip netns exec "$NSB" python3 "$PROGS" rpecho 7039 0 8
+t_udp_ready 7039 "$NSB"
+t_bg "$D/rpx.out" ip netns exec "$NSB" env SLUICE_RUN_REPORT="$D/rpx.report" \
+	"$SLUICE" run --path xdp -- python3 "$PROGS" rpecho 7039 1 8
+rpx=$T_LAST
+for _ in $(seq 50); do
+	[ "$(B ss -Hlun "sport = :7039" | grep -c .)" = 2 ] && break
+	sleep 0.1
+done
+sleep 0.3 # the port opens right after bind
+A python3 "$PROGS" flows "$IPB" 7039 40 2 >"$D/c39" 2>&1
+rc=$?
+t_wait $rpx 15
+if [ $rc -eq 0 ] &&
+	grep -q 'udp4 0.0.0.0:7039 path=kernel .*why="port 7039 is another program.s socket.s too (SO_REUSEPORT or SO_REUSEADDR)' "$D/rpx.report"; then
+	t_ok "SO_REUSEPORT with another program: stays the kernel's, both get flows ($(cat "$D/c39"))"
+else
+	t_fail "SO_REUSEPORT with another program: stays the kernel's, both get flows" \
+		"$(cat "$D/c39" "$D/rpx.out.err" "$D/rpx.report" 2>&1)"
 fi
 
 # a BPF program on the group: the kernel steers, both sockets go to it;
