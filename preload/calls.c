@@ -131,6 +131,8 @@ int close(int fd)
 	 * fork's prepare handler with every lock of ours held) */
 	if (ps_inside)
 		return ps_real.close(fd);
+	if ((ps_get(fd) || ps_epoll_used()) && ps_vforked())
+		return ps_real.close(fd); /* the child's copy: not our state */
 	if (ps_get(fd))
 		ps_untrack(fd, true);
 	ps_epoll_forget_epfd(fd);
@@ -174,7 +176,8 @@ int dup2(int fd, int nfd)
 
 	ps_init();
 	r = ps_real.dup2(fd, nfd);
-	if (r >= 0 && fd != nfd) {
+	if (r >= 0 && fd != nfd && (ps_get(fd) || ps_get(nfd)) &&
+	    !ps_vforked()) {
 		ps_untrack(nfd, false);
 		ps_dup(fd, nfd);
 	}
@@ -187,7 +190,7 @@ int dup3(int fd, int nfd, int flags)
 
 	ps_init();
 	r = ps_real.dup3(fd, nfd, flags);
-	if (r >= 0) {
+	if (r >= 0 && (ps_get(fd) || ps_get(nfd)) && !ps_vforked()) {
 		ps_untrack(nfd, false);
 		ps_dup(fd, nfd);
 	}

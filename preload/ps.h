@@ -518,6 +518,14 @@ void ps_epoll_forget_sock(struct ps_sock *s);
 void ps_epoll_forget_epfd(int epfd);
 /* the same for every epoll fd in [first, last] */
 void ps_epoll_forget_epfds(unsigned first, unsigned last);
+/* sock.c: whether this is a vfork child (posix_spawn, CPython's
+ * subprocess) between its vfork and its exec: it shares the parent's
+ * memory, the preload's state with it, and runs no fork handler, so its
+ * close and dup2 must leave that state alone. A system call: asked only
+ * where the state would change. */
+bool ps_vforked(void);
+/* wait.c: whether any epoll set has had a served socket */
+bool ps_epoll_used(void);
 /* sock.c: close_range(2) as the program means it (calls.c) */
 int ps_close_range(unsigned first, unsigned last, int flags);
 void ps_epoll_fork_lock(void);

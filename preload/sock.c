@@ -59,6 +59,11 @@ uint64_t ps_now_ns(void)
  * that memory and runs no fork handler, is another */
 static pid_t ps_pid;
 
+bool ps_vforked(void)
+{
+	return getpid() != ps_pid;
+}
+
 /*
  * A program that closes every fd (a daemon starting, a sandbox, a child
  * before exec: closefrom, close_range) closes its own. Its sockets in the
@@ -90,7 +95,7 @@ int ps_close_range(unsigned first, unsigned last, int flags)
 	int kept[8], r = 0, e = 0;
 	unsigned fd, cur = first, i, n;
 
-	if (ps_inside || (flags & CLOSE_RANGE_CLOEXEC) || getpid() != ps_pid)
+	if (ps_inside || (flags & CLOSE_RANGE_CLOEXEC) || ps_vforked())
 		return real_close_range(first, last, flags);
 	for (fd = first; fd <= last && fd < PS_MAX_FD; fd++)
 		if (__atomic_load_n(&ps_tab[fd], __ATOMIC_RELAXED))

@@ -611,6 +611,11 @@ void ps_epoll_forget_sock(struct ps_sock *s)
 	pthread_mutex_unlock(&ep_lock);
 }
 
+bool ps_epoll_used(void)
+{
+	return __atomic_load_n(&ep_top, __ATOMIC_RELAXED) != 0;
+}
+
 void ps_epoll_forget_epfd(int epfd)
 {
 	ps_epoll_forget_epfds((unsigned)epfd, (unsigned)epfd);

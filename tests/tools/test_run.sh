@@ -17,14 +17,15 @@
 # 16 and the kernel socket the rest. The beds are sl-tr<PID> and sl-mq<PID>,
 # removed on exit. Prints TAP.
 #
-#   test_run.sh PATH/TO/sluice SOURCE_ROOT
+#   test_run.sh PATH/TO/sluice SOURCE_ROOT [PATH/TO/vfork_close]
 set -u
-SLUICE=${1:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
-ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT}
+SLUICE=${1:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT [vfork_close]}
+ROOT=${2:?usage: test_run.sh PATH/TO/sluice SOURCE_ROOT [vfork_close]}
+VFORK_CLOSE=${3:-}
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
 PROGS=$(cd "$(dirname "$0")" && pwd)/run_progs.py
-N=45
+N=46
 
 # programs that use no UDP: exit status and output are theirs
 t_check "run: true" "$SLUICE" run -- true
@@ -206,6 +207,7 @@ fi
 # would take them all, so the served program's socket stays the kernel's
 # (named) and both get flows, as without sluice run
 t_bg "$D/rpplain.out" ip netns exec "$NSB" python3 "$PROGS" rpecho 7039 0 8
+rpplain=$T_LAST
 t_udp_ready 7039 "$NSB"
 t_bg "$D/rpx.out" ip netns exec "$NSB" env SLUICE_RUN_REPORT="$D/rpx.report" \
 	"$SLUICE" run --path xdp -- python3 "$PROGS" rpecho 7039 1 8
@@ -217,7 +219,8 @@ done
 sleep 0.3 # the port opens right after bind
 A python3 "$PROGS" flows "$IPB" 7039 40 2 >"$D/c39" 2>&1
 rc=$?
-t_wait $rpx 15
+kill $rpx $rpplain 2>/dev/null # the report comes at SIGTERM too
+t_wait $rpx 5
 if [ $rc -eq 0 ] &&
 	grep -q 'udp4 0.0.0.0:7039 path=kernel .*why="port 7039 is another program.s socket.s too (SO_REUSEPORT or SO_REUSEADDR)' "$D/rpx.report"; then
 	t_ok "SO_REUSEPORT with another program: stays the kernel's, both get flows ($(cat "$D/c39"))"
@@ -739,6 +742,23 @@ else
 		"$(cat "$D/closer.out" "$D/closer.report" 2>&1)"
 fi
 t_wait $T_LAST 5
+
+# a vfork child (posix_spawn, CPython's subprocess) shares the parent's
+# memory until its exec: its close of its copy of a served socket leaves
+# the parent's socket served, both exchanges on the port and counted
+name="a vfork child's close leaves the parent's socket served"
+if [ ! -x "$VFORK_CLOSE" ]; then
+	t_skip "$name" "no vfork_close helper given"
+else
+	t_bg "$D/vecho.out" ip netns exec "$NSA" python3 "$PROGS" echo 7047 2
+	t_udp_ready 7047 "$NSA"
+	B env SLUICE_RUN_REPORT="$D/vfork.report" timeout 20 "$SLUICE" run \
+		--path xdp -- "$VFORK_CLOSE" "$IPA" 7047 >"$D/vfork.out" 2>&1
+	grep -q '^ok$' "$D/vfork.out" &&
+		grep -q 'path=xdp .*rx=2 .*tx=2 .*rx_kernel=0 tx_kernel=0 ' \
+			"$D/vfork.report" && t_ok "$name" ||
+		t_fail "$name" "$(cat "$D/vfork.out" "$D/vfork.report" 2>&1)"
+fi
 
 # SIGKILL: the steering program goes with the process (BPF link)
 serve kill 7008 python3 "$PROGS" echo 7008 1000
