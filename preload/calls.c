@@ -471,7 +471,7 @@ static ssize_t do_recv(struct ps_sock *s, int fd, struct msghdr *m, int flags)
 		pf[1].fd = fd;
 		pf[1].events = POLLIN | POLLRDHUP;
 		pf[2].events = POLLIN;
-		cap = ps_linger_left(); /* see linger_cut in wait.c */
+		cap = ps_linger_left(); /* see ps_linger_cut */
 		if (cap > 0 && (t < 0 || cap < (int64_t)t * 1000000))
 			t = (int)((cap + 999999) / 1000000);
 		pr = ps_real.poll(pf, 3, t);

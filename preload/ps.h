@@ -505,6 +505,36 @@ static inline int64_t ps_linger_left(void)
 	now = ps_now_ns();
 	return now >= due ? 0 : (int64_t)(due - now);
 }
+
+/* ns to deadline; INT64_MAX for none (UINT64_MAX) */
+static inline int64_t ps_left_ns(uint64_t deadline)
+{
+	uint64_t now = ps_now_ns();
+
+	if (deadline == UINT64_MAX)
+		return INT64_MAX;
+	return now >= deadline ? 0 : (int64_t)(deadline - now);
+}
+
+/* A sleep of *left ns that would outlast a lingering port's linger stops
+ * there (ps_linger_check closes it, and the wait goes on for the rest):
+ * whether *left was cut. One whose check could not close it now (0 left)
+ * sleeps as asked, not in a loop of empty waits. */
+static inline bool ps_linger_cut(int64_t *left)
+{
+	int64_t cap = ps_linger_left();
+
+	if (cap <= 0 || cap >= *left)
+		return false;
+	*left = cap;
+	return true;
+}
+
+static inline void ps_to_ts(int64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+}
 void ps_iface_fork_lock(void);
 void ps_iface_fork_unlock(void);
 void ps_iface_fork_drain(void);
@@ -518,7 +548,21 @@ void ps_epoll_forget_sock(struct ps_sock *s);
 void ps_epoll_forget_epfd(int epfd);
 /* the same for every epoll fd in [first, last] */
 void ps_epoll_forget_epfds(unsigned first, unsigned last);
-/* sock.c: whether this is a vfork child (posix_spawn, CPython's
+/* sock.c: the lock of the socket table's structure, the interfaces'
+ * ports and the SO_REUSEPORT groups (the comments say "ctl held") */
+extern pthread_mutex_t ps_ctl;
+/* SLUICE_RUN_FORK=keep: a fork child's sockets stay served (sock.c) */
+extern bool ps_fork_keep;
+/* this thread sends every socket to the kernel (fork.c, around a fork):
+ * their ports keep their numbers (sock.c's unserve) */
+extern __thread bool ps_all_going;
+/* fork.c: the pthread_atfork handlers, and the process the preload's
+ * state is of (set at init and in a fork child) */
+void ps_atfork_prepare(void);
+void ps_atfork_parent(void);
+void ps_atfork_child(void);
+extern pid_t ps_pid;
+/* fork.c: whether this is a vfork child (posix_spawn, CPython's
  * subprocess) between its vfork and its exec: it shares the parent's
  * memory, the preload's state with it, and runs no fork handler, so its
  * close and dup2 must leave that state alone. A system call: asked only
