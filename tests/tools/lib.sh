@@ -160,6 +160,21 @@ j = json.load(open(sys.argv[1]))
 print(j["a"]["netns"], j["b"]["netns"], j["a"]["ifname"], j["b"]["ifname"],
       j["a"]["ipv4"], j["b"]["ipv4"], j["a"]["ipv6"], j["b"]["ipv6"])' "$T_DIR/bed.json")
 }
+# t_serve NAME PORT SETTLE CMD...: CMD in namespace B under `sluice run
+# --path ${RUN_PATH:-xdp}` (SLUICE_RUN_FORK passed on), output in
+# $D/NAME.out, report in $D/NAME.report (a daemon that gives up root
+# still writes it); waits for its UDP PORT, then SETTLE seconds (the port
+# opens right after bind; workers may start later)
+t_serve() {
+	local name=$1 port=$2 settle=$3
+	shift 3
+	t_bg "$D/$name.out" ip netns exec "$NSB" env \
+		SLUICE_RUN_REPORT="$D/$name.report" \
+		SLUICE_RUN_FORK="${SLUICE_RUN_FORK:-}" "$SLUICE" run \
+		--path "${RUN_PATH:-xdp}" -- "$@"
+	t_udp_ready "$port" "$NSB" || return 1
+	sleep "$settle"
+}
 A() { ip netns exec "$NSA" "$@"; }
 B() { ip netns exec "$NSB" "$@"; }
 

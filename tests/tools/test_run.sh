@@ -97,16 +97,7 @@ no_xdp() { ! B ip link show "$IFB" | grep -q 'prog/xdp'; }
 
 # serve NAME PORT CMD...: CMD under sluice run --path xdp in B, report in
 # $D/NAME.report; waits for the port
-serve() {
-	local name=$1 port=$2
-	shift 2
-	t_bg "$D/$name.out" ip netns exec "$NSB" env \
-		SLUICE_RUN_REPORT="$D/$name.report" \
-		SLUICE_RUN_FORK="${SLUICE_RUN_FORK:-}" "$SLUICE" run \
-		--path "${RUN_PATH:-xdp}" -- "$@"
-	t_udp_ready "$port" "$NSB"
-	sleep 0.3 # the port opens right after bind
-}
+serve() { t_serve "$1" "$2" 0.3 "${@:3}"; }
 # nft_drop TABLE PORT: an nftables table in B whose input chain drops UDP
 # to PORT (nft delete table inet TABLE removes it)
 nft_drop() {

@@ -26,14 +26,7 @@ chmod 755 "$D"
 
 # serve NAME PORT CMD...: CMD in B under sluice run --path xdp, report in
 # $D/NAME.report; waits for its UDP port
-serve() {
-	local name=$1 port=$2
-	shift 2
-	t_bg "$D/$name.out" ip netns exec "$NSB" env \
-		SLUICE_RUN_REPORT="$D/$name.report" "$SLUICE" run --path xdp -- "$@"
-	t_udp_ready "$port" "$NSB" || return 1
-	sleep 0.5 # the port opens right after bind, nginx's workers start
-}
+serve() { t_serve "$1" "$2" 0.5 "${@:3}"; } # nginx's workers start late
 stop() {
 	kill -TERM "$T_LAST" 2>/dev/null
 	t_wait "$T_LAST" 10

@@ -25,14 +25,7 @@ chmod 755 "$D"
 # serve NAME PORT CMD...: CMD in B under sluice run --path xdp, report in
 # $D/NAME.report (a daemon that gives up root still writes it); waits
 # for its UDP port
-serve() {
-	local name=$1 port=$2
-	shift 2
-	t_bg "$D/$name.out" ip netns exec "$NSB" env \
-		SLUICE_RUN_REPORT="$D/$name.report" "$SLUICE" run --path xdp -- "$@"
-	t_udp_ready "$port" "$NSB" || return 1
-	sleep 0.3 # the port opens right after bind
-}
+serve() { t_serve "$1" "$2" 0.3 "${@:3}"; }
 # stop: SIGTERM to the server (sluice run execs it: the pid is its)
 stop() {
 	kill -TERM "$T_LAST" 2>/dev/null
