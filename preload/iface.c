@@ -52,8 +52,8 @@ static void fd_snapshot(uint64_t *bits)
 	while ((e = readdir(d))) {
 		int fd = atoi(e->d_name);
 
-		if (fd > 0 && fd < 4096)
-			bits[fd / 64] |= 1ull << (fd % 64);
+		if (fd > 0)
+			ps_fd_mark(bits, fd, 4096);
 	}
 	closedir(d);
 }
@@ -334,7 +334,7 @@ static int open_port(struct ps_iface *f, const char *path,
 	}
 	fd_snapshot(after);
 	for (i = 0; i < 4096; i++) {
-		if (!(after[i / 64] & ~before[i / 64] & (1ull << (i % 64))))
+		if (!ps_fd_marked(after, i) || ps_fd_marked(before, i))
 			continue;
 		/* never to a program we exec: the steering link with it */
 		(void)ps_real.fcntl((int)i, F_SETFD, FD_CLOEXEC);
@@ -622,26 +622,20 @@ void ps_iface_leave(struct ps_sock *s, bool drop_port)
 	ps_iface_sweep();
 }
 
-static void mark(uint64_t *mine, int fd)
-{
-	if (fd >= 0 && fd < PS_MAX_FD)
-		mine[fd / 64] |= 1ull << (fd % 64);
-}
-
 void ps_iface_fds(uint64_t *mine)
 {
 	unsigned i, k;
 
-	mark(mine, ph_fd);
+	ps_fd_mark(mine, ph_fd, PS_MAX_FD);
 	for (i = 0; i < PS_IFACES; i++) {
 		struct ps_iface *f = ps_ifaces[i];
 
 		if (!f)
 			continue;
 		for (k = 0; k < f->n_port_fds; k++)
-			mark(mine, f->port_fds[k]);
-		mark(mine, f->qfd);
-		mark(mine, f->epfd);
+			ps_fd_mark(mine, f->port_fds[k], PS_MAX_FD);
+		ps_fd_mark(mine, f->qfd, PS_MAX_FD);
+		ps_fd_mark(mine, f->epfd, PS_MAX_FD);
 	}
 }
 

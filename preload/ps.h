@@ -506,6 +506,19 @@ static inline int64_t ps_linger_left(void)
 	return now >= due ? 0 : (int64_t)(due - now);
 }
 
+/* Sets of fds as bitmaps of 64-bit words (fd_snapshot, close_range):
+ * fd into bits, where it is below max (negative: none) */
+static inline void ps_fd_mark(uint64_t *bits, int fd, int max)
+{
+	if (fd >= 0 && fd < max)
+		bits[fd / 64] |= 1ull << (fd % 64);
+}
+
+static inline bool ps_fd_marked(const uint64_t *bits, unsigned fd)
+{
+	return bits[fd / 64] & (1ull << (fd % 64));
+}
+
 /* ns to deadline; INT64_MAX for none (UINT64_MAX) */
 static inline int64_t ps_left_ns(uint64_t deadline)
 {

@@ -97,21 +97,18 @@ int ps_close_range(unsigned first, unsigned last, int flags)
 	ps_iface_fds(mine);
 	n = ps_fd_kept(kept, sizeof(kept) / sizeof(kept[0]));
 	for (i = 0; i < n; i++)
-		if (kept[i] >= 0 && kept[i] < PS_MAX_FD)
-			mine[kept[i] / 64] |= 1ull << (kept[i] % 64);
+		ps_fd_mark(mine, kept[i], PS_MAX_FD);
 	for (fd = 0; fd < PS_MAX_FD; fd++) {
 		struct ps_sock *s = ps_tab[fd];
 
-		if (!s)
-			continue;
-		if (s->qfd >= 0 && s->qfd < PS_MAX_FD)
-			mine[s->qfd / 64] |= 1ull << (s->qfd % 64);
-		if (s->kfd >= 0 && s->kfd < PS_MAX_FD)
-			mine[s->kfd / 64] |= 1ull << (s->kfd % 64);
+		if (s) {
+			ps_fd_mark(mine, s->qfd, PS_MAX_FD);
+			ps_fd_mark(mine, s->kfd, PS_MAX_FD);
+		}
 	}
 	ps_inside++;
 	for (fd = first; fd <= last && fd < PS_MAX_FD; fd++) {
-		if (!(mine[fd / 64] & (1ull << (fd % 64))))
+		if (!ps_fd_marked(mine, fd))
 			continue;
 		if (fd > cur && real_close_range(cur, fd - 1, flags) && !e)
 			e = errno;
