@@ -27,7 +27,9 @@
  *    same inside the driver's own loop; otherwise SL_PKT_F_RX_TS is clear.
  *
  * The port layer adds decorators (capture, fault) around the driver's
- * bursts; drivers do not see them.
+ * bursts; drivers do not see them. It also bounds the queue number: a
+ * burst reaches the driver only for a queue below n_queues (the table in
+ * sl_port.fp, set once open() and the decorators are done).
  */
 #ifndef SL_PORT_DRIVER_H
 #define SL_PORT_DRIVER_H
@@ -109,6 +111,9 @@ struct sl_port_qx {
 } SL_CACHE_ALIGNED;
 
 struct sl_port {
+	/* first: sl_rx_burst and sl_tx_burst read it (sluice/port.h); the
+	 * port layer sets it once open() and the decorators are done */
+	struct sl_port_fp_ fp;
 	const struct sl_driver *drv;
 	void *priv; /* priv_size bytes, zeroed, cache-line aligned */
 	struct sl_pool *pool; /* receive buffers */

@@ -73,6 +73,80 @@ static void port_free(struct sl_port *port)
 	free(port);
 }
 
+/*
+ * The bursts are inline in sluice/port.h; these make the library export
+ * them too (C99: an extern declaration of an inline function emits its
+ * definition here). In every build (meson defines no NDEBUG) a queue the
+ * port does not have moves nothing rather than indexing past the driver's
+ * queues: one compare per burst.
+ */
+extern inline uint16_t sl_rx_burst(struct sl_port *port, uint16_t queue,
+				   struct sl_pkt **pkts, uint16_t n);
+extern inline uint16_t sl_tx_burst(struct sl_port *port, uint16_t queue,
+				   struct sl_pkt **pkts, uint16_t n);
+
+/* What SL_PKT_F_TX_* ask, done in software for a path that cannot do it:
+ * a test of one flags word per packet when nobody asks. */
+static inline void tx_csum(struct sl_port *port, uint16_t queue,
+			   struct sl_pkt **pkts, uint16_t n)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (sl_likely(!(pkts[i]->flags & SL_PKT_F_TX_CSUM)))
+			continue;
+		port->qx[queue].tx_csum_sw++;
+		if (sl_unlikely(sl_pkt_csum_fill(pkts[i]) != 0))
+			port->qx[queue].tx_csum_unfillable++;
+	}
+}
+
+/* What sl_tx_burst does when a decorator or the software checksum fill is
+ * in the way (port_fp_set). */
+static uint16_t tx_slow(struct sl_port *port, uint16_t queue,
+			struct sl_pkt **pkts, uint16_t n)
+{
+	/* a driver that fills in its own pass over the packets does so
+	 * unless a decorator must see the frames as they will leave */
+	if (!(port->drv->caps & SL_DRV_CAP_TX_CSUM) &&
+	    (!(port->drv->caps & SL_DRV_CAP_TX_CSUM_SW) || port->deco))
+		tx_csum(port, queue, pkts, n);
+	if (!port->deco)
+		return port->drv->tx_burst(port, queue, pkts, n);
+	return sl_deco_tx(port, queue, pkts, n);
+}
+
+/* What a burst on a queue the port does not have calls. */
+static uint16_t burst_none(struct sl_port *port, uint16_t queue,
+			   struct sl_pkt **pkts, uint16_t n)
+{
+	(void)port;
+	(void)queue;
+	(void)pkts;
+	(void)n;
+	return 0;
+}
+
+/* What the bursts call, once the driver and the decorators are open: the
+ * driver's own bursts when nothing is in the way (the path fills
+ * SL_PKT_F_TX_* itself, or in its own pass). */
+static void port_fp_set(struct sl_port *port)
+{
+	const struct sl_driver *drv = port->drv;
+	sl_burst_fn_ *rx = port->deco ? sl_deco_rx : drv->rx_burst;
+	sl_burst_fn_ *tx =
+		!port->deco && (drv->caps &
+				(SL_DRV_CAP_TX_CSUM | SL_DRV_CAP_TX_CSUM_SW)) ?
+			drv->tx_burst :
+			tx_slow;
+	unsigned q;
+
+	for (q = 0; q <= SL_PORT_MAX_QUEUES; q++) {
+		port->fp.rx[q] = q < port->n_queues ? rx : burst_none;
+		port->fp.tx[q] = q < port->n_queues ? tx : burst_none;
+	}
+}
+
 struct sl_port *sl_port_open(const char *spec_str,
 			     const struct sl_port_opts *opts)
 {
@@ -178,6 +252,7 @@ struct sl_port *sl_port_open(const char *spec_str,
 		drv->close(port);
 		goto fail_port;
 	}
+	port_fp_set(port);
 	free(spec);
 	/* listed for telemetry; unlisted it still works */
 	sl_reg_add(SL_REG_PORT, port, NULL);
@@ -206,64 +281,6 @@ int sl_port_close(struct sl_port *port)
 	return 0;
 }
 
-uint16_t sl_rx_burst(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
-		     uint16_t n)
-{
-	/* a guardrail in every build (meson defines no NDEBUG): a queue the
-	 * port does not have moves nothing rather than indexing past the
-	 * driver's queues; one compare per burst */
-	if (sl_unlikely(queue >= port->n_queues))
-		return 0;
-	if (sl_likely(!port->deco))
-		return port->drv->rx_burst(port, queue, pkts, n);
-	return sl_deco_rx(port, queue, pkts, n);
-}
-
-/* What SL_PKT_F_TX_* ask, done in software for a path that cannot do it:
- * a test of one flags word per packet when nobody asks. */
-static inline void tx_csum(struct sl_port *port, uint16_t queue,
-			   struct sl_pkt **pkts, uint16_t n)
-{
-	uint16_t i;
-
-	for (i = 0; i < n; i++) {
-		if (sl_likely(!(pkts[i]->flags & SL_PKT_F_TX_CSUM)))
-			continue;
-		port->qx[queue].tx_csum_sw++;
-		if (sl_unlikely(sl_pkt_csum_fill(pkts[i]) != 0))
-			port->qx[queue].tx_csum_unfillable++;
-	}
-}
-
-/* What sl_tx_burst does when a decorator or the software checksum fill is
- * in the way: out of line, so the common case below is a tail call with
- * nothing saved. */
-__attribute__((noinline)) static uint16_t
-tx_slow(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts, uint16_t n)
-{
-	/* a driver that fills in its own pass over the packets does so
-	 * unless a decorator must see the frames as they will leave */
-	if (!(port->drv->caps & SL_DRV_CAP_TX_CSUM) &&
-	    (!(port->drv->caps & SL_DRV_CAP_TX_CSUM_SW) || port->deco))
-		tx_csum(port, queue, pkts, n);
-	if (!port->deco)
-		return port->drv->tx_burst(port, queue, pkts, n);
-	return sl_deco_tx(port, queue, pkts, n);
-}
-
-uint16_t sl_tx_burst(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
-		     uint16_t n)
-{
-	if (sl_unlikely(queue >= port->n_queues)) /* as in sl_rx_burst */
-		return 0;
-	/* the path fills SL_PKT_F_TX_* itself, or in its own pass */
-	if (sl_likely(!port->deco &&
-		      (port->drv->caps &
-		       (SL_DRV_CAP_TX_CSUM | SL_DRV_CAP_TX_CSUM_SW))))
-		return port->drv->tx_burst(port, queue, pkts, n);
-	return tx_slow(port, queue, pkts, n);
-}
-
 /* Every counter, in the order of the structs (driver.h, port.h). */
 #define QSTATS(X) SL_QUEUE_STATS_FIELDS(X)
 
@@ -283,9 +300,11 @@ _Static_assert(sizeof(struct sl_port_stats) ==
  * 64-bit word with a relaxed atomic load gives consistent values without
  * stopping it (aligned 64-bit loads do not tear on x86-64 and arm64), from
  * any thread: the telemetry server's too. */
-static void read_qstats(const struct sl_port_qstats *src,
+static void read_qstats(struct sl_port *port, uint16_t queue,
 			struct sl_queue_stats *dst)
 {
+	const struct sl_port_qstats *src = &port->qstats[queue];
+
 #define LOAD(f) dst->f = __atomic_load_n(&src->f, __ATOMIC_RELAXED);
 	QSTATS(LOAD)
 #undef LOAD
@@ -305,7 +324,7 @@ int sl_port_stats(struct sl_port *port, struct sl_port_stats *out)
 	memset(&st, 0, sizeof(st));
 	st.n_queues = port->n_queues;
 	for (i = 0; i < port->n_queues; i++) {
-		read_qstats(&port->qstats[i], &q);
+		read_qstats(port, (uint16_t)i, &q);
 #define ADD(f) st.f += q.f;
 		QSTATS(ADD)
 #undef ADD
@@ -331,7 +350,7 @@ int sl_port_queue_stats(struct sl_port *port, uint16_t queue,
 			       "sl_port_queue_stats: queue %u of a port with "
 			       "%u (0..%u)",
 			       queue, port->n_queues, port->n_queues - 1u);
-	read_qstats(&port->qstats[queue], &q);
+	read_qstats(port, queue, &q);
 	q.sz = out->sz;
 	memcpy(out, &q, sz);
 	return 0;

@@ -34,6 +34,8 @@ static int teardown(void **state)
 /* sl_port_opts.flags for open_end */
 static unsigned open_flags;
 
+#define SL_ARRAY_SIZE_(a) (sizeof(a) / sizeof((a)[0]))
+
 static struct sl_port *open_end(const char *name, int end, const char *opts,
 				uint32_t ring_size, uint16_t port_id)
 {
@@ -221,11 +223,14 @@ static void test_stamp_any_position(void **state)
 
 static void test_queues(void **state)
 {
+	static const uint16_t bad_q[] = { 4, SL_PORT_MAX_QUEUES - 1,
+					  SL_PORT_MAX_QUEUES, 65535 };
 	struct sl_port_stats st = { .sz = sizeof(st) };
 	struct sl_queue_stats qs = { .sz = sizeof(qs) };
 	struct sl_pkt *tx[8], *rx[16];
 	struct sl_port *a, *b;
 	char name[64];
+	unsigned i;
 	uint16_t q;
 
 	(void)state;
@@ -249,10 +254,19 @@ static void test_queues(void **state)
 	assert_int_equal(sl_port_queue_stats(b, 2, &qs), 0);
 	assert_int_equal(qs.rx_packets, 8);
 	assert_int_equal(qs.rx_bytes, 8 * 66);
-	/* a queue the port does not have */
+	/* a queue the port does not have: no stats; bursts move nothing,
+	 * below the queue limit, at it and past it */
 	errno = 0;
 	assert_int_equal(sl_port_queue_stats(b, 4, &qs), -EINVAL);
 	assert_int_equal(errno, EINVAL);
+	make_frames(tx, 8, 64, 0);
+	for (i = 0; i < SL_ARRAY_SIZE_(bad_q); i++) {
+		assert_int_equal(sl_tx_burst(a, bad_q[i], tx, 8), 0);
+		assert_int_equal(sl_rx_burst(b, bad_q[i], rx, 16), 0);
+	}
+	sl_pkt_free_bulk(tx, 8);
+	assert_int_equal(sl_port_stats(a, &st), 0);
+	assert_int_equal(st.tx_packets, 32);
 	sl_port_close(a);
 	sl_port_close(b);
 	sl_test_pool_full(pool);
