@@ -18,7 +18,9 @@
  *  - packets and bytes are always counted, bytes from what the path hands
  *    over anyway (a descriptor's or a syscall's length, or the length the
  *    driver just wrote), never by reading a packet line that the receive
- *    would not otherwise touch;
+ *    would not otherwise touch; a driver that only passes pointers (pair)
+ *    has the sender count them for the receiver, as the packet lands in
+ *    its queue, and reports them through qstats();
  *  - port and queue are stamped where the driver writes the packet's
  *    metadata anyway (it fills data and len); a driver that only passes
  *    pointers (pair) has the sender stamp them, on a line it just used;
@@ -71,6 +73,11 @@ struct sl_driver {
 			     struct sl_pkt **pkts, uint16_t n);
 	uint16_t (*tx_burst)(struct sl_port *port, uint16_t queue,
 			     struct sl_pkt **pkts, uint16_t n);
+	/* optional: counters of sl_queue_stats the driver keeps elsewhere
+	 * than in port->qstats, written over what was read there (pair: the
+	 * receive counters, which the sender counts); any thread */
+	void (*qstats)(struct sl_port *port, uint16_t queue,
+		       struct sl_queue_stats *st);
 	/* optional: like sl_port_xstats, for the driver's own counters */
 	int (*xstats)(struct sl_port *port, struct sl_xstat *out, unsigned n);
 	/* optional: the driver moving frames now (sl_port_path); without it

@@ -308,6 +308,8 @@ static void read_qstats(struct sl_port *port, uint16_t queue,
 #define LOAD(f) dst->f = __atomic_load_n(&src->f, __ATOMIC_RELAXED);
 	QSTATS(LOAD)
 #undef LOAD
+	if (port->drv->qstats)
+		port->drv->qstats(port, queue, dst);
 }
 
 int sl_port_stats(struct sl_port *port, struct sl_port_stats *out)
