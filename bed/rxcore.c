@@ -47,21 +47,21 @@ static void nap(long ns)
 	nanosleep(&ts, NULL);
 }
 
-int sl_bench_frame(const struct sl_testbed *tb, uint16_t sport, uint16_t dport,
-		   uint8_t *frame)
+int rxc_frame(const struct tb *tb, uint16_t sport, uint16_t dport,
+	      uint8_t *frame)
 {
 	struct sl_udp_params up = { 0 };
 
 	up.src.family = up.dst.family = AF_INET;
-	up.src.v4 = tb->end[SL_TESTBED_A].ip4;
-	up.dst.v4 = tb->end[SL_TESTBED_B].ip4;
+	up.src.v4 = tb->end[TB_A].ip4;
+	up.dst.v4 = tb->end[TB_B].ip4;
 	up.src.port = sport;
 	up.dst.port = dport;
-	memcpy(up.src_mac, tb->end[SL_TESTBED_A].mac, SL_ETH_ALEN);
-	memcpy(up.dst_mac, tb->end[SL_TESTBED_B].mac, SL_ETH_ALEN);
-	return sl_udp_build(frame, SL_BENCH_FRAME_LEN, &up, NULL,
-			    SL_BENCH_FRAME_LEN - sl_udp_hdr_len(&up)) ==
-			       SL_BENCH_FRAME_LEN ?
+	memcpy(up.src_mac, tb->end[TB_A].mac, SL_ETH_ALEN);
+	memcpy(up.dst_mac, tb->end[TB_B].mac, SL_ETH_ALEN);
+	return sl_udp_build(frame, RXC_FRAME_LEN, &up, NULL,
+			    RXC_FRAME_LEN - sl_udp_hdr_len(&up)) ==
+			       RXC_FRAME_LEN ?
 		       0 :
 		       -EINVAL;
 }
@@ -76,7 +76,7 @@ int sl_bench_frame(const struct sl_testbed *tb, uint16_t sport, uint16_t dport,
  */
 #define PORT_SENDER_BURST 256
 
-static int port_sender(struct sl_bench_sender *s)
+static int port_sender(struct rxc_sender *s)
 {
 	struct sl_port_opts po = { .sz = sizeof(po), .n_bufs = 4096 };
 	struct sl_pkt *pkts[PORT_SENDER_BURST];
@@ -86,8 +86,7 @@ static int port_sender(struct sl_bench_sender *s)
 	cpu_set_t set;
 	int err = 0;
 
-	snprintf(spec, sizeof(spec), "packet:%s",
-		 s->tb->end[SL_TESTBED_A].ifname);
+	snprintf(spec, sizeof(spec), "packet:%s", s->tb->end[TB_A].ifname);
 	port = sl_port_open(spec, &po);
 	if (!port)
 		return -errno;
@@ -139,12 +138,12 @@ static int port_sender(struct sl_bench_sender *s)
  * our side): the port sender from then on, without asking again. */
 static int live_refused;
 
-void *sl_bench_sender_main(void *arg)
+void *rxc_sender_main(void *arg)
 {
-	struct sl_bench_sender *s = arg;
+	struct rxc_sender *s = arg;
 	struct sl_live_opts o = {
 		.sz = sizeof(o),
-		.ifindex = s->tb->end[SL_TESTBED_A].ifindex,
+		.ifindex = s->tb->end[TB_A].ifindex,
 		.frame = s->frame,
 		.frame_len = s->frame_len,
 		.flows = 1,
@@ -155,10 +154,9 @@ void *sl_bench_sender_main(void *arg)
 
 	s->res.sz = sizeof(s->res);
 	s->engine = "xdp-live";
-	s->err = sl_testbed_enter(s->tb, SL_TESTBED_A);
+	s->err = tb_enter(s->tb, TB_A);
 	if (s->err) {
-		snprintf(s->msg, sizeof(s->msg), "sender: %s",
-			 sl_testbed_error());
+		snprintf(s->msg, sizeof(s->msg), "sender: %s", tb_error());
 		return NULL;
 	}
 	if (!__atomic_load_n(&live_refused, __ATOMIC_RELAXED)) {
@@ -182,7 +180,7 @@ void *sl_bench_sender_main(void *arg)
 	return NULL;
 }
 
-int sl_bench_pin_self(int cpu)
+int rxc_pin_self(int cpu)
 {
 	cpu_set_t set;
 
@@ -191,7 +189,7 @@ int sl_bench_pin_self(int cpu)
 	return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
-void sl_bench_cpu_model(char *buf, size_t len)
+void rxc_cpu_model(char *buf, size_t len)
 {
 	char line[256];
 	FILE *f = fopen("/proc/cpuinfo", "r");
@@ -212,7 +210,7 @@ void sl_bench_cpu_model(char *buf, size_t len)
 	fclose(f);
 }
 
-void sl_bench_loadavg(char *buf, size_t len)
+void rxc_loadavg(char *buf, size_t len)
 {
 	FILE *f = fopen("/proc/loadavg", "r");
 
@@ -224,8 +222,7 @@ void sl_bench_loadavg(char *buf, size_t len)
 	fclose(f);
 }
 
-int sl_bench_napi_setup(const struct sl_testbed *tb, int side,
-			const char *ifname)
+int rxc_napi_setup(const struct tb *tb, int side, const char *ifname)
 {
 	char cmd[128];
 
@@ -233,10 +230,10 @@ int sl_bench_napi_setup(const struct sl_testbed *tb, int side,
 		 "ethtool -K %.15s gro on >/dev/null 2>&1 && "
 		 "echo 1 > /sys/class/net/%.15s/threaded",
 		 ifname, ifname);
-	return sl_testbed_run(tb, side, cmd);
+	return tb_run(tb, side, cmd);
 }
 
-int sl_bench_pin_napi(const char *ifname, int cpu, int *pids, unsigned max)
+int rxc_pin_napi(const char *ifname, int cpu, int *pids, unsigned max)
 {
 	char want[64], path[64], comm[64];
 	struct dirent *de;
@@ -280,7 +277,7 @@ int sl_bench_pin_napi(const char *ifname, int cpu, int *pids, unsigned max)
 	return n;
 }
 
-uint64_t sl_bench_task_cpu_ns(int pid)
+uint64_t rxc_task_cpu_ns(int pid)
 {
 	unsigned long long ns = 0;
 	char path[64];
@@ -296,7 +293,7 @@ uint64_t sl_bench_task_cpu_ns(int pid)
 	return ns;
 }
 
-const char *sl_bench_which(const char *name, char *buf, size_t len)
+const char *rxc_which(const char *name, char *buf, size_t len)
 {
 	const char *path = getenv("PATH");
 	char dirs[1024], *dir, *save;
@@ -315,7 +312,7 @@ const char *sl_bench_which(const char *name, char *buf, size_t len)
 /* ---- dpdk-testpmd ------------------------------------------------------ */
 
 /* The whole log so far into buf (terminated); bytes read. */
-static size_t read_log(const struct sl_testpmd *t, char *buf, size_t len)
+static size_t read_log(const struct testpmd *t, char *buf, size_t len)
 {
 	ssize_t n = t->log_fd >= 0 ? pread(t->log_fd, buf, len - 1, 0) : -1;
 
@@ -323,7 +320,7 @@ static size_t read_log(const struct sl_testpmd *t, char *buf, size_t len)
 	return n > 0 ? (size_t)n : 0;
 }
 
-static unsigned count_in_log(const struct sl_testpmd *t, const char *what)
+static unsigned count_in_log(const struct testpmd *t, const char *what)
 {
 	static char log[LOG_MAX];
 	const char *p = log;
@@ -337,7 +334,7 @@ static unsigned count_in_log(const struct sl_testpmd *t, const char *what)
 	return n;
 }
 
-static int send_cmd(struct sl_testpmd *t, const char *cmd)
+static int send_cmd(struct testpmd *t, const char *cmd)
 {
 	size_t len = strlen(cmd);
 
@@ -346,7 +343,7 @@ static int send_cmd(struct sl_testpmd *t, const char *cmd)
 
 /* Wait until the log holds `what` at least `times` times, or testpmd
  * died, or timeout_s passed. 0 or -errno. */
-static int wait_for(struct sl_testpmd *t, const char *what, unsigned times,
+static int wait_for(struct testpmd *t, const char *what, unsigned times,
 		    double timeout_s)
 {
 	double end = now_s() + timeout_s;
@@ -366,7 +363,7 @@ static int wait_for(struct sl_testpmd *t, const char *what, unsigned times,
 }
 
 /* The line of the log that says why testpmd failed. */
-static void why_failed(const struct sl_testpmd *t, char *out, size_t len)
+static void why_failed(const struct testpmd *t, char *out, size_t len)
 {
 	static char log[1 << 16];
 	const char *cause;
@@ -382,10 +379,9 @@ static void why_failed(const struct sl_testpmd *t, char *out, size_t len)
 			 cause);
 }
 
-int sl_testpmd_start(struct sl_testpmd *t, const struct sl_testbed *tb,
-		     int side, const char *ifname, const char *drv,
-		     const char *vdev_args, int main_cpu, int fwd_cpu,
-		     char *why, size_t why_len)
+int testpmd_start(struct testpmd *t, const struct tb *tb, int side,
+		  const char *ifname, const char *drv, const char *vdev_args,
+		  int main_cpu, int fwd_cpu, char *why, size_t why_len)
 {
 	char bin[256], stdbuf[256], ip[256], vdev[128], prefix[32];
 	char lcores[16], mcore[8];
@@ -398,12 +394,12 @@ int sl_testpmd_start(struct sl_testpmd *t, const struct sl_testbed *tb,
 	t->side = side;
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
 	t->af_xdp = strstr(drv, "af_xdp") != NULL;
-	if (!sl_bench_which("dpdk-testpmd", bin, sizeof(bin))) {
+	if (!rxc_which("dpdk-testpmd", bin, sizeof(bin))) {
 		snprintf(why, why_len, "not installed (Debian package dpdk)");
 		return -ENOENT;
 	}
-	if (!sl_bench_which("stdbuf", stdbuf, sizeof(stdbuf)) ||
-	    !sl_bench_which("ip", ip, sizeof(ip))) {
+	if (!rxc_which("stdbuf", stdbuf, sizeof(stdbuf)) ||
+	    !rxc_which("ip", ip, sizeof(ip))) {
 		snprintf(why, why_len,
 			 "needs stdbuf (coreutils) and ip (iproute2)");
 		return -ENOENT;
@@ -495,7 +491,7 @@ int sl_testpmd_start(struct sl_testpmd *t, const struct sl_testbed *tb,
 	return err;
 }
 
-int sl_testpmd_cmd(struct sl_testpmd *t, const char *cmds, double timeout_s)
+int testpmd_cmd(struct testpmd *t, const char *cmds, double timeout_s)
 {
 	unsigned seen = count_in_log(t, "testpmd> "), lines = 0;
 	const char *p;
@@ -507,7 +503,7 @@ int sl_testpmd_cmd(struct sl_testpmd *t, const char *cmds, double timeout_s)
 	return wait_for(t, "testpmd> ", seen + lines, timeout_s);
 }
 
-uint64_t sl_testpmd_stat(struct sl_testpmd *t, const char *what)
+uint64_t testpmd_stat(struct testpmd *t, const char *what)
 {
 	static char log[LOG_MAX];
 	unsigned seen = count_in_log(t, what);
@@ -523,12 +519,12 @@ uint64_t sl_testpmd_stat(struct sl_testpmd *t, const char *what)
 	return last ? strtoull(last + strlen(what), NULL, 10) : 0;
 }
 
-void sl_testpmd_mode(struct sl_testpmd *t, char *buf, size_t len)
+void testpmd_mode(struct testpmd *t, char *buf, size_t len)
 {
 	char cmd[64], out[512];
 
 	snprintf(cmd, sizeof(cmd), "ip link show dev %s", t->ifname);
-	if (sl_testbed_capture(t->tb, t->side, cmd, out, sizeof(out)))
+	if (tb_capture(t->tb, t->side, cmd, out, sizeof(out)))
 		out[0] = '\0';
 	/* which XDP mode its PMD got (libxdp picks native when it can) */
 	snprintf(buf, len, "%s",
@@ -538,7 +534,7 @@ void sl_testpmd_mode(struct sl_testpmd *t, char *buf, size_t len)
 					     "?");
 }
 
-void sl_testpmd_stop(struct sl_testpmd *t)
+void testpmd_stop(struct testpmd *t)
 {
 	char cmd[128];
 	int st;
@@ -576,5 +572,5 @@ void sl_testpmd_stop(struct sl_testpmd *t)
 		 "ip link set dev %s xdp off 2>/dev/null; "
 		 "ip link set dev %s promisc off",
 		 t->ifname, t->ifname);
-	sl_testbed_run(t->tb, t->side, cmd);
+	tb_run(t->tb, t->side, cmd);
 }

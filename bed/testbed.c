@@ -33,7 +33,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The bed sits above the library and sees only its public headers, so it
- * keeps its own last message (sl_testbed_error()) the way the library
+ * keeps its own last message (tb_error()) the way the library
  * keeps sl_last_error(): per thread, set with errno, returned as -err. */
 static __thread char bed_err[512];
 
@@ -49,7 +49,7 @@ __attribute__((format(printf, 2, 3))) static int bed_fail(int err,
 	return -err;
 }
 
-const char *sl_testbed_error(void)
+const char *tb_error(void)
 {
 	return bed_err;
 }
@@ -122,7 +122,7 @@ static void set_handlers(void)
 	}
 }
 
-static int register_bed(const struct sl_testbed *tb)
+static int register_bed(const struct tb *tb)
 {
 	int i;
 
@@ -139,7 +139,7 @@ static int register_bed(const struct sl_testbed *tb)
 	return -ENOSPC;
 }
 
-static void unregister_bed(const struct sl_testbed *tb)
+static void unregister_bed(const struct tb *tb)
 {
 	char path[64];
 	int i;
@@ -252,7 +252,7 @@ static int ip(const char *fmt, ...)
 	return bed_fail(EIO, "testbed: ip %s: exit %d: %s", cmd, rc, out);
 }
 
-int sl_testbed_ns_exists(const char *ns)
+int tb_ns_exists(const char *ns)
 {
 	char path[96];
 
@@ -275,14 +275,14 @@ static int enter_ns(const char *ns)
 	return err;
 }
 
-int sl_testbed_enter(const struct sl_testbed *tb, int side)
+int tb_enter(const struct tb *tb, int side)
 {
-	if (side == SL_TESTBED_HOME) {
+	if (side == TB_HOME) {
 		if (home_fd < 0)
 			return -EINVAL;
 		return setns(home_fd, CLONE_NEWNET) ? -errno : 0;
 	}
-	if (!tb || (side != SL_TESTBED_A && side != SL_TESTBED_B))
+	if (!tb || (side != TB_A && side != TB_B))
 		return -EINVAL;
 	return enter_ns(tb->end[side].ns);
 }
@@ -290,7 +290,7 @@ int sl_testbed_enter(const struct sl_testbed *tb, int side)
 /* Work that must happen inside one side's namespace, done in a thread of its
  * own so the caller's namespace never changes. */
 struct side_job {
-	const struct sl_testbed_end *end;
+	const struct tb_end *end;
 	int ifindex;
 	int err;
 };
@@ -353,7 +353,7 @@ static void *side_setup(void *arg)
 	return NULL;
 }
 
-static int side_job_run(struct sl_testbed_end *end)
+static int side_job_run(struct tb_end *end)
 {
 	struct side_job j = { .end = end };
 	pthread_t t;
@@ -380,7 +380,7 @@ static int dead_owner(const char *name)
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-int sl_testbed_reap(void)
+int tb_reap(void)
 {
 	char path[300];
 	struct dirent *de;
@@ -401,9 +401,9 @@ int sl_testbed_reap(void)
 	return n;
 }
 
-static void fill_end(struct sl_testbed *tb, int side)
+static void fill_end(struct tb *tb, int side)
 {
-	struct sl_testbed_end *e = &tb->end[side];
+	struct tb_end *e = &tb->end[side];
 	unsigned char mac[6] = { 0x02,
 				 0x73,
 				 0x6c,
@@ -412,7 +412,7 @@ static void fill_end(struct sl_testbed *tb, int side)
 				 (unsigned char)(side + 1) };
 	char base[16];
 
-	/* names are at most 13 characters (checked in sl_testbed_up) */
+	/* names are at most 13 characters (checked in tb_up) */
 	memcpy(base, tb->name, sizeof(base));
 	snprintf(e->ns, sizeof(e->ns), "%.13s-%c", base, 'a' + side);
 	snprintf(e->ifname, sizeof(e->ifname), "%.13s-%c", base, 'a' + side);
@@ -428,9 +428,9 @@ static void fill_end(struct sl_testbed *tb, int side)
 	inet_pton(AF_INET6, e->ip6_str, &e->ip6);
 }
 
-static int configure(struct sl_testbed *tb)
+static int configure(struct tb *tb)
 {
-	struct sl_testbed_end *a = &tb->end[0], *b = &tb->end[1];
+	struct tb_end *a = &tb->end[0], *b = &tb->end[1];
 	int err, s;
 
 	err = ip("netns add %s", a->ns);
@@ -450,7 +450,7 @@ static int configure(struct sl_testbed *tb)
 	if (err)
 		return err;
 	for (s = 0; s < 2; s++) {
-		struct sl_testbed_end *me = &tb->end[s], *peer = &tb->end[!s];
+		struct tb_end *me = &tb->end[s], *peer = &tb->end[!s];
 
 		/* no link-local address: no DAD, no router solicitation,
 		 * nothing on the wire the tests did not send */
@@ -489,7 +489,7 @@ static int configure(struct sl_testbed *tb)
 	return 0;
 }
 
-int sl_testbed_up(struct sl_testbed *tb, const struct sl_testbed_opts *opts)
+int tb_up(struct tb *tb, const struct tb_opts *opts)
 {
 	unsigned queues = 1, subnet = 0;
 	int err;
@@ -498,8 +498,8 @@ int sl_testbed_up(struct sl_testbed *tb, const struct sl_testbed_opts *opts)
 		return bed_fail(EINVAL, "testbed: no bed");
 	memset(tb, 0, sizeof(*tb));
 	if (opts &&
-	    opts->sz >= offsetof(struct sl_testbed_opts, queues) +
-				sizeof(opts->queues) &&
+	    opts->sz >=
+		    offsetof(struct tb_opts, queues) + sizeof(opts->queues) &&
 	    opts->queues)
 		queues = opts->queues;
 	if (opts && opts->sz >= sizeof(*opts))
@@ -523,7 +523,7 @@ int sl_testbed_up(struct sl_testbed *tb, const struct sl_testbed_opts *opts)
 			return bed_fail(errno, "testbed: own namespace: %s",
 					strerror(errno));
 	}
-	sl_testbed_reap();
+	tb_reap();
 	set_handlers();
 
 	if (seq > 99)
@@ -549,13 +549,13 @@ int sl_testbed_up(struct sl_testbed *tb, const struct sl_testbed_opts *opts)
 	tb->up = 1;
 	err = configure(tb);
 	if (err) {
-		sl_testbed_down(tb);
+		tb_down(tb);
 		return err;
 	}
 	return 0;
 }
 
-void sl_testbed_down(struct sl_testbed *tb)
+void tb_down(struct tb *tb)
 {
 	char path[96];
 	int s;
@@ -570,22 +570,22 @@ void sl_testbed_down(struct sl_testbed *tb)
 	tb->up = 0;
 }
 
-static int run_in(const struct sl_testbed *tb, int side, const char *cmd,
-		  char *out, size_t len)
+static int run_in(const struct tb *tb, int side, const char *cmd, char *out,
+		  size_t len)
 {
 	char *argv[8];
 	int argc = 0;
 
 	if (!cmd)
 		return -EINVAL;
-	if (side == SL_TESTBED_A || side == SL_TESTBED_B) {
+	if (side == TB_A || side == TB_B) {
 		if (!tb || !find_ip())
 			return -EINVAL;
 		argv[argc++] = (char *)ip_path;
 		argv[argc++] = "netns";
 		argv[argc++] = "exec";
 		argv[argc++] = (char *)tb->end[side].ns;
-	} else if (side != SL_TESTBED_HOME) {
+	} else if (side != TB_HOME) {
 		return -EINVAL;
 	}
 	argv[argc++] = "/bin/sh";
@@ -595,13 +595,13 @@ static int run_in(const struct sl_testbed *tb, int side, const char *cmd,
 	return run_argv(argv, out, len);
 }
 
-int sl_testbed_run(const struct sl_testbed *tb, int side, const char *cmd)
+int tb_run(const struct tb *tb, int side, const char *cmd)
 {
 	return run_in(tb, side, cmd, NULL, 0);
 }
 
-int sl_testbed_capture(const struct sl_testbed *tb, int side, const char *cmd,
-		       char *out, size_t len)
+int tb_capture(const struct tb *tb, int side, const char *cmd, char *out,
+	       size_t len)
 {
 	if (!out || !len)
 		return -EINVAL;

@@ -11,11 +11,11 @@
  * NAME-b (each end lives in its own namespace, created there directly, so
  * nothing ever appears in the caller's namespace). Beds are registered
  * when created and removed at exit, on SIGINT/SIGTERM/SIGABRT/SIGHUP, and by
- * the next sl_testbed_up() of any process when their owner died (SIGKILL),
+ * the next tb_up() of any process when their owner died (SIGKILL),
  * so a failing or killed test leaves nothing behind.
  *
  * Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) and the `ip` command. Not
- * thread-safe except sl_testbed_enter(), which only moves the calling thread.
+ * thread-safe except tb_enter(), which only moves the calling thread.
  */
 #ifndef SL_BED_TESTBED_H
 #define SL_BED_TESTBED_H
@@ -23,19 +23,19 @@
 #include <netinet/in.h>
 #include <stddef.h>
 
-enum sl_testbed_side {
-	SL_TESTBED_HOME = -1, /* the namespace the first bed was created from */
-	SL_TESTBED_A = 0,
-	SL_TESTBED_B = 1,
+enum tb_side {
+	TB_HOME = -1, /* the namespace the first bed was created from */
+	TB_A = 0,
+	TB_B = 1,
 };
 
-struct sl_testbed_opts {
-	size_t sz; /* sizeof(struct sl_testbed_opts) */
+struct tb_opts {
+	size_t sz; /* sizeof(struct tb_opts) */
 	unsigned queues; /* RX and TX queues per veth end; 0 means 1 */
 	unsigned subnet; /* X of 10.77.X.0/24 and fd77:X::/64, 1..254; 0: derived */
 };
 
-struct sl_testbed_end {
+struct tb_end {
 	char ns[32]; /* namespace name, also in /var/run/netns */
 	char ifname[16]; /* veth end, inside ns */
 	int ifindex; /* inside ns */
@@ -47,46 +47,46 @@ struct sl_testbed_end {
 	struct in6_addr ip6;
 };
 
-struct sl_testbed {
+struct tb {
 	char name[16];
 	unsigned subnet;
 	unsigned queues;
 	int up;
-	struct sl_testbed_end end[2]; /* [SL_TESTBED_A], [SL_TESTBED_B] */
+	struct tb_end end[2]; /* [TB_A], [TB_B] */
 };
 
-/* Create a bed. Returns 0, or -errno with a message for sl_testbed_error():
+/* Create a bed. Returns 0, or -errno with a message for tb_error():
  * -EPERM when not root, -EOPNOTSUPP when the kernel or host lacks network
  * namespaces, veth or the ip command (tests skip on those two), anything
  * else is a failure. On failure nothing is left behind. */
-int sl_testbed_up(struct sl_testbed *tb, const struct sl_testbed_opts *opts);
+int tb_up(struct tb *tb, const struct tb_opts *opts);
 
 /* Remove the bed (both namespaces, hence the veth pair). Safe to call twice
  * or on a bed that never came up. */
-void sl_testbed_down(struct sl_testbed *tb);
+void tb_down(struct tb *tb);
 
 /* Move the calling thread into side A, B or back home. Other threads keep
  * their namespace, so side A can run in one thread and B in another.
  * Returns 0 or -errno. */
-int sl_testbed_enter(const struct sl_testbed *tb, int side);
+int tb_enter(const struct tb *tb, int side);
 
 /* Run a shell command in side A or B (ip netns exec ... sh -c CMD), or at
  * home. Returns its exit status (0..255, 128+signal), or -errno. */
-int sl_testbed_run(const struct sl_testbed *tb, int side, const char *cmd);
+int tb_run(const struct tb *tb, int side, const char *cmd);
 
 /* The same, with stdout and stderr captured into out (always terminated). */
-int sl_testbed_capture(const struct sl_testbed *tb, int side, const char *cmd,
-		       char *out, size_t len);
+int tb_capture(const struct tb *tb, int side, const char *cmd, char *out,
+	       size_t len);
 
-/* The message of the last failure of sl_testbed_up() in this thread, ""
+/* The message of the last failure of tb_up() in this thread, ""
  * when none. The bed is not the library: sl_last_error() does not see it. */
-const char *sl_testbed_error(void);
+const char *tb_error(void);
 
 /* Whether a namespace of this name exists in /var/run/netns. */
-int sl_testbed_ns_exists(const char *ns);
+int tb_ns_exists(const char *ns);
 
 /* Remove the beds whose owning process is gone (a test killed by SIGKILL
  * cannot clean up after itself). Returns how many namespaces it removed. */
-int sl_testbed_reap(void);
+int tb_reap(void);
 
 #endif

@@ -97,7 +97,7 @@ struct rx_cfg rx_cfg = {
 	.reps = 1,
 };
 
-static struct sl_testbed tb;
+static struct tb tb;
 static uint8_t frame[FRAME_LEN];
 static const char *ifb; /* B's veth, the receiving interface */
 static int napi_pinned = -1; /* NAPI kthreads pinned before the last row */
@@ -132,7 +132,7 @@ static void sleep_s(double s)
  */
 static int pin_napi(int cpu)
 {
-	return sl_bench_pin_napi(ifb, cpu, NULL, 0);
+	return rxc_pin_napi(ifb, cpu, NULL, 0);
 }
 
 /* ---- the sender -------------------------------------------------------- */
@@ -151,7 +151,7 @@ struct rx {
 	atomic_bool stop;
 	_Atomic uint64_t count;
 	/* K_TESTPMD */
-	struct sl_testpmd pmd;
+	struct testpmd pmd;
 };
 
 static void idle_wait(void)
@@ -176,7 +176,7 @@ static void *port_loop(void *arg)
 	struct sl_pkt *pkts[MAX_BURST];
 	uint64_t n = 0;
 
-	sl_bench_pin_self(RX_CPU);
+	rxc_pin_self(RX_CPU);
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		uint16_t got =
 			sl_rx_burst(r->port, 0, pkts, (uint16_t)rx_cfg.burst);
@@ -201,7 +201,7 @@ static void *recvmmsg_loop(void *arg)
 	uint64_t n = 0;
 	unsigned i;
 
-	sl_bench_pin_self(RX_CPU);
+	rxc_pin_self(RX_CPU);
 	for (i = 0; i < rx_cfg.burst; i++) {
 		iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
 		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
@@ -225,7 +225,7 @@ static int open_socket(struct rx *r)
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_port = htons(DST_PORT),
-				   .sin_addr = tb.end[SL_TESTBED_B].ip4 };
+				   .sin_addr = tb.end[TB_B].ip4 };
 	int buf = 4 << 20;
 
 	r->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -251,8 +251,8 @@ static int rx_start(struct rx *r)
 
 	switch (row->kind) {
 	case K_SINK:
-		err = sl_live_sink_attach(tb.end[SL_TESTBED_B].ifindex,
-					  row->native, &r->sink);
+		err = sl_live_sink_attach(tb.end[TB_B].ifindex, row->native,
+					  &r->sink);
 		if (err) {
 			snprintf(row->note, sizeof(row->note), "%s",
 				 sl_last_error());
@@ -267,7 +267,7 @@ static int rx_start(struct rx *r)
 
 		if (!strcmp(row->drv, "udp"))
 			snprintf(spec, sizeof(spec), "udp:%s:%u",
-				 tb.end[SL_TESTBED_B].ip4_str, DST_PORT);
+				 tb.end[TB_B].ip4_str, DST_PORT);
 		else
 			snprintf(spec, sizeof(spec), "%s:%s,%smatch=udp:%u",
 				 row->drv, ifb, row->opts, DST_PORT);
@@ -308,11 +308,11 @@ static int rx_start(struct rx *r)
 		r->have_thread = !err;
 		return -err;
 	case K_TESTPMD:
-		err = sl_testpmd_start(&r->pmd, &tb, SL_TESTBED_B, ifb,
-				       row->drv, row->opts, SENDER_CPU, RX_CPU,
-				       row->note, sizeof(row->note));
+		err = testpmd_start(&r->pmd, &tb, TB_B, ifb, row->drv,
+				    row->opts, SENDER_CPU, RX_CPU, row->note,
+				    sizeof(row->note));
 		if (!err)
-			sl_testpmd_mode(&r->pmd, row->mode, sizeof(row->mode));
+			testpmd_mode(&r->pmd, row->mode, sizeof(row->mode));
 		return err;
 	}
 	return -EINVAL;
@@ -327,7 +327,7 @@ static uint64_t rx_count(struct rx *r)
 	case K_RECVMMSG:
 		return atomic_load_explicit(&r->count, memory_order_relaxed);
 	case K_TESTPMD:
-		return sl_testpmd_stat(&r->pmd, "RX-packets:");
+		return testpmd_stat(&r->pmd, "RX-packets:");
 	}
 	return 0;
 }
@@ -347,7 +347,7 @@ static void rx_stop(struct rx *r)
 	sl_live_sink_detach(r->sink);
 	r->sink = NULL;
 	if (r->row->kind == K_TESTPMD)
-		sl_testpmd_stop(&r->pmd);
+		testpmd_stop(&r->pmd);
 }
 
 /* ---- one row ------------------------------------------------------------ */
@@ -357,12 +357,12 @@ static void run_row(struct row *row)
 	struct rx r = { .row = row,
 			.fd = -1,
 			.pmd = { .in_fd = -1, .log_fd = -1 } };
-	struct sl_bench_sender s = { .tb = &tb,
-				     .frame = frame,
-				     .frame_len = sizeof(frame),
-				     .cpu = SENDER_CPU,
-				     .seconds = rx_cfg.warmup +
-						rx_cfg.duration + 0.3 };
+	struct rxc_sender s = { .tb = &tb,
+				.frame = frame,
+				.frame_len = sizeof(frame),
+				.cpu = SENDER_CPU,
+				.seconds =
+					rx_cfg.warmup + rx_cfg.duration + 0.3 };
 	uint64_t c0, c1;
 	double t0, t1, mpps;
 	char kept[sizeof(row->note)];
@@ -381,7 +381,7 @@ static void run_row(struct row *row)
 		return;
 	}
 	napi_pinned = pin_napi(RX_CPU);
-	err = pthread_create(&s.thread, NULL, sl_bench_sender_main, &s);
+	err = pthread_create(&s.thread, NULL, rxc_sender_main, &s);
 	if (err) {
 		snprintf(row->note, sizeof(row->note), "sender thread: %s",
 			 strerror(err));
@@ -551,7 +551,7 @@ static int parse_args(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct sl_testbed_opts to = { .sz = sizeof(to), .queues = 1 };
+	struct tb_opts to = { .sz = sizeof(to), .queues = 1 };
 	char header[512], cpu[128], date[32], load[64] = "";
 	struct utsname un;
 	time_t t = time(NULL);
@@ -576,9 +576,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	uname(&un);
-	sl_bench_cpu_model(cpu, sizeof(cpu));
+	rxc_cpu_model(cpu, sizeof(cpu));
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", localtime(&t));
-	sl_bench_loadavg(load, sizeof(load));
+	rxc_loadavg(load, sizeof(load));
 	snprintf(
 		header, sizeof(header),
 		"sluice rx benchmark  %s  Linux %s  %s (%ld CPUs), load %s "
@@ -599,43 +599,43 @@ int main(int argc, char **argv)
 			 rx_cfg.idle_us);
 	}
 
-	err = sl_testbed_up(&tb, &to);
+	err = tb_up(&tb, &to);
 	if (err) {
-		printf("rx_bench: skipped: test bed: %s\n", sl_testbed_error());
+		printf("rx_bench: skipped: test bed: %s\n", tb_error());
 		return err == -EPERM || err == -EOPNOTSUPP ? 0 : 1;
 	}
-	ifb = tb.end[SL_TESTBED_B].ifname;
+	ifb = tb.end[TB_B].ifname;
 	/* everything but the sender lives in B: ports, sockets, the sink */
-	err = sl_testbed_enter(&tb, SL_TESTBED_B);
+	err = tb_enter(&tb, TB_B);
 	if (err) {
-		fprintf(stderr, "rx_bench: entering %s: %s\n",
-			tb.end[SL_TESTBED_B].ns, strerror(-err));
+		fprintf(stderr, "rx_bench: entering %s: %s\n", tb.end[TB_B].ns,
+			strerror(-err));
 		return 1;
 	}
-	if (sl_bench_napi_setup(&tb, SL_TESTBED_B, ifb))
+	if (rxc_napi_setup(&tb, TB_B, ifb))
 		printf("rx_bench: warning: no GRO/threaded NAPI on %s: "
 		       "receive work runs on the sender's CPU\n",
 		       ifb);
 
-	err = sl_bench_frame(&tb, SRC_PORT, DST_PORT, frame);
+	err = rxc_frame(&tb, SRC_PORT, DST_PORT, frame);
 	if (err) {
 		fprintf(stderr, "rx_bench: building the frame: %d\n", err);
 		return 1;
 	}
 
 	printf("rx_bench: bed %s (%s -> %s), %.2f s per row after %.2f s\n",
-	       tb.name, tb.end[SL_TESTBED_A].ns, tb.end[SL_TESTBED_B].ns,
-	       rx_cfg.duration, rx_cfg.warmup);
+	       tb.name, tb.end[TB_A].ns, tb.end[TB_B].ns, rx_cfg.duration,
+	       rx_cfg.warmup);
 	/* rounds over all rx_rows rather than repeats of one, so that a busy
 	 * spell of the machine does not land on one row only */
 	for (unsigned rep = 0; rep < rx_cfg.reps; rep++)
 		for (i = 0; i < ARRAY_SIZE(rx_rows); i++)
 			if (selected(&rx_rows[i]))
 				run_row(&rx_rows[i]);
-	sl_testbed_enter(&tb, SL_TESTBED_HOME);
-	sl_testbed_down(&tb);
+	tb_enter(&tb, TB_HOME);
+	tb_down(&tb);
 	err = rx_report(header);
-	sl_bench_loadavg(load, sizeof(load));
+	rxc_loadavg(load, sizeof(load));
 	/* other work on the two CPUs lowers every row: say so */
 	printf("(%.1f s in all; load %s after)\n", now_s() - start, load);
 	return err;

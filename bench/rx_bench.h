@@ -11,7 +11,7 @@
 #include "rxcore.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define FRAME_LEN SL_BENCH_FRAME_LEN
+#define FRAME_LEN RXC_FRAME_LEN
 
 enum row_kind {
 	K_SINK, /* sl_live_sink: XDP count-and-drop */

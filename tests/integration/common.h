@@ -29,23 +29,23 @@
 /* Bring a bed up or skip the test with the reason (not root, no netns). */
 #define itest_bed_up(tb, opts)                                             \
 	do {                                                               \
-		int err_ = sl_testbed_up((tb), (opts));                    \
+		int err_ = tb_up((tb), (opts));                            \
 		if (err_ == -EPERM || err_ == -EOPNOTSUPP)                 \
 			sl_test_skip("needs root with netns and veth: %s", \
-				     sl_testbed_error());                  \
+				     tb_error());                          \
 		if (err_)                                                  \
-			fail_msg("sl_testbed_up: %s", sl_testbed_error()); \
+			fail_msg("tb_up: %s", tb_error());                 \
 	} while (0)
 
 /* A socket created in one side's namespace (it stays there for life). */
-static inline int itest_socket(const struct sl_testbed *tb, int side,
-			       int domain, int type, int proto)
+static inline int itest_socket(const struct tb *tb, int side, int domain,
+			       int type, int proto)
 {
 	int fd;
 
-	assert_int_equal(sl_testbed_enter(tb, side), 0);
+	assert_int_equal(tb_enter(tb, side), 0);
 	fd = socket(domain, type | SOCK_CLOEXEC, proto);
-	assert_int_equal(sl_testbed_enter(tb, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(tb, TB_HOME), 0);
 	assert_true(fd >= 0);
 	return fd;
 }
@@ -74,9 +74,9 @@ static inline uint16_t itest_csum(const void *data, size_t len)
 
 /* One echo request from side `from` to the other side's address; 1 if the
  * reply came back within a second. */
-static inline int itest_ping(const struct sl_testbed *tb, int from, int v6)
+static inline int itest_ping(const struct tb *tb, int from, int v6)
 {
-	const struct sl_testbed_end *peer = &tb->end[!from];
+	const struct tb_end *peer = &tb->end[!from];
 	uint16_t id = (uint16_t)getpid(), seqno = (uint16_t)(from + 1);
 	uint8_t pkt[64], buf[256];
 	int fd, got = 0, tries;
@@ -137,7 +137,7 @@ static inline int itest_ping(const struct sl_testbed *tb, int from, int v6)
 }
 
 /* A UDP socket in `side` bound to its own address and port. */
-static inline int itest_udp_bound(const struct sl_testbed *tb, int side, int v6,
+static inline int itest_udp_bound(const struct tb *tb, int side, int v6,
 				  uint16_t port)
 {
 	int fd;
@@ -161,10 +161,10 @@ static inline int itest_udp_bound(const struct sl_testbed *tb, int side, int v6,
 }
 
 /* Send `msg` from a socket of side `from` to the other side's port. */
-static inline void itest_udp_send(const struct sl_testbed *tb, int from, int v6,
+static inline void itest_udp_send(const struct tb *tb, int from, int v6,
 				  uint16_t port, const char *msg)
 {
-	const struct sl_testbed_end *peer = &tb->end[!from];
+	const struct tb_end *peer = &tb->end[!from];
 	int fd;
 
 	if (!v6) {
@@ -204,9 +204,9 @@ static inline void itest_udp_expect(int fd, const char *msg)
 
 /* Run a shell command on the host (the bed's own `ip` commands); fail the
  * test if it fails. */
-static inline void itest_sh(const struct sl_testbed *tb, const char *fmt, ...)
+static inline void itest_sh(const struct tb *tb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static inline void itest_sh(const struct sl_testbed *tb, const char *fmt, ...)
+static inline void itest_sh(const struct tb *tb, const char *fmt, ...)
 {
 	char cmd[1024];
 	va_list ap;
@@ -215,7 +215,7 @@ static inline void itest_sh(const struct sl_testbed *tb, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	rc = sl_testbed_run(tb, SL_TESTBED_HOME, cmd);
+	rc = tb_run(tb, TB_HOME, cmd);
 	if (rc != 0)
 		fail_msg("'%s' exited %d", cmd, rc);
 }
@@ -226,19 +226,19 @@ static inline void itest_sh(const struct sl_testbed *tb, const char *fmt, ...)
  * in msg or ms pass. Returns that frame (the caller owns it) or NULL;
  * every other frame received is freed.
  */
-static inline struct sl_pkt *itest_exchange(const struct sl_testbed *tb,
+static inline struct sl_pkt *itest_exchange(const struct tb *tb,
 					    struct sl_port *port, int fd,
 					    uint16_t udp_port, const char *msg,
 					    int ms)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET,
 				  .sin_port = htons(udp_port),
-				  .sin_addr = tb->end[SL_TESTBED_B].ip4 };
+				  .sin_addr = tb->end[TB_B].ip4 };
 	uint64_t end = sl_time_ns() + (uint64_t)ms * 1000000u, next = 0;
 	size_t len = strlen(msg);
 	struct sl_pkt *p, *found = NULL;
 
-	assert_int_equal(sl_testbed_enter(tb, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(tb, TB_B), 0);
 	while (!found && sl_time_ns() < end) {
 		if (sl_time_ns() >= next) {
 			assert_int_equal(sendto(fd, msg, len, 0,
@@ -256,7 +256,7 @@ static inline struct sl_pkt *itest_exchange(const struct sl_testbed *tb,
 		}
 		usleep(500);
 	}
-	assert_int_equal(sl_testbed_enter(tb, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(tb, TB_HOME), 0);
 	return found;
 }
 
@@ -274,15 +274,15 @@ static inline void itest_turn_around(struct sl_pkt *p)
 
 /* The ids of our steering program on B's interface and of the BPF link
  * holding it; returns B's ifindex. */
-static inline int itest_our_xdp(const struct sl_testbed *tb, uint32_t *prog_id,
+static inline int itest_our_xdp(const struct tb *tb, uint32_t *prog_id,
 				uint32_t *link_id)
 {
 	struct sl_iface_facts f = { .sz = sizeof(f) };
 	uint32_t id = 0;
 
-	assert_int_equal(sl_testbed_enter(tb, SL_TESTBED_B), 0);
-	assert_int_equal(sl_probe_iface(tb->end[SL_TESTBED_B].ifname, &f), 0);
-	assert_int_equal(sl_testbed_enter(tb, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(tb, TB_B), 0);
+	assert_int_equal(sl_probe_iface(tb->end[TB_B].ifname, &f), 0);
+	assert_int_equal(tb_enter(tb, TB_HOME), 0);
 	assert_int_equal(f.n_xdp_progs, 1);
 	assert_true(f.xdp_progs[0].ours);
 	*prog_id = f.xdp_progs[0].id;

@@ -42,7 +42,7 @@
 
 #define PORT 7400
 
-static struct sl_testbed bed;
+static struct tb bed;
 static struct sl_pool *pool;
 
 static int setup(void **state)
@@ -55,11 +55,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	sl_testbed_enter(NULL, SL_TESTBED_HOME);
-	sl_testbed_down(&bed);
+	tb_enter(NULL, TB_HOME);
+	tb_down(&bed);
 	/* nothing of the bed left behind, whatever the test did to it */
-	assert_false(sl_testbed_ns_exists(bed.end[0].ns));
-	assert_false(sl_testbed_ns_exists(bed.end[1].ns));
+	assert_false(tb_ns_exists(bed.end[0].ns));
+	assert_false(tb_ns_exists(bed.end[1].ns));
 	sl_test_pool_full(pool);
 	sl_pool_destroy(pool);
 	return 0;
@@ -67,7 +67,7 @@ static int teardown(void **state)
 
 static void bed_up(void)
 {
-	struct sl_testbed_opts o = { .sz = sizeof(o) };
+	struct tb_opts o = { .sz = sizeof(o) };
 	char cmd[128];
 
 	if (geteuid() != 0)
@@ -76,7 +76,7 @@ static void bed_up(void)
 	/* as test_xdp does for native mode on veth: no GSO frames from A */
 	snprintf(cmd, sizeof(cmd), "ethtool -K %s tso off gso off >/dev/null",
 		 bed.end[0].ifname);
-	if (sl_testbed_run(&bed, SL_TESTBED_A, cmd) != 0)
+	if (tb_run(&bed, TB_A, cmd) != 0)
 		sl_test_skip("ethtool could not turn TSO off on the peer");
 }
 
@@ -88,9 +88,9 @@ static struct sl_port *open_b(const char *opts)
 
 	snprintf(spec, sizeof(spec), "auto:%s,match=udp:%u%s",
 		 bed.end[1].ifname, PORT, opts);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	p = sl_port_open(spec, &o);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	if (!p)
 		fail_msg("%s: %s", spec, sl_last_error());
 	return p;
@@ -125,9 +125,9 @@ static void roundtrip(struct sl_port *port, int fd, const char *msg)
 	if (!p)
 		fail_msg("'%s' never arrived", msg);
 	itest_turn_around(p);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	assert_int_equal(sl_tx_burst(port, 0, &p, 1), 1);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	/* several copies may have been sent; the first back is enough */
 	if (!itest_wait(fd, 2000)) {
 		struct sl_port_stats st = { .sz = sizeof(st) };
@@ -168,7 +168,7 @@ static void test_risk_levels(void **state)
 
 	(void)state;
 	bed_up();
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7401);
+	fd = itest_udp_bound(&bed, TB_A, 0, 7401);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sl_port *port = open_b(cases[i].opt);
 		enum sl_path p = path_of(port, &info);
@@ -211,7 +211,7 @@ static void test_set_match(void **state)
 
 	(void)state;
 	bed_up();
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7402);
+	fd = itest_udp_bound(&bed, TB_A, 0, 7402);
 	port = open_b("");
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
 	snprintf(rules, sizeof(rules), "udp:%u", PORT + 1);
@@ -220,8 +220,8 @@ static void test_set_match(void **state)
 	assert_non_null(p);
 	sl_pkt_free(p);
 	/* PORT is the kernel's again */
-	kfd = itest_udp_bound(&bed, SL_TESTBED_B, 0, PORT);
-	itest_udp_send(&bed, SL_TESTBED_A, 0, PORT, "kernel's again");
+	kfd = itest_udp_bound(&bed, TB_B, 0, PORT);
+	itest_udp_send(&bed, TB_A, 0, PORT, "kernel's again");
 	itest_udp_expect(kfd, "kernel's again");
 	close(kfd);
 	assert_int_equal(sl_port_close(port), 0);
@@ -241,7 +241,7 @@ static int child_unprivileged(void)
 	char spec[96];
 	struct sl_port *p;
 
-	if (sl_testbed_enter(&bed, SL_TESTBED_B))
+	if (tb_enter(&bed, TB_B))
 		return 10;
 	if (sl_drop_privileges(&po))
 		return 11;
@@ -318,7 +318,7 @@ static void test_fallback_when_xdp_removed(void **state)
 
 	(void)state;
 	bed_up();
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7402);
+	fd = itest_udp_bound(&bed, TB_A, 0, 7402);
 	struct sl_port *port = open_b(",risk=medium");
 
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
@@ -327,9 +327,9 @@ static void test_fallback_when_xdp_removed(void **state)
 	held = itest_exchange(&bed, port, fd, PORT, "held across", 3000);
 	assert_non_null(held);
 
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	assert_int_equal(sl_probe_iface(bed.end[1].ifname, &f), 0);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	assert_int_equal(f.n_xdp_progs, 1);
 	assert_true(f.xdp_progs[0].ours);
 	assert_int_equal(detach_link_of(f.xdp_progs[0].id), 0);
@@ -356,9 +356,9 @@ static void test_fallback_when_xdp_removed(void **state)
 	assert_int_equal(memcmp(held->data + held->len - 11, "held across", 11),
 			 0);
 	itest_turn_around(held);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	assert_int_equal(sl_tx_burst(port, 0, &held, 1), 1);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	{
 		char back[64];
 		ssize_t m;
@@ -373,9 +373,9 @@ static void test_fallback_when_xdp_removed(void **state)
 		assert_true(seen);
 	}
 	/* nothing left of ours on the interface */
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	assert_int_equal(sl_probe_iface(bed.end[1].ifname, &f), 0);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	assert_int_equal(f.n_xdp_progs, 0);
 	while (sl_rx_burst(port, 0, &p, 1) == 1)
 		sl_pkt_free(p);
@@ -397,7 +397,7 @@ static void bed_delete_link(void)
  * command, so no burst runs in between. */
 static void bed_recreate_link(bool del_first)
 {
-	const struct sl_testbed_end *a = &bed.end[0], *b = &bed.end[1];
+	const struct tb_end *a = &bed.end[0], *b = &bed.end[1];
 	char pre[128] = "";
 
 	if (del_first)
@@ -411,8 +411,7 @@ static void bed_recreate_link(bool del_first)
 		pre, b->ns, b->ifname, b->mac_str, bed.queues, bed.queues,
 		a->ifname, a->ns, a->mac_str, bed.queues, bed.queues);
 	for (int s = 0; s < 2; s++) {
-		const struct sl_testbed_end *me = &bed.end[s],
-					    *peer = &bed.end[!s];
+		const struct tb_end *me = &bed.end[s], *peer = &bed.end[!s];
 
 		itest_sh(
 			&bed,
@@ -438,7 +437,7 @@ static int burst_until_state(struct sl_port *port, int want, int ms)
 	uint64_t end = sl_time_ns() + (uint64_t)ms * 1000000u;
 	struct sl_pkt *p;
 
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	for (;;) {
 		assert_int_equal(sl_port_info(port, &info), 0);
 		if (info.state == want || sl_time_ns() >= end)
@@ -453,7 +452,7 @@ static int burst_until_state(struct sl_port *port, int want, int ms)
 			sl_pkt_free(p);
 		usleep(1000);
 	}
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	return info.state;
 }
 
@@ -476,7 +475,7 @@ static void test_iface_deleted(void **state)
 
 	(void)state;
 	bed_up();
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7403);
+	fd = itest_udp_bound(&bed, TB_A, 0, 7403);
 	struct sl_port *port = open_b("");
 
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
@@ -509,7 +508,7 @@ static void test_iface_deleted(void **state)
 	assert_non_null(strstr(ev[0].why, bed.end[1].ifname));
 
 	/* bursts go on returning 0, quickly: no retry loop behind them */
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	t0 = sl_time_ns();
 	for (i = 0; i < 100000; i++) {
 		assert_int_equal(sl_rx_burst(port, 0, &p, 1), 0);
@@ -517,7 +516,7 @@ static void test_iface_deleted(void **state)
 	}
 	assert_true(sl_time_ns() - t0 < 2000000000ull);
 	assert_int_equal(sl_auto_check(port), -ENOLINK);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 
 	/* the dead path let go of everything: program and link unloaded */
 	assert_true(itest_xdp_unloaded(prog, link));
@@ -561,7 +560,7 @@ static void test_iface_down_up(void **state)
 
 	(void)state;
 	bed_up();
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7404);
+	fd = itest_udp_bound(&bed, TB_A, 0, 7404);
 	struct sl_port *port = open_b("");
 
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
@@ -603,7 +602,7 @@ static void test_iface_recreated(void **state)
 	(void)state;
 	bed_up();
 	old_ifindex = bed.end[1].ifindex;
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7405);
+	fd = itest_udp_bound(&bed, TB_A, 0, 7405);
 	struct sl_port *port = open_b("");
 
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
@@ -681,7 +680,7 @@ static int child_no_path(int ready, int go)
 	int n, i;
 
 	cp = sl_pool_create(&pop);
-	if (!cp || sl_testbed_enter(&bed, SL_TESTBED_B))
+	if (!cp || tb_enter(&bed, TB_B))
 		return 10;
 	struct sl_port_opts o = { .sz = sizeof(o), .pool = cp };
 
@@ -784,7 +783,7 @@ static void test_iface_renamed_then_moved(void **state)
 
 	(void)state;
 	bed_up();
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7406);
+	fd = itest_udp_bound(&bed, TB_A, 0, 7406);
 	struct sl_port *port = open_b("");
 
 	roundtrip(port, fd, "before the rename");
@@ -797,9 +796,9 @@ static void test_iface_renamed_then_moved(void **state)
 		 bed.end[1].ifname, newname, bed.end[1].ns, newname);
 	roundtrip(port, fd, "after the rename");
 	/* the bursts look every 100 ms; make sure one look happened */
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	assert_int_equal(sl_auto_check(port), 0);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	assert_int_equal(path_of(port, &info), SL_PATH_XDP_COPY);
 	assert_string_equal(info.name, newname);
 	assert_int_equal(count_events(port, SL_AUTO_EVENT_RENAMED, &ev), 1);
@@ -833,7 +832,7 @@ static void *q1_loop(void *arg)
 	struct sl_pkt *p[8];
 	uint16_t n, i;
 
-	j->err = sl_testbed_enter(&bed, SL_TESTBED_B);
+	j->err = tb_enter(&bed, TB_B);
 	while (!j->err && !__atomic_load_n(&j->stop, __ATOMIC_ACQUIRE)) {
 		n = sl_rx_burst(j->port, 1, p, 8);
 		j->got += n;
@@ -856,7 +855,7 @@ static void *q1_loop(void *arg)
  * nothing lost. */
 static void test_iface_gone_two_queues(void **state)
 {
-	struct sl_testbed_opts o = { .sz = sizeof(o), .queues = 2 };
+	struct tb_opts o = { .sz = sizeof(o), .queues = 2 };
 	struct sl_port_info info = { .sz = sizeof(info) };
 	struct q1_job j = { 0 };
 	pthread_t t;
@@ -867,7 +866,7 @@ static void test_iface_gone_two_queues(void **state)
 	if (geteuid() != 0)
 		sl_test_skip("needs root (network namespaces, XDP)");
 	itest_bed_up(&bed, &o);
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7407);
+	fd = itest_udp_bound(&bed, TB_A, 0, 7407);
 	j.port = open_b(",queues=2");
 	assert_int_equal(sl_port_info(j.port, &info), 0);
 	printf("# %s, %u queues\n", info.mode, info.n_queues);
@@ -908,7 +907,7 @@ static void test_iface_recreated_udp_packet(void **state)
 
 	(void)state;
 	bed_up();
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 7408);
+	fd = itest_udp_bound(&bed, TB_A, 0, 7408);
 
 	struct sl_port *port = open_b(",risk=low");
 
@@ -918,9 +917,9 @@ static void test_iface_recreated_udp_packet(void **state)
 	roundtrip(port, fd, "udp, second interface");
 	/* the socket is bound to the address, back on the new interface, so
 	 * traffic may flow before a look at the link: make one */
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	assert_true(sl_auto_check(port) >= 0);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	roundtrip(port, fd, "udp, reopened");
 	assert_int_equal(path_of(port, &info), SL_PATH_UDP);
 	assert_int_equal(count_events(port, SL_AUTO_EVENT_REOPENED, &ev), 1);

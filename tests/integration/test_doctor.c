@@ -22,7 +22,7 @@
 
 #define HUGE_NR "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 
-static struct sl_testbed bed;
+static struct tb bed;
 static char sluice[PATH_MAX];
 static long huge_added;
 static char out[1 << 18];
@@ -30,7 +30,7 @@ static char out[1 << 18];
 static int teardown(void **state)
 {
 	(void)state;
-	sl_testbed_down(&bed);
+	tb_down(&bed);
 	/* give back what we reserved, leaving anyone else's */
 	if (huge_added) {
 		long now;
@@ -48,7 +48,7 @@ static int teardown(void **state)
 
 static void bed_up(unsigned queues)
 {
-	struct sl_testbed_opts o = { .sz = sizeof(o), .queues = queues };
+	struct tb_opts o = { .sz = sizeof(o), .queues = queues };
 
 	if (geteuid() != 0)
 		sl_test_skip("needs root (network namespaces)");
@@ -67,7 +67,7 @@ static json_object *doctor(const char *as, int *status)
 
 	snprintf(cmd, sizeof(cmd), "%s %s doctor --json %s 2>/dev/null",
 		 as ? as : "", sluice, bed.end[1].ifname);
-	*status = sl_testbed_capture(&bed, SL_TESTBED_B, cmd, out, sizeof(out));
+	*status = tb_capture(&bed, TB_B, cmd, out, sizeof(out));
 	brace = strchr(out, '{');
 	if (!brace)
 		fail_msg("doctor printed no JSON (status %d): %s", *status,

@@ -41,7 +41,7 @@ static const struct kind XDP = { "xdp", ",mode=copy" };
 static const struct kind V3 = { "packet", "" };
 static const struct kind V2 = { "packet", ",tpacket=v2" };
 
-static struct sl_testbed bed;
+static struct tb bed;
 static struct sl_pool *pool;
 
 static int setup(void **state)
@@ -54,10 +54,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	sl_testbed_enter(NULL, SL_TESTBED_HOME);
-	sl_testbed_down(&bed);
-	assert_false(sl_testbed_ns_exists(bed.end[0].ns));
-	assert_false(sl_testbed_ns_exists(bed.end[1].ns));
+	tb_enter(NULL, TB_HOME);
+	tb_down(&bed);
+	assert_false(tb_ns_exists(bed.end[0].ns));
+	assert_false(tb_ns_exists(bed.end[1].ns));
 	sl_test_pool_full(pool);
 	sl_pool_destroy(pool);
 	return 0;
@@ -65,7 +65,7 @@ static int teardown(void **state)
 
 static void bed_up(void)
 {
-	struct sl_testbed_opts o = { .sz = sizeof(o) };
+	struct tb_opts o = { .sz = sizeof(o) };
 
 	if (geteuid() != 0)
 		sl_test_skip("needs root (network namespaces, XDP)");
@@ -85,9 +85,9 @@ static struct sl_port *open_b(const struct kind *k)
 
 	snprintf(spec, sizeof(spec), "%s:%s,match=udp:%u%s", k->drv,
 		 bed.end[1].ifname, PORT, k->opts);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	p = sl_port_open(spec, &o);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	if (!p)
 		fail_msg("%s: %s", spec, sl_last_error());
 	return p;
@@ -112,9 +112,9 @@ static void roundtrip(struct sl_port *port, int fd, const char *msg)
 	if (!p)
 		fail_msg("'%s' never arrived", msg);
 	itest_turn_around(p);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	assert_int_equal(sl_tx_burst(port, 0, &p, 1), 1);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	if (!itest_wait(fd, 2000))
 		fail_msg("no reply to '%s'", msg);
 	n = recv(fd, back, sizeof(back) - 1, 0);
@@ -149,7 +149,7 @@ static int burst_until(struct sl_port *port, int want, int ms, bool tx,
 	struct sl_port_info info;
 	struct sl_pkt *p;
 
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	for (;;) {
 		info = info_of(port);
 		if (info.state == want || sl_time_ns() >= end)
@@ -163,7 +163,7 @@ static int burst_until(struct sl_port *port, int want, int ms, bool tx,
 		}
 		usleep(1000);
 	}
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	if (took_ns)
 		*took_ns = sl_time_ns() - t0;
 	return info.state;
@@ -199,7 +199,7 @@ static void deleted_idle(const struct kind *k)
 	int fd, i;
 
 	bed_up();
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, PORT);
+	fd = itest_udp_bound(&bed, TB_A, 0, PORT);
 	struct sl_port *port = open_b(k);
 
 	roundtrip(port, fd, "before the delete");
@@ -228,14 +228,14 @@ static void deleted_idle(const struct kind *k)
 		wake = sl_test_xstat(port, "wakeups");
 		checks = sl_test_xstat(port, "link_checks");
 	}
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	t0 = sl_time_ns();
 	for (i = 0; i < 100000; i++) {
 		assert_int_equal(sl_rx_burst(port, 0, &p, 1), 0);
 		assert_int_equal(sl_tx_burst(port, 0, &held, 1), 0);
 	}
 	took = sl_time_ns() - t0;
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	printf("# 100k receive + transmit bursts in ERROR: %.1f ms\n",
 	       (double)took / 1e6);
 	assert_true(took < 1000000000ull);
@@ -270,7 +270,7 @@ static void deleted_busy(const struct kind *k)
 	int fd;
 
 	bed_up();
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, PORT);
+	fd = itest_udp_bound(&bed, TB_A, 0, PORT);
 	struct sl_port *port = open_b(k);
 
 	roundtrip(port, fd, "before the delete");
@@ -278,9 +278,9 @@ static void deleted_busy(const struct kind *k)
 		 bed.end[1].ifname);
 	assert_int_equal(info_of(port).state, SL_PORT_UP);
 	p = frame60();
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	took = sl_tx_burst(port, 0, &p, 1);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	/* xdp posts the frame before the kick tells (the port owns it,
 	 * counted in tx_errors); packet hears it from sendmmsg and leaves
 	 * it with the caller */
@@ -303,7 +303,7 @@ static void moved(const struct kind *k)
 	int fd;
 
 	bed_up();
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, PORT);
+	fd = itest_udp_bound(&bed, TB_A, 0, PORT);
 	struct sl_port *port = open_b(k);
 
 	roundtrip(port, fd, "before the move");
@@ -317,9 +317,9 @@ static void moved(const struct kind *k)
 	check_gone_error(port, k->drv);
 	assert_int_equal(sl_port_close(port), 0);
 
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_A), 0);
+	assert_int_equal(tb_enter(&bed, TB_A), 0);
 	assert_int_equal(sl_probe_iface(bed.end[1].ifname, &f), 0);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	assert_int_equal(f.n_xdp_progs, 0);
 	close(fd);
 }
@@ -335,7 +335,7 @@ static void down_up(const struct kind *k)
 	int fd;
 
 	bed_up();
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, PORT);
+	fd = itest_udp_bound(&bed, TB_A, 0, PORT);
 	struct sl_port *port = open_b(k);
 
 	roundtrip(port, fd, "before down");

@@ -33,7 +33,7 @@
 #include "drivers/udp/udp.h"
 #include "port/busy_poll.h"
 
-static struct sl_testbed bed;
+static struct tb bed;
 static struct sl_pool *pool;
 
 static int setup(void **state)
@@ -46,8 +46,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	sl_testbed_enter(NULL, SL_TESTBED_HOME);
-	sl_testbed_down(&bed);
+	tb_enter(NULL, TB_HOME);
+	tb_down(&bed);
 	sl_test_pool_full(pool);
 	sl_pool_destroy(pool);
 	return 0;
@@ -61,9 +61,9 @@ static struct sl_port *open_side(int side, const char *opts)
 	struct sl_port *p;
 
 	snprintf(spec, sizeof(spec), "packet:%s%s", bed.end[side].ifname, opts);
-	assert_int_equal(sl_testbed_enter(&bed, side), 0);
+	assert_int_equal(tb_enter(&bed, side), 0);
 	p = sl_port_open(spec, &o);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	if (!p)
 		fail_msg("%s: %s", spec, sl_last_error());
 	return p;
@@ -72,7 +72,7 @@ static struct sl_port *open_side(int side, const char *opts)
 /* A packet port on B's veth end, opened inside B. */
 static struct sl_port *open_b(const char *opts)
 {
-	return open_side(SL_TESTBED_B, opts);
+	return open_side(TB_B, opts);
 }
 
 /* opts followed by extra (",tpacket=v2", ",busy_poll", ...). */
@@ -135,10 +135,10 @@ static void round_trip(int v6, const char *extra)
 						       "tpacket-v2" :
 						       "tpacket-v3");
 	}
-	fa = itest_udp_bound(&bed, SL_TESTBED_A, v6, 9101);
-	fb = itest_udp_bound(&bed, SL_TESTBED_B, v6, 9100); /* no ICMP */
-	addr_of(SL_TESTBED_A, v6, 9101, &a);
-	addr_of(SL_TESTBED_B, v6, 9100, &b);
+	fa = itest_udp_bound(&bed, TB_A, v6, 9101);
+	fb = itest_udp_bound(&bed, TB_B, v6, 9100); /* no ICMP */
+	addr_of(TB_A, v6, 9101, &a);
+	addr_of(TB_B, v6, 9100, &b);
 	{
 		struct sockaddr_storage ss;
 		socklen_t sl;
@@ -253,10 +253,10 @@ static void test_match_only(void **state)
 	itest_bed_up(&bed, NULL);
 	p = open_b(",match=udp:9200");
 	for (v6 = 0; v6 < 2; v6++) {
-		itest_udp_send(&bed, SL_TESTBED_A, v6, 9201, "other port");
-		itest_udp_send(&bed, SL_TESTBED_A, v6, 9199, "other port");
-		assert_true(itest_ping(&bed, SL_TESTBED_A, v6));
-		itest_udp_send(&bed, SL_TESTBED_A, v6, 9200, "this one");
+		itest_udp_send(&bed, TB_A, v6, 9201, "other port");
+		itest_udp_send(&bed, TB_A, v6, 9199, "other port");
+		assert_true(itest_ping(&bed, TB_A, v6));
+		itest_udp_send(&bed, TB_A, v6, 9200, "this one");
 		assert_int_equal(rx_wait(p, 1, pkts, 16, 16, 300, NULL), 1);
 		assert_int_equal(sl_udp_parse(pkts[0], &v), 0);
 		assert_int_equal(v.dst.family, v6 ? AF_INET6 : AF_INET);
@@ -267,7 +267,7 @@ static void test_match_only(void **state)
 	/* receive times turned on in use (sl_port_rx_ts_on), and the
 	 * kernel's: a frame read 0.3 s after it came says when it came */
 	assert_int_equal(sl_port_rx_ts_on(p), 0);
-	itest_udp_send(&bed, SL_TESTBED_A, 0, 9200, "late");
+	itest_udp_send(&bed, TB_A, 0, 9200, "late");
 	usleep(300000);
 	assert_int_equal(rx_wait(p, 1, pkts, 16, 16, 300, NULL), 1);
 	assert_true(pkts[0]->flags & SL_PKT_F_RX_TS);
@@ -278,8 +278,8 @@ static void test_match_only(void **state)
 	/* the filter changes in place (sl_port_set_match): 9201 now, and
 	 * 9200 no more */
 	assert_int_equal(sl_port_set_match(p, "udp:9201"), 0);
-	itest_udp_send(&bed, SL_TESTBED_A, 0, 9200, "not now");
-	itest_udp_send(&bed, SL_TESTBED_A, 0, 9201, "this one");
+	itest_udp_send(&bed, TB_A, 0, 9200, "not now");
+	itest_udp_send(&bed, TB_A, 0, 9201, "this one");
 	assert_int_equal(rx_wait(p, 1, pkts, 16, 16, 300, NULL), 1);
 	assert_int_equal(sl_udp_parse(pkts[0], &v), 0);
 	assert_int_equal(v.dst.port, 9201);
@@ -287,13 +287,13 @@ static void test_match_only(void **state)
 	assert_int_equal(sl_port_set_match(p, "udp:70000"), -EINVAL);
 	/* none: nothing, not even its own number */
 	assert_int_equal(sl_port_set_match(p, "none"), 0);
-	itest_udp_send(&bed, SL_TESTBED_A, 0, 9201, "not now");
+	itest_udp_send(&bed, TB_A, 0, 9201, "not now");
 	assert_int_equal(rx_wait(p, 1, pkts, 16, 16, 300, NULL), 0);
 	assert_int_equal(sl_port_close(p), 0);
 
 	/* match=all sees the ping too */
 	p = open_b("");
-	assert_true(itest_ping(&bed, SL_TESTBED_A, 0));
+	assert_true(itest_ping(&bed, TB_A, 0));
 	{
 		unsigned n = rx_wait(p, 1, pkts, 16, 1, 300, NULL), i;
 		bool icmp = false;
@@ -325,8 +325,7 @@ static void fanout(const char *extra)
 	p = open_b(with(",fanout=2,match=udp:9300", extra, opts, sizeof(opts)));
 	to.sin_addr = bed.end[1].ip4;
 	for (i = 0; i < 16; i++)
-		fds[i] = itest_udp_bound(&bed, SL_TESTBED_A, 0,
-					 (uint16_t)(9400 + i));
+		fds[i] = itest_udp_bound(&bed, TB_A, 0, (uint16_t)(9400 + i));
 	for (i = 0; i < 64; i++)
 		assert_int_equal(sendto(fds[i % 16], "fan", 3, 0,
 					(struct sockaddr *)&to, sizeof(to)),
@@ -365,15 +364,14 @@ static void vlan(const char *extra)
 	char opts[96];
 	int n;
 
-	a = open_side(SL_TESTBED_A,
-		      with(",match=udp:1", extra, opts, sizeof(opts)));
+	a = open_side(TB_A, with(",match=udp:1", extra, opts, sizeof(opts)));
 	b = open_b(with(",match=udp:9700", extra, opts, sizeof(opts)));
 	memset(&hp, 0, sizeof(hp));
 	memcpy(hp.src_mac, bed.end[0].mac, 6);
 	memcpy(hp.dst_mac, bed.end[1].mac, 6);
 	hp.vlan_tci = 0x6042; /* PCP 3, VID 0x42 */
-	addr_of(SL_TESTBED_A, 0, 9701, &hp.src);
-	addr_of(SL_TESTBED_B, 0, 9700, &hp.dst);
+	addr_of(TB_A, 0, 9701, &hp.src);
+	addr_of(TB_B, 0, 9700, &hp.dst);
 	s = sl_pkt_alloc(pool);
 	n = sl_udp_build(s->data, sl_pkt_tailroom(s), &hp, "tagged frame", 12);
 	assert_true(n > 0);
@@ -457,8 +455,8 @@ static void test_rtt_tpacket_v2(void **state)
 
 	(void)state;
 	itest_bed_up(&bed, NULL);
-	fa = itest_udp_bound(&bed, SL_TESTBED_A, 0, 9601);
-	fb = itest_udp_bound(&bed, SL_TESTBED_B, 0, 9600); /* no ICMP */
+	fa = itest_udp_bound(&bed, TB_A, 0, 9601);
+	fb = itest_udp_bound(&bed, TB_B, 0, 9600); /* no ICMP */
 	p = open_b(",match=udp:9600,tpacket=v3");
 	v3 = rtt_median(p, fa, 50, &v3_99);
 	assert_int_equal(sl_port_close(p), 0);
@@ -522,17 +520,17 @@ static void test_busy_poll_udp(void **state)
 	itest_bed_up(&bed, NULL);
 	snprintf(spec, sizeof(spec), "udp:%s:9900,busy_poll",
 		 bed.end[1].ip4_str);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	p = sl_port_open(spec, &o);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	if (!p)
 		fail_msg("%s: %s", spec, sl_last_error());
 	assert_int_equal(sl_port_info(p, &info), 0);
 	assert_int_equal(info.n_refused, 0);
 	assert_int_equal(sl_busy_poll_get(sl_udp_socket_fd(p)),
 			 SL_BUSY_POLL_US);
-	fa = itest_udp_bound(&bed, SL_TESTBED_A, 0, 9901);
-	itest_udp_send(&bed, SL_TESTBED_A, 0, 9900, "busy udp");
+	fa = itest_udp_bound(&bed, TB_A, 0, 9901);
+	itest_udp_send(&bed, TB_A, 0, 9900, "busy udp");
 	assert_int_equal(rx_wait(p, 1, pkts, 4, 1, 2000, NULL), 1);
 	/* back to A's socket on 9901 */
 	{
@@ -547,8 +545,8 @@ static void test_busy_poll_udp(void **state)
 		struct sl_addr dst;
 
 		memset(&hp, 0, sizeof(hp));
-		addr_of(SL_TESTBED_B, 0, 9900, &hp.src);
-		addr_of(SL_TESTBED_A, 0, 9901, &dst);
+		addr_of(TB_B, 0, 9900, &hp.src);
+		addr_of(TB_A, 0, 9901, &dst);
 		hp.dst = dst;
 		assert_int_equal(sl_udp_send_to(p, 0, &hp, "answer", 6), 0);
 	}
@@ -571,9 +569,9 @@ static void test_neigh(void **state)
 	(void)state;
 	itest_bed_up(&bed, NULL);
 	ifb = bed.end[1].ifindex;
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	for (v6 = 0; v6 < 2; v6++) {
-		addr_of(SL_TESTBED_A, v6, 0, &a);
+		addr_of(TB_A, v6, 0, &a);
 		/* the route to A: on-link, from B's address */
 		assert_int_equal(sl_route_nexthop(&a, &nh), 0);
 		assert_int_equal(nh.ifindex, ifb);
@@ -583,7 +581,7 @@ static void test_neigh(void **state)
 		{
 			struct sl_addr bsrc;
 
-			addr_of(SL_TESTBED_B, v6, 0, &bsrc);
+			addr_of(TB_B, v6, 0, &bsrc);
 			assert_true(sl_addr_equal(&nh.src, &bsrc));
 		}
 		/* pinned */
@@ -594,7 +592,7 @@ static void test_neigh(void **state)
 		snprintf(cmd, sizeof(cmd), "ip neigh del %s dev %s",
 			 v6 ? bed.end[0].ip6_str : bed.end[0].ip4_str,
 			 bed.end[1].ifname);
-		assert_int_equal(sl_testbed_run(&bed, SL_TESTBED_B, cmd), 0);
+		assert_int_equal(tb_run(&bed, TB_B, cmd), 0);
 		/* timeout 0: the table only, no datagram that would make
 		 * the kernel resolve it (no entry appears) */
 		assert_int_equal(sl_neigh_resolve(ifb, &a, mac, 0), -EAGAIN);
@@ -603,7 +601,7 @@ static void test_neigh(void **state)
 			 "test -z \"$(ip neigh show %s dev %s)\"",
 			 v6 ? bed.end[0].ip6_str : bed.end[0].ip4_str,
 			 bed.end[1].ifname);
-		assert_int_equal(sl_testbed_run(&bed, SL_TESTBED_B, cmd), 0);
+		assert_int_equal(tb_run(&bed, TB_B, cmd), 0);
 		memset(mac, 0, 6);
 		assert_int_equal(sl_neigh_resolve(ifb, &a, mac, 2000), 0);
 		assert_memory_equal(mac, bed.end[0].mac, 6);
@@ -632,7 +630,7 @@ static void test_neigh(void **state)
 		assert_non_null(strstr(sl_last_error(), " within 300 ms"));
 		assert_non_null(strstr(sl_last_error(), bed.end[1].ifname));
 	}
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	(void)msg;
 }
 
@@ -648,12 +646,12 @@ static void test_send_routed(void **state)
 	itest_bed_up(&bed, NULL);
 	p = open_b(",match=udp:1");
 	for (v6 = 0; v6 < 2; v6++) {
-		fa = itest_udp_bound(&bed, SL_TESTBED_A, v6, 9501);
-		addr_of(SL_TESTBED_A, v6, 9501, &dst);
-		assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+		fa = itest_udp_bound(&bed, TB_A, v6, 9501);
+		addr_of(TB_A, v6, 9501, &dst);
+		assert_int_equal(tb_enter(&bed, TB_B), 0);
 		assert_int_equal(
 			sl_udp_params_route(&hp, &dst, 9502, 1000, &ifx), 0);
-		assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+		assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 		assert_int_equal(ifx, bed.end[1].ifindex);
 		assert_memory_equal(hp.dst_mac, bed.end[0].mac, 6);
 		assert_memory_equal(hp.src_mac, bed.end[1].mac, 6);

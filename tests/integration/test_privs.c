@@ -28,13 +28,13 @@
 #define PORT_XDP 7500
 #define PORT_PKT 7502
 
-static struct sl_testbed bed;
+static struct tb bed;
 
 static int teardown(void **state)
 {
 	(void)state;
-	sl_testbed_enter(NULL, SL_TESTBED_HOME);
-	sl_testbed_down(&bed);
+	tb_enter(NULL, TB_HOME);
+	tb_down(&bed);
 	return 0;
 }
 
@@ -101,10 +101,10 @@ static int child(const struct sl_privs_opts *po)
 	char spec[96];
 	int fd, raw, r;
 
-	CHECK(10, sl_testbed_enter(&bed, SL_TESTBED_A) == 0);
+	CHECK(10, tb_enter(&bed, TB_A) == 0);
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	CHECK(11, fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-	CHECK(12, sl_testbed_enter(&bed, SL_TESTBED_B) == 0);
+	CHECK(12, tb_enter(&bed, TB_B) == 0);
 	snprintf(spec, sizeof(spec), "xdp:%s,match=udp:%u,mode=copy",
 		 bed.end[1].ifname, PORT_XDP);
 	xp = sl_port_open(spec, &o);
@@ -158,7 +158,7 @@ static int child(const struct sl_privs_opts *po)
 
 static void run(const struct sl_privs_opts *po)
 {
-	struct sl_testbed_opts o = { .sz = sizeof(o) };
+	struct tb_opts o = { .sz = sizeof(o) };
 	char cmd[128];
 	pid_t pid;
 	int st;
@@ -168,7 +168,7 @@ static void run(const struct sl_privs_opts *po)
 	itest_bed_up(&bed, &o);
 	snprintf(cmd, sizeof(cmd), "ethtool -K %s tso off gso off >/dev/null",
 		 bed.end[0].ifname);
-	if (sl_testbed_run(&bed, SL_TESTBED_A, cmd) != 0)
+	if (tb_run(&bed, TB_A, cmd) != 0)
 		sl_test_skip("ethtool could not turn TSO off on the peer");
 	fflush(stdout);
 	pid = fork();

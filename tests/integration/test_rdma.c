@@ -22,7 +22,7 @@
 
 #include <sluice/rdma.h>
 
-static struct sl_testbed bed;
+static struct tb bed;
 static struct sl_pool *pool;
 
 static int setup(void **state)
@@ -35,8 +35,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	sl_testbed_enter(NULL, SL_TESTBED_HOME);
-	sl_testbed_down(&bed);
+	tb_enter(NULL, TB_HOME);
+	tb_down(&bed);
 	sl_test_pool_full(pool);
 	sl_pool_destroy(pool);
 	return 0;
@@ -83,9 +83,9 @@ static void side_open(struct side *s, int which, const char *opts)
 	else
 		snprintf(spec, sizeof(spec), "udp:%s:%d%s",
 			 bed.end[which].ip4_str, SL_RDMA_UDP_PORT, opts);
-	assert_int_equal(sl_testbed_enter(&bed, which), 0);
+	assert_int_equal(tb_enter(&bed, which), 0);
 	s->port = sl_port_open(spec, &o);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	if (!s->port)
 		fail_msg("%s: %s", spec, sl_last_error());
 	s->pd = sl_rdma_pd_create();
@@ -268,11 +268,11 @@ static void transfer(void)
 	else
 		sl_test_tmpfile("rdma-b.pcap", cap, sizeof(cap));
 	snprintf(opts, sizeof(opts), ",capture=%s", cap);
-	side_open(&sd[0], SL_TESTBED_A, "");
-	side_open(&sd[1], SL_TESTBED_B, opts);
+	side_open(&sd[0], TB_A, "");
+	side_open(&sd[1], TB_B, opts);
 	/* A starts just before the PSN wrap */
-	side_connect(&sd[0], SL_TESTBED_A, &sd[1], 0xffffe0, 700);
-	side_connect(&sd[1], SL_TESTBED_B, &sd[0], 700, 0xffffe0);
+	side_connect(&sd[0], TB_A, &sd[1], 0xffffe0, 700);
+	side_connect(&sd[1], TB_B, &sd[0], 700, 0xffffe0);
 
 	src = malloc(n);
 	rd = calloc(1, n);

@@ -15,16 +15,16 @@
 #include "common.h"
 #include "drivers/xdp/steer.h"
 
-static struct sl_testbed bed;
+static struct tb bed;
 static struct sl_steer *steer;
 
 static int teardown(void **state)
 {
 	(void)state;
-	sl_testbed_enter(NULL, SL_TESTBED_HOME);
+	tb_enter(NULL, TB_HOME);
 	sl_steer_destroy(steer);
 	steer = NULL;
-	sl_testbed_down(&bed);
+	tb_down(&bed);
 	return 0;
 }
 
@@ -235,9 +235,7 @@ static int ip_link_shows_xdp(void)
 	char cmd[128], out[1024];
 
 	snprintf(cmd, sizeof(cmd), "ip -d link show dev %s", bed.end[1].ifname);
-	assert_int_equal(sl_testbed_capture(&bed, SL_TESTBED_B, cmd, out,
-					    sizeof(out)),
-			 0);
+	assert_int_equal(tb_capture(&bed, TB_B, cmd, out, sizeof(out)), 0);
 	return strstr(out, "xdp") != NULL;
 }
 
@@ -245,9 +243,9 @@ static int find_in_b(char *who, size_t len)
 {
 	int ret;
 
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	ret = sl_steer_find_attached(bed.end[1].ifindex, who, len);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	return ret;
 }
 
@@ -267,9 +265,9 @@ static void test_generic_mode_passes_everything(void **state)
 	assert_int_equal(sl_steer_load(&steer, &r, 1), 0);
 	assert_int_equal(find_in_b(who, sizeof(who)), SL_STEER_FOUND_NONE);
 
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	err = sl_steer_attach(steer, bed.end[1].ifindex, SL_STEER_MODE_SKB);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	if (err)
 		fail_msg("attach: %s", sl_last_error());
 	assert_true(ip_link_shows_xdp());
@@ -278,33 +276,33 @@ static void test_generic_mode_passes_everything(void **state)
 
 	/* a second program is refused, and the message says what is there */
 	assert_int_equal(sl_steer_load(&second, &r, 1), 0);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	err = sl_steer_attach(second, bed.end[1].ifindex, SL_STEER_MODE_SKB);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	sl_steer_destroy(second);
 	assert_true(err == -EBUSY || err == -EEXIST);
 	assert_non_null(strstr(sl_last_error(), "sl_steer (sluice)"));
 
 	/* no socket bound: the matching flow still reaches the kernel */
-	fd7777 = itest_udp_bound(&bed, SL_TESTBED_B, 0, 7777);
-	fd7778 = itest_udp_bound(&bed, SL_TESTBED_B, 0, 7778);
-	fd6 = itest_udp_bound(&bed, SL_TESTBED_B, 1, 7777);
+	fd7777 = itest_udp_bound(&bed, TB_B, 0, 7777);
+	fd7778 = itest_udp_bound(&bed, TB_B, 0, 7778);
+	fd6 = itest_udp_bound(&bed, TB_B, 1, 7777);
 	for (i = 0; i < n; i++) {
 		snprintf(msg, sizeof(msg), "to 7777 #%d", i);
-		itest_udp_send(&bed, SL_TESTBED_A, 0, 7777, msg);
+		itest_udp_send(&bed, TB_A, 0, 7777, msg);
 		itest_udp_expect(fd7777, msg);
 		snprintf(msg, sizeof(msg), "to 7778 #%d", i);
-		itest_udp_send(&bed, SL_TESTBED_A, 0, 7778, msg);
+		itest_udp_send(&bed, TB_A, 0, 7778, msg);
 		itest_udp_expect(fd7778, msg);
 	}
-	itest_udp_send(&bed, SL_TESTBED_A, 1, 7777, "v6 to 7777");
+	itest_udp_send(&bed, TB_A, 1, 7777, "v6 to 7777");
 	itest_udp_expect(fd6, "v6 to 7777");
 	close(fd7777);
 	close(fd7778);
 	close(fd6);
-	assert_true(itest_ping(&bed, SL_TESTBED_A, 0));
-	assert_true(itest_ping(&bed, SL_TESTBED_A, 1));
-	assert_true(itest_ping(&bed, SL_TESTBED_B, 0));
+	assert_true(itest_ping(&bed, TB_A, 0));
+	assert_true(itest_ping(&bed, TB_A, 1));
+	assert_true(itest_ping(&bed, TB_B, 0));
 
 	assert_int_equal(sl_steer_read_stats(steer, &st), 0);
 	printf("# counters: matched %llu passed %llu redirect_failed %llu\n",
@@ -338,9 +336,9 @@ static void test_foreign_program_is_told_apart(void **state)
 	itest_bed_up(&bed, NULL);
 	pfd = bpf_prog_load(BPF_PROG_TYPE_XDP, "other", "MIT", prog, 2, NULL);
 	assert_true(pfd >= 0);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	lfd = bpf_link_create(pfd, bed.end[1].ifindex, BPF_XDP, &lo);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	assert_true(lfd >= 0);
 	assert_int_equal(find_in_b(who, sizeof(who)), SL_STEER_FOUND_OTHER);
 	assert_non_null(strstr(who, "other (not sluice) mode skb"));
@@ -367,8 +365,7 @@ static void test_killed_owner_leaves_no_program(void **state)
 		struct sl_steer *s;
 
 		close(pfd[0]);
-		if (sl_steer_load(&s, &r, 1) ||
-		    sl_testbed_enter(&bed, SL_TESTBED_B) ||
+		if (sl_steer_load(&s, &r, 1) || tb_enter(&bed, TB_B) ||
 		    sl_steer_attach(s, bed.end[1].ifindex, SL_STEER_MODE_SKB))
 			_exit(2);
 		if (write(pfd[1], "k", 1) != 1)

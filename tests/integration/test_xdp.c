@@ -32,17 +32,17 @@
 
 #define PORT 7300
 
-static struct sl_testbed bed;
+static struct tb bed;
 static struct sl_pool *pool;
 
 static int teardown(void **state)
 {
 	(void)state;
-	sl_testbed_enter(NULL, SL_TESTBED_HOME);
+	tb_enter(NULL, TB_HOME);
 	if (pool)
 		sl_pool_destroy(pool);
 	pool = NULL;
-	sl_testbed_down(&bed);
+	tb_down(&bed);
 	return 0;
 }
 
@@ -54,7 +54,7 @@ static void need_root(void)
 
 static void bed_up(unsigned queues)
 {
-	struct sl_testbed_opts o = { .sz = sizeof(o), .queues = queues };
+	struct tb_opts o = { .sz = sizeof(o), .queues = queues };
 
 	need_root();
 	itest_bed_up(&bed, &o);
@@ -69,9 +69,9 @@ static struct sl_port *open_b(const char *opts, struct sl_pool *p)
 	char spec[256];
 
 	snprintf(spec, sizeof(spec), "xdp:%s%s", bed.end[1].ifname, opts);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	port = sl_port_open(spec, &po);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	return port;
 }
 
@@ -88,9 +88,9 @@ static int find_in_b(char *who, size_t len)
 {
 	int r;
 
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	r = sl_steer_find_attached(bed.end[1].ifindex, who, len);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	return r;
 }
 
@@ -145,7 +145,7 @@ static uint64_t now_ms(void)
 static void check_frame(const struct sl_pkt *p, int v6, uint16_t sport,
 			const char *msg)
 {
-	const struct sl_testbed_end *a = &bed.end[0], *b = &bed.end[1];
+	const struct tb_end *a = &bed.end[0], *b = &bed.end[1];
 	const uint8_t *f = p->data;
 	size_t l3 = 14, l4, mlen = strlen(msg);
 	uint16_t v;
@@ -214,11 +214,11 @@ static void roundtrip(struct sl_port *port, int v6, uint16_t sport)
 	ssize_t n;
 	int fd;
 
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, v6, sport);
+	fd = itest_udp_bound(&bed, TB_A, v6, sport);
 	snprintf(msg, sizeof(msg), "sluice xdp %s from %u", v6 ? "v6" : "v4",
 		 sport);
 	{
-		const struct sl_testbed_end *b = &bed.end[1];
+		const struct tb_end *b = &bed.end[1];
 		struct sockaddr_in to4 = { .sin_family = AF_INET,
 					   .sin_port = htons(PORT),
 					   .sin_addr = b->ip4 };
@@ -301,7 +301,7 @@ static void test_native_roundtrip(void **state)
 	bed_up(1);
 	snprintf(cmd, sizeof(cmd), "ethtool -K %s tso off gso off >/dev/null",
 		 bed.end[0].ifname);
-	if (sl_testbed_run(&bed, SL_TESTBED_A, cmd) != 0)
+	if (tb_run(&bed, TB_A, cmd) != 0)
 		sl_test_skip("ethtool could not turn TSO off on the peer");
 	port = must_open_b(",match=udp:7300,mode=copy");
 	assert_int_equal(sl_port_info(port, &info), 0);
@@ -323,15 +323,15 @@ static void test_kernel_keeps_the_rest(void **state)
 	bed_up(1);
 	port = must_open_b(",match=udp:7300,mode=copy-generic");
 	/* ping both ways, both families */
-	assert_true(itest_ping(&bed, SL_TESTBED_A, 0));
-	assert_true(itest_ping(&bed, SL_TESTBED_A, 1));
-	assert_true(itest_ping(&bed, SL_TESTBED_B, 0));
+	assert_true(itest_ping(&bed, TB_A, 0));
+	assert_true(itest_ping(&bed, TB_A, 1));
+	assert_true(itest_ping(&bed, TB_B, 0));
 	/* TCP from A to B */
 	a.sin_addr = bed.end[1].ip4;
-	lfd = itest_socket(&bed, SL_TESTBED_B, AF_INET, SOCK_STREAM, 0);
+	lfd = itest_socket(&bed, TB_B, AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(listen(lfd, 1), 0);
-	cfd = itest_socket(&bed, SL_TESTBED_A, AF_INET, SOCK_STREAM, 0);
+	cfd = itest_socket(&bed, TB_A, AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(connect(cfd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_true(itest_wait(lfd, 2000));
 	afd = accept(lfd, NULL, NULL);
@@ -349,11 +349,11 @@ static void test_kernel_keeps_the_rest(void **state)
 	close(lfd);
 	/* UDP to another port reaches B's kernel socket; to PORT it does not:
 	 * the port takes it */
-	fd_other = itest_udp_bound(&bed, SL_TESTBED_B, 0, 7301);
-	fd_same = itest_udp_bound(&bed, SL_TESTBED_B, 0, PORT);
-	itest_udp_send(&bed, SL_TESTBED_A, 0, 7301, "to the kernel");
+	fd_other = itest_udp_bound(&bed, TB_B, 0, 7301);
+	fd_same = itest_udp_bound(&bed, TB_B, 0, PORT);
+	itest_udp_send(&bed, TB_A, 0, 7301, "to the kernel");
 	itest_udp_expect(fd_other, "to the kernel");
-	itest_udp_send(&bed, SL_TESTBED_A, 0, PORT, "to the port");
+	itest_udp_send(&bed, TB_A, 0, PORT, "to the port");
 	p = sl_test_rx_one(port, 0, 2000);
 	assert_non_null(p);
 	sl_pkt_free(p);
@@ -363,8 +363,8 @@ static void test_kernel_keeps_the_rest(void **state)
 	assert_true(sl_test_xstat(port, "steer_passed") >= 4);
 	close_and_check(port);
 	/* closed: the flow is the kernel's again */
-	fd_same = itest_udp_bound(&bed, SL_TESTBED_B, 0, PORT);
-	itest_udp_send(&bed, SL_TESTBED_A, 0, PORT, "kernel again");
+	fd_same = itest_udp_bound(&bed, TB_B, 0, PORT);
+	itest_udp_send(&bed, TB_A, 0, PORT, "kernel again");
 	itest_udp_expect(fd_same, "kernel again");
 	close(fd_same);
 }
@@ -381,23 +381,23 @@ static void test_set_match(void **state)
 	(void)state;
 	bed_up(1);
 	port = must_open_b(",match=udp:7300,mode=copy-generic");
-	fd_other = itest_udp_bound(&bed, SL_TESTBED_B, 0, 7301);
-	itest_udp_send(&bed, SL_TESTBED_A, 0, 7301, "kernel first");
+	fd_other = itest_udp_bound(&bed, TB_B, 0, 7301);
+	itest_udp_send(&bed, TB_A, 0, 7301, "kernel first");
 	itest_udp_expect(fd_other, "kernel first");
 	/* waiting in the ring while the rules change */
-	itest_udp_send(&bed, SL_TESTBED_A, 0, PORT, "waiting");
+	itest_udp_send(&bed, TB_A, 0, PORT, "waiting");
 	usleep(100000);
 	assert_int_equal(sl_port_set_match(port, "udp:7300+udp:7301"), 0);
 	p = sl_test_rx_one(port, 0, 2000);
 	assert_non_null(p);
 	sl_pkt_free(p);
-	itest_udp_send(&bed, SL_TESTBED_A, 0, 7301, "port now");
+	itest_udp_send(&bed, TB_A, 0, 7301, "port now");
 	p = sl_test_rx_one(port, 0, 2000);
 	assert_non_null(p);
 	sl_pkt_free(p);
 	assert_false(itest_wait(fd_other, 200));
 	assert_int_equal(sl_port_set_match(port, "udp:7300"), 0);
-	itest_udp_send(&bed, SL_TESTBED_A, 0, 7301, "kernel again");
+	itest_udp_send(&bed, TB_A, 0, 7301, "kernel again");
 	itest_udp_expect(fd_other, "kernel again");
 	assert_int_equal(sl_port_set_match(port, "udp:0"), -EINVAL);
 	assert_non_null(strstr(sl_last_error(), "udp:0"));
@@ -405,12 +405,12 @@ static void test_set_match(void **state)
 	 * included; then takes it again */
 	assert_int_equal(sl_port_set_match(port, "none"), 0);
 	close(fd_other);
-	fd_other = itest_udp_bound(&bed, SL_TESTBED_B, 0, PORT);
-	itest_udp_send(&bed, SL_TESTBED_A, 0, PORT, "kernel while none");
+	fd_other = itest_udp_bound(&bed, TB_B, 0, PORT);
+	itest_udp_send(&bed, TB_A, 0, PORT, "kernel while none");
 	itest_udp_expect(fd_other, "kernel while none");
 	assert_null(sl_test_rx_one(port, 0, 200));
 	close(fd_other);
-	fd_other = itest_udp_bound(&bed, SL_TESTBED_B, 0, 7301);
+	fd_other = itest_udp_bound(&bed, TB_B, 0, 7301);
 	assert_int_equal(sl_port_set_match(port, "udp:7300"), 0);
 	roundtrip(port, 0, 41020);
 	close(fd_other);
@@ -525,7 +525,7 @@ static void test_busy_queue_leaves_nothing(void **state)
 	area = aligned_alloc(4096, 64 * 2048);
 	assert_non_null(area);
 	mr.addr = (uintptr_t)area;
-	fd = itest_socket(&bed, SL_TESTBED_B, AF_XDP, SOCK_RAW, 0);
+	fd = itest_socket(&bed, TB_B, AF_XDP, SOCK_RAW, 0);
 	assert_int_equal(setsockopt(fd, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr)),
 			 0);
 	assert_int_equal(setsockopt(fd, SOL_XDP, XDP_UMEM_FILL_RING, &sz,
@@ -573,9 +573,9 @@ static void test_foreign_program(void **state)
 			    NULL);
 	assert_true(pfd >= 0);
 	/* the old netlink attach: it stays after its fd is closed */
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	err = bpf_xdp_attach(bed.end[1].ifindex, pfd, XDP_FLAGS_SKB_MODE, NULL);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	close(pfd);
 	assert_int_equal(err, 0);
 
@@ -618,7 +618,7 @@ static void test_shared_umem_forward(void **state)
 	assert_null(again);
 	assert_non_null(strstr(sl_last_error(), "same match="));
 
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 41040);
+	fd = itest_udp_bound(&bed, TB_A, 0, 41040);
 	{
 		struct sockaddr_in to = { .sin_family = AF_INET,
 					  .sin_port = htons(PORT),
@@ -687,7 +687,7 @@ static void test_two_queues(void **state)
 	for (i = 0; i < info.n_refused; i++)
 		printf("# refused %s: %s\n", info.refused[i].path,
 		       info.refused[i].why);
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 41060);
+	fd = itest_udp_bound(&bed, TB_A, 0, 41060);
 	for (i = 0; i < 20; i++) {
 		struct sockaddr_in to = { .sin_family = AF_INET,
 					  .sin_port = htons(PORT),
@@ -739,15 +739,15 @@ static void test_dry_pool_recovers(void **state)
 	po.pool = small;
 	snprintf(spec, sizeof(spec), "xdp:%s,match=udp:7300,mode=copy-generic",
 		 bed.end[1].ifname);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	port = sl_port_open(spec, &po);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	if (!port)
 		fail_msg("open: %s", sl_last_error());
 	/* take what the fill ring did not */
 	while (n_held < 512 && (p = sl_pkt_alloc(small)))
 		held[n_held++] = p;
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 41050);
+	fd = itest_udp_bound(&bed, TB_A, 0, 41050);
 	{
 		struct sockaddr_in to = { .sin_family = AF_INET,
 					  .sin_port = htons(PORT),

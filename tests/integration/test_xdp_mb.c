@@ -21,17 +21,17 @@
 #define PORT 7310
 #define MTU 9000
 
-static struct sl_testbed bed;
+static struct tb bed;
 static struct sl_pool *pool;
 
 static int teardown(void **state)
 {
 	(void)state;
-	sl_testbed_enter(NULL, SL_TESTBED_HOME);
+	tb_enter(NULL, TB_HOME);
 	if (pool)
 		sl_pool_destroy(pool);
 	pool = NULL;
-	sl_testbed_down(&bed);
+	tb_down(&bed);
 	return 0;
 }
 
@@ -41,7 +41,7 @@ static int teardown(void **state)
  * pool of buf_size buffers for the port. */
 static void bed_up(uint32_t buf_size)
 {
-	struct sl_testbed_opts o = { .sz = sizeof(o) };
+	struct tb_opts o = { .sz = sizeof(o) };
 	struct sl_pool_opts po = { .sz = sizeof(po),
 				   .n_bufs = 4096,
 				   .buf_size = buf_size,
@@ -54,14 +54,14 @@ static void bed_up(uint32_t buf_size)
 	itest_bed_up(&bed, &o);
 	snprintf(cmd, sizeof(cmd), "ip link set dev %s mtu %d",
 		 bed.end[0].ifname, MTU);
-	assert_int_equal(sl_testbed_run(&bed, SL_TESTBED_A, cmd), 0);
+	assert_int_equal(tb_run(&bed, TB_A, cmd), 0);
 	snprintf(cmd, sizeof(cmd), "ip link set dev %s mtu %d",
 		 bed.end[1].ifname, MTU);
-	assert_int_equal(sl_testbed_run(&bed, SL_TESTBED_B, cmd), 0);
+	assert_int_equal(tb_run(&bed, TB_B, cmd), 0);
 	snprintf(cmd, sizeof(cmd),
 		 "ethtool -K %s tx off tso off gso off >/dev/null",
 		 bed.end[0].ifname);
-	if (sl_testbed_run(&bed, SL_TESTBED_A, cmd) != 0)
+	if (tb_run(&bed, TB_A, cmd) != 0)
 		sl_test_skip("ethtool could not turn offloads off on the peer");
 	pool = sl_pool_create(&po);
 	if (!pool)
@@ -76,9 +76,9 @@ static struct sl_port *open_b(const char *opts)
 
 	snprintf(spec, sizeof(spec), "xdp:%s,match=udp:%d%s", bed.end[1].ifname,
 		 PORT, opts);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_B), 0);
+	assert_int_equal(tb_enter(&bed, TB_B), 0);
 	port = sl_port_open(spec, &po);
-	assert_int_equal(sl_testbed_enter(&bed, SL_TESTBED_HOME), 0);
+	assert_int_equal(tb_enter(&bed, TB_HOME), 0);
 	if (!port)
 		fail_msg("open %s: %s", spec, sl_last_error());
 	return port;
@@ -213,8 +213,8 @@ static void three_sizes(const char *opts, uint32_t chunk)
 	assert_int_equal(sl_test_xstat(port, "multi_buffer"), 1);
 	assert_true(info.max_frame >= MTU + 14);
 	assert_int_equal(sl_test_xstat(port, "max_frame"), info.max_frame);
-	fd4 = itest_udp_bound(&bed, SL_TESTBED_A, 0, 41100);
-	fd6 = itest_udp_bound(&bed, SL_TESTBED_A, 1, 41101);
+	fd4 = itest_udp_bound(&bed, TB_A, 0, 41100);
+	fd6 = itest_udp_bound(&bed, TB_A, 1, 41101);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t frame = 14 + 20 + 8 + sizes[i];
 
@@ -285,7 +285,7 @@ static void test_mb_off(void **state)
 	assert_int_equal(sl_port_info(port, &info), 0);
 	assert_int_equal(sl_test_xstat(port, "multi_buffer"), 0);
 	assert_int_equal(info.max_frame, 4096 - SL_PKT_META - SL_PKT_HEADROOM);
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 41102);
+	fd = itest_udp_bound(&bed, TB_A, 0, 41102);
 	/* one that fits still goes both ways */
 	assert_int_equal(echo(port, fd, 0, 3000, 1), 0);
 	/* one that does not: the kernel drops it, counted there */
@@ -322,7 +322,7 @@ static void test_held_past_close(void **state)
 	(void)state;
 	bed_up(2048);
 	port = open_b(",mode=copy-native");
-	fd = itest_udp_bound(&bed, SL_TESTBED_A, 0, 41103);
+	fd = itest_udp_bound(&bed, TB_A, 0, 41103);
 	fill(b, sizeof(b), 3);
 	assert_int_equal(send_dgram(fd, 0, b, sizeof(b)), sizeof(b));
 	p = sl_test_rx_one(port, 0, 2000);

@@ -267,7 +267,7 @@ static int one(struct apps *x, struct app_row *r, const char *mode, double secs,
 	int rc, i;
 	FILE *ff;
 
-	snprintf(ipb, sizeof(ipb), "%s", b->tb.end[SL_TESTBED_B].ip4_str);
+	snprintf(ipb, sizeof(ipb), "%s", b->tb.end[TB_B].ip4_str);
 	snprintf(port, sizeof(port), "%u", p);
 	snprintf(feed, sizeof(feed), "%s/f%u.feed", x->dir, p);
 	if (kspin) {
@@ -286,7 +286,7 @@ static int one(struct apps *x, struct app_row *r, const char *mode, double secs,
 	snprintf(crep, sizeof(crep), "%s/c%u.report", x->dir, p);
 
 	app_argv(x, r, r->path != NULL, srep, av, opt, kspin ? srv_spin : srv);
-	s = spawn(x, SL_TESTBED_B, RX_CPU, spin, av, sf);
+	s = spawn(x, TB_B, RX_CPU, spin, av, sf);
 	if (s < 0) {
 		snprintf(r->why, sizeof(r->why), "fork: %s", strerror(errno));
 		return -1;
@@ -311,11 +311,11 @@ static int one(struct apps *x, struct app_row *r, const char *mode, double secs,
 	/* the port opens and its XDP program attaches right after bind */
 	bench_sleep_s(0.1);
 	if (!strcmp(mode, "tp"))
-		sl_bench_pin_napi(b->ifb, RX_CPU, NULL, 0);
+		rxc_pin_napi(b->ifb, RX_CPU, NULL, 0);
 
 	app_argv(x, r, r->path && r->client, crep, av, opt,
 		 kspin && r->client ? cli_spin : cli);
-	c = spawn(x, SL_TESTBED_A, SENDER_CPU, spin, av, cf);
+	c = spawn(x, TB_A, SENDER_CPU, spin, av, cf);
 	rc = c < 0 ? -1 : reap(c, secs + 15);
 	kill(s, SIGINT);
 	if (reap(s, 5) < 0)
@@ -351,8 +351,8 @@ static void run_row(struct apps *x, struct app_row *r)
 
 	r->last_p50 = r->last_mps = -1;
 	/* ping-pong: NAPI unthreaded on both ends (see the top) */
-	bench_set_threaded(b, SL_TESTBED_A, b->ifa, false);
-	bench_set_threaded(b, SL_TESTBED_B, b->ifb, false);
+	bench_set_threaded(b, TB_A, b->ifa, false);
+	bench_set_threaded(b, TB_B, b->ifb, false);
 	if (one(x, r, "pp", x->pp_s, so, co, sizeof(so)) == 0) {
 		p50 = num_after(co, "percentile 50.000 =");
 		p99 = num_after(co, "percentile 99.000 =");
@@ -378,7 +378,7 @@ static void run_row(struct apps *x, struct app_row *r)
 		}
 	}
 	/* throughput: B's NAPI threaded, on the server's CPU */
-	bench_set_threaded(b, SL_TESTBED_B, b->ifb, true);
+	bench_set_threaded(b, TB_B, b->ifb, true);
 	if (one(x, r, "tp", x->tp_s, so, co, sizeof(so)) == 0) {
 		got = num_after(so, "Total ");
 		sent = num_after(co, "Total of ");
@@ -625,9 +625,9 @@ int bench_run_apps(struct bench *b)
 		cli_warnx("--run: mkdtemp: %s", strerror(errno));
 		return -1;
 	}
-	b->ifa = b->tb.end[SL_TESTBED_A].ifname;
-	b->ifb = b->tb.end[SL_TESTBED_B].ifname;
-	if (sl_bench_napi_setup(&b->tb, SL_TESTBED_B, b->ifb))
+	b->ifa = b->tb.end[TB_A].ifname;
+	b->ifb = b->tb.end[TB_B].ifname;
+	if (rxc_napi_setup(&b->tb, TB_B, b->ifb))
 		cli_warnx("no GRO/threaded NAPI on %s: receive work runs on "
 			  "the sender's CPU",
 			  b->ifb);

@@ -41,13 +41,13 @@ void bench_set_threaded(struct bench *b, int end, const char *ifname, bool on)
 	snprintf(cmd, sizeof(cmd),
 		 "echo %d > /sys/class/net/%s/threaded 2>/dev/null", on,
 		 ifname);
-	sl_testbed_run(&b->tb, end, cmd);
+	tb_run(&b->tb, end, cmd);
 }
 
 static int pin_napi(struct bench *b, const char *ifname, int cpu, bool record)
 {
-	int n = sl_bench_pin_napi(ifname, cpu, record ? b->napi_pids : NULL,
-				  MAX_NAPI);
+	int n = rxc_pin_napi(ifname, cpu, record ? b->napi_pids : NULL,
+			     MAX_NAPI);
 
 	if (record)
 		b->n_napi = n < MAX_NAPI ? (unsigned)n : MAX_NAPI;
@@ -59,7 +59,7 @@ static uint64_t napi_cpu_ns(struct bench *b)
 	uint64_t ns = 0;
 
 	for (unsigned i = 0; i < b->n_napi; i++)
-		ns += sl_bench_task_cpu_ns(b->napi_pids[i]);
+		ns += rxc_task_cpu_ns(b->napi_pids[i]);
 	return ns;
 }
 
@@ -72,7 +72,7 @@ static void *rx_main(void *arg)
 	struct sl_pkt *pkts[BURST];
 	uint64_t n = 0;
 
-	sl_bench_pin_self(RX_CPU);
+	rxc_pin_self(RX_CPU);
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		int mode = atomic_load_explicit(&r->mode, memory_order_relaxed);
 		uint16_t got = sl_rx_burst(r->port, 0, pkts, BURST);
@@ -138,7 +138,7 @@ void bench_rx_stop(struct rx *r)
 struct meas {
 	struct rx *rx;
 	struct sl_live_sink *sink;
-	struct sl_testpmd *pmd;
+	struct testpmd *pmd;
 	bool cpu; /* also count CPU time */
 };
 
@@ -147,7 +147,7 @@ static uint64_t meas_count(const struct meas *m)
 	if (m->sink)
 		return sl_live_sink_count(m->sink);
 	if (m->pmd)
-		return sl_testpmd_stat(m->pmd, "RX-packets:");
+		return testpmd_stat(m->pmd, "RX-packets:");
 	return atomic_load_explicit(&m->rx->count, memory_order_relaxed);
 }
 
@@ -171,18 +171,18 @@ static uint64_t meas_cpu(struct bench *b, const struct meas *m)
 static double measure(struct bench *b, const struct meas *m, double paced,
 		      double *offered, double *cpu_ns, char *msg, size_t len)
 {
-	struct sl_bench_sender s = { .tb = &b->tb,
-				     .frame = b->frame,
-				     .frame_len = sizeof(b->frame),
-				     .cpu = SENDER_CPU,
-				     .seconds = b->cfg.warmup +
-						b->cfg.duration + 0.2,
-				     .rate_pps = (uint64_t)(paced * 1e6) };
+	struct rxc_sender s = { .tb = &b->tb,
+				.frame = b->frame,
+				.frame_len = sizeof(b->frame),
+				.cpu = SENDER_CPU,
+				.seconds =
+					b->cfg.warmup + b->cfg.duration + 0.2,
+				.rate_pps = (uint64_t)(paced * 1e6) };
 	uint64_t c0, c1, u0 = 0, u1 = 0;
 	double t0, t1;
 	int err;
 
-	err = pthread_create(&s.thread, NULL, sl_bench_sender_main, &s);
+	err = pthread_create(&s.thread, NULL, rxc_sender_main, &s);
 	if (err) {
 		snprintf(msg, len, "sender thread: %s", strerror(err));
 		return -1;
@@ -297,29 +297,29 @@ static void run_fwd(struct bench *b, struct row *row)
 	char msg[160];
 	int err;
 
-	err = sl_testbed_enter(&b->tb, SL_TESTBED_A);
+	err = tb_enter(&b->tb, TB_A);
 	if (!err)
-		err = sl_live_sink_attach(b->tb.end[SL_TESTBED_A].ifindex, true,
+		err = sl_live_sink_attach(b->tb.end[TB_A].ifindex, true,
 					  &m.sink);
 	if (err) {
 		snprintf(row->note, sizeof(row->note), "fwd counter: %s",
 			 sl_last_error());
-		sl_testbed_enter(&b->tb, SL_TESTBED_B);
+		tb_enter(&b->tb, TB_B);
 		return;
 	}
 	/* A's NAPI (native XDP gives it one) on the sender's CPU: the
 	 * counting side must not take the receiver's CPU */
-	sl_testbed_run(&b->tb, SL_TESTBED_A,
-		       "for f in /sys/class/net/*/threaded;"
-		       " do echo 1 > $f; done 2>/dev/null");
-	sl_testbed_enter(&b->tb, SL_TESTBED_B);
+	tb_run(&b->tb, TB_A,
+	       "for f in /sys/class/net/*/threaded;"
+	       " do echo 1 > $f; done 2>/dev/null");
+	tb_enter(&b->tb, TB_B);
 	pin_napi(b, b->ifa, SENDER_CPU, false);
 	pin_napi(b, b->ifb, RX_CPU, true);
 	mpps = search(b, &m, row->have_fwd ? row->fwd_paced : -1, FWD_STEPS,
 		      &rr, msg, sizeof(msg));
-	sl_testbed_enter(&b->tb, SL_TESTBED_A);
+	tb_enter(&b->tb, TB_A);
 	sl_live_sink_detach(m.sink);
-	sl_testbed_enter(&b->tb, SL_TESTBED_B);
+	tb_enter(&b->tb, TB_B);
 	if (mpps >= 0)
 		bench_keep_fwd(row, &rr.best, &rr.pts[0]);
 }
@@ -332,12 +332,11 @@ void bench_run_drop(struct bench *b, struct row *row)
 	char msg[160];
 	int err;
 
-	err = sl_live_sink_attach(b->tb.end[SL_TESTBED_B].ifindex, true,
-				  &m.sink);
+	err = sl_live_sink_attach(b->tb.end[TB_B].ifindex, true, &m.sink);
 	if (err) {
 		/* native XDP missing: the generic ceiling is the next best */
-		err = sl_live_sink_attach(b->tb.end[SL_TESTBED_B].ifindex,
-					  false, &m.sink);
+		err = sl_live_sink_attach(b->tb.end[TB_B].ifindex, false,
+					  &m.sink);
 		snprintf(row->mode, sizeof(row->mode), "generic XDP");
 	} else {
 		snprintf(row->mode, sizeof(row->mode), "native XDP");
@@ -371,7 +370,7 @@ static struct sl_port *open_b_port(struct bench *b, struct row *row, bool rtt)
 		po.ring_size = RX_DEEP_RING;
 		po.n_bufs = 4 * RX_DEEP_RING;
 	}
-	bench_row_spec(b, row, SL_TESTBED_B, rtt, spec, sizeof(spec));
+	bench_row_spec(b, row, TB_B, rtt, spec, sizeof(spec));
 	/* a port closed just before may hold the queue for a moment (the
 	 * kernel releases an AF_XDP socket in the background) */
 	for (int ms = 0;; ms += 50) {
@@ -513,20 +512,20 @@ void bench_run_port(struct bench *b, struct row *row)
 
 void bench_run_testpmd(struct bench *b, struct row *row)
 {
-	struct sl_testpmd t;
+	struct testpmd t;
 	struct meas m = { .pmd = &t, .cpu = true };
 	struct rx_round rr = { 0 };
 	double mpps;
 	char msg[200];
 
-	if (sl_testpmd_start(&t, &b->tb, SL_TESTBED_B, b->ifb, row->drv,
-			     row->opts, SENDER_CPU, RX_CPU, msg, sizeof(msg))) {
+	if (testpmd_start(&t, &b->tb, TB_B, b->ifb, row->drv, row->opts,
+			  SENDER_CPU, RX_CPU, msg, sizeof(msg))) {
 		if (!row->ran)
 			snprintf(row->skipped, sizeof(row->skipped), "%s", msg);
-		sl_testpmd_stop(&t);
+		testpmd_stop(&t);
 		return;
 	}
-	sl_testpmd_mode(&t, row->mode, sizeof(row->mode));
+	testpmd_mode(&t, row->mode, sizeof(row->mode));
 	pin_napi(b, b->ifb, RX_CPU, true);
 	mpps = search(b, &m, bench_again(row), RX_STEPS, &rr, msg, sizeof(msg));
 	if (mpps >= 0) {
@@ -540,7 +539,7 @@ void bench_run_testpmd(struct bench *b, struct row *row)
 				 "core, busy or not");
 		/* 5tswap turns frames around like sl_udp_swap (MACs, IPs,
 		 * ports): the forwarding and echo of the other rows */
-		if (sl_testpmd_cmd(&t, "stop\nset fwd 5tswap\nstart\n", 5.0) ==
+		if (testpmd_cmd(&t, "stop\nset fwd 5tswap\nstart\n", 5.0) ==
 		    0) {
 			run_fwd(b, row);
 			bench_run_rtt(b, row);
@@ -552,5 +551,5 @@ void bench_run_testpmd(struct bench *b, struct row *row)
 	} else if (!row->ran) {
 		snprintf(row->skipped, sizeof(row->skipped), "%s", msg);
 	}
-	sl_testpmd_stop(&t);
+	testpmd_stop(&t);
 }

@@ -35,7 +35,7 @@
 
 #define SENDER_CPU 0
 #define RX_CPU 1
-#define FRAME_LEN SL_BENCH_FRAME_LEN
+#define FRAME_LEN RXC_FRAME_LEN
 #define SRC_PORT 9000
 #define DST_PORT 9999
 #define BURST 256
@@ -147,7 +147,7 @@ struct bench {
 	struct bench_cfg cfg;
 	struct row *rows; /* bench_bed_rows, or bench_local_rows without a bed */
 	unsigned n_rows;
-	struct sl_testbed tb;
+	struct tb tb;
 	bool have_bed;
 	/* which sender fed the bed (rxcore.h: "xdp-live", "packet port")
 	 * and, for the fallback, why the kernel refused live frames */

@@ -26,7 +26,7 @@ static void *jitter_main(void *arg)
 	struct jitter *j = arg;
 	uint64_t start, prev, end, lost = 0, n_long = 0;
 
-	sl_bench_pin_self(j->cpu);
+	rxc_pin_self(j->cpu);
 	start = prev = sl_time_ns();
 	end = start + (uint64_t)(JITTER_S * 1e9);
 	for (uint64_t t; (t = sl_time_ns()) < end; prev = t) {

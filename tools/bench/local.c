@@ -39,7 +39,7 @@ static void *local_tx_main(void *arg)
 	struct sl_pkt *pkts[BURST], *in[BURST];
 	uint64_t end = sl_time_ns() + (uint64_t)(t->seconds * 1e9);
 
-	sl_bench_pin_self(SENDER_CPU);
+	rxc_pin_self(SENDER_CPU);
 	if (t->mode == M_ECHO) {
 		for (unsigned i = 0; i < t->warm + t->pings && !cli_stop; i++) {
 			uint64_t t0 = sl_time_ns(), t1;

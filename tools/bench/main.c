@@ -265,7 +265,7 @@ int cmd_bench(int argc, char **argv)
 {
 	static struct bench bench = { .copy_mode = "copy-native" };
 	struct bench *b = &bench;
-	struct sl_testbed_opts to = { .sz = sizeof(to), .queues = 1 };
+	struct tb_opts to = { .sz = sizeof(to), .queues = 1 };
 	char header[512], cpu[128], date[32], load0[32], load1[32];
 	char why_local[200] = "", why_fewer[200] = "";
 	const char *refusal;
@@ -280,34 +280,33 @@ int cmd_bench(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	bench_measure_jitter(b); /* before anything of ours runs */
 	uname(&un);
-	sl_bench_cpu_model(cpu, sizeof(cpu));
+	rxc_cpu_model(cpu, sizeof(cpu));
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S%z", localtime(&t));
-	sl_bench_loadavg(load0, sizeof(load0));
+	rxc_loadavg(load0, sizeof(load0));
 
 	refusal = bed_refusal();
 	if (b->cfg.scale)
 		to.queues = bench_scale_queues();
 	if (!refusal) {
-		int err = sl_testbed_up(&b->tb, &to);
+		int err = tb_up(&b->tb, &to);
 
 		/* --scale: a bed that cannot have several queues still
 		 * gives the one-core point, and the output says why */
 		if (err && to.queues > 1) {
 			snprintf(why_fewer, sizeof(why_fewer), "%s",
-				 sl_testbed_error());
+				 tb_error());
 			to.queues = 1;
-			err = sl_testbed_up(&b->tb, &to);
+			err = tb_up(&b->tb, &to);
 		}
 
 		if (err) {
 			snprintf(why_local, sizeof(why_local), "test bed: %s",
-				 sl_testbed_error());
-		} else if (sl_testbed_enter(&b->tb, SL_TESTBED_B) ||
-			   sl_bench_frame(&b->tb, SRC_PORT, DST_PORT,
-					  b->frame)) {
+				 tb_error());
+		} else if (tb_enter(&b->tb, TB_B) ||
+			   rxc_frame(&b->tb, SRC_PORT, DST_PORT, b->frame)) {
 			snprintf(why_local, sizeof(why_local),
 				 "test bed: cannot enter it");
-			sl_testbed_down(&b->tb);
+			tb_down(&b->tb);
 		} else {
 			b->have_bed = true;
 		}
@@ -323,8 +322,8 @@ int cmd_bench(int argc, char **argv)
 			return 0;
 		}
 		rc = bench_run_apps(b);
-		sl_testbed_enter(&b->tb, SL_TESTBED_HOME);
-		sl_testbed_down(&b->tb);
+		tb_enter(&b->tb, TB_HOME);
+		tb_down(&b->tb);
 		for (i = 0; i < SL_ARRAY_SIZE_T(b->jit); i++)
 			cli_hist_free(b->jit[i].h);
 		return rc ? 1 : 0;
@@ -337,8 +336,8 @@ int cmd_bench(int argc, char **argv)
 			return 0;
 		}
 		rc = bench_run_rdma(b);
-		sl_testbed_enter(&b->tb, SL_TESTBED_HOME);
-		sl_testbed_down(&b->tb);
+		tb_enter(&b->tb, TB_HOME);
+		tb_down(&b->tb);
 		for (i = 0; i < SL_ARRAY_SIZE_T(b->jit); i++)
 			cli_hist_free(b->jit[i].h);
 		return rc ? 1 : 0;
@@ -350,16 +349,16 @@ int cmd_bench(int argc, char **argv)
 			       why_local);
 			return 0;
 		}
-		b->ifa = b->tb.end[SL_TESTBED_A].ifname;
-		b->ifb = b->tb.end[SL_TESTBED_B].ifname;
-		if (sl_bench_napi_setup(&b->tb, SL_TESTBED_B, b->ifb))
+		b->ifa = b->tb.end[TB_A].ifname;
+		b->ifb = b->tb.end[TB_B].ifname;
+		if (rxc_napi_setup(&b->tb, TB_B, b->ifb))
 			cli_warnx("no GRO/threaded NAPI on %s: receive work "
 				  "runs on the senders' CPUs",
 				  b->ifb);
 		rc = bench_run_scale(b, to.queues,
 				     why_fewer[0] ? why_fewer : NULL);
-		sl_testbed_enter(&b->tb, SL_TESTBED_HOME);
-		sl_testbed_down(&b->tb);
+		tb_enter(&b->tb, TB_HOME);
+		tb_down(&b->tb);
 		for (i = 0; i < SL_ARRAY_SIZE_T(b->jit); i++)
 			cli_hist_free(b->jit[i].h);
 		return rc ? 1 : 0;
@@ -367,17 +366,17 @@ int cmd_bench(int argc, char **argv)
 	if (b->have_bed) {
 		b->rows = bench_bed_rows;
 		b->n_rows = bench_n_bed_rows;
-		b->ifa = b->tb.end[SL_TESTBED_A].ifname;
-		b->ifb = b->tb.end[SL_TESTBED_B].ifname;
-		if (sl_bench_napi_setup(&b->tb, SL_TESTBED_B, b->ifb))
+		b->ifa = b->tb.end[TB_A].ifname;
+		b->ifb = b->tb.end[TB_B].ifname;
+		if (rxc_napi_setup(&b->tb, TB_B, b->ifb))
 			cli_warnx("no GRO/threaded NAPI on %s: receive work "
 				  "runs on the sender's CPU",
 				  b->ifb);
 		printf("sluice bench: test bed %s (%s -> %s), %.2f s per "
 		       "rate after %.2f s, %u pings, %u round(s)\n",
-		       b->tb.name, b->tb.end[SL_TESTBED_A].ns,
-		       b->tb.end[SL_TESTBED_B].ns, b->cfg.duration,
-		       b->cfg.warmup, b->cfg.pings, b->cfg.reps);
+		       b->tb.name, b->tb.end[TB_A].ns, b->tb.end[TB_B].ns,
+		       b->cfg.duration, b->cfg.warmup, b->cfg.pings,
+		       b->cfg.reps);
 	} else {
 		b->rows = bench_local_rows;
 		b->n_rows = bench_n_local_rows;
@@ -437,10 +436,10 @@ int cmd_bench(int argc, char **argv)
 		}
 	}
 	if (b->have_bed) {
-		sl_testbed_enter(&b->tb, SL_TESTBED_HOME);
-		sl_testbed_down(&b->tb);
+		tb_enter(&b->tb, TB_HOME);
+		tb_down(&b->tb);
 	}
-	sl_bench_loadavg(load1, sizeof(load1));
+	rxc_loadavg(load1, sizeof(load1));
 	snprintf(header, sizeof(header),
 		 "%s  Linux %s  %s (%ld CPUs)  load %s before, %s after  "
 		 "%s%s%s%s",

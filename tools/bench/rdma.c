@@ -52,8 +52,7 @@ static bool b_listens(struct bench *b, unsigned p)
 
 	snprintf(cmd, sizeof(cmd), "ss -Hltn 'sport = :%u'", p);
 	for (int i = 0; i < 100; i++) {
-		if (sl_testbed_capture(&b->tb, SL_TESTBED_B, cmd, out,
-				       sizeof(out)) == 0 &&
+		if (tb_capture(&b->tb, TB_B, cmd, out, sizeof(out)) == 0 &&
 		    out[0])
 			return true;
 		bench_sleep_s(0.05);
@@ -64,8 +63,8 @@ static bool b_listens(struct bench *b, unsigned p)
 static void run_rdma(struct bench *b, const char *self, struct rdma_pt *pt,
 		     unsigned iters)
 {
-	const struct sl_testbed_end *a = &b->tb.end[SL_TESTBED_A];
-	const struct sl_testbed_end *e = &b->tb.end[SL_TESTBED_B];
+	const struct tb_end *a = &b->tb.end[TB_A];
+	const struct tb_end *e = &b->tb.end[TB_B];
 	bool xdp = !strcmp(pt->path, "xdp"), v6 = !strcmp(pt->path, "udp6");
 	char cmd[768], out[8192], sa[96], sb[96];
 	double v;
@@ -88,7 +87,7 @@ static void run_rdma(struct bench *b, const char *self, struct rdma_pt *pt,
 		 "timeout 60 taskset -c %d %s rdma server %s --size %u "
 		 ">/dev/null 2>&1 &",
 		 RX_CPU, self, sb, 16 * RDMA_MSG);
-	sl_testbed_run(&b->tb, SL_TESTBED_B, cmd);
+	tb_run(&b->tb, TB_B, cmd);
 	if (!b_listens(b, RDMA_PORT)) {
 		snprintf(pt->note, sizeof(pt->note),
 			 "the server did not "
@@ -103,7 +102,7 @@ static void run_rdma(struct bench *b, const char *self, struct rdma_pt *pt,
 		 v6 ? e->ip6_str : e->ip4_str, v6 ? "]" : "", RDMA_PORT,
 		 RDMA_MSG, iters);
 	out[0] = '\0';
-	sl_testbed_capture(&b->tb, SL_TESTBED_A, cmd, out, sizeof(out));
+	tb_capture(&b->tb, TB_A, cmd, out, sizeof(out));
 	v = json_num(out, "gbit_per_s");
 	pt->gbit = v;
 	pt->mtu =
@@ -118,7 +117,7 @@ static void run_rdma(struct bench *b, const char *self, struct rdma_pt *pt,
 
 static void run_tcp(struct bench *b, struct rdma_pt *pt, double secs)
 {
-	const struct sl_testbed_end *e = &b->tb.end[SL_TESTBED_B];
+	const struct tb_end *e = &b->tb.end[TB_B];
 	char cmd[512], out[16384], pidfile[64];
 	bool v3 = system("command -v iperf3 >/dev/null 2>&1") == 0;
 
@@ -140,7 +139,7 @@ static void run_tcp(struct bench *b, struct rdma_pt *pt, double secs)
 		      "timeout 30 taskset -c %d iperf -s -p %u >/dev/null "
 		      "2>&1 & echo $! >%s",
 		 RX_CPU, TCP_PORT, pidfile);
-	sl_testbed_run(&b->tb, SL_TESTBED_B, cmd);
+	tb_run(&b->tb, TB_B, cmd);
 	if (!b_listens(b, TCP_PORT)) {
 		pt->gbit = -1;
 		snprintf(pt->note, sizeof(pt->note),
@@ -153,7 +152,7 @@ static void run_tcp(struct bench *b, struct rdma_pt *pt, double secs)
 			 "taskset -c %d iperf3 -c %s -p %u -t %.0f -J 2>&1",
 			 SENDER_CPU, e->ip4_str, TCP_PORT, secs);
 		out[0] = '\0';
-		sl_testbed_capture(&b->tb, SL_TESTBED_A, cmd, out, sizeof(out));
+		tb_capture(&b->tb, TB_A, cmd, out, sizeof(out));
 		{
 			struct json_object *o = json_tokener_parse(out), *x;
 
@@ -172,7 +171,7 @@ static void run_tcp(struct bench *b, struct rdma_pt *pt, double secs)
 			 "taskset -c %d iperf -c %s -p %u -t %.0f -y C 2>&1",
 			 SENDER_CPU, e->ip4_str, TCP_PORT, secs);
 		out[0] = '\0';
-		sl_testbed_capture(&b->tb, SL_TESTBED_A, cmd, out, sizeof(out));
+		tb_capture(&b->tb, TB_A, cmd, out, sizeof(out));
 		/* CSV: the last field is bits per second */
 		last = strrchr(out, ',');
 		if (last)
@@ -181,7 +180,7 @@ static void run_tcp(struct bench *b, struct rdma_pt *pt, double secs)
 		snprintf(cmd, sizeof(cmd),
 			 "[ -s %s ] && kill $(cat %s) 2>/dev/null; rm -f %s",
 			 pidfile, pidfile, pidfile);
-		sl_testbed_run(&b->tb, SL_TESTBED_B, cmd);
+		tb_run(&b->tb, TB_B, cmd);
 	}
 	if (pt->gbit < 0)
 		snprintf(pt->note, sizeof(pt->note), "%.190s", out);
@@ -211,10 +210,10 @@ int bench_run_rdma(struct bench *b)
 		return -1;
 	}
 	self[l] = '\0';
-	for (int s = SL_TESTBED_A; s <= SL_TESTBED_B; s++) {
+	for (int s = TB_A; s <= TB_B; s++) {
 		snprintf(cmd, sizeof(cmd), "ip link set %s mtu %u",
 			 b->tb.end[s].ifname, RDMA_MTU_LINK);
-		if (sl_testbed_run(&b->tb, s, cmd))
+		if (tb_run(&b->tb, s, cmd))
 			cli_warnx("--rdma: could not set MTU %u on %s",
 				  RDMA_MTU_LINK, b->tb.end[s].ifname);
 	}

@@ -90,8 +90,8 @@ void bench_row_spec(struct bench *b, const struct row *row, int end, bool rtt,
 		    char *spec, size_t len)
 {
 	const char *drv = row->drv, *opts = row->opts;
-	const char *ifname = end == SL_TESTBED_A ? b->ifa : b->ifb;
-	unsigned port = end == SL_TESTBED_A ? SRC_PORT : DST_PORT;
+	const char *ifname = end == TB_A ? b->ifa : b->ifb;
+	unsigned port = end == TB_A ? SRC_PORT : DST_PORT;
 	const char *v2 = "";
 
 	if (row->kind == K_TESTPMD) {

@@ -46,7 +46,7 @@ static struct sl_port *pinger_open(struct bench *b, struct pinger *p)
 	struct sl_port *port;
 	char spec[160];
 
-	bench_row_spec(b, p->row, SL_TESTBED_A, true, spec, sizeof(spec));
+	bench_row_spec(b, p->row, TB_A, true, spec, sizeof(spec));
 	for (int ms = 0;; ms += 50) { /* see open_b_port */
 		port = sl_port_open(spec, &po);
 		if (port || errno != EBUSY || ms >= 2000)
@@ -67,7 +67,7 @@ static struct sl_port *pinger_open(struct bench *b, struct pinger *p)
 	 * the pinger and B's NAPI) 33/65/96. run_fwd threads it again.
 	 */
 	if (!strncmp(spec, "xdp:", 4))
-		bench_set_threaded(b, SL_TESTBED_A, b->ifa, false);
+		bench_set_threaded(b, TB_A, b->ifa, false);
 	bench_note_refusal(port, "A: ", p->note, sizeof(p->note));
 	return port;
 }
@@ -83,22 +83,22 @@ static void *pinger_main(void *arg)
 	uint64_t deadline;
 	size_t plen;
 
-	p->err = sl_testbed_enter(&b->tb, SL_TESTBED_A);
+	p->err = tb_enter(&b->tb, TB_A);
 	if (p->err)
 		return NULL;
-	sl_bench_pin_self(SENDER_CPU);
+	rxc_pin_self(SENDER_CPU);
 	port = pinger_open(b, p);
 	if (!port) {
 		p->err = -EIO;
 		return NULL;
 	}
 	hp.src.family = hp.dst.family = AF_INET;
-	hp.src.v4 = b->tb.end[SL_TESTBED_A].ip4;
-	hp.dst.v4 = b->tb.end[SL_TESTBED_B].ip4;
+	hp.src.v4 = b->tb.end[TB_A].ip4;
+	hp.dst.v4 = b->tb.end[TB_B].ip4;
 	hp.src.port = SRC_PORT;
 	hp.dst.port = DST_PORT;
-	memcpy(hp.src_mac, b->tb.end[SL_TESTBED_A].mac, SL_ETH_ALEN);
-	memcpy(hp.dst_mac, b->tb.end[SL_TESTBED_B].mac, SL_ETH_ALEN);
+	memcpy(hp.src_mac, b->tb.end[TB_A].mac, SL_ETH_ALEN);
+	memcpy(hp.dst_mac, b->tb.end[TB_B].mac, SL_ETH_ALEN);
 	plen = FRAME_LEN - sl_udp_hdr_len(&hp); /* a 64-byte frame */
 	memset(buf, 0, sizeof(buf));
 	deadline = sl_time_ns() + (uint64_t)(b->cfg.rtt_max_s * 1e9);
@@ -173,7 +173,7 @@ void bench_run_rtt(struct bench *b, struct row *row)
 	 * spinning without system calls is preempted only at the next tick.
 	 * The rate phases want it threaded: run_rtt restores that.
 	 */
-	bench_set_threaded(b, SL_TESTBED_B, b->ifb, false);
+	bench_set_threaded(b, TB_B, b->ifb, false);
 	err = pthread_create(&p.thread, NULL, pinger_main, &p);
 	if (!err) {
 		pthread_join(p.thread, NULL);
@@ -186,5 +186,5 @@ void bench_run_rtt(struct bench *b, struct row *row)
 			snprintf(row->note, sizeof(row->note), "%s", p.note);
 	}
 	cli_hist_free(p.h);
-	bench_set_threaded(b, SL_TESTBED_B, b->ifb, true);
+	bench_set_threaded(b, TB_B, b->ifb, true);
 }

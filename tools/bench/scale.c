@@ -117,10 +117,10 @@ static uint64_t workers_cpu(const struct scale *s)
 		int tid = __atomic_load_n(&s->w[i].tid, __ATOMIC_RELAXED);
 
 		if (tid > 0)
-			ns += sl_bench_task_cpu_ns(tid);
+			ns += rxc_task_cpu_ns(tid);
 	}
 	for (unsigned i = 0; i < s->n_napi; i++)
-		ns += sl_bench_task_cpu_ns(s->napi[i]);
+		ns += rxc_task_cpu_ns(s->napi[i]);
 	return ns;
 }
 
@@ -136,7 +136,7 @@ static double scale_measure(struct scale *s, struct sl_live_sink *sink,
 			    double *share, char *msg, size_t len)
 {
 	struct bench *b = s->b;
-	struct sl_bench_sender snd[SCALE_MAX];
+	struct rxc_sender snd[SCALE_MAX];
 	uint64_t c0, c1, u0, u1, p0[SCALE_MAX], p1[SCALE_MAX];
 	unsigned i, started = 0;
 	double t0, t1, got = -1;
@@ -151,7 +151,7 @@ static double scale_measure(struct scale *s, struct sl_live_sink *sink,
 		snd[i].cpu = (int)i;
 		snd[i].seconds = b->cfg.warmup + b->cfg.duration + 0.2;
 		snd[i].rate_pps = (uint64_t)(pace * 1e6 / s->k);
-		if (pthread_create(&snd[i].thread, NULL, sl_bench_sender_main,
+		if (pthread_create(&snd[i].thread, NULL, rxc_sender_main,
 				   &snd[i])) {
 			snprintf(msg, len, "sender thread: %s",
 				 strerror(errno));
@@ -227,7 +227,7 @@ out:
  * makes them in queue order, so pid order is queue order). */
 static void scale_pin_napi(struct scale *s)
 {
-	int n = sl_bench_pin_napi(s->b->ifb, s->rx_cpu[0], s->napi, SCALE_NAPI);
+	int n = rxc_pin_napi(s->b->ifb, s->rx_cpu[0], s->napi, SCALE_NAPI);
 
 	s->n_napi = n < 0 ? 0 : n > SCALE_NAPI ? SCALE_NAPI : (unsigned)n;
 	for (unsigned j = 0; j < s->n_napi; j++) {
@@ -255,13 +255,13 @@ static void scale_point(struct scale *s, unsigned k)
 	s->k = k;
 	/* k queues on both ends: what A sends (by flow hash) lands on one
 	 * of B's k, all served */
-	for (int end = SL_TESTBED_A; end <= SL_TESTBED_B; end++) {
+	for (int end = TB_A; end <= TB_B; end++) {
 		char cmd[160];
 
 		snprintf(cmd, sizeof(cmd),
 			 "ethtool -L %s rx %u tx %u >/dev/null 2>&1",
 			 b->tb.end[end].ifname, k, k);
-		if (sl_testbed_run(&b->tb, end, cmd) && k < s->kmax)
+		if (tb_run(&b->tb, end, cmd) && k < s->kmax)
 			snprintf(p->note, sizeof(p->note),
 				 "ethtool -L failed: %u of the %u queues "
 				 "served; frames on the others go to the "
@@ -324,19 +324,18 @@ static void scale_point(struct scale *s, unsigned k)
 			break;
 		}
 	/* forwarding: turned around on the same queue, counted in A */
-	if (sl_testbed_enter(&b->tb, SL_TESTBED_A) == 0 &&
-	    sl_live_sink_attach(b->tb.end[SL_TESTBED_A].ifindex, true, &sink) ==
-		    0) {
-		sl_testbed_enter(&b->tb, SL_TESTBED_B);
+	if (tb_enter(&b->tb, TB_A) == 0 &&
+	    sl_live_sink_attach(b->tb.end[TB_A].ifindex, true, &sink) == 0) {
+		tb_enter(&b->tb, TB_B);
 		for (i = 0; i < k; i++)
 			__atomic_store_n(&s->w[i].mode, M_FWD,
 					 __ATOMIC_RELAXED);
 		p->fwd = scale_best(s, sink, p, share, msg, sizeof(msg));
 		p->have_fwd = p->fwd >= 0;
-		sl_testbed_enter(&b->tb, SL_TESTBED_A);
+		tb_enter(&b->tb, TB_A);
 		sl_live_sink_detach(sink);
 	}
-	sl_testbed_enter(&b->tb, SL_TESTBED_B);
+	tb_enter(&b->tb, TB_B);
 out:
 	sl_lcores_free(set);
 	sl_port_close(port);
@@ -454,8 +453,8 @@ int bench_run_scale(struct bench *b, unsigned queues, const char *why_fewer)
 	memset(&s, 0, sizeof(s));
 	s.b = b;
 	for (k = 0; k < SCALE_FLOWS; k++)
-		if (sl_bench_frame(&b->tb, (uint16_t)(SRC_PORT + k), DST_PORT,
-				   s.frames[k]))
+		if (rxc_frame(&b->tb, (uint16_t)(SRC_PORT + k), DST_PORT,
+			      s.frames[k]))
 			memcpy(s.frames[k], b->frame, FRAME_LEN);
 	s.ncpu = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	s.kmax = queues ? queues : 1;
