@@ -91,7 +91,8 @@ typedef uint16_t sl_burst_fn_(struct sl_port *port, uint16_t queue,
 
 /*
  * The first bytes of every port: the function each queue's bursts call,
- * set when the port opens and unchanged until it closes. The bursts are
+ * set when the port opens and unchanged until it closes, but for a
+ * receive that sl_port_rx_ts_on switches to the driver's stamping one. The bursts are
  * inline on it (the habit of DPDK's rte_eth_fp_ops), so that a burst is
  * one indirect call into the driver, or into the port layer's path when a
  * decorator or a software checksum fill is in the way. The last entry, and
@@ -121,7 +122,11 @@ SL_API inline uint16_t sl_rx_burst(struct sl_port *port, uint16_t queue,
 {
 	const struct sl_port_fp_ *fp = (const struct sl_port_fp_ *)port;
 
-	return fp->rx[SL_PORT_FP_Q_(queue)](port, queue, pkts, n);
+	/* relaxed: sl_port_rx_ts_on may switch a queue's entry meanwhile */
+	sl_burst_fn_ *rx = __atomic_load_n(&fp->rx[SL_PORT_FP_Q_(queue)],
+					   __ATOMIC_RELAXED);
+
+	return rx(port, queue, pkts, n);
 }
 
 /*

@@ -216,10 +216,10 @@ uint16_t sl_deco_rx(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
 	struct sink k = { .pkts = pkts, .out = 0, .n = n };
 
 	if (!d->active[DIR_RX])
-		return port->drv->rx_burst(port, queue, pkts, n);
+		return sl_port_drv_rx(port)(port, queue, pkts, n);
 
 	if (!d->fault_dir[DIR_RX]) {
-		k.out = port->drv->rx_burst(port, queue, pkts, n);
+		k.out = sl_port_drv_rx(port)(port, queue, pkts, n);
 	} else {
 		if (s->held)
 			s->held_old = true;
@@ -231,7 +231,7 @@ uint16_t sl_deco_rx(struct sl_port *port, uint16_t queue, struct sl_pkt **pkts,
 			struct sl_pkt *tmp[CHUNK];
 			uint16_t want = SL_MIN(n - k.out, CHUNK), got, i;
 
-			got = port->drv->rx_burst(port, queue, tmp, want);
+			got = sl_port_drv_rx(port)(port, queue, tmp, want);
 			for (i = 0; i < got; i++)
 				fault_one(port, d, s, DIR_RX, queue, tmp[i],
 					  &k);

@@ -73,6 +73,12 @@ struct sl_driver {
 			     struct sl_pkt **pkts, uint16_t n);
 	uint16_t (*tx_burst)(struct sl_port *port, uint16_t queue,
 			     struct sl_pkt **pkts, uint16_t n);
+	/* optional: the receive to call while port->rx_ts is on; a driver
+	 * that gives it has an rx_burst that stamps nothing and reads no
+	 * port->rx_ts (pair: that one test per burst cost its row of
+	 * `make bench` 4-6%); sl_port_drv_rx picks */
+	uint16_t (*rx_burst_ts)(struct sl_port *port, uint16_t queue,
+				struct sl_pkt **pkts, uint16_t n);
 	/* optional: counters of sl_queue_stats the driver keeps elsewhere
 	 * than in port->qstats, written over what was read there (pair: the
 	 * receive counters, which the sender counts); any thread */
@@ -143,6 +149,17 @@ void sl_port_refuse(struct sl_port *port, const char *path, const char *fmt,
  * returning 0). */
 void sl_port_set_state(struct sl_port *port, enum sl_port_state state,
 		       const char *fmt, ...) SL_PRINTF(3, 4);
+
+/* The driver's receive to call now: its rx_burst_ts while the port stamps
+ * receive times, when it has one. For the port layer's own paths (the
+ * burst table, the decorators). */
+static inline sl_burst_fn_ *sl_port_drv_rx(const struct sl_port *port)
+{
+	if (port->drv->rx_burst_ts &&
+	    __atomic_load_n(&port->rx_ts, __ATOMIC_ACQUIRE))
+		return port->drv->rx_burst_ts;
+	return port->drv->rx_burst;
+}
 
 /* Stamp n received packets with one clock read when the port asks for
  * receive times; nothing otherwise. For drivers whose receive loop does

@@ -133,7 +133,7 @@ static uint16_t burst_none(struct sl_port *port, uint16_t queue,
 static void port_fp_set(struct sl_port *port)
 {
 	const struct sl_driver *drv = port->drv;
-	sl_burst_fn_ *rx = port->deco ? sl_deco_rx : drv->rx_burst;
+	sl_burst_fn_ *rx = port->deco ? sl_deco_rx : sl_port_drv_rx(port);
 	sl_burst_fn_ *tx =
 		!port->deco && (drv->caps &
 				(SL_DRV_CAP_TX_CSUM | SL_DRV_CAP_TX_CSUM_SW)) ?
@@ -430,9 +430,21 @@ int sl_port_rx_ts_on(struct sl_port *port)
 	if (!port)
 		return sl_fail(EINVAL, "sl_port_rx_ts_on: no port");
 	err = port->drv->rx_ts_on ? port->drv->rx_ts_on(port) : 0;
-	if (!err) /* bursts read it once each */
-		__atomic_store_n(&port->rx_ts, true, __ATOMIC_RELEASE);
-	return err;
+	if (err)
+		return err;
+	/* bursts read it once each */
+	__atomic_store_n(&port->rx_ts, true, __ATOMIC_RELEASE);
+	/* a driver with a stamping receive of its own: the bursts call it
+	 * from now on (a decorator picks it itself, burst by burst) */
+	if (!port->deco && port->drv->rx_burst_ts) {
+		unsigned q;
+
+		for (q = 0; q < port->n_queues; q++)
+			__atomic_store_n(&port->fp.rx[q],
+					 port->drv->rx_burst_ts,
+					 __ATOMIC_RELAXED);
+	}
+	return 0;
 }
 
 int sl_port_info(struct sl_port *port, struct sl_port_info *out)

@@ -344,10 +344,19 @@ static uint16_t pair_rx(struct sl_port *port, uint16_t queue,
 			struct sl_pkt **pkts, uint16_t n)
 {
 	struct pair_end *pe = port->priv;
-	uint16_t got = (uint16_t)link_pop(pe->rx[queue], pkts, n);
 
-	/* the sender stamped port, queue and flags, and counted them in: nothing to
-	 * read or count here */
+	/* the sender stamped port, queue and flags, and counted them in:
+	 * nothing to read or count here */
+	return (uint16_t)link_pop(pe->rx[queue], pkts, n);
+}
+
+/* The same, while the port stamps receive times (SL_PORT_F_RX_TS,
+ * capture=, sl_port_rx_ts_on). */
+static uint16_t pair_rx_ts(struct sl_port *port, uint16_t queue,
+			   struct sl_pkt **pkts, uint16_t n)
+{
+	uint16_t got = pair_rx(port, queue, pkts, n);
+
 	sl_port_rx_stamp(port, pkts, got);
 	return got;
 }
@@ -578,5 +587,6 @@ const struct sl_driver sl_driver_pair = {
 	.close = pair_close,
 	.rx_burst = pair_rx,
 	.tx_burst = pair_tx,
+	.rx_burst_ts = pair_rx_ts,
 	.qstats = pair_qstats,
 };

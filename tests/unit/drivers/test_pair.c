@@ -472,12 +472,14 @@ static void test_own_pools(void **state)
 }
 
 /* Without SL_PORT_F_RX_TS a port stamps no receive time, unless it
- * captures: the capture file needs them. */
+ * captures (the capture file needs them) or is asked to later. */
 static void test_rx_ts_opt_in(void **state)
 {
 	struct sl_pkt *tx[4], *rx[8];
 	struct sl_port *a, *b;
 	char name[64], file[256], opts[300];
+	uint64_t t0;
+	uint16_t q;
 
 	(void)state;
 	sl_test_name("pairts", name, sizeof(name));
@@ -498,6 +500,31 @@ static void test_rx_ts_opt_in(void **state)
 	assert_int_equal(sl_rx_burst(b, 0, rx, 8), 4);
 	assert_true(rx[3]->flags & SL_PKT_F_RX_TS);
 	sl_pkt_free_bulk(rx, 4);
+	sl_port_close(b);
+	sl_port_close(a);
+
+	/* turned on in use, on every queue (the port switches the receive
+	 * it calls) */
+	sl_test_name("pairts2", name, sizeof(name));
+	a = open_end(name, 0, ",queues=2", 0, 0);
+	b = open_end(name, 1, "", 0, 0);
+	for (q = 0; q < 2; q++) {
+		make_frames(tx, 2, 60, 0);
+		assert_int_equal(sl_tx_burst(a, q, tx, 2), 2);
+		assert_int_equal(sl_rx_burst(b, q, rx, 8), 2);
+		assert_false(rx[1]->flags & SL_PKT_F_RX_TS);
+		sl_pkt_free_bulk(rx, 2);
+	}
+	t0 = sl_time_ns();
+	assert_int_equal(sl_port_rx_ts_on(b), 0);
+	for (q = 0; q < 2; q++) {
+		make_frames(tx, 2, 60, 0);
+		assert_int_equal(sl_tx_burst(a, q, tx, 2), 2);
+		assert_int_equal(sl_rx_burst(b, q, rx, 8), 2);
+		assert_true(rx[1]->flags & SL_PKT_F_RX_TS);
+		assert_true(rx[1]->rx_ts >= t0);
+		sl_pkt_free_bulk(rx, 2);
+	}
 	sl_port_close(b);
 	sl_port_close(a);
 	sl_test_pool_full(pool);
