@@ -91,11 +91,11 @@ typedef uint16_t sl_burst_fn_(struct sl_port *port, uint16_t queue,
 
 /*
  * The first bytes of every port: the function each queue's bursts call,
- * set when the port opens and unchanged until it closes, but for a
- * receive that sl_port_rx_ts_on switches to the driver's stamping one. The bursts are
- * inline on it (the habit of DPDK's rte_eth_fp_ops), so that a burst is
- * one indirect call into the driver, or into the port layer's path when a
- * decorator or a software checksum fill is in the way. The last entry, and
+ * set when the port opens (sl_port_rx_ts_on may later switch a receive to
+ * the driver's stamping one). The bursts are inline on it (the habit of
+ * DPDK's rte_eth_fp_ops), so that a burst is one indirect call into the
+ * driver, or into the port layer's path when a decorator or a software
+ * checksum fill is in the way. The last entry, and
  * those of queues the port does not have, hold a function that moves
  * nothing: a bad queue number costs no test of a loaded value (on the pair
  * row of `make bench`, a test of the port's queue count cost 5%, and an

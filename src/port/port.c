@@ -78,7 +78,8 @@ static void port_free(struct sl_port *port)
  * them too (C99: an extern declaration of an inline function emits its
  * definition here). In every build (meson defines no NDEBUG) a queue the
  * port does not have moves nothing rather than indexing past the driver's
- * queues: one compare per burst.
+ * queues: its entry of the burst table is burst_none, and a number past
+ * the table's end takes its last entry (a compare with a constant).
  */
 extern inline uint16_t sl_rx_burst(struct sl_port *port, uint16_t queue,
 				   struct sl_pkt **pkts, uint16_t n);
