@@ -70,6 +70,17 @@ static void ep_free(struct ep_reg *r)
 	r->used = false;
 }
 
+/* Watch fd in epfd with ev for a registration that watches *have (-1:
+ * nothing yet): a change of the events when it is the same fd, else an
+ * add, kept in *have when it took. ep_lock held. */
+static void ep_watch(int epfd, int *have, int fd, struct epoll_event *ev)
+{
+	if (*have == fd)
+		(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_MOD, fd, ev);
+	else if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev) == 0)
+		*have = fd;
+}
+
 int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	struct ps_sock *s;
@@ -147,19 +158,9 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 
 		qev.events = EPOLLIN | (ev->events & EPOLLET);
 		qev.data.u64 = tag | EP_Q;
-		if (r->qfd == s->qfd)
-			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_MOD, r->qfd,
-						&qev);
-		else if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, s->qfd, &qev) ==
-			 0)
-			r->qfd = s->qfd;
+		ep_watch(epfd, &r->qfd, s->qfd, &qev);
 		qev.data.u64 = tag | EP_K;
-		if (r->kfd == s->kfd)
-			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_MOD, r->kfd,
-						&qev);
-		else if (ps_real.epoll_ctl(epfd, EPOLL_CTL_ADD, s->kfd, &qev) ==
-			 0)
-			r->kfd = s->kfd;
+		ep_watch(epfd, &r->kfd, s->kfd, &qev);
 	} else {
 		if (r->qfd >= 0)
 			(void)ps_real.epoll_ctl(epfd, EPOLL_CTL_DEL, r->qfd,

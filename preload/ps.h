@@ -2,7 +2,8 @@
 /*
  * libsluice-preload.so, internal: the state of the application's sockets
  * that sluice serves, shared by the interposed calls (calls.c, io.c,
- * wait.c), the engine (sock.c) and the interfaces' ports (iface.c).
+ * wait.c, epoll.c), the engine (sock.c), fork and vfork (fork.c) and the
+ * interfaces' ports (iface.c).
  *
  * Design: the application's fd stays the kernel UDP socket it made, bound
  * and connected as the application asked (so the port stays reserved,
@@ -557,6 +558,7 @@ void ps_iface_fork_child(void);
 /* wait.c */
 int ps_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 	    const sigset_t *mask);
+/* epoll.c */
 void ps_epoll_forget_sock(struct ps_sock *s);
 void ps_epoll_forget_epfd(int epfd);
 /* the same for every epoll fd in [first, last] */
@@ -581,10 +583,11 @@ extern pid_t ps_pid;
  * close and dup2 must leave that state alone. A system call: asked only
  * where the state would change. */
 bool ps_vforked(void);
-/* wait.c: whether any epoll set has had a served socket */
+/* epoll.c: whether any epoll set has had a served socket */
 bool ps_epoll_used(void);
 /* sock.c: close_range(2) as the program means it (calls.c) */
 int ps_close_range(unsigned first, unsigned last, int flags);
+/* epoll.c: ep_lock around a fork (fork.c) */
 void ps_epoll_fork_lock(void);
 void ps_epoll_fork_unlock(void);
 
